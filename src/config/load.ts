@@ -1,0 +1,267 @@
+/**
+ * Reads the YAML config once, validates it against the schema (unknown keys rejected), resolves
+ * relative paths, reads every secret and key file, and returns one frozen {@link Config}.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { RblError } from '../errors.js';
+import { parsePrefix, type IpPrefix } from '../net/address.js';
+import { parseTsigKeyFile, tsigKey, type TsigKey } from '../backends/dns-update/keyfile.js';
+import { configSchema, durationMs, type RawConfig } from './schema.js';
+
+/** The default config path when neither --config nor $RBL_UNLIST_CONFIG is given. */
+export const DEFAULT_CONFIG_PATH = '/etc/rbl-unlist/config.yaml';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+export interface ClientConfig {
+  readonly name: string;
+  readonly address: IpPrefix;
+  readonly secret: Buffer;
+  /** Where the secret came from, for messages: "secret" or the file path. */
+  readonly secretSource: string;
+  readonly pools: readonly IpPrefix[];
+}
+
+export interface DnsUpdateBackendConfig {
+  readonly type: 'dns-update';
+  readonly name: string;
+  readonly server: Endpoint;
+  readonly zones: readonly string[];
+  readonly tsig: TsigKey;
+  /** Where the key came from, for messages: the key file path or "inline tsig". */
+  readonly tsigSource: string;
+  readonly deleteTypes: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export interface HttpBackendConfig {
+  readonly type: 'http';
+  readonly name: string;
+  readonly preset: 'powerdns' | undefined;
+  readonly url: string;
+  readonly zones: readonly string[];
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+  readonly apiKey: string | undefined;
+  readonly token: string | undefined;
+  readonly successStatus: readonly number[];
+  readonly deleteTypes: readonly string[];
+  readonly timeoutMs: number;
+  readonly ca: Buffer | undefined;
+}
+
+export type BackendConfig = DnsUpdateBackendConfig | HttpBackendConfig;
+
+export type UnlistTrigger = 'stop' | 'start' | 'accounting-on' | 'accounting-off';
+
+export interface Config {
+  /** Absolute path of the file this was read from. */
+  readonly file: string;
+  readonly radius: {
+    readonly listen: readonly Endpoint[];
+    readonly clients: readonly ClientConfig[];
+    readonly dictionaries: readonly string[];
+  };
+  readonly pools: readonly IpPrefix[];
+  readonly unlistOn: ReadonlySet<UnlistTrigger>;
+  readonly backends: readonly BackendConfig[];
+  readonly state: { readonly dir: string; readonly ack: 'journal' | 'unlisted' };
+  readonly sessions: { readonly maxAgeMs: number };
+  readonly http: { readonly listen: Endpoint | undefined };
+  readonly log: { readonly level: string };
+  /** Secret and key files readable by group or others, for check-config's warnings. */
+  readonly looseFiles: readonly string[];
+}
+
+/** The config path: --config, then $RBL_UNLIST_CONFIG, then /etc/rbl-unlist/config.yaml. */
+export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(option ?? env.RBL_UNLIST_CONFIG ?? DEFAULT_CONFIG_PATH);
+}
+
+/** Reads, validates and freezes the config file; throws RblError (exit 2) naming what is wrong. */
+export function loadConfig(file: string): Config {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RblError('RBL_CONFIG_READ', `cannot read config ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseConfig(text, path);
+}
+
+/** Validates config text as if read from `path` (relative paths resolve against its folder). */
+export function parseConfig(text: string, path: string): Config {
+  const document = parseDocument(text, { uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    throw new RblError('RBL_CONFIG_SYNTAX', `${path}: ${first.message.split('\n')[0]}`);
+  }
+  const result = configSchema.safeParse(document.toJS() ?? {});
+  if (!result.success) throw schemaError(path, result.error);
+  return resolveConfig(result.data, path);
+}
+
+function schemaError(path: string, error: z.ZodError): RblError {
+  const issue = error.issues[0]!;
+  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((key) => (issue.path.length > 0 ? `${where}.${key}` : key));
+    return new RblError('RBL_CONFIG_UNKNOWN_KEY', `${path}: unknown key ${keys.join(', ')}`);
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('undefined')) {
+    return new RblError('RBL_CONFIG_INVALID', `${path}: ${where} is required`);
+  }
+  return new RblError('RBL_CONFIG_INVALID', `${path}: ${where}: ${issue.message}`);
+}
+
+function resolveConfig(raw: RawConfig, path: string): Config {
+  const base = dirname(path);
+  const looseFiles: string[] = [];
+  const file = (relative: string): string => resolve(base, relative);
+  const readSecret = (relative: string, key: string): string => {
+    const full = file(relative);
+    let content: string;
+    try {
+      content = readFileSync(full, 'utf8');
+      if ((statSync(full).mode & 0o077) !== 0) looseFiles.push(full);
+    } catch (error) {
+      throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: cannot read ${full}: ${(error as Error).message}`, { cause: error });
+    }
+    const trimmed = content.trim();
+    if (trimmed === '') throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: ${full} is empty`);
+    return trimmed;
+  };
+  const prefix = (text: string, key: string): IpPrefix => {
+    try {
+      return parsePrefix(text);
+    } catch {
+      throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}" is not an address or CIDR prefix`);
+    }
+  };
+
+  const names = new Set<string>();
+  const clients = raw.radius.clients.map((client, index): ClientConfig => {
+    const key = `radius.clients.${index}`;
+    if (names.has(client.name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.name: "${client.name}" is used twice`);
+    names.add(client.name);
+    const secret = client.secret ?? readSecret(client.secret_file!, `${key}.secret_file`);
+    return Object.freeze({
+      name: client.name,
+      address: prefix(client.address, `${key}.address`),
+      secret: Buffer.from(secret, 'utf8'),
+      secretSource: client.secret_file ? file(client.secret_file) : `${key}.secret`,
+      pools: Object.freeze(client.pools.map((pool, i) => prefix(pool, `${key}.pools.${i}`))),
+    });
+  });
+
+  const backendNames = new Set<string>();
+  const backends = raw.backends.map((backend, index): BackendConfig => {
+    const key = `backends.${index}`;
+    const zones = backend.zones.map((zone) => zone.toLowerCase().replace(/\.$/, ''));
+    for (const zone of zones) {
+      if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(zone)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: "${zone}" is not a domain name`);
+    }
+    const deleteTypes = backend.delete.map((type) => type.toUpperCase());
+    let result: BackendConfig;
+    if (backend.type === 'dns-update') {
+      const server = endpoint(backend.server, `${key}.server`, path, 53);
+      const tsig = backend.tsig_key_file
+        ? parseTsigKeyFile(readSecret(backend.tsig_key_file, `${key}.tsig_key_file`), file(backend.tsig_key_file))
+        : tsigKey(backend.tsig!.name, backend.tsig!.algorithm, backend.tsig!.secret, `${path}: ${key}.tsig`);
+      result = {
+        type: 'dns-update',
+        name: backend.name ?? `dns-update ${backend.server}`,
+        server,
+        zones,
+        tsig,
+        tsigSource: backend.tsig_key_file ? file(backend.tsig_key_file) : `${key}.tsig`,
+        deleteTypes,
+        timeoutMs: durationMs(backend.timeout),
+      };
+    } else {
+      let url: URL;
+      try {
+        url = new URL(backend.url.replace(/\{(address|name|zone)\}/g, 'x'));
+      } catch {
+        throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: "${backend.url}" is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: use http or https`);
+      // The PowerDNS API URL ends in the zone: .../zones/rbl.example.net.
+      const presetZones = backend.preset === 'powerdns' && zones.length === 0
+        ? [decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/\.$/, '')]
+        : zones;
+      if (presetZones.length === 0 || presetZones[0] === '') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: list at least one zone`);
+      let ca: Buffer | undefined;
+      if (backend.ca_file) {
+        try {
+          ca = readFileSync(file(backend.ca_file));
+        } catch (error) {
+          throw new RblError('RBL_SECRET_FILE', `${path}: ${key}.ca_file: cannot read ${file(backend.ca_file)}: ${(error as Error).message}`);
+        }
+      }
+      result = {
+        type: 'http',
+        name: backend.name ?? `http ${url.host}`,
+        preset: backend.preset,
+        url: backend.url,
+        zones: presetZones,
+        method: (backend.method ?? (backend.preset === 'powerdns' ? 'PATCH' : 'DELETE')).toUpperCase(),
+        headers: Object.freeze({ ...backend.headers }),
+        body: backend.body,
+        apiKey: backend.api_key_file ? readSecret(backend.api_key_file, `${key}.api_key_file`) : undefined,
+        token: backend.token_file ? readSecret(backend.token_file, `${key}.token_file`) : undefined,
+        successStatus: Object.freeze(backend.success_status ?? (backend.preset === 'powerdns' ? [204] : [200, 201, 202, 204])),
+        deleteTypes,
+        timeoutMs: durationMs(backend.timeout),
+        ca,
+      };
+    }
+    if (backendNames.has(result.name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.name: "${result.name}" is used twice; give each backend its own name`);
+    backendNames.add(result.name);
+    return Object.freeze(result);
+  });
+
+  const config: Config = {
+    file: path,
+    radius: Object.freeze({
+      listen: Object.freeze(raw.radius.listen.map((text, i) => endpoint(text, `radius.listen.${i}`, path, 1813))),
+      clients: Object.freeze(clients),
+      dictionaries: Object.freeze(raw.radius.dictionaries.map(file)),
+    }),
+    pools: Object.freeze(raw.pools.map((pool, i) => prefix(pool, `pools.${i}`))),
+    unlistOn: new Set(raw.unlist_on),
+    backends: Object.freeze(backends),
+    state: Object.freeze({ dir: file(raw.state.dir), ack: raw.state.ack }),
+    sessions: Object.freeze({ maxAgeMs: durationMs(raw.sessions.max_age) }),
+    http: Object.freeze({ listen: raw.http.listen === '' ? undefined : endpoint(raw.http.listen, 'http.listen', path, 9813) }),
+    log: Object.freeze({ level: raw.log.level }),
+    looseFiles: Object.freeze([...new Set(looseFiles)]),
+  };
+  return Object.freeze(config);
+}
+
+/** Parses "host:port", "[v6]:port" or a bare host (with the default port). */
+export function endpoint(text: string, key: string, path: string, defaultPort: number): Endpoint {
+  const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  const bad = () => new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}" is not host:port (use "[::1]:${defaultPort}" for IPv6)`);
+  if (!match) throw bad();
+  const host = match[1]!;
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad();
+  let family: 4 | 6;
+  try {
+    family = parsePrefix(host).family;
+  } catch {
+    throw bad();
+  }
+  return Object.freeze({ host, port, family });
+}

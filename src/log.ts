@@ -1,0 +1,42 @@
+/**
+ * pino JSON lines on stdout. The daemon makes one root logger and a child per component
+ * (`component: "radius"`, "queue", "backend", "http"); inner code returns or throws instead of logging.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/** The root logger at the configured level; `destination` lets tests capture lines. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'rbl-unlist' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** Lets at most `perInterval` calls through each `intervalMs`; counts the rest, for rate-limited logs. */
+export function rateLimiter(perInterval: number, intervalMs: number): () => { allowed: boolean; suppressed: number } {
+  let windowStart = 0;
+  let used = 0;
+  let suppressed = 0;
+  return () => {
+    const now = Date.now();
+    if (now - windowStart >= intervalMs) {
+      windowStart = now;
+      used = 0;
+    }
+    if (used < perInterval) {
+      used++;
+      const report = suppressed;
+      suppressed = 0;
+      return { allowed: true, suppressed: report };
+    }
+    suppressed++;
+    return { allowed: false, suppressed: 0 };
+  };
+}

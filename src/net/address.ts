@@ -1,0 +1,154 @@
+/**
+ * IP addresses and prefixes as bytes: parsing, canonical text (RFC 5952 for IPv6), containment.
+ * Pure code, no I/O. Every address that may be unlisted becomes an {@link IpPrefix} here.
+ */
+import { isIPv4 } from 'node:net';
+import { RblError } from '../errors.js';
+
+/** An IPv4 or IPv6 network: the address bytes (4 or 16, host bits zero) and the prefix length. */
+export interface IpPrefix {
+  readonly family: 4 | 6;
+  readonly bytes: Buffer;
+  readonly prefixLength: number;
+}
+
+/** Parses a dotted-quad IPv4 address into 4 bytes, or returns undefined. */
+export function parseIPv4Bytes(text: string): Buffer | undefined {
+  if (!isIPv4(text)) return undefined;
+  const parts = text.split('.');
+  // node's isIPv4 accepts no leading zeros, so the four parts are plain decimal octets.
+  return Buffer.from(parts.map((part) => Number(part)));
+}
+
+/** Parses an IPv6 address (with :: and an optional embedded IPv4 tail) into 16 bytes, or returns undefined. */
+export function parseIPv6Bytes(input: string): Buffer | undefined {
+  let text = input;
+  const zone = text.indexOf('%');
+  if (zone !== -1) text = text.slice(0, zone);
+  if (text.length < 2 || text.length > 45 || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  const groups: number[] = [];
+  let tail = text;
+  // An embedded IPv4 address stands for the last two groups (RFC 4291 §2.2 form 3).
+  const lastColon = text.lastIndexOf(':');
+  const dottedPart = text.slice(lastColon + 1);
+  let v4: Buffer | undefined;
+  if (dottedPart.includes('.')) {
+    v4 = parseIPv4Bytes(dottedPart);
+    if (!v4) return undefined;
+    tail = text.slice(0, lastColon + 1);
+    if (tail.endsWith(':') && !tail.endsWith('::')) tail = tail.slice(0, -1);
+  }
+  const halves = tail.split('::');
+  if (halves.length > 2) return undefined;
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const group of part.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return undefined;
+      out.push(parseInt(group, 16));
+    }
+    return out;
+  };
+  const head = parseGroups(halves[0] ?? '');
+  const rest = halves.length === 2 ? parseGroups(halves[1] ?? '') : [];
+  if (!head || !rest) return undefined;
+  const needed = v4 ? 6 : 8;
+  const present = head.length + rest.length;
+  if (halves.length === 1 && present !== needed) return undefined;
+  if (halves.length === 2 && present > needed - 1) return undefined;
+  groups.push(...head, ...new Array<number>(needed - present).fill(0), ...rest);
+  const bytes = Buffer.alloc(16);
+  groups.forEach((group, index) => bytes.writeUInt16BE(group, index * 2));
+  if (v4) v4.copy(bytes, 12);
+  return bytes;
+}
+
+/** Formats 4 or 16 address bytes as dotted quad or RFC 5952 canonical IPv6 text. */
+export function formatAddressBytes(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  // RFC 5952 §4.2: the longest run of two or more zero groups, the first one on a tie, becomes "::".
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart === -1) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+/** Parses "a.b.c.d", an IPv6 address, or either with "/len"; throws RBL_ADDRESS_INVALID naming the input. */
+export function parsePrefix(text: string): IpPrefix {
+  const trimmed = text.trim();
+  const slash = trimmed.indexOf('/');
+  const addressText = slash === -1 ? trimmed : trimmed.slice(0, slash);
+  const v4 = parseIPv4Bytes(addressText);
+  const bytes = v4 ?? parseIPv6Bytes(addressText);
+  if (!bytes) {
+    throw new RblError('RBL_ADDRESS_INVALID', `"${text}" is not an IPv4 or IPv6 address or prefix`);
+  }
+  const family: 4 | 6 = v4 ? 4 : 6;
+  const maxLength = family === 4 ? 32 : 128;
+  let prefixLength = maxLength;
+  if (slash !== -1) {
+    const lengthText = trimmed.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(lengthText) || Number(lengthText) > maxLength) {
+      throw new RblError('RBL_ADDRESS_INVALID', `"${text}" has a bad prefix length (0 to ${maxLength})`);
+    }
+    prefixLength = Number(lengthText);
+  }
+  return { family, bytes: maskBytes(bytes, prefixLength), prefixLength };
+}
+
+/** Parses an address without a prefix length; throws RBL_ADDRESS_INVALID otherwise. */
+export function parseAddress(text: string): IpPrefix {
+  const prefix = parsePrefix(text);
+  if (text.includes('/')) throw new RblError('RBL_ADDRESS_INVALID', `"${text}" is a prefix where an address is expected`);
+  return prefix;
+}
+
+/** A copy of the bytes with every bit past prefixLength cleared. */
+export function maskBytes(bytes: Uint8Array, prefixLength: number): Buffer {
+  const out = Buffer.from(bytes);
+  for (let bit = prefixLength; bit < out.length * 8; bit++) {
+    const index = bit >> 3;
+    out[index] = (out[index] ?? 0) & ~(0x80 >> (bit & 7));
+  }
+  return out;
+}
+
+/** Whether `inner` lies wholly inside `outer` (same family, at least as long a prefix, same leading bits). */
+export function prefixContains(outer: IpPrefix, inner: IpPrefix): boolean {
+  if (outer.family !== inner.family || inner.prefixLength < outer.prefixLength) return false;
+  return maskBytes(inner.bytes, outer.prefixLength).equals(outer.bytes);
+}
+
+/** Whether two prefixes share at least one address. */
+export function prefixesOverlap(a: IpPrefix, b: IpPrefix): boolean {
+  return prefixContains(a, b) || prefixContains(b, a);
+}
+
+/** Canonical text: the address alone for a host (/32, /128), else "address/len". */
+export function formatPrefix(prefix: IpPrefix): string {
+  const address = formatAddressBytes(prefix.bytes);
+  const hostLength = prefix.family === 4 ? 32 : 128;
+  return prefix.prefixLength === hostLength ? address : `${address}/${prefix.prefixLength}`;
+}
+
+/** A host prefix (/32 or /128) for 4 or 16 address bytes. */
+export function hostPrefix(bytes: Uint8Array): IpPrefix {
+  const family: 4 | 6 = bytes.length === 4 ? 4 : 6;
+  return { family, bytes: Buffer.from(bytes), prefixLength: family === 4 ? 32 : 128 };
+}

@@ -1,0 +1,80 @@
+/**
+ * Finding the real peers (named, knotd, pdns_server, freeradius, radclient) and free loopback ports.
+ * Under CI=true a missing peer fails the test; elsewhere the test is skipped with the reason.
+ */
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SEARCH_PATH = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+
+/** The absolute path of an executable, or undefined when it is not installed. */
+export function findExecutable(name: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...SEARCH_PATH]) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** True when every named executable exists; under CI=true a missing one throws so the suite fails. */
+export function havePeers(...names: string[]): boolean {
+  const missing = names.filter((name) => findExecutable(name) === undefined);
+  if (missing.length === 0) return true;
+  if (process.env.CI === 'true') {
+    throw new Error(`CI=true and ${missing.join(', ')} not installed: .ci/run must install it`);
+  }
+  return false;
+}
+
+/** The path of a required executable; throws naming the Debian package when it is missing. */
+export function executable(name: string): string {
+  const path = findExecutable(name);
+  if (!path) throw new Error(`${name} not found; install its Debian package (see .ci/run)`);
+  return path;
+}
+
+/** A port that is free for both TCP and UDP on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error('no free port on 127.0.0.1 after 50 attempts');
+}
+
+/** A new temporary folder and a function that removes it. */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `rbl-unlist-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes; throws with `what` on time-out. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
