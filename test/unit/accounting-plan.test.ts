@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { accountingEvent, type EventAttributes } from '../../src/accounting/event.js';
+import { planEvent, isEmptyPlan, type PlannedSession, type SessionLookup } from '../../src/accounting/plan.js';
+import { parsePrefix } from '../../src/net/address.js';
+
+const context = {
+  pools: ['10.64.0.0/16', '2001:db8:100::/40'].map((text) => parsePrefix(text)),
+  unlistOn: new Set(['stop', 'start', 'accounting-on', 'accounting-off']),
+};
+
+function attributes(overrides: Partial<EventAttributes>): EventAttributes {
+  return {
+    statusType: 2,
+    sessionId: 's1',
+    userName: 'alice',
+    nasIpAddress: '192.0.2.10',
+    nasIpv6Address: undefined,
+    nasIdentifier: undefined,
+    framedIpAddress: undefined,
+    framedIpv6Addresses: [],
+    framedIpv6Prefixes: [],
+    delegatedIpv6Prefixes: [],
+    ...overrides,
+  };
+}
+
+function table(sessions: PlannedSession[]): SessionLookup {
+  return {
+    get: (nas, sessionId) => sessions.find((s) => s.nas === nas && s.sessionId === sessionId),
+    ownerOf: (address) => sessions.find((s) => s.addresses.includes(address)),
+    sessionsOfNas: (nas) => sessions.filter((s) => s.nas === nas),
+  };
+}
+
+const event = (overrides: Partial<EventAttributes>) => accountingEvent(attributes(overrides), 'ras1', '192.0.2.10', 1000);
+
+describe('what each accounting event does', () => {
+  it('unlists the Framed-IP-Address of a Stop', () => {
+    const plan = planEvent(event({ framedIpAddress: '10.64.0.5' }), table([]), context);
+    expect(plan.unlist).toEqual(['10.64.0.5']);
+  });
+
+  it('unlists every IPv6 address and prefix of a Stop', () => {
+    const plan = planEvent(
+      event({ framedIpv6Addresses: ['2001:db8:100::5'], framedIpv6Prefixes: ['2001:db8:101:1::/64'], delegatedIpv6Prefixes: ['2001:db8:102::/56'] }),
+      table([]),
+      context,
+    );
+    expect(plan.unlist).toEqual(['2001:db8:100::5', '2001:db8:101:1::/64', '2001:db8:102::/56']);
+  });
+
+  it('records a Start and unlists its address so the new user inherits no listing', () => {
+    const plan = planEvent(event({ statusType: 1, framedIpAddress: '10.64.0.5' }), table([]), context);
+    expect(plan.upsert).toEqual([{ nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1000 }]);
+    expect(plan.unlist).toEqual(['10.64.0.5']);
+  });
+
+  it('records a Start without unlisting when start is not in unlist_on', () => {
+    const plan = planEvent(event({ statusType: 1, framedIpAddress: '10.64.0.5' }), table([]), { ...context, unlistOn: new Set(['stop']) });
+    expect(plan.unlist).toEqual([]);
+    expect(plan.upsert).toHaveLength(1);
+  });
+
+  it('refreshes a session on Interim-Update and unlists nothing', () => {
+    const known = { nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1 };
+    const plan = planEvent(event({ statusType: 3 }), table([known]), context);
+    expect(plan.upsert).toEqual([{ ...known, updatedAt: 1000 }]);
+    expect(plan.unlist).toEqual([]);
+  });
+
+  it('resolves a Stop without an address from the session table and forgets the session', () => {
+    const known = { nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1 };
+    const plan = planEvent(event({}), table([known]), context);
+    expect(plan.unlist).toEqual(['10.64.0.5']);
+    expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 's1' }]);
+  });
+
+  it('skips a stale Stop whose address belongs to a newer session', () => {
+    const newer = { nas: '192.0.2.10', sessionId: 's2', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 2 };
+    const plan = planEvent(event({ framedIpAddress: '10.64.0.5' }), table([newer]), context);
+    expect(plan.unlist).toEqual([]);
+    expect(plan.stale).toEqual([{ address: '10.64.0.5', owner: newer }]);
+  });
+
+  it('unlists every session of the NAS on Accounting-On and touches no other NAS', () => {
+    const sessions = [
+      { nas: '192.0.2.10', sessionId: 'a', client: 'ras1', addresses: ['10.64.0.1'], updatedAt: 1 },
+      { nas: '192.0.2.10', sessionId: 'b', client: 'ras1', addresses: ['10.64.0.2', '2001:db8:100::/56'], updatedAt: 1 },
+      { nas: '192.0.2.11', sessionId: 'c', client: 'ras2', addresses: ['10.64.0.3'], updatedAt: 1 },
+    ];
+    const plan = planEvent(event({ statusType: 7, sessionId: undefined }), table(sessions), context);
+    expect(plan.unlist).toEqual(['10.64.0.1', '10.64.0.2', '2001:db8:100::/56']);
+    expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 'a' }, { nas: '192.0.2.10', sessionId: 'b' }]);
+  });
+
+  it('keeps addresses outside the pools and the RFC 5782 test range listed', () => {
+    const plan = planEvent(event({ framedIpAddress: '127.0.0.2' }), table([]), context);
+    expect(plan.unlist).toEqual([]);
+    expect(plan.refused.map((r) => r.error.code)).toEqual(['RBL_ADDRESS_PROTECTED']);
+    const outside = planEvent(event({ framedIpAddress: '198.51.100.7' }), table([]), context);
+    expect(outside.refused.map((r) => r.error.code)).toEqual(['RBL_ADDRESS_OUTSIDE_POOLS']);
+  });
+
+  it('answers a Stop with no address and no session (FreeRADIUS status_check = request) and changes nothing', () => {
+    const plan = planEvent(event({ userName: 'test_user_please_reject_me', sessionId: undefined }), table([]), context);
+    expect(isEmptyPlan(plan)).toBe(true);
+  });
+
+  it.each([
+    [{ framedIpAddress: '255.255.255.255' }, []],
+    [{ framedIpAddress: '255.255.255.254' }, []],
+    [{ framedIpAddress: '0.0.0.0' }, []],
+    [{ statusType: 15 }, []],
+    [{ statusType: undefined, framedIpAddress: '10.64.0.5' }, []],
+  ] as const)('unlists nothing for %o', (overrides, unlist) => {
+    expect(planEvent(event(overrides), table([]), context).unlist).toEqual(unlist);
+  });
+
+  it('tells NASes apart by NAS-IP-Address, then source, plus NAS-Identifier', () => {
+    expect(event({ nasIpAddress: undefined }).nas).toBe('192.0.2.10');
+    expect(accountingEvent(attributes({ nasIpAddress: undefined, nasIdentifier: 'bras-7' }), 'r', '198.51.100.1', 0).nas).toBe('198.51.100.1/bras-7');
+    expect(accountingEvent(attributes({ nasIpAddress: '192.0.2.99' }), 'r', '198.51.100.1', 0).nas).toBe('192.0.2.99');
+  });
+});

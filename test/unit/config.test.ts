@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseConfig, configPath } from '../../src/config/load.js';
+import { exitStatusFor, isRblError, RblError } from '../../src/errors.js';
+import { tempDir } from '../helpers/peers.js';
+
+const KEY_FILE = `key "unlist-key" {
+\talgorithm hmac-sha256;
+\tsecret "0f3ZCWd0W0Ulu3DKtPnvWMqcyFqOLJ3PMlZ0V9tWnLU=";
+};
+`;
+
+let dir: string;
+let removeDir: () => void;
+
+beforeAll(() => {
+  ({ dir, remove: removeDir } = tempDir('config'));
+  writeFileSync(join(dir, 'tsig.key'), KEY_FILE, { mode: 0o600 });
+  writeFileSync(join(dir, 'ras1.secret'), 's3cret\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'loose.secret'), 'loose\n', { mode: 0o644 });
+  chmodSync(join(dir, 'loose.secret'), 0o644);
+  writeFileSync(join(dir, 'broken.key'), 'key "x" { algorithm hmac-sha256; };\n');
+  writeFileSync(join(dir, 'empty.secret'), '\n');
+});
+afterAll(() => removeDir());
+
+const minimal = `
+radius:
+  clients:
+    - name: ras1
+      address: 192.0.2.10/32
+      secret: s3cret
+pools: [10.64.0.0/16]
+backends:
+  - type: dns-update
+    server: 127.0.0.1:53
+    zones: [rbl.example.net]
+    tsig_key_file: tsig.key
+`;
+
+const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'));
+
+function failure(text: string): RblError {
+  try {
+    parse(text);
+  } catch (error) {
+    if (error instanceof RblError) return error;
+    throw error;
+  }
+  throw new Error('the config was accepted');
+}
+
+describe('config', () => {
+  it('fills every default of a minimal config and freezes it', () => {
+    const config = parse(minimal);
+    expect(config.radius.listen).toEqual([{ host: '0.0.0.0', port: 1813, family: 4 }]);
+    expect(config.state).toEqual({ dir: '/var/lib/rbl-unlist', ack: 'journal' });
+    expect([...config.unlistOn]).toEqual(['stop', 'start', 'accounting-on', 'accounting-off']);
+    expect(config.http.listen).toEqual({ host: '127.0.0.1', port: 9813, family: 4 });
+    expect(config.sessions.maxAgeMs).toBe(7 * 86_400_000);
+    expect(config.log.level).toBe('info');
+    const backend = config.backends[0]!;
+    expect(backend.type === 'dns-update' && backend.deleteTypes).toEqual(['A', 'TXT']);
+    expect(backend.type === 'dns-update' && backend.timeoutMs).toBe(3000);
+    expect(backend.type === 'dns-update' && backend.tsig.name).toBe('unlist-key');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.radius.clients[0])).toBe(true);
+  });
+
+  it('resolves relative paths against the config file', () => {
+    const config = parse(`${minimal}state:\n  dir: state\n`);
+    expect(config.state.dir).toBe(join(dir, 'state'));
+  });
+
+  it('reads a secret_file and notes one readable by others', () => {
+    const config = parse(minimal.replace('secret: s3cret', 'secret_file: loose.secret'));
+    expect(config.radius.clients[0]!.secret.toString()).toBe('loose');
+    expect(config.looseFiles).toEqual([join(dir, 'loose.secret')]);
+  });
+
+  it('parses listen addresses for IPv4 and IPv6', () => {
+    const config = parse(minimal.replace('radius:\n', 'radius:\n  listen: ["127.0.0.1:11813", "[::1]:11813"]\n'));
+    expect(config.radius.listen).toEqual([
+      { host: '127.0.0.1', port: 11813, family: 4 },
+      { host: '::1', port: 11813, family: 6 },
+    ]);
+  });
+
+  it.each([
+    ['an unknown top-level key', `${minimal}colour: blue\n`, 'RBL_CONFIG_UNKNOWN_KEY', 'unknown key colour'],
+    ['an unknown nested key', minimal.replace('zones:', 'zonez: [x]\n    zones:'), 'RBL_CONFIG_UNKNOWN_KEY', 'unknown key backends.0.zonez'],
+    ['a missing pools', minimal.replace('pools: [10.64.0.0/16]\n', ''), 'RBL_CONFIG_INVALID', 'pools is required'],
+    ['a missing radius.clients', minimal.replace(/radius:[\s\S]*?pools/, 'radius: {}\npools'), 'RBL_CONFIG_INVALID', 'radius.clients is required'],
+    ['a missing backends', minimal.replace(/backends:[\s\S]*$/, ''), 'RBL_CONFIG_INVALID', 'backends is required'],
+    ['a bad pool', minimal.replace('10.64.0.0/16', '10.64.0.0/99'), 'RBL_CONFIG_INVALID', 'pools.0'],
+    ['a bad client address', minimal.replace('192.0.2.10/32', 'ras1.example'), 'RBL_CONFIG_INVALID', 'radius.clients.0.address'],
+    ['both secret and secret_file', minimal.replace('secret: s3cret', 'secret: a\n      secret_file: ras1.secret'), 'RBL_CONFIG_INVALID', 'exactly one of secret or secret_file'],
+    ['a missing secret file', minimal.replace('secret: s3cret', 'secret_file: nope.secret'), 'RBL_SECRET_FILE', 'nope.secret'],
+    ['an empty secret file', minimal.replace('secret: s3cret', 'secret_file: empty.secret'), 'RBL_SECRET_FILE', 'is empty'],
+    ['a key file that does not parse', minimal.replace('tsig.key', 'broken.key'), 'RBL_TSIG_KEYFILE', 'no secret'],
+    ['a bad server', minimal.replace('127.0.0.1:53', '127.0.0.1:99999'), 'RBL_CONFIG_INVALID', 'backends.0.server'],
+    ['a bad ack mode', `${minimal}state:\n  ack: never\n`, 'RBL_CONFIG_INVALID', 'state.ack'],
+    ['a bad unlist_on', `${minimal}unlist_on: [hangup]\n`, 'RBL_CONFIG_INVALID', 'unlist_on.0'],
+    ['a bad duration', `${minimal}sessions:\n  max_age: forever\n`, 'RBL_CONFIG_INVALID', 'sessions.max_age'],
+    ['YAML that does not parse', 'radius: [\n', 'RBL_CONFIG_SYNTAX', 'config.yaml'],
+    ['a duplicate key', `${minimal}pools: [10.0.0.0/8]\n`, 'RBL_CONFIG_SYNTAX', 'config.yaml'],
+    ['an unknown backend type', minimal.replace('type: dns-update', 'type: carrier-pigeon'), 'RBL_CONFIG_INVALID', 'backends.0.type'],
+    ['an http backend without a url', `${minimal}  - type: http\n    preset: powerdns\n`, 'RBL_CONFIG_INVALID', 'backends.1.url'],
+  ])('refuses %s with exit status 2', (_what, text, code, words) => {
+    const error = failure(text);
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(words);
+    expect(exitStatusFor(error)).toBe(2);
+  });
+
+  it('reports a missing config file as RBL_CONFIG_READ naming the path', () => {
+    let caught: unknown;
+    try {
+      loadConfig(join(dir, 'missing.yaml'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(isRblError(caught, 'RBL_CONFIG_READ')).toBe(true);
+    expect((caught as Error).message).toContain('missing.yaml');
+  });
+
+  it('takes the path from --config, then $RBL_UNLIST_CONFIG, then /etc/rbl-unlist/config.yaml', () => {
+    expect(configPath('/a.yaml', { RBL_UNLIST_CONFIG: '/b.yaml' })).toBe('/a.yaml');
+    expect(configPath(undefined, { RBL_UNLIST_CONFIG: '/b.yaml' })).toBe('/b.yaml');
+    expect(configPath(undefined, {})).toBe('/etc/rbl-unlist/config.yaml');
+  });
+
+  it('derives the PowerDNS zone from the API URL', () => {
+    writeFileSync(join(dir, 'pdns.key'), 'secret-api-key\n', { mode: 0o600 });
+    const config = parse(`${minimal}  - type: http\n    preset: powerdns\n    url: http://127.0.0.1:8081/api/v1/servers/localhost/zones/rbl.example.net.\n    api_key_file: pdns.key\n`);
+    const backend = config.backends[1]!;
+    expect(backend.zones).toEqual(['rbl.example.net']);
+    expect(backend.type === 'http' && backend.method).toBe('PATCH');
+    expect(backend.type === 'http' && backend.apiKey).toBe('secret-api-key');
+  });
+});
