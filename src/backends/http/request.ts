@@ -1,0 +1,147 @@
+/**
+ * One HTTP(S) request with a deadline, and the mapping of failures to RblError codes:
+ * 401/403 RBL_HTTP_AUTH, 404 RBL_HTTP_NOT_FOUND, other statuses RBL_HTTP_STATUS (5xx, 408 and
+ * 429 transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures RBL_HTTP_CONNECTION
+ * (both transient).
+ */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { RblError } from '../../errors.js';
+import { redactUrl } from './template.js';
+
+export interface HttpRequestSpec {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | undefined;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly body: Buffer;
+}
+
+/** Keep-alive agents for http and https; `ca` is trusted in addition to the system CAs. */
+export interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+  destroy(): void;
+}
+
+// A PowerDNS zone read with no server-side filter can be large; anything past this is not an API answer we want.
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Agents for one backend. */
+export function createAgents(ca: Buffer | undefined): Agents {
+  const http = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+  // Node's `ca` replaces the bundled roots, so the system roots are passed along with the extra CA.
+  const https = new HttpsAgent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca: [...rootCertificates, ca.toString('utf8')] } : {}) });
+  return {
+    http,
+    https,
+    destroy() {
+      http.destroy();
+      https.destroy();
+    },
+  };
+}
+
+/** Sends one request and reads the whole answer within timeoutMs; throws RBL_HTTP_TIMEOUT or RBL_HTTP_CONNECTION. */
+export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: Agents, timeoutMs: number): Promise<HttpResponse> {
+  const where = `${backend}: ${spec.method} ${redactUrl(spec.url)}`;
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let url: URL;
+    try {
+      url = new URL(spec.url);
+    } catch (error) {
+      reject(new RblError('RBL_HTTP_CONNECTION', `${where}: not a valid URL; check url`, { cause: error }));
+      return;
+    }
+    const https = url.protocol === 'https:';
+    const headers: Record<string, string> = { ...spec.headers };
+    if (spec.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(spec.body));
+    let timedOut = false;
+    const request = (https ? httpsRequest : httpRequest)(url, { method: spec.method, headers, agent: https ? agents.https : agents.http }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          request.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks) });
+      });
+      response.on('error', fail);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy();
+    }, timeoutMs);
+    function fail(error: Error): void {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new RblError('RBL_HTTP_TIMEOUT', `${where}: no answer within ${timeoutMs} ms; check that the API runs and the url`, { cause: error, transient: true }));
+      } else {
+        const code = (error as NodeJS.ErrnoException).code;
+        reject(new RblError('RBL_HTTP_CONNECTION', `${where}: ${code ? `${code} ` : ''}${error.message}; check url${https ? ', ca_file' : ''} and that the API runs`, { cause: error, transient: true }));
+      }
+    }
+    request.on('error', fail);
+    request.end(spec.body);
+  });
+}
+
+/** Which secret a 401/403 points at, for the message. */
+export type CredentialSource = 'api_key_file' | 'token_file' | undefined;
+
+/**
+ * Throws the RblError for an unexpected status; returns when it is in `success`.
+ * `what404` names what is missing on a 404 ("zone rbl.example.net", "URL").
+ */
+export function expectStatus(backend: string, spec: HttpRequestSpec, response: HttpResponse, success: readonly number[], credentials: CredentialSource, what404: string): void {
+  if (success.includes(response.status)) return;
+  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  const excerpt = bodyExcerpt(response.body);
+  const detail = `${spec.method} ${redactUrl(spec.url)}: ${status}${excerpt ? ` ${JSON.stringify(excerpt)}` : ''}`;
+  const host = hostOf(spec.url);
+  if (response.status === 401 || response.status === 403) {
+    const hint = credentials ? `check ${credentials}` : 'the API wants credentials: set api_key_file or token_file';
+    const rejected = credentials === 'token_file' ? 'token' : 'API key';
+    throw new RblError('RBL_HTTP_AUTH', `${backend}: ${rejected} rejected by ${host} (${detail}): ${hint}`);
+  }
+  if (response.status === 404) {
+    throw new RblError('RBL_HTTP_NOT_FOUND', `${backend}: ${what404} not found at ${host} (${detail}): check url and the zone name`);
+  }
+  // 5xx is the server's trouble, 408 and 429 ask us to come back later; every other 4xx repeats itself.
+  const transient = response.status >= 500 || response.status === 408 || response.status === 429;
+  const expected = success.join(', ');
+  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? '; will retry' : ''}`, { transient });
+}
+
+/** The first 200 characters of a response body, whitespace collapsed; PowerDNS's {"error": ...} is unwrapped. */
+export function bodyExcerpt(body: Buffer): string {
+  let text = body.subarray(0, 4096).toString('utf8');
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { error?: unknown }).error === 'string') text = (parsed as { error: string }).error;
+  } catch {
+    // not JSON, or cut: keep the text
+  }
+  text = text.replace(/\s+/g, ' ').trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Every Prometheus metric rbl-unlist exports, defined here and nowhere else. Names follow
+ * rbl_unlist_<area>_<name>, counters end in _total. {@link METRIC_HELP} is the one list of
+ * names, types, labels and help text; the README's metrics table is checked against it.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Results of one received RADIUS datagram. */
+export const PACKET_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'in_progress',
+  'bad_authenticator',
+  'unknown_client',
+  'malformed',
+  'status_server',
+  'not_acknowledged',
+] as const;
+export type PacketOutcome = (typeof PACKET_OUTCOMES)[number];
+
+/** Accounting event types (Acct-Status-Type). */
+export const EVENT_TYPES = ['start', 'stop', 'interim', 'accounting-on', 'accounting-off', 'other'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Why a target was refused before it reached the queue. */
+export const REFUSED_REASONS = ['outside_pools', 'protected'] as const;
+export type RefusedReason = (typeof REFUSED_REASONS)[number];
+
+/** What became of one target at one backend. */
+export const UNLIST_OUTCOMES = ['success', 'retry', 'dead_letter'] as const;
+export type UnlistOutcome = (typeof UNLIST_OUTCOMES)[number];
+
+export interface MetricDescription {
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly labels: readonly string[];
+  readonly help: string;
+}
+
+/** Every rbl-unlist metric: name, type, labels and what it means (the README lists the same). */
+export const METRIC_HELP = {
+  rbl_unlist_radius_packets_total: {
+    type: 'counter',
+    labels: ['outcome'],
+    help: `RADIUS datagrams received, by outcome: ${PACKET_OUTCOMES.join(', ')}`,
+  },
+  rbl_unlist_radius_ack_latency_seconds: {
+    type: 'histogram',
+    labels: [],
+    help: 'Time from receiving an Accounting-Request to sending its Accounting-Response',
+  },
+  rbl_unlist_accounting_events_total: {
+    type: 'counter',
+    labels: ['type'],
+    help: `Accounting events decoded, by Acct-Status-Type: ${EVENT_TYPES.join(', ')}`,
+  },
+  rbl_unlist_accounting_stale_stops_total: {
+    type: 'counter',
+    labels: [],
+    help: 'Stops skipped because their address now belongs to a newer session',
+  },
+  rbl_unlist_accounting_refused_total: {
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Addresses never unlisted because they are outside the pools or protected (127.0.0.0/8, ::1)',
+  },
+  rbl_unlist_backend_unlists_total: {
+    type: 'counter',
+    labels: ['backend', 'outcome'],
+    help: 'Targets sent to a backend, by outcome: success, retry (transient failure), dead_letter (permanent failure)',
+  },
+  rbl_unlist_backend_request_duration_seconds: {
+    type: 'histogram',
+    labels: ['backend'],
+    help: 'Duration of one request to a backend (one DNS UPDATE or HTTP request), successful or not',
+  },
+  rbl_unlist_backend_up: {
+    type: 'gauge',
+    labels: ['backend', 'zone'],
+    help: "1 when the backend's last readiness probe of the zone succeeded, else 0",
+  },
+  rbl_unlist_unlist_latency_seconds: {
+    type: 'histogram',
+    labels: [],
+    help: 'Time from receiving an event to its addresses being unlisted in every zone',
+  },
+  rbl_unlist_queue_depth: {
+    type: 'gauge',
+    labels: [],
+    help: 'Unlists waiting in the queue, including those waiting to be retried',
+  },
+  rbl_unlist_queue_dead_letters: {
+    type: 'gauge',
+    labels: [],
+    help: 'Unlists that failed permanently and wait for `rbl-unlist queue retry` or `drop`',
+  },
+  rbl_unlist_sessions: {
+    type: 'gauge',
+    labels: [],
+    help: 'Accounting sessions in the session table',
+  },
+} as const satisfies Record<string, MetricDescription>;
+
+export type MetricName = keyof typeof METRIC_HELP;
+
+/** The state the gauges read at scrape time. */
+export interface MetricsState {
+  queueDepth(): number;
+  deadLetters(): number;
+  sessions(): number;
+  backendUp(): { backend: string; zone: string; up: boolean }[];
+}
+
+export interface Metrics {
+  /** A registry of its own (with the default process metrics), so tests can make many. */
+  readonly registry: Registry;
+  readonly packets: Counter<'outcome'>;
+  readonly events: Counter<'type'>;
+  readonly staleStops: Counter;
+  readonly refusedTargets: Counter<'reason'>;
+  /** Counts targets, not requests. */
+  readonly unlists: Counter<'backend' | 'outcome'>;
+  readonly backendRequestSeconds: Histogram<'backend'>;
+  /** Event received to unlisted everywhere. */
+  readonly unlistLatencySeconds: Histogram;
+  /** Packet received to response sent. */
+  readonly ackLatencySeconds: Histogram;
+  /** Queue depth, dead letters, sessions and backend up: gauges read at scrape time from these getters. */
+  bindState(state: MetricsState): void;
+}
+
+// Backend requests are loopback or LAN round trips bounded by the timeout (default 3-5 s).
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Unlisting includes batching and retries with back-off, so the tail reaches minutes.
+const UNLIST_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+// The ack waits for an fsync (state.ack: journal) or for the backends (state.ack: unlisted).
+const ACK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Builds every metric on a fresh registry; label values known in advance start at 0 so dashboards see them. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let state: MetricsState | undefined;
+
+  const counter = <L extends string>(name: MetricName & `${string}_total`) =>
+    new Counter<L>({ name, help: METRIC_HELP[name].help, labelNames: METRIC_HELP[name].labels as unknown as L[], registers: [registry] });
+  const histogram = <L extends string>(name: MetricName & `${string}_seconds`, buckets: number[]) =>
+    new Histogram<L>({ name, help: METRIC_HELP[name].help, labelNames: METRIC_HELP[name].labels as unknown as L[], buckets, registers: [registry] });
+  const gauge = (name: MetricName, read: (s: MetricsState) => number) =>
+    new Gauge({
+      name,
+      help: METRIC_HELP[name].help,
+      registers: [registry],
+      collect() {
+        if (state) this.set(read(state));
+      },
+    });
+
+  const packets = counter<'outcome'>('rbl_unlist_radius_packets_total');
+  for (const outcome of PACKET_OUTCOMES) packets.inc({ outcome }, 0);
+  const events = counter<'type'>('rbl_unlist_accounting_events_total');
+  for (const type of EVENT_TYPES) events.inc({ type }, 0);
+  const refusedTargets = counter<'reason'>('rbl_unlist_accounting_refused_total');
+  for (const reason of REFUSED_REASONS) refusedTargets.inc({ reason }, 0);
+
+  gauge('rbl_unlist_queue_depth', (s) => s.queueDepth());
+  gauge('rbl_unlist_queue_dead_letters', (s) => s.deadLetters());
+  gauge('rbl_unlist_sessions', (s) => s.sessions());
+  new Gauge<'backend' | 'zone'>({
+    name: 'rbl_unlist_backend_up',
+    help: METRIC_HELP.rbl_unlist_backend_up.help,
+    labelNames: ['backend', 'zone'],
+    registers: [registry],
+    collect() {
+      if (!state) return;
+      // Reset first so a backend removed by a config reload disappears from the scrape.
+      this.reset();
+      for (const { backend, zone, up } of state.backendUp()) this.set({ backend, zone }, up ? 1 : 0);
+    },
+  });
+
+  return {
+    registry,
+    packets,
+    events,
+    staleStops: counter('rbl_unlist_accounting_stale_stops_total'),
+    refusedTargets,
+    unlists: counter<'backend' | 'outcome'>('rbl_unlist_backend_unlists_total'),
+    backendRequestSeconds: histogram<'backend'>('rbl_unlist_backend_request_duration_seconds', REQUEST_BUCKETS),
+    unlistLatencySeconds: histogram('rbl_unlist_unlist_latency_seconds', UNLIST_BUCKETS),
+    ackLatencySeconds: histogram('rbl_unlist_radius_ack_latency_seconds', ACK_BUCKETS),
+    bindState(next) {
+      state = next;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The read-only HTTP endpoint for monitoring: /healthz, /readyz and /metrics (GET and HEAD).
+ * Built by a factory that listens only on start().
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Endpoint } from '../config/load.js';
+import { RblError } from '../errors.js';
+import type { Metrics } from './metrics.js';
+import type { ReadinessReport } from './readiness.js';
+
+export interface HttpServerOptions {
+  readonly listen: Endpoint;
+  readonly metrics: Metrics;
+  readonly readiness: () => ReadinessReport;
+}
+
+export interface HttpServer {
+  /** Binds the endpoint; throws RblError RBL_LISTEN when it cannot. */
+  start(): Promise<void>;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+  /** The bound address and port (the real port when listen.port is 0). */
+  address(): { address: string; port: number };
+}
+
+interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** The monitoring endpoint: GET/HEAD /healthz, /readyz, /metrics; 404 elsewhere, 405 for other methods. */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { listen, metrics, readiness } = options;
+
+  const route = async (request: IncomingMessage): Promise<Reply> => {
+    const path = (request.url ?? '/').split('?')[0];
+    const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
+    if (!known) return { status: 404, contentType: TEXT_TYPE, body: 'not found: try /healthz, /readyz or /metrics\n' };
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return { status: 405, contentType: TEXT_TYPE, body: 'method not allowed: this endpoint is read-only\n', headers: { Allow: 'GET, HEAD' } };
+    }
+    if (path === '/healthz') return { status: 200, contentType: JSON_TYPE, body: `${JSON.stringify({ status: 'ok' })}\n` };
+    if (path === '/readyz') {
+      const report = readiness();
+      return { status: report.ready ? 200 : 503, contentType: JSON_TYPE, body: `${JSON.stringify(report)}\n` };
+    }
+    return { status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+  };
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    // The request body, if any, is never needed: drain it so the connection can be reused.
+    request.resume();
+    route(request)
+      .catch((error: unknown): Reply => ({ status: 500, contentType: TEXT_TYPE, body: `internal error: ${error instanceof Error ? error.message : String(error)}\n` }))
+      .then((reply) => {
+        response.writeHead(reply.status, {
+          'Content-Type': reply.contentType,
+          'Content-Length': Buffer.byteLength(reply.body),
+          'Cache-Control': 'no-store',
+          ...reply.headers,
+        });
+        response.end(request.method === 'HEAD' ? undefined : reply.body);
+      });
+  });
+
+  return {
+    start() {
+      return new Promise<void>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) => {
+          const where = listen.family === 6 ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+          reject(new RblError('RBL_LISTEN', `http: cannot listen on ${where}: ${error.code ?? error.message}; check http.listen and that the port is free`, { cause: error }));
+        };
+        server.once('error', onError);
+        server.listen({ host: listen.host, port: listen.port }, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    address() {
+      const bound = server.address() as AddressInfo | null;
+      if (!bound) throw new Error('http server is not listening; call start() first');
+      return { address: bound.address, port: bound.port };
+    },
+  };
+}
