@@ -75,7 +75,8 @@ export interface Config {
   readonly backends: readonly BackendConfig[];
   readonly state: { readonly dir: string; readonly ack: 'journal' | 'unlisted' };
   readonly sessions: { readonly maxAgeMs: number };
-  readonly http: { readonly listen: Endpoint | undefined };
+  /** The monitoring endpoint, and how often backends are probed for /readyz. */
+  readonly http: { readonly listen: Endpoint | undefined; readonly probeIntervalMs: number };
   readonly log: { readonly level: string };
   /** Secret and key files readable by group or others, for check-config's warnings. */
   readonly looseFiles: readonly string[];
@@ -242,7 +243,10 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     backends: Object.freeze(backends),
     state: Object.freeze({ dir: file(raw.state.dir), ack: raw.state.ack }),
     sessions: Object.freeze({ maxAgeMs: durationMs(raw.sessions.max_age) }),
-    http: Object.freeze({ listen: raw.http.listen === '' ? undefined : endpoint(raw.http.listen, 'http.listen', path, 9813) }),
+    http: Object.freeze({
+      listen: raw.http.listen === '' ? undefined : endpoint(raw.http.listen, 'http.listen', path, 9813),
+      probeIntervalMs: durationMs(raw.http.probe_interval),
+    }),
     log: Object.freeze({ level: raw.log.level }),
     looseFiles: Object.freeze([...new Set(looseFiles)]),
   };

@@ -75,7 +75,9 @@ export const configSchema = z.strictObject({
     })
     .default({ dir: '/var/lib/rbl-unlist', ack: 'journal' }),
   sessions: z.strictObject({ max_age: duration.default('7d') }).default({ max_age: '7d' }),
-  http: z.strictObject({ listen: z.string().default('127.0.0.1:9813') }).default({ listen: '127.0.0.1:9813' }),
+  http: z
+    .strictObject({ listen: z.string().default('127.0.0.1:9813'), probe_interval: duration.default('10s') })
+    .default({ listen: '127.0.0.1:9813', probe_interval: '10s' }),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),

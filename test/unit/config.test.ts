@@ -57,7 +57,7 @@ describe('config', () => {
     expect(config.radius.listen).toEqual([{ host: '0.0.0.0', port: 1813, family: 4 }]);
     expect(config.state).toEqual({ dir: '/var/lib/rbl-unlist', ack: 'journal' });
     expect([...config.unlistOn]).toEqual(['stop', 'start', 'accounting-on', 'accounting-off']);
-    expect(config.http.listen).toEqual({ host: '127.0.0.1', port: 9813, family: 4 });
+    expect(config.http).toEqual({ listen: { host: '127.0.0.1', port: 9813, family: 4 }, probeIntervalMs: 10_000 });
     expect(config.sessions.maxAgeMs).toBe(7 * 86_400_000);
     expect(config.log.level).toBe('info');
     const backend = config.backends[0]!;
