@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * The `rbl-unlist` executable: runs the command line and exits with its status. The only place
+ * in rbl-unlist that calls process.exit; `serve` settles only once the daemon has stopped.
+ */
+import { runCli } from './program.js';
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+  (status) => process.exit(status),
+  (error: unknown) => {
+    process.stderr.write(`rbl-unlist: ERROR: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,118 @@
+/**
+ * `rbl-unlist serve`: runs the daemon until SIGTERM or SIGINT; SIGHUP re-reads the config and
+ * hands it to the daemon, keeping the old one when the new one is wrong. The returned promise
+ * settles with the exit status once the daemon has closed; main.ts then exits.
+ */
+import type { Command } from 'commander';
+import { configPath, loadConfig, type Config } from '../config/load.js';
+import { createLogger, type Logger } from '../log.js';
+import { configOption, type ConfigOptions } from './options.js';
+import { errorReport, type CliIo, type CommandRunner, type SignalSource } from './output.js';
+
+/** How long close() may take after SIGTERM before the process exits anyway. */
+export const FORCED_EXIT_MS = 10_000;
+
+/** Adds `serve` to the program; `run` reports its errors and exit status when the daemon stops. */
+export function addServeCommand(program: Command, io: CliIo, run: CommandRunner): void {
+  program
+    .command('serve')
+    .summary('run the RADIUS accounting listener, queue, backends and HTTP endpoint')
+    .description(
+      'Runs the service in the foreground, logging pino JSON lines on stdout. SIGTERM or SIGINT closes it ' +
+        `(pending work is journalled; it exits anyway after ${FORCED_EXIT_MS / 1000} s). SIGHUP re-reads the config; ` +
+        'a config that does not load is logged and the running one kept.',
+    )
+    .addOption(configOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rbl-unlist serve --config /etc/rbl-unlist/config.yaml
+  $ systemctl reload rbl-unlist    # sends SIGHUP
+
+Exit status: 0 stopped by a signal; 1 the service failed to start or stop; 2 bad usage or config.`,
+    )
+    .action((options: ConfigOptions) => run(() => runServe(options, io)));
+}
+
+/** Runs the daemon; resolves with the exit status after SIGTERM/SIGINT. Throws RblError for a bad config (exit 2). */
+export async function runServe(options: ConfigOptions, io: CliIo): Promise<number> {
+  const file = configPath(options.config, io.env);
+  const config = loadConfig(file);
+  const logger = createLogger(config.log.level);
+  // Loaded here rather than at the top so one-shot commands never load the listener and queue.
+  const { createDaemon } = await import('../daemon.js');
+  const daemon = createDaemon(config, { logger });
+  try {
+    await daemon.start();
+  } catch (error) {
+    logger.fatal({ code: errorReport(error).code, err: error }, 'rbl-unlist failed to start');
+    await daemon.close().catch(() => undefined);
+    logger.flush();
+    throw error;
+  }
+  return waitForStopSignal(io.signals ?? process, logger, file, daemon);
+}
+
+interface Reloadable {
+  close(): Promise<void>;
+  reload(config: Config): Promise<void>;
+}
+
+function waitForStopSignal(signals: SignalSource, logger: Logger, file: string, daemon: Reloadable): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    // SIGHUPs are handled one after another, so two quick reloads never interleave.
+    let reloading: Promise<void> = Promise.resolve();
+
+    const reload = (): void => {
+      reloading = reloading.then(async () => {
+        if (stopping) return;
+        let next: Config;
+        try {
+          next = loadConfig(file);
+        } catch (error) {
+          logger.error({ code: errorReport(error).code, err: error }, `config reload refused: ${errorReport(error).message}; keeping the running config`);
+          return;
+        }
+        try {
+          await daemon.reload(next);
+        } catch (error) {
+          logger.error({ code: errorReport(error).code, err: error }, `config reload failed: ${errorReport(error).message}`);
+        }
+      });
+    };
+
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, `${signal}: stopping`);
+      const forced = setTimeout(() => {
+        logger.error({ timeoutMs: FORCED_EXIT_MS }, `did not close within ${FORCED_EXIT_MS / 1000} s; exiting anyway`);
+        done(1);
+      }, FORCED_EXIT_MS);
+      const done = (status: number): void => {
+        clearTimeout(forced);
+        for (const [name, listener] of listeners) signals.off(name, listener);
+        logger.flush();
+        resolve(status);
+      };
+      reloading
+        .then(() => daemon.close())
+        .then(
+          () => done(0),
+          (error: unknown) => {
+            logger.error({ code: errorReport(error).code, err: error }, 'close failed');
+            done(1);
+          },
+        );
+    };
+
+    const listeners: [NodeJS.Signals, () => void][] = [
+      ['SIGTERM', () => stop('SIGTERM')],
+      ['SIGINT', () => stop('SIGINT')],
+      ['SIGHUP', reload],
+    ];
+    for (const [name, listener] of listeners) signals.on(name, listener);
+  });
+}

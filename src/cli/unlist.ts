@@ -1,0 +1,103 @@
+/**
+ * `rbl-unlist unlist [--dry-run] [--force] ADDRESS|PREFIX...`: the operator's one-shot unlist,
+ * through the same backends and safety rules as the service. Every target goes to every zone of
+ * every backend in one backend.unlist call per zone; one failure does not stop the others.
+ */
+import type { Command } from 'commander';
+import { unlistRefusal } from '../accounting/policy.js';
+import { formatPrefix } from '../net/address.js';
+import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
+import { errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
+import { onEveryZone, zoneLabel } from './zones.js';
+
+export interface UnlistOptions extends ConfigOptions, JsonOptions {
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+}
+
+/** Adds `unlist` to the program; `run` reports its errors and exit status. */
+export function addUnlistCommand(program: Command, io: CliIo, run: CommandRunner): void {
+  program
+    .command('unlist')
+    .summary('remove addresses or prefixes from every blacklist zone now')
+    .description(
+      'Removes the DNSBL names (RFC 5782) of each ADDRESS or PREFIX from every zone of every configured backend, ' +
+        'in one update per zone. Only addresses inside the configured pools are unlisted unless --force is given; ' +
+        '127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 never are. Unlisting what is not listed succeeds.',
+    )
+    .argument('<address|prefix...>', 'IPv4 or IPv6 addresses, or IPv6 prefixes (length a multiple of 4)')
+    .addOption(configOption())
+    .option('-n, --dry-run', 'print the update it would send (nsupdate syntax) and send nothing')
+    .option('-f, --force', 'unlist addresses outside the configured pools (never the RFC 5782 test ranges)')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rbl-unlist unlist 10.64.3.7
+  $ rbl-unlist unlist --dry-run 10.64.3.7 2001:db8:100:1200::/56
+  $ rbl-unlist unlist --force --config /etc/rbl-unlist/config.yaml 198.51.100.9
+
+Exit status: 0 unlisted everywhere; 1 an address was refused or a backend failed; 2 bad usage or config.`,
+    )
+    .action((targets: string[], options: UnlistOptions) => run(() => runUnlist(targets, options, io), options.json));
+}
+
+/** Runs `unlist`; returns the exit status. Throws RblError for bad arguments or config (exit 2). */
+export async function runUnlist(args: readonly string[], options: UnlistOptions, io: CliIo): Promise<number> {
+  const json = options.json === true;
+  const dryRun = options.dryRun === true;
+  const targets = parseTargets(args, 'nothing was sent');
+  const config = loadCliConfig(options, io);
+
+  const refused = targets.flatMap((target) => {
+    const refusal = unlistRefusal(target, { pools: config.pools, force: options.force === true });
+    return refusal ? [{ address: formatPrefix(target), error: refusal }] : [];
+  });
+  const refusedText = new Set(refused.map(({ address }) => address));
+  const allowed = targets.filter((target) => !refusedText.has(formatPrefix(target)));
+  const allowedText = allowed.map(formatPrefix);
+
+  const outcomes =
+    allowed.length === 0
+      ? []
+      : await onEveryZone(config, async (backend, zone) => {
+          if (dryRun) return backend.describe(zone, allowed);
+          await backend.unlist(zone, allowed);
+          return undefined;
+        });
+  const failed = outcomes.filter((outcome) => !outcome.ok);
+  const status = refused.length > 0 || failed.length > 0 ? 1 : 0;
+
+  for (const { error } of refused) printErrorLine(io, errorLine(error));
+  for (const outcome of failed) if (!outcome.ok) printErrorLine(io, errorLine(outcome.error, zoneLabel(outcome)));
+
+  if (json) {
+    printJson(io, {
+      ok: status === 0,
+      dryRun,
+      unlisted: dryRun ? [] : allowedText,
+      refused: refused.map(({ address, error }) => ({ address, ...errorReport(error) })),
+      results: outcomes.map((outcome) => ({
+        backend: outcome.backend,
+        zone: outcome.zone,
+        addresses: allowedText,
+        ok: outcome.ok,
+        ...(outcome.ok && dryRun ? { update: outcome.value } : {}),
+        ...(outcome.ok ? {} : { error: errorReport(outcome.error) }),
+      })),
+    });
+    return status;
+  }
+
+  for (const outcome of outcomes) {
+    if (!outcome.ok) continue;
+    if (dryRun) {
+      printLine(io, `; ${zoneLabel(outcome)} (dry run: nothing sent)`);
+      printLine(io, (outcome.value ?? '').replace(/\n?$/, '\n'));
+    } else {
+      printLine(io, `unlisted ${allowedText.join(', ')} from ${zoneLabel(outcome)}`);
+    }
+  }
+  return status;
+}

@@ -1,0 +1,89 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSocket, type Socket } from 'node:dgram';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliConfigYaml, runCliCaptured, TEST_TSIG_SECRET, writeKeyFile } from '../helpers/cli.js';
+import { tempDir } from '../helpers/peers.js';
+
+let dir: string;
+let removeDir: () => void;
+
+beforeAll(() => {
+  ({ dir, remove: removeDir } = tempDir('cli-check-config'));
+  writeKeyFile(dir, 'tsig.key');
+});
+afterAll(() => removeDir());
+
+// A DNS "server" that never answers, for probes that must time out.
+let silent: Socket;
+let silentPort: number;
+beforeEach(async () => {
+  silent = createSocket('udp4');
+  await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+  silentPort = silent.address().port;
+});
+afterEach(async () => {
+  await new Promise<void>((resolve) => silent.close(() => resolve()));
+});
+
+function writeConfig(name: string, keyFile = 'tsig.key', timeout = '2s'): string {
+  const file = join(dir, name);
+  writeFileSync(
+    file,
+    cliConfigYaml({
+      pools: ['10.64.0.0/16', '2001:db8:100::/40'],
+      backends: [{ name: 'bind-primary', server: `127.0.0.1:${silentPort}`, zones: ['rbl.example.net', 'rbl6.example.net'], keyFile, timeout }],
+    }),
+  );
+  return file;
+}
+
+describe('rbl-unlist check-config', () => {
+  it('prints a summary of clients, pools, backends and zones and exits 0', async () => {
+    const result = await runCliCaptured(['check-config', '--config', writeConfig('ok.yaml')]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`config OK: ${join(dir, 'ok.yaml')}`);
+    expect(result.stdout).toContain('ras1: 127.0.0.1, secret in the config');
+    expect(result.stdout).toContain('pools: 10.64.0.0/16, 2001:db8:100::/40');
+    expect(result.stdout).toContain(`bind-primary: DNS UPDATE to 127.0.0.1:${silentPort}, TSIG key unlist-key (hmac-sha256) from ${join(dir, 'tsig.key')}`);
+    expect(result.stdout).toContain('zones: rbl.example.net, rbl6.example.net');
+    expect(result.stdout).not.toContain(TEST_TSIG_SECRET);
+    expect(result.stdout).not.toContain('s3cret');
+  });
+
+  it('warns about a key file others can read, and still exits 0', async () => {
+    const loose = writeKeyFile(dir, 'loose.key', { mode: 0o644 });
+    chmodSync(loose, 0o644);
+    const result = await runCliCaptured(['check-config', '--config', writeConfig('loose.yaml', 'loose.key')]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(`rbl-unlist: warning: ${loose} is readable by others: chmod 600 ${loose}\n`);
+  });
+
+  it('prints one JSON document without secrets under --json', async () => {
+    const loose = writeKeyFile(dir, 'group.key', { mode: 0o640 });
+    chmodSync(loose, 0o640);
+    const result = await runCliCaptured(['check-config', '--json', '--config', writeConfig('json.yaml', 'group.key')]);
+    expect(result.status).toBe(0);
+    const document = JSON.parse(result.stdout) as {
+      ok: boolean;
+      config: { pools: string[]; backends: { name: string; zones: string[]; tsig: { name: string } }[] };
+      warnings: { file: string; message: string }[];
+    };
+    expect(document.ok).toBe(true);
+    expect(document.config.pools).toEqual(['10.64.0.0/16', '2001:db8:100::/40']);
+    expect(document.config.backends[0]).toMatchObject({ name: 'bind-primary', zones: ['rbl.example.net', 'rbl6.example.net'], tsig: { name: 'unlist-key' } });
+    expect(document.warnings).toEqual([{ file: loose, message: `${loose} is readable by group: chmod 600 ${loose}` }]);
+    expect(result.stdout).not.toContain(TEST_TSIG_SECRET);
+  });
+
+  it('fails --probe with exit 1 naming the backend and zone when the server does not answer within the timeout', async () => {
+    const started = Date.now();
+    const result = await runCliCaptured(['check-config', '--probe', '--config', writeConfig('silent.yaml', 'tsig.key', '400ms')]);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('rbl-unlist: RBL_DNS_TIMEOUT: probe bind-primary, zone rbl.example.net: ');
+    expect(result.stderr).toContain('rbl-unlist: RBL_DNS_TIMEOUT: probe bind-primary, zone rbl6.example.net: ');
+    expect(result.stdout).toContain('probe bind-primary, zone rbl.example.net: FAILED');
+  });
+});

@@ -1,0 +1,162 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Config } from '../../src/config/load.js';
+import { RblError } from '../../src/errors.js';
+import { runCli } from '../../src/cli/program.js';
+import { cliConfigYaml, writeKeyFile } from '../helpers/cli.js';
+import { tempDir } from '../helpers/peers.js';
+
+// serve is tested against a stand-in daemon: what is checked here is the signal handling
+// (SIGTERM/SIGINT close, SIGHUP reload or refusal), not the service itself.
+const daemon = vi.hoisted(() => ({
+  configs: [] as Config[],
+  started: 0,
+  closed: 0,
+  reloaded: [] as Config[],
+  startError: undefined as Error | undefined,
+  closeNever: false,
+}));
+vi.mock('../../src/daemon.js', () => ({
+  createDaemon: (config: Config) => {
+    daemon.configs.push(config);
+    return {
+      start: async () => {
+        daemon.started++;
+        if (daemon.startError) throw daemon.startError;
+      },
+      close: () => {
+        daemon.closed++;
+        return daemon.closeNever ? new Promise<void>(() => undefined) : Promise.resolve();
+      },
+      reload: async (config: Config) => {
+        daemon.reloaded.push(config);
+      },
+    };
+  },
+}));
+
+// The log lines serve writes, parsed.
+const logs = vi.hoisted(() => [] as { level: string; msg: string; code?: string }[]);
+vi.mock('../../src/log.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/log.js')>();
+  const { Writable: WritableStream } = await import('node:stream');
+  const sink = new WritableStream({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
+      callback();
+    },
+  });
+  return { ...original, createLogger: (level: string) => original.createLogger(level, sink) };
+});
+
+let dir: string;
+let removeDir: () => void;
+let configFile: string;
+const goodYaml = () => cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [{ server: '127.0.0.1:9', zones: ['rbl.example.net'], keyFile: 'tsig.key' }] }).replace('level: warn', 'level: info');
+
+beforeAll(() => {
+  ({ dir, remove: removeDir } = tempDir('cli-serve'));
+  writeKeyFile(dir, 'tsig.key');
+  configFile = join(dir, 'config.yaml');
+});
+afterAll(() => removeDir());
+beforeEach(() => {
+  writeFileSync(configFile, goodYaml());
+  Object.assign(daemon, { configs: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false });
+  logs.length = 0;
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function serve(args: string[] = ['--config', configFile]) {
+  const signals = new EventEmitter();
+  let stderr = '';
+  const status = runCli(['serve', ...args], {
+    stdout: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    stderr: { write: (text: string) => (stderr += text) },
+    env: {},
+    signals,
+  });
+  return { signals, status, stderr: () => stderr };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('rbl-unlist serve', () => {
+  it('starts the daemon and exits 0 after SIGTERM once it has closed', async () => {
+    const run = serve();
+    await settle();
+    expect(daemon.started).toBe(1);
+    expect(daemon.configs[0]!.file).toBe(configFile);
+    run.signals.emit('SIGTERM');
+    expect(await run.status).toBe(0);
+    expect(daemon.closed).toBe(1);
+    expect(run.signals.listenerCount('SIGHUP')).toBe(0);
+  });
+
+  it('closes on SIGINT too, and only once when the signal repeats', async () => {
+    const run = serve();
+    await settle();
+    run.signals.emit('SIGINT');
+    run.signals.emit('SIGINT');
+    expect(await run.status).toBe(0);
+    expect(daemon.closed).toBe(1);
+  });
+
+  it('reloads the config on SIGHUP and hands it to the daemon', async () => {
+    const run = serve();
+    await settle();
+    writeFileSync(configFile, goodYaml().replace('10.64.0.0/16', '10.65.0.0/16'));
+    run.signals.emit('SIGHUP');
+    await settle();
+    expect(daemon.reloaded).toHaveLength(1);
+    expect(daemon.reloaded[0]!.pools.map((pool) => pool.bytes.join('.'))).toEqual(['10.65.0.0']);
+    run.signals.emit('SIGTERM');
+    expect(await run.status).toBe(0);
+  });
+
+  it('keeps the running config and logs the code when the reloaded config is wrong', async () => {
+    const run = serve();
+    await settle();
+    writeFileSync(configFile, `${goodYaml()}surprise: 1\n`);
+    run.signals.emit('SIGHUP');
+    await settle();
+    expect(daemon.reloaded).toEqual([]);
+    const refused = logs.find((line) => line.msg.startsWith('config reload refused: '));
+    expect(refused).toMatchObject({ level: 'error', code: 'RBL_CONFIG_UNKNOWN_KEY' });
+    expect(refused!.msg).toContain('unknown key surprise');
+    run.signals.emit('SIGTERM');
+    expect(await run.status).toBe(0);
+  });
+
+  it('exits 1 when the daemon has not closed 10 s after SIGTERM', async () => {
+    daemon.closeNever = true;
+    const run = serve();
+    await settle();
+    vi.useFakeTimers();
+    run.signals.emit('SIGTERM');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await run.status).toBe(1);
+    expect(logs.some((line) => line.msg.includes('did not close within 10 s'))).toBe(true);
+  });
+
+  it('exits 2 without starting anything when the config is wrong', async () => {
+    writeFileSync(configFile, 'pools: [10.64.0.0/16]\n');
+    const run = serve();
+    expect(await run.status).toBe(2);
+    expect(run.stderr()).toMatch(/^rbl-unlist: RBL_CONFIG_INVALID: .*radius/);
+    expect(daemon.started).toBe(0);
+  });
+
+  it('exits 1 with the error when the daemon cannot start', async () => {
+    daemon.startError = new RblError('RBL_LISTEN', 'cannot bind 127.0.0.1:1813: address in use');
+    const run = serve();
+    expect(await run.status).toBe(1);
+    expect(run.stderr()).toBe('rbl-unlist: RBL_LISTEN: cannot bind 127.0.0.1:1813: address in use\n');
+    expect(run.signals.listenerCount('SIGTERM')).toBe(0);
+  });
+});

@@ -1,0 +1,162 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
+import { freePort, tempDir } from '../helpers/peers.js';
+
+let dir: string;
+let removeDir: () => void;
+let keyFile: string;
+
+beforeAll(() => {
+  ({ dir, remove: removeDir } = tempDir('cli-unlist'));
+  keyFile = writeKeyFile(dir, 'tsig.key');
+});
+afterAll(() => removeDir());
+
+// A "server" that records whatever reaches it over UDP or TCP: the dry run must send nothing.
+let port: number;
+let udp: Socket;
+let tcp: Server;
+let received: string[];
+let configFile: string;
+
+beforeEach(async () => {
+  received = [];
+  port = await freePort();
+  udp = createSocket('udp4');
+  udp.on('message', () => received.push('udp'));
+  await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
+  tcp = createServer((socket) => {
+    received.push('tcp');
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
+  configFile = join(dir, 'config.yaml');
+  writeFileSync(
+    configFile,
+    cliConfigYaml({
+      pools: ['10.64.0.0/16', '2001:db8:100::/40'],
+      backends: [{ server: `127.0.0.1:${port}`, zones: ['rbl.example.net'], keyFile: 'tsig.key', timeout: '300ms' }],
+    }),
+  );
+});
+afterEach(async () => {
+  await new Promise<void>((resolve) => udp.close(() => resolve()));
+  await new Promise<void>((resolve) => tcp.close(() => resolve()));
+});
+
+const unlist = (...args: string[]) => runCliCaptured(['unlist', '--config', configFile, ...args]);
+
+/** The nsupdate lines of a dry run, without its comment lines. */
+const updateLines = (stdout: string) => stdout.split('\n').filter((line) => line !== '' && !line.startsWith(';'));
+
+describe('rbl-unlist unlist --dry-run', () => {
+  it('prints the IPv4 update in nsupdate syntax and sends nothing', async () => {
+    const result = await unlist('--dry-run', '10.64.3.7');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(updateLines(result.stdout)).toEqual([
+      `server 127.0.0.1 ${port}`,
+      'zone rbl.example.net.',
+      'update delete 7.3.64.10.rbl.example.net. A',
+      'update delete 7.3.64.10.rbl.example.net. TXT',
+      'send',
+    ]);
+    expect(result.stdout).toContain(`TSIG key unlist-key (hmac-sha256) from ${keyFile}`);
+    expect(received).toEqual([]);
+  });
+
+  it('prints an IPv6 address as its 32 nibbles reversed', async () => {
+    const result = await unlist('--dry-run', '2001:db8:100::25');
+    expect(result.status).toBe(0);
+    const name = '5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.8.b.d.0.1.0.0.2.rbl.example.net.';
+    expect(updateLines(result.stdout)).toEqual([`server 127.0.0.1 ${port}`, 'zone rbl.example.net.', `update delete ${name} A`, `update delete ${name} TXT`, 'send']);
+    expect(received).toEqual([]);
+  });
+
+  it('prints an IPv6 prefix as its name and the wildcard below it', async () => {
+    const result = await unlist('--dry-run', '2001:db8:100:1200::/56');
+    expect(result.status).toBe(0);
+    const name = '2.1.0.0.1.0.8.b.d.0.1.0.0.2.rbl.example.net.';
+    expect(updateLines(result.stdout)).toEqual([
+      `server 127.0.0.1 ${port}`,
+      'zone rbl.example.net.',
+      `update delete ${name} A`,
+      `update delete ${name} TXT`,
+      `update delete *.${name} A`,
+      `update delete *.${name} TXT`,
+      'send',
+    ]);
+    expect(received).toEqual([]);
+  });
+
+  it('puts several addresses into one update per zone', async () => {
+    const result = await unlist('--dry-run', '10.64.3.7', '10.64.3.8', '10.64.3.7');
+    expect(result.status).toBe(0);
+    const lines = updateLines(result.stdout);
+    expect(lines.filter((line) => line === 'send')).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith('update delete'))).toHaveLength(4);
+  });
+
+  it('prints one JSON document with the update text under --json', async () => {
+    const result = await unlist('--dry-run', '--json', '10.64.3.7');
+    expect(result.status).toBe(0);
+    const document = JSON.parse(result.stdout) as { ok: boolean; dryRun: boolean; results: { backend: string; zone: string; ok: boolean; update: string }[] };
+    expect(document.ok).toBe(true);
+    expect(document.dryRun).toBe(true);
+    expect(document.results).toHaveLength(1);
+    expect(document.results[0]).toMatchObject({ backend: `dns-update 127.0.0.1:${port}`, zone: 'rbl.example.net', ok: true });
+    expect(document.results[0]!.update).toContain('update delete 7.3.64.10.rbl.example.net. A');
+    expect(received).toEqual([]);
+  });
+});
+
+describe('rbl-unlist unlist arguments and safety rules', () => {
+  it('exits 2 naming an address that does not parse, and sends nothing for the others', async () => {
+    const result = await unlist('10.64.3.7', '10.64.3', '2001:db8::/129');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^rbl-unlist: RBL_ADDRESS_INVALID: /);
+    expect(result.stderr).toContain('"10.64.3"');
+    expect(result.stderr).toContain('"2001:db8::/129"');
+    expect(result.stderr).toContain('nothing was sent');
+    expect(result.stdout).toBe('');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toEqual([]);
+  });
+
+  it('refuses an address outside the pools without --force and exits 1', async () => {
+    const result = await unlist('--dry-run', '192.0.2.1');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^rbl-unlist: RBL_ADDRESS_OUTSIDE_POOLS: 192\.0\.2\.1 is outside the configured pools/);
+    expect(updateLines(result.stdout)).toEqual([]);
+  });
+
+  it('unlists an address outside the pools with --force', async () => {
+    const result = await unlist('--dry-run', '--force', '192.0.2.1');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(updateLines(result.stdout)).toContain('update delete 1.2.0.192.rbl.example.net. A');
+  });
+
+  it('still unlists the pool addresses when another one is refused, and exits 1', async () => {
+    const result = await unlist('--dry-run', '--json', '192.0.2.1', '10.64.3.7');
+    expect(result.status).toBe(1);
+    const document = JSON.parse(result.stdout) as { ok: boolean; refused: { address: string; code: string }[]; results: { addresses: string[]; update: string }[] };
+    expect(document.ok).toBe(false);
+    expect(document.refused).toEqual([expect.objectContaining({ address: '192.0.2.1', code: 'RBL_ADDRESS_OUTSIDE_POOLS' })]);
+    expect(document.results[0]!.addresses).toEqual(['10.64.3.7']);
+    expect(document.results[0]!.update).toContain('7.3.64.10.rbl.example.net.');
+    expect(document.results[0]!.update).not.toContain('1.2.0.192');
+  });
+
+  it.each(['127.0.0.2', '::1', '::ffff:127.0.0.2', '127.0.0.0/8'])('never unlists the RFC 5782 test entry %s, even with --force', async (address) => {
+    const result = await unlist('--dry-run', '--force', address);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^rbl-unlist: RBL_ADDRESS_PROTECTED: .*RFC 5782/);
+    expect(updateLines(result.stdout)).toEqual([]);
+    expect(received).toEqual([]);
+  });
+});
