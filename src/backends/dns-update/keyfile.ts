@@ -55,7 +55,7 @@ export function parseTsigKeyFile(text: string, where: string): TsigKey {
   const source = text
     .replace(/\/\*[\s\S]*?\*\//g, ' ')
     .replace(/(^|\s)(#|\/\/)[^\n]*/g, ' ');
-  const keyPattern = /key\s+("([^"]+)"|([^\s{]+))\s*\{([^}]*)\}\s*;/g;
+  const keyPattern = /(?<![\w.-])key\s+("([^"]+)"|([^\s{]+))\s*\{([^}]*)\}\s*;/g;
   const keys = [...source.matchAll(keyPattern)];
   if (keys.length !== 1) {
     throw new RblError(

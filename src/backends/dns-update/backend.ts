@@ -1,0 +1,120 @@
+/**
+ * The DNS UPDATE backend: deletes a target's DNSBL names from a zone by RFC 2136 UPDATE signed
+ * with TSIG (RFC 8945), many names per message; checks and probes with signed queries.
+ */
+import type { DnsUpdateBackendConfig } from '../../config/load.js';
+import { RblError } from '../../errors.js';
+import type { IpPrefix } from '../../net/address.js';
+import { dnsblNames } from '../naming.js';
+import type { Backend, Listing } from '../types.js';
+import { RR_TYPE, batchDeleteNames, buildDeleteUpdate, buildQuery, rrTypeName, rrTypeNumber } from './message.js';
+import { checkAnswer, type AnswerContext } from './outcome.js';
+import { parseMessage, type DnsMessage } from './response.js';
+import { exchange, endpointText, randomMessageId, TCP_MAX_BYTES } from './transport.js';
+import { requestMacOf, signTsig, verifyTsigResponse } from './tsig.js';
+
+/**
+ * An UPDATE carries at most this many bytes before its TSIG RR: well inside TCP's 64 KiB, and
+ * large enough for about 1,500 IPv4 names deleting A and TXT.
+ */
+export const MAX_UPDATE_BYTES = 60_000;
+/** Room for the TSIG RR: key and algorithm names (255 each at most), a 64-byte MAC, fixed fields. */
+const TSIG_RESERVE = 255 + 255 + 64 + 26;
+
+/** Builds the DNS UPDATE backend for one `backends[]` entry; bad delete types fail here. */
+export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend {
+  const types = config.deleteTypes.map(rrTypeNumber);
+  // [ANY] deletes every RRset at the name (RFC 2136 §2.5.3); with other types it adds nothing.
+  const deleteTypes = types.includes(RR_TYPE.ANY) ? [RR_TYPE.ANY] : [...new Set(types)];
+  const server = endpointText(config.server);
+  const maxUpdateBytes = Math.min(MAX_UPDATE_BYTES, TCP_MAX_BYTES - TSIG_RESERVE);
+
+  const context = (zone: string, operation: AnswerContext['operation'], what: string): AnswerContext => ({
+    server,
+    zone,
+    key: config.tsig,
+    keySource: config.tsigSource,
+    what,
+    operation,
+  });
+
+  const zoneOf = (zone: string): string => {
+    const name = zone.toLowerCase().replace(/\.$/, '');
+    if (!config.zones.includes(name)) {
+      throw new RblError('RBL_CONFIG_INVALID', `zone ${zone} is not among the zones of backend ${config.name} (${config.zones.join(', ')})`);
+    }
+    return name;
+  };
+
+  /** Signs, sends and verifies one message; returns the parsed answer after checking its RCODE. */
+  const send = async (message: Buffer, answer: AnswerContext, acceptNxdomain = false): Promise<DnsMessage> => {
+    const signed = signTsig(message, config.tsig);
+    const response = await exchange(config.server, signed, { timeoutMs: config.timeoutMs });
+    const parsed = parseMessage(response);
+    const verification = verifyTsigResponse(response, requestMacOf(signed, config.tsig), config.tsig, { parsed });
+    checkAnswer(parsed.header.rcode, verification, answer, acceptNxdomain);
+    return parsed;
+  };
+
+  const namesOf = (zone: string, targets: readonly IpPrefix[]): string[] => [...new Set(targets.flatMap((target) => dnsblNames(target, zone)))];
+  const typeList = deleteTypes.map(rrTypeName).join(', ');
+
+  return {
+    name: config.name,
+    zones: config.zones,
+
+    async unlist(zone, targets) {
+      const zoneName = zoneOf(zone);
+      const batches = batchDeleteNames(zoneName, namesOf(zoneName, targets), deleteTypes, maxUpdateBytes);
+      // One batch after another: a server applies one zone's updates in order anyway, and a
+      // failure stops before the next message, so the caller retries from a known point.
+      for (const names of batches) {
+        const message = buildDeleteUpdate({ id: randomMessageId(), zone: zoneName, names, types: deleteTypes });
+        await send(message, context(zoneName, 'update', typeList));
+      }
+    },
+
+    async check(zone, target): Promise<Listing> {
+      const zoneName = zoneOf(zone);
+      const names = await Promise.all(
+        dnsblNames(target, zoneName).map(async (name) => {
+          const [a, txt] = await Promise.all(
+            [RR_TYPE.A, RR_TYPE.TXT].map(async (type) => {
+              const answer = await send(buildQuery(randomMessageId(), name, type), context(zoneName, 'query', `${rrTypeName(type)} query for ${name}`), true);
+              return answer.answers.filter((record) => record.type === type && typeof record.data === 'string').map((record) => record.data as string);
+            }),
+          );
+          return { name, a: a ?? [], txt: txt ?? [] };
+        }),
+      );
+      return { zone: zoneName, names, listed: names.some((entry) => entry.a.length > 0 || entry.txt.length > 0) };
+    },
+
+    async probe(zone) {
+      const zoneName = zoneOf(zone);
+      const answer = await send(buildQuery(randomMessageId(), zoneName, RR_TYPE.SOA), context(zoneName, 'query', 'SOA query'));
+      const soa = answer.answers.find((record) => record.type === RR_TYPE.SOA && record.name === zoneName);
+      if (!answer.header.aa || !soa) {
+        throw new RblError('RBL_DNS_NOTAUTH', `${server} gave no authoritative SOA for zone ${zoneName}: check the zone name and that the server is its primary`);
+      }
+    },
+
+    describe(zone, targets) {
+      const zoneName = zoneOf(zone);
+      const { host, port } = config.server;
+      const lines = [`; signed with TSIG key ${config.tsig.name} (${config.tsig.algorithm}) from ${config.tsigSource}: nsupdate -k FILE`];
+      for (const names of batchDeleteNames(zoneName, namesOf(zoneName, targets), deleteTypes, maxUpdateBytes)) {
+        lines.push(`server ${host} ${port}`, `zone ${zoneName}.`);
+        for (const name of names) {
+          for (const type of deleteTypes) lines.push(type === RR_TYPE.ANY ? `update delete ${name}.` : `update delete ${name}. ${rrTypeName(type)}`);
+        }
+        lines.push('send');
+      }
+      return `${lines.join('\n')}\n`;
+    },
+
+    async close() {
+      // Every exchange uses its own socket and closes it; nothing stays open between calls.
+    },
+  };
+}

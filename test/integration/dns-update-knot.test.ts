@@ -1,0 +1,109 @@
+/** The DNS UPDATE backend against a real Knot DNS: deletes, check, and a wrong key. */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createDnsUpdateBackend } from '../../src/backends/dns-update/backend.js';
+import { tsigKey } from '../../src/backends/dns-update/keyfile.js';
+import { dnsblNames } from '../../src/backends/naming.js';
+import { RblError } from '../../src/errors.js';
+import { parsePrefix } from '../../src/net/address.js';
+import { dnsUpdateConfig } from '../helpers/dns.js';
+import { startKnot, type KnotServer } from '../helpers/knot.js';
+import { havePeers } from '../helpers/peers.js';
+
+const ZONE = 'rbl.test';
+const FIXED_ZONE = 'fixed.test';
+const UNSERVED_ZONE = 'unserved.test';
+
+function relative(target: string, zone = ZONE): string {
+  return dnsblNames(parsePrefix(target), zone)[0]!.slice(0, -(zone.length + 1));
+}
+
+function listed(target: string): string[] {
+  return [`${relative(target)} A 127.0.0.2`, `${relative(target)} TXT "listed ${target}"`];
+}
+
+const BATCH = Array.from({ length: 500 }, (_, i) => `10.66.${i >> 8}.${i & 0xff}`);
+
+async function rejection(promise: Promise<unknown>): Promise<RblError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RblError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE against Knot DNS', () => {
+  let knot: KnotServer;
+  const nameOf = (target: string): string => dnsblNames(parsePrefix(target), ZONE)[0]!;
+  const backend = (overrides: Parameters<typeof dnsUpdateConfig>[3] = {}) =>
+    createDnsUpdateBackend(dnsUpdateConfig(knot.port, [ZONE, FIXED_ZONE, UNSERVED_ZONE], knot.key, { tsigSource: knot.keyFile, ...overrides }));
+
+  beforeAll(async () => {
+    knot = await startKnot({
+      zones: [
+        { name: ZONE, records: [...listed('10.64.0.2'), ...listed('10.64.0.3'), ...listed('10.64.0.4'), ...listed('2001:db8:100::5'), ...BATCH.flatMap(listed)] },
+        { name: FIXED_ZONE, updatable: false, records: listed('10.64.0.2') },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await knot?.close();
+  });
+
+  test('removes the A and TXT records of a listed IPv4 and a listed IPv6 address', async () => {
+    expect(knot.query(nameOf('10.64.0.2'), 'A')).toEqual(['127.0.0.2']);
+    await backend().unlist(ZONE, [parsePrefix('10.64.0.2'), parsePrefix('2001:db8:100::5')]);
+    for (const target of ['10.64.0.2', '2001:db8:100::5']) {
+      expect(knot.query(nameOf(target), 'A')).toEqual([]);
+      expect(knot.query(nameOf(target), 'TXT')).toEqual([]);
+    }
+    expect(knot.query(nameOf('10.64.0.3'), 'A'), 'a neighbour stays listed').toEqual(['127.0.0.2']);
+  });
+
+  test('succeeds when unlisting an address that is not listed', async () => {
+    await backend().unlist(ZONE, [parsePrefix('10.64.0.2'), parsePrefix('10.64.200.200')]);
+  });
+
+  test('unlists a batch of 500 addresses in one call, over TCP', async () => {
+    await backend().unlist(ZONE, BATCH.map((target) => parsePrefix(target)));
+    for (const target of [BATCH[0]!, BATCH[499]!]) expect(knot.query(nameOf(target), 'TXT')).toEqual([]);
+  });
+
+  test('check reports the A and TXT records of a listed address', async () => {
+    const listing = await backend().check(ZONE, parsePrefix('10.64.0.4'));
+    expect(listing).toEqual({ zone: ZONE, listed: true, names: [{ name: nameOf('10.64.0.4'), a: ['127.0.0.2'], txt: ['listed 10.64.0.4'] }] });
+    expect((await backend().check(ZONE, parsePrefix('10.64.0.2'))).listed).toBe(false);
+  });
+
+  test('probe succeeds with the right key', async () => {
+    await expect(backend().probe(ZONE)).resolves.toBeUndefined();
+  });
+
+  test('rejects a wrong secret with RBL_DNS_BADSIG and changes nothing', async () => {
+    const wrong = { ...knot.key, secret: Buffer.from(knot.key.secret.map((byte) => byte ^ 0xff)) };
+    const error = await rejection(backend({ tsig: wrong }).unlist(ZONE, [parsePrefix('10.64.0.3')]));
+    expect(error.code).toBe('RBL_DNS_BADSIG');
+    expect(error.message).toContain(knot.keyFile);
+    expect(knot.query(nameOf('10.64.0.3'), 'A')).toEqual(['127.0.0.2']);
+    expect((await rejection(backend({ tsig: wrong }).probe(ZONE))).code).toBe('RBL_DNS_BADSIG');
+  });
+
+  test('rejects an unknown key name with RBL_DNS_BADKEY', async () => {
+    const unknown = tsigKey('no-such-key', 'hmac-sha256', knot.key.secret.toString('base64'), 'test');
+    expect((await rejection(backend({ tsig: unknown }).unlist(ZONE, [parsePrefix('10.64.0.3')]))).code).toBe('RBL_DNS_BADKEY');
+  });
+
+  test('reports RBL_DNS_BADKEY for a zone whose ACL does not grant the key, as Knot answers NOTAUTH/BADKEY', async () => {
+    const error = await rejection(backend().unlist(FIXED_ZONE, [parsePrefix('10.64.0.2')]));
+    expect(error.code).toBe('RBL_DNS_BADKEY');
+    expect(error.message).toContain('acl');
+    expect(knot.query(dnsblNames(parsePrefix('10.64.0.2'), FIXED_ZONE)[0]!, 'A')).toEqual(['127.0.0.2']);
+  });
+
+  test('reports RBL_DNS_NOTAUTH for a zone the server does not serve (Knot answers unsigned)', async () => {
+    const error = await rejection(backend().unlist(UNSERVED_ZONE, [parsePrefix('10.64.0.2')]));
+    expect(error.code).toBe('RBL_DNS_NOTAUTH');
+  });
+});

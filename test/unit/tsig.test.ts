@@ -1,0 +1,188 @@
+/** TSIG (RFC 8945): request signatures, checked against independent HMACs and the real nsupdate, and response verification. */
+import { spawn } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { TSIG_ALGORITHMS, tsigKey, type TsigAlgorithm, type TsigKey } from '../../src/backends/dns-update/keyfile.js';
+import { RR_TYPE, buildDeleteUpdate, encodeName } from '../../src/backends/dns-update/message.js';
+import { parseMessage } from '../../src/backends/dns-update/response.js';
+import { TSIG_ERROR, requestMacOf, signTsig, tsigMacLength, verifyTsigResponse } from '../../src/backends/dns-update/tsig.js';
+import { executable, findExecutable, tempDir } from '../helpers/peers.js';
+
+const ZONE = 'rbl.example.net';
+const TIME = 1_700_000_000;
+const ALGORITHMS = Object.keys(TSIG_ALGORITHMS) as TsigAlgorithm[];
+
+function keyFor(algorithm: TsigAlgorithm, name = 'unlist-key'): TsigKey {
+  // A secret derived from the algorithm so each key differs; its length does not matter to HMAC.
+  return tsigKey(name, algorithm, createHash('sha256').update(algorithm).digest('base64'), 'test');
+}
+
+function update(id = 0x1234): Buffer {
+  return buildDeleteUpdate({ id, zone: ZONE, names: [`2.0.64.10.${ZONE}`], types: [RR_TYPE.A, RR_TYPE.TXT] });
+}
+
+function u16(value: number): Buffer {
+  const out = Buffer.alloc(2);
+  out.writeUInt16BE(value);
+  return out;
+}
+
+function u48(value: number): Buffer {
+  const out = Buffer.alloc(6);
+  out.writeUIntBE(value, 0, 6);
+  return out;
+}
+
+/** The TSIG variables of RFC 8945 §4.3.3, written out field by field. */
+function variables(key: TsigKey, time: number, fudge: number, error = 0, other: Buffer = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([encodeName(key.name), u16(255), Buffer.alloc(4), encodeName(key.algorithm), u48(time), u16(fudge), u16(error), u16(other.length), other]);
+}
+
+/** A server's answer to a signed request: same ID, QR set, zone echoed, signed per RFC 8945 §5.3 unless told otherwise. */
+function answer(request: Buffer, key: TsigKey, options: { rcode?: number; error?: number; unsigned?: boolean; time?: number; tamper?: boolean; macLength?: number; other?: Buffer } = {}): Buffer {
+  const zoneEnd = 12 + encodeName(ZONE).length + 4;
+  const body = Buffer.from(request.subarray(0, zoneEnd));
+  body.writeUInt16BE(0x8000 | (5 << 11) | (options.rcode ?? 0), 2);
+  body.writeUInt16BE(0, 8);
+  body.writeUInt16BE(0, 10);
+  const time = options.time ?? TIME;
+  const error = options.error ?? 0;
+  const requestMac = requestMacOf(request, key);
+  let mac = options.unsigned
+    ? Buffer.alloc(0)
+    : createHmac(TSIG_ALGORITHMS[key.algorithm], key.secret).update(Buffer.concat([u16(requestMac.length), requestMac, body, variables(key, time, 300, error, options.other)])).digest();
+  if (options.macLength !== undefined) mac = mac.subarray(0, options.macLength);
+  const rdata = Buffer.concat([encodeName(key.algorithm), u48(time), u16(300), u16(mac.length), mac, body.subarray(0, 2), u16(error), u16(options.other?.length ?? 0), options.other ?? Buffer.alloc(0)]);
+  const tsig = Buffer.concat([encodeName(key.name), u16(RR_TYPE.TSIG), u16(255), Buffer.alloc(4), u16(rdata.length), rdata]);
+  const out = Buffer.concat([body, tsig]);
+  out.writeUInt16BE(1, 10);
+  if (options.tamper) out[zoneEnd - 6]! ^= 0x20; // "net" becomes "neT" in the zone name
+  return out;
+}
+
+describe('signTsig', () => {
+  test.each(ALGORITHMS)('signs with %s: the MAC is the HMAC of the message and the TSIG variables', (algorithm) => {
+    const key = keyFor(algorithm);
+    const message = update();
+    const signed = signTsig(message, key, { time: TIME, fudge: 300 });
+    const expectedMac = createHmac(TSIG_ALGORITHMS[algorithm], key.secret).update(Buffer.concat([message, variables(key, TIME, 300)])).digest();
+    expect(expectedMac.length).toBe(tsigMacLength(key));
+    const rdata = Buffer.concat([encodeName(key.algorithm), u48(TIME), u16(300), u16(expectedMac.length), expectedMac, u16(0x1234), u16(0), u16(0)]);
+    const tsigRecord = Buffer.concat([encodeName('unlist-key'), u16(250), u16(255), Buffer.alloc(4), u16(rdata.length), rdata]);
+    const expected = Buffer.concat([message, tsigRecord]);
+    expected.writeUInt16BE(1, 10);
+    expect(signed.toString('hex')).toBe(expected.toString('hex'));
+    expect(requestMacOf(signed, key)).toEqual(expectedMac);
+  });
+
+  test('matches a published value: HMAC-SHA256 over a fixed message and key', () => {
+    // Fixed inputs so a change in the wire layout shows up as a different MAC.
+    const key = tsigKey('unlist-key', 'hmac-sha256', Buffer.alloc(32, 0x42).toString('base64'), 'test');
+    const signed = signTsig(update(1), key, { time: TIME, fudge: 300 });
+    const parsed = parseMessage(signed);
+    expect(parsed.header.arcount).toBe(1);
+    expect(parsed.tsig).toMatchObject({ keyName: 'unlist-key', algorithm: 'hmac-sha256', timeSigned: TIME, fudge: 300, originalId: 1, error: 0 });
+    expect(parsed.tsig?.mac.toString('hex')).toBe(
+      createHmac('sha256', Buffer.alloc(32, 0x42)).update(Buffer.concat([update(1), variables(key, TIME, 300)])).digest('hex'),
+    );
+  });
+
+  test('signs over the original ID when it differs from the message ID', () => {
+    const key = keyFor('hmac-sha256');
+    const signed = signTsig(update(0x1111), key, { time: TIME, originalId: 0x2222 });
+    const mac = createHmac('sha256', key.secret).update(Buffer.concat([update(0x2222), variables(key, TIME, 300)])).digest();
+    expect(requestMacOf(signed, key)).toEqual(mac);
+    expect(signed.readUInt16BE(0)).toBe(0x1111);
+    expect(parseMessage(signed).tsig?.originalId).toBe(0x2222);
+  });
+});
+
+describe.skipIf(!findExecutable('nsupdate'))('signTsig against the real nsupdate', () => {
+  const { dir, remove } = tempDir('tsig');
+  afterAll(remove);
+
+  test.each(['hmac-sha256', 'hmac-sha1', 'hmac-sha512', 'hmac-md5'])('produces the same bytes as nsupdate -k for an %s key', async (algorithm) => {
+    const secret = createHash('sha512').update(algorithm).digest().subarray(0, 32).toString('base64');
+    const keyFile = join(dir, `${algorithm}.key`);
+    writeFileSync(keyFile, `key "unlist-key" {\n\talgorithm ${algorithm};\n\tsecret "${secret}";\n};\n`);
+    const key = tsigKey('unlist-key', algorithm, secret, keyFile);
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const port = socket.address().port;
+    const captured = new Promise<Buffer>((resolve) => socket.once('message', (message) => resolve(message)));
+    const nsupdate = spawn(executable('nsupdate'), ['-k', keyFile, '-t', '3'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    nsupdate.stdin.end(`server 127.0.0.1 ${port}\nzone ${ZONE}.\nupdate delete 2.0.64.10.${ZONE}. A\nupdate delete 2.0.64.10.${ZONE}. TXT\nsend\n`);
+    try {
+      const request = await captured;
+      const tsig = parseMessage(request).tsig!;
+      expect(tsig.keyName).toBe('unlist-key');
+      // Re-sign what nsupdate signed, with its time and fudge: the bytes must be identical.
+      const unsigned = Buffer.from(request.subarray(0, tsig.offset));
+      unsigned.writeUInt16BE(unsigned.readUInt16BE(10) - 1, 10);
+      expect(signTsig(unsigned, key, { time: tsig.timeSigned, fudge: tsig.fudge }).toString('hex')).toBe(request.toString('hex'));
+      // And our encoder writes the same update nsupdate did (nsupdate does not compress the first owner name).
+      const ours = buildDeleteUpdate({ id: request.readUInt16BE(0), zone: ZONE, names: [`2.0.64.10.${ZONE}`], types: [RR_TYPE.A, RR_TYPE.TXT] });
+      const records = (message: Buffer) => parseMessage(message).authorities.map(({ name, type, class: rrClass, ttl, rdata }) => [name, type, rrClass, ttl, rdata.length]);
+      expect(records(ours)).toEqual(records(unsigned));
+      expect(ours.subarray(0, 12 + encodeName(ZONE).length + 4)).toEqual(unsigned.subarray(0, 12 + encodeName(ZONE).length + 4));
+    } finally {
+      nsupdate.kill();
+      socket.close();
+    }
+  });
+});
+
+describe('verifyTsigResponse', () => {
+  test.each(ALGORITHMS)('accepts a correctly signed %s answer', (algorithm) => {
+    const key = keyFor(algorithm);
+    const request = signTsig(update(), key, { time: TIME });
+    expect(verifyTsigResponse(answer(request, key), requestMacOf(request, key), key, { now: TIME + 1 })).toEqual({
+      valid: true,
+      tsigError: 0,
+      problem: undefined,
+      serverTime: TIME,
+    });
+  });
+
+  const key = keyFor('hmac-sha256');
+  const request = signTsig(update(), key, { time: TIME });
+  const mac = requestMacOf(request, key);
+  const otherRequest = signTsig(update(0x9999), key, { time: TIME });
+
+  test.each([
+    ['a tampered answer', answer(request, key, { tamper: true }), mac, 'mac'],
+    ['an answer signed for another request', answer(otherRequest, key), mac, 'mac'],
+    ['an answer signed with another secret', answer(request, { ...key, secret: Buffer.alloc(32, 9) }), mac, 'mac'],
+    ['an answer signed by another key name', answer(request, { ...key, name: 'other-key' }), mac, 'key'],
+    ['an answer signed with another algorithm', answer(request, keyFor('hmac-sha1')), mac, 'algorithm'],
+    ['an answer without a TSIG record', answer(request, key).subarray(0, 12 + encodeName(ZONE).length + 4), mac, 'unsigned'],
+    ['an answer whose MAC is cut to 8 bytes', answer(request, key, { macLength: 8 }), mac, 'truncated'],
+    ['an answer signed an hour ago', answer(request, key, { time: TIME - 3600 }), mac, 'time'],
+  ])('rejects %s', (_case, response, requestMac, problem) => {
+    const header = Buffer.from(response);
+    if (problem === 'unsigned') header.writeUInt16BE(0, 10);
+    const result = verifyTsigResponse(header, requestMac, key, { now: TIME });
+    expect(result.valid).toBe(false);
+    expect(result.problem).toBe(problem);
+  });
+
+  test('accepts a MAC truncated to half the digest (RFC 8945 §5.2.2.1)', () => {
+    expect(verifyTsigResponse(answer(request, key, { macLength: 16 }), mac, key, { now: TIME }).valid).toBe(true);
+  });
+
+  test.each([
+    ['BADSIG', TSIG_ERROR.BADSIG],
+    ['BADKEY', TSIG_ERROR.BADKEY],
+  ])('reports an unsigned NOTAUTH/%s answer (RFC 8945 §5.3.2) with its TSIG error', (_name, error) => {
+    const result = verifyTsigResponse(answer(request, key, { rcode: 9, error, unsigned: true }), mac, key, { now: TIME });
+    expect(result).toEqual({ valid: false, tsigError: error, problem: 'unsigned', serverTime: TIME });
+  });
+
+  test('reports a signed BADTIME answer as valid with the server clock from Other Data (RFC 8945 §5.2.3)', () => {
+    const result = verifyTsigResponse(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, time: TIME - 7200, other: u48(TIME) }), mac, key, { now: TIME - 7200 });
+    expect(result).toEqual({ valid: true, tsigError: TSIG_ERROR.BADTIME, problem: undefined, serverTime: TIME });
+  });
+});
