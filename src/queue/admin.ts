@@ -1,0 +1,99 @@
+/**
+ * `rbl-unlist queue list|retry|drop`, safe whether or not the service runs on the same state.dir.
+ * Listing only reads the journal (a half-written tail is ignored, never cut). Retry and drop take
+ * the lock and edit the journal when the service is not running; when it is, they hand it a request
+ * file and wait for its reply, so only one process ever appends to the journal.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Journal, readJournal } from './journal.js';
+import { tryLock } from './lock.js';
+import { sendRequest, type AdminReply, type AdminRequest } from './requests.js';
+import { deadLetterRecord, jobView, QueueState, splitLane, type UnlistJob } from './state.js';
+import { JOURNAL_FILE } from './store.js';
+
+/** A pending delivery: one job in one backend and zone. */
+export interface QueueEntry extends UnlistJob {
+  readonly backend: string;
+  readonly zone: string;
+}
+
+/** A delivery refused permanently. */
+export interface DeadLetter extends QueueEntry {
+  readonly failedAt: number;
+  /** The RblError code, e.g. RBL_DNS_REFUSED. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface QueueListing {
+  readonly pending: QueueEntry[];
+  readonly dead: DeadLetter[];
+  /** Bytes at the journal's end that could not be read (a write in progress, or corruption). */
+  readonly unreadableBytes: number;
+}
+
+/** What retry or drop did, and whether the running service did it. */
+export interface AdminResult extends AdminReply {
+  readonly via: 'service' | 'journal';
+}
+
+/** Lists pending and dead-lettered deliveries in state.dir, oldest job first. */
+export async function listQueue(dir: string): Promise<QueueListing> {
+  const state = new QueueState();
+  const read = await readJournal(join(dir, JOURNAL_FILE), (record) => state.apply(record), { repair: false });
+  const pending: QueueEntry[] = [];
+  const dead: DeadLetter[] = [];
+  for (const job of [...state.jobs.values()].sort((a, b) => a.id - b.id)) {
+    const view = jobView(job);
+    for (const lane of job.pending) pending.push({ ...view, ...splitLane(lane) });
+    for (const letter of job.dead) {
+      dead.push({ ...view, ...splitLane(letter.lane), failedAt: letter.failedAt, code: letter.code, message: letter.message });
+    }
+  }
+  return { pending, dead, unreadableBytes: read.skippedBytes };
+}
+
+/** Re-drives the dead letters of the given job ids (all when absent): they become pending again. */
+export function retryDeadLetters(dir: string, ids?: readonly string[], options?: AdminOptions): Promise<AdminResult> {
+  return administer(dir, { action: 'retry', ids }, options);
+}
+
+/** Drops the dead letters of the given job ids (all when absent) for good. */
+export function dropDeadLetters(dir: string, ids?: readonly string[], options?: AdminOptions): Promise<AdminResult> {
+  return administer(dir, { action: 'drop', ids }, options);
+}
+
+export interface AdminOptions {
+  /** How long to wait for a running service's reply (10 s). */
+  readonly timeoutMs?: number;
+}
+
+async function administer(dir: string, request: AdminRequest, options: AdminOptions = {}): Promise<AdminResult> {
+  const file = join(dir, JOURNAL_FILE);
+  try {
+    await access(file);
+  } catch {
+    return { count: 0, notFound: [...(request.ids ?? [])], via: 'journal' };
+  }
+  const lock = await tryLock(dir, `queue ${request.action}`);
+  if (!('release' in lock)) return { ...(await sendRequest(dir, request, options.timeoutMs ?? 10_000)), via: 'service' };
+  try {
+    const state = new QueueState();
+    await readJournal(file, (record) => state.apply(record), { repair: true });
+    const { record, count, notFound } = deadLetterRecord(state, request.action, request.ids);
+    if (record) {
+      // Never compacts here: the service does that as the journal grows.
+      const journal = await Journal.open(file, { snapshot: () => state.snapshot(), compactBytes: Number.MAX_SAFE_INTEGER });
+      try {
+        state.apply(record);
+        await journal.append(record);
+      } finally {
+        await journal.close();
+      }
+    }
+    return { count, notFound, via: 'journal' };
+  } finally {
+    await lock.release();
+  }
+}

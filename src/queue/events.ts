@@ -1,0 +1,41 @@
+/**
+ * What the state store reports to the daemon for logs and metrics. The store itself never logs:
+ * every event carries what a log line needs (backend, zone, the jobs with their client, NAS and
+ * session, the error, the latency from the accounting event).
+ */
+import type { RblError } from '../errors.js';
+import type { UnlistJob } from './state.js';
+
+export type QueueEvent =
+  /** A job's targets were unlisted in one backend and zone. */
+  | { readonly type: 'delivered'; readonly backend: string; readonly zone: string; readonly job: UnlistJob; readonly latencyMs: number; readonly batchJobs: number }
+  /** A batch failed transiently; the lane waits delayMs and tries again (attempt counts the lane's consecutive failures). */
+  | {
+      readonly type: 'retry-scheduled';
+      readonly backend: string;
+      readonly zone: string;
+      readonly jobs: readonly UnlistJob[];
+      readonly targets: readonly string[];
+      readonly error: Error;
+      readonly attempt: number;
+      readonly delayMs: number;
+    }
+  /** A delivery was refused permanently and is kept as a dead letter until `queue retry` or `queue drop`. */
+  | { readonly type: 'dead-lettered'; readonly backend: string; readonly zone: string; readonly job: UnlistJob; readonly error: RblError; readonly latencyMs: number }
+  /** Pending deliveries for a backend or zone no longer configured were dropped. */
+  | { readonly type: 'delivery-dropped'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly why: 'backend-removed' }
+  /** The journal ended in a torn or corrupt tail; everything after the last good record was skipped. */
+  | {
+      readonly type: 'journal-recovered';
+      readonly file: string;
+      readonly goodBytes: number;
+      readonly skippedBytes: number;
+      readonly reason: string;
+      readonly savedAs: string | undefined;
+    }
+  | { readonly type: 'journal-compacted'; readonly file: string; readonly beforeBytes: number; readonly afterBytes: number; readonly durationMs: number }
+  /** The journal could not be written or compacted (disk full, I/O error). */
+  | { readonly type: 'journal-error'; readonly error: RblError }
+  | { readonly type: 'sessions-expired'; readonly count: number }
+  /** `queue retry` or `queue drop` was applied at the CLI's request. */
+  | { readonly type: 'admin-request'; readonly action: 'retry' | 'drop'; readonly count: number };

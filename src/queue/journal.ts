@@ -1,0 +1,382 @@
+/**
+ * The journal file: replay with torn-tail recovery, appends with group commit, and compaction.
+ *
+ * Appends queue up while a write and fdatasync are in flight, and the next write takes them all
+ * with a single fdatasync (group commit), so durability costs one fsync per burst, not per event.
+ * Compaction writes a snapshot of the state to `journal.compact` in chunks, yielding between them,
+ * while appends keep going to the old file and are also copied as the new file's tail; then the
+ * writer appends the tail, syncs, renames the new file over the old and syncs the folder.
+ */
+import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { RblError } from '../errors.js';
+import { decodeRecord, encodeRecord } from './record.js';
+import type { JournalRecord } from './state.js';
+
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
+
+/** What replaying a journal found. */
+export interface JournalReadResult {
+  /** False when there was no journal (a fresh state.dir). */
+  readonly exists: boolean;
+  readonly records: number;
+  /** Bytes of good records, from the start of the file. */
+  readonly goodBytes: number;
+  /** Bytes after the last good record that were skipped (and, when repairing, cut off). */
+  readonly skippedBytes: number;
+  /** Why the skipped bytes were skipped. */
+  readonly reason?: string;
+  /** Where the skipped bytes were saved when repairing. */
+  readonly savedAs?: string;
+}
+
+/**
+ * Reads every good record of the journal in order into `onRecord`. A torn or corrupt tail ends the
+ * replay; with `repair` it is saved to `<file>.corrupt-<ms>` and cut off so appends follow good data.
+ * Throws RBL_JOURNAL_CORRUPT when the file does not start with a journal header.
+ */
+export async function readJournal(file: string, onRecord: (record: JournalRecord) => void, options: { repair: boolean }): Promise<JournalReadResult> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, options.repair ? 'r+' : 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, records: 0, goodBytes: 0, skippedBytes: 0 };
+    throw stateError(`cannot open the journal ${file}`, error);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size === 0) return { exists: false, records: 0, goodBytes: 0, skippedBytes: 0 };
+    let buffer = Buffer.alloc(0);
+    let base = 0;
+    let offset = 0;
+    let position = 0;
+    let records = 0;
+    let reason: string | undefined;
+    while (true) {
+      const result = decodeRecord(buffer, offset);
+      if (result.kind === 'record') {
+        const record = result.payload as JournalRecord;
+        if (records === 0 && (typeof record !== 'object' || record === null || record.t !== 'h')) {
+          throw new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header; move it aside to start with an empty state`);
+        }
+        try {
+          onRecord(record);
+        } catch (error) {
+          if (records === 0) throw error;
+          reason = `a record that does not apply (${(error as Error).message})`;
+          break;
+        }
+        offset += result.bytes;
+        records++;
+        continue;
+      }
+      if (result.kind === 'corrupt') {
+        if (records === 0) throw new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header (${result.why}); move it aside to start with an empty state`);
+        reason = result.why;
+        break;
+      }
+      if (position >= size) {
+        if (offset < buffer.length) reason = 'an incomplete last record';
+        break;
+      }
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      buffer = Buffer.concat([buffer.subarray(offset), chunk.subarray(0, bytesRead)]);
+      base += offset;
+      offset = 0;
+    }
+    if (records === 0) throw new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header; move it aside to start with an empty state`);
+    const goodBytes = base + offset;
+    const skippedBytes = size - goodBytes;
+    if (skippedBytes === 0) return { exists: true, records, goodBytes, skippedBytes };
+    if (!options.repair) return { exists: true, records, goodBytes, skippedBytes, reason: reason ?? 'trailing bytes' };
+    const savedAs = `${file}.corrupt-${Date.now()}`;
+    const skipped = Buffer.allocUnsafe(skippedBytes);
+    await handle.read(skipped, 0, skippedBytes, goodBytes);
+    await writeFile(savedAs, skipped);
+    await handle.truncate(goodBytes);
+    await handle.datasync();
+    return { exists: true, records, goodBytes, skippedBytes, reason: reason ?? 'trailing bytes', savedAs };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Counters for tests and metrics. */
+export interface JournalStats {
+  fsyncs: number;
+  records: number;
+  compactions: number;
+}
+
+/** What a finished compaction did. */
+export interface CompactionResult {
+  readonly beforeBytes: number;
+  readonly afterBytes: number;
+  readonly durationMs: number;
+}
+
+export interface JournalOptions {
+  /** The state's records as they stand, header first; read lazily while compacting. */
+  readonly snapshot: () => Iterable<JournalRecord>;
+  /** Compact once this many bytes (or the last snapshot's size, if larger) were appended. */
+  readonly compactBytes: number;
+  readonly onCompacted?: (result: CompactionResult) => void;
+  readonly onError?: (error: RblError) => void;
+}
+
+interface Append {
+  readonly buffer: Buffer;
+  readonly resolve: () => void;
+  readonly reject: (error: RblError) => void;
+}
+
+interface Compaction {
+  readonly path: string;
+  readonly startedAt: number;
+  readonly beforeBytes: number;
+  handle?: FileHandle;
+  bytes: number;
+  tail: Buffer[];
+  snapshotWritten: boolean;
+  aborted: boolean;
+  task?: Promise<void>;
+  readonly result: Promise<CompactionResult | undefined>;
+  settle: (result: CompactionResult | undefined) => void;
+}
+
+/** An open journal: appends with group commit, compacts itself. */
+export class Journal {
+  readonly file: string;
+  readonly stats: JournalStats = { fsyncs: 0, records: 0, compactions: 0 };
+  readonly #options: JournalOptions;
+  #handle: FileHandle;
+  #bytes: number;
+  #baseBytes: number;
+  #queue: Append[] = [];
+  #draining: Promise<void> | undefined;
+  #compaction: Compaction | undefined;
+  #closed = false;
+
+  private constructor(file: string, handle: FileHandle, bytes: number, options: JournalOptions) {
+    this.file = file;
+    this.#handle = handle;
+    this.#bytes = bytes;
+    this.#baseBytes = bytes;
+    this.#options = options;
+  }
+
+  /** Opens the journal for appending (after readJournal replayed it), creating it from the snapshot if absent. */
+  static async open(file: string, options: JournalOptions): Promise<Journal> {
+    await unlink(`${file}.compact`).catch(() => undefined);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(file, 'r+');
+      if ((await handle.stat()).size === 0) {
+        await handle.close();
+        handle = undefined;
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw stateError(`cannot open the journal ${file}`, error);
+    }
+    try {
+      if (!handle) {
+        const fresh = Buffer.concat([...options.snapshot()].map((record) => encodeRecord(record)));
+        const temporary = `${file}.compact`;
+        await writeFile(temporary, fresh, { flush: true });
+        await rename(temporary, file);
+        await syncFolder(dirname(file));
+        handle = await open(file, 'r+');
+      }
+      return new Journal(file, handle, (await handle.stat()).size, options);
+    } catch (error) {
+      await handle?.close();
+      throw stateError(`cannot create the journal ${file}`, error);
+    }
+  }
+
+  /** Current file size in bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Queues a record; resolves once it is written and fdatasync'd (sharing the sync with its neighbours). */
+  append(record: JournalRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new RblError('RBL_STATE_DIR', `the journal ${this.file} is closed`));
+    const buffer = encodeRecord(record);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ buffer, resolve, reject });
+      this.stats.records++;
+      this.#schedule();
+    });
+  }
+
+  /** Rewrites the journal as a snapshot of the state; resolves when the new file is in place (undefined if aborted by close). */
+  compact(): Promise<CompactionResult | undefined> {
+    if (this.#compaction) return this.#compaction.result;
+    if (this.#closed) return Promise.resolve(undefined);
+    let settle: (result: CompactionResult | undefined) => void = () => undefined;
+    const result = new Promise<CompactionResult | undefined>((resolve) => {
+      settle = resolve;
+    });
+    const compaction: Compaction = {
+      path: `${this.file}.compact`,
+      startedAt: Date.now(),
+      beforeBytes: this.#bytes,
+      bytes: 0,
+      tail: [],
+      snapshotWritten: false,
+      aborted: false,
+      result,
+      settle,
+    };
+    this.#compaction = compaction;
+    compaction.task = this.#writeSnapshot(compaction).catch(async (error: unknown) => {
+      await this.#abandon(compaction);
+      if (!compaction.aborted) this.#options.onError?.(stateError(`cannot compact the journal ${this.file}`, error));
+    });
+    return result;
+  }
+
+  /** Stops compacting, writes what is queued, and closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const compaction = this.#compaction;
+    if (compaction && !compaction.snapshotWritten) {
+      compaction.aborted = true;
+      await compaction.task;
+    }
+    while (this.#draining) await this.#draining;
+    await this.#handle.close();
+  }
+
+  async #writeSnapshot(compaction: Compaction): Promise<void> {
+    compaction.handle = await open(compaction.path, 'w');
+    let chunk: Buffer[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      const data = Buffer.concat(chunk);
+      chunk = [];
+      size = 0;
+      await writeFully(compaction.handle!, data, compaction.bytes);
+      compaction.bytes += data.length;
+    };
+    // The generator reads live state; each await lets events in, and their records reach the tail.
+    for (const record of this.#options.snapshot()) {
+      if (compaction.aborted) throw new Error('aborted');
+      const buffer = encodeRecord(record);
+      chunk.push(buffer);
+      size += buffer.length;
+      if (size >= SNAPSHOT_WRITE_BYTES) await flush();
+    }
+    await flush();
+    if (compaction.aborted) throw new Error('aborted');
+    compaction.snapshotWritten = true;
+    this.#schedule();
+  }
+
+  async #abandon(compaction: Compaction): Promise<void> {
+    if (this.#compaction === compaction) this.#compaction = undefined;
+    await compaction.handle?.close().catch(() => undefined);
+    await unlink(compaction.path).catch(() => undefined);
+    compaction.settle(undefined);
+  }
+
+  #schedule(): void {
+    if (this.#draining) return;
+    // setImmediate lets every datagram read in this poll phase queue its record first: one sync for all.
+    this.#draining = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#drain())
+      .finally(() => {
+        this.#draining = undefined;
+        if (this.#queue.length > 0 || this.#compaction?.snapshotWritten) this.#schedule();
+      });
+  }
+
+  async #drain(): Promise<void> {
+    while (true) {
+      const compaction = this.#compaction;
+      if (compaction?.snapshotWritten) {
+        await this.#finishCompaction(compaction);
+        continue;
+      }
+      if (this.#queue.length === 0) return;
+      const batch = this.#queue;
+      this.#queue = [];
+      const data = batch.length === 1 ? batch[0]!.buffer : Buffer.concat(batch.map((append) => append.buffer));
+      try {
+        await writeFully(this.#handle, data, this.#bytes);
+        await this.#handle.datasync();
+        this.stats.fsyncs++;
+        this.#bytes += data.length;
+        this.#compaction?.tail.push(data);
+        for (const append of batch) append.resolve();
+      } catch (error) {
+        // Cut a partial write off, so later records follow good data.
+        await this.#handle.truncate(this.#bytes).catch(() => undefined);
+        const failure = stateError(`cannot write the journal ${this.file}`, error);
+        for (const append of batch) append.reject(failure);
+        this.#options.onError?.(failure);
+      }
+      const appended = this.#bytes - this.#baseBytes;
+      if (!this.#compaction && !this.#closed && appended > Math.max(this.#options.compactBytes, this.#baseBytes)) void this.compact();
+    }
+  }
+
+  async #finishCompaction(compaction: Compaction): Promise<void> {
+    const batch = this.#queue;
+    this.#queue = [];
+    const data = Buffer.concat([...compaction.tail, ...batch.map((append) => append.buffer)]);
+    try {
+      await writeFully(compaction.handle!, data, compaction.bytes);
+      await compaction.handle!.datasync();
+      this.stats.fsyncs++;
+      await rename(compaction.path, this.file);
+      await syncFolder(dirname(this.file));
+    } catch (error) {
+      // The old journal is intact: keep appending there.
+      this.#queue = [...batch, ...this.#queue];
+      await this.#abandon(compaction);
+      this.#options.onError?.(stateError(`cannot compact the journal ${this.file}`, error));
+      return;
+    }
+    const old = this.#handle;
+    this.#handle = compaction.handle!;
+    this.#bytes = compaction.bytes + data.length;
+    this.#baseBytes = this.#bytes;
+    this.#compaction = undefined;
+    this.stats.compactions++;
+    for (const append of batch) append.resolve();
+    await old.close().catch(() => undefined);
+    const result = { beforeBytes: compaction.beforeBytes, afterBytes: this.#bytes, durationMs: Date.now() - compaction.startedAt };
+    compaction.settle(result);
+    this.#options.onCompacted?.(result);
+  }
+}
+
+async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+/** fsync on the folder makes a rename durable (POSIX leaves it to the folder's metadata). */
+export async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export function stateError(what: string, error: unknown): RblError {
+  if (error instanceof RblError) return error;
+  return new RblError('RBL_STATE_DIR', `${what}: ${(error as Error).message}`, { cause: error });
+}

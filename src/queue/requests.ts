@@ -1,0 +1,85 @@
+/**
+ * How `queue retry|drop` reaches a running service: the CLI writes a request file into
+ * `<state.dir>/requests/` (written aside, then renamed, so it is never read half-written); the
+ * service polls the folder, applies the request through its journal, and answers with a reply file.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RblError } from '../errors.js';
+
+export const REQUESTS_FOLDER = 'requests';
+
+/** What the CLI asks of the service. */
+export interface AdminRequest {
+  readonly action: 'retry' | 'drop';
+  /** Job ids; absent means every dead letter. */
+  readonly ids?: readonly string[];
+}
+
+/** What was done. */
+export interface AdminReply {
+  /** Dead-lettered deliveries re-driven or dropped. */
+  readonly count: number;
+  /** Requested ids that had no dead letter. */
+  readonly notFound: readonly string[];
+  readonly error?: string;
+}
+
+/** CLI side: writes the request and waits up to timeoutMs for the service's reply. */
+export async function sendRequest(dir: string, request: AdminRequest, timeoutMs: number): Promise<AdminReply> {
+  const folder = join(dir, REQUESTS_FOLDER);
+  await mkdir(folder, { recursive: true });
+  const name = `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const file = join(folder, `${name}.request`);
+  await writeFile(`${file}.tmp`, JSON.stringify(request));
+  await rename(`${file}.tmp`, file);
+  const replyFile = join(folder, `${name}.reply`);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const reply = JSON.parse(await readFile(replyFile, 'utf8')) as AdminReply;
+      await unlink(replyFile).catch(() => undefined);
+      if (reply.error !== undefined) throw new RblError('RBL_STATE_DIR', `the service could not apply the request: ${reply.error}`);
+      return reply;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await unlink(file).catch(() => undefined);
+  throw new RblError('RBL_STATE_DIR', `the running service did not answer within ${Math.round(timeoutMs / 1000)} s; check that it is healthy (it polls ${folder})`);
+}
+
+/** Service side: applies every waiting request with `apply` and writes each reply. */
+export async function serveRequests(dir: string, apply: (request: AdminRequest) => Promise<AdminReply>): Promise<void> {
+  const folder = join(dir, REQUESTS_FOLDER);
+  let names: string[];
+  try {
+    names = (await readdir(folder)).filter((name) => name.endsWith('.request')).sort();
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(folder, name);
+    let reply: AdminReply;
+    try {
+      const request = parseRequest(await readFile(file, 'utf8'));
+      reply = await apply(request);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      reply = { count: 0, notFound: [], error: (error as Error).message };
+    }
+    const replyFile = join(folder, name.replace(/\.request$/, '.reply'));
+    await writeFile(`${replyFile}.tmp`, JSON.stringify(reply));
+    await rename(`${replyFile}.tmp`, replyFile);
+    await unlink(file).catch(() => undefined);
+  }
+}
+
+function parseRequest(text: string): AdminRequest {
+  const value = JSON.parse(text) as { action?: unknown; ids?: unknown };
+  if (value.action !== 'retry' && value.action !== 'drop') throw new Error(`unknown action ${String(value.action)}`);
+  if (value.ids !== undefined && !(Array.isArray(value.ids) && value.ids.every((id) => typeof id === 'string'))) throw new Error('ids must be a list of strings');
+  return { action: value.action, ids: value.ids as string[] | undefined };
+}

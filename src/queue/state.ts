@@ -1,0 +1,261 @@
+/**
+ * The state the journal records, in memory: sessions, unlist jobs and each job's deliveries (one per
+ * backend and zone: pending, or dead-lettered). Every change is a record applied by {@link
+ * QueueState.apply}, both live and on replay, so memory always equals the journal replayed. Pure code.
+ *
+ * Records are transitions that converge when replayed over a snapshot taken while they happened
+ * (compaction does not stop writers): sessions are assigned or removed, a delivery moves pending →
+ * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
+ */
+import { RblError } from '../errors.js';
+import { SessionTable, type Session } from '../sessions/table.js';
+
+/** Why a job exists: the accounting event that asked for it. */
+export interface UnlistReason {
+  readonly event: string;
+  readonly client: string;
+  readonly nas: string;
+  readonly sessionId?: string;
+}
+
+/** One durable request to unlist some targets in every configured backend and zone. */
+export interface UnlistJob {
+  readonly id: string;
+  /** formatPrefix text. */
+  readonly targets: readonly string[];
+  readonly reason: UnlistReason;
+  /** When the event was received, ms since the epoch; latencies are measured from here. */
+  readonly createdAt: number;
+}
+
+/** A delivery that failed permanently. */
+export interface DeadDelivery {
+  readonly lane: string;
+  readonly failedAt: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A job in memory; `pending` and `dead` hold lane keys (see {@link laneKey}). */
+export interface JobState {
+  readonly id: number;
+  readonly targets: readonly string[];
+  readonly reason: UnlistReason;
+  readonly createdAt: number;
+  pending: string[];
+  dead: DeadDelivery[];
+}
+
+export type SessionRow = [nas: string, sessionId: string, client: string, addresses: string[], updatedAt: number];
+export type DeadRow = [lane: string, failedAt: number, code: string, message: string];
+export interface JobRow {
+  i: number;
+  t: string[];
+  r: UnlistReason;
+  a: number;
+  p: string[];
+  x?: DeadRow[];
+}
+
+export const JOURNAL_VERSION = 1;
+
+/** The journal's record payloads. */
+export type JournalRecord =
+  /** First record of every file: the format version and the next job number. */
+  | { t: 'h'; v: number; seq: number; at: number }
+  /** Snapshot chunks written by compaction. */
+  | { t: 's'; s: SessionRow[] }
+  | { t: 'j'; j: JobRow[] }
+  /** One accounting event, atomically: session upserts and removals and the unlist job. */
+  | { t: 'c'; u?: SessionRow[]; r?: [string, string][]; j?: JobRow }
+  /** Deliveries of these jobs in this lane succeeded. */
+  | { t: 'd'; l: string; i: number[] }
+  /** A delivery became a dead letter. */
+  | { t: 'x'; l: string; i: number; a: number; c: string; m: string }
+  /** Dead letters re-driven (dead → pending). */
+  | { t: 'rd'; d: [number, string][] }
+  /** Deliveries dropped (by `queue drop`, or because their backend or zone left the config). */
+  | { t: 'g'; d: [number, string][] };
+
+/** The key of a (backend, zone) lane; zone names never hold a newline. */
+export function laneKey(backend: string, zone: string): string {
+  return `${backend}\n${zone}`;
+}
+
+/** The backend name and zone of a lane key. */
+export function splitLane(lane: string): { backend: string; zone: string } {
+  const cut = lane.lastIndexOf('\n');
+  return { backend: lane.slice(0, cut), zone: lane.slice(cut + 1) };
+}
+
+export function sessionRow(session: Session): SessionRow {
+  return [session.nas, session.sessionId, session.client, [...session.addresses], session.updatedAt];
+}
+
+export function jobView(job: JobState): UnlistJob {
+  return { id: String(job.id), targets: job.targets, reason: job.reason, createdAt: job.createdAt };
+}
+
+/** Sessions, jobs and deliveries, changed only by applying journal records. */
+export class QueueState {
+  readonly sessions = new SessionTable();
+  readonly jobs = new Map<number, JobState>();
+  nextSeq = 1;
+  #pending = 0;
+  #dead = 0;
+
+  /** Pending deliveries (job × lane). */
+  get pendingCount(): number {
+    return this.#pending;
+  }
+
+  /** Dead-lettered deliveries. */
+  get deadCount(): number {
+    return this.#dead;
+  }
+
+  /** Applies one record; throws RBL_JOURNAL_CORRUPT for one this version does not know. */
+  apply(record: JournalRecord): void {
+    switch (record.t) {
+      case 'h':
+        if (record.v !== JOURNAL_VERSION) {
+          throw new RblError('RBL_JOURNAL_CORRUPT', `the journal has format version ${record.v}; this rbl-unlist reads version ${JOURNAL_VERSION}`);
+        }
+        this.nextSeq = Math.max(this.nextSeq, record.seq);
+        return;
+      case 's':
+        for (const row of record.s) this.#upsert(row);
+        return;
+      case 'j':
+        for (const row of record.j) this.#addJob(row);
+        return;
+      case 'c':
+        for (const row of record.u ?? []) this.#upsert(row);
+        for (const [nas, sessionId] of record.r ?? []) this.sessions.remove(nas, sessionId);
+        if (record.j) this.#addJob(record.j);
+        return;
+      case 'd':
+        for (const id of record.i) this.#settle(id, record.l);
+        return;
+      case 'x': {
+        const job = this.jobs.get(record.i);
+        if (!job || !removeFrom(job.pending, record.l)) return;
+        job.dead.push({ lane: record.l, failedAt: record.a, code: record.c, message: record.m });
+        this.#pending--;
+        this.#dead++;
+        return;
+      }
+      case 'rd':
+        for (const [id, lane] of record.d) {
+          const job = this.jobs.get(id);
+          const index = job ? job.dead.findIndex((dead) => dead.lane === lane) : -1;
+          if (!job || index === -1) continue;
+          job.dead.splice(index, 1);
+          job.pending.push(lane);
+          this.#dead--;
+          this.#pending++;
+        }
+        return;
+      case 'g':
+        for (const [id, lane] of record.d) this.#settle(id, lane);
+        return;
+      default:
+        throw new RblError('RBL_JOURNAL_CORRUPT', `the journal has a record of unknown type ${JSON.stringify((record as { t: unknown }).t)}`);
+    }
+  }
+
+  /** The snapshot compaction writes: a header, then chunks of sessions and jobs, read lazily. */
+  *snapshot(chunk = 2000): Generator<JournalRecord> {
+    yield { t: 'h', v: JOURNAL_VERSION, seq: this.nextSeq, at: Date.now() };
+    let sessions: SessionRow[] = [];
+    for (const session of this.sessions.entries()) {
+      sessions.push(sessionRow(session));
+      if (sessions.length === chunk) {
+        yield { t: 's', s: sessions };
+        sessions = [];
+      }
+    }
+    if (sessions.length > 0) yield { t: 's', s: sessions };
+    let jobs: JobRow[] = [];
+    for (const job of this.jobs.values()) {
+      jobs.push(jobRow(job));
+      if (jobs.length === chunk) {
+        yield { t: 'j', j: jobs };
+        jobs = [];
+      }
+    }
+    if (jobs.length > 0) yield { t: 'j', j: jobs };
+  }
+
+  #upsert([nas, sessionId, client, addresses, updatedAt]: SessionRow): void {
+    this.sessions.upsert({ nas, sessionId, client, addresses, updatedAt });
+  }
+
+  #addJob(row: JobRow): void {
+    const old = this.jobs.get(row.i);
+    if (old) {
+      this.#pending -= old.pending.length;
+      this.#dead -= old.dead.length;
+    }
+    const dead = (row.x ?? []).map(([lane, failedAt, code, message]) => ({ lane, failedAt, code, message }));
+    this.nextSeq = Math.max(this.nextSeq, row.i + 1);
+    if (row.p.length === 0 && dead.length === 0) {
+      this.jobs.delete(row.i);
+      return;
+    }
+    this.jobs.set(row.i, { id: row.i, targets: row.t, reason: row.r, createdAt: row.a, pending: [...row.p], dead });
+    this.#pending += row.p.length;
+    this.#dead += dead.length;
+  }
+
+  /** The delivery is gone (delivered or dropped), whether pending or dead; the job goes with its last one. */
+  #settle(id: number, lane: string): void {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    if (removeFrom(job.pending, lane)) this.#pending--;
+    const index = job.dead.findIndex((dead) => dead.lane === lane);
+    if (index !== -1) {
+      job.dead.splice(index, 1);
+      this.#dead--;
+    }
+    if (job.pending.length === 0 && job.dead.length === 0) this.jobs.delete(id);
+  }
+}
+
+/** The row that records a job as it stands. */
+export function jobRow(job: JobState): JobRow {
+  const row: JobRow = { i: job.id, t: [...job.targets], r: job.reason, a: job.createdAt, p: [...job.pending] };
+  if (job.dead.length > 0) row.x = job.dead.map((dead) => [dead.lane, dead.failedAt, dead.code, dead.message]);
+  return row;
+}
+
+function removeFrom(list: string[], item: string): boolean {
+  const index = list.indexOf(item);
+  if (index === -1) return false;
+  list.splice(index, 1);
+  return true;
+}
+
+/**
+ * The record that re-drives ('rd') or drops ('g') the dead letters of the given job ids (all when
+ * absent), listing each (job, lane) explicitly so replaying it over a later snapshot changes nothing new.
+ */
+export function deadLetterRecord(
+  state: QueueState,
+  action: 'retry' | 'drop',
+  ids: readonly string[] | undefined,
+): { record: JournalRecord | undefined; count: number; notFound: string[] } {
+  const wanted = ids === undefined ? undefined : new Set(ids);
+  const found = new Set<string>();
+  const deliveries: [number, string][] = [];
+  for (const job of state.jobs.values()) {
+    if (job.dead.length === 0) continue;
+    const id = String(job.id);
+    if (wanted && !wanted.has(id)) continue;
+    found.add(id);
+    for (const dead of job.dead) deliveries.push([job.id, dead.lane]);
+  }
+  const notFound = ids === undefined ? [] : ids.filter((id) => !found.has(id));
+  if (deliveries.length === 0) return { record: undefined, count: 0, notFound };
+  return { record: action === 'retry' ? { t: 'rd', d: deliveries } : { t: 'g', d: deliveries }, count: deliveries.length, notFound };
+}

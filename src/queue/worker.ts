@@ -1,0 +1,231 @@
+/**
+ * The delivery worker: one lane per (backend, zone), each with its own queue, calls in flight and
+ * backoff, so one zone's outage never holds up another. A lane that becomes free takes whatever is
+ * pending (up to maxTargets targets) into one Backend.unlist call: no batching timer, so latency at
+ * low rates is one round trip, and batches grow by themselves under load.
+ *
+ * Transient failures put the batch back at the front and pause the lane (exponential backoff with
+ * jitter). A permanent failure of a multi-job batch retries its jobs one by one, so one bad job
+ * cannot dead-letter its neighbours; a permanent failure of a single job makes it a dead letter.
+ * The worker owns no state: the store tells it what is pending and records what happened.
+ */
+import type { Backend } from '../backends/types.js';
+import { RblError } from '../errors.js';
+import { parsePrefix, type IpPrefix } from '../net/address.js';
+import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { laneKey, type JobState } from './state.js';
+
+/** What the worker asks of, and reports to, the store. */
+export interface WorkerHost {
+  /** The job, if its delivery in this lane is still pending. */
+  pendingJob(id: number, lane: string): JobState | undefined;
+  delivered(lane: string, jobs: readonly JobState[]): void;
+  retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void;
+  deadLettered(lane: string, job: JobState, error: RblError): void;
+}
+
+export interface WorkerOptions {
+  /** Most targets in one Backend.unlist call. */
+  readonly maxTargets: number;
+  /** Calls in flight per lane. */
+  readonly concurrency: number;
+  readonly backoff: BackoffPolicy;
+  readonly random: () => number;
+}
+
+interface Lane {
+  readonly key: string;
+  readonly zone: string;
+  backend: Backend;
+  /** Job ids in arrival order; `head` is the next to take. */
+  queue: number[];
+  head: number;
+  /** Jobs put back by a transient failure, taken first. */
+  front: number[];
+  /** Jobs of a batch refused permanently, retried one per call. */
+  solo: number[];
+  readonly inFlight: Set<number>;
+  calls: number;
+  failures: number;
+  timer: NodeJS.Timeout | undefined;
+  kickScheduled: boolean;
+  removed: boolean;
+}
+
+/** Runs deliveries for the configured backends' lanes. */
+export class DeliveryWorker {
+  readonly #host: WorkerHost;
+  readonly #options: WorkerOptions;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #calls = new Set<Promise<void>>();
+  /** No new calls start. */
+  #closed = false;
+  /** Outcomes of calls still in flight are ignored (after close's grace). */
+  #detached = false;
+
+  constructor(host: WorkerHost, options: WorkerOptions) {
+    this.#host = host;
+    this.#options = options;
+  }
+
+  /** Makes the lanes those of `backends`; returns the keys of lanes that went away (their queues are dropped). */
+  setBackends(backends: readonly Backend[]): string[] {
+    const wanted = new Map<string, { backend: Backend; zone: string }>();
+    for (const backend of backends) for (const zone of backend.zones) wanted.set(laneKey(backend.name, zone), { backend, zone });
+    const removed: string[] = [];
+    for (const [key, lane] of this.#lanes) {
+      if (wanted.has(key)) continue;
+      lane.removed = true;
+      clearTimeout(lane.timer);
+      this.#lanes.delete(key);
+      removed.push(key);
+    }
+    for (const [key, { backend, zone }] of wanted) {
+      const lane = this.#lanes.get(key);
+      if (lane) lane.backend = backend;
+      else this.#lanes.set(key, newLane(key, backend, zone));
+    }
+    return removed;
+  }
+
+  /** The current lane keys, in configuration order. */
+  laneKeys(): string[] {
+    return [...this.#lanes.keys()];
+  }
+
+  /** Queues a pending delivery; false when the lane does not exist. */
+  enqueue(id: number, lane: string): boolean {
+    const target = this.#lanes.get(lane);
+    if (!target) return false;
+    target.queue.push(id);
+    this.#scheduleKick(target);
+    return true;
+  }
+
+  /** Stops starting calls, waits up to graceMs for calls in flight (their outcomes still count); later outcomes are ignored. */
+  async close(graceMs: number): Promise<void> {
+    this.#closed = true;
+    if (this.#calls.size === 0) this.#detached = true;
+    for (const lane of this.#lanes.values()) clearTimeout(lane.timer);
+    if (this.#calls.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.#calls]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.#detached = true;
+  }
+
+  #scheduleKick(lane: Lane): void {
+    if (lane.kickScheduled || this.#closed) return;
+    lane.kickScheduled = true;
+    // After the current poll phase, so a burst of datagrams lands in one batch.
+    setImmediate(() => {
+      lane.kickScheduled = false;
+      this.#kick(lane);
+    });
+  }
+
+  #kick(lane: Lane): void {
+    if (this.#closed || lane.removed || lane.timer) return;
+    while (lane.calls < this.#options.concurrency) {
+      const jobs = this.#takeBatch(lane);
+      if (jobs.length === 0) return;
+      this.#call(lane, jobs);
+    }
+  }
+
+  #takeBatch(lane: Lane): JobState[] {
+    const jobs: JobState[] = [];
+    const taken = new Set<number>();
+    const usable = (id: number): JobState | undefined => {
+      if (lane.inFlight.has(id) || taken.has(id)) return undefined;
+      return this.#host.pendingJob(id, lane.key);
+    };
+    while (lane.solo.length > 0) {
+      const job = usable(lane.solo.shift()!);
+      if (job) return [job];
+    }
+    const targets = new Set<string>();
+    const fits = (job: JobState): boolean => jobs.length === 0 || targets.size + job.targets.length <= this.#options.maxTargets;
+    const add = (job: JobState): void => {
+      jobs.push(job);
+      taken.add(job.id);
+      for (const target of job.targets) targets.add(target);
+    };
+    while (lane.front.length > 0) {
+      const job = usable(lane.front[0]!);
+      if (job && !fits(job)) return jobs;
+      lane.front.shift();
+      if (job) add(job);
+    }
+    while (lane.head < lane.queue.length) {
+      const job = usable(lane.queue[lane.head]!);
+      if (job && !fits(job)) break;
+      lane.head++;
+      if (job) add(job);
+    }
+    if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+      lane.queue = lane.queue.slice(lane.head);
+      lane.head = 0;
+    }
+    return jobs;
+  }
+
+  #call(lane: Lane, jobs: JobState[]): void {
+    lane.calls++;
+    for (const job of jobs) lane.inFlight.add(job.id);
+    const backend = lane.backend;
+    const call = (async () => {
+      let error: unknown;
+      try {
+        await backend.unlist(lane.zone, targetsOf(jobs));
+      } catch (caught) {
+        error = caught;
+      }
+      lane.calls--;
+      for (const job of jobs) lane.inFlight.delete(job.id);
+      if (this.#detached || lane.removed) return;
+      if (error === undefined) {
+        lane.failures = 0;
+        this.#host.delivered(lane.key, jobs);
+      } else if (error instanceof RblError && !error.transient) {
+        if (jobs.length === 1) this.#host.deadLettered(lane.key, jobs[0]!, error);
+        else lane.solo.push(...jobs.map((job) => job.id));
+      } else {
+        // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
+        lane.failures++;
+        const delayMs = backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
+        lane.front = [...jobs.map((job) => job.id), ...lane.front];
+        clearTimeout(lane.timer);
+        if (!this.#closed) {
+          lane.timer = setTimeout(() => {
+            lane.timer = undefined;
+            this.#kick(lane);
+          }, delayMs);
+          lane.timer.unref();
+        }
+        this.#host.retryScheduled(lane.key, jobs, error instanceof Error ? error : new Error(String(error)), lane.failures, delayMs);
+      }
+      this.#scheduleKick(lane);
+    })();
+    this.#calls.add(call);
+    void call.finally(() => this.#calls.delete(call));
+  }
+}
+
+function newLane(key: string, backend: Backend, zone: string): Lane {
+  return { key, zone, backend, queue: [], head: 0, front: [], solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, kickScheduled: false, removed: false };
+}
+
+/** The batch's distinct targets as prefixes; journaled targets were validated when committed. */
+function targetsOf(jobs: readonly JobState[]): IpPrefix[] {
+  const seen = new Set<string>();
+  const out: IpPrefix[] = [];
+  for (const job of jobs) {
+    for (const target of job.targets) {
+      if (seen.has(target)) continue;
+      seen.add(target);
+      out.push(parsePrefix(target));
+    }
+  }
+  return out;
+}

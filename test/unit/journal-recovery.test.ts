@@ -1,0 +1,262 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import ts from 'typescript';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Backend, Listing } from '../../src/backends/types.js';
+import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
+import { listQueue } from '../../src/queue/admin.js';
+import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store.js';
+
+/** A Backend that records its calls; `hang` makes every call wait forever, so jobs stay pending. */
+class FakeBackend implements Backend {
+  readonly zones = ['rbl.example.net'];
+  readonly name = 'bind';
+  readonly targets: string[] = [];
+  constructor(private readonly hang = false) {}
+  async unlist(_zone: string, targets: readonly IpPrefix[]): Promise<void> {
+    if (this.hang) return new Promise(() => undefined);
+    this.targets.push(...targets.map(formatPrefix));
+  }
+  async check(zone: string): Promise<Listing> {
+    return { zone, names: [], listed: false };
+  }
+  async probe(): Promise<void> {}
+  describe(): string {
+    return '';
+  }
+  async close(): Promise<void> {}
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function event(k: number, prefix = 64) {
+  const address = `10.${prefix + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+  const sessionId = `s${prefix}-${k}`;
+  return {
+    address,
+    change: {
+      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now() }],
+      unlist: { targets: [address], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId }, createdAt: Date.now() },
+    },
+  };
+}
+
+let dir: string;
+let stores: StateStore[];
+let events: QueueEvent[];
+const journal = () => join(dir, 'journal');
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rbl-unlist-journal-'));
+  stores = [];
+  events = [];
+});
+
+afterEach(async () => {
+  for (const store of stores) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(backend: Backend, options: Partial<StateStoreOptions> = {}): Promise<StateStore> {
+  const store = await openStateStore({ dir, backends: [backend], maxSessionAgeMs: 86_400_000, onEvent: (e) => events.push(e), closeGraceMs: 10, ...options });
+  stores.push(store);
+  return store;
+}
+
+describe('journal durability', () => {
+  it('shares one fsync among commits that arrive together (group commit)', async () => {
+    const store = await open(new FakeBackend(true));
+    const before = store.stats().fsyncs;
+    const burst = Array.from({ length: 2000 }, (_, k) => store.commit(event(k).change));
+    await Promise.all(burst.map((commit) => commit.recorded));
+    expect(store.stats().fsyncs - before).toBeLessThanOrEqual(2);
+
+    // Spread over many event-loop turns, commits still share syncs with whatever queued meanwhile.
+    const spread = store.stats().fsyncs;
+    const pending: Promise<void>[] = [];
+    for (let turn = 0; turn < 200; turn++) {
+      for (let i = 0; i < 10; i++) pending.push(store.commit(event(2000 + turn * 10 + i).change).recorded);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(pending);
+    expect(store.stats().fsyncs - spread).toBeLessThan(200);
+  });
+
+  it('recovers a torn tail up to the last good record and says how many bytes it skipped', async () => {
+    let store = await open(new FakeBackend(true));
+    for (let k = 0; k < 9; k++) await store.commit(event(k).change).recorded;
+    const goodBytes = statSync(journal()).size;
+    await store.commit(event(9).change).recorded;
+    await store.close();
+    // The tenth record loses its last 5 bytes, then garbage follows.
+    truncateSync(journal(), statSync(journal()).size - 5);
+    appendFileSync(journal(), Buffer.alloc(100, 0xab));
+    const tornSize = statSync(journal()).size;
+
+    const healthy = new FakeBackend();
+    store = await open(healthy);
+    const recovered = events.find((e) => e.type === 'journal-recovered');
+    expect(recovered).toMatchObject({ goodBytes, skippedBytes: tornSize - goodBytes });
+    expect(readFileSync((recovered as { savedAs: string }).savedAs).length).toBe(tornSize - goodBytes);
+    expect(statSync(journal()).size).toBeLessThanOrEqual(goodBytes + 1000);
+    await waitFor(() => store.depth() === 0);
+    expect(healthy.targets.sort()).toEqual(Array.from({ length: 9 }, (_, k) => event(k).address).sort());
+    expect(store.sessions.size).toBe(9);
+
+    // Appends after the repair are readable: no warning on the next open.
+    await store.commit(event(20).change).recorded;
+    await store.close();
+    events = [];
+    store = await open(new FakeBackend(true));
+    expect(events.filter((e) => e.type === 'journal-recovered')).toEqual([]);
+    expect(store.sessions.size).toBe(10);
+  });
+
+  it('stops at a corrupt record in the middle, keeping everything before it', async () => {
+    let store = await open(new FakeBackend(true));
+    for (let k = 0; k < 5; k++) await store.commit(event(k).change).recorded;
+    const goodBytes = statSync(journal()).size;
+    for (let k = 5; k < 10; k++) await store.commit(event(k).change).recorded;
+    await store.close();
+    const bytes = readFileSync(journal());
+    bytes[goodBytes + 20] = bytes[goodBytes + 20]! ^ 0xff;
+    writeFileSync(journal(), bytes);
+
+    store = await open(new FakeBackend(true));
+    expect(events.find((e) => e.type === 'journal-recovered')).toMatchObject({ goodBytes, skippedBytes: bytes.length - goodBytes, reason: 'a checksum mismatch' });
+    expect(store.depth()).toBe(5);
+  });
+
+  it('refuses a file that is not a journal', async () => {
+    writeFileSync(journal(), 'hello, this is not a journal\n');
+    await expect(open(new FakeBackend(true))).rejects.toMatchObject({ code: 'RBL_JOURNAL_CORRUPT' });
+  });
+
+  it('compacts to a smaller file that keeps the sessions and the pending work', async () => {
+    let store = await open(new FakeBackend(true));
+    for (let k = 0; k < 300; k++) store.commit(event(k).change);
+    // Churn: refresh every session 5 times and forget a third of them.
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 300; k++) store.commit({ upsert: event(k).change.upsert });
+    }
+    for (let k = 0; k < 300; k += 3) store.commit({ remove: [{ nas: 'nas1', sessionId: `s64-${k}` }] });
+    await store.commit({}).recorded;
+    const before = statSync(journal()).size;
+    const sessions = [...store.sessions.entries()];
+    const pending = (await listQueue(dir)).pending;
+    await store.compact();
+    const after = statSync(journal()).size;
+    expect(after).toBeLessThan(before / 2);
+    expect(events.find((e) => e.type === 'journal-compacted')).toMatchObject({ beforeBytes: before, afterBytes: after });
+    expect((await listQueue(dir)).pending).toEqual(pending);
+    await store.close();
+
+    store = await open(new FakeBackend(true));
+    expect([...store.sessions.entries()]).toEqual(sessions);
+    expect(store.sessions.size).toBe(200);
+    expect(store.depth()).toBe(300);
+  });
+
+  it('compacts by itself as the journal grows, without losing commits made meanwhile', async () => {
+    let store = await open(new FakeBackend(true), { compactBytes: 16 * 1024 });
+    const recorded: Promise<void>[] = [];
+    for (let turn = 0; turn < 100; turn++) {
+      for (let i = 0; i < 20; i++) recorded.push(store.commit(event(turn * 20 + i).change).recorded);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(recorded);
+    expect(store.stats().compactions).toBeGreaterThan(0);
+    await store.close();
+    store = await open(new FakeBackend(true));
+    expect(store.depth()).toBe(2000);
+    expect(store.sessions.size).toBe(2000);
+  });
+});
+
+describe('crash safety', () => {
+  let build: string;
+
+  beforeAll(() => {
+    // The child runs plain JavaScript: transpile the store's sources into a temporary folder.
+    build = mkdtempSync(join(tmpdir(), 'rbl-unlist-child-'));
+    const root = join(import.meta.dirname, '..', '..');
+    const sources = [join(root, 'src/errors.ts'), join(root, 'src/net/address.ts')];
+    for (const folder of ['src/queue', 'src/sessions']) {
+      for (const name of readdirSync(join(root, folder))) if (name.endsWith('.ts')) sources.push(join(root, folder, name));
+    }
+    for (const source of sources) {
+      const output = ts.transpileModule(readFileSync(source, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+      }).outputText;
+      const target = join(build, relative(root, source)).replace(/\.ts$/, '.js');
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, output);
+    }
+    writeFileSync(join(build, 'package.json'), '{"type":"module"}');
+    writeFileSync(
+      join(build, 'child.js'),
+      `import { openStateStore } from './src/queue/store.js';
+const [dir, prefix] = [process.argv[2], Number(process.argv[3])];
+const hang = { name: 'bind', zones: ['rbl.example.net'], unlist: () => new Promise(() => {}), check: async () => ({}), probe: async () => {}, describe: () => '', close: async () => {} };
+const store = await openStateStore({ dir, backends: [hang], maxSessionAgeMs: 86400000, compactBytes: 32 * 1024 });
+let k = 0;
+function burst() {
+  for (let i = 0; i < 40; i++, k++) {
+    const address = '10.' + (prefix + (k >> 16)) + '.' + ((k >> 8) & 255) + '.' + (k & 255);
+    const sessionId = 's' + prefix + '-' + k;
+    const commit = store.commit({
+      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now() }],
+      unlist: { targets: [address], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId }, createdAt: Date.now() },
+    });
+    commit.recorded.then(() => process.stdout.write('ack ' + address + '\\n'));
+  }
+  setImmediate(burst);
+}
+burst();
+`,
+    );
+  });
+
+  afterAll(() => rmSync(build, { recursive: true, force: true }));
+
+  /** Runs the child until it has acknowledged at least `count` events, SIGKILLs it, returns what it acknowledged. */
+  function runAndKill(prefix: number, count: number): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(build, 'child.js'), dir, String(prefix)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const acked: string[] = [];
+      let buffered = '';
+      child.stdout.on('data', (data: Buffer) => {
+        buffered += data.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
+        if (acked.length >= count && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('error', reject);
+      child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`child exited on its own (${_code})`))));
+    });
+  }
+
+  it('loses no acknowledged event when the process is SIGKILLed, even while compacting', async () => {
+    const first = await runAndKill(64, 3000);
+    const second = await runAndKill(96, 3000);
+    expect(first.length).toBeGreaterThanOrEqual(3000);
+
+    const backend = new FakeBackend();
+    const store = await open(backend);
+    for (const address of [...first, ...second]) {
+      expect(store.sessions.ownerOf(address)?.addresses).toEqual([address]);
+    }
+    await waitFor(() => store.depth() === 0);
+    const delivered = new Set(backend.targets);
+    expect([...first, ...second].filter((address) => !delivered.has(address))).toEqual([]);
+  });
+});

@@ -1,0 +1,272 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Backend, Listing } from '../../src/backends/types.js';
+import { RblError } from '../../src/errors.js';
+import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
+import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
+import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store.js';
+
+/** A Backend that records its calls and answers as `behaviour` says. */
+class FakeBackend implements Backend {
+  readonly calls: { zone: string; targets: string[] }[] = [];
+  behaviour: (zone: string, targets: string[]) => Promise<void> | void = () => undefined;
+  constructor(
+    readonly name: string,
+    readonly zones: readonly string[],
+  ) {}
+  async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
+    const texts = targets.map(formatPrefix);
+    this.calls.push({ zone, targets: texts });
+    await this.behaviour(zone, texts);
+  }
+  async check(zone: string): Promise<Listing> {
+    return { zone, names: [], listed: false };
+  }
+  async probe(): Promise<void> {}
+  describe(): string {
+    return '';
+  }
+  async close(): Promise<void> {}
+  delivered(zone: string): string[] {
+    return this.calls.filter((call) => call.zone === zone).flatMap((call) => call.targets);
+  }
+}
+
+const transient = () => new RblError('RBL_DNS_SERVFAIL', 'SERVFAIL from 127.0.0.1:53', { transient: true });
+const refused = () => new RblError('RBL_DNS_REFUSED', 'REFUSED by 127.0.0.1:53');
+const never = () => new Promise<void>(() => undefined);
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function unlist(address: string, createdAt = Date.now()) {
+  return { targets: [address], reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10', sessionId: `s-${address}` }, createdAt };
+}
+
+let dir: string;
+let stores: StateStore[];
+let events: QueueEvent[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rbl-unlist-queue-'));
+  stores = [];
+  events = [];
+});
+
+afterEach(async () => {
+  for (const store of stores) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(backends: Backend[], options: Partial<StateStoreOptions> = {}): Promise<StateStore> {
+  const store = await openStateStore({
+    dir,
+    backends,
+    maxSessionAgeMs: 7 * 86_400_000,
+    onEvent: (event) => events.push(event),
+    backoff: { baseMs: 20, maxMs: 80 },
+    requestPollMs: 20,
+    ...options,
+  });
+  stores.push(store);
+  return store;
+}
+
+describe('queue delivery', () => {
+  it('unlists a job in every backend and zone, then resolves done', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net', 'rbl2.example.net']);
+    const pdns = new FakeBackend('pdns', ['rbl.example.net']);
+    const store = await open([bind, pdns]);
+    const commit = store.commit({ unlist: unlist('10.64.1.2') });
+    await commit.recorded;
+    await commit.done;
+    expect(bind.delivered('rbl.example.net')).toEqual(['10.64.1.2']);
+    expect(bind.delivered('rbl2.example.net')).toEqual(['10.64.1.2']);
+    expect(pdns.delivered('rbl.example.net')).toEqual(['10.64.1.2']);
+    expect(store.depth()).toBe(0);
+    const delivered = events.filter((event) => event.type === 'delivered');
+    expect(delivered).toHaveLength(3);
+    expect(delivered[0]).toMatchObject({ job: { id: commit.jobId, targets: ['10.64.1.2'], reason: { client: 'ras1' } } });
+  });
+
+  it('retries transient failures with growing, jittered backoff, then succeeds', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let failures = 2;
+    bind.behaviour = () => {
+      if (failures-- > 0) throw transient();
+    };
+    const store = await open([bind], { random: () => 1 });
+    const commit = store.commit({ unlist: unlist('10.64.1.3') });
+    await commit.done;
+    expect(bind.calls).toHaveLength(3);
+    const retries = events.filter((event) => event.type === 'retry-scheduled');
+    expect(retries.map((event) => [event.attempt, event.delayMs])).toEqual([
+      [1, 20],
+      [2, 40],
+    ]);
+    expect(retries[0]).toMatchObject({ backend: 'bind', zone: 'rbl.example.net', targets: ['10.64.1.3'], error: { code: 'RBL_DNS_SERVFAIL' } });
+  });
+
+  it('batches what piles up while the backend is busy, at most maxTargetsPerCall per call', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    bind.behaviour = () => gate;
+    const store = await open([bind], { concurrency: 1 });
+    const first = store.commit({ unlist: unlist('10.64.0.1') });
+    await waitFor(() => bind.calls.length === 1);
+    const commits = Array.from({ length: 1200 }, (_, i) => store.commit({ unlist: unlist(`10.65.${i >> 8}.${i & 255}`) }));
+    release();
+    await Promise.all([first.done, ...commits.map((commit) => commit.done)]);
+    expect(bind.calls.map((call) => call.targets.length)).toEqual([1, 500, 500, 200]);
+    expect(new Set(bind.calls.flatMap((call) => call.targets)).size).toBe(1201);
+  });
+
+  it('keeps delivering to one zone while another zone keeps failing', async () => {
+    const bind = new FakeBackend('bind', ['down.example.net', 'up.example.net']);
+    bind.behaviour = (zone) => {
+      if (zone === 'down.example.net') throw transient();
+    };
+    const store = await open([bind]);
+    let settled = false;
+    const commit = store.commit({ unlist: unlist('10.64.1.4') });
+    void commit.done.finally(() => (settled = true));
+    await waitFor(() => events.some((event) => event.type === 'delivered'));
+    for (let i = 0; i < 5; i++) store.commit({ unlist: unlist(`10.64.2.${i}`) });
+    await waitFor(() => bind.delivered('up.example.net').length === 6);
+    expect(store.depth()).toBe(6);
+    expect(settled).toBe(false);
+  });
+
+  it('dead-letters only the job a batch was refused for, and rejects its done with the error', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    bind.behaviour = async (_zone, targets) => {
+      await gate;
+      if (targets.includes('10.64.9.9')) throw refused();
+    };
+    const store = await open([bind], { concurrency: 1 });
+    const first = store.commit({ unlist: unlist('10.64.0.1') });
+    await waitFor(() => bind.calls.length === 1);
+    const good = Array.from({ length: 20 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }));
+    const bad = store.commit({ unlist: unlist('10.64.9.9') });
+    release();
+    await Promise.all([first.done, ...good.map((commit) => commit.done)]);
+    await expect(bad.done).rejects.toMatchObject({ code: 'RBL_DNS_REFUSED' });
+    expect(store.deadLetterCount()).toBe(1);
+    expect(store.depth()).toBe(0);
+    expect(events.filter((event) => event.type === 'dead-lettered')).toMatchObject([{ job: { id: bad.jobId }, error: { code: 'RBL_DNS_REFUSED' } }]);
+  });
+
+  it('lists, re-drives and drops dead letters while the service runs', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    bind.behaviour = () => {
+      throw refused();
+    };
+    const store = await open([bind]);
+    const a = store.commit({ unlist: unlist('10.64.4.1') });
+    const b = store.commit({ unlist: unlist('10.64.4.2') });
+    await expect(a.done).rejects.toThrow(RblError);
+    await expect(b.done).rejects.toThrow(RblError);
+    await a.recorded;
+    await waitFor(() => store.stats().journalRecords >= 4);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const listing = await listQueue(dir);
+    expect(listing.pending).toEqual([]);
+    expect(listing.dead.map((letter) => [letter.id, letter.targets, letter.backend, letter.zone, letter.code])).toEqual([
+      [a.jobId, ['10.64.4.1'], 'bind', 'rbl.example.net', 'RBL_DNS_REFUSED'],
+      [b.jobId, ['10.64.4.2'], 'bind', 'rbl.example.net', 'RBL_DNS_REFUSED'],
+    ]);
+
+    bind.behaviour = () => undefined;
+    const callsBefore = bind.calls.length;
+    const retried = await retryDeadLetters(dir, [a.jobId!, 'no-such-job']);
+    expect(retried).toEqual({ count: 1, notFound: ['no-such-job'], via: 'service' });
+    await waitFor(() => events.some((event) => event.type === 'delivered'));
+    expect(bind.calls.slice(callsBefore)).toEqual([{ zone: 'rbl.example.net', targets: ['10.64.4.1'] }]);
+    await waitFor(() => store.deadLetterCount() === 1);
+
+    const dropped = await dropDeadLetters(dir);
+    expect(dropped).toMatchObject({ count: 1, via: 'service' });
+    expect(store.deadLetterCount()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await listQueue(dir)).toEqual({ pending: [], dead: [], unreadableBytes: 0 });
+  });
+
+  it('lists, re-drives and drops dead letters in the journal while the service is stopped', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    bind.behaviour = () => {
+      throw refused();
+    };
+    let store = await open([bind]);
+    const a = store.commit({ unlist: unlist('10.64.5.1') });
+    const b = store.commit({ unlist: unlist('10.64.5.2') });
+    await Promise.allSettled([a.done, b.done]);
+    await store.close();
+
+    expect((await listQueue(dir)).dead.map((letter) => letter.id)).toEqual([a.jobId, b.jobId]);
+    expect(await retryDeadLetters(dir, [a.jobId!])).toEqual({ count: 1, notFound: [], via: 'journal' });
+    expect(await dropDeadLetters(dir, [b.jobId!])).toEqual({ count: 1, notFound: [], via: 'journal' });
+    const listing = await listQueue(dir);
+    expect(listing.dead).toEqual([]);
+    expect(listing.pending.map((entry) => entry.id)).toEqual([a.jobId]);
+
+    const healthy = new FakeBackend('bind', ['rbl.example.net']);
+    store = await open([healthy]);
+    await waitFor(() => store.depth() === 0);
+    expect(healthy.delivered('rbl.example.net')).toEqual(['10.64.5.1']);
+  });
+
+  it('drops pending deliveries of a removed backend and gives a new backend only new jobs', async () => {
+    const old = new FakeBackend('old', ['rbl.example.net']);
+    old.behaviour = never;
+    const store = await open([old], { closeGraceMs: 10 });
+    const before = store.commit({ unlist: unlist('10.64.6.1') });
+    await before.recorded;
+    const added = new FakeBackend('new', ['rbl.example.net']);
+    store.setBackends([added]);
+    await before.done;
+    expect(events.find((event) => event.type === 'delivery-dropped')).toMatchObject({ backend: 'old', zone: 'rbl.example.net', jobs: [{ id: before.jobId }] });
+    await store.commit({ unlist: unlist('10.64.6.2') }).done;
+    expect(added.delivered('rbl.example.net')).toEqual(['10.64.6.2']);
+  });
+
+  it('closes within the grace period while a call hangs, and replays the job on the next open', async () => {
+    const hung = new FakeBackend('bind', ['rbl.example.net']);
+    hung.behaviour = never;
+    const store = await open([hung], { closeGraceMs: 200 });
+    const commit = store.commit({ unlist: unlist('10.64.7.1') });
+    await commit.recorded;
+    await waitFor(() => hung.calls.length === 1);
+    const started = Date.now();
+    await store.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(() => store.commit({ unlist: unlist('10.64.7.2') })).toThrow(/closed/);
+
+    const healthy = new FakeBackend('bind', ['rbl.example.net']);
+    const reopened = await open([healthy]);
+    await waitFor(() => reopened.depth() === 0);
+    expect(healthy.delivered('rbl.example.net')).toEqual(['10.64.7.1']);
+  });
+
+  it('refuses an address that does not parse without changing anything', async () => {
+    const store = await open([new FakeBackend('bind', ['rbl.example.net'])]);
+    expect(() =>
+      store.commit({
+        upsert: [{ nas: 'n', sessionId: 's', client: 'c', addresses: ['10.64.0.1'], updatedAt: 1 }],
+        unlist: unlist('not-an-address'),
+      }),
+    ).toThrow(expect.objectContaining({ code: 'RBL_ADDRESS_INVALID' }));
+    expect(store.sessions.size).toBe(0);
+    expect(store.depth()).toBe(0);
+  });
+});

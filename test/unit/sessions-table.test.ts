@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Backend, Listing } from '../../src/backends/types.js';
+import { openStateStore, type StateStore } from '../../src/queue/store.js';
+import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/sessions/slot-index.js';
+import { SessionTable, type Session } from '../../src/sessions/table.js';
+
+const session = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt });
+
+describe('session table', () => {
+  it('records a Start and forgets it at Stop', () => {
+    const table = new SessionTable();
+    table.upsert(session('192.0.2.10', 'A1', ['10.64.0.5', '2001:db8:100::/56']));
+    expect(table.get('192.0.2.10', 'A1')).toEqual(session('192.0.2.10', 'A1', ['10.64.0.5', '2001:db8:100::/56']));
+    expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('A1');
+    expect(table.ownerOf('2001:db8:100::/56')?.sessionId).toBe('A1');
+    expect(table.size).toBe(1);
+    expect(table.remove('192.0.2.10', 'A1')?.addresses).toEqual(['10.64.0.5', '2001:db8:100::/56']);
+    expect(table.get('192.0.2.10', 'A1')).toBeUndefined();
+    expect(table.ownerOf('10.64.0.5')).toBeUndefined();
+    expect(table.size).toBe(0);
+  });
+
+  it('moves an Interim-Update to its new addresses', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'A1', ['10.64.0.5'], 1000));
+    table.upsert(session('nas', 'A1', ['10.64.0.6'], 2000));
+    expect(table.ownerOf('10.64.0.5')).toBeUndefined();
+    expect(table.get('nas', 'A1')).toMatchObject({ addresses: ['10.64.0.6'], updatedAt: 2000 });
+    expect(table.size).toBe(1);
+  });
+
+  it('gives an address to the newest session, so the older session Stop is recognisably stale', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'old', ['10.64.0.5']));
+    table.upsert(session('nas', 'new', ['10.64.0.5']));
+    expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('new');
+    // The stale Stop forgets its own session but leaves the address with the newer one.
+    table.remove('nas', 'old');
+    expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('new');
+  });
+
+  it('finds IPv6 owners from non-canonical text', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'A1', ['2001:DB8:0:0::1']));
+    expect(table.get('nas', 'A1')?.addresses).toEqual(['2001:db8::1']);
+    expect(table.ownerOf('2001:0db8::0001')?.sessionId).toBe('A1');
+    expect(table.ownerOf('not an address')).toBeUndefined();
+  });
+
+  it('keeps long or non-ASCII session ids and further addresses', () => {
+    const table = new SessionTable();
+    const long = 'x'.repeat(60);
+    table.upsert(session('nas', long, ['10.64.0.1', '10.64.0.2', '2001:db8::/56', '2001:db8:1::/56', '10.64.1.0/30']));
+    table.upsert(session('nas', 'séance-1', ['10.64.0.9']));
+    expect(table.get('nas', long)?.addresses).toEqual(['10.64.0.1', '2001:db8::/56', '10.64.0.2', '2001:db8:1::/56', '10.64.1.0/30']);
+    for (const address of ['10.64.0.2', '2001:db8:1::/56', '10.64.1.0/30']) expect(table.ownerOf(address)?.sessionId).toBe(long);
+    expect(table.get('nas', 'séance-1')?.addresses).toEqual(['10.64.0.9']);
+    table.remove('nas', long);
+    expect(table.ownerOf('10.64.0.2')).toBeUndefined();
+    expect(table.size).toBe(1);
+  });
+
+  it('lists only the sessions of the NAS that sent Accounting-On', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas1', 'A', ['10.64.0.1']));
+    table.upsert(session('nas1', 'B', ['10.64.0.2']));
+    table.upsert(session('nas2', 'A', ['10.64.0.3']));
+    expect(table.sessionsOfNas('nas1').map((s) => s.addresses[0]).sort()).toEqual(['10.64.0.1', '10.64.0.2']);
+    expect(table.sessionsOfNas('nas3')).toEqual([]);
+  });
+
+  it('expires sessions not refreshed within the maximum age', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'old', ['10.64.0.1'], 1000));
+    table.upsert(session('nas', 'fresh', ['10.64.0.2'], 9000));
+    expect(table.expire(10_000, 5000).map((s) => s.sessionId)).toEqual(['old']);
+    expect(table.size).toBe(1);
+    expect(table.ownerOf('10.64.0.1')).toBeUndefined();
+  });
+
+  it('behaves like a plain map under random upserts and removals', () => {
+    const op = fc.record({ remove: fc.boolean(), id: fc.integer({ min: 0, max: 30 }), address: fc.integer({ min: 0, max: 20 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const table = new SessionTable();
+        const model = new Map<string, string>();
+        for (const { remove, id, address } of ops) {
+          if (remove) {
+            table.remove('nas', `s${id}`);
+            model.delete(`s${id}`);
+          } else {
+            table.upsert(session('nas', `s${id}`, [`10.0.0.${address}`]));
+            model.set(`s${id}`, `10.0.0.${address}`);
+          }
+        }
+        expect(table.size).toBe(model.size);
+        for (const [id, address] of model) expect(table.get('nas', id)?.addresses).toEqual([address]);
+        expect([...table.entries()].length).toBe(model.size);
+        for (let address = 0; address <= 20; address++) {
+          const owner = table.ownerOf(`10.0.0.${address}`);
+          if (owner) expect(model.get(owner.sessionId)).toBe(`10.0.0.${address}`);
+        }
+      }),
+    );
+  });
+});
+
+describe('slot index', () => {
+  it.each([
+    ['10.64.0.5', 0x0a400005],
+    ['0.0.0.0', 0],
+    ['255.255.255.255', 0xffffffff],
+    ['10.064.0.5', -1],
+    ['10.64.0', -1],
+    ['10.64.0.256', -1],
+    ['10.64.0.5/32', -1],
+    ['::1', -1],
+  ])('reads %s as %d', (text, value) => {
+    expect(ipv4Number(text)).toBe(value);
+    if (value >= 0) expect(ipv4Text(value)).toBe(text);
+  });
+
+  it('agrees with a Map through growth and deletions, even when every key collides', () => {
+    for (const hashOf of [mix32, () => 7]) {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 400 })), { maxLength: 800 }), (ops) => {
+          // Keys are the slots themselves here; the index stores slots and asks for their hash.
+          const index = new SlotIndex(hashOf, 2);
+          const model = new Set<number>();
+          for (const [remove, slot] of ops) {
+            if (remove) expect(index.delete(slot, hashOf(slot))).toBe(model.delete(slot));
+            else if (!model.has(slot)) {
+              index.insert(slot, hashOf(slot));
+              model.add(slot);
+            }
+          }
+          expect(index.size).toBe(model.size);
+          for (let slot = 0; slot <= 400; slot++) expect(index.find(hashOf(slot), (candidate) => candidate === slot)).toBe(model.has(slot) ? slot : -1);
+        }),
+        { numRuns: 30 },
+      );
+    }
+  });
+});
+
+describe('session table persistence', () => {
+  const backend: Backend = {
+    name: 'bind',
+    zones: ['rbl.example.net'],
+    unlist: async () => undefined,
+    check: async (zone): Promise<Listing> => ({ zone, names: [], listed: false }),
+    probe: async () => undefined,
+    describe: () => '',
+    close: async () => undefined,
+  };
+  let dir: string;
+  let stores: StateStore[];
+  const open = async (maxSessionAgeMs = 86_400_000) => {
+    const store = await openStateStore({ dir, backends: [backend], maxSessionAgeMs });
+    stores.push(store);
+    return store;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rbl-unlist-sessions-'));
+    stores = [];
+  });
+  afterEach(async () => {
+    for (const store of stores) await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('survives a restart, with Accounting-On forgetting one NAS atomically with its unlist job', async () => {
+    let store = await open();
+    const now = Date.now();
+    await store.commit({ upsert: [session('nas1', 'A', ['10.64.0.1'], now), session('nas1', 'B', ['10.64.0.2'], now), session('nas2', 'A', ['10.64.0.3'], now)] }).recorded;
+    // Accounting-On from nas1: unlist and forget its sessions, in one commit.
+    const ofNas1 = store.sessions.sessionsOfNas('nas1');
+    await store.commit({
+      remove: ofNas1.map(({ nas, sessionId }) => ({ nas, sessionId })),
+      unlist: { targets: ofNas1.flatMap((s) => s.addresses), reason: { event: 'accounting-on', client: 'ras1', nas: 'nas1' }, createdAt: now },
+    }).done;
+    await store.close();
+
+    store = await open();
+    expect(store.sessions.size).toBe(1);
+    expect(store.sessions.sessionsOfNas('nas1')).toEqual([]);
+    expect(store.sessions.get('nas2', 'A')).toEqual(session('nas2', 'A', ['10.64.0.3'], now));
+    expect(store.sessions.ownerOf('10.64.0.3')?.nas).toBe('nas2');
+  });
+
+  it('expires old sessions through the journal, so they stay gone after a restart', async () => {
+    let store = await open(60_000);
+    const now = Date.now();
+    await store.commit({ upsert: [session('nas', 'old', ['10.64.0.1'], now - 120_000), session('nas', 'new', ['10.64.0.2'], now)] }).recorded;
+    expect(store.expireSessions(now).map((s) => s.sessionId)).toEqual(['old']);
+    await store.close();
+    store = await open(86_400_000);
+    expect([...store.sessions.entries()].map((s) => s.sessionId)).toEqual(['new']);
+  });
+});
