@@ -1,0 +1,270 @@
+/**
+ * The service: RADIUS listener → accounting planner → state store (journal, sessions, worker) →
+ * backends, with the monitoring endpoint beside it. Built by a factory that does nothing until
+ * start(); only the CLI entry exits the process.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { accountingEvent } from './accounting/event.js';
+import { isEmptyPlan, planEvent } from './accounting/plan.js';
+import { createBackend } from './backends/index.js';
+import type { Backend } from './backends/types.js';
+import type { BackendConfig, Config } from './config/load.js';
+import { createHttpServer, type HttpServer } from './http/server.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { BackendProber, createReadiness } from './http/readiness.js';
+import { rateLimiter, type Logger } from './log.js';
+import type { QueueEvent } from './queue/events.js';
+import type { UnlistJob } from './queue/state.js';
+import { openStateStore, type StateStore } from './queue/store.js';
+import { RblError } from './errors.js';
+import { createRadiusListener, loadDictionaries, type AccountingRequest, type PacketOutcome, type RadiusListener } from './radius/listener.js';
+
+export interface DaemonOptions {
+  readonly logger: Logger;
+}
+
+export interface Daemon {
+  /** Opens the state, binds the RADIUS sockets and the HTTP endpoint; throws RblError when one fails. */
+  start(): Promise<void>;
+  /** Stops taking packets, persists what is in flight, releases everything. */
+  close(): Promise<void>;
+  /** Swaps clients, secrets, pools, unlist_on and backends without dropping packets (SIGHUP). */
+  reload(config: Config): Promise<void>;
+  /** The metrics registry, for the endpoint and tests. */
+  readonly metrics: Metrics;
+  /** The bound RADIUS and HTTP addresses (their real ports when configured as 0). */
+  addresses(): { radius: { address: string; port: number; family: string }[]; http: { address: string; port: number } | undefined };
+}
+
+/** Outcomes that are logged (rate-limited): a discarded packet says why, once in a while. */
+const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed']);
+
+/** Builds the service from a validated config. */
+export function createDaemon(initialConfig: Config, options: DaemonOptions): Daemon {
+  let config = initialConfig;
+  const log = options.logger;
+  const radiusLog = log.child({ component: 'radius' });
+  const accountingLog = log.child({ component: 'accounting' });
+  const queueLog = log.child({ component: 'queue' });
+  const metrics = createMetrics();
+  const discardLimiter = rateLimiter(20, 10_000);
+
+  let backends: Backend[] = [];
+  let store: StateStore | undefined;
+  let listener: RadiusListener | undefined;
+  let http: HttpServer | undefined;
+  let prober: BackendProber | undefined;
+  let closing = false;
+  /** When the journal last failed to write; cleared by the next durable commit. */
+  let journalFailedAt: number | undefined;
+
+  function onPacket(outcome: PacketOutcome, detail: { readonly source: string; readonly client?: string; readonly reason?: string }): void {
+    metrics.packets.inc({ outcome });
+    if (!DISCARDS.has(outcome)) return;
+    const { allowed, suppressed } = discardLimiter();
+    // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.
+    if (allowed) radiusLog.warn({ outcome, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `packet discarded: ${outcome}`);
+  }
+
+  async function onAccounting(request: AccountingRequest): Promise<void> {
+    if (closing || !store) throw new Error('shutting down');
+    const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
+    metrics.events.inc({ type: event.type });
+    const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn });
+    const context = { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
+    for (const { address, error } of plan.refused) {
+      metrics.refusedTargets.inc({ reason: error.code === 'RBL_ADDRESS_PROTECTED' ? 'protected' : 'outside_pools' });
+      accountingLog.warn({ ...context, address, code: error.code }, error.message);
+    }
+    for (const { address, owner } of plan.stale) {
+      metrics.staleStops.inc();
+      accountingLog.info({ ...context, address, owner_session: owner.sessionId, owner_nas: owner.nas }, 'stale Stop skipped: the address belongs to a newer session');
+    }
+    if (isEmptyPlan(plan)) {
+      accountingLog.debug(context, 'accounting event changes nothing');
+      return;
+    }
+    accountingLog.info({ ...context, addresses: plan.unlist }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
+    const { recorded, done } = store.commit({
+      upsert: [...plan.upsert],
+      remove: [...plan.remove],
+      unlist:
+        plan.unlist.length > 0
+          ? { targets: plan.unlist, reason: { event: event.type, client: event.client, nas: event.nas, sessionId: event.sessionId }, createdAt: event.receivedAt }
+          : undefined,
+    });
+    // With state.ack: journal the outcome is reported by the worker's events; nothing waits on `done`.
+    await (config.state.ack === 'journal' ? recorded : done);
+    journalFailedAt = undefined;
+    metrics.ackLatencySeconds.observe((Date.now() - request.receivedAt) / 1000);
+  }
+
+  function onQueueEvent(event: QueueEvent): void {
+    switch (event.type) {
+      case 'delivered': {
+        const { job } = event;
+        metrics.unlists.inc({ backend: event.backend, outcome: 'success' }, job.targets.length);
+        metrics.unlistLatencySeconds.observe(event.latencyMs / 1000);
+        queueLog.info({ ...jobContext(job), backend: event.backend, zone: event.zone, ms: event.latencyMs }, 'unlisted');
+        break;
+      }
+      case 'retry-scheduled':
+        metrics.unlists.inc({ backend: event.backend, outcome: 'retry' }, event.targets.length);
+        queueLog.warn(
+          { backend: event.backend, zone: event.zone, addresses: event.targets, code: codeOf(event.error), attempt: event.attempt, retry_in_ms: event.delayMs },
+          `${event.error.message}; retrying`,
+        );
+        break;
+      case 'dead-lettered':
+        metrics.unlists.inc({ backend: event.backend, outcome: 'dead_letter' }, event.job.targets.length);
+        queueLog.error(
+          { ...jobContext(event.job), backend: event.backend, zone: event.zone, code: event.error.code },
+          `dead letter: ${event.error.message} (see rbl-unlist queue list)`,
+        );
+        break;
+      case 'delivery-dropped':
+        queueLog.warn({ backend: event.backend, zone: event.zone, jobs: event.jobs.length }, 'pending unlists dropped: the backend or zone is no longer configured');
+        break;
+      case 'journal-recovered':
+        queueLog.warn(
+          { code: 'RBL_JOURNAL_CORRUPT', file: event.file, good_bytes: event.goodBytes, skipped_bytes: event.skippedBytes, saved_as: event.savedAs },
+          `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,
+        );
+        break;
+      case 'journal-error':
+        journalFailedAt = Date.now();
+        queueLog.error({ code: event.error.code }, event.error.message);
+        break;
+      case 'journal-compacted':
+        queueLog.info({ file: event.file, before_bytes: event.beforeBytes, after_bytes: event.afterBytes, ms: event.durationMs }, 'journal compacted');
+        break;
+      case 'sessions-expired':
+        queueLog.info({ count: event.count }, 'sessions expired (sessions.max_age)');
+        break;
+      case 'admin-request':
+        queueLog.info({ action: event.action, count: event.count }, `queue ${event.action} applied`);
+        break;
+    }
+  }
+
+  /** Times every backend call for the request-duration histogram. */
+  function instrumented(backend: Backend): Backend {
+    return {
+      name: backend.name,
+      zones: backend.zones,
+      async unlist(zone, targets) {
+        const end = metrics.backendRequestSeconds.startTimer({ backend: backend.name });
+        try {
+          await backend.unlist(zone, targets);
+        } finally {
+          end();
+        }
+      },
+      check: (zone, target) => backend.check(zone, target),
+      probe: (zone) => backend.probe(zone),
+      describe: (zone, targets) => backend.describe(zone, targets),
+      close: () => backend.close(),
+    };
+  }
+
+  function startProber(): void {
+    prober?.stop();
+    prober = new BackendProber(backends, { intervalMs: config.http.probeIntervalMs });
+    prober.start();
+  }
+
+  return {
+    metrics,
+
+    async start() {
+      loadDictionaries(config.radius.dictionaries);
+      backends = config.backends.map((backend) => instrumented(createBackend(backend)));
+      store = await openStateStore({
+        dir: config.state.dir,
+        backends,
+        maxSessionAgeMs: config.sessions.maxAgeMs,
+        onEvent: onQueueEvent,
+      });
+      listener = createRadiusListener({
+        listen: config.radius.listen,
+        clients: () => config.radius.clients,
+        onAccounting,
+        onPacket,
+      });
+      const activeStore = store;
+      metrics.bindState({
+        queueDepth: () => activeStore.depth(),
+        deadLetters: () => activeStore.deadLetterCount(),
+        sessions: () => activeStore.sessions.size,
+        backendUp: () => prober?.backendUp() ?? [],
+      });
+      try {
+        await listener.start();
+        startProber();
+        if (config.http.listen) {
+          const activeListener = listener;
+          http = createHttpServer({
+            listen: config.http.listen,
+            metrics,
+            readiness: () =>
+              createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })(),
+          });
+          await http.start();
+        }
+      } catch (error) {
+        await this.close();
+        throw error;
+      }
+      log.info(
+        { radius: listener.addresses(), http: http?.address(), backends: backends.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: store.depth() },
+        'rbl-unlist started',
+      );
+    },
+
+    async close() {
+      if (closing) return;
+      closing = true;
+      prober?.stop();
+      await listener?.close();
+      await http?.close();
+      await store?.close();
+      await Promise.all(backends.map((backend) => backend.close()));
+      log.info('rbl-unlist stopped');
+    },
+
+    async reload(next: Config) {
+      const previous = config;
+      const restartOnly = (['radius.listen', 'http.listen', 'state.dir', 'radius.dictionaries'] as const).filter((key) => {
+        const [section, field] = key.split('.') as [keyof Config, string];
+        return !isDeepStrictEqual((previous[section] as Record<string, unknown>)[field], (next[section] as Record<string, unknown>)[field]);
+      });
+      if (restartOnly.length > 0) log.warn({ keys: restartOnly }, `config reload: ${restartOnly.join(', ')} changed and take effect only after a restart`);
+      let retired: Backend[] = [];
+      if (!sameBackends(previous.backends, next.backends)) {
+        retired = backends;
+        backends = next.backends.map((backend) => instrumented(createBackend(backend)));
+        store?.setBackends(backends);
+        startProber();
+      }
+      config = next;
+      await Promise.all(retired.map((backend) => backend.close()));
+      log.info({ file: next.file, clients: next.radius.clients.length, backends: backends.map((b) => b.name) }, 'config reloaded');
+    },
+
+    addresses() {
+      return { radius: listener?.addresses() ?? [], http: http?.address() };
+    },
+  };
+}
+
+function jobContext(job: UnlistJob): Record<string, unknown> {
+  return { client: job.reason.client, nas: job.reason.nas, session: job.reason.sessionId, event: job.reason.event, addresses: job.targets, job: job.id };
+}
+
+function codeOf(error: Error): string | undefined {
+  return error instanceof RblError ? error.code : undefined;
+}
+
+function sameBackends(a: readonly BackendConfig[], b: readonly BackendConfig[]): boolean {
+  return isDeepStrictEqual(a, b);
+}

@@ -1,0 +1,102 @@
+/**
+ * Runs the built service (`node dist/cli/main.js serve`) as a child process, the way systemd does,
+ * and reads its pino log lines. Tests that SIGKILL or SIGHUP the service need a real process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { waitFor } from './peers.js';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+export const BUILT_CLI = join(PROJECT_ROOT, 'dist/cli/main.js');
+
+export interface LogLine {
+  readonly level: string;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export interface ServiceHandle {
+  readonly child: ChildProcess;
+  readonly configFile: string;
+  /** Every JSON log line so far. */
+  logs(): LogLine[];
+  /** Resolves with the first log line that matches, waiting up to timeoutMs. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends a signal and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+  /** stdout and stderr text that was not a JSON log line. */
+  otherOutput(): string;
+}
+
+/** Writes `yaml` to dir/config.yaml and returns the path. */
+export function writeConfig(dir: string, yaml: string, name = 'config.yaml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, yaml, { mode: 0o600 });
+  return file;
+}
+
+/** Starts `rbl-unlist serve --config FILE` and waits for its "rbl-unlist started" line. */
+export async function startService(configFile: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServiceHandle> {
+  if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [BUILT_CLI, 'serve', '--config', configFile], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  let other = '';
+  let pending = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const text = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      try {
+        lines.push(JSON.parse(text) as LogLine);
+      } catch {
+        other += `${text}\n`;
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    other += chunk;
+  });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => {
+    exitCode = code;
+    resolveExit(code);
+  }));
+
+  const handle: ServiceHandle = {
+    child,
+    configFile,
+    logs: () => [...lines],
+    otherOutput: () => other,
+    async waitForLog(match, timeoutMs = 10_000) {
+      let found: LogLine | undefined;
+      await waitFor(
+        `a log line (${match.toString().slice(0, 80)}); output so far:\n${other}${lines.map((l) => JSON.stringify(l)).join('\n').slice(-3000)}`,
+        () => {
+          found = lines.find(match);
+          return found !== undefined || exitCode !== undefined;
+        },
+        timeoutMs,
+        20,
+      );
+      if (!found) throw new Error(`the service exited (${exitCode}) before logging the line; output:\n${other}${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+      return found;
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
+      if (exitCode !== undefined) return exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  await handle.waitForLog((line) => line.msg === 'rbl-unlist started', options.timeoutMs ?? 15_000);
+  return handle;
+}
