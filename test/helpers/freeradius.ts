@@ -1,0 +1,219 @@
+/**
+ * A real FreeRADIUS 3.2 on 127.0.0.1, configured from the shipped deploy/freeradius/detail-relay
+ * snippets (layout (a)): the NAS's accounting goes to a detail file and is answered at once; a
+ * detail reader replays it to the rbl-unlist home server. The snippet files are used as shipped;
+ * only the home server's address, port and secret are filled in, so the test runs what operators install.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { executable, tempDir, waitFor } from './peers.js';
+
+/** The shipped snippet folder for layout (a). */
+export const DETAIL_RELAY_SNIPPETS = fileURLToPath(new URL('../../deploy/freeradius/detail-relay/', import.meta.url));
+/** The shipped keyed-balance pool of layout (c), which replaces layout (a)'s proxy-rbl-unlist.conf. */
+export const TWO_INSTANCES_POOL = fileURLToPath(new URL('../../deploy/freeradius/two-instances/proxy-rbl-unlist-pool.conf', import.meta.url));
+
+export interface FreeRadiusOptions {
+  /** The accounting port FreeRADIUS listens on for the NAS (127.0.0.1). */
+  acctPort: number;
+  /** An authentication port to open as well; left closed when not given. */
+  authPort?: number;
+  /** The secret the NAS (radclient on 127.0.0.1) shares with FreeRADIUS. */
+  secretForNas: string;
+  /** Where rbl-unlist listens, and the secret of FreeRADIUS's entry in its radius.clients. */
+  homeServer: { port: number; secret: string; host?: string };
+  /** radacctdir, where the detail files go; a folder inside the temp dir when not given. */
+  detailDir?: string;
+  /** Run with -X (full debug output in log()). */
+  debug?: boolean;
+}
+
+export interface FreeRadius {
+  readonly acctPort: number;
+  /** The temporary raddb folder. */
+  readonly dir: string;
+  /** radacctdir; the detail files are in its rbl-unlist-detail folder. */
+  readonly detailDir: string;
+  /** Everything FreeRADIUS printed so far. */
+  log(): string;
+  /** Stops FreeRADIUS (SIGTERM, then SIGKILL) and removes the temp folder. */
+  stop(): Promise<void>;
+}
+
+/** A FreeRADIUS config string literal: double quotes, with backslash and quote escaped. */
+function quoted(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * Fills in the rbl-unlist home server's ipaddr, port and secret in the shipped proxy snippet.
+ * Throws when a setting is not found exactly once, so a changed snippet fails the test loudly.
+ */
+export function templateProxySnippet(text: string, home: { host: string; port: number; secret: string }): string {
+  let result = text;
+  for (const [key, value] of [['ipaddr', home.host], ['port', String(home.port)], ['secret', quoted(home.secret)]] as const) {
+    const pattern = new RegExp(`^(\\s*${key}\\s*=\\s*).*$`, 'gm');
+    const count = result.match(pattern)?.length ?? 0;
+    if (count !== 1) throw new Error(`proxy-rbl-unlist.conf: expected one "${key} =" line, found ${count}`);
+    result = result.replace(pattern, (_line, lead: string) => `${lead}${value}`);
+  }
+  return result;
+}
+
+function radiusdConf(dir: string, radacctdir: string): string {
+  // Only what the snippets need. No security { user, group }: the test may run as root, and
+  // FreeRADIUS then keeps running as the invoking user.
+  return `prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = ${dir}
+sbindir = /usr/sbin
+logdir = ${dir}/log
+raddbdir = ${dir}
+radacctdir = ${radacctdir}
+name = freeradius
+confdir = \${raddbdir}
+modconfdir = \${confdir}/mods-config
+run_dir = ${dir}/run
+db_dir = \${raddbdir}
+libdir = /usr/lib/freeradius
+pidfile = \${run_dir}/\${name}.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 16384
+hostname_lookups = no
+log {
+	destination = stdout
+	colourise = no
+	file = \${logdir}/radius.log
+	auth = no
+}
+security {
+	allow_core_dumps = no
+	max_attributes = 200
+	reject_delay = 1
+	status_server = yes
+}
+proxy_requests = yes
+$INCLUDE proxy.conf
+$INCLUDE clients.conf
+thread pool {
+	start_servers = 2
+	max_servers = 8
+	min_spare_servers = 1
+	max_spare_servers = 4
+	max_requests_per_server = 0
+	auto_limit_acct = no
+}
+modules {
+	$INCLUDE mods-enabled/
+}
+instantiate {
+}
+policy {
+}
+$INCLUDE sites-enabled/
+`;
+}
+
+function defaultSite(options: FreeRadiusOptions): string {
+  const auth = options.authPort === undefined
+    ? ''
+    : `	listen {
+		type = auth
+		ipaddr = 127.0.0.1
+		port = ${options.authPort}
+	}
+`;
+  // The NAS-facing virtual server, reduced to the listeners and the shipped accounting section.
+  return `server default {
+	listen {
+		type = acct
+		ipaddr = 127.0.0.1
+		port = ${options.acctPort}
+	}
+${auth}	authorize {
+	}
+	authenticate {
+	}
+	preacct {
+	}
+	$INCLUDE ${join(DETAIL_RELAY_SNIPPETS, 'accounting-section.conf')}
+}
+`;
+}
+
+/**
+ * Writes a raddb tree into `dir`: radiusd.conf, clients.conf for the NAS, and the shipped layout (a)
+ * snippets; with `pool` "two-instances", layout (c)'s pool file instead of proxy-rbl-unlist.conf (as shipped,
+ * untemplated: good for `freeradius -C`, not for relaying).
+ */
+export function writeFreeRadiusConfig(dir: string, options: FreeRadiusOptions & { pool?: 'one-instance' | 'two-instances' }): { detailDir: string } {
+  const detailDir = options.detailDir ?? join(dir, 'radacct');
+  for (const sub of ['log', 'run', 'mods-enabled', 'sites-enabled']) mkdirSync(join(dir, sub), { recursive: true });
+  mkdirSync(detailDir, { recursive: true });
+
+  const proxySnippet = options.pool === 'two-instances'
+    ? readFileSync(TWO_INSTANCES_POOL, 'utf8')
+    : templateProxySnippet(readFileSync(join(DETAIL_RELAY_SNIPPETS, 'proxy-rbl-unlist.conf'), 'utf8'), {
+      host: options.homeServer.host ?? '127.0.0.1',
+      port: options.homeServer.port,
+      secret: options.homeServer.secret,
+    });
+  writeFileSync(join(dir, 'radiusd.conf'), radiusdConf(dir, detailDir));
+  writeFileSync(join(dir, 'proxy.conf'), 'proxy server {\n\tdefault_fallback = no\n}\n$INCLUDE proxy-rbl-unlist.conf\n');
+  writeFileSync(join(dir, 'proxy-rbl-unlist.conf'), proxySnippet, { mode: 0o600 });
+  writeFileSync(join(dir, 'clients.conf'), `client nas {\n\tipaddr = 127.0.0.1\n\tsecret = ${quoted(options.secretForNas)}\n}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'mods-enabled', 'rbl_unlist_detail'), readFileSync(join(DETAIL_RELAY_SNIPPETS, 'mods-available', 'rbl_unlist_detail')));
+  writeFileSync(join(dir, 'sites-enabled', 'rbl-unlist-detail'), readFileSync(join(DETAIL_RELAY_SNIPPETS, 'sites-available', 'rbl-unlist-detail')));
+  writeFileSync(join(dir, 'sites-enabled', 'default'), defaultSite(options));
+  return { detailDir };
+}
+
+/** Starts FreeRADIUS in the foreground with the layout (a) snippets; resolves once it is ready. */
+export async function startFreeRadius(options: FreeRadiusOptions): Promise<FreeRadius> {
+  const binary = executable('freeradius');
+  const temp = tempDir('freeradius');
+  const dir = temp.dir;
+  const { detailDir } = writeFreeRadiusConfig(dir, options);
+
+  const args = ['-f', '-d', dir, '-l', 'stdout', ...(options.debug ? ['-X'] : [])];
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exited: number | null | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<void>((resolve) => child.once('exit', (code) => {
+    exited = code;
+    resolve();
+  }));
+
+  const stop = async (): Promise<void> => {
+    if (exited === undefined) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(killer);
+    }
+    temp.remove();
+  };
+
+  try {
+    await waitFor('FreeRADIUS to print "Ready to process requests"', () => {
+      if (exited !== undefined) throw new Error(`freeradius exited (${exited}) before it was ready:\n${output}`);
+      return output.includes('Ready to process requests');
+    }, 20_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { acctPort: options.acctPort, dir, detailDir, log: () => output, stop };
+}
+
+/** Runs `freeradius -XC` (check the config and exit) on a tree from {@link writeFreeRadiusConfig}. */
+export function checkFreeRadiusConfig(dir: string): { status: number | null; output: string } {
+  const run = spawnSync(executable('freeradius'), ['-XC', '-d', dir], { encoding: 'utf8', timeout: 20_000 });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}

@@ -1,0 +1,84 @@
+/**
+ * The npm package as operators get it: `npm pack` gives a tarball that installs into an empty
+ * prefix with production dependencies only, and whose `rbl-unlist` executable runs.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/peers.js';
+import { BUILT_CLI, PROJECT_ROOT } from '../helpers/service.js';
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command with a time limit, collecting its output. */
+function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+interface PackEntry {
+  readonly filename: string;
+  readonly files: readonly { path: string }[];
+}
+
+describe('the npm package', () => {
+  let temp: { dir: string; remove: () => void };
+  let tarball: string;
+  let packedFiles: string[];
+
+  beforeAll(async () => {
+    if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first (npm test does)`);
+    temp = tempDir('pack');
+    // --ignore-scripts: prepack would rebuild dist/ while other test files run the built CLI;
+    // npm test has just built it.
+    const packed = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', temp.dir], PROJECT_ROOT, 60_000);
+    expect(packed.status, packed.stderr).toBe(0);
+    const [entry] = JSON.parse(packed.stdout) as PackEntry[];
+    tarball = join(temp.dir, entry!.filename);
+    packedFiles = entry!.files.map((file) => file.path);
+  }, 90_000);
+
+  afterAll(() => temp?.remove());
+
+  it('holds the built CLI, the dictionaries and the deploy files, and no sources or tests', () => {
+    expect(packedFiles).toContain('dist/cli/main.js');
+    expect(packedFiles).toContain('package.json');
+    expect(packedFiles).toContain('deploy/systemd/rbl-unlist.service');
+    expect(packedFiles).toContain('deploy/config.example.yaml');
+    expect(packedFiles).toContain('deploy/freeradius/detail-relay/sites-available/rbl-unlist-detail');
+    expect(packedFiles.some((path) => path.startsWith('dictionaries/'))).toBe(true);
+    expect(packedFiles.filter((path) => path.startsWith('src/') || path.startsWith('test/'))).toEqual([]);
+  });
+
+  it('installs into a clean prefix with production dependencies, and rbl-unlist --help prints the usage', async () => {
+    const prefix = join(temp.dir, 'prefix');
+    mkdirSync(prefix);
+
+    const installed = await run('npm', ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', tarball], temp.dir, 120_000);
+    expect(installed.status, `${installed.stdout}${installed.stderr}`).toBe(0);
+    // Production dependencies only: no compiler or test runner comes along.
+    expect(existsSync(join(prefix, 'node_modules', 'typescript'))).toBe(false);
+    expect(existsSync(join(prefix, 'node_modules', 'vitest'))).toBe(false);
+
+    const help = await run(join(prefix, 'node_modules', '.bin', 'rbl-unlist'), ['--help'], temp.dir, 20_000);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/Usage: rbl-unlist/);
+    expect(help.stdout).toContain('serve');
+  }, 150_000);
+});
