@@ -234,19 +234,20 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
     async reload(next: Config) {
       const previous = config;
-      const restartOnly = (['radius.listen', 'http.listen', 'state.dir', 'radius.dictionaries'] as const).filter((key) => {
+      const restartOnly = (['radius.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level'] as const).filter((key) => {
         const [section, field] = key.split('.') as [keyof Config, string];
         return !isDeepStrictEqual((previous[section] as Record<string, unknown>)[field], (next[section] as Record<string, unknown>)[field]);
       });
       if (restartOnly.length > 0) log.warn({ keys: restartOnly }, `config reload: ${restartOnly.join(', ')} changed and take effect only after a restart`);
       let retired: Backend[] = [];
-      if (!sameBackends(previous.backends, next.backends)) {
+      const backendsChanged = !sameBackends(previous.backends, next.backends);
+      if (backendsChanged) {
         retired = backends;
         backends = next.backends.map((backend) => instrumented(createBackend(backend)));
         store?.setBackends(backends);
-        startProber();
       }
       config = next;
+      if (backendsChanged || previous.http.probeIntervalMs !== next.http.probeIntervalMs) startProber();
       await Promise.all(retired.map((backend) => backend.close()));
       log.info({ file: next.file, clients: next.radius.clients.length, backends: backends.map((b) => b.name) }, 'config reloaded');
     },

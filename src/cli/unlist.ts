@@ -25,7 +25,7 @@ export function addUnlistCommand(program: Command, io: CliIo, run: CommandRunner
         'in one update per zone. Only addresses inside the configured pools are unlisted unless --force is given; ' +
         '127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 never are. Unlisting what is not listed succeeds.',
     )
-    .argument('<address|prefix...>', 'IPv4 or IPv6 addresses, or IPv6 prefixes (length a multiple of 4)')
+    .argument('<address|prefix...>', 'IPv4 or IPv6 addresses, or prefixes (a prefix removes its name and the * name below it)')
     .addOption(configOption())
     .option('-n, --dry-run', 'print the update it would send (nsupdate syntax) and send nothing')
     .option('-f, --force', 'unlist addresses outside the configured pools (never the RFC 5782 test ranges)')

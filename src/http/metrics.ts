@@ -71,7 +71,7 @@ export const METRIC_HELP = {
   rbl_unlist_backend_request_duration_seconds: {
     type: 'histogram',
     labels: ['backend'],
-    help: 'Duration of one request to a backend (one DNS UPDATE or HTTP request), successful or not',
+    help: 'Duration of one backend call (one batch of up to 500 addresses for one zone: one DNS UPDATE message or PowerDNS request in the usual case), successful or not',
   },
   rbl_unlist_backend_up: {
     type: 'gauge',
@@ -81,7 +81,7 @@ export const METRIC_HELP = {
   rbl_unlist_unlist_latency_seconds: {
     type: 'histogram',
     labels: [],
-    help: 'Time from receiving an event to its addresses being unlisted in every zone',
+    help: 'Time from receiving an event to its addresses being unlisted, observed once per backend and zone',
   },
   rbl_unlist_queue_depth: {
     type: 'gauge',
