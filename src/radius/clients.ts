@@ -1,0 +1,61 @@
+/**
+ * Finds the configured client a datagram comes from: the client whose address (a host or CIDR
+ * prefix) holds the source address, the most specific one when several do. Pure code.
+ */
+import type { ClientConfig } from '../config/load.js';
+import { parseIPv4Bytes, parseIPv6Bytes, type IpPrefix } from '../net/address.js';
+
+const byPrefixLength = new WeakMap<readonly ClientConfig[], readonly ClientConfig[]>();
+const sourceBytes = new Map<string, Buffer | null>();
+const SOURCE_CACHE_LIMIT = 4096;
+
+/** The client whose address holds `source` (most specific prefix first), or undefined for a stranger. */
+export function matchClient(clients: readonly ClientConfig[], source: string): ClientConfig | undefined {
+  const bytes = sourceAddressBytes(source);
+  if (!bytes) return undefined;
+  for (const client of sortedClients(clients)) {
+    if (prefixHolds(client.address, bytes)) return client;
+  }
+  return undefined;
+}
+
+/** The 4 or 16 octets of a socket's source address; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) counts as IPv4. */
+export function sourceAddressBytes(source: string): Buffer | undefined {
+  let bytes = sourceBytes.get(source);
+  if (bytes === undefined) {
+    bytes = parseSource(source) ?? null;
+    // The NASes are few, so this stays small; a flood of spoofed sources only resets it.
+    if (sourceBytes.size >= SOURCE_CACHE_LIMIT) sourceBytes.clear();
+    sourceBytes.set(source, bytes);
+  }
+  return bytes ?? undefined;
+}
+
+function parseSource(source: string): Buffer | undefined {
+  const v4 = parseIPv4Bytes(source);
+  if (v4) return v4;
+  const v6 = parseIPv6Bytes(source);
+  if (!v6) return undefined;
+  const mapped = v6.subarray(0, 10).every((octet) => octet === 0) && v6[10] === 0xff && v6[11] === 0xff;
+  return mapped ? Buffer.from(v6.subarray(12)) : v6;
+}
+
+function sortedClients(clients: readonly ClientConfig[]): readonly ClientConfig[] {
+  let sorted = byPrefixLength.get(clients);
+  if (!sorted) {
+    // A stable sort keeps the config order among equally specific prefixes.
+    sorted = [...clients].sort((a, b) => b.address.prefixLength - a.address.prefixLength);
+    byPrefixLength.set(clients, sorted);
+  }
+  return sorted;
+}
+
+function prefixHolds(prefix: IpPrefix, address: Buffer): boolean {
+  if (prefix.bytes.length !== address.length) return false;
+  const whole = prefix.prefixLength >> 3;
+  for (let i = 0; i < whole; i++) if (prefix.bytes[i] !== address[i]) return false;
+  const rest = prefix.prefixLength & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return ((address[whole]! ^ prefix.bytes[whole]!) & mask) === 0;
+}

@@ -1,0 +1,212 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isRblError } from '../../src/errors.js';
+import { decodeAccountingAttributes, decodeIpv6Prefix } from '../../src/radius/attributes.js';
+import { describeAttributes } from '../../src/radius/describe.js';
+import { activeDictionary, loadDictionaries, readDictionaries } from '../../src/radius/dictionary.js';
+import { checkDatagram } from '../../src/radius/validate.js';
+import { buildAccountingRequest, vendorSpecific, type AccountingRequestOptions } from '../helpers/radius-packets.js';
+import { tempDir } from '../helpers/peers.js';
+
+const SECRET = 'testing123';
+
+function accept(attributes: AccountingRequestOptions['attributes']) {
+  const verdict = checkDatagram(buildAccountingRequest({ identifier: 1, secret: SECRET, attributes }), Buffer.from(SECRET));
+  if (verdict.outcome !== 'accounting') throw new Error(`expected an accepted packet, got ${verdict.outcome}`);
+  return verdict.packet;
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length > 0) cleanups.pop()!();
+  loadDictionaries([]);
+});
+
+describe('accounting attribute decoding', () => {
+  it('decodes the session, NAS and IPv4 attributes', () => {
+    const attributes = decodeAccountingAttributes(
+      accept({
+        'Acct-Status-Type': 'Stop',
+        'Acct-Session-Id': '0000ABCD',
+        'User-Name': 'jörg@example.net',
+        'NAS-IP-Address': '192.0.2.10',
+        'NAS-IPv6-Address': '2001:db8::a',
+        'NAS-Identifier': 'bras-1',
+        'Framed-IP-Address': '10.64.0.5',
+        'Event-Timestamp': 1_700_000_000,
+      }),
+    );
+    expect(attributes).toEqual({
+      statusType: 2,
+      sessionId: '0000ABCD',
+      userName: 'jörg@example.net',
+      nasIpAddress: '192.0.2.10',
+      nasIpv6Address: '2001:db8::a',
+      nasIdentifier: 'bras-1',
+      framedIpAddress: '10.64.0.5',
+      framedIpv6Addresses: [],
+      framedIpv6Prefixes: [],
+      delegatedIpv6Prefixes: [],
+      eventTimestamp: 1_700_000_000,
+    });
+  });
+
+  it('decodes repeated IPv6 addresses, Framed-IPv6-Prefix and Delegated-IPv6-Prefix in canonical text', () => {
+    const attributes = decodeAccountingAttributes(
+      accept({
+        'Framed-IPv6-Address': ['2001:DB8:100:0:0:0:0:1', '2001:db8:100::2'],
+        'Framed-IPv6-Prefix': '2001:db8:100:1::/64',
+        'Delegated-IPv6-Prefix': ['2001:db8:200::/56', '2001:db8:300::/48'],
+      }),
+    );
+    expect(attributes.framedIpv6Addresses).toEqual(['2001:db8:100::1', '2001:db8:100::2']);
+    expect(attributes.framedIpv6Prefixes).toEqual(['2001:db8:100:1::/64']);
+    expect(attributes.delegatedIpv6Prefixes).toEqual(['2001:db8:200::/56', '2001:db8:300::/48']);
+  });
+
+  it('leaves absent attributes undefined or empty', () => {
+    const attributes = decodeAccountingAttributes(accept({ 'Acct-Status-Type': 'Accounting-On' }));
+    expect(attributes.statusType).toBe(7);
+    expect(attributes.framedIpAddress).toBeUndefined();
+    expect(attributes.framedIpv6Addresses).toEqual([]);
+  });
+
+  it('ignores an address attribute of the wrong size instead of guessing', () => {
+    const attributes = decodeAccountingAttributes(accept([[8, Buffer.from([10, 64, 0])], [168, Buffer.alloc(15)], ['Acct-Status-Type', 'Stop']]));
+    expect(attributes.framedIpAddress).toBeUndefined();
+    expect(attributes.framedIpv6Addresses).toEqual([]);
+    expect(attributes.statusType).toBe(2);
+  });
+
+  it.each([
+    { value: [0, 64, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2], prefix: '2001:db8:1:2::/64', why: 'compact: only the octets the length needs' },
+    { value: [0, 56, ...Buffer.alloc(16, 0xff)], prefix: 'ffff:ffff:ffff:ff00::/56', why: 'full 16 octets, host bits cleared' },
+    { value: [0, 0], prefix: '::/0', why: 'zero length' },
+    { value: [0, 128, ...Buffer.alloc(16, 1)], prefix: '101:101:101:101:101:101:101:101/128', why: 'a /128' },
+    { value: [0, 129, ...Buffer.alloc(16)], prefix: undefined, why: 'length above 128' },
+    { value: [0, 64, 0x20, 0x01], prefix: undefined, why: 'fewer octets than the length needs' },
+    { value: [0], prefix: undefined, why: 'no length octet' },
+    { value: [0, 64, ...Buffer.alloc(17)], prefix: undefined, why: 'more than 16 prefix octets' },
+  ])('decodes an IPv6 prefix value: $why', ({ value, prefix }) => {
+    expect(decodeIpv6Prefix(Buffer.from(value))).toBe(prefix);
+  });
+});
+
+describe('dictionaries', () => {
+  it('know every attribute rbl-unlist reads, from the radius package and dictionaries/', () => {
+    const dictionary = activeDictionary();
+    const expected: [number, string, string][] = [
+      [1, 'User-Name', 'string'],
+      [4, 'NAS-IP-Address', 'ipaddr'],
+      [8, 'Framed-IP-Address', 'ipaddr'],
+      [32, 'NAS-Identifier', 'string'],
+      [40, 'Acct-Status-Type', 'integer'],
+      [44, 'Acct-Session-Id', 'string'],
+      [55, 'Event-Timestamp', 'date'],
+      [80, 'Message-Authenticator', 'octets'],
+      [95, 'NAS-IPv6-Address', 'ipv6addr'],
+      [97, 'Framed-IPv6-Prefix', 'ipv6prefix'],
+      [123, 'Delegated-IPv6-Prefix', 'ipv6prefix'],
+      [168, 'Framed-IPv6-Address', 'ipv6addr'],
+    ];
+    for (const [code, name, type] of expected) {
+      expect(dictionary.attribute(0, code), name).toMatchObject({ name, type });
+    }
+    expect(dictionary.valueName('Acct-Status-Type', 2)).toBe('Stop');
+  });
+
+  it('name every attribute of a packet, vendor attributes included', () => {
+    const dictionary = activeDictionary();
+    const packet = accept([['Acct-Status-Type', 'Stop'], ['Framed-IPv6-Address', '2001:db8::1'], vendorSpecific(3561, [1, Buffer.from('circuit-7')])]);
+    expect(describeAttributes(packet, dictionary)).toEqual([
+      { name: 'Acct-Status-Type', value: 'Stop' },
+      { name: 'Framed-IPv6-Address', value: '2001:db8::1' },
+      { name: 'ADSL-Agent-Circuit-Id', value: 'circuit-7' },
+    ]);
+  });
+
+  it('load the whole FreeRADIUS 3 dictionary tree when it is installed', () => {
+    const root = '/usr/share/freeradius/dictionary';
+    try {
+      readDictionaries([root]);
+    } catch (error) {
+      if (isRblError(error, 'RBL_DICTIONARY') && /ENOENT/.test(error.message) && process.env.CI !== 'true') return;
+      throw error;
+    }
+    loadDictionaries([root]);
+    expect(activeDictionary().vendorNamed('WiMAX')?.format).toEqual({ typeOctets: 1, lengthOctets: 1, continuation: true });
+  });
+
+  it.each([
+    { text: 'ATTRIBUTE Foo 300x string\n', error: /:1: attribute number "300x" is not a number/ },
+    { text: '# comment\nVENDOR Odd 99 format=3,1\n', error: /:2: vendor format "format=3,1"/ },
+    { text: 'BEGIN-VENDOR Nobody\n', error: /unknown vendor "Nobody"/ },
+    { text: 'VENDOR V 1\nBEGIN-VENDOR V\n', error: /BEGIN-VENDOR V has no END-VENDOR/ },
+    { text: 'FROB x\n', error: /unknown keyword "FROB"/ },
+    { text: '$INCLUDE missing.dict\n', error: /cannot read dictionary .*missing\.dict/ },
+  ])('reject a broken dictionary naming the file and line: $error', ({ text, error }) => {
+    const { dir, remove } = tempDir('dict');
+    cleanups.push(remove);
+    const file = join(dir, 'dictionary.broken');
+    writeFileSync(file, text);
+    let thrown: unknown;
+    try {
+      loadDictionaries([file]);
+    } catch (caught) {
+      thrown = caught;
+    }
+    expect(isRblError(thrown, 'RBL_DICTIONARY')).toBe(true);
+    expect((thrown as Error).message).toMatch(error);
+    expect((thrown as Error).message).toContain(dir);
+  });
+
+  it('reject a dictionary path that does not exist, naming it', () => {
+    expect(() => loadDictionaries(['/nonexistent/dictionary.x'])).toThrow(/\/nonexistent\/dictionary\.x/);
+  });
+
+  it('keep the dictionary in use when a reload fails', () => {
+    const before = activeDictionary();
+    expect(() => loadDictionaries(['/nonexistent'])).toThrow();
+    expect(activeDictionary()).toBe(before);
+  });
+});
+
+describe('vendor attributes the dictionaries cannot parse', () => {
+  function vendorFolder(): string {
+    const { dir, remove } = tempDir('vendor');
+    cleanups.push(remove);
+    const folder = join(dir, 'dicts');
+    mkdirSync(folder);
+    writeFileSync(
+      join(folder, 'dictionary.wide'),
+      'VENDOR Wide 9999 format=2,2\nBEGIN-VENDOR Wide\nATTRIBUTE Wide-Circuit 1 string\nEND-VENDOR Wide\n',
+    );
+    return folder;
+  }
+
+  const standard = [['Acct-Status-Type', 'Stop'], ['Acct-Session-Id', 's-42'], ['Framed-IP-Address', '10.64.1.2'], ['Framed-IPv6-Prefix', '2001:db8:5::/48']] as const;
+
+  it.each([
+    // A format=1,1 layout where the dictionary says format=2,2: the 2-octet length reads as 0x0906.
+    { name: 'a format=1,1 sub-attribute in a format=2,2 vendor', vsa: vendorSpecific(9999, [1, Buffer.from('abcdefg')]) },
+    { name: 'a truncated Vendor-Specific (vendor id only, 3 octets)', vsa: [26, Buffer.from([0, 0, 0x27])] as const },
+    { name: 'a Vendor-Specific whose sub-attribute overruns it', vsa: [26, Buffer.from([0, 0, 0x0d, 0xe9, 1, 40, 0x61])] as const },
+    { name: 'a Vendor-Specific with a non-zero first vendor octet', vsa: [26, Buffer.from([1, 0, 0, 9, 1, 3, 0x61])] as const },
+  ])('still decode the standard attributes of a packet with $name', ({ vsa }) => {
+    loadDictionaries([vendorFolder()]);
+    const packet = accept([standard[0], vsa, standard[1], standard[2], standard[3]]);
+    const attributes = decodeAccountingAttributes(packet);
+    expect(attributes).toMatchObject({ statusType: 2, sessionId: 's-42', framedIpAddress: '10.64.1.2', framedIpv6Prefixes: ['2001:db8:5::/48'] });
+    const described = describeAttributes(packet);
+    expect(described.find((a) => a.name === 'Vendor-Specific')?.error).toBeTruthy();
+    expect(described.find((a) => a.name === 'Framed-IP-Address')?.value).toBe('10.64.1.2');
+  });
+
+  it('decode a well-formed format=2,2 vendor attribute by its dictionary name', () => {
+    loadDictionaries([vendorFolder()]);
+    const value = Buffer.from([0, 0, 0x27, 0x0f, 0, 1, 0, 7, 0x61, 0x62, 0x63]);
+    const packet = accept([['Acct-Status-Type', 'Stop'], [26, value]]);
+    expect(describeAttributes(packet)).toContainEqual({ name: 'Wide-Circuit', value: 'abc' });
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { DuplicateCache, duplicateKey } from '../../src/radius/dedupe.js';
+
+function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+  let time = start;
+  return { now: () => time, advance: (ms) => (time += ms) };
+}
+
+const auth = (fill: number): Buffer => Buffer.alloc(16, fill);
+
+describe('duplicate detection (RFC 5080 §2.2.2)', () => {
+  it('keys on source address, source port, Identifier and Request Authenticator', () => {
+    const base = duplicateKey('192.0.2.1', 1812, 7, auth(1));
+    expect(duplicateKey('192.0.2.1', 1812, 7, auth(1))).toBe(base);
+    for (const other of [
+      duplicateKey('192.0.2.2', 1812, 7, auth(1)),
+      duplicateKey('192.0.2.1', 1813, 7, auth(1)),
+      duplicateKey('192.0.2.1', 1812, 8, auth(1)),
+      duplicateKey('192.0.2.1', 1812, 7, auth(2)),
+    ]) {
+      expect(other).not.toBe(base);
+    }
+  });
+
+  it('treats a first request as new and records it in progress', () => {
+    const cache = new DuplicateCache();
+    expect(cache.begin('a')).toEqual({ state: 'new' });
+    expect(cache.begin('a')).toEqual({ state: 'in_progress' });
+  });
+
+  it('gives a duplicate of an answered request the very same response octets', () => {
+    const cache = new DuplicateCache();
+    const response = Buffer.from([5, 1, 0, 20, ...auth(9)]);
+    cache.begin('a');
+    cache.answer('a', response);
+    const again = cache.begin('a');
+    expect(again.state).toBe('answered');
+    expect(again.state === 'answered' && again.response).toBe(response);
+  });
+
+  it('forgets an answer after its time to live, so the request counts as new again', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 30_000, now: time.now });
+    cache.begin('a');
+    cache.answer('a', Buffer.alloc(20));
+    time.advance(29_999);
+    expect(cache.begin('a').state).toBe('answered');
+    time.advance(1);
+    expect(cache.begin('a').state).toBe('new');
+  });
+
+  it('processes the retransmission of a request that was not answered', () => {
+    const cache = new DuplicateCache();
+    cache.begin('a');
+    cache.forget('a');
+    expect(cache.begin('a').state).toBe('new');
+  });
+
+  it('lets a request stuck in progress be processed again after its time limit', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ inProgressTtlMs: 1000, now: time.now });
+    cache.begin('a');
+    time.advance(1000);
+    expect(cache.begin('a').state).toBe('new');
+  });
+
+  it('prunes expired entries as new ones arrive', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 100, now: time.now });
+    for (const key of ['a', 'b', 'c']) {
+      cache.begin(key);
+      cache.answer(key, Buffer.alloc(20));
+    }
+    time.advance(100);
+    cache.begin('d');
+    expect(cache.size).toBe(1);
+  });
+
+  it('stays within its size bound by evicting the oldest entries', () => {
+    const cache = new DuplicateCache({ maxEntries: 3 });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) cache.begin(key);
+    expect(cache.size).toBe(3);
+    expect(cache.begin('a').state).toBe('new');
+    expect(cache.begin('e').state).toBe('in_progress');
+  });
+});
