@@ -78,7 +78,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     }
     for (const { address, owner } of plan.stale) {
       metrics.staleStops.inc();
-      accountingLog.info({ ...context, address, owner_session: owner.sessionId, owner_nas: owner.nas }, 'stale Stop skipped: the address belongs to a newer session');
+      accountingLog.info({ ...context, address, owner_session: owner.sessionId, owner_nas: owner.nas }, `stale ${event.type === 'stop' ? 'Stop' : event.type} skipped: the address belongs to a newer session`);
     }
     if (isEmptyPlan(plan)) {
       accountingLog.debug(context, 'accounting event changes nothing');

@@ -39,7 +39,7 @@ export interface EventPlan {
   readonly unlist: readonly string[];
   /** Addresses the safety rules kept listed, with the reason. */
   readonly refused: readonly { readonly address: string; readonly error: RblError }[];
-  /** Addresses of a stale Stop: they belong to a newer session now (design: Stop row). */
+  /** Addresses of a stale Stop, or of an Accounting-On/Off session, that belong to a newer session now. */
   readonly stale: readonly { readonly address: string; readonly owner: PlannedSession }[];
 }
 
@@ -91,7 +91,15 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
       // The NAS restarted: every session it had is over (RFC 2866 §5.1).
       for (const session of sessions.sessionsOfNas(event.nas)) {
         remove.push({ nas: session.nas, sessionId: session.sessionId });
-        if (context.unlistOn.has(event.type)) candidates.push(...session.addresses.map((address) => parsePrefix(address)));
+        for (const address of session.addresses) {
+          // A session whose Stop was lost may name an address another NAS has given out since.
+          const owner = sessions.ownerOf(address);
+          if (owner !== undefined && (owner.nas !== session.nas || owner.sessionId !== session.sessionId)) {
+            stale.push({ address, owner });
+            continue;
+          }
+          if (context.unlistOn.has(event.type)) candidates.push(parsePrefix(address));
+        }
       }
       break;
     }

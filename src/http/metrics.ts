@@ -56,7 +56,7 @@ export const METRIC_HELP = {
   rbl_unlist_accounting_stale_stops_total: {
     type: 'counter',
     labels: [],
-    help: 'Stops skipped because their address now belongs to a newer session',
+    help: 'Addresses of a Stop (or of an Accounting-On/Off session) skipped because they now belong to a newer session',
   },
   rbl_unlist_accounting_refused_total: {
     type: 'counter',

@@ -93,6 +93,20 @@ describe('what each accounting event does', () => {
     expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 'a' }, { nas: '192.0.2.10', sessionId: 'b' }]);
   });
 
+  it('on Accounting-On skips an address that a newer session of another NAS holds now', () => {
+    const old = { nas: '192.0.2.10', sessionId: 'lost-stop', client: 'ras1', addresses: ['10.64.0.1', '10.64.0.2'], updatedAt: 1 };
+    const newer = { nas: '192.0.2.11', sessionId: 'b', client: 'ras2', addresses: ['10.64.0.1'], updatedAt: 2 };
+    const lookup: SessionLookup = {
+      get: () => undefined,
+      ownerOf: (address) => (address === '10.64.0.1' ? newer : address === '10.64.0.2' ? old : undefined),
+      sessionsOfNas: (nas) => (nas === '192.0.2.10' ? [old] : [newer]),
+    };
+    const plan = planEvent(event({ statusType: 7, sessionId: undefined }), lookup, context);
+    expect(plan.unlist).toEqual(['10.64.0.2']);
+    expect(plan.stale).toEqual([{ address: '10.64.0.1', owner: newer }]);
+    expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 'lost-stop' }]);
+  });
+
   it('keeps addresses outside the pools and the RFC 5782 test range listed', () => {
     const plan = planEvent(event({ framedIpAddress: '127.0.0.2' }), table([]), context);
     expect(plan.unlist).toEqual([]);
