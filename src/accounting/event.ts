@@ -3,22 +3,12 @@
  * came from, the session, and the addresses it names. Pure code.
  */
 import { hostPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
+import type { AccountingAttributes } from '../radius/attributes.js';
 
 export type AccountingEventType = 'start' | 'stop' | 'interim' | 'accounting-on' | 'accounting-off' | 'other';
 
-/** The attributes the accounting layer reads (decoded by src/radius). */
-export interface EventAttributes {
-  readonly statusType: number | undefined;
-  readonly sessionId: string | undefined;
-  readonly userName: string | undefined;
-  readonly nasIpAddress: string | undefined;
-  readonly nasIpv6Address: string | undefined;
-  readonly nasIdentifier: string | undefined;
-  readonly framedIpAddress: string | undefined;
-  readonly framedIpv6Addresses: readonly string[];
-  readonly framedIpv6Prefixes: readonly string[];
-  readonly delegatedIpv6Prefixes: readonly string[];
-}
+/** The attributes the accounting layer reads, as src/radius decodes them. */
+export type EventAttributes = Omit<AccountingAttributes, 'eventTimestamp'>;
 
 export interface AccountingEvent {
   readonly type: AccountingEventType;

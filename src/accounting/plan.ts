@@ -4,26 +4,15 @@
  */
 import type { RblError } from '../errors.js';
 import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
+import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
 import { unlistRefusal, type UnlistPolicy } from './policy.js';
 
-/** A recorded session as the planner sees it. */
-export interface PlannedSession {
-  readonly nas: string;
-  readonly sessionId: string;
-  readonly client: string;
-  /** Addresses and prefixes in canonical text (formatPrefix). */
-  readonly addresses: readonly string[];
-  readonly updatedAt: number;
-}
+/** A recorded session as the planner sees it: the session table's own record. */
+export type PlannedSession = Session;
 
 /** The read side of the session table the planner needs. */
-export interface SessionLookup {
-  get(nas: string, sessionId: string): PlannedSession | undefined;
-  /** The session that holds an address now, if any. */
-  ownerOf(address: string): PlannedSession | undefined;
-  sessionsOfNas(nas: string): readonly PlannedSession[];
-}
+export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas'>;
 
 export interface PlanContext extends UnlistPolicy {
   /** Which events unlist (config unlist_on). */
