@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
 import { tempDir } from '../helpers/peers.js';
@@ -69,6 +69,17 @@ describe('rbl-unlist config errors', () => {
       },
       'RBL_CONFIG_READ',
       /unreadable\.yaml/,
+    ],
+    [
+      // Readable by nobody, root included: a folder where the file should be.
+      'a config path that cannot be read as a file',
+      () => {
+        const folder = join(dir, 'folder.yaml');
+        mkdirSync(folder, { recursive: true });
+        return folder;
+      },
+      'RBL_CONFIG_READ',
+      /folder\.yaml.*EISDIR/,
     ],
     [
       'an unknown config key',
