@@ -5,44 +5,21 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTsigKeyFile, type TsigKey } from '../../src/backends/dns-update/keyfile.js';
-import { answersSoa, digShort, runNsupdate, running, startPeer, zoneFileText, type PeerProcess, type ZoneSpec } from './dns.js';
-import { executable, freePort, tempDir, waitFor } from './peers.js';
+import { parseTsigKeyFile } from '../../src/backends/dns-update/keyfile.js';
+import { runNsupdate, startZoneServer, zoneFileText, type ZoneServer, type ZoneServerOptions } from './dns.js';
+import { executable, freePort, tempDir } from './peers.js';
 
 export type { ZoneSpec } from './dns.js';
 
-export interface BindOptions {
-  readonly zones: readonly ZoneSpec[];
-  /** Default "unlist-key". */
-  readonly keyName?: string;
+export interface BindOptions extends ZoneServerOptions {
   /** A tsig-keygen algorithm: hmac-sha256 (default), hmac-sha1, -sha224, -sha384, -sha512, hmac-md5. */
   readonly algorithm?: string;
 }
 
-export interface BindServer {
-  readonly port: number;
-  /** The temporary folder holding named.conf, the key, zone files, journals and named.pid. */
-  readonly dir: string;
-  /** The key file tsig-keygen wrote, which named includes. */
-  readonly keyFile: string;
-  /** The key file's text. */
-  readonly keyText: string;
-  /** The key, parsed. */
-  readonly key: TsigKey;
-  /** Adds records with nsupdate -k: lines `NAME [TTL] TYPE DATA`, NAME relative to the zone or absolute. */
-  addRecords(zone: string, lines: readonly string[]): void;
-  /** What `dig +short` says for a name and type (TXT unquoted). */
-  query(name: string, type: string): string[];
+/** named with its folder holding named.conf, the key tsig-keygen wrote (which named includes), zone files, journals and named.pid. */
+export interface BindServer extends ZoneServer {
   /** Runs nsupdate with the script; with the server's key file unless another is given. */
   nsupdate(script: string, keyFile?: string): { status: number | null; stdout: string; stderr: string };
-  /** named's output so far, for failure messages. */
-  log(): string;
-  /** Stops named (SIGTERM, waits for exit) and keeps the folder. */
-  stop(): Promise<void>;
-  /** Stops and starts named again on the same port with the same zones (journals kept). */
-  restart(): Promise<void>;
-  /** Stops named and removes the folder. */
-  close(): Promise<void>;
 }
 
 const TSIG_KEYGEN_ALGORITHMS = new Set(['hmac-md5', 'hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
@@ -55,14 +32,6 @@ export function tsigKeygen(dir: string, keyName: string, algorithm = 'hmac-sha25
   const keyFile = join(dir, fileName);
   writeFileSync(keyFile, run.stdout, { mode: 0o600 });
   return { keyFile, keyText: run.stdout };
-}
-
-/** Makes names absolute under the zone for nsupdate, and gives lines without a TTL one of 300. */
-function absoluteRecord(zone: string, line: string): string {
-  const [name = '', ...rest] = line.trim().split(/\s+/);
-  const owner = name.endsWith('.') ? name : name === '@' ? `${zone}.` : `${name}.${zone}.`;
-  const ttl = /^\d+$/.test(rest[0] ?? '') ? [] : ['300'];
-  return [owner, ...ttl, ...rest].join(' ');
 }
 
 /** Starts named with the zones; resolves once it answers an SOA query for each of them. */
@@ -102,52 +71,9 @@ export async function startBind(options: BindOptions): Promise<BindServer> {
     ].join('\n'),
   );
 
-  let peer: PeerProcess;
-  const start = async (): Promise<void> => {
-    // -g: foreground, log to stderr; -n 1: one worker, the test machines are small.
-    peer = startPeer('named', ['-g', '-n', '1', '-c', conf], dir);
-    try {
-      await waitFor(`named on port ${port}`, () => {
-        if (!running(peer)) throw new Error(`named exited:\n${peer.output()}`);
-        return options.zones.every((zone) => answersSoa(port, zone.name));
-      }, 20_000, 100);
-    } catch (error) {
-      await peer.stop();
-      throw new Error(`${(error as Error).message}\n${peer.output()}`);
-    }
-  };
-  try {
-    await start();
-  } catch (error) {
-    remove();
-    throw error;
-  }
-
-  const server: BindServer = {
-    port,
-    dir,
-    keyFile,
-    keyText,
-    key,
-    addRecords(zone, lines) {
-      const script = [`server 127.0.0.1 ${port}`, `zone ${zone}.`, ...lines.map((line) => `update add ${absoluteRecord(zone, line)}`), 'send', ''].join('\n');
-      const run = runNsupdate(script, keyFile);
-      if (run.status !== 0) throw new Error(`nsupdate failed: ${run.stderr}${run.stdout}`);
-    },
-    query: (name, type) => digShort(port, name, type),
-    nsupdate: (script, otherKeyFile) => runNsupdate(script, otherKeyFile ?? keyFile),
-    log: () => peer.output(),
-    stop: () => peer.stop(),
-    async restart() {
-      await peer.stop();
-      await start();
-    },
-    async close() {
-      await peer.stop();
-      remove();
-    },
-  };
-  return server;
+  // -g: foreground, log to stderr; -n 1: one worker, the test machines are small.
+  const named = await startZoneServer({ command: 'named', args: ['-g', '-n', '1', '-c', conf], dir, remove, port, zones: options.zones, keyFile, keyText, key });
+  return { ...named, nsupdate: (script, otherKeyFile) => runNsupdate(script, otherKeyFile ?? keyFile) };
 }
 
 /** The key file text with another secret of the same length: same key name, wrong secret. */

@@ -27,26 +27,36 @@ export async function runCliCaptured(args: readonly string[], env: NodeJS.Proces
   return { status, stdout, stderr };
 }
 
-/** Runs `node dist/cli/main.js ARGS` (after `npm run build`); `env` is added to process.env. */
-export function runBuiltCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
-  if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first (npm test does)`);
+/** Runs a command with a time limit (then SIGKILL), collecting its output; status is null when a signal ended it. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUILT_CLI, ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, RBL_UNLIST_CONFIG: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.once('error', reject);
-    child.once('close', (code, signal) => {
+    child.once('close', (status, signal) => {
       clearTimeout(timer);
-      resolve({ status: code ?? (signal ? 128 : 1), stdout, stderr });
+      resolve({ status, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs `node dist/cli/main.js ARGS` (after `npm run build`); `env` is added to process.env. */
+export async function runBuiltCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
+  if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first (npm test does)`);
+  const { status, signal, stdout, stderr } = await runCommand(process.execPath, [BUILT_CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, RBL_UNLIST_CONFIG: undefined, ...env },
+    timeoutMs,
+  });
+  return { status: status ?? (signal ? 128 : 1), stdout, stderr };
 }
 
 /** A fixed TSIG secret for tests (base64 of 32 bytes), and a different one for "wrong key" cases. */

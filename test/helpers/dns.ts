@@ -3,9 +3,13 @@
  * foreground, asking it with the real `dig`, writing zone files, and a backend config for tests.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, beforeEach } from 'vitest';
+import { createDnsUpdateBackend } from '../../src/backends/dns-update/backend.js';
 import type { DnsUpdateBackendConfig } from '../../src/config/load.js';
 import type { TsigKey } from '../../src/backends/dns-update/keyfile.js';
-import { executable } from './peers.js';
+import { RblError } from '../../src/errors.js';
+import { executable, waitFor } from './peers.js';
 
 /** A zone a helper serves: its name and records in zone-file syntax, relative to the zone or absolute. */
 export interface ZoneSpec {
@@ -98,6 +102,135 @@ export function running(peer: PeerProcess): boolean {
   return peer.child.exitCode === null && peer.child.signalCode === null;
 }
 
+/** What startBind and startKnot take: the zones, and the TSIG key's name and algorithm. */
+export interface ZoneServerOptions {
+  readonly zones: readonly ZoneSpec[];
+  /** Default "unlist-key". */
+  readonly keyName?: string;
+  /** Default hmac-sha256. */
+  readonly algorithm?: string;
+}
+
+/** A real DNS server (BIND or Knot) on 127.0.0.1:port in a temporary folder, serving zones the key may update. */
+export interface ZoneServer extends ZoneServerProcess {
+  readonly port: number;
+  /** The temporary folder holding the config, the key, zone files and journals. */
+  readonly dir: string;
+  /** The key in BIND key file form (what rbl-unlist and nsupdate read). */
+  readonly keyFile: string;
+  /** The key file's text. */
+  readonly keyText: string;
+  /** The key, parsed. */
+  readonly key: TsigKey;
+  /** Adds records with nsupdate -k: lines `NAME [TTL] TYPE DATA`, NAME relative to the zone or absolute. */
+  addRecords(zone: string, lines: readonly string[]): void;
+  /** What `dig +short` says for a name and type (TXT unquoted). */
+  query(name: string, type: string): string[];
+}
+
+/** A started server serving zones: stop and restart on the same port, close removes its folder. */
+export interface ZoneServerProcess {
+  /** The server's output so far, for failure messages. */
+  log(): string;
+  /** Stops the server (SIGTERM, waits for exit) and keeps the folder. */
+  stop(): Promise<void>;
+  /** Stops and starts the server again with the same arguments. */
+  restart(): Promise<void>;
+  /** Stops the server and removes the folder. */
+  close(): Promise<void>;
+}
+
+/** What startZoneServer runs and what the server it starts holds. */
+export interface ZoneServerSpec {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The server's temporary folder (its working directory), and the function that removes it. */
+  readonly dir: string;
+  readonly remove: () => void;
+  readonly port: number;
+  readonly zones: readonly ZoneSpec[];
+  readonly keyFile: string;
+  readonly keyText: string;
+  readonly key: TsigKey;
+}
+
+/**
+ * Starts `command args` in the foreground in dir and resolves once it answers an SOA query on
+ * 127.0.0.1:port for every zone; on failure stops it, removes the folder and throws with its output.
+ */
+export async function startZoneServer(spec: ZoneServerSpec): Promise<ZoneServer> {
+  const { command, args, dir, remove, port, zones, keyFile, keyText, key } = spec;
+  let peer: PeerProcess;
+  const start = async (): Promise<void> => {
+    peer = startPeer(command, args, dir);
+    try {
+      await waitFor(`${command} on port ${port}`, () => {
+        if (!running(peer)) throw new Error(`${command} exited:\n${peer.output()}`);
+        return zones.every((zone) => answersSoa(port, zone.name));
+      }, 20_000, 100);
+    } catch (error) {
+      await peer.stop();
+      throw new Error(`${(error as Error).message}\n${peer.output()}`);
+    }
+  };
+  try {
+    await start();
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return {
+    port,
+    dir,
+    keyFile,
+    keyText,
+    key,
+    addRecords: (zone, lines) => addRecords(port, keyFile, zone, lines),
+    query: (name, type) => digShort(port, name, type),
+    log: () => peer.output(),
+    stop: () => peer.stop(),
+    async restart() {
+      await peer.stop();
+      await start();
+    },
+    async close() {
+      await peer.stop();
+      remove();
+    },
+  };
+}
+
+/** Makes names absolute under the zone for nsupdate, and gives lines without a TTL one of 300. */
+function absoluteRecord(zone: string, line: string): string {
+  const [name = '', ...rest] = line.trim().split(/\s+/);
+  const owner = name.endsWith('.') ? name : name === '@' ? `${zone}.` : `${name}.${zone}.`;
+  const ttl = /^\d+$/.test(rest[0] ?? '') ? [] : ['300'];
+  return [owner, ...ttl, ...rest].join(' ');
+}
+
+/** Adds records to a zone of the server on 127.0.0.1:port with nsupdate -k keyFile: lines `NAME [TTL] TYPE DATA`, NAME relative to the zone or absolute. */
+export function addRecords(port: number, keyFile: string, zone: string, lines: readonly string[]): void {
+  const script = [`server 127.0.0.1 ${port}`, `zone ${zone}.`, ...lines.map((line) => `update add ${absoluteRecord(zone, line)}`), 'send', ''].join('\n');
+  const run = runNsupdate(script, keyFile);
+  if (run.status !== 0) throw new Error(`nsupdate failed: ${run.stderr}${run.stdout}`);
+}
+
+/** The RblError a promise rejects with; throws when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<RblError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RblError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A DNS UPDATE backend for a test server (BIND or Knot) with its key, the key file named as the key's source. */
+export function serverBackend(server: { readonly port: number; readonly key: TsigKey; readonly keyFile: string }, zones: readonly string[], overrides: Partial<DnsUpdateBackendConfig> = {}) {
+  return createDnsUpdateBackend(dnsUpdateConfig(server.port, zones, server.key, { tsigSource: server.keyFile, ...overrides }));
+}
+
 /** A DNS UPDATE backend config for a server on 127.0.0.1:port. */
 export function dnsUpdateConfig(port: number, zones: readonly string[], tsig: TsigKey, overrides: Partial<DnsUpdateBackendConfig> = {}): DnsUpdateBackendConfig {
   return {
@@ -110,5 +243,24 @@ export function dnsUpdateConfig(port: number, zones: readonly string[], tsig: Ts
     deleteTypes: ['A', 'TXT'],
     timeoutMs: 3_000,
     ...overrides,
+  };
+}
+
+/** Registers beforeEach/afterEach hooks: a UDP socket on 127.0.0.1 per test that swallows datagrams, a DNS server that never answers. */
+export function useSilentServer(): { readonly port: number } {
+  let silent: Socket;
+  let port = 0;
+  beforeEach(async () => {
+    silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    port = silent.address().port;
+  });
+  afterEach(async () => {
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  return {
+    get port() {
+      return port;
+    },
   };
 }

@@ -8,6 +8,13 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { createHttpBackend } from '../../src/backends/http/backend.js';
+import type { Backend } from '../../src/backends/types.js';
+import type { HttpBackendConfig } from '../../src/config/load.js';
+import { createMetrics } from '../../src/http/metrics.js';
+import type { ReadinessReport } from '../../src/http/readiness.js';
+import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { tempDir } from './peers.js';
 
 export interface RecordedRequest {
@@ -98,6 +105,74 @@ export async function startRecordingServer(responder: Responder = () => ({ statu
       for (const timer of timers) clearTimeout(timer);
       for (const socket of sockets) socket.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A recording server started before each test, and the HTTP backends a test made against it. */
+export interface RecordingFixture {
+  /** This test's server; a test that closes it may put a new one here, which is closed after the test. */
+  server: RecordingServer;
+  /** Makes an HTTP backend from the defaults below and `config`; closed after the test. */
+  backend(config: Partial<HttpBackendConfig>): Backend;
+}
+
+/** The HTTP backend config most tests change a few keys of: a generic DELETE backend for rbl.example.net. */
+export const HTTP_BACKEND_DEFAULTS: HttpBackendConfig = {
+  type: 'http',
+  name: 'blocklist-api',
+  preset: undefined,
+  url: 'http://127.0.0.1:1/{name}',
+  zones: ['rbl.example.net'],
+  method: 'DELETE',
+  headers: {},
+  body: undefined,
+  apiKey: undefined,
+  token: undefined,
+  successStatus: [200, 201, 202, 204],
+  deleteTypes: ['A', 'TXT'],
+  timeoutMs: 2000,
+  ca: undefined,
+};
+
+/** Registers beforeEach/afterEach hooks: a new recording server per test; after it, its backends and then the server are closed. */
+export function useRecordingServer(): RecordingFixture {
+  const backends: Backend[] = [];
+  const fixture: RecordingFixture = {
+    server: undefined as unknown as RecordingServer,
+    backend(config) {
+      const backend = createHttpBackend({ ...HTTP_BACKEND_DEFAULTS, ...config });
+      backends.push(backend);
+      return backend;
+    },
+  };
+  beforeEach(async () => {
+    fixture.server = await startRecordingServer();
+  });
+  afterEach(async () => {
+    await Promise.all(backends.splice(0).map((backend) => backend.close()));
+    await fixture.server.close();
+  });
+  return fixture;
+}
+
+/** 127.0.0.1, port 0: the listen address of a monitoring endpoint under test. */
+export const LOOPBACK = { host: '127.0.0.1', port: 0, family: 4 as const };
+
+/** Registers an afterEach hook that closes the monitoring endpoints `serve` started (those left in `servers`). */
+export function useMonitoringServers(): { servers: HttpServer[]; serve(readiness?: () => ReadinessReport, metrics?: ReturnType<typeof createMetrics>): Promise<string> } {
+  const servers: HttpServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return {
+    servers,
+    /** Starts the monitoring endpoint on LOOPBACK and returns its http://127.0.0.1:PORT. */
+    async serve(readiness = () => ({ ready: true, checks: {} }), metrics = createMetrics()) {
+      const server = createHttpServer({ listen: LOOPBACK, metrics, readiness });
+      servers.push(server);
+      await server.start();
+      return `http://127.0.0.1:${server.address().port}`;
     },
   };
 }

@@ -5,33 +5,14 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTsigKeyFile, type TsigKey } from '../../src/backends/dns-update/keyfile.js';
-import { answersSoa, digShort, runNsupdate, running, startPeer, zoneFileText, type PeerProcess, type ZoneSpec } from './dns.js';
-import { executable, freePort, tempDir, waitFor } from './peers.js';
+import { parseTsigKeyFile } from '../../src/backends/dns-update/keyfile.js';
+import { startZoneServer, zoneFileText, type ZoneServer, type ZoneServerOptions } from './dns.js';
+import { executable, freePort, tempDir } from './peers.js';
 
-export interface KnotOptions {
-  readonly zones: readonly ZoneSpec[];
-  /** Default "unlist-key". */
-  readonly keyName?: string;
-  /** Default hmac-sha256. */
-  readonly algorithm?: string;
-}
+export type KnotOptions = ZoneServerOptions;
 
-export interface KnotServer {
-  readonly port: number;
-  readonly dir: string;
-  /** The key in BIND key file form (what rbl-unlist and nsupdate read), written from keymgr's output. */
-  readonly keyFile: string;
-  readonly keyText: string;
-  readonly key: TsigKey;
-  /** Adds records with nsupdate -k: lines `NAME [TTL] TYPE DATA`, NAME relative to the zone or absolute. */
-  addRecords(zone: string, lines: readonly string[]): void;
-  query(name: string, type: string): string[];
-  log(): string;
-  stop(): Promise<void>;
-  restart(): Promise<void>;
-  close(): Promise<void>;
-}
+/** knotd; its keyFile is the key in BIND key file form, written from keymgr's output. */
+export type KnotServer = ZoneServer;
 
 /** Starts knotd with the zones; resolves once it answers an SOA query for each of them. */
 export async function startKnot(options: KnotOptions): Promise<KnotServer> {
@@ -82,51 +63,5 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
     ].join('\n'),
   );
 
-  let peer: PeerProcess;
-  const start = async (): Promise<void> => {
-    peer = startPeer('knotd', ['-c', conf, '-s', join(dir, 'knot.sock')], dir);
-    try {
-      await waitFor(`knotd on port ${port}`, () => {
-        if (!running(peer)) throw new Error(`knotd exited:\n${peer.output()}`);
-        return options.zones.every((zone) => answersSoa(port, zone.name));
-      }, 20_000, 100);
-    } catch (error) {
-      await peer.stop();
-      throw new Error(`${(error as Error).message}\n${peer.output()}`);
-    }
-  };
-  try {
-    await start();
-  } catch (error) {
-    remove();
-    throw error;
-  }
-
-  return {
-    port,
-    dir,
-    keyFile,
-    keyText,
-    key,
-    addRecords(zone, lines) {
-      const records = lines.map((line) => {
-        const [name = '', ...rest] = line.trim().split(/\s+/);
-        const owner = name.endsWith('.') ? name : `${name}.${zone}.`;
-        return `update add ${[owner, ...(/^\d+$/.test(rest[0] ?? '') ? [] : ['300']), ...rest].join(' ')}`;
-      });
-      const run = runNsupdate([`server 127.0.0.1 ${port}`, `zone ${zone}.`, ...records, 'send', ''].join('\n'), keyFile);
-      if (run.status !== 0) throw new Error(`nsupdate failed: ${run.stderr}${run.stdout}`);
-    },
-    query: (name, type) => digShort(port, name, type),
-    log: () => peer.output(),
-    stop: () => peer.stop(),
-    async restart() {
-      await peer.stop();
-      await start();
-    },
-    async close() {
-      await peer.stop();
-      remove();
-    },
-  };
+  return startZoneServer({ command: 'knotd', args: ['-c', conf, '-s', join(dir, 'knot.sock')], dir, remove, port, zones: options.zones, keyFile, keyText, key });
 }

@@ -139,6 +139,36 @@ export function sendRadius(packet: Buffer, port: number, host = '127.0.0.1', tim
   });
 }
 
+/**
+ * Sends an Accounting-Request from an ephemeral port on `source` (default 127.0.0.1) to 127.0.0.1:port,
+ * `tries` times (default 1) `intervalMs` apart (default 5000) like a NAS retransmitting the same
+ * datagram, and resolves with whether the first answer is a correct Accounting-Response.
+ */
+export function accountingAnswered(request: Buffer, port: number, secret: string | Buffer, options: { source?: string; tries?: number; intervalMs?: number } = {}): Promise<boolean> {
+  const tries = options.tries ?? 1;
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    let sent = 0;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (answered: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(answered);
+    };
+    const send = (): void => {
+      if (sent === tries) return finish(false);
+      sent++;
+      socket.send(request, port, '127.0.0.1');
+      timer = setTimeout(send, options.intervalMs ?? 5000);
+    };
+    socket.on('message', (message) => finish(verifyAccountingResponse(message, request, secret)));
+    socket.bind(0, options.source ?? '127.0.0.1', send);
+  });
+}
+
 function header(code: number, identifier: number, attributes: Buffer): Buffer {
   const packet = Buffer.concat([Buffer.alloc(20), attributes]);
   packet[0] = code;

@@ -100,3 +100,79 @@ export async function startService(configFile: string, options: { timeoutMs?: nu
   await handle.waitForLog((line) => line.msg === 'rbl-unlist started', options.timeoutMs ?? 15_000);
   return handle;
 }
+
+/** A RADIUS client entry of the service config. */
+export interface ServiceClient {
+  readonly name: string;
+  readonly address: string;
+  readonly secret: string;
+}
+
+/** One backend of the service config: its keys as the YAML names them; lists become flow sequences. */
+export type BackendYaml = Readonly<Record<string, string | number | readonly string[]>>;
+
+/** The secret of the default client nas1 (127.0.0.1/32) that serviceConfigYaml writes. */
+export const NAS_SECRET = 'nas-secret';
+
+export interface ServiceConfigOptions {
+  readonly radiusPort: number;
+  /** Default: nas1 at 127.0.0.1/32 with NAS_SECRET. */
+  readonly clients?: readonly ServiceClient[];
+  /** More YAML lines inside the radius section (without indentation). */
+  readonly radiusExtra?: string;
+  /** Default [10.64.0.0/16]. */
+  readonly pools?: readonly string[];
+  readonly unlistOn?: readonly string[];
+  /** A dns-update backend for a BIND or Knot on 127.0.0.1; zones default to [rbl.test]. */
+  readonly bind?: { readonly port: number; readonly keyFile: string; readonly zones?: readonly string[]; readonly name?: string; readonly timeout?: string };
+  /** Backends written as they are (after the `bind` one, when both are given). */
+  readonly backends?: readonly BackendYaml[];
+  readonly stateDir: string;
+  /** Left out: the default, journal. */
+  readonly ack?: 'journal' | 'unlisted';
+  /** The monitoring endpoint on 127.0.0.1; left out, it is off (listen ""). */
+  readonly httpPort?: number;
+  readonly probeInterval?: string;
+  /** Default info. */
+  readonly logLevel?: string;
+  /** More top-level YAML, appended. */
+  readonly extra?: string;
+}
+
+const flow = (list: readonly string[]): string => `[${list.map((item) => JSON.stringify(item)).join(', ')}]`;
+const scalar = (value: string | number | readonly string[]): string =>
+  typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : flow(value);
+
+/** The text of a service config for tests: RADIUS on 127.0.0.1, the given backends, state and monitoring. */
+export function serviceConfigYaml(options: ServiceConfigOptions): string {
+  const clients = options.clients ?? [{ name: 'nas1', address: '127.0.0.1/32', secret: NAS_SECRET }];
+  const bind = options.bind;
+  const backends: BackendYaml[] = [
+    ...(bind
+      ? [{ type: 'dns-update', ...(bind.name === undefined ? {} : { name: bind.name }), server: `127.0.0.1:${bind.port}`, zones: bind.zones ?? ['rbl.test'], tsig_key_file: bind.keyFile, ...(bind.timeout === undefined ? {} : { timeout: bind.timeout }) }]
+      : []),
+    ...(options.backends ?? []),
+  ];
+  const lines = [
+    'radius:',
+    `  listen: ${flow([`127.0.0.1:${options.radiusPort}`])}`,
+    '  clients:',
+    ...clients.flatMap((client) => [`    - name: ${JSON.stringify(client.name)}`, `      address: ${JSON.stringify(client.address)}`, `      secret: ${JSON.stringify(client.secret)}`]),
+    ...(options.radiusExtra === undefined ? [] : options.radiusExtra.split('\n').map((line) => `  ${line}`)),
+    `pools: ${flow(options.pools ?? ['10.64.0.0/16'])}`,
+    ...(options.unlistOn === undefined ? [] : [`unlist_on: ${flow(options.unlistOn)}`]),
+    'backends:',
+    ...backends.flatMap((backend) => Object.entries(backend).map(([key, value], index) => `${index === 0 ? '  - ' : '    '}${key}: ${scalar(value)}`)),
+    'state:',
+    `  dir: ${JSON.stringify(options.stateDir)}`,
+    ...(options.ack === undefined ? [] : [`  ack: ${options.ack}`]),
+    'http:',
+    `  listen: ${JSON.stringify(options.httpPort === undefined ? '' : `127.0.0.1:${options.httpPort}`)}`,
+    ...(options.probeInterval === undefined ? [] : [`  probe_interval: ${options.probeInterval}`]),
+    'log:',
+    `  level: ${options.logLevel ?? 'info'}`,
+    ...(options.extra === undefined ? [] : [options.extra]),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBind, withWrongSecret, type BindServer } from '../helpers/bind.js';
 import { cliConfigYaml, runBuiltCli, runCliCaptured, type DnsBackendSpec } from '../helpers/cli.js';
+import { useSilentServer } from '../helpers/dns.js';
 import { havePeers, tempDir } from '../helpers/peers.js';
 
 const ZONE = 'rbl.example.net';
@@ -47,16 +47,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'dig', 'nsupdate'))('rbl-unli
   });
 
   // A server address where nothing answers: UDP datagrams are swallowed.
-  let silent: Socket;
-  let silentPort: number;
-  beforeEach(async () => {
-    silent = createSocket('udp4');
-    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
-    silentPort = silent.address().port;
-  });
-  afterEach(async () => {
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  const silent = useSilentServer();
 
   it('removes a listed address\'s A and TXT records when the built binary runs unlist', async () => {
     list(ZONE, '7.3.64.10');
@@ -147,7 +138,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'dig', 'nsupdate'))('rbl-unli
   });
 
   it('exits 1 within the configured timeout when the server does not answer', async () => {
-    const file = config('silent.yaml', [{ name: 'silent', server: `127.0.0.1:${silentPort}`, zones: [ZONE], keyFile: bind.keyFile, timeout: '500ms' }]);
+    const file = config('silent.yaml', [{ name: 'silent', server: `127.0.0.1:${silent.port}`, zones: [ZONE], keyFile: bind.keyFile, timeout: '500ms' }]);
     const started = Date.now();
     const result = await runCliCaptured(['unlist', '--config', file, '10.64.3.40']);
     expect(Date.now() - started).toBeLessThan(2500);
@@ -158,7 +149,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'dig', 'nsupdate'))('rbl-unli
   it('still unlists through one backend when another fails, says which failed, and exits 1', async () => {
     list(ZONE, '50.3.64.10');
     const file = config('two.yaml', [
-      { name: 'silent', server: `127.0.0.1:${silentPort}`, zones: [ZONE], keyFile: bind.keyFile, timeout: '500ms' },
+      { name: 'silent', server: `127.0.0.1:${silent.port}`, zones: [ZONE], keyFile: bind.keyFile, timeout: '500ms' },
       { name: 'bind', server: `127.0.0.1:${bind.port}`, zones: [ZONE], keyFile: bind.keyFile },
     ]);
     const result = await runCliCaptured(['unlist', '--config', file, '10.64.3.50']);

@@ -16,22 +16,16 @@ import { dnsblNames } from '../../src/backends/naming.js';
 import { RblError } from '../../src/errors.js';
 import { parsePrefix, type IpPrefix } from '../../src/net/address.js';
 import { startBind, type BindServer } from '../helpers/bind.js';
-import { dnsUpdateConfig } from '../helpers/dns.js';
+import { dnsUpdateConfig, rejection, serverBackend } from '../helpers/dns.js';
+import { dnsblName, listingRecords, relativeName } from '../helpers/dnsbl.js';
 import { freePort, havePeers } from '../helpers/peers.js';
 
 const ZONE = 'rbl.test';
 const FIXED_ZONE = 'fixed.test';
 const UNSERVED_ZONE = 'unserved.test';
 
-/** The name of an address in a zone, relative to the zone, for zone-file lines. */
-function relative(target: string, zone = ZONE): string {
-  const [name] = dnsblNames(parsePrefix(target), zone);
-  return name!.slice(0, -(zone.length + 1));
-}
-
-function listed(target: string): string[] {
-  return [`${relative(target)} A 127.0.0.2`, `${relative(target)} TXT "listed ${target}"`];
-}
+const relative = (target: string, zone = ZONE): string => relativeName(target, zone);
+const listed = (target: string): string[] => listingRecords(target, ZONE, `listed ${target}`);
 
 function ipv4(index: number): string {
   return `10.65.${index >> 8}.${index & 0xff}`;
@@ -44,21 +38,10 @@ function ipv6(index: number): string {
 const BATCH = Array.from({ length: 250 }, (_, i) => ipv4(i)).concat(Array.from({ length: 250 }, (_, i) => ipv6(i)));
 const MANY = Array.from({ length: 5000 }, (_, i) => ipv4(1000 + i));
 
-async function rejection(promise: Promise<unknown>): Promise<RblError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RblError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe.skipIf(!havePeers('named', 'tsig-keygen', 'nsupdate', 'dig'))('DNS UPDATE against BIND', () => {
   let bind: BindServer;
-  const nameOf = (target: string): string => dnsblNames(parsePrefix(target), ZONE)[0]!;
-  const backend = (overrides: Parameters<typeof dnsUpdateConfig>[3] = {}) =>
-    createDnsUpdateBackend(dnsUpdateConfig(bind.port, [ZONE, FIXED_ZONE, UNSERVED_ZONE], bind.key, { tsigSource: bind.keyFile, ...overrides }));
+  const nameOf = (target: string): string => dnsblName(target, ZONE);
+  const backend = (overrides: Parameters<typeof serverBackend>[2] = {}) => serverBackend(bind, [ZONE, FIXED_ZONE, UNSERVED_ZONE], overrides);
 
   beforeAll(async () => {
     bind = await startBind({
@@ -173,7 +156,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'nsupdate', 'dig'))('DNS UPDA
     const error = await rejection(backend().unlist(FIXED_ZONE, [parsePrefix('10.64.0.2')]));
     expect(error.code).toBe('RBL_DNS_REFUSED');
     expect(error.message).toContain('update-policy');
-    expect(bind.query(dnsblNames(parsePrefix('10.64.0.2'), FIXED_ZONE)[0]!, 'A')).toEqual(['127.0.0.2']);
+    expect(bind.query(dnsblName('10.64.0.2', FIXED_ZONE), 'A')).toEqual(['127.0.0.2']);
   });
 
   test('reports RBL_DNS_NOTAUTH for a zone the server does not serve', async () => {
@@ -315,7 +298,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'dig'))('DNS UPDATE against B
     try {
       const config = dnsUpdateConfig(bind.port, [ZONE], bind.key);
       await createDnsUpdateBackend(config).unlist(ZONE, [parsePrefix('10.64.0.2')]);
-      expect(bind.query(dnsblNames(parsePrefix('10.64.0.2'), ZONE)[0]!, 'TXT')).toEqual([]);
+      expect(bind.query(dnsblName('10.64.0.2', ZONE), 'TXT')).toEqual([]);
       await createDnsUpdateBackend(config).probe(ZONE);
     } finally {
       await bind.close();

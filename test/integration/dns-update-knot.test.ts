@@ -1,11 +1,9 @@
 /** The DNS UPDATE backend against a real Knot DNS: deletes, check, and a wrong key. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createDnsUpdateBackend } from '../../src/backends/dns-update/backend.js';
 import { tsigKey } from '../../src/backends/dns-update/keyfile.js';
-import { dnsblNames } from '../../src/backends/naming.js';
-import { RblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
-import { dnsUpdateConfig } from '../helpers/dns.js';
+import { rejection, serverBackend } from '../helpers/dns.js';
+import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
 import { startKnot, type KnotServer } from '../helpers/knot.js';
 import { havePeers } from '../helpers/peers.js';
 
@@ -13,31 +11,14 @@ const ZONE = 'rbl.test';
 const FIXED_ZONE = 'fixed.test';
 const UNSERVED_ZONE = 'unserved.test';
 
-function relative(target: string, zone = ZONE): string {
-  return dnsblNames(parsePrefix(target), zone)[0]!.slice(0, -(zone.length + 1));
-}
-
-function listed(target: string): string[] {
-  return [`${relative(target)} A 127.0.0.2`, `${relative(target)} TXT "listed ${target}"`];
-}
+const listed = (target: string): string[] => listingRecords(target, ZONE, `listed ${target}`);
 
 const BATCH = Array.from({ length: 500 }, (_, i) => `10.66.${i >> 8}.${i & 0xff}`);
 
-async function rejection(promise: Promise<unknown>): Promise<RblError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RblError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE against Knot DNS', () => {
   let knot: KnotServer;
-  const nameOf = (target: string): string => dnsblNames(parsePrefix(target), ZONE)[0]!;
-  const backend = (overrides: Parameters<typeof dnsUpdateConfig>[3] = {}) =>
-    createDnsUpdateBackend(dnsUpdateConfig(knot.port, [ZONE, FIXED_ZONE, UNSERVED_ZONE], knot.key, { tsigSource: knot.keyFile, ...overrides }));
+  const nameOf = (target: string): string => dnsblName(target, ZONE);
+  const backend = (overrides: Parameters<typeof serverBackend>[2] = {}) => serverBackend(knot, [ZONE, FIXED_ZONE, UNSERVED_ZONE], overrides);
 
   beforeAll(async () => {
     knot = await startKnot({
@@ -99,7 +80,7 @@ describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE ag
     const error = await rejection(backend().unlist(FIXED_ZONE, [parsePrefix('10.64.0.2')]));
     expect(error.code).toBe('RBL_DNS_BADKEY');
     expect(error.message).toContain('acl');
-    expect(knot.query(dnsblNames(parsePrefix('10.64.0.2'), FIXED_ZONE)[0]!, 'A')).toEqual(['127.0.0.2']);
+    expect(knot.query(dnsblName('10.64.0.2', FIXED_ZONE), 'A')).toEqual(['127.0.0.2']);
   });
 
   test('reports RBL_DNS_NOTAUTH for a zone the server does not serve (Knot answers unsigned)', async () => {

@@ -12,7 +12,8 @@ import { startBind, type BindServer } from '../helpers/bind.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { radclient } from '../helpers/radclient.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
+import { serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.example.net';
 const NAS_SECRET = 'nas-to-freeradius';
@@ -25,9 +26,7 @@ const LISTED = ['10.64.0.5', '10.64.0.6', '10.64.0.7'];
 
 const peersInstalled = havePeers('freeradius', 'radclient', 'named', 'tsig-keygen', 'nsupdate', 'dig');
 
-function listingName(address: string): string {
-  return `${address.split('.').reverse().join('.')}.${ZONE}`;
-}
+const listingName = (address: string): string => dnsblName(address, ZONE);
 
 function stopPacket(sessionId: string, address: string): string {
   return [
@@ -53,31 +52,18 @@ describe.skipIf(!peersInstalled)('rbl-unlist behind FreeRADIUS with the detail-r
   beforeAll(async () => {
     temp = tempDir('freeradius-it');
     bind = await startBind({
-      zones: [{ name: ZONE, records: LISTED.flatMap((address) => [`${listingName(address)}. A 127.0.0.2`, `${listingName(address)}. TXT "exceeded the rate limit"`]) }],
+      zones: [{ name: ZONE, records: LISTED.flatMap((address) => listingRecords(address, ZONE, 'exceeded the rate limit')) }],
     });
     rblUnlistPort = await freePort();
     mkdirSync(join(temp.dir, 'state'));
     configFile = writeConfig(
       temp.dir,
-      `radius:
-  listen: ["127.0.0.1:${rblUnlistPort}"]
-  clients:
-    - name: freeradius
-      address: 127.0.0.1/32
-      secret: "${RELAY_SECRET}"
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
-    server: 127.0.0.1:${bind.port}
-    zones: [${ZONE}]
-    tsig_key_file: ${bind.keyFile}
-state:
-  dir: ${join(temp.dir, 'state')}
-http:
-  listen: ""
-log:
-  level: info
-`,
+      serviceConfigYaml({
+        radiusPort: rblUnlistPort,
+        clients: [{ name: 'freeradius', address: '127.0.0.1/32', secret: RELAY_SECRET }],
+        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE] },
+        stateDir: join(temp.dir, 'state'),
+      }),
     );
     service = await startService(configFile);
     freeradius = await startFreeRadius({

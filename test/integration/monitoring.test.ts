@@ -7,10 +7,10 @@ import { createSocket } from 'node:dgram';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius } from '../helpers/radius-packets.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
+import { NAS_SECRET as SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
-const SECRET = 'nas-secret';
 
 async function get(port: number, path: string): Promise<{ status: number; body: string; type: string | null }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -31,7 +31,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('health, readiness and metri
   let removeDir: () => void;
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: ['1.0.64.10 300 A 127.0.0.2', '1.0.64.10 300 TXT "listed"'] }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingRecords('10.64.0.1', ZONE, 'listed') }] });
     const temp = tempDir('monitoring');
     removeDir = temp.remove;
     radiusPort = await freePort();
@@ -39,26 +39,13 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('health, readiness and metri
     service = await startService(
       writeConfig(
         temp.dir,
-        `radius:
-  listen: ["127.0.0.1:${radiusPort}"]
-  clients:
-    - name: nas1
-      address: 127.0.0.1/32
-      secret: ${SECRET}
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
-    name: bind
-    server: 127.0.0.1:${bind.port}
-    zones: [${ZONE}]
-    tsig_key_file: ${bind.keyFile}
-    timeout: 300ms
-state:
-  dir: ${temp.dir}/state
-http:
-  listen: 127.0.0.1:${httpPort}
-  probe_interval: 200ms
-`,
+        serviceConfigYaml({
+          radiusPort,
+          bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], name: 'bind', timeout: '300ms' },
+          stateDir: `${temp.dir}/state`,
+          httpPort,
+          probeInterval: '200ms',
+        }),
       ),
     );
   });
@@ -110,7 +97,7 @@ http:
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.7', () => resolve()));
     socket.send(buildAccountingRequest({ identifier: 3, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop' } }), radiusPort, '127.0.0.1');
-    await waitFor('the unlist', () => bind.query(`1.0.64.10.${ZONE}`, 'A').length === 0, 5000);
+    await waitFor('the unlist', () => bind.query(dnsblName('10.64.0.1', ZONE), 'A').length === 0, 5000);
 
     let after = '';
     await waitFor(

@@ -10,13 +10,12 @@ import { startBind, type BindServer } from '../helpers/bind.js';
 import { runBuiltCli } from '../helpers/cli.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius } from '../helpers/radius-packets.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
+import { NAS_SECRET as SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
 const LOCKED = 'locked.test';
-const SECRET = 'nas-secret';
 const ADDRESS = '10.64.5.1';
-const NAME = '1.5.64.10';
 
 interface Listing {
   ok: boolean;
@@ -46,7 +45,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('dead letters through the co
   const deadLetterLogs = () => service.logs().filter((line) => line.msg.startsWith('dead letter:') && line.zone === LOCKED);
 
   beforeAll(async () => {
-    const records = [`${NAME} 300 A 127.0.0.2`, `${NAME} 300 TXT "rate limit exceeded"`];
+    const records = listingRecords(ADDRESS, ZONE);
     bind = await startBind({
       zones: [
         { name: ZONE, records },
@@ -58,27 +57,12 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('dead letters through the co
     httpPort = await freePort();
     config = writeConfig(
       temp.dir,
-      `radius:
-  listen: ["127.0.0.1:${radiusPort}"]
-  clients:
-    - name: nas1
-      address: 127.0.0.1/32
-      secret: ${SECRET}
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
-    name: bind
-    server: 127.0.0.1:${bind.port}
-    zones: [${ZONE}, ${LOCKED}]
-    tsig_key_file: ${bind.keyFile}
-    timeout: 2s
-state:
-  dir: ${join(temp.dir, 'state')}
-http:
-  listen: 127.0.0.1:${httpPort}
-log:
-  level: info
-`,
+      serviceConfigYaml({
+        radiusPort,
+        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE, LOCKED], name: 'bind', timeout: '2s' },
+        stateDir: join(temp.dir, 'state'),
+        httpPort,
+      }),
     );
     service = await startService(config);
     const request = buildAccountingRequest({
@@ -98,8 +82,8 @@ log:
   test('a refused delivery is a dead letter that queue list shows while the service runs, and the other zone is unlisted', async () => {
     await service.waitForLog((line) => line.msg.startsWith('dead letter:') && line.zone === LOCKED);
     await service.waitForLog((line) => line.msg === 'unlisted' && line.zone === ZONE);
-    expect(bind.query(`${NAME}.${ZONE}`, 'A')).toEqual([]);
-    expect(bind.query(`${NAME}.${LOCKED}`, 'A')).toEqual(['127.0.0.2']);
+    expect(bind.query(dnsblName(ADDRESS, ZONE), 'A')).toEqual([]);
+    expect(bind.query(dnsblName(ADDRESS, LOCKED), 'A')).toEqual(['127.0.0.2']);
 
     const listing = await list();
     expect(listing.pending).toEqual([]);
@@ -124,7 +108,7 @@ log:
     const listing = await list();
     expect(listing.pending).toEqual([]);
     expect(listing.dead.map((letter) => letter.id)).toEqual([id]);
-    expect(bind.query(`${NAME}.${LOCKED}`, 'A')).toEqual(['127.0.0.2']);
+    expect(bind.query(dnsblName(ADDRESS, LOCKED), 'A')).toEqual(['127.0.0.2']);
   });
 
   test('queue drop ID removes the dead letter for good', async () => {

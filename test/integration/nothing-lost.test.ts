@@ -4,17 +4,16 @@
  * unlists every one of them; a torn journal tail costs only the torn record.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createSocket } from 'node:dgram';
 import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { buildAccountingRequest, verifyAccountingResponse } from '../helpers/radius-packets.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { accountingAnswered, buildAccountingRequest } from '../helpers/radius-packets.js';
+import { NAS_SECRET as SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
-const SECRET = 'nas-secret';
 const BULK = 500;
 
 /** 10.64.(10+k).x addresses: `count` distinct ones from `first`, all in the pool. */
@@ -22,14 +21,6 @@ function addresses(first: number, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `10.64.${10 + Math.floor((first + i) / 250)}.${1 + ((first + i) % 250)}`);
 }
 
-function nameOf(address: string): string {
-  return `${address.split('.').reverse().join('.')}.${ZONE}`;
-}
-
-function listing(address: string): string[] {
-  const name = address.split('.').reverse().join('.');
-  return [`${name} 300 A 127.0.0.2`, `${name} 300 TXT "rate limit exceeded"`];
-}
 
 function stopRequest(identifier: number, address: string): Buffer {
   return buildAccountingRequest({
@@ -47,27 +38,9 @@ function stopRequest(identifier: number, address: string): Buffer {
 async function sendAll(requests: readonly Buffer[], port: number, window = 32, tries = 3): Promise<number[]> {
   const unanswered: number[] = [];
   let next = 0;
-  const one = (index: number): Promise<void> =>
-    new Promise((resolve) => {
-      const request = requests[index]!;
-      const socket = createSocket('udp4');
-      let sent = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (answered: boolean): void => {
-        clearTimeout(timer);
-        socket.close();
-        if (!answered) unanswered.push(index);
-        resolve();
-      };
-      const send = (): void => {
-        if (sent === tries) return finish(false);
-        sent++;
-        socket.send(request, port, '127.0.0.1');
-        timer = setTimeout(send, 1000);
-      };
-      socket.on('message', (message) => finish(verifyAccountingResponse(message, request, SECRET)));
-      socket.bind(0, '127.0.0.1', send);
-    });
+  const one = async (index: number): Promise<void> => {
+    if (!(await accountingAnswered(requests[index]!, port, SECRET, { tries, intervalMs: 1000 }))) unanswered.push(index);
+  };
   const lane = async (): Promise<void> => {
     while (next < requests.length) await one(next++);
   };
@@ -84,7 +57,7 @@ async function stillListed(port: number, list: readonly string[]): Promise<strin
     const answers = await Promise.all(
       list.slice(i, i + 50).map(async (address) => {
         try {
-          return (await resolver.resolve4(nameOf(address))).length > 0;
+          return (await resolver.resolve4(dnsblName(address, ZONE))).length > 0;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           if (code === 'ENOTFOUND' || code === 'ENODATA') return false;
@@ -114,27 +87,12 @@ function journalRecords(file: string): { offset: number; bytes: number; payload:
 }
 
 function configYaml(options: { radiusPort: number; bindPort: number; keyFile: string; stateDir: string }): string {
-  return `radius:
-  listen: ["127.0.0.1:${options.radiusPort}"]
-  clients:
-    - name: nas1
-      address: 127.0.0.1/32
-      secret: ${SECRET}
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
-    server: 127.0.0.1:${options.bindPort}
-    zones: [${ZONE}]
-    tsig_key_file: ${options.keyFile}
-    timeout: 1s
-state:
-  dir: ${options.stateDir}
-  ack: journal
-http:
-  listen: ""
-log:
-  level: info
-`;
+  return serviceConfigYaml({
+    radiusPort: options.radiusPort,
+    bind: { port: options.bindPort, keyFile: options.keyFile, zones: [ZONE], timeout: '1s' },
+    stateDir: options.stateDir,
+    ack: 'journal',
+  });
 }
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('nothing acknowledged is lost, end to end against a real BIND', () => {
@@ -145,7 +103,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('nothing acknowledged is los
   const services: ServiceHandle[] = [];
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: [...bulk, ...torn].flatMap(listing) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...bulk, ...torn], ZONE) }] });
     temp = tempDir('nothing-lost');
   });
 

@@ -2,10 +2,10 @@
  * The npm package as operators get it: `npm pack` gives a tarball that installs into an empty
  * prefix with production dependencies only, and whose `rbl-unlist` executable runs.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../helpers/cli.js';
 import { tempDir } from '../helpers/peers.js';
 import { BUILT_CLI, PROJECT_ROOT } from '../helpers/service.js';
 
@@ -17,19 +17,7 @@ interface Run {
 
 /** Runs a command with a time limit, collecting its output. */
 function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return runCommand(command, args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' }, timeoutMs });
 }
 
 interface PackEntry {

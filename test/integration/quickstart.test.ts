@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { runBuiltCli } from '../helpers/cli.js';
 import { executable, freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
 import { PROJECT_ROOT, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const QUICKSTART = join(PROJECT_ROOT, 'deploy/quickstart/config.yaml');
@@ -29,7 +30,7 @@ describe('the quick start', () => {
     let removeDir: () => void;
 
     beforeAll(async () => {
-      bind = await startBind({ zones: [{ name: 'rbl.example.net', records: ['5.0.64.10 300 A 127.0.0.2', '5.0.64.10 300 TXT "rate limit"'] }] });
+      bind = await startBind({ zones: [{ name: 'rbl.example.net', records: listingRecords('10.64.0.5', 'rbl.example.net', 'rate limit') }] });
       const temp = tempDir('quickstart');
       removeDir = temp.remove;
       radiusPort = await freePort();
@@ -55,7 +56,7 @@ describe('the quick start', () => {
       const result = spawnSync(executable('radclient'), ['-x', `127.0.0.1:${radiusPort}`, 'acct', 'testing123'], { input: `${line![1]}\n`, encoding: 'utf8', timeout: 10_000 });
       expect(result.status, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toContain('Accounting-Response');
-      await waitFor('the unlist', () => bind.query('5.0.64.10.rbl.example.net', 'A').length === 0, 10_000).catch((error: Error) => {
+      await waitFor('the unlist', () => bind.query(dnsblName('10.64.0.5', 'rbl.example.net'), 'A').length === 0, 10_000).catch((error: Error) => {
         throw new Error(`${error.message}\n${service.logs().map((l) => JSON.stringify(l)).join('\n')}`);
       });
       await waitFor('/readyz 200', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200, 10_000);

@@ -9,27 +9,11 @@ import { startBind, type BindServer } from '../helpers/bind.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { radclient } from '../helpers/radclient.js';
 import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { NAS_SECRET as SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
-const SECRET = 'nas-secret';
-
-/** The zone-file lines that list an address: the usual A 127.0.0.2 and a TXT reason. */
-function listing(address: string): string[] {
-  const name = address.includes(':') ? ipv6Name(address) : address.split('.').reverse().join('.');
-  return [`${name} 300 A 127.0.0.2`, `${name} 300 TXT "rate limit exceeded"`];
-}
-
-function ipv6Name(address: string): string {
-  const [head = '', tail = ''] = address.split('::');
-  const groups = (part: string) => (part === '' ? [] : part.split(':'));
-  const all = [...groups(head), ...new Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return all.map((group) => group.padStart(4, '0')).join('').split('').reverse().join('.');
-}
-
-function nameOf(address: string): string {
-  return `${address.includes(':') ? ipv6Name(address) : address.split('.').reverse().join('.')}.${ZONE}`;
-}
+const nameOf = (address: string): string => dnsblName(address, ZONE);
 
 /** Sends from a chosen loopback source address, as a NAS the config does or does not know. */
 function sendFrom(source: string, packet: Buffer, port: number, timeoutMs = 700): Promise<Buffer | undefined> {
@@ -60,32 +44,20 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient'))('the service ag
 
   beforeAll(async () => {
     const listed = ['10.64.0.1', '10.64.0.2', '10.64.0.3', '10.64.0.4', '10.64.0.5', '10.64.0.6', '10.64.0.7', '10.64.0.8', '10.64.0.9', '192.0.2.50', '2001:db8:100::5'];
-    bind = await startBind({ zones: [{ name: ZONE, records: listed.flatMap(listing) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(listed, ZONE) }] });
     const temp = tempDir('service');
     removeDir = temp.remove;
     radiusPort = await freePort();
     const config = writeConfig(
       temp.dir,
-      `radius:
-  listen: ["127.0.0.1:${radiusPort}"]
-  clients:
-    - name: nas1
-      address: 127.0.0.1/32
-      secret: ${SECRET}
-pools: [10.64.0.0/16, "2001:db8:100::/40"]
-backends:
-  - type: dns-update
-    server: 127.0.0.1:${bind.port}
-    zones: [${ZONE}]
-    tsig_key_file: ${bind.keyFile}
-state:
-  dir: ${temp.dir}/state
-  ack: unlisted
-http:
-  listen: ""
-log:
-  level: debug
-`,
+      serviceConfigYaml({
+        radiusPort,
+        pools: ['10.64.0.0/16', '2001:db8:100::/40'],
+        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE] },
+        stateDir: `${temp.dir}/state`,
+        ack: 'unlisted',
+        logLevel: 'debug',
+      }),
     );
     service = await startService(config);
   });

@@ -10,22 +10,12 @@ import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { NAS_SECRET as SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
-const SECRET = 'nas-secret';
 const NAS_A = '192.0.2.1';
 const NAS_B = '192.0.2.2';
-
-function nameOf(address: string): string {
-  return `${address.split('.').reverse().join('.')}.${ZONE}`;
-}
-
-/** The zone-file lines that list an IPv4 address: A 127.0.0.2 and a TXT reason. */
-function listing(address: string): string[] {
-  const name = address.split('.').reverse().join('.');
-  return [`${name} 300 A 127.0.0.2`, `${name} 300 TXT "rate limit exceeded"`];
-}
 
 let identifier = 0;
 
@@ -38,28 +28,14 @@ async function account(port: number, attributes: FriendlyAttributes): Promise<vo
 }
 
 function configYaml(options: { radiusPort: number; httpPort?: number; bindPort: number; keyFile: string; stateDir: string }): string {
-  return `radius:
-  listen: ["127.0.0.1:${options.radiusPort}"]
-  clients:
-    - name: nas1
-      address: 127.0.0.1/32
-      secret: ${SECRET}
-pools: [10.64.0.0/16]
-unlist_on: [stop, accounting-on, accounting-off]
-backends:
-  - type: dns-update
-    server: 127.0.0.1:${options.bindPort}
-    zones: [${ZONE}]
-    tsig_key_file: ${options.keyFile}
-    timeout: 2s
-state:
-  dir: ${options.stateDir}
-  ack: unlisted
-http:
-  listen: "${options.httpPort === undefined ? '' : `127.0.0.1:${options.httpPort}`}"
-log:
-  level: info
-`;
+  return serviceConfigYaml({
+    radiusPort: options.radiusPort,
+    unlistOn: ['stop', 'accounting-on', 'accounting-off'],
+    bind: { port: options.bindPort, keyFile: options.keyFile, zones: [ZONE], timeout: '2s' },
+    stateDir: options.stateDir,
+    ack: 'unlisted',
+    httpPort: options.httpPort,
+  });
 }
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('the session table, end to end against a real BIND', () => {
@@ -70,11 +46,11 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('the session table, end to e
   let httpPort: number;
   const extra: ServiceHandle[] = [];
 
-  const listed = (address: string): boolean => bind.query(nameOf(address), 'A').includes('127.0.0.2');
+  const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
 
   beforeAll(async () => {
     const addresses = ['10.64.1.1', '10.64.2.1', '10.64.2.2', '10.64.2.3', '10.64.2.11', '10.64.2.12', '10.64.2.13', '10.64.3.1', '10.64.4.1'];
-    bind = await startBind({ zones: [{ name: ZONE, records: addresses.flatMap(listing) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(addresses, ZONE) }] });
     temp = tempDir('sessions');
     radiusPort = await freePort();
     httpPort = await freePort();
@@ -99,7 +75,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('the session table, end to e
 
     await account(radiusPort, { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'noaddr-1', 'NAS-IP-Address': NAS_A, 'User-Name': 'alice' });
     expect(listed('10.64.1.1')).toBe(false);
-    expect(bind.query(nameOf('10.64.1.1'), 'TXT')).toEqual([]);
+    expect(bind.query(dnsblName('10.64.1.1', ZONE), 'TXT')).toEqual([]);
     const line = await service.waitForLog((entry) => entry.msg === 'unlisting' && entry.session === 'noaddr-1');
     expect(line).toMatchObject({ event: 'stop', nas: NAS_A, addresses: ['10.64.1.1'] });
   });
@@ -132,7 +108,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('the session table, end to e
 
     // The NAS's sessions are forgotten: a Stop without an address for one of them now unlists nothing.
     const [, forgotten] = sessions.find(([nasAddress]) => nasAddress === nas)!;
-    bind.addRecords(ZONE, gone.flatMap(listing));
+    bind.addRecords(ZONE, listingsOf(gone, ZONE));
     await account(radiusPort, { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': forgotten, 'NAS-IP-Address': nas });
     for (const address of gone) expect(listed(address), `${address} after a Stop for a forgotten session`).toBe(true);
   });

@@ -5,28 +5,18 @@
  * hanging on a frozen BIND, exits 0 within a few seconds and the next start finishes the work.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { buildAccountingRequest, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { accountingAnswered, buildAccountingRequest, type FriendlyAttributes } from '../helpers/radius-packets.js';
+import { NAS_SECRET as SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
-const SECRET = 'nas-secret';
 const OTHER_SECRET = 'other-nas-secret';
 /** A second NAS: a loopback source address the first config does not know. */
 const OTHER_SOURCE = '127.0.0.2';
-
-function nameOf(address: string): string {
-  return `${address.split('.').reverse().join('.')}.${ZONE}`;
-}
-
-function listing(address: string): string[] {
-  const name = address.split('.').reverse().join('.');
-  return [`${name} 300 A 127.0.0.2`, `${name} 300 TXT "rate limit exceeded"`];
-}
 
 let identifier = 0;
 
@@ -35,47 +25,19 @@ function sendStop(port: number, address: string, options: { source?: string; sec
   const secret = options.secret ?? SECRET;
   const attributes: FriendlyAttributes = { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `s-${address}-${identifier}`, 'NAS-IP-Address': options.source ?? '127.0.0.1', 'Framed-IP-Address': address };
   const request = buildAccountingRequest({ identifier: identifier++ & 0xff, secret, attributes });
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    const finish = (answered: boolean): void => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(answered);
-    };
-    const timer = setTimeout(() => finish(false), options.timeoutMs ?? 5000);
-    socket.on('message', (message) => finish(verifyAccountingResponse(message, request, secret)));
-    socket.bind(0, options.source ?? '127.0.0.1', () => socket.send(request, port, '127.0.0.1'));
-  });
+  return accountingAnswered(request, port, secret, { source: options.source, intervalMs: options.timeoutMs ?? 5000 });
 }
 
 function configYaml(options: { radiusPort: number; bindPort: number; keyFile: string; stateDir: string; timeout?: string; otherClient?: boolean; extra?: string }): string {
-  const other = options.otherClient
-    ? `
-    - name: nas2
-      address: ${OTHER_SOURCE}/32
-      secret: ${OTHER_SECRET}`
-    : '';
-  return `radius:
-  listen: ["127.0.0.1:${options.radiusPort}"]
-  clients:
-    - name: nas1
-      address: 127.0.0.1/32
-      secret: ${SECRET}${other}${options.extra ?? ''}
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
-    server: 127.0.0.1:${options.bindPort}
-    zones: [${ZONE}]
-    tsig_key_file: ${options.keyFile}
-    timeout: ${options.timeout ?? '1s'}
-state:
-  dir: ${options.stateDir}
-  ack: journal
-http:
-  listen: ""
-log:
-  level: info
-`;
+  const nas1 = { name: 'nas1', address: '127.0.0.1/32', secret: SECRET };
+  return serviceConfigYaml({
+    radiusPort: options.radiusPort,
+    clients: options.otherClient ? [nas1, { name: 'nas2', address: `${OTHER_SOURCE}/32`, secret: OTHER_SECRET }] : [nas1],
+    radiusExtra: options.extra,
+    bind: { port: options.bindPort, keyFile: options.keyFile, zones: [ZONE], timeout: options.timeout ?? '1s' },
+    stateDir: options.stateDir,
+    ack: 'journal',
+  });
 }
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('signals to the service, end to end against a real BIND', () => {
@@ -87,11 +49,11 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('signals to the service, end
   const services: ServiceHandle[] = [];
   let frozen: number | undefined;
 
-  const listed = (address: string): boolean => bind.query(nameOf(address), 'A').includes('127.0.0.2');
+  const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
   const waitUnlisted = (list: readonly string[], timeoutMs = 10_000) => waitFor(`${list.join(', ')} to be unlisted`, () => list.every((address) => !listed(address)), timeoutMs, 100);
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: [...reload, ...pending, ...hanging].flatMap(listing) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...reload, ...pending, ...hanging], ZONE) }] });
     temp = tempDir('signals');
   });
 
@@ -136,7 +98,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('signals to the service, end
     expect(listed(first)).toBe(true);
 
     // Bad: an unknown key, and without nas2, so applying it would show.
-    rewrite(yaml({ extra: '\n  bogus_key: 1' }));
+    rewrite(yaml({ extra: 'bogus_key: 1' }));
     service.child.kill('SIGHUP');
     const refused = await service.waitForLog((line) => line.msg.startsWith('config reload refused'));
     expect(refused).toMatchObject({ level: 'error', code: 'RBL_CONFIG_UNKNOWN_KEY' });

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliConfigYaml, runCliCaptured, TEST_TSIG_SECRET, writeKeyFile } from '../helpers/cli.js';
+import { useSilentServer } from '../helpers/dns.js';
 import { tempDir } from '../helpers/peers.js';
 
 let dir: string;
@@ -15,16 +15,7 @@ beforeAll(() => {
 afterAll(() => removeDir());
 
 // A DNS "server" that never answers, for probes that must time out.
-let silent: Socket;
-let silentPort: number;
-beforeEach(async () => {
-  silent = createSocket('udp4');
-  await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
-  silentPort = silent.address().port;
-});
-afterEach(async () => {
-  await new Promise<void>((resolve) => silent.close(() => resolve()));
-});
+const silent = useSilentServer();
 
 function writeConfig(name: string, keyFile = 'tsig.key', timeout = '2s'): string {
   const file = join(dir, name);
@@ -32,7 +23,7 @@ function writeConfig(name: string, keyFile = 'tsig.key', timeout = '2s'): string
     file,
     cliConfigYaml({
       pools: ['10.64.0.0/16', '2001:db8:100::/40'],
-      backends: [{ name: 'bind-primary', server: `127.0.0.1:${silentPort}`, zones: ['rbl.example.net', 'rbl6.example.net'], keyFile, timeout }],
+      backends: [{ name: 'bind-primary', server: `127.0.0.1:${silent.port}`, zones: ['rbl.example.net', 'rbl6.example.net'], keyFile, timeout }],
     }),
   );
   return file;
@@ -46,7 +37,7 @@ describe('rbl-unlist check-config', () => {
     expect(result.stdout).toContain(`config OK: ${join(dir, 'ok.yaml')}`);
     expect(result.stdout).toContain('ras1: 127.0.0.1, secret in the config');
     expect(result.stdout).toContain('pools: 10.64.0.0/16, 2001:db8:100::/40');
-    expect(result.stdout).toContain(`bind-primary: DNS UPDATE to 127.0.0.1:${silentPort}, TSIG key unlist-key (hmac-sha256) from ${join(dir, 'tsig.key')}`);
+    expect(result.stdout).toContain(`bind-primary: DNS UPDATE to 127.0.0.1:${silent.port}, TSIG key unlist-key (hmac-sha256) from ${join(dir, 'tsig.key')}`);
     expect(result.stdout).toContain('zones: rbl.example.net, rbl6.example.net');
     expect(result.stdout).not.toContain(TEST_TSIG_SECRET);
     expect(result.stdout).not.toContain('s3cret');

@@ -1,51 +1,21 @@
 // The generic HTTP backend against a recording node:http server on 127.0.0.1.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpBackend } from '../../src/backends/http/backend.js';
 import type { Backend } from '../../src/backends/types.js';
 import type { HttpBackendConfig } from '../../src/config/load.js';
 import { RblError, type ErrorCode } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
-import { selfSignedCertificate, startRecordingServer, type RecordingServer } from '../helpers/http-server.js';
+import { selfSignedCertificate, startRecordingServer, useRecordingServer, type RecordingServer } from '../helpers/http-server.js';
 
-let server: RecordingServer;
-const backends: Backend[] = [];
+const http = useRecordingServer();
 
 function generic(overrides: Partial<HttpBackendConfig> = {}): Backend {
-  const config: HttpBackendConfig = {
-    type: 'http',
-    name: 'blocklist-api',
-    preset: undefined,
-    url: `${server.origin}/v1/zones/{zone}/entries/{name}?ip={address}`,
-    zones: ['rbl.example.net'],
-    method: 'DELETE',
-    headers: {},
-    body: undefined,
-    apiKey: undefined,
-    token: undefined,
-    successStatus: [200, 201, 202, 204],
-    deleteTypes: ['A', 'TXT'],
-    timeoutMs: 2000,
-    ca: undefined,
-    ...overrides,
-  };
-  const backend = createHttpBackend(config);
-  backends.push(backend);
-  return backend;
+  return http.backend({ url: `${http.server.origin}/v1/zones/{zone}/entries/{name}?ip={address}`, ...overrides });
 }
-
-beforeEach(async () => {
-  server = await startRecordingServer();
-});
-
-afterEach(async () => {
-  await Promise.all(backends.splice(0).map((backend) => backend.close()));
-  await server.close();
-});
 
 describe('generic HTTP backend', () => {
   it('sends one request per owner name with the placeholders substituted', async () => {
     await generic().unlist('rbl.example.net', [parsePrefix('10.0.0.2'), parsePrefix('2001:db8::/32')]);
-    expect(server.requests.map((r) => `${r.method} ${r.url}`).sort()).toEqual(
+    expect(http.server.requests.map((r) => `${r.method} ${r.url}`).sort()).toEqual(
       [
         'DELETE /v1/zones/rbl.example.net/entries/2.0.0.10.rbl.example.net?ip=10.0.0.2',
         'DELETE /v1/zones/rbl.example.net/entries/8.b.d.0.1.0.0.2.rbl.example.net?ip=2001%3Adb8%3A%3A%2F32',
@@ -56,17 +26,17 @@ describe('generic HTTP backend', () => {
 
   it('sends the configured headers, the bearer token and the API key', async () => {
     await generic({ headers: { 'X-Tenant': 'isp1' }, token: 'tok-123', apiKey: 'key-456' }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')]);
-    const headers = server.requests[0]!.headers;
+    const headers = http.server.requests[0]!.headers;
     expect(headers['x-tenant']).toBe('isp1');
     expect(headers.authorization).toBe('Bearer tok-123');
     expect(headers['x-api-key']).toBe('key-456');
   });
 
   it('sends a JSON body with the values JSON-escaped and a JSON content type', async () => {
-    await generic({ method: 'POST', url: `${server.origin}/delist`, body: '{"ip":"{address}","name":"{name}","zone":"{zone}"}' }).unlist('rbl.example.net', [
+    await generic({ method: 'POST', url: `${http.server.origin}/delist`, body: '{"ip":"{address}","name":"{name}","zone":"{zone}"}' }).unlist('rbl.example.net', [
       parsePrefix('10.0.0.2'),
     ]);
-    const request = server.requests[0]!;
+    const request = http.server.requests[0]!;
     expect(request.method).toBe('POST');
     expect(request.headers['content-type']).toBe('application/json');
     expect(JSON.parse(request.body)).toEqual({ ip: '10.0.0.2', name: '2.0.0.10.rbl.example.net', zone: 'rbl.example.net' });
@@ -75,18 +45,18 @@ describe('generic HTTP backend', () => {
   it('sends a form body as is when the content type is not JSON', async () => {
     await generic({
       method: 'POST',
-      url: `${server.origin}/delist`,
+      url: `${http.server.origin}/delist`,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: 'ip={address}',
     }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')]);
-    expect(server.requests[0]!.body).toBe('ip=10.0.0.2');
-    expect(server.requests[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(http.server.requests[0]!.body).toBe('ip=10.0.0.2');
+    expect(http.server.requests[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
   });
 
   it('accepts exactly the statuses in successStatus', async () => {
-    server.respondWith(() => ({ status: 404 }));
+    http.server.respondWith(() => ({ status: 404 }));
     await expect(generic({ successStatus: [204, 404] }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')])).resolves.toBeUndefined();
-    server.respondWith(() => ({ status: 200 }));
+    http.server.respondWith(() => ({ status: 200 }));
     await expect(generic({ successStatus: [204] }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')])).rejects.toMatchObject({ code: 'RBL_HTTP_STATUS' });
   });
 
@@ -100,7 +70,7 @@ describe('generic HTTP backend', () => {
     [500, 'RBL_HTTP_STATUS', true, /500 Internal Server Error.*will retry/],
     [503, 'RBL_HTTP_STATUS', true, /503/],
   ])('turns status %i into %s (transient %s)', async (status, code, transient, message) => {
-    server.respondWith(() => ({ status, body: 'no such entry' }));
+    http.server.respondWith(() => ({ status, body: 'no such entry' }));
     const error = await generic({ apiKey: 'secret-key' }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RblError);
     expect(error).toMatchObject({ code, transient });
@@ -110,12 +80,12 @@ describe('generic HTTP backend', () => {
   });
 
   it('names token_file when a bearer token is rejected', async () => {
-    server.respondWith(() => ({ status: 401 }));
+    http.server.respondWith(() => ({ status: 401 }));
     await expect(generic({ token: 'tok' }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')])).rejects.toThrow(/token rejected .*check token_file/);
   });
 
   it('gives up on a slow server within the timeout, as a transient RBL_HTTP_TIMEOUT', async () => {
-    server.respondWith(() => ({ status: 204, delayMs: 5000 }));
+    http.server.respondWith(() => ({ status: 204, delayMs: 5000 }));
     const started = Date.now();
     const error = await generic({ timeoutMs: 200 }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'RBL_HTTP_TIMEOUT', transient: true });
@@ -124,54 +94,54 @@ describe('generic HTTP backend', () => {
   });
 
   it('reports a refused connection as a transient RBL_HTTP_CONNECTION', async () => {
-    const port = server.port;
-    await server.close();
+    const port = http.server.port;
+    await http.server.close();
     const error = await generic({ url: `http://127.0.0.1:${port}/x/{name}` }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'RBL_HTTP_CONNECTION', transient: true });
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
-    server = await startRecordingServer();
+    http.server = await startRecordingServer();
   });
 
   it('leaves credentials out of describe() and of error messages', async () => {
-    const backend = generic({ url: `http://user:pw@127.0.0.1:${server.port}/x/{name}`, token: 'tok-123' });
+    const backend = generic({ url: `http://user:pw@127.0.0.1:${http.server.port}/x/{name}`, token: 'tok-123' });
     const text = backend.describe('rbl.example.net', [parsePrefix('10.0.0.2')]);
-    expect(text).toBe(`DELETE http://127.0.0.1:${server.port}/x/2.0.0.10.rbl.example.net`);
-    server.respondWith(() => ({ status: 500 }));
+    expect(text).toBe(`DELETE http://127.0.0.1:${http.server.port}/x/2.0.0.10.rbl.example.net`);
+    http.server.respondWith(() => ({ status: 500 }));
     const error = (await backend.unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e)) as Error;
     expect(error.message).not.toMatch(/pw|tok-123/);
   });
 
   it('describes a request with a body on the line after it', () => {
-    const text = generic({ method: 'POST', url: `${server.origin}/delist`, body: '{"ip":"{address}"}' }).describe('rbl.example.net', [parsePrefix('10.0.0.2')]);
-    expect(text).toBe(`POST ${server.origin}/delist\n{"ip":"10.0.0.2"}`);
+    const text = generic({ method: 'POST', url: `${http.server.origin}/delist`, body: '{"ip":"{address}"}' }).describe('rbl.example.net', [parsePrefix('10.0.0.2')]);
+    expect(text).toBe(`POST ${http.server.origin}/delist\n{"ip":"10.0.0.2"}`);
   });
 
   it('probes with a GET of the URL up to the first target placeholder', async () => {
-    server.respondWith(() => ({ status: 404 }));
+    http.server.respondWith(() => ({ status: 404 }));
     await generic({ token: 't' }).probe('rbl.example.net');
-    expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/v1/zones/rbl.example.net/entries/' });
-    expect(server.requests[0]!.headers.authorization).toBe('Bearer t');
+    expect(http.server.requests).toHaveLength(1);
+    expect(http.server.requests[0]).toMatchObject({ method: 'GET', url: '/v1/zones/rbl.example.net/entries/' });
+    expect(http.server.requests[0]!.headers.authorization).toBe('Bearer t');
   });
 
   it.each<[number, ErrorCode]>([
     [401, 'RBL_HTTP_AUTH'],
     [502, 'RBL_HTTP_STATUS'],
   ])('fails a probe answered with %i as %s', async (status, code) => {
-    server.respondWith(() => ({ status }));
+    http.server.respondWith(() => ({ status }));
     await expect(generic().probe('rbl.example.net')).rejects.toMatchObject({ code });
   });
 
   it('refuses check() with a message that says what to use instead', async () => {
     await expect(generic().check('rbl.example.net', parsePrefix('10.0.0.2'))).rejects.toThrow(/generic HTTP backend has no way to read a listing/);
-    expect(server.requests).toHaveLength(0);
+    expect(http.server.requests).toHaveLength(0);
   });
 
   it('stops sending after the first failure of a batch', async () => {
-    server.respondWith(() => ({ status: 400 }));
+    http.server.respondWith(() => ({ status: 400 }));
     const targets = Array.from({ length: 40 }, (_, i) => parsePrefix(`10.0.0.${i + 1}`));
     await expect(generic().unlist('rbl.example.net', targets)).rejects.toMatchObject({ code: 'RBL_HTTP_STATUS' });
-    expect(server.requests.length).toBeLessThanOrEqual(4);
+    expect(http.server.requests.length).toBeLessThanOrEqual(4);
   });
 
   describe('over https', () => {

@@ -1,52 +1,23 @@
 // The PowerDNS preset's requests and answers, against a recording server standing in for the API
 // (the real pdns_server is in test/integration/powerdns.test.ts).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpBackend } from '../../src/backends/http/backend.js';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import type { HttpBackendConfig } from '../../src/config/load.js';
 import { parsePrefix } from '../../src/net/address.js';
-import { startRecordingServer, type RecordingServer } from '../helpers/http-server.js';
+import { useRecordingServer } from '../helpers/http-server.js';
 
-let server: RecordingServer;
-const backends: Backend[] = [];
+const http = useRecordingServer();
 const ZONE_PATH = '/api/v1/servers/localhost/zones/rbl.example.net.';
 
 function powerDns(overrides: Partial<HttpBackendConfig> = {}): Backend {
-  const backend = createHttpBackend({
-    type: 'http',
-    name: 'pdns',
-    preset: 'powerdns',
-    url: `${server.origin}${ZONE_PATH}`,
-    zones: ['rbl.example.net'],
-    method: 'PATCH',
-    headers: {},
-    body: undefined,
-    apiKey: 'pdns-key',
-    token: undefined,
-    successStatus: [204],
-    deleteTypes: ['A', 'TXT'],
-    timeoutMs: 2000,
-    ca: undefined,
-    ...overrides,
-  });
-  backends.push(backend);
-  return backend;
+  return http.backend({ name: 'pdns', preset: 'powerdns', url: `${http.server.origin}${ZONE_PATH}`, method: 'PATCH', apiKey: 'pdns-key', successStatus: [204], ...overrides });
 }
-
-beforeEach(async () => {
-  server = await startRecordingServer();
-});
-
-afterEach(async () => {
-  await Promise.all(backends.splice(0).map((backend) => backend.close()));
-  await server.close();
-});
 
 describe('PowerDNS preset', () => {
   it('sends one PATCH with X-API-Key and a JSON list of RRset deletions', async () => {
     await powerDns().unlist('rbl.example.net', [parsePrefix('10.0.0.2'), parsePrefix('10.0.0.3')]);
-    expect(server.requests).toHaveLength(1);
-    const request = server.requests[0]!;
+    expect(http.server.requests).toHaveLength(1);
+    const request = http.server.requests[0]!;
     expect(request).toMatchObject({ method: 'PATCH', url: ZONE_PATH });
     expect(request.headers['x-api-key']).toBe('pdns-key');
     expect(request.headers['content-type']).toBe('application/json');
@@ -62,13 +33,13 @@ describe('PowerDNS preset', () => {
 
   it('addresses a second zone by replacing the zone at the end of the URL', async () => {
     await powerDns({ zones: ['rbl.example.net', 'other.example'] }).unlist('other.example', [parsePrefix('10.0.0.2')]);
-    expect(server.requests[0]!.url).toBe('/api/v1/servers/localhost/zones/other.example.');
+    expect(http.server.requests[0]!.url).toBe('/api/v1/servers/localhost/zones/other.example.');
   });
 
   it('probes with GET ?rrsets=false', async () => {
-    server.respondWith(() => ({ status: 200, body: '{}' }));
+    http.server.respondWith(() => ({ status: 200, body: '{}' }));
     await powerDns().probe('rbl.example.net');
-    expect(server.requests[0]).toMatchObject({ method: 'GET', url: `${ZONE_PATH}?rrsets=false` });
+    expect(http.server.requests[0]).toMatchObject({ method: 'GET', url: `${ZONE_PATH}?rrsets=false` });
   });
 
   it('checks with GET ?rrset_name= and matches the name itself when the server sends the whole zone', async () => {
@@ -81,14 +52,14 @@ describe('PowerDNS preset', () => {
         { name: '3.0.0.10.rbl.example.net.', type: 'A', records: [{ content: '127.0.0.3', disabled: false }] },
       ],
     };
-    server.respondWith(() => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(wholeZone) }));
+    http.server.respondWith(() => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(wholeZone) }));
     const listing = await powerDns().check('rbl.example.net', parsePrefix('10.0.0.2'));
-    expect(server.requests[0]!.url).toBe(`${ZONE_PATH}?rrset_name=2.0.0.10.rbl.example.net.`);
+    expect(http.server.requests[0]!.url).toBe(`${ZONE_PATH}?rrset_name=2.0.0.10.rbl.example.net.`);
     expect(listing).toEqual({ zone: 'rbl.example.net', listed: true, names: [{ name: '2.0.0.10.rbl.example.net', a: ['127.0.0.2'], txt: ['spam run'] }] });
   });
 
   it('says so when a check answer is not JSON', async () => {
-    server.respondWith(() => ({ status: 200, body: '<html>login</html>' }));
+    http.server.respondWith(() => ({ status: 200, body: '<html>login</html>' }));
     await expect(powerDns().check('rbl.example.net', parsePrefix('10.0.0.2'))).rejects.toThrow(/not JSON; is url a PowerDNS zone URL/);
   });
 
@@ -98,7 +69,7 @@ describe('PowerDNS preset', () => {
     [404, 'Not Found', 'RBL_HTTP_NOT_FOUND', false, /pdns: zone rbl\.example\.net not found at 127\.0\.0\.1:\d+ \(PATCH .*404 Not Found "Not Found"\): check url/],
     [401, 'Unauthorized', 'RBL_HTTP_AUTH', false, /pdns: API key rejected by 127\.0\.0\.1:\d+ .*: check api_key_file/],
   ])('maps a PATCH answered %i %s to its error', async (status, body, code, transient, message) => {
-    server.respondWith(() => ({ status, body }));
+    http.server.respondWith(() => ({ status, body }));
     const error = (await powerDns().unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({ code, transient });
     expect(error.message).toMatch(message);
@@ -108,7 +79,7 @@ describe('PowerDNS preset', () => {
   it('describes the PATCH without the API key', () => {
     const text = powerDns().describe('rbl.example.net', [parsePrefix('10.0.0.2')]);
     expect(text).toBe(
-      `PATCH ${server.origin}${ZONE_PATH}\n` +
+      `PATCH ${http.server.origin}${ZONE_PATH}\n` +
         '{"rrsets":[{"name":"2.0.0.10.rbl.example.net.","type":"A","changetype":"DELETE"},{"name":"2.0.0.10.rbl.example.net.","type":"TXT","changetype":"DELETE"}]}',
     );
   });

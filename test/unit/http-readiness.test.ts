@@ -4,9 +4,7 @@ import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { BackendProber, createReadiness, type ReadinessReport } from '../../src/http/readiness.js';
-import { createHttpServer, type HttpServer } from '../../src/http/server.js';
-
-const LOOPBACK = { host: '127.0.0.1', port: 0, family: 4 as const };
+import { useMonitoringServers } from '../helpers/http-server.js';
 
 /** A Backend whose probe fails while `failing` is true. */
 function fakeBackend(name: string, zones: string[]): Backend & { failing: boolean; probes: string[] } {
@@ -26,19 +24,11 @@ function fakeBackend(name: string, zones: string[]): Backend & { failing: boolea
   };
 }
 
-const servers: HttpServer[] = [];
+const { serve } = useMonitoringServers();
 const probers: BackendProber[] = [];
-
-async function serve(readiness: () => ReadinessReport = () => ({ ready: true, checks: {} }), metrics = createMetrics()): Promise<string> {
-  const server = createHttpServer({ listen: LOOPBACK, metrics, readiness });
-  servers.push(server);
-  await server.start();
-  return `http://127.0.0.1:${server.address().port}`;
-}
 
 afterEach(async () => {
   for (const prober of probers.splice(0)) prober.stop();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
 describe('readiness', () => {

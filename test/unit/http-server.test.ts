@@ -1,25 +1,12 @@
 // The monitoring endpoint: /healthz, /readyz, /metrics, and what it does with other paths and methods.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/http/metrics.js';
-import type { ReadinessReport } from '../../src/http/readiness.js';
-import { createHttpServer, type HttpServer } from '../../src/http/server.js';
+import { createHttpServer } from '../../src/http/server.js';
+import { LOOPBACK, useMonitoringServers } from '../helpers/http-server.js';
 
-const LOOPBACK = { host: '127.0.0.1', port: 0, family: 4 as const };
-
-const servers: HttpServer[] = [];
-
-async function serve(readiness: () => ReadinessReport = () => ({ ready: true, checks: {} }), metrics = createMetrics()): Promise<string> {
-  const server = createHttpServer({ listen: LOOPBACK, metrics, readiness });
-  servers.push(server);
-  await server.start();
-  return `http://127.0.0.1:${server.address().port}`;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const { servers, serve } = useMonitoringServers();
 
 describe('HTTP endpoint', () => {
   it('answers /healthz with 200 and {"status":"ok"}', async () => {

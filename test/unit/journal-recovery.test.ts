@@ -3,39 +3,20 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Backend, Listing } from '../../src/backends/types.js';
-import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backends/types.js';
 import { listQueue } from '../../src/queue/admin.js';
-import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store.js';
+import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
+import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
-/** A Backend that records its calls; `hang` makes every call wait forever, so jobs stay pending. */
-class FakeBackend implements Backend {
-  readonly zones = ['rbl.example.net'];
-  readonly name = 'bind';
-  readonly targets: string[] = [];
-  constructor(private readonly hang = false) {}
-  async unlist(_zone: string, targets: readonly IpPrefix[]): Promise<void> {
-    if (this.hang) return new Promise(() => undefined);
-    this.targets.push(...targets.map(formatPrefix));
-  }
-  async check(zone: string): Promise<Listing> {
-    return { zone, names: [], listed: false };
-  }
-  async probe(): Promise<void> {}
-  describe(): string {
-    return '';
-  }
-  async close(): Promise<void> {}
+/** A FakeBackend whose every call waits forever, so jobs stay pending. */
+function hanging(): FakeBackend {
+  const backend = new FakeBackend();
+  backend.behaviour = never;
+  return backend;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const waitFor = (condition: () => boolean, timeoutMs = 10_000): Promise<void> => waitUntil(condition, timeoutMs);
 
 function event(k: number, prefix = 64) {
   const address = `10.${prefix + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
@@ -49,31 +30,16 @@ function event(k: number, prefix = 64) {
   };
 }
 
-let dir: string;
-let stores: StateStore[];
-let events: QueueEvent[];
-const journal = () => join(dir, 'journal');
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'rbl-unlist-journal-'));
-  stores = [];
-  events = [];
-});
-
-afterEach(async () => {
-  for (const store of stores) await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const state = useStateDir('journal');
+const journal = () => join(state.dir, 'journal');
 
 async function open(backend: Backend, options: Partial<StateStoreOptions> = {}): Promise<StateStore> {
-  const store = await openStateStore({ dir, backends: [backend], maxSessionAgeMs: 86_400_000, onEvent: (e) => events.push(e), closeGraceMs: 10, ...options });
-  stores.push(store);
-  return store;
+  return state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, closeGraceMs: 10, ...options });
 }
 
 describe('journal durability', () => {
   it('shares one fsync among commits that arrive together (group commit)', async () => {
-    const store = await open(new FakeBackend(true));
+    const store = await open(hanging());
     const before = store.stats().fsyncs;
     const burst = Array.from({ length: 2000 }, (_, k) => store.commit(event(k).change));
     await Promise.all(burst.map((commit) => commit.recorded));
@@ -91,7 +57,7 @@ describe('journal durability', () => {
   });
 
   it('recovers a torn tail up to the last good record and says how many bytes it skipped', async () => {
-    let store = await open(new FakeBackend(true));
+    let store = await open(hanging());
     for (let k = 0; k < 9; k++) await store.commit(event(k).change).recorded;
     const goodBytes = statSync(journal()).size;
     await store.commit(event(9).change).recorded;
@@ -103,25 +69,25 @@ describe('journal durability', () => {
 
     const healthy = new FakeBackend();
     store = await open(healthy);
-    const recovered = events.find((e) => e.type === 'journal-recovered');
+    const recovered = state.events.find((e) => e.type === 'journal-recovered');
     expect(recovered).toMatchObject({ goodBytes, skippedBytes: tornSize - goodBytes });
     expect(readFileSync((recovered as { savedAs: string }).savedAs).length).toBe(tornSize - goodBytes);
     expect(statSync(journal()).size).toBeLessThanOrEqual(goodBytes + 1000);
     await waitFor(() => store.depth() === 0);
-    expect(healthy.targets.sort()).toEqual(Array.from({ length: 9 }, (_, k) => event(k).address).sort());
+    expect(healthy.delivered('rbl.example.net').sort()).toEqual(Array.from({ length: 9 }, (_, k) => event(k).address).sort());
     expect(store.sessions.size).toBe(9);
 
     // Appends after the repair are readable: no warning on the next open.
     await store.commit(event(20).change).recorded;
     await store.close();
-    events = [];
-    store = await open(new FakeBackend(true));
-    expect(events.filter((e) => e.type === 'journal-recovered')).toEqual([]);
+    state.events = [];
+    store = await open(hanging());
+    expect(state.events.filter((e) => e.type === 'journal-recovered')).toEqual([]);
     expect(store.sessions.size).toBe(10);
   });
 
   it('stops at a corrupt record in the middle, keeping everything before it', async () => {
-    let store = await open(new FakeBackend(true));
+    let store = await open(hanging());
     for (let k = 0; k < 5; k++) await store.commit(event(k).change).recorded;
     const goodBytes = statSync(journal()).size;
     for (let k = 5; k < 10; k++) await store.commit(event(k).change).recorded;
@@ -130,18 +96,18 @@ describe('journal durability', () => {
     bytes[goodBytes + 20] = bytes[goodBytes + 20]! ^ 0xff;
     writeFileSync(journal(), bytes);
 
-    store = await open(new FakeBackend(true));
-    expect(events.find((e) => e.type === 'journal-recovered')).toMatchObject({ goodBytes, skippedBytes: bytes.length - goodBytes, reason: 'a checksum mismatch' });
+    store = await open(hanging());
+    expect(state.events.find((e) => e.type === 'journal-recovered')).toMatchObject({ goodBytes, skippedBytes: bytes.length - goodBytes, reason: 'a checksum mismatch' });
     expect(store.depth()).toBe(5);
   });
 
   it('refuses a file that is not a journal', async () => {
     writeFileSync(journal(), 'hello, this is not a journal\n');
-    await expect(open(new FakeBackend(true))).rejects.toMatchObject({ code: 'RBL_JOURNAL_CORRUPT' });
+    await expect(open(hanging())).rejects.toMatchObject({ code: 'RBL_JOURNAL_CORRUPT' });
   });
 
   it('compacts to a smaller file that keeps the sessions and the pending work', async () => {
-    let store = await open(new FakeBackend(true));
+    let store = await open(hanging());
     for (let k = 0; k < 300; k++) store.commit(event(k).change);
     // Churn: refresh every session 5 times and forget a third of them.
     for (let round = 0; round < 5; round++) {
@@ -151,22 +117,22 @@ describe('journal durability', () => {
     await store.commit({}).recorded;
     const before = statSync(journal()).size;
     const sessions = [...store.sessions.entries()];
-    const pending = (await listQueue(dir)).pending;
+    const pending = (await listQueue(state.dir)).pending;
     await store.compact();
     const after = statSync(journal()).size;
     expect(after).toBeLessThan(before / 2);
-    expect(events.find((e) => e.type === 'journal-compacted')).toMatchObject({ beforeBytes: before, afterBytes: after });
-    expect((await listQueue(dir)).pending).toEqual(pending);
+    expect(state.events.find((e) => e.type === 'journal-compacted')).toMatchObject({ beforeBytes: before, afterBytes: after });
+    expect((await listQueue(state.dir)).pending).toEqual(pending);
     await store.close();
 
-    store = await open(new FakeBackend(true));
+    store = await open(hanging());
     expect([...store.sessions.entries()]).toEqual(sessions);
     expect(store.sessions.size).toBe(200);
     expect(store.depth()).toBe(300);
   });
 
   it('compacts by itself as the journal grows, without losing commits made meanwhile', async () => {
-    let store = await open(new FakeBackend(true), { compactBytes: 16 * 1024 });
+    let store = await open(hanging(), { compactBytes: 16 * 1024 });
     const recorded: Promise<void>[] = [];
     for (let turn = 0; turn < 100; turn++) {
       for (let i = 0; i < 20; i++) recorded.push(store.commit(event(turn * 20 + i).change).recorded);
@@ -175,7 +141,7 @@ describe('journal durability', () => {
     await Promise.all(recorded);
     expect(store.stats().compactions).toBeGreaterThan(0);
     await store.close();
-    store = await open(new FakeBackend(true));
+    store = await open(hanging());
     expect(store.depth()).toBe(2000);
     expect(store.sessions.size).toBe(2000);
   });
@@ -227,10 +193,10 @@ burst();
 
   afterAll(() => rmSync(build, { recursive: true, force: true }));
 
-  /** Runs the child until it has acknowledged at least `count` events, SIGKILLs it, returns what it acknowledged. */
+  /** Runs the child until it has acknowledged at least `count` state.events, SIGKILLs it, returns what it acknowledged. */
   function runAndKill(prefix: number, count: number): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(build, 'child.js'), dir, String(prefix)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [join(build, 'child.js'), state.dir, String(prefix)], { stdio: ['ignore', 'pipe', 'inherit'] });
       const acked: string[] = [];
       let buffered = '';
       child.stdout.on('data', (data: Buffer) => {
@@ -256,7 +222,7 @@ burst();
       expect(store.sessions.ownerOf(address)?.addresses).toEqual([address]);
     }
     await waitFor(() => store.depth() === 0);
-    const delivered = new Set(backend.targets);
+    const delivered = new Set(backend.delivered('rbl.example.net'));
     expect([...first, ...second].filter((address) => !delivered.has(address))).toEqual([]);
   });
 });

@@ -1,82 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Backend, Listing } from '../../src/backends/types.js';
+import { describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
-import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
-import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store.js';
-
-/** A Backend that records its calls and answers as `behaviour` says. */
-class FakeBackend implements Backend {
-  readonly calls: { zone: string; targets: string[] }[] = [];
-  behaviour: (zone: string, targets: string[]) => Promise<void> | void = () => undefined;
-  constructor(
-    readonly name: string,
-    readonly zones: readonly string[],
-  ) {}
-  async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
-    const texts = targets.map(formatPrefix);
-    this.calls.push({ zone, targets: texts });
-    await this.behaviour(zone, texts);
-  }
-  async check(zone: string): Promise<Listing> {
-    return { zone, names: [], listed: false };
-  }
-  async probe(): Promise<void> {}
-  describe(): string {
-    return '';
-  }
-  async close(): Promise<void> {}
-  delivered(zone: string): string[] {
-    return this.calls.filter((call) => call.zone === zone).flatMap((call) => call.targets);
-  }
-}
+import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
+import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const transient = () => new RblError('RBL_DNS_SERVFAIL', 'SERVFAIL from 127.0.0.1:53', { transient: true });
 const refused = () => new RblError('RBL_DNS_REFUSED', 'REFUSED by 127.0.0.1:53');
-const never = () => new Promise<void>(() => undefined);
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const waitFor = (condition: () => boolean, timeoutMs = 5000): Promise<void> => waitUntil(condition, timeoutMs);
 
 function unlist(address: string, createdAt = Date.now()) {
   return { targets: [address], reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10', sessionId: `s-${address}` }, createdAt };
 }
 
-let dir: string;
-let stores: StateStore[];
-let events: QueueEvent[];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'rbl-unlist-queue-'));
-  stores = [];
-  events = [];
-});
-
-afterEach(async () => {
-  for (const store of stores) await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const state = useStateDir('queue');
 
 async function open(backends: Backend[], options: Partial<StateStoreOptions> = {}): Promise<StateStore> {
-  const store = await openStateStore({
-    dir,
-    backends,
-    maxSessionAgeMs: 7 * 86_400_000,
-    onEvent: (event) => events.push(event),
-    backoff: { baseMs: 20, maxMs: 80 },
-    requestPollMs: 20,
-    ...options,
-  });
-  stores.push(store);
-  return store;
+  return state.open({ backends, maxSessionAgeMs: 7 * 86_400_000, backoff: { baseMs: 20, maxMs: 80 }, requestPollMs: 20, ...options });
 }
 
 describe('queue delivery', () => {
@@ -91,7 +32,7 @@ describe('queue delivery', () => {
     expect(bind.delivered('rbl2.example.net')).toEqual(['10.64.1.2']);
     expect(pdns.delivered('rbl.example.net')).toEqual(['10.64.1.2']);
     expect(store.depth()).toBe(0);
-    const delivered = events.filter((event) => event.type === 'delivered');
+    const delivered = state.events.filter((event) => event.type === 'delivered');
     expect(delivered).toHaveLength(3);
     expect(delivered[0]).toMatchObject({ job: { id: commit.jobId, targets: ['10.64.1.2'], reason: { client: 'ras1' } } });
   });
@@ -106,7 +47,7 @@ describe('queue delivery', () => {
     const commit = store.commit({ unlist: unlist('10.64.1.3') });
     await commit.done;
     expect(bind.calls).toHaveLength(3);
-    const retries = events.filter((event) => event.type === 'retry-scheduled');
+    const retries = state.events.filter((event) => event.type === 'retry-scheduled');
     expect(retries.map((event) => [event.attempt, event.delayMs])).toEqual([
       [1, 20],
       [2, 40],
@@ -138,7 +79,7 @@ describe('queue delivery', () => {
     let settled = false;
     const commit = store.commit({ unlist: unlist('10.64.1.4') });
     void commit.done.finally(() => (settled = true));
-    await waitFor(() => events.some((event) => event.type === 'delivered'));
+    await waitFor(() => state.events.some((event) => event.type === 'delivered'));
     for (let i = 0; i < 5; i++) store.commit({ unlist: unlist(`10.64.2.${i}`) });
     await waitFor(() => bind.delivered('up.example.net').length === 6);
     expect(store.depth()).toBe(6);
@@ -163,7 +104,7 @@ describe('queue delivery', () => {
     await expect(bad.done).rejects.toMatchObject({ code: 'RBL_DNS_REFUSED' });
     expect(store.deadLetterCount()).toBe(1);
     expect(store.depth()).toBe(0);
-    expect(events.filter((event) => event.type === 'dead-lettered')).toMatchObject([{ job: { id: bad.jobId }, error: { code: 'RBL_DNS_REFUSED' } }]);
+    expect(state.events.filter((event) => event.type === 'dead-lettered')).toMatchObject([{ job: { id: bad.jobId }, error: { code: 'RBL_DNS_REFUSED' } }]);
   });
 
   it('lists, re-drives and drops dead letters while the service runs', async () => {
@@ -180,7 +121,7 @@ describe('queue delivery', () => {
     await waitFor(() => store.stats().journalRecords >= 4);
     await new Promise((resolve) => setTimeout(resolve, 20));
 
-    const listing = await listQueue(dir);
+    const listing = await listQueue(state.dir);
     expect(listing.pending).toEqual([]);
     expect(listing.dead.map((letter) => [letter.id, letter.targets, letter.backend, letter.zone, letter.code])).toEqual([
       [a.jobId, ['10.64.4.1'], 'bind', 'rbl.example.net', 'RBL_DNS_REFUSED'],
@@ -189,17 +130,17 @@ describe('queue delivery', () => {
 
     bind.behaviour = () => undefined;
     const callsBefore = bind.calls.length;
-    const retried = await retryDeadLetters(dir, [a.jobId!, 'no-such-job']);
+    const retried = await retryDeadLetters(state.dir, [a.jobId!, 'no-such-job']);
     expect(retried).toEqual({ count: 1, notFound: ['no-such-job'], via: 'service' });
-    await waitFor(() => events.some((event) => event.type === 'delivered'));
+    await waitFor(() => state.events.some((event) => event.type === 'delivered'));
     expect(bind.calls.slice(callsBefore)).toEqual([{ zone: 'rbl.example.net', targets: ['10.64.4.1'] }]);
     await waitFor(() => store.deadLetterCount() === 1);
 
-    const dropped = await dropDeadLetters(dir);
+    const dropped = await dropDeadLetters(state.dir);
     expect(dropped).toMatchObject({ count: 1, via: 'service' });
     expect(store.deadLetterCount()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await listQueue(dir)).toEqual({ pending: [], dead: [], unreadableBytes: 0 });
+    expect(await listQueue(state.dir)).toEqual({ pending: [], dead: [], unreadableBytes: 0 });
   });
 
   it('lists, re-drives and drops dead letters in the journal while the service is stopped', async () => {
@@ -213,10 +154,10 @@ describe('queue delivery', () => {
     await Promise.allSettled([a.done, b.done]);
     await store.close();
 
-    expect((await listQueue(dir)).dead.map((letter) => letter.id)).toEqual([a.jobId, b.jobId]);
-    expect(await retryDeadLetters(dir, [a.jobId!])).toEqual({ count: 1, notFound: [], via: 'journal' });
-    expect(await dropDeadLetters(dir, [b.jobId!])).toEqual({ count: 1, notFound: [], via: 'journal' });
-    const listing = await listQueue(dir);
+    expect((await listQueue(state.dir)).dead.map((letter) => letter.id)).toEqual([a.jobId, b.jobId]);
+    expect(await retryDeadLetters(state.dir, [a.jobId!])).toEqual({ count: 1, notFound: [], via: 'journal' });
+    expect(await dropDeadLetters(state.dir, [b.jobId!])).toEqual({ count: 1, notFound: [], via: 'journal' });
+    const listing = await listQueue(state.dir);
     expect(listing.dead).toEqual([]);
     expect(listing.pending.map((entry) => entry.id)).toEqual([a.jobId]);
 
@@ -235,7 +176,7 @@ describe('queue delivery', () => {
     const added = new FakeBackend('new', ['rbl.example.net']);
     store.setBackends([added]);
     await before.done;
-    expect(events.find((event) => event.type === 'delivery-dropped')).toMatchObject({ backend: 'old', zone: 'rbl.example.net', jobs: [{ id: before.jobId }] });
+    expect(state.events.find((event) => event.type === 'delivery-dropped')).toMatchObject({ backend: 'old', zone: 'rbl.example.net', jobs: [{ id: before.jobId }] });
     await store.commit({ unlist: unlist('10.64.6.2') }).done;
     expect(added.delivered('rbl.example.net')).toEqual(['10.64.6.2']);
   });
