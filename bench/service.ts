@@ -1,0 +1,179 @@
+/**
+ * The daemon under test: the built `node dist/cli/main.js serve`, as systemd runs it, in its own
+ * process with its log going to a file (so reading it costs the load generator nothing while the
+ * load runs). Metrics come from its /metrics endpoint, memory from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BENCH_POOL, BENCH_SECRET } from './zone.js';
+
+/** The package root: the bench runs compiled from bench/results/build/bench, so it is found by its package.json. */
+export const PROJECT_ROOT = findProjectRoot(import.meta.dirname);
+export const BUILT_CLI = join(PROJECT_ROOT, 'dist/cli/main.js');
+
+export interface ServiceSettings {
+  readonly dir: string;
+  readonly radiusPort: number;
+  readonly httpPort: number;
+  readonly bindPort: number;
+  readonly keyFile: string;
+  readonly zone: string;
+  readonly logLevel: 'info' | 'warn';
+  /** Writes a V8 CPU profile into dir when the daemon exits. */
+  readonly cpuProfile?: boolean;
+  /** The CLI to run, to compare a candidate build with dist/ (default dist/cli/main.js). */
+  readonly cli?: string;
+}
+
+export interface BenchService {
+  readonly pid: number;
+  readonly logFile: string;
+  /** The /metrics sample values by `name{labels}`. */
+  metrics(): Promise<Map<string, number>>;
+  /** VmRSS and VmHWM (peak) from /proc, in bytes. */
+  memory(): { rss: number; peak: number };
+  /** SIGTERM, then waits for the exit (SIGKILL after 20 s); returns the CPU profile file, if one was written. */
+  stop(): Promise<string | undefined>;
+}
+
+/** The shipped defaults, except where the bench must say where things are. */
+function configText(settings: ServiceSettings): string {
+  return `radius:
+  listen: ["127.0.0.1:${settings.radiusPort}"]
+  clients:
+    - name: bench-nas
+      address: 127.0.0.1/32
+      secret: ${BENCH_SECRET}
+pools: [${BENCH_POOL}]
+backends:
+  - type: dns-update
+    server: 127.0.0.1:${settings.bindPort}
+    zones: [${settings.zone}]
+    tsig_key_file: ${settings.keyFile}
+state:
+  dir: ${join(settings.dir, 'state')}
+http:
+  listen: 127.0.0.1:${settings.httpPort}
+log:
+  level: ${settings.logLevel}
+`;
+}
+
+/** Starts the daemon and waits until it answers on its HTTP endpoint. */
+export async function startBenchService(settings: ServiceSettings): Promise<BenchService> {
+  const cli = settings.cli ?? BUILT_CLI;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm run bench does)`);
+  const configFile = join(settings.dir, 'config.yaml');
+  writeFileSync(configFile, configText(settings), { mode: 0o600 });
+  const logFile = join(settings.dir, 'daemon.log');
+  const logFd = openSync(logFile, 'w');
+  const profileArgs = settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', settings.dir, '--cpu-prof-name', 'daemon.cpuprofile'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profileArgs, cli, 'serve', '--config', configFile], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', logFd, logFd],
+  });
+  closeSync(logFd);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolveExit) => child.once('exit', (code) => {
+    exitCode = code;
+    resolveExit();
+  }));
+
+  // The HTTP endpoint opens after the RADIUS sockets are bound; at log.level warn there is no "started" line to wait for.
+  const deadline = Date.now() + 20_000;
+  while (!(await answers(`http://127.0.0.1:${settings.httpPort}/healthz`))) {
+    if (exitCode !== undefined || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the daemon did not start (exit ${exitCode}):\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+    }
+    await sleep(50);
+  }
+
+  return {
+    pid: child.pid!,
+    logFile,
+    async metrics() {
+      const response = await fetch(`http://127.0.0.1:${settings.httpPort}/metrics`);
+      return parseMetrics(await response.text());
+    },
+    memory() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+      return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+    },
+    async stop() {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      const profile = join(settings.dir, 'daemon.cpuprofile');
+      return settings.cpuProfile && existsSync(profile) ? profile : undefined;
+    },
+  };
+}
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.build.json'))) return dir;
+  }
+  throw new Error(`no rbl-unlist package root above ${from}`);
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Prometheus text format to a map of `name{labels}` → value (labels as written). */
+export function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
+/** Sum of every sample of a metric whose labels include all of `labels` (e.g. `outcome="success"`). */
+export function metricSum(values: Map<string, number>, name: string, ...labels: string[]): number {
+  let sum = 0;
+  for (const [key, value] of values) {
+    const brace = key.indexOf('{');
+    const keyName = brace === -1 ? key : key.slice(0, brace);
+    if (keyName !== name) continue;
+    if (labels.every((label) => key.includes(label))) sum += value;
+  }
+  return sum;
+}
+
+/** One `unlisted` log line: when (ms since the epoch), the session, and the daemon's own latency. */
+export interface UnlistedLine {
+  readonly time: number;
+  readonly session: string;
+  readonly ms: number;
+}
+
+/** The `unlisted` lines of a daemon log, and every line at warn or above (which a clean run has none of). */
+export function readDaemonLog(logFile: string): { unlisted: UnlistedLine[]; problems: string[] } {
+  const unlisted: UnlistedLine[] = [];
+  const problems: string[] = [];
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (line === '') continue;
+    if (!line.includes('"level":"info"') && !line.includes('"level":"debug"')) {
+      problems.push(line);
+      continue;
+    }
+    if (!line.includes('"msg":"unlisted"')) continue;
+    const entry = JSON.parse(line) as { time: string; session: string; ms: number };
+    unlisted.push({ time: Date.parse(entry.time), session: entry.session, ms: entry.ms });
+  }
+  return { unlisted, problems };
+}
