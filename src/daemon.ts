@@ -84,7 +84,10 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       accountingLog.debug(context, 'accounting event changes nothing');
       return;
     }
-    accountingLog.info({ ...context, addresses: plan.unlist }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
+    // The `unlisted` line of each backend and zone reports the outcome with the same context; one
+    // info line per event keeps logging off the top of the profile at thousands of Stops a second.
+    accountingLog.debug({ ...context, addresses: plan.unlist }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
+    const waitForDelivery = config.state.ack === 'unlisted';
     const { recorded, done } = store.commit({
       upsert: [...plan.upsert],
       remove: [...plan.remove],
@@ -92,9 +95,9 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         plan.unlist.length > 0
           ? { targets: plan.unlist, reason: { event: event.type, client: event.client, nas: event.nas, sessionId: event.sessionId }, createdAt: event.receivedAt }
           : undefined,
-    });
+    }, { trackDelivery: waitForDelivery });
     // With state.ack: journal the outcome is reported by the worker's events; nothing waits on `done`.
-    await (config.state.ack === 'journal' ? recorded : done);
+    await (waitForDelivery ? done : recorded);
     journalFailedAt = undefined;
     metrics.ackLatencySeconds.observe((Date.now() - request.receivedAt) / 1000);
   }

@@ -60,6 +60,15 @@ export interface Commit {
   readonly done: Promise<void>;
 }
 
+export interface CommitOptions {
+  /**
+   * Whether to build `done` (default true). With state.ack: journal nothing waits for the
+   * delivery, and not building its promises saves garbage on the hot path; `done` then
+   * settles with `recorded`.
+   */
+  readonly trackDelivery?: boolean;
+}
+
 /** Counters for tests and metrics. */
 export interface StoreStats {
   readonly fsyncs: number;
@@ -72,7 +81,7 @@ export interface StateStore {
   /** The session table, for reading: changes go through commit(). */
   readonly sessions: ReadonlySessionTable;
   /** Applies the change in memory at once, journals it, and queues its unlist job. Throws RBL_ADDRESS_INVALID for a bad address, RBL_STATE_DIR after close. */
-  commit(change: StateChange): Commit;
+  commit(change: StateChange, options?: CommitOptions): Commit;
   /** Pending deliveries (job × backend × zone). */
   depth(): number;
   /** Dead-lettered deliveries. */
@@ -204,7 +213,7 @@ class Store implements StateStore {
     every(options.requestPollMs ?? 250, () => void this.#pollRequests());
   }
 
-  commit(change: StateChange): Commit {
+  commit(change: StateChange, options: CommitOptions = {}): Commit {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
     const record: Extract<JournalRecord, { t: 'c' }> = { t: 'c' };
     // Validate everything before changing anything, so a bad address cannot half-apply a change.
@@ -226,9 +235,11 @@ class Store implements StateStore {
     let done = recorded;
     if (job && this.#state.jobs.has(job.i)) {
       const id = job.i;
-      const delivered = new Promise<void>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
-      done = Promise.all([recorded, delivered]).then(() => undefined);
-      done.catch(() => undefined);
+      if (options.trackDelivery !== false) {
+        const delivered = new Promise<void>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
+        done = Promise.all([recorded, delivered]).then(() => undefined);
+        done.catch(() => undefined);
+      }
       for (const lane of job.p) this.#worker.enqueue(id, lane);
     }
     return { jobId: job ? String(job.i) : undefined, recorded, done };

@@ -35,6 +35,8 @@ function configYaml(options: { radiusPort: number; httpPort?: number; bindPort: 
     stateDir: options.stateDir,
     ack: 'unlisted',
     httpPort: options.httpPort,
+    // The per-event `unlisting` lines the tests read are debug lines.
+    logLevel: 'debug',
   });
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatAddressBytes, formatPrefix, parsePrefix, prefixContains } from '../../src/net/address.js';
+import { isIPv4 } from 'node:net';
+import { formatAddressBytes, formatPrefix, parseIPv4Bytes, parsePrefix, prefixContains } from '../../src/net/address.js';
 import { isRblError } from '../../src/errors.js';
 
 describe('address parsing', () => {
@@ -33,6 +34,18 @@ describe('address parsing', () => {
       expect((caught as Error).message).toContain(`"${input}"`);
     },
   );
+
+  it('reads IPv4 text exactly as node:net isIPv4 accepts it', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('', '00', '01', '007', '1a', ' 1', '-1'));
+    fc.assert(
+      fc.property(fc.array(octet, { minLength: 1, maxLength: 6 }), fc.constantFrom('.', ':', '..'), (parts, separator) => {
+        const text = parts.join(separator);
+        expect(parseIPv4Bytes(text) !== undefined).toBe(isIPv4(text));
+        if (isIPv4(text)) expect([...parseIPv4Bytes(text)!]).toEqual(text.split('.').map(Number));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   it('round-trips every IPv6 address through canonical text', () => {
     fc.assert(
