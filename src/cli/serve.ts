@@ -43,6 +43,11 @@ export async function runServe(options: ConfigOptions, io: CliIo): Promise<numbe
   // Loaded here rather than at the top so one-shot commands never load the listener and queue.
   const { createDaemon } = await import('../daemon.js');
   const daemon = createDaemon(config, { logger });
+  const signals = io.signals ?? process;
+  // SIGHUP's default action ends the process: a `systemctl reload` that lands while the journal
+  // is still being replayed must not stop the service.
+  const hupWhileStarting = (): void => logger.warn('SIGHUP while starting: ignored; reload again once "rbl-unlist started" is logged');
+  signals.on('SIGHUP', hupWhileStarting);
   try {
     await daemon.start();
   } catch (error) {
@@ -50,8 +55,10 @@ export async function runServe(options: ConfigOptions, io: CliIo): Promise<numbe
     await daemon.close().catch(() => undefined);
     logger.flush();
     throw error;
+  } finally {
+    signals.off('SIGHUP', hupWhileStarting);
   }
-  return waitForStopSignal(io.signals ?? process, logger, file, daemon);
+  return waitForStopSignal(signals, logger, file, daemon);
 }
 
 interface Reloadable {

@@ -18,6 +18,7 @@ const daemon = vi.hoisted(() => ({
   reloaded: [] as Config[],
   startError: undefined as Error | undefined,
   closeNever: false,
+  startGate: undefined as Promise<void> | undefined,
 }));
 vi.mock('../../src/daemon.js', () => ({
   createDaemon: (config: Config) => {
@@ -25,6 +26,7 @@ vi.mock('../../src/daemon.js', () => ({
     return {
       start: async () => {
         daemon.started++;
+        await daemon.startGate;
         if (daemon.startError) throw daemon.startError;
       },
       close: () => {
@@ -65,7 +67,7 @@ beforeAll(() => {
 afterAll(() => removeDir());
 beforeEach(() => {
   writeFileSync(configFile, goodYaml());
-  Object.assign(daemon, { configs: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false });
+  Object.assign(daemon, { configs: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false, startGate: undefined });
   logs.length = 0;
 });
 afterEach(() => {
@@ -133,6 +135,26 @@ describe('rbl-unlist serve', () => {
     expect(await run.status).toBe(0);
   });
 
+  it('survives a SIGHUP that arrives while the daemon is still starting, and reloads on the next one', async () => {
+    let open!: () => void;
+    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const run = serve();
+    await settle();
+    // Without a listener, SIGHUP's default action would end a real process here.
+    expect(run.signals.listenerCount('SIGHUP')).toBe(1);
+    run.signals.emit('SIGHUP');
+    expect(logs.some((line) => line.level === 'warn' && line.msg.startsWith('SIGHUP while starting: ignored'))).toBe(true);
+    open();
+    await settle();
+    expect(daemon.reloaded).toEqual([]);
+    run.signals.emit('SIGHUP');
+    await settle();
+    expect(daemon.reloaded).toHaveLength(1);
+    run.signals.emit('SIGTERM');
+    expect(await run.status).toBe(0);
+    expect(run.signals.listenerCount('SIGHUP')).toBe(0);
+  });
+
   it('exits 1 when the daemon has not closed 10 s after SIGTERM', async () => {
     daemon.closeNever = true;
     const run = serve();
@@ -158,5 +180,6 @@ describe('rbl-unlist serve', () => {
     expect(await run.status).toBe(1);
     expect(run.stderr()).toBe('rbl-unlist: RBL_LISTEN: cannot bind 127.0.0.1:1813: address in use\n');
     expect(run.signals.listenerCount('SIGTERM')).toBe(0);
+    expect(run.signals.listenerCount('SIGHUP')).toBe(0);
   });
 });
