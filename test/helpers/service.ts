@@ -37,9 +37,13 @@ export function writeConfig(dir: string, yaml: string, name = 'config.yaml'): st
 }
 
 /** Starts `rbl-unlist serve --config FILE` and waits for its "rbl-unlist started" line. */
-export async function startService(configFile: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServiceHandle> {
-  if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first (npm test does)`);
-  const child = spawn(process.execPath, [BUILT_CLI, 'serve', '--config', configFile], {
+export async function startService(
+  configFile: string,
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; /** Another build's main.js, e.g. an installed package's. */ cli?: string } = {},
+): Promise<ServiceHandle> {
+  const cli = options.cli ?? BUILT_CLI;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [cli, 'serve', '--config', configFile], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

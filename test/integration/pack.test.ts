@@ -2,12 +2,13 @@
  * The npm package as operators get it: `npm pack` gives a tarball that installs into an empty
  * prefix with production dependencies only, and whose `rbl-unlist` executable runs.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../helpers/cli.js';
-import { tempDir } from '../helpers/peers.js';
-import { BUILT_CLI, PROJECT_ROOT } from '../helpers/service.js';
+import { freePort, tempDir } from '../helpers/peers.js';
+import { buildStatusServer, sendRadius } from '../helpers/radius-packets.js';
+import { BUILT_CLI, NAS_SECRET, PROJECT_ROOT, serviceConfigYaml, startService, writeConfig } from '../helpers/service.js';
 
 interface Run {
   readonly status: number | null;
@@ -54,7 +55,7 @@ describe('the npm package', () => {
     expect(packedFiles.filter((path) => path.startsWith('src/') || path.startsWith('test/'))).toEqual([]);
   });
 
-  it('installs into a clean prefix with production dependencies, and rbl-unlist --help prints the usage', async () => {
+  it('installs into a clean prefix with production dependencies; rbl-unlist --help prints the usage and serve runs', async () => {
     const prefix = join(temp.dir, 'prefix');
     mkdirSync(prefix);
 
@@ -68,5 +69,21 @@ describe('the npm package', () => {
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/Usage: rbl-unlist/);
     expect(help.stdout).toContain('serve');
+
+    // The installed service runs: it loads its dictionaries, opens the journal, binds, answers
+    // a Status-Server, and exits 0 on SIGTERM.
+    const radiusPort = await freePort();
+    writeFileSync(join(temp.dir, 'tsig.key'), 'key "k" {\n\talgorithm hmac-sha256;\n\tsecret "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";\n};\n', { mode: 0o600 });
+    const config = writeConfig(
+      temp.dir,
+      serviceConfigYaml({ radiusPort, bind: { port: await freePort(), keyFile: join(temp.dir, 'tsig.key') }, stateDir: join(temp.dir, 'state') }),
+    );
+    const service = await startService(config, { cli: join(prefix, 'node_modules', 'rbl-unlist', 'dist', 'cli', 'main.js') });
+    try {
+      const answer = await sendRadius(buildStatusServer({ identifier: 1, secret: NAS_SECRET }), radiusPort);
+      expect(answer?.[0]).toBe(5);
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
   }, 150_000);
 });
