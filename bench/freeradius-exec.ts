@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { executable, findExecutable, freePort, tempDir } from '../test/helpers/peers.js';
+import { radiusdConf } from '../test/helpers/freeradius.js';
 import { runLoad, type LoadResult } from './load.js';
 import { BENCH_SECRET } from './zone.js';
 
@@ -28,56 +29,7 @@ export function haveFreeRadius(): boolean {
 
 function raddb(dir: string, options: ExecBaselineOptions, acctPort: number): void {
   for (const sub of ['log', 'run', 'mods-enabled', 'sites-enabled']) mkdirSync(join(dir, sub), { recursive: true });
-  writeFileSync(
-    join(dir, 'radiusd.conf'),
-    `prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = ${dir}
-sbindir = /usr/sbin
-logdir = ${dir}/log
-raddbdir = ${dir}
-radacctdir = ${dir}/radacct
-name = freeradius
-confdir = \${raddbdir}
-run_dir = ${dir}/run
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/\${name}.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 16384
-hostname_lookups = no
-log {
-	destination = stdout
-	colourise = no
-	auth = no
-}
-security {
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 1
-	status_server = no
-}
-proxy_requests = no
-$INCLUDE clients.conf
-thread pool {
-	start_servers = 8
-	max_servers = 32
-	min_spare_servers = 4
-	max_spare_servers = 32
-	max_requests_per_server = 0
-	auto_limit_acct = no
-}
-modules {
-	$INCLUDE mods-enabled/
-}
-instantiate {
-}
-policy {
-}
-$INCLUDE sites-enabled/
-`,
-  );
+  writeFileSync(join(dir, 'radiusd.conf'), radiusdConf(dir, { radacctdir: join(dir, 'radacct'), relay: false, threads: { start: 8, max: 32 } }));
   writeFileSync(join(dir, 'clients.conf'), `client bench {\n\tipaddr = 127.0.0.1\n\tsecret = "${BENCH_SECRET}"\n}\n`, { mode: 0o600 });
   // What operators write: a shell line feeding nsupdate a delete for the reversed address.
   const script = join(dir, 'unlist.sh');

@@ -62,9 +62,21 @@ export function templateProxySnippet(text: string, home: { host: string; port: n
   return result;
 }
 
-function radiusdConf(dir: string, radacctdir: string): string {
-  // Only what the snippets need. No security { user, group }: the test may run as root, and
-  // FreeRADIUS then keeps running as the invoking user.
+/** What differs between the FreeRADIUS instances the tests and the bench run. */
+export interface RadiusdOptions {
+  readonly radacctdir: string;
+  /** Proxy to home servers (proxy.conf included) and answer Status-Server: the detail relay. */
+  readonly relay: boolean;
+  /** thread pool start_servers and max_servers. */
+  readonly threads: { readonly start: number; readonly max: number };
+}
+
+/**
+ * A minimal radiusd.conf for a raddb in `dir`: only what the snippets and the bench need. No
+ * security { user, group }: the tests may run as root, and FreeRADIUS then keeps running as the
+ * invoking user.
+ */
+export function radiusdConf(dir: string, options: RadiusdOptions): string {
   return `prefix = /usr
 exec_prefix = /usr
 sysconfdir = /etc
@@ -72,7 +84,7 @@ localstatedir = ${dir}
 sbindir = /usr/sbin
 logdir = ${dir}/log
 raddbdir = ${dir}
-radacctdir = ${radacctdir}
+radacctdir = ${options.radacctdir}
 name = freeradius
 confdir = \${raddbdir}
 modconfdir = \${confdir}/mods-config
@@ -94,16 +106,15 @@ security {
 	allow_core_dumps = no
 	max_attributes = 200
 	reject_delay = 1
-	status_server = yes
+	status_server = ${options.relay ? 'yes' : 'no'}
 }
-proxy_requests = yes
-$INCLUDE proxy.conf
+proxy_requests = ${options.relay ? 'yes\n$INCLUDE proxy.conf' : 'no'}
 $INCLUDE clients.conf
 thread pool {
-	start_servers = 2
-	max_servers = 8
+	start_servers = ${options.threads.start}
+	max_servers = ${options.threads.max}
 	min_spare_servers = 1
-	max_spare_servers = 4
+	max_spare_servers = ${options.threads.max}
 	max_requests_per_server = 0
 	auto_limit_acct = no
 }
@@ -162,7 +173,7 @@ export function writeFreeRadiusConfig(dir: string, options: FreeRadiusOptions & 
       port: options.homeServer.port,
       secret: options.homeServer.secret,
     });
-  writeFileSync(join(dir, 'radiusd.conf'), radiusdConf(dir, detailDir));
+  writeFileSync(join(dir, 'radiusd.conf'), radiusdConf(dir, { radacctdir: detailDir, relay: true, threads: { start: 2, max: 8 } }));
   writeFileSync(join(dir, 'proxy.conf'), 'proxy server {\n\tdefault_fallback = no\n}\n$INCLUDE proxy-rbl-unlist.conf\n');
   writeFileSync(join(dir, 'proxy-rbl-unlist.conf'), proxySnippet, { mode: 0o600 });
   writeFileSync(join(dir, 'clients.conf'), `client nas {\n\tipaddr = 127.0.0.1\n\tsecret = ${quoted(options.secretForNas)}\n}\n`, { mode: 0o600 });
