@@ -8,7 +8,7 @@ import { accountingEvent } from './accounting/event.js';
 import { isEmptyPlan, planEvent } from './accounting/plan.js';
 import { createBackend } from './backends/index.js';
 import type { Backend } from './backends/types.js';
-import type { BackendConfig, Config } from './config/load.js';
+import type { Config } from './config/load.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { BackendProber, createReadiness } from './http/readiness.js';
@@ -209,6 +209,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
           http = createHttpServer({
             listen: config.http.listen,
             metrics,
+            // Built per request because a reload replaces the prober.
             readiness: () =>
               createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })(),
           });
@@ -243,7 +244,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       });
       if (restartOnly.length > 0) log.warn({ keys: restartOnly }, `config reload: ${restartOnly.join(', ')} changed and take effect only after a restart`);
       let retired: Backend[] = [];
-      const backendsChanged = !sameBackends(previous.backends, next.backends);
+      const backendsChanged = !isDeepStrictEqual(previous.backends, next.backends);
       if (backendsChanged) {
         retired = backends;
         backends = next.backends.map((backend) => instrumented(createBackend(backend)));
@@ -267,8 +268,4 @@ function jobContext(job: UnlistJob): Record<string, unknown> {
 
 function codeOf(error: Error): string | undefined {
   return error instanceof RblError ? error.code : undefined;
-}
-
-function sameBackends(a: readonly BackendConfig[], b: readonly BackendConfig[]): boolean {
-  return isDeepStrictEqual(a, b);
 }
