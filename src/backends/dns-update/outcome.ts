@@ -73,8 +73,8 @@ const PROBLEM_TEXT: Readonly<Record<NonNullable<TsigVerification['problem']>, st
   time: 'signed at a time outside the fudge',
 };
 
-/** TSIG errors a server reports in an unsigned NOTAUTH (RFC 8945 §5.3.2, §5.2.3). */
-const UNSIGNED_TSIG_ERRORS: ReadonlySet<number> = new Set([TSIG_ERROR.BADSIG, TSIG_ERROR.BADKEY, TSIG_ERROR.BADTIME]);
+/** TSIG errors by which a server rejects our key, MAC or time (RFC 8945 §5.2); only these may come unsigned (§5.3.2). */
+const REJECTION_TSIG_ERRORS: ReadonlySet<number> = new Set([TSIG_ERROR.BADSIG, TSIG_ERROR.BADKEY, TSIG_ERROR.BADTIME]);
 
 /** An answer that may be acted on: parsed, and its TSIG checked. */
 export interface BelievedAnswer {
@@ -101,7 +101,7 @@ export function judgeAnswer(response: Buffer, requestMac: Buffer, key: TsigKey):
   const rcodeName = RCODE_NAMES[rcode] ?? `RCODE ${rcode}`;
   const { tsig } = message;
   const tsigError = tsig && tsig.error !== 0 ? `/${tsigErrorName(tsig.error)}` : '';
-  if (tsig && tsig.mac.length === 0 && rcode === RCODE.NOTAUTH && UNSIGNED_TSIG_ERRORS.has(tsig.error)) {
+  if (tsig && tsig.mac.length === 0 && rcode === RCODE.NOTAUTH && REJECTION_TSIG_ERRORS.has(tsig.error)) {
     return { message, verification: verifyTsigResponse(response, requestMac, key, { parsed: message }) };
   }
   // §5.3.2: a server MUST NOT sign a BADSIG or BADKEY answer; a MAC there means someone else made it.
@@ -119,7 +119,7 @@ export function judgeAnswer(response: Buffer, requestMac: Buffer, key: TsigKey):
  */
 export function checkAnswer(rcode: number, verification: TsigVerification, context: AnswerContext, acceptNxdomain = false): void {
   const { server, zone } = context;
-  if (rcode === RCODE.NOTAUTH && UNSIGNED_TSIG_ERRORS.has(verification.tsigError)) {
+  if (rcode === RCODE.NOTAUTH && REJECTION_TSIG_ERRORS.has(verification.tsigError)) {
     const rejection = tsigRejection(context, verification);
     if (rejection) throw rejection;
   }

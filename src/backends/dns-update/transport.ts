@@ -48,11 +48,11 @@ class Discarded {
   }
 
   /** RBL_DNS_BAD_RESPONSE when answers were discarded, else `otherwise`: both transient. */
-  error(server: Endpoint, timeoutMs: number, protocol: string, otherwise: RblError): RblError {
+  error(server: Endpoint, protocol: string, ending: string, otherwise: RblError): RblError {
     if (this.count === 0) return otherwise;
     return new RblError(
       'RBL_DNS_BAD_RESPONSE',
-      `${endpointText(server)} sent no answer that verifies over ${protocol} within ${timeoutMs} ms; ${this.count} discarded, the last ${this.last}: check the TSIG key and that nothing else answers on that address; it is retried`,
+      `${endpointText(server)} sent no answer that verifies over ${protocol} ${ending}; ${this.count} discarded, the last ${this.last}: check the TSIG key and that nothing else answers on that address; it is retried`,
       { transient: true },
     );
   }
@@ -126,7 +126,7 @@ export function exchangeUdp(server: Endpoint, message: Buffer, timeoutMs: number
       else resolve(response!);
     };
     const discarded = new Discarded();
-    const timer = setTimeout(() => finish(discarded.error(server, timeoutMs, 'UDP', timeoutError(server, timeoutMs, 'UDP'))), timeoutMs);
+    const timer = setTimeout(() => finish(discarded.error(server, 'UDP', `within ${timeoutMs} ms`, timeoutError(server, timeoutMs, 'UDP'))), timeoutMs);
     socket.on('error', (error) => finish(connectionError(server, 'UDP', error)));
     socket.on('message', (response, remote) => {
       if (remote.port !== server.port || !sameHost(remote.address, server.host)) return;
@@ -167,9 +167,9 @@ export function exchangeTcp(server: Endpoint, message: Buffer, timeoutMs: number
       else resolve(response!);
     };
     const discarded = new Discarded();
-    const timer = setTimeout(() => finish(discarded.error(server, timeoutMs, 'TCP', timeoutError(server, timeoutMs, 'TCP'))), timeoutMs);
+    const timer = setTimeout(() => finish(discarded.error(server, 'TCP', `within ${timeoutMs} ms`, timeoutError(server, timeoutMs, 'TCP'))), timeoutMs);
     socket.on('error', (error) => finish(connectionError(server, 'TCP', error)));
-    socket.on('close', () => finish(discarded.error(server, timeoutMs, 'TCP', connectionError(server, 'TCP', new Error('connection closed before the answer')))));
+    socket.on('close', () => finish(discarded.error(server, 'TCP', 'before it closed the connection', connectionError(server, 'TCP', new Error('connection closed before the answer')))));
     socket.on('connect', () => {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(message.length, 0);
