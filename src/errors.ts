@@ -3,6 +3,7 @@
  * "Errors" table documents each code (what happened, what to do); test/unit/errors.test.ts
  * checks that the table and this list agree.
  */
+import { redactUrlsIn } from './redact.js';
 
 /** Each code: what happened, and what the operator should do. The README's error table holds the same words. */
 export const ERROR_CODES = {
@@ -60,7 +61,8 @@ export class RblError extends Error {
   readonly transient: boolean;
 
   constructor(code: ErrorCode, message: string, options: RblErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Messages are printed, logged and served by /readyz: a URL in one never carries its credentials.
+    super(redactUrlsIn(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RblError';
     this.code = code;
     this.transient = options.transient ?? false;

@@ -8,6 +8,7 @@ import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
 import type { BackendConfig, Config, Endpoint } from '../config/load.js';
 import { formatPrefix } from '../net/address.js';
+import { redactUrl } from '../redact.js';
 import { configOption, jsonOption, loadCliConfig, type ConfigOptions, type JsonOptions } from './options.js';
 import { errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
@@ -97,7 +98,7 @@ function backendSummary(backend: BackendConfig): Record<string, unknown> {
       tsig: { name: backend.tsig.name, algorithm: backend.tsig.algorithm, source: backend.tsigSource },
     };
   }
-  return { ...common, preset: backend.preset ?? null, url: backend.url, method: backend.method };
+  return { ...common, preset: backend.preset ?? null, url: redactUrl(backend.url), method: backend.method };
 }
 
 /** What the config says, without secrets, for --json. */
@@ -140,7 +141,7 @@ function summaryLines(config: Config): string[] {
     const how =
       backend.type === 'dns-update'
         ? `DNS UPDATE to ${endpointText(backend.server)}, TSIG key ${backend.tsig.name} (${backend.tsig.algorithm}) from ${backend.tsigSource}`
-        : `HTTP ${backend.method} ${backend.url}${backend.preset ? ` (${backend.preset})` : ''}`;
+        : `HTTP ${backend.method} ${redactUrl(backend.url)}${backend.preset ? ` (${backend.preset})` : ''}`;
     lines.push(`    ${backend.name}: ${how}; deletes ${backend.deleteTypes.join(' ')}; timeout ${backend.timeoutMs} ms`);
     lines.push(`      zones: ${backend.zones.join(', ')}`);
   }

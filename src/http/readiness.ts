@@ -4,6 +4,7 @@
  * answers at once from remembered results and never waits on a slow server.
  */
 import type { Backend } from '../backends/types.js';
+import { redactUrlsIn } from '../redact.js';
 
 /** One named check in the /readyz body. */
 export interface CheckState {
@@ -98,7 +99,7 @@ export class BackendProber {
       state.lastSuccess = this.now();
       state.error = undefined;
     } catch (error) {
-      state.error = error instanceof Error ? error.message : String(error);
+      state.error = redactUrlsIn(error instanceof Error ? error.message : String(error));
     } finally {
       state.lastProbe = this.now();
       state.running = false;

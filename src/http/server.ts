@@ -31,6 +31,22 @@ interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Bounds that keep a slow or greedy client from holding the endpoint (slowloris): monitoring makes
+ * a few short requests, so these are tight and not configurable. Over the cap, a new connection is
+ * closed at once; a client that has not sent its headers within HEADERS_TIMEOUT_MS, or its whole
+ * request within REQUEST_TIMEOUT_MS, is answered 408 and closed; an idle keep-alive connection is
+ * closed after KEEP_ALIVE_TIMEOUT_MS.
+ */
+export const HTTP_LIMITS = Object.freeze({
+  maxConnections: 32,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  /** How often Node checks the two request timeouts; its default (30 s) would let a slow client stay six times longer. */
+  checkIntervalMs: 1_000,
+});
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
@@ -53,7 +69,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return { status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
   };
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const server = createServer({
+    headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+    connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
+  }, (request: IncomingMessage, response: ServerResponse) => {
     // The request body, if any, is never needed: drain it so the connection can be reused.
     request.resume();
     route(request)
@@ -68,6 +89,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         response.end(request.method === 'HEAD' ? undefined : reply.body);
       });
   });
+
+  server.maxConnections = HTTP_LIMITS.maxConnections;
 
   return {
     start() {

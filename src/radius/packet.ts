@@ -73,3 +73,16 @@ export function parsePacket(datagram: Buffer): PacketParse {
 function fail(reason: string): PacketParse {
   return { ok: false, reason };
 }
+
+/**
+ * Every Proxy-State attribute of the packet (RFC 2865 §5.33), whole (type, length and value) and in
+ * the order received, as slices of the packet. Call only on a packet parsePacket accepted.
+ */
+export function proxyStateAttributes(packet: RadiusPacket): Buffer[] {
+  const found: Buffer[] = [];
+  const { bytes, length } = packet;
+  for (let offset = HEADER_LENGTH; offset < length; offset += bytes[offset + 1]!) {
+    if (bytes[offset] === Attribute.ProxyState) found.push(bytes.subarray(offset, offset + bytes[offset + 1]!));
+  }
+  return found;
+}

@@ -17,6 +17,7 @@ export const Attribute = {
   FramedIpAddress: 8,
   VendorSpecific: 26,
   NasIdentifier: 32,
+  ProxyState: 33,
   AcctStatusType: 40,
   AcctSessionId: 44,
   EventTimestamp: 55,

@@ -76,9 +76,16 @@ export function buildAccountingRequest(options: AccountingRequestOptions): Buffe
 }
 
 /** A Status-Server (RFC 5997): random Request Authenticator, Message-Authenticator over the whole packet. */
-export function buildStatusServer(options: { identifier: number; secret: string | Buffer; messageAuthenticator?: boolean }): Buffer {
+export function buildStatusServer(options: {
+  identifier: number;
+  secret: string | Buffer;
+  messageAuthenticator?: boolean;
+  /** Attributes before the Message-Authenticator, e.g. Proxy-States as raw [33, value] entries. */
+  attributes?: readonly AttributeEntry[];
+}): Buffer {
   const withMessageAuthenticator = options.messageAuthenticator ?? true;
-  const body = withMessageAuthenticator ? Buffer.concat([Buffer.from([MESSAGE_AUTHENTICATOR, 18]), ZERO16]) : Buffer.alloc(0);
+  const attributes = encodeAttributes(options.attributes ?? []);
+  const body = Buffer.concat([...attributes, ...(withMessageAuthenticator ? [Buffer.from([MESSAGE_AUTHENTICATOR, 18]), ZERO16] : [])]);
   const packet = header(12, options.identifier, body);
   randomBytes(16).copy(packet, 4);
   if (withMessageAuthenticator) {

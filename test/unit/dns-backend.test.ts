@@ -30,23 +30,26 @@ describe('checkAnswer', () => {
   test.each([
     ['NOERROR, signed', 0, verified, false, 'ok', false],
     ['NXDOMAIN to a query at an unlisted name', 3, verified, true, 'ok', false],
-    ['NOTAUTH/BADSIG, unsigned', 9, unsigned(16), false, 'RBL_DNS_BADSIG', false],
-    ['NOTAUTH/BADKEY, unsigned', 9, unsigned(17), false, 'RBL_DNS_BADKEY', false],
+    // RFC 8945 §5.3.2 lets these come unsigned, so they are read, but anyone could send them: retried.
+    ['NOTAUTH/BADSIG, unsigned', 9, unsigned(16), false, 'RBL_DNS_BADSIG', true],
+    ['NOTAUTH/BADKEY, unsigned', 9, unsigned(17), false, 'RBL_DNS_BADKEY', true],
+    ['NOTAUTH/BADTIME, unsigned', 9, unsigned(18), false, 'RBL_DNS_BADTIME', true],
     ['NOTAUTH/BADTIME, signed', 9, { ...verified, tsigError: 18 }, false, 'RBL_DNS_BADTIME', false],
-    ['NOTAUTH/BADTRUNC, unsigned', 9, unsigned(22), false, 'RBL_DNS_BADSIG', false],
+    // What was not verified is never permanent: RBL_DNS_BAD_RESPONSE, retried.
+    ['NOTAUTH/BADTRUNC, unsigned', 9, unsigned(22), false, 'RBL_DNS_BAD_RESPONSE', true],
     ['NOTAUTH without a TSIG error, signed', 9, verified, false, 'RBL_DNS_NOTAUTH', false],
-    ['NOTAUTH without a TSIG record (Knot, zone not served)', 9, unsigned(), false, 'RBL_DNS_NOTAUTH', false],
+    ['NOTAUTH without a TSIG record (Knot, zone not served)', 9, unsigned(), false, 'RBL_DNS_BAD_RESPONSE', true],
     ['REFUSED, signed', 5, verified, false, 'RBL_DNS_REFUSED', false],
     ['NOTZONE', 10, verified, false, 'RBL_DNS_NOTZONE', false],
     ['NXDOMAIN to an update', 3, verified, false, 'RBL_DNS_NXDOMAIN', false],
     ['SERVFAIL', 2, verified, false, 'RBL_DNS_SERVFAIL', true],
-    ['FORMERR, unsigned', 1, unsigned(), false, 'RBL_DNS_FORMERR', false],
+    ['FORMERR, unsigned', 1, unsigned(), false, 'RBL_DNS_BAD_RESPONSE', true],
     ['NOTIMP', 4, verified, false, 'RBL_DNS_RCODE', false],
     ['YXDOMAIN', 6, verified, false, 'RBL_DNS_RCODE', false],
-    ['NOERROR without a TSIG record', 0, unsigned(), false, 'RBL_DNS_BAD_RESPONSE', false],
-    ['NXDOMAIN to a query without a TSIG record', 3, unsigned(), true, 'RBL_DNS_BAD_RESPONSE', false],
-    ['NOERROR with a wrong MAC', 0, badMac, false, 'RBL_DNS_BAD_RESPONSE', false],
-    ['REFUSED with a wrong MAC', 5, badMac, false, 'RBL_DNS_BAD_RESPONSE', false],
+    ['NOERROR without a TSIG record', 0, unsigned(), false, 'RBL_DNS_BAD_RESPONSE', true],
+    ['NXDOMAIN to a query without a TSIG record', 3, unsigned(), true, 'RBL_DNS_BAD_RESPONSE', true],
+    ['NOERROR with a wrong MAC', 0, badMac, false, 'RBL_DNS_BAD_RESPONSE', true],
+    ['REFUSED with a wrong MAC', 5, badMac, false, 'RBL_DNS_BAD_RESPONSE', true],
   ] as const)('%s -> %s', (_case, rcode, verification, acceptNxdomain, code, transient) => {
     const result = outcome(rcode, verification, acceptNxdomain);
     if (code === 'ok') expect(result).toBe('ok');
@@ -140,7 +143,7 @@ describe('against a server that answers unsigned', () => {
     socket = undefined;
   });
 
-  test('does not take an unsigned NOERROR as done: RBL_DNS_BAD_RESPONSE', async () => {
+  test('does not take an unsigned NOERROR as done: a transient RBL_DNS_BAD_RESPONSE after the timeout', async () => {
     const port = await freePort();
     const server = createSocket('udp4');
     socket = server;
@@ -155,6 +158,6 @@ describe('against a server that answers unsigned', () => {
     });
     await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
     const backend = createDnsUpdateBackend(config({ server: { host: '127.0.0.1', port, family: 4 } }));
-    await expect(backend.unlist('rbl.example.net', [parsePrefix('10.64.0.2')])).rejects.toMatchObject({ code: 'RBL_DNS_BAD_RESPONSE', transient: false });
+    await expect(backend.unlist('rbl.example.net', [parsePrefix('10.64.0.2')])).rejects.toMatchObject({ code: 'RBL_DNS_BAD_RESPONSE', transient: true });
   });
 });

@@ -143,6 +143,47 @@ describe('exchange', () => {
     expect(server.tcpRequests).toHaveLength(1);
   });
 
+  /** A judge that believes only answers with this RCODE, as the backend believes only verified ones. */
+  const onlyRcode = (rcode: number) => (response: Buffer): string | undefined => ((response.readUInt16BE(2) & 0x0f) === rcode ? undefined : `RCODE ${response.readUInt16BE(2) & 0x0f}`);
+
+  test('discards answers the judge does not believe and takes the next one on the same UDP socket', async () => {
+    const sources = new Set<number>();
+    server = await fakeServer({
+      udp: (request, send, remote) => {
+        sources.add(remote.port);
+        send(reply(request, { rcode: 5 }));
+        send(reply(request, { qdcount0: true, rcode: 1 }));
+        setTimeout(() => send(reply(request)), 30);
+      },
+    });
+    const answer = await exchange(server.endpoint, buildQuery(21, ZONE, RR_TYPE.SOA), { timeoutMs: 1000, judge: onlyRcode(0) });
+    expect(answer.readUInt16BE(2) & 0x0f).toBe(0);
+    expect(server.udpRequests).toHaveLength(1);
+    expect(sources.size).toBe(1);
+  });
+
+  test('discards answers the judge does not believe over TCP and takes the next one on the same connection', async () => {
+    server = await fakeServer({ tcp: (request, socket) => socket.write(Buffer.concat([framed(reply(request, { rcode: 5 })), framed(reply(request))])) });
+    const answer = await exchange(server.endpoint, buildQuery(22, ZONE, RR_TYPE.SOA), { timeoutMs: 1000, tcp: true, judge: onlyRcode(0) });
+    expect(answer.readUInt16BE(2) & 0x0f).toBe(0);
+    expect(server.tcpRequests).toHaveLength(1);
+  });
+
+  test.each([
+    ['UDP', false],
+    ['TCP', true],
+  ])('fails with a transient RBL_DNS_BAD_RESPONSE, counting what it discarded, when only unbelieved answers come over %s', async (_protocol, tcp) => {
+    server = await fakeServer({
+      udp: (request, send) => [5, 10].forEach((rcode) => send(reply(request, { rcode }))),
+      tcp: (request, socket) => socket.write(Buffer.concat([5, 10].map((rcode) => framed(reply(request, { rcode }))))),
+    });
+    const started = Date.now();
+    const error = await exchange(server.endpoint, buildQuery(23, ZONE, RR_TYPE.SOA), { timeoutMs: 300, tcp, judge: onlyRcode(0) }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'RBL_DNS_BAD_RESPONSE', transient: true });
+    expect((error as Error).message).toContain('2 discarded, the last RCODE 10');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
   test.each([
     ['UDP', false],
     ['TCP', true],

@@ -105,7 +105,7 @@ describe('generic HTTP backend', () => {
   it('leaves credentials out of describe() and of error messages', async () => {
     const backend = generic({ url: `http://user:pw@127.0.0.1:${http.server.port}/x/{name}`, token: 'tok-123' });
     const text = backend.describe('rbl.example.net', [parsePrefix('10.0.0.2')]);
-    expect(text).toBe(`DELETE http://127.0.0.1:${http.server.port}/x/2.0.0.10.rbl.example.net`);
+    expect(text).toBe(`DELETE http://user:REDACTED@127.0.0.1:${http.server.port}/x/2.0.0.10.rbl.example.net`);
     http.server.respondWith(() => ({ status: 500 }));
     const error = (await backend.unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e)) as Error;
     expect(error.message).not.toMatch(/pw|tok-123/);

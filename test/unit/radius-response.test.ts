@@ -84,3 +84,59 @@ describe('Message-Authenticator of an Accounting-Request', () => {
     expect(messageAuthenticatorMatches(parsed(wrong), Buffer.from(SECRET))).toBe(false);
   });
 });
+
+/** The attributes of a response after the header, as [type, value] pairs in order. */
+function attributesOf(response: Buffer): [number, Buffer][] {
+  const found: [number, Buffer][] = [];
+  for (let offset = 20; offset < response.readUInt16BE(2); offset += response[offset + 1]!) {
+    found.push([response[offset]!, Buffer.from(response.subarray(offset + 2, offset + response[offset + 1]!))]);
+  }
+  return found;
+}
+
+describe('Proxy-State in the Accounting-Response (RFC 2865 §5.33, RFC 2866 §4.2)', () => {
+  const first = Buffer.from([0x00, 0x01, 0xff, 0x7f]);
+  const second = Buffer.from('proxy-hop-2');
+  const request = buildAccountingRequest({
+    identifier: 77,
+    secret: SECRET,
+    attributes: [['Acct-Status-Type', 'Stop'], [33, first], ['Framed-IP-Address', '10.64.0.5'], [33, second], ['Acct-Session-Id', 's7']],
+  });
+  const response = buildAccountingResponse(parsed(request), Buffer.from(SECRET), false);
+
+  it('copies every Proxy-State of the request unmodified and in order, and nothing else', () => {
+    expect(attributesOf(response)).toEqual([[33, first], [33, second]]);
+    expect(response.readUInt16BE(2)).toBe(response.length);
+    expect(response.length).toBe(20 + 2 + first.length + 2 + second.length);
+  });
+
+  it('covers the Proxy-States with the Response Authenticator', () => {
+    expect(verifyAccountingResponse(response, request, SECRET)).toBe(true);
+    expect(radius.verify_response({ request: Buffer.from(request), response: Buffer.from(response), secret: SECRET })).toBe(true);
+    const tampered = Buffer.from(response);
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
+    expect(verifyAccountingResponse(tampered, request, SECRET)).toBe(false);
+  });
+
+  it('keeps a Proxy-State of the maximum 253 octets and one of a single octet', () => {
+    const long = Buffer.alloc(253, 0xab);
+    const single = Buffer.from([0]);
+    const edge = buildAccountingRequest({ identifier: 3, secret: SECRET, attributes: [[33, long], ['Acct-Status-Type', 'Start'], [33, single]] });
+    const answer = buildAccountingResponse(parsed(edge), Buffer.from(SECRET), false);
+    expect(attributesOf(answer)).toEqual([[33, long], [33, single]]);
+    expect(verifyAccountingResponse(answer, edge, SECRET)).toBe(true);
+  });
+
+  it('is also carried by the answer to a Status-Server, under both authenticators', () => {
+    const status = buildStatusServer({ identifier: 12, secret: SECRET, attributes: [[33, first], [33, second]] });
+    const answer = buildAccountingResponse(parsed(status), Buffer.from(SECRET), true);
+    const attributes = attributesOf(answer);
+    expect(attributes.map(([type]) => type)).toEqual([80, 33, 33]);
+    expect(attributes.slice(1)).toEqual([[33, first], [33, second]]);
+    expect(answer.length).toBeLessThanOrEqual(status.length);
+    expect(verifyAccountingResponse(answer, status, SECRET)).toBe(true);
+    const tampered = Buffer.from(answer);
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
+    expect(verifyAccountingResponse(tampered, status, SECRET)).toBe(false);
+  });
+});

@@ -57,9 +57,9 @@ describe('parseTsigKeyFile', () => {
     ['a secret that is not base64', 'key "k" { algorithm hmac-sha256; secret "not*base64!"; };', /the secret of key "k" is not base64/],
     ['a secret with a bad length', 'key "k" { algorithm hmac-sha256; secret "abcde"; };', /not base64/],
     ['an unknown algorithm', 'key "k" { algorithm hmac-sha3; secret "c2VjcmV0c2VjcmV0"; };', /unknown TSIG algorithm "hmac-sha3"/],
-    ['a bad key name', 'key "bad name!" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0"; };', /"bad name!" is not a valid TSIG key name/],
+    ['a bad key name', 'key "bad name!" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0"; };', /the key name is not a valid domain name/],
     ['a key missing its closing semicolon', 'key "k" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0"; }', /no key statement found/],
-    ['text after the key', `${KEYGEN['hmac-sha256']}options { };`, /unexpected text outside the key statement/],
+    ['text after the key', `${KEYGEN['hmac-sha256']}options { };`, /line 5: unexpected text outside the key statement/],
   ])('rejects %s with RBL_TSIG_KEYFILE naming the file', (_case, text, message) => {
     let error: unknown;
     try {
@@ -70,6 +70,27 @@ describe('parseTsigKeyFile', () => {
     expect(error).toMatchObject({ code: 'RBL_TSIG_KEYFILE' });
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch(/^\/etc\/rbl-unlist\/tsig\.key: /);
+  });
+});
+
+describe('a broken key file is never quoted (its content may be the secret)', () => {
+  const SECRET = 'bWBaLf/Ip3HbnF28ng1d+MzWdAc/Dnx5bwgfLUOTuSM=';
+  test.each([
+    ['the secret pasted again after the key', `${KEYGEN['hmac-sha256']}secret "${SECRET}";\n`, /line 5: unexpected text/],
+    ['the secret alone before the key', `${SECRET}\n${KEYGEN['hmac-sha256']}`, /line 1: unexpected text/],
+    ['the secret where the key name goes', `key "${SECRET}" { algorithm hmac-sha256; secret "${SECRET}"; };`, /the key name is not a valid domain name/],
+    ['the secret unquoted where the name goes', `key ${SECRET} { algorithm hmac-sha256; secret "${SECRET}"; };`, /the key name is not a valid domain name/],
+    ['a bare secret', SECRET, /no key statement found/],
+  ])('%s', (_case, text, message) => {
+    let error: unknown;
+    try {
+      parseTsigKeyFile(text, '/etc/rbl-unlist/tsig.key');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'RBL_TSIG_KEYFILE' });
+    expect((error as Error).message).toMatch(message);
+    for (const piece of [SECRET, SECRET.slice(0, 12), SECRET.slice(20, 32)]) expect((error as Error).message).not.toContain(piece);
   });
 });
 

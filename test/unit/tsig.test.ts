@@ -8,6 +8,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { TSIG_ALGORITHMS, tsigKey, type TsigAlgorithm, type TsigKey } from '../../src/backends/dns-update/keyfile.js';
 import { RR_TYPE, buildDeleteUpdate, encodeName } from '../../src/backends/dns-update/message.js';
 import { parseMessage } from '../../src/backends/dns-update/response.js';
+import { judgeAnswer } from '../../src/backends/dns-update/outcome.js';
 import { TSIG_ERROR, requestMacOf, signTsig, tsigMacLength, verifyTsigResponse } from '../../src/backends/dns-update/tsig.js';
 import { executable, findExecutable, tempDir } from '../helpers/peers.js';
 
@@ -169,8 +170,9 @@ describe('verifyTsigResponse', () => {
     expect(result.problem).toBe(problem);
   });
 
-  test('accepts a MAC truncated to half the digest (RFC 8945 §5.2.2.1)', () => {
-    expect(verifyTsigResponse(answer(request, key, { macLength: 16 }), mac, key, { now: TIME }).valid).toBe(true);
+  test('rejects a correct MAC truncated to half the digest, which RFC 8945 §5.2.2.1 would allow by agreement only', () => {
+    expect(verifyTsigResponse(answer(request, key, { macLength: 16 }), mac, key, { now: TIME })).toMatchObject({ valid: false, problem: 'truncated' });
+    expect(verifyTsigResponse(answer(request, key, { macLength: 31 }), mac, key, { now: TIME })).toMatchObject({ valid: false, problem: 'truncated' });
   });
 
   test.each([
@@ -184,5 +186,46 @@ describe('verifyTsigResponse', () => {
   test('reports a signed BADTIME answer as valid with the server clock from Other Data (RFC 8945 §5.2.3)', () => {
     const result = verifyTsigResponse(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, time: TIME - 7200, other: u48(TIME) }), mac, key, { now: TIME - 7200 });
     expect(result).toEqual({ valid: true, tsigError: TSIG_ERROR.BADTIME, problem: undefined, serverTime: TIME });
+  });
+});
+
+describe('judgeAnswer: which answers may be believed (RFC 8945 §5.3, §5.4.1)', () => {
+  const key = keyFor('hmac-sha256');
+  const now = Math.floor(Date.now() / 1000);
+  const request = signTsig(update(), key, { time: now });
+  const mac = requestMacOf(request, key);
+  const withoutTsig = (response: Buffer): Buffer => {
+    const cut = Buffer.from(response.subarray(0, 12 + encodeName(ZONE).length + 4));
+    cut.writeUInt16BE(0, 10);
+    return cut;
+  };
+  const stranger = { ...key, secret: Buffer.alloc(32, 7) };
+
+  test.each([
+    ['a signed NOERROR', true, answer(request, key, { time: now })],
+    ['a signed REFUSED', true, answer(request, key, { rcode: 5, time: now })],
+    ['an unsigned NOTAUTH/BADSIG with an empty MAC (§5.3.2)', true, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADSIG, unsigned: true, time: now })],
+    ['an unsigned NOTAUTH/BADKEY with an empty MAC', true, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADKEY, unsigned: true, time: now })],
+    ['an unsigned NOTAUTH/BADTIME with an empty MAC', true, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, unsigned: true, time: now })],
+    ['an unsigned REFUSED', false, withoutTsig(answer(request, key, { rcode: 5, time: now }))],
+    ['an unsigned FORMERR', false, withoutTsig(answer(request, key, { rcode: 1, time: now }))],
+    ['an unsigned NOTZONE', false, withoutTsig(answer(request, key, { rcode: 10, time: now }))],
+    ['an unsigned NOTAUTH without a TSIG record', false, withoutTsig(answer(request, key, { rcode: 9, time: now }))],
+    ['a NOERROR with a wrong MAC', false, answer(request, stranger, { time: now })],
+    ['a NOERROR with a correct MAC cut to half', false, answer(request, key, { time: now, macLength: 16 })],
+    ['a NOTAUTH/BADSIG with a MAC', false, answer(request, stranger, { rcode: 9, error: TSIG_ERROR.BADSIG, time: now })],
+    ['a NOTAUTH/BADKEY with a MAC, even a correct one', false, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADKEY, time: now })],
+    ['a REFUSED with an empty MAC and TSIG error BADSIG', false, answer(request, key, { rcode: 5, error: TSIG_ERROR.BADSIG, unsigned: true, time: now })],
+    ['an unsigned NOTAUTH/BADTRUNC', false, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTRUNC, unsigned: true, time: now })],
+    ['a malformed answer', false, Buffer.from([0, 1, 0x80, 0])],
+  ] as const)('%s: believed %s', (_case, believed, response) => {
+    const judged = judgeAnswer(response, mac, key);
+    expect('reason' in judged ? judged.reason : 'believed').toEqual(believed ? 'believed' : expect.any(String));
+    expect('reason' in judged).toBe(!believed);
+  });
+
+  test('names what it did not believe', () => {
+    expect(judgeAnswer(withoutTsig(answer(request, key, { rcode: 5, time: now })), mac, key)).toEqual({ reason: 'a REFUSED answer not signed' });
+    expect(judgeAnswer(answer(request, stranger, { time: now }), mac, key)).toEqual({ reason: 'a NOERROR answer signed with a MAC that does not match' });
   });
 });

@@ -8,10 +8,10 @@ import type { IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';
 import type { Backend, Listing } from '../types.js';
 import { RR_TYPE, batchDeleteNames, buildDeleteUpdate, buildQuery, rrTypeName, rrTypeNumber } from './message.js';
-import { checkAnswer, type AnswerContext } from './outcome.js';
-import { parseMessage, type DnsMessage } from './response.js';
+import { checkAnswer, judgeAnswer, type AnswerContext, type BelievedAnswer } from './outcome.js';
+import type { DnsMessage } from './response.js';
 import { exchange, endpointText, randomMessageId, TCP_MAX_BYTES } from './transport.js';
-import { requestMacOf, signTsig, verifyTsigResponse } from './tsig.js';
+import { requestMacOf, signTsig } from './tsig.js';
 
 /**
  * An UPDATE carries at most this many bytes before its TSIG RR: well inside TCP's 64 KiB, and
@@ -46,12 +46,22 @@ export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend 
     return name;
   };
 
-  /** Signs, sends and verifies one message; returns the parsed answer after checking its RCODE. */
+  /** Signs and sends one message, waits for an answer that verifies, and returns it after checking its RCODE. */
   const send = async (message: Buffer, answer: AnswerContext, acceptNxdomain = false): Promise<DnsMessage> => {
     const signed = signTsig(message, config.tsig);
-    const response = await exchange(config.server, signed, { timeoutMs: config.timeoutMs });
-    const parsed = parseMessage(response);
-    const verification = verifyTsigResponse(response, requestMacOf(signed, config.tsig), config.tsig, { parsed });
+    const requestMac = requestMacOf(signed, config.tsig);
+    let believed: BelievedAnswer | undefined;
+    await exchange(config.server, signed, {
+      timeoutMs: config.timeoutMs,
+      judge: (response) => {
+        const judged = judgeAnswer(response, requestMac, config.tsig);
+        if ('reason' in judged) return judged.reason;
+        believed = judged;
+        return undefined;
+      },
+    });
+    // exchange resolves only after judge took an answer (a TC answer is followed by a TCP exchange).
+    const { message: parsed, verification } = believed!;
     checkAnswer(parsed.header.rcode, verification, answer, acceptNxdomain);
     return parsed;
   };

@@ -38,7 +38,8 @@ export function tsigAlgorithm(text: string, where: string): TsigAlgorithm {
 export function tsigKey(name: string, algorithm: string, secretBase64: string, where: string): TsigKey {
   const keyName = name.toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9_*-]+(\.[a-z0-9_*-]+)*$/i.test(keyName) || keyName.length > 253) {
-    throw new RblError('RBL_TSIG_KEYFILE', `${where}: "${name}" is not a valid TSIG key name`);
+    // Not echoed: in a garbled file this may be anything, the secret included.
+    throw new RblError('RBL_TSIG_KEYFILE', `${where}: the key name is not a valid domain name (letters, digits, -, _ and dots)`);
   }
   const cleaned = secretBase64.replace(/\s+/g, '');
   if (cleaned === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(cleaned) || cleaned.length % 4 !== 0) {
@@ -47,14 +48,18 @@ export function tsigKey(name: string, algorithm: string, secretBase64: string, w
   return Object.freeze({ name: keyName, algorithm: tsigAlgorithm(algorithm, where), secret: Buffer.from(cleaned, 'base64') });
 }
 
+/** The text with every character but newlines turned into a space, so offsets and line numbers stay. */
+function blank(text: string): string {
+  return text.replace(/[^\n]/g, ' ');
+}
+
 /**
  * Parses a BIND key file: `key "name" { algorithm hmac-sha256; secret "base64"; };`, with
- * #, // and C comments. The file must hold exactly one key.
+ * #, // and C comments. The file must hold exactly one key. Errors name the line at fault but
+ * never quote the file: what is there may be (part of) the secret.
  */
 export function parseTsigKeyFile(text: string, where: string): TsigKey {
-  const source = text
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(^|\s)(#|\/\/)[^\n]*/g, ' ');
+  const source = text.replace(/\/\*[\s\S]*?\*\//g, blank).replace(/(^|\s)(#|\/\/)[^\n]*/g, blank);
   const keyPattern = /(?<![\w.-])key\s+("([^"]+)"|([^\s{]+))\s*\{([^}]*)\}\s*;/g;
   const keys = [...source.matchAll(keyPattern)];
   if (keys.length !== 1) {
@@ -72,7 +77,10 @@ export function parseTsigKeyFile(text: string, where: string): TsigKey {
   const secret = /secret\s+"([^"]*)"\s*;/.exec(body)?.[1];
   if (!algorithm) throw new RblError('RBL_TSIG_KEYFILE', `${where}: key "${name}" has no algorithm statement`);
   if (secret === undefined) throw new RblError('RBL_TSIG_KEYFILE', `${where}: key "${name}" has no secret statement`);
-  const rest = source.replace(keyPattern, '').trim();
-  if (rest !== '') throw new RblError('RBL_TSIG_KEYFILE', `${where}: unexpected text outside the key statement: "${rest.slice(0, 40)}"`);
+  const outside = source.replace(keyPattern, blank).search(/\S/);
+  if (outside !== -1) {
+    const line = source.slice(0, outside).split('\n').length;
+    throw new RblError('RBL_TSIG_KEYFILE', `${where}: line ${line}: unexpected text outside the key statement (not shown, it may be secret); the file must hold only the key statement tsig-keygen writes`);
+  }
   return tsigKey(name, algorithm, secret, where);
 }

@@ -1,11 +1,13 @@
 /**
- * What a server's answer means: the RCODE (RFC 1035 §4.1.1, RFC 2136 §2.2) and the TSIG result
- * (RFC 8945 §5.3) become success or an RblError that says what to check. Pure code.
+ * What a server's answer means: whether it may be believed at all (RFC 8945 §5.3, §5.4.1), then
+ * its RCODE (RFC 1035 §4.1.1, RFC 2136 §2.2) and TSIG error become success or an RblError that says
+ * what to check. Pure code.
  */
 import { RblError } from '../../errors.js';
 import type { TsigKey } from './keyfile.js';
 import { RCODE_NAMES } from './message.js';
-import { TSIG_ERROR, tsigErrorName, type TsigVerification } from './tsig.js';
+import { parseMessage, type DnsMessage } from './response.js';
+import { TSIG_ERROR, tsigErrorName, verifyTsigResponse, type TsigVerification } from './tsig.js';
 
 export const RCODE = {
   NOERROR: 0,
@@ -39,21 +41,23 @@ function keyText(context: AnswerContext): string {
 function tsigRejection(context: AnswerContext, verification: TsigVerification): RblError | undefined {
   const { server, keySource } = context;
   const key = keyText(context);
+  // An unsigned rejection (RFC 8945 §5.3.2) names the likely fault, but anyone could have sent it:
+  // it is retried, never made a dead letter, so a forged one cannot freeze an unlist.
+  const transient = !verification.valid;
   switch (verification.tsigError) {
     case TSIG_ERROR.BADSIG:
-      return new RblError('RBL_DNS_BADSIG', `${key} rejected by ${server} (BADSIG): the secret in ${keySource} differs from the server's`);
-    case TSIG_ERROR.BADTRUNC:
-      return new RblError('RBL_DNS_BADSIG', `${key} rejected by ${server} (BADTRUNC): the server wants a longer MAC; check the key's algorithm in ${keySource}`);
+      return new RblError('RBL_DNS_BADSIG', `${key} rejected by ${server} (BADSIG): the secret in ${keySource} differs from the server's`, { transient });
     case TSIG_ERROR.BADKEY:
       // Knot also answers BADKEY when its ACL does not grant a known key the zone.
       return new RblError(
         'RBL_DNS_BADKEY',
         `${key} (${context.key.algorithm}) rejected by ${server} for zone ${context.zone} (BADKEY): check that the key name and algorithm in ${keySource} match a key in the server's config, and (Knot) that the zone's acl grants the key update`,
+        { transient },
       );
     case TSIG_ERROR.BADTIME: {
       const now = Math.floor(Date.now() / 1000);
       const skew = verification.serverTime === undefined ? '' : ` (the server's clock is ${Math.abs(now - verification.serverTime)} s ${verification.serverTime < now ? 'behind' : 'ahead of'} this host's)`;
-      return new RblError('RBL_DNS_BADTIME', `${key} rejected by ${server} (BADTIME): this host's clock and the server's differ by more than the fudge${skew}; fix NTP`);
+      return new RblError('RBL_DNS_BADTIME', `${key} rejected by ${server} (BADTIME): this host's clock and the server's differ by more than the fudge${skew}; fix NTP`, { transient });
     }
     default:
       return undefined;
@@ -61,33 +65,70 @@ function tsigRejection(context: AnswerContext, verification: TsigVerification): 
 }
 
 const PROBLEM_TEXT: Readonly<Record<NonNullable<TsigVerification['problem']>, string>> = {
-  unsigned: 'is not signed',
-  key: 'is signed with another key',
-  algorithm: 'is signed with another algorithm',
-  truncated: 'has a truncated MAC',
-  mac: 'has a MAC that does not match',
-  time: 'has a TSIG time outside the fudge',
+  unsigned: 'not signed',
+  key: 'signed with another key',
+  algorithm: 'signed with another algorithm',
+  truncated: 'signed with a truncated MAC',
+  mac: 'signed with a MAC that does not match',
+  time: 'signed at a time outside the fudge',
 };
 
+/** TSIG errors by which a server rejects our key, MAC or time (RFC 8945 §5.2); only these may come unsigned (§5.3.2). */
+const REJECTION_TSIG_ERRORS: ReadonlySet<number> = new Set([TSIG_ERROR.BADSIG, TSIG_ERROR.BADKEY, TSIG_ERROR.BADTIME]);
+
+/** An answer that may be acted on: parsed, and its TSIG checked. */
+export interface BelievedAnswer {
+  readonly message: DnsMessage;
+  readonly verification: TsigVerification;
+}
+
 /**
- * Throws the RblError an answer stands for, or returns when it is a success. `acceptNxdomain`
- * makes NXDOMAIN a success, as it is for a query at a name that is not listed.
+ * Whether an answer to a request signed with `requestMac` may be believed, or why not (RFC 8945
+ * §5.3, §5.4.1): it must carry a valid, full-length MAC by our key, except for the one unsigned
+ * answer a server is allowed to send, a NOTAUTH with BADSIG, BADKEY or BADTIME and an empty MAC
+ * (§5.3.2). Anything else (an unsigned REFUSED, a forged MAC, a BADSIG whose MAC is not empty, a
+ * malformed message) is not believed: the caller discards it and keeps waiting for the real answer,
+ * since anyone who can send one UDP datagram can forge it.
+ */
+export function judgeAnswer(response: Buffer, requestMac: Buffer, key: TsigKey): BelievedAnswer | { readonly reason: string } {
+  let message: DnsMessage;
+  try {
+    message = parseMessage(response);
+  } catch (error) {
+    return { reason: `a malformed answer (${(error as Error).message})` };
+  }
+  const { rcode } = message.header;
+  const rcodeName = RCODE_NAMES[rcode] ?? `RCODE ${rcode}`;
+  const { tsig } = message;
+  const tsigError = tsig && tsig.error !== 0 ? `/${tsigErrorName(tsig.error)}` : '';
+  if (tsig && tsig.mac.length === 0 && rcode === RCODE.NOTAUTH && REJECTION_TSIG_ERRORS.has(tsig.error)) {
+    return { message, verification: verifyTsigResponse(response, requestMac, key, { parsed: message }) };
+  }
+  // §5.3.2: a server MUST NOT sign a BADSIG or BADKEY answer; a MAC there means someone else made it.
+  if (tsig && (tsig.error === TSIG_ERROR.BADSIG || tsig.error === TSIG_ERROR.BADKEY)) {
+    return { reason: `a ${rcodeName}${tsigError} answer, which RFC 8945 §5.3.2 allows only as a NOTAUTH with an empty MAC` };
+  }
+  const verification = verifyTsigResponse(response, requestMac, key, { parsed: message });
+  if (!verification.valid) return { reason: `a ${rcodeName}${tsigError} answer ${PROBLEM_TEXT[verification.problem ?? 'mac']}` };
+  return { message, verification };
+}
+
+/**
+ * Throws the RblError a believed answer (judgeAnswer) stands for, or returns when it is a success.
+ * `acceptNxdomain` makes NXDOMAIN a success, as it is for a query at a name that is not listed.
  */
 export function checkAnswer(rcode: number, verification: TsigVerification, context: AnswerContext, acceptNxdomain = false): void {
   const { server, zone } = context;
-  if (rcode === RCODE.NOTAUTH) {
+  if (rcode === RCODE.NOTAUTH && REJECTION_TSIG_ERRORS.has(verification.tsigError)) {
     const rejection = tsigRejection(context, verification);
     if (rejection) throw rejection;
   }
-  // An error answer that is not signed at all is still read for its RCODE: a server that does not
-  // serve the zone (Knot: NOTAUTH) may not sign, and a forged error can only fail the update,
-  // never make it look done. A success must be signed, and a wrong MAC is never trusted.
-  const unsignedError = verification.problem === 'unsigned' && rcode !== RCODE.NOERROR && !(acceptNxdomain && rcode === RCODE.NXDOMAIN);
-  if (!verification.valid && !unsignedError) {
-    const reported = verification.tsigError === 0 ? '' : ` (TSIG error ${tsigErrorName(verification.tsigError)})`;
+  if (!verification.valid) {
+    // Only reached by a caller that did not judge the answer first: never act on it.
     throw new RblError(
       'RBL_DNS_BAD_RESPONSE',
-      `the ${RCODE_NAMES[rcode] ?? `RCODE ${rcode}`} answer from ${server} for zone ${zone} ${PROBLEM_TEXT[verification.problem ?? 'mac']}${reported}: check ${keyText(context)} in ${context.keySource} and that nothing else answers on ${server}`,
+      `the ${RCODE_NAMES[rcode] ?? `RCODE ${rcode}`} answer from ${server} for zone ${zone} is ${PROBLEM_TEXT[verification.problem ?? 'mac']}: check ${keyText(context)} in ${context.keySource} and that nothing else answers on ${server}`,
+      { transient: true },
     );
   }
   const update = context.operation === 'update';

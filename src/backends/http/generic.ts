@@ -9,7 +9,8 @@ import { formatPrefix, type IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';
 import type { Backend, Listing } from '../types.js';
 import { createAgents, expectStatus, sendHttpRequest, type CredentialSource, type HttpRequestSpec } from './request.js';
-import { expandBody, expandUrl, isJsonContentType, probeUrl, redactUrl } from './template.js';
+import { redactUrl } from '../../redact.js';
+import { expandBody, expandUrl, isJsonContentType, probeUrl } from './template.js';
 
 // Requests in flight at once for one unlist call: enough to drain a batch, few enough not to flood the API.
 const CONCURRENCY = 4;

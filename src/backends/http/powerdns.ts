@@ -12,7 +12,7 @@ import { dnsblNames } from '../naming.js';
 import type { Backend, Listing } from '../types.js';
 import { authHeaders, credentialSource } from './generic.js';
 import { createAgents, expectStatus, sendHttpRequest, type HttpRequestSpec } from './request.js';
-import { redactUrl } from './template.js';
+import { redactUrl } from '../../redact.js';
 
 /** Owner names per PATCH: keeps one request well under PowerDNS's default 2 MB body limit (webserver-max-bodysize). */
 export const MAX_NAMES_PER_PATCH = 500;

@@ -8,7 +8,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { RblError } from '../../errors.js';
-import { redactUrl } from './template.js';
+import { redactUrl } from '../../redact.js';
 
 export interface HttpRequestSpec {
   readonly method: string;

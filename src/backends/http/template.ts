@@ -39,16 +39,3 @@ export function probeUrl(template: string, zone: string): string {
   const base = targetAt === -1 ? path : path.slice(0, path.lastIndexOf('/', targetAt) + 1);
   return expandUrl(base, { address: '', name: '', zone });
 }
-
-/** The URL without user:password, for messages and --dry-run. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
