@@ -81,9 +81,9 @@ describe('the README', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives a two-command quick start: one runs the service on the shipped config, one runs the tests', () => {
+  it('gives a two-command quick start: one runs the whole job against a throwaway BIND, one installs the test peers and runs the tests', () => {
     const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## How it works'));
     const commands = /```sh\n([\s\S]*?)```/.exec(quickStart)![1]!.trim().split('\n');
-    expect(commands).toEqual(['npm ci && npm run build && node dist/cli/main.js serve --config deploy/quickstart/config.yaml', 'npm test']);
+    expect(commands).toEqual(['deploy/quickstart/run', 'sudo .ci/run']);
   });
 });
