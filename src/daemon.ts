@@ -136,6 +136,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         break;
       case 'journal-error':
         journalFailedAt = Date.now();
+        metrics.journalErrors.inc();
         queueLog.error({ code: event.error.code }, event.error.message);
         break;
       case 'journal-compacted':
@@ -195,24 +196,21 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         onPacket,
       });
       const activeStore = store;
+      const activeListener = listener;
+      // Built per call because a reload replaces the prober.
+      const readiness = () => createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })();
       metrics.bindState({
         queueDepth: () => activeStore.depth(),
         deadLetters: () => activeStore.deadLetterCount(),
         sessions: () => activeStore.sessions.size,
         backendUp: () => prober?.backendUp() ?? [],
+        ready: () => readiness().ready,
       });
       try {
         await listener.start();
         startProber();
         if (config.http.listen) {
-          const activeListener = listener;
-          http = createHttpServer({
-            listen: config.http.listen,
-            metrics,
-            // Built per request because a reload replaces the prober.
-            readiness: () =>
-              createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })(),
-          });
+          http = createHttpServer({ listen: config.http.listen, metrics, readiness });
           await http.start();
         }
       } catch (error) {
