@@ -55,6 +55,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let http: HttpServer | undefined;
   let prober: BackendProber | undefined;
   let closing = false;
+  // A start that fails closes what it opened without a "stopped" line: serve logs the failure.
+  let started = false;
   /** When the journal last failed to write; cleared by the next durable commit. */
   let journalFailedAt: number | undefined;
 
@@ -221,6 +223,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         { radius: listener.addresses(), http: http?.address(), backends: backends.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: store.depth() },
         'rbl-unlist started',
       );
+      started = true;
     },
 
     async close() {
@@ -231,7 +234,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       await http?.close();
       await store?.close();
       await Promise.all(backends.map((backend) => backend.close()));
-      log.info('rbl-unlist stopped');
+      if (started) log.info('rbl-unlist stopped');
     },
 
     async reload(next: Config) {
