@@ -5,9 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { havePeers, waitFor } from '../helpers/peers.js';
+import { runCommand } from '../helpers/cli.js';
+import { executable, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { PROJECT_ROOT } from '../helpers/service.js';
 
 const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
@@ -96,4 +97,35 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'named-checkconf', 'dig', 'ns
     expect(processesMentioning(folder!)).toEqual([]);
     expect(existsSync(folder!)).toBe(false);
   }, 40_000);
+});
+
+describe("the quick start on a machine that lacks the DNS and RADIUS tools", () => {
+  test('names the Debian packages to install and the apt-get line, and starts nothing', async () => {
+    // A PATH with Node and the shell's basic tools but not dig, nsupdate, named-checkconf or
+    // radclient (the script adds /usr/sbin, so named and tsig-keygen are still found). Run as
+    // nobody when the test runs as root: as root the script would install them with apt-get.
+    const bin = tempDir('quickstart-path');
+    try {
+      chmodSync(bin.dir, 0o755);
+      symlinkSync(process.execPath, join(bin.dir, 'node'));
+      for (const tool of ['bash', 'dirname', 'id', 'sort', 'tr']) symlinkSync(executable(tool), join(bin.dir, tool));
+      const asNobody = process.getuid?.() === 0 ? ['--reuid=65534', '--regid=65534', '--clear-groups'] : undefined;
+      const script = join(PROJECT_ROOT, 'deploy/quickstart/run');
+      const result = await runCommand(asNobody ? executable('setpriv') : script, asNobody ? [...asNobody, script] : [], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: bin.dir, HOME: bin.dir },
+        timeoutMs: 30_000,
+      });
+      expect(result.status, result.stdout + result.stderr).toBe(2);
+      expect(result.stderr).toBe(
+        'quickstart: missing Debian packages: bind9-dnsutils bind9-utils freeradius-utils\n' +
+          'install them, then run this again:\n' +
+          '  sudo apt-get install --no-install-recommends bind9-dnsutils bind9-utils freeradius-utils\n' +
+          '(or run this script as root and it installs them)\n',
+      );
+      expect(result.stdout).toBe('');
+    } finally {
+      bin.remove();
+    }
+  });
 });
