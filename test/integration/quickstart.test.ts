@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../helpers/cli.js';
 import { executable, havePeers, tempDir, waitFor } from '../helpers/peers.js';
@@ -99,7 +99,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'named-checkconf', 'dig', 'ns
   }, 40_000);
 });
 
-describe("the quick start on a machine that lacks the DNS and RADIUS tools", () => {
+describe('the quick start on a machine that lacks the DNS and RADIUS tools', () => {
   test('names the Debian packages to install and the apt-get line, and starts nothing', async () => {
     // A PATH with Node and the shell's basic tools but not dig, nsupdate, named-checkconf or
     // radclient (the script adds /usr/sbin, so named and tsig-keygen are still found). Run as
@@ -110,9 +110,14 @@ describe("the quick start on a machine that lacks the DNS and RADIUS tools", () 
       symlinkSync(process.execPath, join(bin.dir, 'node'));
       for (const tool of ['bash', 'dirname', 'id', 'sort', 'tr']) symlinkSync(executable(tool), join(bin.dir, tool));
       const asNobody = process.getuid?.() === 0 ? ['--reuid=65534', '--regid=65534', '--clear-groups'] : undefined;
-      const script = join(PROJECT_ROOT, 'deploy/quickstart/run');
+      // A copy of the script in a folder the user nobody can read, wherever the checkout lives
+      // (it may be under /root): the script stops before it needs anything beside itself.
+      const script = join(bin.dir, 'clone/deploy/quickstart/run');
+      mkdirSync(join(bin.dir, 'clone/deploy/quickstart'), { recursive: true });
+      copyFileSync(join(PROJECT_ROOT, 'deploy/quickstart/run'), script);
+      chmodSync(script, 0o755);
       const result = await runCommand(asNobody ? executable('setpriv') : script, asNobody ? [...asNobody, script] : [], {
-        cwd: PROJECT_ROOT,
+        cwd: bin.dir,
         env: { PATH: bin.dir, HOME: bin.dir },
         timeoutMs: 30_000,
       });
