@@ -47,12 +47,14 @@ describe('metrics', () => {
     metrics.backendRequestSeconds.observe({ backend: 'dns-update 127.0.0.1:53' }, 0.004);
     metrics.unlistLatencySeconds.observe(0.2);
     metrics.ackLatencySeconds.observe(0.0007);
+    metrics.journalErrors.inc();
     const text = await metrics.registry.metrics();
     for (const line of [
       'rbl_unlist_radius_packets_total{outcome="accepted"} 1',
       'rbl_unlist_radius_packets_total{outcome="bad_authenticator"} 2',
       'rbl_unlist_accounting_events_total{type="stop"} 1',
       'rbl_unlist_accounting_stale_stops_total 1',
+      'rbl_unlist_journal_errors_total 1',
       'rbl_unlist_accounting_refused_total{reason="protected"} 1',
       'rbl_unlist_backend_unlists_total{backend="dns-update 127.0.0.1:53",outcome="success"} 3',
       'rbl_unlist_backend_unlists_total{backend="dns-update 127.0.0.1:53",outcome="dead_letter"} 1',
