@@ -55,6 +55,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let http: HttpServer | undefined;
   let prober: BackendProber | undefined;
   let closing = false;
+  // A start that fails closes what it opened without a "stopped" line: serve logs the failure.
+  let started = false;
   /** When the journal last failed to write; cleared by the next durable commit. */
   let journalFailedAt: number | undefined;
 
@@ -136,6 +138,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         break;
       case 'journal-error':
         journalFailedAt = Date.now();
+        metrics.journalErrors.inc();
         queueLog.error({ code: event.error.code }, event.error.message);
         break;
       case 'journal-compacted':
@@ -195,24 +198,21 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         onPacket,
       });
       const activeStore = store;
+      const activeListener = listener;
+      // Built per call because a reload replaces the prober.
+      const readiness = () => createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })();
       metrics.bindState({
         queueDepth: () => activeStore.depth(),
         deadLetters: () => activeStore.deadLetterCount(),
         sessions: () => activeStore.sessions.size,
         backendUp: () => prober?.backendUp() ?? [],
+        ready: () => readiness().ready,
       });
       try {
         await listener.start();
         startProber();
         if (config.http.listen) {
-          const activeListener = listener;
-          http = createHttpServer({
-            listen: config.http.listen,
-            metrics,
-            // Built per request because a reload replaces the prober.
-            readiness: () =>
-              createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })(),
-          });
+          http = createHttpServer({ listen: config.http.listen, metrics, readiness });
           await http.start();
         }
       } catch (error) {
@@ -223,6 +223,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         { radius: listener.addresses(), http: http?.address(), backends: backends.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: store.depth() },
         'rbl-unlist started',
       );
+      started = true;
     },
 
     async close() {
@@ -233,7 +234,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       await http?.close();
       await store?.close();
       await Promise.all(backends.map((backend) => backend.close()));
-      log.info('rbl-unlist stopped');
+      if (started) log.info('rbl-unlist stopped');
     },
 
     async reload(next: Config) {

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Listing } from '../backends/index.js';
+import { RblError } from '../errors.js';
 import { formatPrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
 import { alignColumns, errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
@@ -54,10 +55,18 @@ export async function runCheck(args: readonly string[], options: CheckOptions, i
   const status = listed || failed.length > 0 ? 1 : 0;
 
   for (const outcome of failed) if (!outcome.ok) printErrorLine(io, errorLine(outcome.error, zoneLabel(outcome)));
+  // The Errors table promises RBL_LISTED on stderr for each listing, so a script that reads only
+  // stderr (or a person skimming it) sees why check exited 1.
+  for (const row of rows) {
+    if (row.listing?.listed !== true) continue;
+    const reasons = row.listing.names.flatMap((name) => name.txt).map(quoteTxt);
+    printErrorLine(io, errorLine(new RblError('RBL_LISTED', `${row.address} is listed in ${zoneLabel(row)}${reasons.length > 0 ? `: ${reasons.join(', ')}` : ''}`)));
+  }
 
   if (options.json) {
     printJson(io, {
-      ok: failed.length === 0,
+      // ok means what the exit status means: nothing listed and every zone answered.
+      ok: status === 0,
       listed,
       results: rows.map((row) => ({
         address: row.address,

@@ -51,7 +51,8 @@ export async function runServe(options: ConfigOptions, io: CliIo): Promise<numbe
   try {
     await daemon.start();
   } catch (error) {
-    logger.fatal({ code: errorReport(error).code, err: error }, 'rbl-unlist failed to start');
+    const { code, message } = errorReport(error);
+    logger.fatal({ code, ...stackAtDebug(logger, error) }, `rbl-unlist failed to start: ${message}`);
     await daemon.close().catch(() => undefined);
     logger.flush();
     throw error;
@@ -59,6 +60,14 @@ export async function runServe(options: ConfigOptions, io: CliIo): Promise<numbe
     signals.off('SIGHUP', hupWhileStarting);
   }
   return waitForStopSignal(signals, logger, file, daemon);
+}
+
+/**
+ * The error object (stack and causes) for the log only at debug: at info the message already says
+ * what is wrong and what to do, and pino's serializer would repeat the cause after it.
+ */
+function stackAtDebug(logger: Logger, error: unknown): { err?: unknown } {
+  return logger.isLevelEnabled('debug') ? { err: error } : {};
 }
 
 interface Reloadable {
@@ -79,13 +88,13 @@ function waitForStopSignal(signals: SignalSource, logger: Logger, file: string, 
         try {
           next = loadConfig(file);
         } catch (error) {
-          logger.error({ code: errorReport(error).code, err: error }, `config reload refused: ${errorReport(error).message}; keeping the running config`);
+          logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload refused: ${errorReport(error).message}; keeping the running config`);
           return;
         }
         try {
           await daemon.reload(next);
         } catch (error) {
-          logger.error({ code: errorReport(error).code, err: error }, `config reload failed: ${errorReport(error).message}`);
+          logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload failed: ${errorReport(error).message}`);
         }
       });
     };
@@ -109,7 +118,7 @@ function waitForStopSignal(signals: SignalSource, logger: Logger, file: string, 
         .then(
           () => done(0),
           (error: unknown) => {
-            logger.error({ code: errorReport(error).code, err: error }, 'close failed');
+            logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `close failed: ${errorReport(error).message}`);
             done(1);
           },
         );

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { unlistRefusal } from '../accounting/policy.js';
-import { formatPrefix } from '../net/address.js';
+import { formatPrefix, parsePrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
 import { errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
@@ -49,6 +49,7 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
   const dryRun = options.dryRun === true;
   const targets = parseTargets(args, 'nothing was sent');
   const config = loadCliConfig(options, io);
+  for (const note of hostBitNotes(args)) printErrorLine(io, `rbl-unlist: note: ${note}`);
 
   const refused = targets.flatMap((target) => {
     const refusal = unlistRefusal(target, { pools: config.pools, force: options.force === true });
@@ -100,4 +101,19 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
     }
   }
   return status;
+}
+
+/**
+ * A note for each prefix argument with host bits set (10.64.0.5/24): it is unlisted as the
+ * prefix that contains it (10.64.0.0/24), which the operator may not have meant.
+ */
+function hostBitNotes(args: readonly string[]): string[] {
+  return args.flatMap((arg) => {
+    const slash = arg.indexOf('/');
+    if (slash === -1) return [];
+    const used = formatPrefix(parsePrefix(arg));
+    const given = parsePrefix(arg.slice(0, slash));
+    const network = parsePrefix(used.slice(0, used.indexOf('/')));
+    return given.bytes.equals(network.bytes) ? [] : [`${arg} has host bits set; unlisting ${used}`];
+  });
 }

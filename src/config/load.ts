@@ -5,10 +5,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { RblError } from '../errors.js';
 import { parsePrefix, type IpPrefix } from '../net/address.js';
 import { parseTsigKeyFile, tsigKey, type TsigKey } from '../backends/dns-update/keyfile.js';
+import { configError, schemaProblems, yamlProblem, type ConfigProblem } from './problems.js';
 import { configSchema, durationMs, type RawConfig } from './schema.js';
 
 /** The default config path when neither --config nor $RBL_UNLIST_CONFIG is given. */
@@ -94,7 +94,7 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new RblError('RBL_CONFIG_READ', `cannot read config ${path}: ${(error as Error).message}`, { cause: error });
+    throw new RblError('RBL_CONFIG_READ', `cannot read config ${path}: ${readFailure(error)}`, { cause: error });
   }
   return parseConfig(text, path);
 }
@@ -103,30 +103,44 @@ export function loadConfig(file: string): Config {
 export function parseConfig(text: string, path: string): Config {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
-    const first = document.errors[0]!;
-    throw new RblError('RBL_CONFIG_SYNTAX', `${path}: ${first.message.split('\n')[0]}`);
+    const problems = document.errors.map((error) => yamlProblem(error, text));
+    throw configError(path, problems.filter((problem, i) => problems.findIndex((other) => other.text === problem.text) === i));
   }
-  const result = configSchema.safeParse(document.toJS() ?? {});
-  if (!result.success) throw schemaError(path, result.error);
+  const input: unknown = document.toJS() ?? {};
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw configError(path, schemaProblems(result.error, configSchema, input));
   return resolveConfig(result.data, path);
 }
 
-function schemaError(path: string, error: z.ZodError): RblError {
-  const issue = error.issues[0]!;
-  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((key) => (issue.path.length > 0 ? `${where}.${key}` : key));
-    return new RblError('RBL_CONFIG_UNKNOWN_KEY', `${path}: unknown key ${keys.join(', ')}`);
+/** Why a file could not be read, in words (the path is already in the message). */
+function readFailure(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `no such file (ENOENT); give the config file with --config FILE or $RBL_UNLIST_CONFIG (the default is ${DEFAULT_CONFIG_PATH})`;
+    case 'EACCES':
+      return 'permission denied (EACCES); the user running rbl-unlist must be able to read it';
+    case 'EISDIR':
+      return 'it is a folder, not a file (EISDIR)';
+    default:
+      return (error as Error).message;
   }
-  if (issue.code === 'invalid_type' && issue.message.includes('undefined')) {
-    return new RblError('RBL_CONFIG_INVALID', `${path}: ${where} is required`);
-  }
-  return new RblError('RBL_CONFIG_INVALID', `${path}: ${where}: ${issue.message}`);
 }
 
 function resolveConfig(raw: RawConfig, path: string): Config {
   const base = dirname(path);
   const looseFiles: string[] = [];
+  // Every value is checked, and all problems are reported together at the end. A failed step
+  // yields a placeholder that never leaves this function: the config is not returned then.
+  const problems: ConfigProblem[] = [];
+  const attempt = <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof RblError)) throw error;
+      problems.push({ code: error.code, text: error.message.startsWith(`${path}: `) ? error.message.slice(path.length + 2) : error.message });
+      return undefined as T;
+    }
+  };
   const file = (relative: string): string => resolve(base, relative);
   const readSecret = (relative: string, key: string): string => {
     const full = file(relative);
@@ -152,20 +166,20 @@ function resolveConfig(raw: RawConfig, path: string): Config {
   const names = new Set<string>();
   const clients = raw.radius.clients.map((client, index): ClientConfig => {
     const key = `radius.clients.${index}`;
-    if (names.has(client.name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.name: "${client.name}" is used twice`);
+    if (names.has(client.name)) problems.push({ code: 'RBL_CONFIG_INVALID', text: `${key}.name: "${client.name}" is used twice` });
     names.add(client.name);
-    const secret = client.secret ?? readSecret(client.secret_file!, `${key}.secret_file`);
+    const secret = client.secret ?? attempt(() => readSecret(client.secret_file!, `${key}.secret_file`)) ?? '';
     return Object.freeze({
       name: client.name,
-      address: prefix(client.address, `${key}.address`),
+      address: attempt(() => prefix(client.address, `${key}.address`)),
       secret: Buffer.from(secret, 'utf8'),
       secretSource: client.secret_file ? file(client.secret_file) : `${key}.secret`,
-      pools: Object.freeze(client.pools.map((pool, i) => prefix(pool, `${key}.pools.${i}`))),
+      pools: Object.freeze(client.pools.map((pool, i) => attempt(() => prefix(pool, `${key}.pools.${i}`)))),
     });
   });
 
   const backendNames = new Set<string>();
-  const backends = raw.backends.map((backend, index): BackendConfig => {
+  const backends = raw.backends.map((backend, index): BackendConfig => attempt(() => {
     const key = `backends.${index}`;
     const zones = backend.zones.map((zone) => zone.toLowerCase().replace(/\.$/, ''));
     for (const zone of zones) {
@@ -229,27 +243,28 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     if (backendNames.has(result.name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.name: "${result.name}" is used twice; give each backend its own name`);
     backendNames.add(result.name);
     return Object.freeze(result);
-  });
+  }));
 
   const config: Config = {
     file: path,
     radius: Object.freeze({
-      listen: Object.freeze(raw.radius.listen.map((text, i) => endpoint(text, `radius.listen.${i}`, path, 1813))),
+      listen: Object.freeze(raw.radius.listen.map((text, i) => attempt(() => endpoint(text, `radius.listen.${i}`, path, 1813)))),
       clients: Object.freeze(clients),
       dictionaries: Object.freeze(raw.radius.dictionaries.map(file)),
     }),
-    pools: Object.freeze(raw.pools.map((pool, i) => prefix(pool, `pools.${i}`))),
+    pools: Object.freeze(raw.pools.map((pool, i) => attempt(() => prefix(pool, `pools.${i}`)))),
     unlistOn: new Set(raw.unlist_on),
     backends: Object.freeze(backends),
     state: Object.freeze({ dir: file(raw.state.dir), ack: raw.state.ack }),
     sessions: Object.freeze({ maxAgeMs: durationMs(raw.sessions.max_age) }),
     http: Object.freeze({
-      listen: raw.http.listen === '' ? undefined : endpoint(raw.http.listen, 'http.listen', path, 9813),
+      listen: raw.http.listen === '' ? undefined : attempt(() => endpoint(raw.http.listen, 'http.listen', path, 9813)),
       probeIntervalMs: durationMs(raw.http.probe_interval),
     }),
     log: Object.freeze({ level: raw.log.level }),
     looseFiles: Object.freeze([...new Set(looseFiles)]),
   };
+  if (problems.length > 0) throw configError(path, problems);
   return Object.freeze(config);
 }
 
@@ -260,7 +275,9 @@ export function endpoint(text: string, key: string, path: string, defaultPort: n
   if (!match) throw bad();
   const host = match[1]!;
   const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad();
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}": port ${match[2]} is out of range (0 to 65535)`);
+  }
   let family: 4 | 6;
   try {
     family = parsePrefix(host).family;

@@ -98,6 +98,16 @@ export const METRIC_HELP = {
     labels: [],
     help: 'Accounting sessions in the session table',
   },
+  rbl_unlist_ready: {
+    type: 'gauge',
+    labels: [],
+    help: '1 when /readyz would answer 200 (RADIUS sockets bound, journal writable, every backend probed recently), else 0',
+  },
+  rbl_unlist_journal_errors_total: {
+    type: 'counter',
+    labels: [],
+    help: 'Failed journal writes (disk full, I/O error); while the last one is not followed by a good write the service is not ready',
+  },
 } as const satisfies Record<string, MetricDescription>;
 
 export type MetricName = keyof typeof METRIC_HELP;
@@ -108,6 +118,8 @@ export interface MetricsState {
   deadLetters(): number;
   sessions(): number;
   backendUp(): { backend: string; zone: string; up: boolean }[];
+  /** Whether /readyz would answer 200; absent, rbl_unlist_ready reads 0. */
+  ready?(): boolean;
 }
 
 export interface Metrics {
@@ -124,6 +136,7 @@ export interface Metrics {
   readonly unlistLatencySeconds: Histogram;
   /** Packet received to response sent. */
   readonly ackLatencySeconds: Histogram;
+  readonly journalErrors: Counter;
   /** Queue depth, dead letters, sessions and backend up: gauges read at scrape time from these getters. */
   bindState(state: MetricsState): void;
 }
@@ -165,6 +178,7 @@ export function createMetrics(): Metrics {
   gauge('rbl_unlist_queue_depth', (s) => s.queueDepth());
   gauge('rbl_unlist_queue_dead_letters', (s) => s.deadLetters());
   gauge('rbl_unlist_sessions', (s) => s.sessions());
+  gauge('rbl_unlist_ready', (s) => (s.ready?.() === true ? 1 : 0));
   new Gauge<'backend' | 'zone'>({
     name: 'rbl_unlist_backend_up',
     help: METRIC_HELP.rbl_unlist_backend_up.help,
@@ -188,6 +202,7 @@ export function createMetrics(): Metrics {
     backendRequestSeconds: histogram<'backend'>('rbl_unlist_backend_request_duration_seconds', REQUEST_BUCKETS),
     unlistLatencySeconds: histogram('rbl_unlist_unlist_latency_seconds', UNLIST_BUCKETS),
     ackLatencySeconds: histogram('rbl_unlist_radius_ack_latency_seconds', ACK_BUCKETS),
+    journalErrors: counter('rbl_unlist_journal_errors_total'),
     bindState(next) {
       state = next;
     },

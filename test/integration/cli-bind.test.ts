@@ -102,17 +102,21 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'dig', 'nsupdate'))('rbl-unli
     expect(listed.stdout).toMatch(new RegExp(`20\\.3\\.64\\.10\\.${ZONE.replace(/\./g, '\\.')}\\.\\s+A\\s+127\\.0\\.0\\.2`));
     expect(listed.stdout).toMatch(/TXT\s+"exceeded 500 messages\/hour"/);
     expect(listed.stdout).toContain(`10.64.3.20: not listed in bind, zone ${ZONE6}`);
+    expect(listed.stderr).toBe(`rbl-unlist: RBL_LISTED: 10.64.3.20 is listed in bind, zone ${ZONE}: "exceeded 500 messages/hour"\n`);
 
     const json = await runCliCaptured(['check', '--json', '--config', file, '10.64.3.20']);
     expect(json.status).toBe(1);
-    const document = JSON.parse(json.stdout) as { listed: boolean; results: { zone: string; listed: boolean; names: { txt: string[] }[] }[] };
+    const document = JSON.parse(json.stdout) as { ok: boolean; listed: boolean; results: { zone: string; listed: boolean; names: { txt: string[] }[] }[] };
     expect(document.listed).toBe(true);
+    expect(document.ok).toBe(false);
     expect(document.results.find((r) => r.zone === ZONE)!.names[0]!.txt).toEqual(['exceeded 500 messages/hour']);
 
     expect((await runCliCaptured(['unlist', '--config', file, '10.64.3.20'])).status).toBe(0);
     const clear = await runCliCaptured(['check', '--config', file, '10.64.3.20']);
     expect(clear.status).toBe(0);
     expect(clear.stdout).toContain(`10.64.3.20: not listed in bind, zone ${ZONE}`);
+    expect(clear.stderr).toBe('');
+    expect((JSON.parse((await runCliCaptured(['check', '--json', '--config', file, '10.64.3.20'])).stdout) as { ok: boolean }).ok).toBe(true);
   });
 
   it('exits 1 naming TSIG and BADSIG when the secret is wrong, and changes nothing', async () => {

@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliConfigYaml, writeKeyFile } from '../helpers/cli.js';
-import { tempDir } from '../helpers/peers.js';
+import { cliConfigYaml, runBuiltCli, writeKeyFile } from '../helpers/cli.js';
+import { freePort, tempDir } from '../helpers/peers.js';
 import { startService, type ServiceHandle } from '../helpers/service.js';
 
 // The built binary as systemd runs it: real signals, real process exit.
@@ -33,6 +34,8 @@ describe('rbl-unlist serve as a process', () => {
     const refused = await service.waitForLog((line) => line.msg.startsWith('config reload refused'));
     expect(refused).toMatchObject({ level: 'error', code: 'RBL_CONFIG_UNKNOWN_KEY' });
     expect(refused.msg).toContain('bogus_key');
+    // One line: no stack and no cause repeated after the message at info.
+    expect(refused).not.toHaveProperty('err');
 
     writeFileSync(configFile, yaml().replace('10.64.0.0/16', '10.65.0.0/16'));
     service.child.kill('SIGHUP');
@@ -46,5 +49,24 @@ describe('rbl-unlist serve as a process', () => {
     writeFileSync(configFile, yaml());
     service = await startService(configFile);
     expect(await service.stop('SIGINT')).toBe(0);
+  });
+
+  it('says why it cannot start in one log line and one stderr line, without a stack, and exits 1', async () => {
+    const port = await freePort();
+    const holder = createSocket('udp4');
+    await new Promise<void>((resolve) => holder.bind(port, '127.0.0.1', resolve));
+    try {
+      writeFileSync(configFile, yaml().replace('"127.0.0.1:0"', `"127.0.0.1:${port}"`));
+      const result = await runBuiltCli(['serve', '--config', configFile]);
+      expect(result.status).toBe(1);
+      const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines).toEqual([
+        expect.objectContaining({ level: 'fatal', code: 'RBL_LISTEN', msg: expect.stringMatching(new RegExp(`^rbl-unlist failed to start: cannot listen for RADIUS accounting on 127\\.0\\.0\\.1:${port}: EADDRINUSE`)) }),
+      ]);
+      expect(lines[0]).not.toHaveProperty('err');
+      expect(result.stderr).toBe(`rbl-unlist: RBL_LISTEN: ${String(lines[0]!.msg).slice('rbl-unlist failed to start: '.length)}\n`);
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -1,65 +1,136 @@
 /**
- * The README's quick start, run as written: the shipped quick-start config (with the ports and the
- * DNS server of this test's own BIND put in) and the radclient line from the README.
+ * The README's quick start, run as a user runs it: its first command (deploy/quickstart/run)
+ * without a terminal, until it shows a Stop unlisting an address from its own BIND; then Ctrl-C
+ * (SIGINT), after which nothing it started may still run and its temporary folder must be gone.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBind, type BindServer } from '../helpers/bind.js';
-import { runBuiltCli } from '../helpers/cli.js';
-import { executable, freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
-import { PROJECT_ROOT, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { runCommand } from '../helpers/cli.js';
+import { executable, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { PROJECT_ROOT } from '../helpers/service.js';
 
-const QUICKSTART = join(PROJECT_ROOT, 'deploy/quickstart/config.yaml');
 const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## How it works'));
+/** The README's first quick-start command. */
+const firstCommand = /```sh\n([^\n]*)\n/.exec(quickStart)?.[1]?.trim() ?? '';
 
-describe('the quick start', () => {
-  test('the shipped quick-start config passes check-config', async () => {
-    const result = await runBuiltCli(['check-config', '--config', QUICKSTART]);
-    expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain('config OK');
+/** Whether a process with this id exists (and is not a zombie waiting for its parent). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** The ids of live processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text) && running(Number(entry));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(!havePeers('named', 'tsig-keygen', 'named-checkconf', 'dig', 'nsupdate', 'radclient'))("the README's quick start", () => {
+  let child: ChildProcess;
+  let output = '';
+  let exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  beforeAll(async () => {
+    expect(firstCommand).toBe('deploy/quickstart/run');
+    // No terminal: stdin is /dev/null and stdout a pipe, as under CI.
+    child = spawn(join(PROJECT_ROOT, firstCommand), [], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    await waitFor('the quick start to print the commands to try', () => output.includes('Ctrl-C stops') || child.exitCode !== null, 120_000, 100).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; output so far:\n${output}`);
+      },
+    );
+  }, 130_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exit;
+    }
   });
 
-  describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient'))('with a real BIND serving rbl.example.net', () => {
-    let bind: BindServer;
-    let service: ServiceHandle;
-    let radiusPort: number;
-    let httpPort: number;
-    let removeDir: () => void;
+  test('shows 10.64.0.5 listed in its BIND, then a Stop from radclient removing it', () => {
+    expect(child.exitCode, output).toBeNull();
+    const before = output.slice(output.indexOf('== before'), output.indexOf('== the NAS'));
+    expect(before).toMatch(/5\.0\.64\.10\.rbl\.example\.net\.\s+300\s+IN\s+A\s+127\.0\.0\.2/);
+    expect(before).toContain('"10.64.0.5 exceeded the SMTP rate limit"');
+    expect(output).toContain('Received Accounting-Response');
+    const after = output.slice(output.indexOf('== after'), output.indexOf('== rbl-unlist runs'));
+    expect(after).toContain('10.64.0.5 is no longer listed');
+    expect(after).not.toMatch(/IN\s+(A|TXT)\s/);
+    const unlisted = JSON.parse(/^\{.*"msg":"unlisted".*\}$/m.exec(after)?.[0] ?? '{}') as Record<string, unknown>;
+    expect(unlisted).toMatchObject({ session: 'demo-1', addresses: ['10.64.0.5'], backend: 'bind', zone: 'rbl.example.net' });
+  });
 
-    beforeAll(async () => {
-      bind = await startBind({ zones: [{ name: 'rbl.example.net', records: listingRecords('10.64.0.5', 'rbl.example.net', 'rate limit') }] });
-      const temp = tempDir('quickstart');
-      removeDir = temp.remove;
-      radiusPort = await freePort();
-      httpPort = await freePort();
-      const config = readFileSync(QUICKSTART, 'utf8')
-        .replace('listen: ["127.0.0.1:1813"]', `listen: ["127.0.0.1:${radiusPort}"]`)
-        .replace('server: 127.0.0.1:5353', `server: 127.0.0.1:${bind.port}`)
-        .replace('tsig_key_file: tsig.key', `tsig_key_file: ${bind.keyFile}`)
-        .replace('/tmp/rbl-unlist-quickstart', join(temp.dir, 'state'))
-        .replace('listen: 127.0.0.1:9813', `listen: 127.0.0.1:${httpPort}`);
-      service = await startService(writeConfig(temp.dir, config));
-    });
+  test('on Ctrl-C it stops named and rbl-unlist and removes its temporary folder', async () => {
+    const folder = /in (\S+rbl-unlist-quickstart\.\w+)\n/.exec(output)?.[1];
+    const namedPid = Number(/named pid (\d+)/.exec(output)?.[1]);
+    const servicePid = Number(/rbl-unlist serve: .* pid (\d+)/.exec(output)?.[1]);
+    expect(folder, output).toBeDefined();
+    expect(existsSync(folder!)).toBe(true);
+    expect(running(namedPid) && running(servicePid), output).toBe(true);
+    expect(processesMentioning(folder!).length).toBeGreaterThanOrEqual(2);
 
-    afterAll(async () => {
-      await service?.stop();
-      await bind?.close();
-      removeDir?.();
-    });
+    child.kill('SIGINT');
+    const { code } = await Promise.race([exit, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit 30 s after SIGINT:\n${output}`)), 30_000))]);
+    expect(code).toBe(130);
+    expect(output).toContain(`removed ${folder}`);
+    expect(running(namedPid)).toBe(false);
+    expect(running(servicePid)).toBe(false);
+    expect(processesMentioning(folder!)).toEqual([]);
+    expect(existsSync(folder!)).toBe(false);
+  }, 40_000);
+});
 
-    test("the README's radclient Stop unlists 10.64.0.5", async () => {
-      const line = /^echo '([^']+)' \| radclient -x 127\.0\.0\.1:1813 acct testing123$/m.exec(readme);
-      expect(line, 'the radclient example in the README').not.toBeNull();
-      const result = spawnSync(executable('radclient'), ['-x', `127.0.0.1:${radiusPort}`, 'acct', 'testing123'], { input: `${line![1]}\n`, encoding: 'utf8', timeout: 10_000 });
-      expect(result.status, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toContain('Accounting-Response');
-      await waitFor('the unlist', () => bind.query(dnsblName('10.64.0.5', 'rbl.example.net'), 'A').length === 0, 10_000).catch((error: Error) => {
-        throw new Error(`${error.message}\n${service.logs().map((l) => JSON.stringify(l)).join('\n')}`);
+describe('the quick start on a machine that lacks the DNS and RADIUS tools', () => {
+  test('names the Debian packages to install and the apt-get line, and starts nothing', async () => {
+    // A PATH with Node and the shell's basic tools but not dig, nsupdate, named-checkconf or
+    // radclient (the script adds /usr/sbin, so named and tsig-keygen are still found). Run as
+    // nobody when the test runs as root: as root the script would install them with apt-get.
+    const bin = tempDir('quickstart-path');
+    try {
+      chmodSync(bin.dir, 0o755);
+      symlinkSync(process.execPath, join(bin.dir, 'node'));
+      for (const tool of ['bash', 'dirname', 'id', 'sort', 'tr']) symlinkSync(executable(tool), join(bin.dir, tool));
+      const asNobody = process.getuid?.() === 0 ? ['--reuid=65534', '--regid=65534', '--clear-groups'] : undefined;
+      // A copy of the script in a folder the user nobody can read, wherever the checkout lives
+      // (it may be under /root): the script stops before it needs anything beside itself.
+      const script = join(bin.dir, 'clone/deploy/quickstart/run');
+      mkdirSync(join(bin.dir, 'clone/deploy/quickstart'), { recursive: true });
+      copyFileSync(join(PROJECT_ROOT, 'deploy/quickstart/run'), script);
+      chmodSync(script, 0o755);
+      const result = await runCommand(asNobody ? executable('setpriv') : script, asNobody ? [...asNobody, script] : [], {
+        cwd: bin.dir,
+        env: { PATH: bin.dir, HOME: bin.dir },
+        timeoutMs: 30_000,
       });
-      await waitFor('/readyz 200', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200, 10_000);
-    });
+      expect(result.status, result.stdout + result.stderr).toBe(2);
+      expect(result.stderr).toBe(
+        'quickstart: missing Debian packages: bind9-dnsutils bind9-utils freeradius-utils\n' +
+          'install them, then run this again:\n' +
+          '  sudo apt-get install --no-install-recommends bind9-dnsutils bind9-utils freeradius-utils\n' +
+          '(or run this script as root and it installs them)\n',
+      );
+      expect(result.stdout).toBe('');
+    } finally {
+      bin.remove();
+    }
   });
 });

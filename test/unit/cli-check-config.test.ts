@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliConfigYaml, runCliCaptured, TEST_TSIG_SECRET, writeKeyFile } from '../helpers/cli.js';
 import { useSilentServer } from '../helpers/dns.js';
@@ -30,6 +30,34 @@ function writeConfig(name: string, keyFile = 'tsig.key', timeout = '2s'): string
 }
 
 describe('rbl-unlist check-config', () => {
+  it.skipIf(existsSync('/etc/rbl-unlist/config.yaml'))('without any config says how to give one, and exits 2', async () => {
+    const result = await runCliCaptured(['check-config'], {});
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'rbl-unlist: RBL_CONFIG_READ: cannot read config /etc/rbl-unlist/config.yaml: no such file (ENOENT); ' +
+        'give the config file with --config FILE or $RBL_UNLIST_CONFIG (the default is /etc/rbl-unlist/config.yaml)\n',
+    );
+  });
+
+  it('names the file $RBL_UNLIST_CONFIG points at when it does not exist', async () => {
+    const result = await runCliCaptured(['check-config'], { RBL_UNLIST_CONFIG: join(dir, 'gone.yaml') });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`cannot read config ${join(dir, 'gone.yaml')}: no such file (ENOENT); give the config file with --config FILE or $RBL_UNLIST_CONFIG`);
+  });
+
+  it('prints every problem of a wrong file in one error, with suggestions', async () => {
+    const file = join(dir, 'typos.yaml');
+    writeFileSync(file, `${cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [{ server: '127.0.0.1:99999', zones: ['rbl.example.net'], keyFile: 'tsig.key' }] })}satte:\n  dir: x\n`.replace('clients:', 'clinets:'));
+    const result = await runCliCaptured(['check-config', '--config', file], {});
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `rbl-unlist: RBL_CONFIG_UNKNOWN_KEY: ${file}: 3 problems:\n` +
+        '  - unknown key radius.clinets (did you mean clients?)\n' +
+        '  - unknown key satte (did you mean state?)\n' +
+        '  - radius.clients is required\n',
+    );
+  });
+
   it('prints a summary of clients, pools, backends and zones and exits 0', async () => {
     const result = await runCliCaptured(['check-config', '--config', writeConfig('ok.yaml')]);
     expect(result.status).toBe(0);

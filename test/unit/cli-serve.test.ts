@@ -131,6 +131,7 @@ describe('rbl-unlist serve', () => {
     const refused = logs.find((line) => line.msg.startsWith('config reload refused: '));
     expect(refused).toMatchObject({ level: 'error', code: 'RBL_CONFIG_UNKNOWN_KEY' });
     expect(refused!.msg).toContain('unknown key surprise');
+    expect(refused).not.toHaveProperty('err');
     run.signals.emit('SIGTERM');
     expect(await run.status).toBe(0);
   });
@@ -170,8 +171,15 @@ describe('rbl-unlist serve', () => {
     writeFileSync(configFile, 'pools: [10.64.0.0/16]\n');
     const run = serve();
     expect(await run.status).toBe(2);
-    expect(run.stderr()).toMatch(/^rbl-unlist: RBL_CONFIG_INVALID: .*radius/);
+    expect(run.stderr()).toMatch(/^rbl-unlist: RBL_CONFIG_INVALID: .*: 2 problems:\n {2}- radius is required\n {2}- backends is required\n$/);
     expect(daemon.started).toBe(0);
+  });
+
+  it('logs the failed start\'s stack and cause only at debug', async () => {
+    writeFileSync(configFile, goodYaml().replace('level: info', 'level: debug'));
+    daemon.startError = new RblError('RBL_LISTEN', 'cannot bind 127.0.0.1:1813: address in use', { cause: new Error('bind EADDRINUSE') });
+    expect(await serve().status).toBe(1);
+    expect(logs.find((line) => line.level === 'fatal')).toHaveProperty('err.stack');
   });
 
   it('exits 1 with the error when the daemon cannot start', async () => {
@@ -179,6 +187,9 @@ describe('rbl-unlist serve', () => {
     const run = serve();
     expect(await run.status).toBe(1);
     expect(run.stderr()).toBe('rbl-unlist: RBL_LISTEN: cannot bind 127.0.0.1:1813: address in use\n');
+    const fatal = logs.filter((line) => line.level === 'fatal');
+    expect(fatal).toEqual([expect.objectContaining({ code: 'RBL_LISTEN', msg: 'rbl-unlist failed to start: cannot bind 127.0.0.1:1813: address in use' })]);
+    expect(fatal[0]).not.toHaveProperty('err');
     expect(run.signals.listenerCount('SIGTERM')).toBe(0);
     expect(run.signals.listenerCount('SIGHUP')).toBe(0);
   });

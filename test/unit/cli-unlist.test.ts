@@ -115,6 +115,17 @@ describe('rbl-unlist unlist --dry-run', () => {
 });
 
 describe('rbl-unlist unlist arguments and safety rules', () => {
+  it('says which prefix it used when a prefix has host bits set, and says nothing for a clean one', async () => {
+    const result = await unlist('--dry-run', '10.64.0.5/24', '2001:db8:100:1::5/64', '10.64.1.0/24');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      'rbl-unlist: note: 10.64.0.5/24 has host bits set; unlisting 10.64.0.0/24\n' +
+        'rbl-unlist: note: 2001:db8:100:1::5/64 has host bits set; unlisting 2001:db8:100:1::/64\n',
+    );
+    expect(updateLines(result.stdout)).toContain('update delete 0.64.10.rbl.example.net. A');
+    expect(received).toEqual([]);
+  });
+
   it('exits 2 naming an address that does not parse, and sends nothing for the others', async () => {
     const result = await unlist('10.64.3.7', '10.64.3', '2001:db8::/129');
     expect(result.status).toBe(2);

@@ -140,3 +140,58 @@ describe('config', () => {
     expect(backend.type === 'http' && backend.apiKey).toBe('secret-api-key');
   });
 });
+
+describe('config errors an operator can act on', () => {
+  it('reports every problem of the file at once, one line each, with the first problem\'s code', () => {
+    const text = minimal
+      .replace('radius:\n', 'radius:\n  listen: ["127.0.0.1:1813"]\n  clientz: []\n')
+      .replace('zones:', 'zoens: [x]\n    zones:')
+      .concat('colour: blue\n');
+    const error = failure(text);
+    expect(error.code).toBe('RBL_CONFIG_UNKNOWN_KEY');
+    expect(error.message).toContain('config.yaml: 3 problems:\n');
+    expect(error.message).toContain('\n  - unknown key radius.clientz (did you mean clients?)');
+    expect(error.message).toContain('\n  - unknown key backends.0.zoens (did you mean zones?)');
+    expect(error.message).toContain('\n  - unknown key colour');
+    expect(error.message).not.toContain('colour (did you mean');
+  });
+
+  it('reports every bad value found after the schema too: addresses, ports and key files together', () => {
+    const text = minimal.replace('192.0.2.10/32', 'ras1.example').replace('[10.64.0.0/16]', '[10.64.0.0/99]').replace('127.0.0.1:53', '127.0.0.1:99999');
+    const error = failure(text);
+    expect(error.code).toBe('RBL_CONFIG_INVALID');
+    expect(error.message).toMatch(/3 problems:\n {2}- radius\.clients\.0\.address: .*\n {2}- backends\.0\.server: .*\n {2}- pools\.0: /);
+  });
+
+  it('suggests the key of the right backend type', () => {
+    const error = failure(`${minimal}  - type: http\n    preset: powerdns\n    url: http://127.0.0.1:8081/api/v1/servers/localhost/zones/rbl.example.net.\n    api_key: k\n`);
+    expect(error.message).toContain('unknown key backends.1.api_key (did you mean api_key_file?)');
+    expect(failure(minimal.replace('tsig_key_file:', 'tsig_key_flie:')).message).toContain('unknown key backends.0.tsig_key_flie (did you mean tsig_key_file?)');
+    // ca_file exists only for http backends: a dns-update backend gets no such suggestion.
+    expect(failure(minimal.replace('zones:', 'ca_flie: x\n    zones:')).message).toMatch(/unknown key backends\.0\.ca_flie$/);
+    expect(failure(`${minimal}  - type: http\n    url: http://127.0.0.1/{name}\n    zones: [z]\n    ca_flie: x\n`).message).toContain('(did you mean ca_file?)');
+  });
+
+  it('calls a port above 65535 out of range, naming the key', () => {
+    const error = failure(minimal.replace('127.0.0.1:53', '127.0.0.1:70000'));
+    expect(error.message).toContain('backends.0.server: "127.0.0.1:70000": port 70000 is out of range (0 to 65535)');
+  });
+
+  it('ends a YAML error with the offending line, not a dangling colon', () => {
+    const error = failure(minimal.replace('      secret: s3cret', '      secret: s3cret: oops'));
+    expect(error.code).toBe('RBL_CONFIG_SYNTAX');
+    expect(error.message).toMatch(/config\.yaml: line 6, column \d+: .+: " {6}secret: s3cret: oops"$/);
+    expect(error.message).not.toMatch(/:\s*$/);
+    expect(error.message).not.toContain('\n\n');
+  });
+
+  it('says how to give a config when the file does not exist', () => {
+    let caught: unknown;
+    try {
+      loadConfig(join(dir, 'nowhere.yaml'));
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as Error).message).toBe(`cannot read config ${join(dir, 'nowhere.yaml')}: no such file (ENOENT); give the config file with --config FILE or $RBL_UNLIST_CONFIG (the default is /etc/rbl-unlist/config.yaml)`);
+  });
+});

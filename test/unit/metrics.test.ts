@@ -47,12 +47,14 @@ describe('metrics', () => {
     metrics.backendRequestSeconds.observe({ backend: 'dns-update 127.0.0.1:53' }, 0.004);
     metrics.unlistLatencySeconds.observe(0.2);
     metrics.ackLatencySeconds.observe(0.0007);
+    metrics.journalErrors.inc();
     const text = await metrics.registry.metrics();
     for (const line of [
       'rbl_unlist_radius_packets_total{outcome="accepted"} 1',
       'rbl_unlist_radius_packets_total{outcome="bad_authenticator"} 2',
       'rbl_unlist_accounting_events_total{type="stop"} 1',
       'rbl_unlist_accounting_stale_stops_total 1',
+      'rbl_unlist_journal_errors_total 1',
       'rbl_unlist_accounting_refused_total{reason="protected"} 1',
       'rbl_unlist_backend_unlists_total{backend="dns-update 127.0.0.1:53",outcome="success"} 3',
       'rbl_unlist_backend_unlists_total{backend="dns-update 127.0.0.1:53",outcome="dead_letter"} 1',
@@ -74,21 +76,25 @@ describe('metrics', () => {
       { backend: 'pdns', zone: 'rbl.example.net', up: true },
       { backend: 'bind', zone: 'rbl.example.net', up: false },
     ];
-    metrics.bindState({ queueDepth: () => depth, deadLetters: () => 2, sessions: () => 1234, backendUp: () => up });
+    let ready = true;
+    metrics.bindState({ queueDepth: () => depth, deadLetters: () => 2, sessions: () => 1234, backendUp: () => up, ready: () => ready });
     let text = await metrics.registry.metrics();
     for (const line of [
       'rbl_unlist_queue_depth 5',
       'rbl_unlist_queue_dead_letters 2',
       'rbl_unlist_sessions 1234',
+      'rbl_unlist_ready 1',
       'rbl_unlist_backend_up{backend="pdns",zone="rbl.example.net"} 1',
       'rbl_unlist_backend_up{backend="bind",zone="rbl.example.net"} 0',
     ]) {
       expect(text).toContain(line);
     }
     depth = 0;
+    ready = false;
     up.splice(1, 1);
     text = await metrics.registry.metrics();
     expect(text).toContain('rbl_unlist_queue_depth 0');
+    expect(text).toContain('rbl_unlist_ready 0');
     expect(text).not.toContain('backend="bind"');
   });
 

@@ -81,9 +81,17 @@ describe('the README', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives a two-command quick start: one runs the service on the shipped config, one runs the tests', () => {
+  it('ships the license package.json names, and does not send users to a registry that lacks the package', () => {
+    const license = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { license: string }).license;
+    expect(license).toBe('MIT');
+    expect(readFileSync(join(PROJECT_ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} /);
+    expect(readme).not.toMatch(/npm install -g rbl-unlist\b/);
+    expect(readme).toContain('not published to the npm registry yet');
+  });
+
+  it('gives a two-command quick start: one runs the whole job against a throwaway BIND, one installs the test peers and runs the tests', () => {
     const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## How it works'));
     const commands = /```sh\n([\s\S]*?)```/.exec(quickStart)![1]!.trim().split('\n');
-    expect(commands).toEqual(['npm ci && npm run build && node dist/cli/main.js serve --config deploy/quickstart/config.yaml', 'npm test']);
+    expect(commands).toEqual(['deploy/quickstart/run', 'sudo .ci/run']);
   });
 });
