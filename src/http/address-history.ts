@@ -1,0 +1,136 @@
+/**
+ * What the service saw of each address recently, for `rbl-unlist why` and GET /addresses/ADDRESS:
+ * the last accounting event that named it (with the User-Name and since when the session held it,
+ * which the durable session table does not keep) and its last unlist, each backend's and zone's
+ * outcome with the latency. A bounded LRU in memory: the last {@link DEFAULT_HISTORY_LIMIT}
+ * addresses touched; it starts empty after a restart. Pure code.
+ */
+import type { UnlistJob, UnlistReason } from '../queue/state.js';
+
+/** How many addresses the history keeps (about 300 bytes each, so some 15 MB when full). */
+export const DEFAULT_HISTORY_LIMIT = 50_000;
+
+/** The last accounting event that named an address, and the session it belongs to. */
+export interface SessionNote {
+  readonly client: string;
+  readonly nas: string;
+  readonly sessionId: string | undefined;
+  readonly userName: string | undefined;
+  /** When this session was first seen naming the address (its Start when the service saw it). */
+  readonly since: number;
+  readonly lastEvent: string;
+  readonly lastEventAt: number;
+}
+
+/** What became of an unlist in one backend and zone. */
+export interface DeliveryNote {
+  readonly backend: string;
+  readonly zone: string;
+  readonly outcome: 'unlisted' | 'retrying' | 'dead_letter';
+  readonly at: number;
+  /** From the accounting event to this outcome. */
+  readonly latencyMs: number;
+  readonly code?: string;
+  readonly message?: string;
+  /** The lane's consecutive failures, for `retrying`. */
+  readonly attempt?: number;
+}
+
+/** The last unlist of an address: the job, the event that asked for it, and each delivery's outcome. */
+export interface UnlistNote {
+  readonly job: string;
+  readonly target: string;
+  readonly reason: UnlistReason;
+  readonly requestedAt: number;
+  readonly deliveries: readonly DeliveryNote[];
+}
+
+interface Entry {
+  session: SessionNote | undefined;
+  unlist: { job: string; target: string; reason: UnlistReason; requestedAt: number; deliveries: Map<string, DeliveryNote> } | undefined;
+}
+
+/** An accounting event as the history records it. */
+export interface EventNote {
+  readonly type: string;
+  readonly client: string;
+  readonly nas: string;
+  readonly sessionId: string | undefined;
+  readonly userName: string | undefined;
+  readonly at: number;
+}
+
+/** The LRU of recently touched addresses (canonical formatPrefix text). */
+export class AddressHistory {
+  readonly limit: number;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(limit = DEFAULT_HISTORY_LIMIT) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`AddressHistory limit must be a positive integer, got ${limit}`);
+    this.limit = limit;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Records that an accounting event named these addresses (a Start or Interim keeps `since` of the same session). */
+  noteEvent(addresses: readonly string[], event: EventNote): void {
+    for (const address of addresses) {
+      const entry = this.#touch(address);
+      const previous = entry.session;
+      const sameSession = previous !== undefined && previous.nas === event.nas && previous.sessionId === event.sessionId && previous.client === event.client;
+      entry.session = {
+        client: event.client,
+        nas: event.nas,
+        sessionId: event.sessionId,
+        userName: event.userName ?? (sameSession ? previous.userName : undefined),
+        since: sameSession ? previous.since : event.at,
+        lastEvent: event.type,
+        lastEventAt: event.at,
+      };
+    }
+  }
+
+  /** Records one delivery outcome of a job for each of its targets. */
+  noteDelivery(job: UnlistJob, delivery: DeliveryNote): void {
+    for (const target of job.targets) {
+      const entry = this.#touch(target);
+      if (entry.unlist?.job !== job.id) {
+        entry.unlist = { job: job.id, target, reason: job.reason, requestedAt: job.createdAt, deliveries: new Map() };
+      }
+      entry.unlist.deliveries.set(`${delivery.backend}\n${delivery.zone}`, delivery);
+    }
+  }
+
+  /** The last event seen naming the address, if the history still holds it. */
+  session(address: string): SessionNote | undefined {
+    return this.#entries.get(address)?.session;
+  }
+
+  /** The last unlist of the address, or of any prefix `covers` accepts (an IPv6 prefix holding it). */
+  lastUnlist(address: string, covers?: (target: string) => boolean): UnlistNote | undefined {
+    let found = this.#entries.get(address)?.unlist;
+    if (covers) {
+      // Rare (a helpdesk question), so a scan of the bounded map is fine.
+      for (const entry of this.#entries.values()) {
+        if (entry.unlist && entry.unlist.target !== address && covers(entry.unlist.target) && (!found || entry.unlist.requestedAt > found.requestedAt)) found = entry.unlist;
+      }
+    }
+    if (!found) return undefined;
+    return { job: found.job, target: found.target, reason: found.reason, requestedAt: found.requestedAt, deliveries: [...found.deliveries.values()] };
+  }
+
+  #touch(address: string): Entry {
+    let entry = this.#entries.get(address);
+    if (entry) {
+      // Map keeps insertion order: re-inserting makes it the most recent.
+      this.#entries.delete(address);
+    } else {
+      entry = { session: undefined, unlist: undefined };
+      if (this.#entries.size >= this.limit) this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(address, entry);
+    return entry;
+  }
+}
