@@ -7,8 +7,8 @@
  */
 import type { UnlistJob, UnlistReason } from '../queue/state.js';
 
-/** How many addresses the history keeps (about 300 bytes each, so some 15 MB when full). */
-export const DEFAULT_HISTORY_LIMIT = 50_000;
+/** How many addresses the history keeps (about 1 KB each with a session and an unlist, so some 20 MB when full). */
+export const DEFAULT_HISTORY_LIMIT = 20_000;
 
 /** The last accounting event that named an address, and the session it belongs to. */
 export interface SessionNote {
@@ -47,7 +47,8 @@ export interface UnlistNote {
 
 interface Entry {
   session: SessionNote | undefined;
-  unlist: { job: string; target: string; reason: UnlistReason; requestedAt: number; deliveries: Map<string, DeliveryNote> } | undefined;
+  /** Deliveries as a short array (one per backend and zone): a Map per address would double the memory. */
+  unlist: { job: string; target: string; reason: UnlistReason; requestedAt: number; deliveries: DeliveryNote[] } | undefined;
 }
 
 /** An accounting event as the history records it. */
@@ -74,12 +75,18 @@ export class AddressHistory {
     return this.#entries.size;
   }
 
-  /** Records that an accounting event named these addresses (a Start or Interim keeps `since` of the same session). */
+  /**
+   * Records that an accounting event named these addresses. A further event of the same session
+   * (an Interim-Update, its Stop) updates the entry in place and keeps `since`, without making it
+   * the most recent: recency is when the address changed hands or was unlisted, so the steady
+   * stream of Interim-Updates does not push those out.
+   */
   noteEvent(addresses: readonly string[], event: EventNote): void {
     for (const address of addresses) {
-      const entry = this.#touch(address);
-      const previous = entry.session;
+      const known = this.#entries.get(address);
+      const previous = known?.session;
       const sameSession = previous !== undefined && previous.nas === event.nas && previous.sessionId === event.sessionId && previous.client === event.client;
+      const entry = sameSession && known ? known : this.#touch(address);
       entry.session = {
         client: event.client,
         nas: event.nas,
@@ -97,9 +104,12 @@ export class AddressHistory {
     for (const target of job.targets) {
       const entry = this.#touch(target);
       if (entry.unlist?.job !== job.id) {
-        entry.unlist = { job: job.id, target, reason: job.reason, requestedAt: job.createdAt, deliveries: new Map() };
+        entry.unlist = { job: job.id, target, reason: job.reason, requestedAt: job.createdAt, deliveries: [] };
       }
-      entry.unlist.deliveries.set(`${delivery.backend}\n${delivery.zone}`, delivery);
+      const deliveries = entry.unlist.deliveries;
+      const index = deliveries.findIndex((known) => known.backend === delivery.backend && known.zone === delivery.zone);
+      if (index === -1) deliveries.push(delivery);
+      else deliveries[index] = delivery;
     }
   }
 
@@ -118,7 +128,7 @@ export class AddressHistory {
       }
     }
     if (!found) return undefined;
-    return { job: found.job, target: found.target, reason: found.reason, requestedAt: found.requestedAt, deliveries: [...found.deliveries.values()] };
+    return { job: found.job, target: found.target, reason: found.reason, requestedAt: found.requestedAt, deliveries: [...found.deliveries] };
   }
 
   #touch(address: string): Entry {

@@ -46,15 +46,27 @@ describe('the address history', () => {
     expect(history.lastUnlist('2001:db8:100:1::5', (target) => target === '2001:db8:100:1::/64')).toMatchObject({ job: '3', target: '2001:db8:100:1::/64' });
   });
 
-  it('holds at most its limit of addresses, forgetting the least recently touched', () => {
+  it('holds at most its limit of addresses, forgetting the one that least recently changed hands or was unlisted', () => {
     const history = new AddressHistory(2);
     history.noteEvent(['10.64.0.1'], event());
-    history.noteEvent(['10.64.0.2'], event());
-    history.noteEvent(['10.64.0.1'], event({ type: 'interim', at: 2000 }));
-    history.noteEvent(['10.64.0.3'], event());
+    history.noteEvent(['10.64.0.2'], event({ sessionId: 's2' }));
+    // Another session takes 10.64.0.1: it becomes the most recent.
+    history.noteEvent(['10.64.0.1'], event({ sessionId: 's3', at: 2000 }));
+    history.noteEvent(['10.64.0.3'], event({ sessionId: 's4' }));
     expect(history.size).toBe(2);
     expect(history.session('10.64.0.2')).toBeUndefined();
-    expect(history.session('10.64.0.1')).toBeDefined();
+    expect(history.session('10.64.0.1')).toMatchObject({ sessionId: 's3' });
     expect(history.session('10.64.0.3')).toBeDefined();
+  });
+
+  it('does not let Interim-Updates of a session push out addresses that changed hands after it started', () => {
+    const history = new AddressHistory(2);
+    history.noteEvent(['10.64.0.1'], event());
+    history.noteEvent(['10.64.0.2'], event({ sessionId: 's2' }));
+    history.noteEvent(['10.64.0.1'], event({ type: 'interim', at: 2000 }));
+    history.noteEvent(['10.64.0.3'], event({ sessionId: 's3' }));
+    // 10.64.0.1's Interim updated it in place (last event interim) but it stayed the oldest.
+    expect(history.session('10.64.0.1')).toBeUndefined();
+    expect(history.session('10.64.0.2')).toBeDefined();
   });
 });
