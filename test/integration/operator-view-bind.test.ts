@@ -66,7 +66,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
       temp.dir,
       serviceConfigYaml({
         radiusPort,
-        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE, LOCKED], name: 'bind', timeout: '1s' },
+        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE, LOCKED], name: 'bind', timeout: '3s' },
         stateDir: join(temp.dir, 'state'),
         unlistOn: ['stop'],
         httpPort,
@@ -97,7 +97,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     expect(status).toBe(1);
     expect(json.service).toEqual({ answered: true });
     const [entry] = json.addresses;
-    expect(entry!.zones.map((zone) => [zone.zone, zone.listed])).toEqual([[ZONE, false], [LOCKED, true]]);
+    expect(entry!.zones.map((zone) => [zone.zone, zone.listed]), JSON.stringify(entry!.zones)).toEqual([[ZONE, false], [LOCKED, true]]);
     const report = entry!.service!;
     expect(report.session).toBeNull();
     expect(report.last_accounting).toMatchObject({ type: 'stop', client: 'nas1', nas: NAS, session_id: 's1', user: 'alice' });
