@@ -54,7 +54,7 @@ export function statusText(report: StatusReport): string[] {
     `version: rbl-unlist ${report.version}`,
     `up since: ${report.started_at} (${duration(report.uptime_seconds)})`,
     `config: ${report.config}`,
-    `listeners: ${report.listeners.map((listener) => `udp ${hostPort(listener.address, listener.port)}`).join(', ') || 'none'}`,
+    `listeners: ${report.listeners.map((listener) => `${listener.transport} ${hostPort(listener.address, listener.port)}`).join(', ') || 'none'}`,
     `http: ${report.http ? hostPort(report.http.address, report.http.port) : 'off'}`,
     `journal: ${report.journal.writable ? 'writable' : 'NOT WRITABLE (see the log for RBL_STATE_DIR)'}; acknowledging once ${report.ack === 'unlisted' ? 'unlisted' : 'journaled'}`,
     `queue: ${report.queue.depth} pending, ${report.queue.dead_letters} dead ${report.queue.dead_letters === 1 ? 'letter' : 'letters'}${report.queue.dead_letters > 0 ? ' (see rbl-unlist queue list)' : ''}`,
@@ -65,7 +65,7 @@ export function statusText(report: StatusReport): string[] {
   ];
   const unknown = report.unknown_sources;
   if (unknown.packets > 0) {
-    lines.push(`unknown sources: ${unknown.packets} packets discarded, last from ${unknown.last_source ?? '?'} at ${unknown.last_packet ?? '?'}`);
+    lines.push(`unknown sources: ${plural(unknown.packets, 'packet')} discarded, last from ${unknown.last_source ?? '?'} at ${unknown.last_packet ?? '?'}`);
   }
   lines.push(`backends (${report.backends.length}):`, ...alignColumns(report.backends.map(backendRow), '  '));
   for (const backend of report.backends) {
@@ -78,7 +78,7 @@ export function statusText(report: StatusReport): string[] {
 function clientRow(client: ClientStatus): string[] {
   const last = client.last_packet ? `last packet ${client.last_packet} from ${client.last_source ?? '?'}` : 'no packet yet';
   const discard = client.last_discard ? `, last discard: ${client.last_discard.outcome}${client.last_discard.reason ? ` (${client.last_discard.reason})` : ''}` : '';
-  return [client.name, client.address, `${client.packets} packets`, `${client.accepted} accepted`, `${client.discards} discarded`, `${last}${discard}`];
+  return [client.name, client.address, plural(client.packets, 'packet'), `${client.accepted} accepted`, `${client.discards} discarded`, `${last}${discard}`];
 }
 
 function backendRow(backend: BackendStatus): string[] {
@@ -89,6 +89,10 @@ function backendRow(backend: BackendStatus): string[] {
     backend.last_success ? `last good probe ${backend.last_success}` : 'no good probe',
     backend.last_unlisted ? `last unlisted ${backend.last_unlisted}` : 'nothing unlisted yet',
   ];
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function hostPort(host: string, port: number): string {

@@ -42,7 +42,8 @@ export interface StatusSources {
   readonly startedAt: number;
   readonly configFile: () => string;
   readonly ack: () => string;
-  readonly listeners: () => readonly { readonly address: string; readonly port: number; readonly family: string; readonly receiveBufferBytes?: number }[];
+  /** Each bound RADIUS socket; `transport` defaults to udp. */
+  readonly listeners: () => readonly { readonly address: string; readonly port: number; readonly family: string; readonly receiveBufferBytes?: number; readonly transport?: string }[];
   readonly http: () => { readonly address: string; readonly port: number } | undefined;
   readonly clients: () => readonly { readonly name: string; readonly address: IpPrefix }[];
   readonly packets: ClientPacketTracker;
@@ -89,7 +90,7 @@ export interface StatusReport {
   readonly uptime_seconds: number;
   readonly config: string;
   readonly ack: string;
-  readonly listeners: readonly { readonly transport: 'udp'; readonly address: string; readonly port: number; readonly receive_buffer_bytes: number | null }[];
+  readonly listeners: readonly { readonly transport: string; readonly address: string; readonly port: number; readonly receive_buffer_bytes: number | null }[];
   readonly http: { readonly address: string; readonly port: number } | null;
   readonly clients: readonly ClientStatus[];
   readonly unknown_sources: Omit<ClientStatus, 'name' | 'address' | 'accepted'>;
@@ -120,7 +121,7 @@ export function statusReport(sources: StatusSources, now = Date.now()): StatusRe
     config: sources.configFile(),
     ack: sources.ack(),
     listeners: sources.listeners().map((listener) => ({
-      transport: 'udp',
+      transport: listener.transport ?? 'udp',
       address: listener.address,
       port: listener.port,
       receive_buffer_bytes: listener.receiveBufferBytes ?? null,
