@@ -61,7 +61,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   /** When the journal last failed to write; cleared by the next durable commit. */
   let journalFailedAt: number | undefined;
   // GET /status and GET /addresses/ADDRESS: in-memory trackers fed by the callbacks below.
-  const view = new OperatorView({
+  const operatorView = new OperatorView({
     version: packageVersion(),
     configFile: () => config.file,
     ack: () => config.state.ack,
@@ -79,7 +79,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
   function onPacket(outcome: PacketOutcome, detail: { readonly source: string; readonly client?: string; readonly reason?: string }): void {
     metrics.packets.inc({ outcome });
-    view.onPacket(outcome, detail);
+    operatorView.onPacket(outcome, detail);
     if (!DISCARDS.has(outcome)) return;
     const { allowed, suppressed } = discardLimiter();
     // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.
@@ -95,7 +95,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
     metrics.events.inc({ type: event.type });
     const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn });
-    view.onEvent(event, plan);
+    operatorView.onEvent(event, plan);
     const context = { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
     for (const { address, error } of plan.refused) {
       metrics.refusedTargets.inc({ reason: error.code === 'RBL_ADDRESS_PROTECTED' ? 'protected' : 'outside_pools' });
@@ -128,7 +128,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   }
 
   function onQueueEvent(event: QueueEvent): void {
-    view.onQueueEvent(event);
+    operatorView.onQueueEvent(event);
     switch (event.type) {
       case 'delivered': {
         const { job } = event;
@@ -238,7 +238,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
             // Built per request because a reload replaces the prober.
             readiness: () =>
               createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })(),
-            views: (path) => view.route(path),
+            views: (path) => operatorView.route(path),
           });
           await http.start();
         }
