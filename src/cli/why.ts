@@ -159,7 +159,7 @@ function serviceLines(report: AddressReport): string[] {
       lines.push(`  ${delivery.backend}, zone ${delivery.zone}: ${outcomeText(delivery.outcome)} at ${delivery.at}, ${delivery.latency_ms} ms after the event${attempt}${detail}`);
     }
   } else {
-    lines.push(`last unlist: none in the service's memory (it keeps the last ${report.history.limit} addresses since it started)`);
+    lines.push(`last unlist: none in the service's memory (it keeps up to ${report.history.limit} recent addresses, since it last started)`);
   }
   lines.push(`pending: ${report.pending.length === 0 ? 'nothing' : ''}`.trimEnd());
   for (const pending of report.pending) lines.push(`  job ${pending.job}: ${pending.backend}, zone ${pending.zone}, asked at ${pending.requested_at} by ${pending.reason.event}`);
