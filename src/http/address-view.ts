@@ -106,11 +106,18 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
   const owner = sources.sessions.ownerOf(address);
   const note = sources.history.session(address);
   const noteOfOwner = owner && note && note.nas === owner.nas && note.sessionId === owner.sessionId ? note : undefined;
+  // Job targets are canonical text, so a host matches a host by comparing text; only a prefix on
+  // either side is parsed. A backlog of a million jobs is then scanned in milliseconds, without
+  // holding up the accounting on the same event loop.
+  const isPrefix = address.includes('/');
   const unlist = sources.history.lastUnlist(address, (other) => {
+    if (!other.includes('/')) return false;
     const prefix = parsed(other);
     return prefix !== undefined && prefixContains(prefix, target);
   });
   const jobs = sources.jobsMatching((other) => {
+    if (other === address) return true;
+    if (!isPrefix && !other.includes('/')) return false;
     const prefix = parsed(other);
     return prefix !== undefined && prefixesOverlap(prefix, target);
   });

@@ -78,6 +78,18 @@ describe("the operator's view", () => {
     expect((view.route('/addresses/2001:db8:200::1')!.body as AddressReport).pending).toEqual([]);
   });
 
+  it('lists the jobs of the hosts inside a prefix it is asked about, and only an equal host for a host', () => {
+    const reason = { event: 'stop', client: 'nas1', nas: '192.0.2.1' };
+    const view = viewWith(new SessionTable(), [
+      { job: { id: '1', targets: ['2001:db8:100:1::7'], reason, createdAt: 1 }, pending: [{ backend: 'bind', zone: 'a.test' }], dead: [] },
+      { job: { id: '2', targets: ['10.64.0.10'], reason, createdAt: 1 }, pending: [{ backend: 'bind', zone: 'a.test' }], dead: [] },
+    ]);
+    const jobs = (path: string) => (view.route(path)!.body as AddressReport).pending.map((pending) => pending.job);
+    expect(jobs(`/addresses/${encodeURIComponent('2001:db8:100:1::/64')}`)).toEqual(['1']);
+    expect(jobs('/addresses/10.64.0.10')).toEqual(['2']);
+    expect(jobs('/addresses/10.64.0.1')).toEqual([]);
+  });
+
   it('answers 400 with RBL_ADDRESS_INVALID for a path that is not an address, 503 before the state is open, nothing for other paths', () => {
     expect(viewWith(new SessionTable()).route('/addresses/10.64.0.300')).toMatchObject({ status: 400, body: { error: { code: 'RBL_ADDRESS_INVALID' } } });
     expect(viewWith(undefined).route('/addresses/10.64.0.1')).toMatchObject({ status: 503 });
