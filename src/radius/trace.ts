@@ -25,8 +25,19 @@ export function packetTrace(packet: RadiusPacket, source: string, dictionary: Di
   const code = CODE_NAMES[packet.code] ?? `code ${packet.code}`;
   const attributes = describeAttributes(packet, dictionary).map(({ name, value, error }) => {
     const type = dictionary.attributeNamed(name)?.type;
-    const shown = typeof value === 'string' && type !== undefined && QUOTED_TYPES.has(type) ? JSON.stringify(value) : String(value);
+    let shown = String(value);
+    if (typeof value === 'string' && type !== undefined && QUOTED_TYPES.has(type)) shown = JSON.stringify(value);
+    else if (typeof value === 'number' && type === 'date') shown = `"${freeradiusDate(value)}"`;
     return error === undefined ? `${name} = ${shown}` : `${name} = ${shown} (${error})`;
   });
   return { header: `Received ${code} Id ${packet.identifier} from ${source} length ${packet.length}`, attributes };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A date attribute (seconds since the epoch, RFC 2865 §5) as FreeRADIUS prints it: "Nov 29 2026 20:07:56 UTC". */
+function freeradiusDate(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${MONTHS[date.getUTCMonth()]} ${two(date.getUTCDate())} ${date.getUTCFullYear()} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} UTC`;
 }

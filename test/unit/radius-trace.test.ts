@@ -53,6 +53,11 @@ describe('the packet trace', () => {
     ]);
   });
 
+  it('prints Event-Timestamp as a date, as FreeRADIUS does', () => {
+    const trace = packetTrace(packet([['Event-Timestamp', Date.UTC(2026, 10, 29, 20, 7, 56) / 1000]]), '127.0.0.1:1', dictionary);
+    expect(trace.attributes).toEqual(['Event-Timestamp = "Nov 29 2026 20:07:56 UTC"']);
+  });
+
   it('escapes control characters in strings, so a NAS cannot forge extra log lines', () => {
     const trace = packetTrace(packet([['User-Name', 'eve\n\tAcct-Status-Type = Stop']]), '127.0.0.1:1', dictionary);
     expect(trace.attributes).toEqual(['User-Name = "eve\\n\\tAcct-Status-Type = Stop"']);
