@@ -11,13 +11,16 @@ import type { Backend } from './backends/types.js';
 import type { Config } from './config/load.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
+import { OperatorView } from './http/operator-view.js';
 import { BackendProber, createReadiness } from './http/readiness.js';
 import { rateLimiter, type Logger } from './log.js';
 import type { QueueEvent } from './queue/events.js';
 import type { UnlistJob } from './queue/state.js';
 import { openStateStore, type StateStore } from './queue/store.js';
 import { RblError } from './errors.js';
-import { createRadiusListener, loadDictionaries, type AccountingRequest, type PacketOutcome, type RadiusListener } from './radius/listener.js';
+import { createRadiusListener, hostPort, loadDictionaries, type AccountingRequest, type PacketOutcome, type RadiusListener } from './radius/listener.js';
+import { packetTrace } from './radius/trace.js';
+import { packageVersion } from './version.js';
 
 export interface DaemonOptions {
   readonly logger: Logger;
@@ -59,9 +62,26 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let started = false;
   /** When the journal last failed to write; cleared by the next durable commit. */
   let journalFailedAt: number | undefined;
+  // GET /status and GET /addresses/ADDRESS: in-memory trackers fed by the callbacks below.
+  const operatorView = new OperatorView({
+    version: packageVersion(),
+    configFile: () => config.file,
+    ack: () => config.state.ack,
+    listeners: () => listener?.addresses() ?? [],
+    http: () => http?.address(),
+    clients: () => config.radius.clients,
+    probes: () => prober?.probeStates() ?? [],
+    journalWritable: () => journalFailedAt === undefined,
+    queueDepth: () => store?.depth() ?? 0,
+    deadLetters: () => store?.deadLetterCount() ?? 0,
+    sessions: () => store?.sessions.size ?? 0,
+    sessionTable: () => store?.sessions,
+    jobsMatching: (matches) => store?.jobsMatching(matches) ?? [],
+  });
 
   function onPacket(outcome: PacketOutcome, detail: { readonly source: string; readonly client?: string; readonly reason?: string }): void {
     metrics.packets.inc({ outcome });
+    operatorView.onPacket(outcome, detail);
     if (!DISCARDS.has(outcome)) return;
     const { allowed, suppressed } = discardLimiter();
     // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.
@@ -70,9 +90,14 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
   async function onAccounting(request: AccountingRequest): Promise<void> {
     if (closing || !store) throw new Error('shutting down');
+    if (radiusLog.isLevelEnabled('trace')) {
+      const trace = packetTrace(request.packet, hostPort(request.source.address, request.source.port));
+      radiusLog.trace({ client: request.client.name, attributes: trace.attributes }, trace.header);
+    }
     const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
     metrics.events.inc({ type: event.type });
     const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn });
+    operatorView.onEvent(event, plan);
     const context = { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
     for (const { address, error } of plan.refused) {
       metrics.refusedTargets.inc({ reason: error.code === 'RBL_ADDRESS_PROTECTED' ? 'protected' : 'outside_pools' });
@@ -105,6 +130,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   }
 
   function onQueueEvent(event: QueueEvent): void {
+    operatorView.onQueueEvent(event);
     switch (event.type) {
       case 'delivered': {
         const { job } = event;
@@ -212,7 +238,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         await listener.start();
         startProber();
         if (config.http.listen) {
-          http = createHttpServer({ listen: config.http.listen, metrics, readiness });
+          http = createHttpServer({ listen: config.http.listen, metrics, readiness, views: (path) => operatorView.route(path) });
           await http.start();
         }
       } catch (error) {
@@ -239,7 +265,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
     async reload(next: Config) {
       const previous = config;
-      const restartOnly = (['radius.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level'] as const).filter((key) => {
+      const restartOnly = (['radius.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const).filter((key) => {
         const [section, field] = key.split('.') as [keyof Config, string];
         return !isDeepStrictEqual((previous[section] as Record<string, unknown>)[field], (next[section] as Record<string, unknown>)[field]);
       });

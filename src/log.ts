@@ -3,11 +3,18 @@
  * (`component: "radius"`, "queue", "backend", "http"); inner code returns or throws instead of logging.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { prettyDestination } from './log-pretty.js';
 
 export type { Logger };
 
-/** The root logger at the configured level; `destination` lets tests capture lines. */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** log.format: pino JSON lines, or one readable line per entry (src/log-pretty.ts). */
+export type LogFormat = 'json' | 'pretty';
+
+/** The root logger at the configured level and format; `destination` lets tests capture lines. */
+export function createLogger(level: string, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
+  // maxWrite bounds each write(2): sonic-boom re-measures its pending buffer on every line, so a
+  // smaller chunk keeps that cost flat under bursts of thousands of lines a second.
+  const target = destination ?? pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
   return pino(
     {
       level,
@@ -15,9 +22,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-        // maxWrite bounds each write(2): sonic-boom re-measures its pending buffer on every line, so a
-    // smaller chunk keeps that cost flat under bursts of thousands of lines a second.
-    destination ?? pino.destination({ dest: 1, sync: false, maxWrite: 4096 }),
+    format === 'pretty' ? prettyDestination(target) : target,
   );
 }
 

@@ -3,7 +3,6 @@
  * exit status 2 (commander's own default is 1) and all output through the given streams, so
  * tests run it in-process. main.ts is the thin entry that calls process.exit.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitStatusFor } from '../errors.js';
 import { addCheckConfigCommand } from './check-config.js';
@@ -11,15 +10,14 @@ import { addCheckCommand } from './check.js';
 import { reportFatal, type CliIo, type CommandRunner } from './output.js';
 import { addQueueCommand } from './queue.js';
 import { addServeCommand } from './serve.js';
+import { addStatusCommand } from './status.js';
 import { addUnlistCommand } from './unlist.js';
+import { addWhyCommand } from './why.js';
+import { packageVersion } from '../version.js';
 
 export type { CliIo } from './output.js';
 
-/** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
-export function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
+export { packageVersion } from '../version.js';
 
 /** Runs the command line in `argv` (without node and the script); resolves with the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -70,6 +68,8 @@ Examples:
   $ rbl-unlist unlist --dry-run 10.64.3.7
   $ rbl-unlist check 10.64.3.7
   $ rbl-unlist check-config --probe
+  $ rbl-unlist status
+  $ rbl-unlist why 10.64.3.7
 
 --config defaults to $RBL_UNLIST_CONFIG, then /etc/rbl-unlist/config.yaml.
 Exit status: 0 done; 1 the operation failed (a backend refused, a server did not answer,
@@ -81,5 +81,7 @@ check found a listing); 2 bad usage or bad configuration.`,
   addCheckCommand(program, io, run);
   addCheckConfigCommand(program, io, run);
   addQueueCommand(program, io, run);
+  addStatusCommand(program, io, run);
+  addWhyCommand(program, io, run);
   return program;
 }

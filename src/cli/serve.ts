@@ -18,28 +18,35 @@ export function addServeCommand(program: Command, io: CliIo, run: CommandRunner)
     .command('serve')
     .summary('run the RADIUS accounting listener, queue, backends and HTTP endpoint')
     .description(
-      'Runs the service in the foreground, logging pino JSON lines on stdout. SIGTERM or SIGINT closes it ' +
+      'Runs the service in the foreground, logging pino JSON lines on stdout (log.format: pretty for a terminal). SIGTERM or SIGINT closes it ' +
         `(pending work is journalled; it exits anyway after ${FORCED_EXIT_MS / 1000} s). SIGHUP re-reads the config; ` +
         'a config that does not load is logged and the running one kept.',
     )
     .addOption(configOption())
+    .option('--trace', 'log every received Accounting-Request decoded, attribute by attribute (log.level trace)')
     .addHelpText(
       'after',
       `
 Examples:
   $ rbl-unlist serve --config /etc/rbl-unlist/config.yaml
   $ systemctl reload rbl-unlist    # sends SIGHUP
+  $ rbl-unlist serve --trace       # see what a new NAS really sends (log.format: pretty reads best)
 
 Exit status: 0 stopped by a signal; 1 the service failed to start or stop; 2 bad usage or config.`,
     )
-    .action((options: ConfigOptions) => run(() => runServe(options, io)));
+    .action((options: ServeOptions) => run(() => runServe(options, io)));
+}
+
+export interface ServeOptions extends ConfigOptions {
+  /** Log at trace, whatever log.level says: every received packet, decoded. */
+  readonly trace?: boolean;
 }
 
 /** Runs the daemon; resolves with the exit status after SIGTERM/SIGINT. Throws RblError for a bad config (exit 2). */
-export async function runServe(options: ConfigOptions, io: CliIo): Promise<number> {
+export async function runServe(options: ServeOptions, io: CliIo): Promise<number> {
   const file = configPath(options.config, io.env);
   const config = loadConfig(file);
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(options.trace ? 'trace' : config.log.level, undefined, config.log.format);
   // Loaded here rather than at the top so one-shot commands never load the listener and queue.
   const { createDaemon } = await import('../daemon.js');
   const daemon = createDaemon(config, { logger });

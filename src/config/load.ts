@@ -77,7 +77,8 @@ export interface Config {
   readonly sessions: { readonly maxAgeMs: number };
   /** The monitoring endpoint, and how often backends are probed for /readyz. */
   readonly http: { readonly listen: Endpoint | undefined; readonly probeIntervalMs: number };
-  readonly log: { readonly level: string };
+  /** format: pino JSON lines (json, the default) or one readable line per entry for a terminal (pretty). */
+  readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
   /** Secret and key files readable by group or others, for check-config's warnings. */
   readonly looseFiles: readonly string[];
 }
@@ -261,7 +262,7 @@ function resolveConfig(raw: RawConfig, path: string): Config {
       listen: raw.http.listen === '' ? undefined : attempt(() => endpoint(raw.http.listen, 'http.listen', path, 9813)),
       probeIntervalMs: durationMs(raw.http.probe_interval),
     }),
-    log: Object.freeze({ level: raw.log.level }),
+    log: Object.freeze({ level: raw.log.level, format: raw.log.format }),
     looseFiles: Object.freeze([...new Set(looseFiles)]),
   };
   if (problems.length > 0) throw configError(path, problems);

@@ -79,8 +79,11 @@ export const configSchema = z.strictObject({
     .strictObject({ listen: z.string().default('127.0.0.1:9813'), probe_interval: duration.default('10s') })
     .default({ listen: '127.0.0.1:9813', probe_interval: '10s' }),
   log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
-    .default({ level: 'info' }),
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      format: z.enum(['json', 'pretty']).default('json'),
+    })
+    .default({ level: 'info', format: 'json' }),
 });
 
 /** The config as written in YAML, after defaults. */

@@ -13,6 +13,8 @@ export interface HttpServerOptions {
   readonly listen: Endpoint;
   readonly metrics: Metrics;
   readonly readiness: () => ReadinessReport;
+  /** JSON views beside the fixed paths (GET /status, GET /addresses/ADDRESS): undefined for a path they do not serve. */
+  readonly views?: (path: string) => { readonly status: number; readonly body: unknown } | undefined;
 }
 
 export interface HttpServer {
@@ -57,10 +59,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const route = async (request: IncomingMessage): Promise<Reply> => {
     const path = (request.url ?? '/').split('?')[0];
     const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
-    if (!known) return { status: 404, contentType: TEXT_TYPE, body: 'not found: try /healthz, /readyz or /metrics\n' };
+    const view = known ? undefined : options.views?.(path ?? '/');
+    if (!known && !view) return { status: 404, contentType: TEXT_TYPE, body: 'not found: try /healthz, /readyz, /metrics, /status or /addresses/ADDRESS\n' };
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return { status: 405, contentType: TEXT_TYPE, body: 'method not allowed: this endpoint is read-only\n', headers: { Allow: 'GET, HEAD' } };
     }
+    if (view) return { status: view.status, contentType: JSON_TYPE, body: `${JSON.stringify(view.body)}\n` };
     if (path === '/healthz') return { status: 200, contentType: JSON_TYPE, body: `${JSON.stringify({ status: 'ok' })}\n` };
     if (path === '/readyz') {
       const report = readiness();

@@ -69,6 +69,13 @@ export interface CommitOptions {
   readonly trackDelivery?: boolean;
 }
 
+/** One job and where it still waits or failed for good. */
+export interface JobDeliveries {
+  readonly job: UnlistJob;
+  readonly pending: readonly { readonly backend: string; readonly zone: string }[];
+  readonly dead: readonly { readonly backend: string; readonly zone: string; readonly failedAt: number; readonly code: string; readonly message: string }[];
+}
+
 /** Counters for tests and metrics. */
 export interface StoreStats {
   readonly fsyncs: number;
@@ -86,6 +93,8 @@ export interface StateStore {
   depth(): number;
   /** Dead-lettered deliveries. */
   deadLetterCount(): number;
+  /** The jobs with a target that `matches` accepts, with their pending and dead-lettered deliveries (GET /addresses/ADDRESS). */
+  jobsMatching(matches: (target: string) => boolean): JobDeliveries[];
   /** Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an event; new lanes get only new jobs. */
   setBackends(backends: readonly Backend[]): void;
   /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
@@ -251,6 +260,19 @@ class Store implements StateStore {
 
   deadLetterCount(): number {
     return this.#state.deadCount;
+  }
+
+  jobsMatching(matches: (target: string) => boolean): JobDeliveries[] {
+    const out: JobDeliveries[] = [];
+    for (const job of this.#state.jobs.values()) {
+      if (!job.targets.some(matches)) continue;
+      out.push({
+        job: jobView(job),
+        pending: job.pending.map(splitLane),
+        dead: job.dead.map((dead) => ({ ...splitLane(dead.lane), failedAt: dead.failedAt, code: dead.code, message: dead.message })),
+      });
+    }
+    return out;
   }
 
   setBackends(backends: readonly Backend[]): void {

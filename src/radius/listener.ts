@@ -8,6 +8,7 @@ import type { ClientConfig, Endpoint } from '../config/load.js';
 import { RblError } from '../errors.js';
 import { decodeAccountingAttributes, type AccountingAttributes } from './attributes.js';
 import { matchClient } from './clients.js';
+import type { RadiusPacket } from './packet.js';
 import { DuplicateCache, duplicateKey, type DuplicateCacheOptions } from './dedupe.js';
 import { buildAccountingResponse } from './response.js';
 import { checkDatagram } from './validate.js';
@@ -32,6 +33,8 @@ export interface AccountingRequest {
   readonly attributes: AccountingAttributes;
   /** Date.now() when the datagram was read. */
   readonly receivedAt: number;
+  /** The validated packet, for the packet trace. */
+  readonly packet: RadiusPacket;
 }
 
 export interface PacketDetail {
@@ -134,6 +137,7 @@ export function createRadiusListener(options: RadiusListenerOptions): RadiusList
         identifier: packet.identifier,
         attributes: decodeAccountingAttributes(packet),
         receivedAt,
+        packet,
       };
       settle(() => options.onAccounting(request)).then(
         () => {

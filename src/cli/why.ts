@@ -1,0 +1,175 @@
+/**
+ * `rbl-unlist why ADDRESS...`: what a helpdesk needs when a customer says "I am blacklisted":
+ * each zone's answer (A and TXT, asked as `check` asks), and from the running service (GET
+ * /addresses/ADDRESS) the session that holds the address now, its last unlist with each backend's
+ * outcome, and what is pending or dead-lettered for it. Without the service it still prints the
+ * zones' answers and says what it cannot know. Changes nothing.
+ */
+import type { Command } from 'commander';
+import type { Listing } from '../backends/index.js';
+import type { AddressReport } from '../http/address-view.js';
+import { formatPrefix } from '../net/address.js';
+import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
+import { alignColumns, errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner, type ErrorReport } from './output.js';
+import { getServiceJson } from './service-client.js';
+import { onEveryZone, zoneLabel } from './zones.js';
+
+export type WhyOptions = ConfigOptions & JsonOptions;
+
+/** Adds `why` to the program. */
+export function addWhyCommand(program: Command, io: CliIo, run: CommandRunner): void {
+  program
+    .command('why')
+    .summary('explain an address: zones, the session holding it, its last unlist, pending work')
+    .description(
+      'For each ADDRESS: asks every zone whether it is listed (A and TXT), and asks the running service ' +
+        '(GET /addresses/ADDRESS at http.listen) which session holds it now (client, NAS, user, since), its last ' +
+        'unlist (when, which event, each backend\'s outcome and latency) and what is pending or dead-lettered for it. ' +
+        'Without the service it prints the zones\' answers and says what it cannot know. Changes nothing.',
+    )
+    .argument('<address...>', 'IPv4 or IPv6 addresses, or IPv6 prefixes')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ rbl-unlist why 10.64.3.7
+  $ rbl-unlist why --json 10.64.3.7 | jq '.addresses[0].service.session'
+
+Exit status: 0 not listed anywhere; 1 listed somewhere, or a zone could not be asked (as check);
+2 bad usage or config. A service that does not answer is reported on stderr and does not change it.`,
+    )
+    .action((addresses: string[], options: WhyOptions) => run(() => runWhy(addresses, options, io), options.json));
+}
+
+interface ZoneAnswer {
+  readonly backend: string;
+  readonly zone: string;
+  readonly listing?: Listing;
+  readonly error?: unknown;
+}
+
+/** Runs `why`; returns the exit status. */
+export async function runWhy(args: readonly string[], options: WhyOptions, io: CliIo): Promise<number> {
+  const targets = parseTargets(args);
+  const config = loadCliConfig(options, io);
+  const [outcomes, service] = await Promise.all([
+    onEveryZone(config, (backend, zone) => Promise.all(targets.map((target) => backend.check(zone, target)))),
+    askService(config, targets.map(formatPrefix)),
+  ]);
+  const answers = targets.map((_, index): ZoneAnswer[] =>
+    outcomes.map((outcome) =>
+      outcome.ok ? { backend: outcome.backend, zone: outcome.zone, listing: outcome.value[index] } : { backend: outcome.backend, zone: outcome.zone, error: outcome.error },
+    ),
+  );
+  const listed = answers.some((zones) => zones.some((zone) => zone.listing?.listed === true));
+  const failed = outcomes.filter((outcome) => !outcome.ok);
+  const status = listed || failed.length > 0 ? 1 : 0;
+
+  for (const outcome of failed) if (!outcome.ok) printErrorLine(io, errorLine(outcome.error, zoneLabel(outcome)));
+  if ('error' in service) printErrorLine(io, `rbl-unlist: warning: ${service.error.code}: ${service.error.message}`);
+
+  if (options.json) {
+    printJson(io, {
+      ok: status === 0,
+      listed,
+      service: 'error' in service ? { answered: false, error: service.error } : { answered: true },
+      addresses: targets.map((target, index) => ({
+        address: formatPrefix(target),
+        listed: answers[index]!.some((zone) => zone.listing?.listed === true),
+        zones: answers[index]!.map((zone) => ({
+          backend: zone.backend,
+          zone: zone.zone,
+          ...(zone.listing
+            ? { listed: zone.listing.listed, names: zone.listing.names.filter((name) => name.a.length > 0 || name.txt.length > 0) }
+            : { error: errorReport(zone.error) }),
+        })),
+        service: 'reports' in service ? service.reports[index] : null,
+      })),
+    });
+    return status;
+  }
+
+  targets.forEach((target, index) => {
+    if (index > 0) printLine(io);
+    printLine(io, formatPrefix(target));
+    for (const line of zoneLines(answers[index]!)) printLine(io, `  ${line}`);
+    const lines = 'reports' in service ? serviceLines(service.reports[index]!) : [`service: no answer (${service.error.code}): who holds the address, its last unlist and pending work are unknown`];
+    for (const line of lines) printLine(io, `  ${line}`);
+  });
+  return status;
+}
+
+/** Every address's report from the service, or why there is none. */
+async function askService(config: Parameters<typeof getServiceJson>[0], addresses: readonly string[]): Promise<{ reports: AddressReport[] } | { error: ErrorReport }> {
+  try {
+    const reports: AddressReport[] = [];
+    for (const address of addresses) reports.push((await getServiceJson(config, `/addresses/${encodeURIComponent(address)}`)) as AddressReport);
+    return { reports };
+  } catch (error) {
+    return { error: errorReport(error) };
+  }
+}
+
+function zoneLines(zones: readonly ZoneAnswer[]): string[] {
+  const lines: string[] = [];
+  for (const zone of zones) {
+    if (!zone.listing) {
+      lines.push(`${zoneLabel(zone)}: could not ask: ${errorReport(zone.error).code}`);
+      continue;
+    }
+    lines.push(`${zoneLabel(zone)}: ${zone.listing.listed ? 'LISTED' : 'not listed'}`);
+    const records = zone.listing.names.flatMap((name) => [
+      ...name.a.map((address) => [`${name.name}.`, 'A', address]),
+      ...name.txt.map((text) => [`${name.name}.`, 'TXT', `"${text.replace(/["\\]/g, '\\$&')}"`]),
+    ]);
+    lines.push(...alignColumns(records, '  '));
+  }
+  return lines;
+}
+
+function serviceLines(report: AddressReport): string[] {
+  const lines: string[] = [];
+  const session = report.session;
+  if (session) {
+    const user = session.user === null ? 'user unknown (not seen since the service started)' : `user ${session.user}`;
+    const since = session.since === null ? `recorded ${session.updated_at}` : `since ${session.since}`;
+    const last = session.last_event ? `, last event ${session.last_event.type} at ${session.last_event.at}` : '';
+    lines.push(`held by: session ${session.session_id}, ${user}, NAS ${session.nas}, client ${session.client}, ${since}${last}`);
+  } else {
+    lines.push('held by: no session holds it now');
+  }
+  const accounting = report.last_accounting;
+  if (accounting && !(session && accounting.nas === session.nas && accounting.session_id === session.session_id)) {
+    lines.push(
+      `last accounting: ${accounting.type} of session ${accounting.session_id ?? '(none)'}${accounting.user ? ` (user ${accounting.user})` : ''}, NAS ${accounting.nas}, client ${accounting.client}, at ${accounting.at}`,
+    );
+  }
+  const unlist = report.last_unlist;
+  if (unlist) {
+    const reason = unlist.reason;
+    lines.push(
+      `last unlist: job ${unlist.job}${unlist.target === report.address ? '' : ` (of ${unlist.target})`}, asked at ${unlist.requested_at} by ${reason.event}` +
+        `${reason.session_id ? ` of session ${reason.session_id}` : ''} (client ${reason.client}, NAS ${reason.nas})`,
+    );
+    for (const delivery of unlist.deliveries) {
+      const detail = delivery.code ? `: ${delivery.code}: ${delivery.message ?? ''}` : '';
+      const attempt = delivery.attempt ? `, attempt ${delivery.attempt}` : '';
+      lines.push(`  ${delivery.backend}, zone ${delivery.zone}: ${outcomeText(delivery.outcome)} at ${delivery.at}, ${delivery.latency_ms} ms after the event${attempt}${detail}`);
+    }
+  } else {
+    lines.push(`last unlist: none in the service's memory (it keeps up to ${report.history.limit} recent addresses, since it last started)`);
+  }
+  lines.push(`pending: ${report.pending.length === 0 ? 'nothing' : ''}`.trimEnd());
+  for (const pending of report.pending) lines.push(`  job ${pending.job}: ${pending.backend}, zone ${pending.zone}, asked at ${pending.requested_at} by ${pending.reason.event}`);
+  lines.push(`dead letters: ${report.dead_letters.length === 0 ? 'none' : ''}`.trimEnd());
+  for (const dead of report.dead_letters) {
+    lines.push(`  job ${dead.job}: ${dead.backend}, zone ${dead.zone}, failed at ${dead.failed_at}: ${dead.code}: ${dead.message} (rbl-unlist queue retry ${dead.job})`);
+  }
+  return lines;
+}
+
+function outcomeText(outcome: string): string {
+  return outcome === 'unlisted' ? 'unlisted' : outcome === 'retrying' ? 'failed, retrying' : outcome === 'dead_letter' ? 'DEAD LETTER' : outcome;
+}

@@ -1,0 +1,178 @@
+/**
+ * GET /addresses/ADDRESS: what the service knows of one address, for `rbl-unlist why`: the session
+ * that holds it now (durable session table, with the User-Name and since-when from the in-memory
+ * history), the last accounting event that named it, its last unlist with each backend's and
+ * zone's outcome, and the pending and dead-lettered jobs that cover it. Pure code.
+ */
+import { RblError } from '../errors.js';
+import { formatPrefix, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
+import type { JobDeliveries } from '../queue/store.js';
+import type { ReadonlySessionTable } from '../sessions/table.js';
+import type { AddressHistory } from './address-history.js';
+
+export interface AddressSources {
+  readonly sessions: Pick<ReadonlySessionTable, 'ownerOf'>;
+  readonly jobsMatching: (matches: (target: string) => boolean) => JobDeliveries[];
+  readonly history: AddressHistory;
+}
+
+interface ReasonView {
+  readonly event: string;
+  readonly client: string;
+  readonly nas: string;
+  readonly session_id: string | null;
+}
+
+/** The GET /addresses/ADDRESS document. */
+export interface AddressReport {
+  readonly address: string;
+  /** The session the session table says holds the address now, or null. */
+  readonly session: {
+    readonly client: string;
+    readonly nas: string;
+    readonly session_id: string;
+    readonly addresses: readonly string[];
+    readonly updated_at: string;
+    /** null when the history no longer (or not yet, since a restart) holds the session's events. */
+    readonly user: string | null;
+    readonly since: string | null;
+    readonly last_event: { readonly type: string; readonly at: string } | null;
+  } | null;
+  /** The last accounting event that named the address (a Stop that released it, for instance), or null. */
+  readonly last_accounting: {
+    readonly type: string;
+    readonly client: string;
+    readonly nas: string;
+    readonly session_id: string | null;
+    readonly user: string | null;
+    readonly at: string;
+  } | null;
+  readonly last_unlist: {
+    readonly job: string;
+    readonly target: string;
+    readonly requested_at: string;
+    readonly reason: ReasonView;
+    readonly deliveries: readonly {
+      readonly backend: string;
+      readonly zone: string;
+      readonly outcome: string;
+      readonly at: string;
+      readonly latency_ms: number;
+      readonly code: string | null;
+      readonly message: string | null;
+      readonly attempt: number | null;
+    }[];
+  } | null;
+  readonly pending: readonly { readonly job: string; readonly backend: string; readonly zone: string; readonly targets: readonly string[]; readonly requested_at: string; readonly reason: ReasonView }[];
+  readonly dead_letters: readonly {
+    readonly job: string;
+    readonly backend: string;
+    readonly zone: string;
+    readonly targets: readonly string[];
+    readonly requested_at: string;
+    readonly failed_at: string;
+    readonly code: string;
+    readonly message: string;
+    readonly reason: ReasonView;
+  }[];
+  /** How much the in-memory history holds: what `session.user`, `last_accounting` and `last_unlist` can reach back to. */
+  readonly history: { readonly addresses: number; readonly limit: number };
+}
+
+/** The report for one address, or RBL_ADDRESS_INVALID when the text does not parse. */
+export function addressReport(text: string, sources: AddressSources): AddressReport {
+  let target: IpPrefix;
+  try {
+    target = parsePrefix(text);
+  } catch (error) {
+    throw error instanceof RblError ? error : new RblError('RBL_ADDRESS_INVALID', `"${text}" is not an address or prefix`);
+  }
+  const address = formatPrefix(target);
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const reasonView = (reason: { event: string; client: string; nas: string; sessionId?: string }): ReasonView => ({
+    event: reason.event,
+    client: reason.client,
+    nas: reason.nas,
+    session_id: reason.sessionId ?? null,
+  });
+  const parsed = (text: string): IpPrefix | undefined => {
+    try {
+      return parsePrefix(text);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const owner = sources.sessions.ownerOf(address);
+  const note = sources.history.session(address);
+  const noteOfOwner = owner && note && note.nas === owner.nas && note.sessionId === owner.sessionId ? note : undefined;
+  // Job targets are canonical text, so a host matches a host by comparing text; only a prefix on
+  // either side is parsed. A backlog of a million jobs is then scanned in milliseconds, without
+  // holding up the accounting on the same event loop.
+  const isPrefix = address.includes('/');
+  const unlist = sources.history.lastUnlist(address, (other) => {
+    if (!other.includes('/')) return false;
+    const prefix = parsed(other);
+    return prefix !== undefined && prefixContains(prefix, target);
+  });
+  const jobs = sources.jobsMatching((other) => {
+    if (other === address) return true;
+    if (!isPrefix && !other.includes('/')) return false;
+    const prefix = parsed(other);
+    return prefix !== undefined && prefixesOverlap(prefix, target);
+  });
+
+  return {
+    address,
+    session: owner
+      ? {
+          client: owner.client,
+          nas: owner.nas,
+          session_id: owner.sessionId,
+          addresses: [...owner.addresses],
+          updated_at: iso(owner.updatedAt),
+          user: noteOfOwner?.userName ?? null,
+          since: noteOfOwner ? iso(noteOfOwner.since) : null,
+          last_event: noteOfOwner ? { type: noteOfOwner.lastEvent, at: iso(noteOfOwner.lastEventAt) } : null,
+        }
+      : null,
+    last_accounting: note
+      ? { type: note.lastEvent, client: note.client, nas: note.nas, session_id: note.sessionId ?? null, user: note.userName ?? null, at: iso(note.lastEventAt) }
+      : null,
+    last_unlist: unlist
+      ? {
+          job: unlist.job,
+          target: unlist.target,
+          requested_at: iso(unlist.requestedAt),
+          reason: reasonView(unlist.reason),
+          deliveries: unlist.deliveries.map((delivery) => ({
+            backend: delivery.backend,
+            zone: delivery.zone,
+            outcome: delivery.outcome,
+            at: iso(delivery.at),
+            latency_ms: delivery.latencyMs,
+            code: delivery.code ?? null,
+            message: delivery.message ?? null,
+            attempt: delivery.attempt ?? null,
+          })),
+        }
+      : null,
+    pending: jobs.flatMap(({ job, pending }) =>
+      pending.map((lane) => ({ job: job.id, ...lane, targets: job.targets, requested_at: iso(job.createdAt), reason: reasonView(job.reason) })),
+    ),
+    dead_letters: jobs.flatMap(({ job, dead }) =>
+      dead.map((letter) => ({
+        job: job.id,
+        backend: letter.backend,
+        zone: letter.zone,
+        targets: job.targets,
+        requested_at: iso(job.createdAt),
+        failed_at: iso(letter.failedAt),
+        code: letter.code,
+        message: letter.message,
+        reason: reasonView(job.reason),
+      })),
+    ),
+    history: { addresses: sources.history.size, limit: sources.history.limit },
+  };
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { AddressHistory } from '../../src/http/address-history.js';
+import type { UnlistJob } from '../../src/queue/state.js';
+
+const event = (overrides: Partial<Parameters<AddressHistory['noteEvent']>[1]> = {}) => ({
+  type: 'start',
+  client: 'nas1',
+  nas: '192.0.2.1',
+  sessionId: 's1',
+  userName: 'alice',
+  at: 1000,
+  ...overrides,
+});
+
+const job = (id: string, targets: string[], createdAt = 5000): UnlistJob => ({ id, targets, reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's1' }, createdAt });
+
+describe('the address history', () => {
+  it('keeps since from the first event of the same session and the user from a Start when an Interim has none', () => {
+    const history = new AddressHistory();
+    history.noteEvent(['10.64.0.1'], event());
+    history.noteEvent(['10.64.0.1'], event({ type: 'interim', userName: undefined, at: 2000 }));
+    expect(history.session('10.64.0.1')).toEqual({ client: 'nas1', nas: '192.0.2.1', sessionId: 's1', userName: 'alice', since: 1000, lastEvent: 'interim', lastEventAt: 2000 });
+  });
+
+  it('starts since afresh when another session names the address', () => {
+    const history = new AddressHistory();
+    history.noteEvent(['10.64.0.1'], event());
+    history.noteEvent(['10.64.0.1'], event({ sessionId: 's2', userName: 'bob', at: 3000 }));
+    expect(history.session('10.64.0.1')).toMatchObject({ sessionId: 's2', userName: 'bob', since: 3000 });
+  });
+
+  it("records each backend's and zone's latest outcome of the last job, and a new job replaces the old one", () => {
+    const history = new AddressHistory();
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'retrying', at: 6000, latencyMs: 1000, code: 'RBL_DNS_TIMEOUT', attempt: 1 });
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 7000, latencyMs: 2000 });
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'b.test', outcome: 'dead_letter', at: 7000, latencyMs: 2000, code: 'RBL_DNS_REFUSED' });
+    expect(history.lastUnlist('10.64.0.1')?.deliveries.map((d) => [d.zone, d.outcome])).toEqual([['a.test', 'unlisted'], ['b.test', 'dead_letter']]);
+    history.noteDelivery(job('2', ['10.64.0.1'], 9000), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 9100, latencyMs: 100 });
+    expect(history.lastUnlist('10.64.0.1')).toMatchObject({ job: '2', requestedAt: 9000, deliveries: [{ zone: 'a.test', outcome: 'unlisted' }] });
+  });
+
+  it('finds the unlist of a prefix that covers an address when asked to', () => {
+    const history = new AddressHistory();
+    history.noteDelivery(job('3', ['2001:db8:100:1::/64']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, latencyMs: 10 });
+    expect(history.lastUnlist('2001:db8:100:1::5')).toBeUndefined();
+    expect(history.lastUnlist('2001:db8:100:1::5', (target) => target === '2001:db8:100:1::/64')).toMatchObject({ job: '3', target: '2001:db8:100:1::/64' });
+  });
+
+  it('holds at most its limit of addresses, forgetting the one that least recently changed hands or was unlisted', () => {
+    const history = new AddressHistory(2);
+    history.noteEvent(['10.64.0.1'], event());
+    history.noteEvent(['10.64.0.2'], event({ sessionId: 's2' }));
+    // Another session takes 10.64.0.1: it becomes the most recent.
+    history.noteEvent(['10.64.0.1'], event({ sessionId: 's3', at: 2000 }));
+    history.noteEvent(['10.64.0.3'], event({ sessionId: 's4' }));
+    expect(history.size).toBe(2);
+    expect(history.session('10.64.0.2')).toBeUndefined();
+    expect(history.session('10.64.0.1')).toMatchObject({ sessionId: 's3' });
+    expect(history.session('10.64.0.3')).toBeDefined();
+  });
+
+  it('does not let Interim-Updates of a session push out addresses that changed hands after it started', () => {
+    const history = new AddressHistory(2);
+    history.noteEvent(['10.64.0.1'], event());
+    history.noteEvent(['10.64.0.2'], event({ sessionId: 's2' }));
+    history.noteEvent(['10.64.0.1'], event({ type: 'interim', at: 2000 }));
+    history.noteEvent(['10.64.0.3'], event({ sessionId: 's3' }));
+    // 10.64.0.1's Interim updated it in place (last event interim) but it stayed the oldest.
+    expect(history.session('10.64.0.1')).toBeUndefined();
+    expect(history.session('10.64.0.2')).toBeDefined();
+  });
+});

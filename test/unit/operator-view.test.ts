@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { accountingEvent } from '../../src/accounting/event.js';
+import { planEvent } from '../../src/accounting/plan.js';
+import { OperatorView } from '../../src/http/operator-view.js';
+import type { AddressReport } from '../../src/http/address-view.js';
+import type { StatusReport } from '../../src/http/status.js';
+import { RblError } from '../../src/errors.js';
+import { parsePrefix } from '../../src/net/address.js';
+import type { JobDeliveries } from '../../src/queue/store.js';
+import type { AccountingAttributes } from '../../src/radius/attributes.js';
+import { SessionTable } from '../../src/sessions/table.js';
+
+const attributes = (overrides: Partial<AccountingAttributes>): AccountingAttributes => ({
+  statusType: 1,
+  sessionId: 's1',
+  userName: 'alice',
+  nasIpAddress: '192.0.2.1',
+  nasIpv6Address: undefined,
+  nasIdentifier: undefined,
+  framedIpAddress: undefined,
+  framedIpv6Addresses: [],
+  framedIpv6Prefixes: [],
+  delegatedIpv6Prefixes: [],
+  eventTimestamp: undefined,
+  ...overrides,
+});
+
+function viewWith(table: SessionTable | undefined, jobs: JobDeliveries[] = [], now = () => 10_000): OperatorView {
+  return new OperatorView({
+    version: '9.9.9',
+    configFile: () => '/etc/rbl-unlist/config.yaml',
+    ack: () => 'journal',
+    listeners: () => [{ address: '127.0.0.1', port: 1813, family: 'IPv4', receiveBufferBytes: 1000 }],
+    http: () => ({ address: '127.0.0.1', port: 9813 }),
+    clients: () => [{ name: 'nas1', address: parsePrefix('127.0.0.1/32') }],
+    probes: () => [{ backend: 'bind', zone: 'rbl.test', up: false, lastProbe: 9000, lastSuccess: 5000, error: 'no answer' }],
+    journalWritable: () => true,
+    queueDepth: () => jobs.length,
+    deadLetters: () => 0,
+    sessions: () => table?.size ?? 0,
+    sessionTable: () => table,
+    jobsMatching: (matches) => jobs.filter(({ job }) => job.targets.some(matches)),
+    now,
+  });
+}
+
+const policy = { pools: [parsePrefix('10.64.0.0/16'), parsePrefix('2001:db8::/32')], clientPools: [], unlistOn: new Set(['stop']) };
+
+describe("the operator's view", () => {
+  it('names the session holding an address with the user and since-when of its first event, which the session table does not keep', () => {
+    const table = new SessionTable();
+    const view = viewWith(table);
+    for (const [statusType, at] of [[1, 1000], [3, 4000]] as const) {
+      const event = accountingEvent(attributes({ statusType, framedIpAddress: '10.64.0.1', userName: statusType === 1 ? 'alice' : undefined }), 'nas1', '127.0.0.1', at);
+      const plan = planEvent(event, table, policy);
+      view.onEvent(event, plan);
+      for (const session of plan.upsert) table.upsert(session);
+    }
+    const report = view.route('/addresses/10.64.0.1')!.body as AddressReport;
+    expect(report.session).toMatchObject({ client: 'nas1', nas: '192.0.2.1', session_id: 's1', user: 'alice', since: new Date(1000).toISOString(), last_event: { type: 'interim', at: new Date(4000).toISOString() } });
+  });
+
+  it('says the user is unknown when the history does not hold the session (after a restart)', () => {
+    const table = new SessionTable();
+    table.upsert({ nas: '192.0.2.1', sessionId: 's9', client: 'nas1', addresses: ['10.64.0.9'], updatedAt: 1000 });
+    const report = viewWith(table).route('/addresses/10.64.0.9')!.body as AddressReport;
+    expect(report.session).toMatchObject({ session_id: 's9', user: null, since: null, last_event: null });
+  });
+
+  it('lists the pending and dead-lettered jobs of a prefix that covers an IPv6 address', () => {
+    const job = { id: '7', targets: ['2001:db8:100:1::/64'], reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's2' }, createdAt: 2000 };
+    const view = viewWith(new SessionTable(), [
+      { job, pending: [{ backend: 'bind', zone: 'a.test' }], dead: [{ backend: 'bind', zone: 'b.test', failedAt: 3000, code: 'RBL_DNS_REFUSED', message: 'REFUSED' }] },
+    ]);
+    const report = view.route(`/addresses/${encodeURIComponent('2001:db8:100:1::5')}`)!.body as AddressReport;
+    expect(report.pending).toEqual([expect.objectContaining({ job: '7', zone: 'a.test', targets: ['2001:db8:100:1::/64'] })]);
+    expect(report.dead_letters).toEqual([expect.objectContaining({ job: '7', zone: 'b.test', code: 'RBL_DNS_REFUSED' })]);
+    expect((view.route('/addresses/2001:db8:200::1')!.body as AddressReport).pending).toEqual([]);
+  });
+
+  it('lists the jobs of the hosts inside a prefix it is asked about, and only an equal host for a host', () => {
+    const reason = { event: 'stop', client: 'nas1', nas: '192.0.2.1' };
+    const view = viewWith(new SessionTable(), [
+      { job: { id: '1', targets: ['2001:db8:100:1::7'], reason, createdAt: 1 }, pending: [{ backend: 'bind', zone: 'a.test' }], dead: [] },
+      { job: { id: '2', targets: ['10.64.0.10'], reason, createdAt: 1 }, pending: [{ backend: 'bind', zone: 'a.test' }], dead: [] },
+    ]);
+    const jobs = (path: string) => (view.route(path)!.body as AddressReport).pending.map((pending) => pending.job);
+    expect(jobs(`/addresses/${encodeURIComponent('2001:db8:100:1::/64')}`)).toEqual(['1']);
+    expect(jobs('/addresses/10.64.0.10')).toEqual(['2']);
+    expect(jobs('/addresses/10.64.0.1')).toEqual([]);
+  });
+
+  it('answers 400 with RBL_ADDRESS_INVALID for a path that is not an address, 503 before the state is open, nothing for other paths', () => {
+    expect(viewWith(new SessionTable()).route('/addresses/10.64.0.300')).toMatchObject({ status: 400, body: { error: { code: 'RBL_ADDRESS_INVALID' } } });
+    expect(viewWith(undefined).route('/addresses/10.64.0.1')).toMatchObject({ status: 503 });
+    expect(viewWith(new SessionTable()).route('/admin')).toBeUndefined();
+  });
+
+  it('reports per-client packets, zones down with the last delivery error, and the rates', () => {
+    const view = viewWith(new SessionTable(), [], () => 70_000);
+    view.onPacket('accepted', { source: '127.0.0.1:5', client: 'nas1' });
+    view.onPacket('unknown_client', { source: '127.0.0.9:5' });
+    view.onQueueEvent({
+      type: 'retry-scheduled',
+      backend: 'bind',
+      zone: 'rbl.test',
+      jobs: [],
+      targets: ['10.64.0.1'],
+      error: new RblError('RBL_DNS_TIMEOUT', 'no answer', { transient: true }),
+      attempt: 2,
+      delayMs: 1000,
+    });
+    const report = view.route('/status')!.body as StatusReport;
+    expect(report).toMatchObject({ version: '9.9.9', queue: { depth: 0, dead_letters: 0 }, journal: { writable: true } });
+    expect(report.clients).toEqual([expect.objectContaining({ name: 'nas1', address: '127.0.0.1', packets: 1, accepted: 1, discards: 0 })]);
+    expect(report.unknown_sources).toMatchObject({ packets: 1, discards: 1, last_source: '127.0.0.9:5' });
+    expect(report.backends).toEqual([expect.objectContaining({ backend: 'bind', zone: 'rbl.test', up: false, probe_error: 'no answer', last_error: expect.objectContaining({ code: 'RBL_DNS_TIMEOUT' }) })]);
+    expect(report.rates.packets_per_second).toBe(2);
+  });
+});
