@@ -155,7 +155,7 @@ describe('crash safety', () => {
     // The child runs plain JavaScript: transpile the store's sources into a temporary folder.
     build = mkdtempSync(join(tmpdir(), 'rbl-unlist-child-'));
     const root = join(import.meta.dirname, '..', '..');
-    const sources = [join(root, 'src/errors.ts'), join(root, 'src/net/address.ts')];
+    const sources = [join(root, 'src/errors.ts'), join(root, 'src/redact.ts'), join(root, 'src/net/address.ts')];
     for (const folder of ['src/queue', 'src/sessions']) {
       for (const name of readdirSync(join(root, folder))) if (name.endsWith('.ts')) sources.push(join(root, folder, name));
     }
