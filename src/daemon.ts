@@ -48,6 +48,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   const queueLog = log.child({ component: 'queue' });
   const metrics = createMetrics();
   const discardLimiter = rateLimiter(20, 10_000);
+  // A full disk fails every write and every recovery try: a few lines a minute say so.
+  const journalErrorLimiter = rateLimiter(5, 60_000);
 
   let backends: Backend[] = [];
   let store: StateStore | undefined;
@@ -55,8 +57,6 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let http: HttpServer | undefined;
   let prober: BackendProber | undefined;
   let closing = false;
-  /** When the journal last failed to write; cleared by the next durable commit. */
-  let journalFailedAt: number | undefined;
 
   function onPacket(outcome: PacketOutcome, detail: { readonly source: string; readonly client?: string; readonly reason?: string }): void {
     metrics.packets.inc({ outcome });
@@ -98,7 +98,6 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     }, { trackDelivery: waitForDelivery });
     // With state.ack: journal the outcome is reported by the worker's events; nothing waits on `done`.
     await (waitForDelivery ? done : recorded);
-    journalFailedAt = undefined;
     metrics.ackLatencySeconds.observe((Date.now() - request.receivedAt) / 1000);
   }
 
@@ -134,8 +133,20 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
           `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,
         );
         break;
-      case 'journal-error':
-        journalFailedAt = Date.now();
+      case 'journal-error': {
+        const { allowed, suppressed } = journalErrorLimiter();
+        if (allowed) {
+          queueLog.error(
+            { code: event.error.code, writable: event.writable, suppressed },
+            event.writable ? event.error.message : `${event.error.message}; nothing is acknowledged until the journal can be written again`,
+          );
+        }
+        break;
+      }
+      case 'journal-writable':
+        queueLog.warn({ down_ms: event.downMs, pending: event.pending }, 'journal writable again: state rebuilt from it, acknowledging again');
+        break;
+      case 'request-error':
         queueLog.error({ code: event.error.code }, event.error.message);
         break;
       case 'journal-compacted':
@@ -211,7 +222,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
             metrics,
             // Built per request because a reload replaces the prober.
             readiness: () =>
-              createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })(),
+              createReadiness({ radiusBound: () => activeListener.bound, journal: () => activeStore.health(), prober })(),
           });
           await http.start();
         }

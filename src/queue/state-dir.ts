@@ -1,0 +1,40 @@
+/**
+ * The state directory itself: the service creates it (one level, as systemd's StateDirectory= does)
+ * mode 0700 whatever the umask, since its files name subscribers' sessions and addresses; the queue
+ * commands only read or edit one that exists. Either fails at once, naming the folder, when it is not
+ * a directory it can use.
+ */
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { RblError } from '../errors.js';
+
+export const STATE_DIR_MODE = 0o700;
+
+/** For `serve`: makes sure state.dir is a directory, creating it (not its parents) mode 0700 if absent. */
+export async function prepareStateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: STATE_DIR_MODE });
+    // mkdir's mode passes through the umask; the folder must not be readable by others whatever it is.
+    await chmod(dir, STATE_DIR_MODE);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(dir, error, 'cannot be created');
+  }
+  await requireStateDir(dir);
+}
+
+/** For the queue commands: state.dir must exist and be a directory. */
+export async function requireStateDir(dir: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (error) {
+    throw unusable(dir, error, 'cannot be used');
+  }
+  if (!isDirectory) throw new RblError('RBL_STATE_DIR', `state.dir ${dir} is not a directory; check state.dir in the config`);
+}
+
+function unusable(dir: string, error: unknown, what: string): RblError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? `${what}: it does not exist${what === 'cannot be created' ? ', nor does its parent folder' : ''}` : `${what} (${code ?? (error as Error).message})`;
+  return new RblError('RBL_STATE_DIR', `state.dir ${dir} ${why}; check state.dir in the config`, { cause: error });
+}
