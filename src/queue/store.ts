@@ -424,6 +424,8 @@ class Store implements StateStore {
       return;
     }
     const downMs = Date.now() - this.#failure.since;
+    // Job ids are never reused: a call still in flight reports the ids it was given.
+    durable.state.nextSeq = Math.max(durable.state.nextSeq, this.#state.nextSeq);
     this.#state = durable.state;
     this.#journal = durable.journal;
     this.#failure = undefined;
