@@ -33,8 +33,10 @@ export async function requireStateDir(dir: string): Promise<void> {
   if (!isDirectory) throw new RblError('RBL_STATE_DIR', `state.dir ${dir} is not a directory; check state.dir in the config`);
 }
 
-function unusable(dir: string, error: unknown, what: string): RblError {
+function unusable(dir: string, error: unknown, what: 'cannot be created' | 'cannot be used'): RblError {
   const code = (error as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? `${what}: it does not exist${what === 'cannot be created' ? ', nor does its parent folder' : ''}` : `${what} (${code ?? (error as Error).message})`;
-  return new RblError('RBL_STATE_DIR', `state.dir ${dir} ${why}; check state.dir in the config`, { cause: error });
+  let why: string;
+  if (code !== 'ENOENT') why = `(${code ?? (error as Error).message})`;
+  else why = what === 'cannot be used' ? ': it does not exist' : '(ENOENT: its parent folder is missing, or is not one that can hold folders)';
+  return new RblError('RBL_STATE_DIR', `state.dir ${dir} ${what}${why.startsWith(':') ? why : ` ${why}`}; check state.dir in the config`, { cause: error });
 }
