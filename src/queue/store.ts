@@ -142,7 +142,7 @@ export interface StateStoreOptions {
   readonly backoff?: Partial<BackoffPolicy>;
   /** Compact after this many appended bytes, or the live snapshot's size if larger (4 MiB). */
   readonly compactBytes?: number;
-  /** The first pause before writing again after a journal failure (1 s; it doubles up to 30 s). */
+  /** The first pause before writing again after a journal failure (1 s; it doubles up to 5 s). */
   readonly recoveryMs?: number;
   /** How long close() waits for calls in flight (1 s). */
   readonly closeGraceMs?: number;
@@ -156,7 +156,7 @@ export interface StateStoreOptions {
 }
 
 const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
-const MAX_RECOVERY_MS = 30_000;
+const MAX_RECOVERY_MS = 5000;
 
 /** Opens state.dir: takes the lock, replays the journal (recovering a torn tail), and starts delivering what was pending. */
 export async function openStateStore(options: StateStoreOptions): Promise<StateStore> {
