@@ -4,7 +4,7 @@
  * write, where it fails at once, naming the folder.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBuiltCli, writeKeyFile } from '../helpers/cli.js';
@@ -66,17 +66,18 @@ describe.skipIf(!havePeers('unshare') || !isRoot)('the service as PID 1 in its o
 });
 
 describe('serve and its state.dir', () => {
-  it('creates state.dir 0700 and its journal and lock 0600 when started under umask 000', async () => {
-    const stateDir = join(temp.dir, 'state');
+  it('creates state.dir and its missing parent 0700, and its journal and lock 0600, when started under umask 000', async () => {
+    const stateDir = join(temp.dir, 'var', 'state');
     const { file } = await configFor(stateDir);
     await serve(file, ['sh', '-c', 'umask 000; exec "$@"', 'sh']);
+    expect(mode(join(temp.dir, 'var'))).toBe('700');
     expect(mode(stateDir)).toBe('700');
     expect(mode(join(stateDir, 'journal'))).toBe('600');
     expect(mode(join(stateDir, 'lock'))).toBe('600');
   });
 
   it.each([
-    ['whose parent folder does not exist', (dir: string): string => join(dir, 'missing', 'state')],
+    ['under a file', (dir: string): string => (writeFileSync(join(dir, 'file'), ''), join(dir, 'file', 'state'))],
     ['that cannot be one', (): string => '/proc/x'],
   ])('fails at once, exit 1, with RBL_STATE_DIR naming a state.dir %s', async (_, where) => {
     const stateDir = where(temp.dir);
