@@ -41,7 +41,7 @@ Examples:
     )
     .addOption(configOption())
     .addOption(jsonOption())
-    .addHelpText('after', '\nExamples:\n  $ rbl-unlist queue list\n  $ rbl-unlist queue list --json | jq \'.dead[] | .id\'\n\nExit status: 0 listed; 1 state.dir does not exist, the journal could not be read, or the running service did not answer; 2 bad usage or config.')
+    .addHelpText('after', '\nExamples:\n  $ rbl-unlist queue list\n  $ rbl-unlist queue list --json | jq \'.dead[] | .id\'\n\nExit status: 0 listed (a running service that does not answer is a warning); 1 state.dir does not exist or the journal could not be read; 2 bad usage or config.')
     .action((options: QueueOptions) => run(() => runQueueList(options, io), options.json));
 
   queue
@@ -74,6 +74,9 @@ export async function runQueueList(options: QueueOptions, io: CliIo): Promise<nu
   const config = loadCliConfig(options, io);
   const { listQueue } = await queueAdmin();
   const listing = await listQueue(config.state.dir);
+  if (listing.serviceError !== undefined) {
+    printErrorLine(io, `rbl-unlist: warning: ${listing.serviceError}; attempts, last error and next try are unknown`);
+  }
   if (listing.unreadableBytes > 0) {
     printErrorLine(
       io,
@@ -87,7 +90,9 @@ export async function runQueueList(options: QueueOptions, io: CliIo): Promise<nu
   printLine(io, `pending (${listing.pending.length}):`);
   const now = Date.now();
   for (const line of alignColumns(listing.pending.map((entry) => pendingRow(entry, now)), '  ')) printLine(io, line);
-  if (!listing.live && listing.pending.length > 0) printLine(io, '  (the service is not running: attempts, last error and next try are unknown)');
+  if (!listing.live && listing.serviceError === undefined && listing.pending.length > 0) {
+    printLine(io, '  (the service is not running: attempts, last error and next try are unknown)');
+  }
   printLine(io, `dead letters (${listing.dead.length}):`);
   for (const line of alignColumns(listing.dead.map(deadRow), '  ')) printLine(io, line);
   return 0;

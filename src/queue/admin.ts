@@ -44,6 +44,8 @@ export interface QueueListing {
   readonly pending: PendingEntry[];
   /** Whether a running service answered with attempts, last errors and next tries. */
   readonly live: boolean;
+  /** Why a running service did not tell them (it did not answer in time, or could not). */
+  readonly serviceError?: string;
   readonly dead: DeadLetter[];
   /** Bytes at the journal's end that could not be read (a write in progress, or corruption). */
   readonly unreadableBytes: number;
@@ -57,7 +59,14 @@ export interface AdminResult extends AdminReply {
 /** Lists pending and dead-lettered deliveries in state.dir, oldest job first. */
 export async function listQueue(dir: string, options: AdminOptions = {}): Promise<QueueListing> {
   await requireStateDir(dir);
-  const live = await liveAttempts(dir, options.timeoutMs ?? 5000);
+  let live: Awaited<ReturnType<typeof liveAttempts>>;
+  let serviceError: string | undefined;
+  try {
+    live = await liveAttempts(dir, options.timeoutMs ?? 5000);
+  } catch (error) {
+    // The journal still lists everything; only the service's own counts are missing.
+    serviceError = (error as Error).message;
+  }
   const state = new QueueState();
   const read = await readJournal(join(dir, JOURNAL_FILE), (record) => state.apply(record), { repair: false });
   const pending: PendingEntry[] = [];
@@ -73,12 +82,12 @@ export async function listQueue(dir: string, options: AdminOptions = {}): Promis
       dead.push({ ...view, ...splitLane(letter.lane), failedAt: letter.failedAt, code: letter.code, message: letter.message });
     }
   }
-  return { pending, live: live !== undefined, dead, unreadableBytes: read.skippedBytes };
+  return { pending, live: live !== undefined, ...(serviceError === undefined ? {} : { serviceError }), dead, unreadableBytes: read.skippedBytes };
 }
 
 /** What the running service knows of its pending deliveries, by `id lane`; undefined when no service runs. */
 async function liveAttempts(dir: string, timeoutMs: number): Promise<Map<string, NonNullable<AdminReply['deliveries']>[number]> | undefined> {
-  if (!(await lockHolder(dir))) return undefined;
+  if ((await lockHolder(dir))?.role !== 'serve') return undefined;
   const reply = await sendRequest(dir, { action: 'list' }, timeoutMs);
   return new Map((reply.deliveries ?? []).map((delivery) => [`${delivery.id} ${delivery.lane}`, delivery]));
 }

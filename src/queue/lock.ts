@@ -30,12 +30,15 @@ export interface StateLock {
 export interface LockHolder {
   readonly pid: number;
   readonly since: number;
+  /** 'serve', or the `queue` command holding it for a moment; absent in old locks. */
+  readonly role?: string;
 }
 
 /** What a lock file records. Old locks hold only pid and since. */
 interface LockRecord {
   readonly pid: number;
   readonly since: number;
+  readonly role?: string;
   readonly nonce?: string;
   readonly boot?: string;
   /** Field 22 of /proc/PID/stat: clock ticks after boot when the process started. */
@@ -77,7 +80,7 @@ export async function tryLock(dir: string, role: string): Promise<StateLock | Lo
 /** Who holds the lock now, when a live process does; never takes it. */
 export async function lockHolder(dir: string): Promise<LockHolder | undefined> {
   const holder = await readRecord(join(dir, LOCK_FILE));
-  return holder && holder !== 'gone' && isLive(holder) ? { pid: holder.pid, since: holder.since } : undefined;
+  return holder && holder !== 'gone' && isLive(holder) ? { pid: holder.pid, since: holder.since, role: holder.role ?? 'serve' } : undefined;
 }
 
 /** Takes the lock, waiting up to waitMs for a live holder to let go. */
@@ -147,6 +150,7 @@ async function readRecord(file: string): Promise<LockRecord | undefined | 'gone'
       pid: parsed.pid,
       since: typeof parsed.since === 'number' ? parsed.since : 0,
       nonce: typeof parsed.nonce === 'string' ? parsed.nonce : undefined,
+      role: typeof parsed.role === 'string' ? parsed.role : undefined,
       boot: typeof parsed.boot === 'string' ? parsed.boot : undefined,
       start: typeof parsed.start === 'string' ? parsed.start : undefined,
     };

@@ -175,4 +175,17 @@ describe('rbl-unlist queue', () => {
     const stopped = await queue('list');
     expect(stopped.stdout).toContain('(the service is not running: attempts, last error and next try are unknown)');
   });
+
+  it('lists from the journal with a warning when the running service does not answer', async () => {
+    const [id] = await journalJobs(['10.64.3.8']);
+    const store = await openStateStore({ dir: stateDir, backends: [fakeBackend('refuser', 'hang'), fakeBackend('slow', 'hang')], maxSessionAgeMs: 60_000, closeGraceMs: 10, requestPollMs: 3_600_000 });
+    try {
+      const result = await queue('list', '--json');
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/^rbl-unlist: warning: the running service did not answer within 5 s.*; attempts, last error and next try are unknown\n$/);
+      expect(JSON.parse(result.stdout)).toMatchObject({ live: false, pending: [{ id, backend: 'slow' }] });
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
 });
