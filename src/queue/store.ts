@@ -19,13 +19,15 @@ import type { Backend } from '../backends/types.js';
 import { RblError, type ErrorCode } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
 import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
 import { Journal, readJournal, stateError } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
+import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir } from './state-dir.js';
+import type { Commit, CommitOptions, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
   jobView,
@@ -35,7 +37,6 @@ import {
   type JobRow,
   type JobState,
   type JournalRecord,
-  type UnlistJob,
 } from './state.js';
 import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
@@ -43,117 +44,10 @@ import { DeliveryWorker } from './worker.js';
 export type { DeliveryAttempt } from './attempts.js';
 export type { QueueEvent } from './events.js';
 export type { UnlistJob, UnlistReason } from './state.js';
+export type { Commit, CommitOptions, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 
 /** The journal's file name in state.dir. */
 export const JOURNAL_FILE = 'journal';
-
-/** One accounting event's effect, committed atomically. */
-export interface StateChange {
-  /** Sessions recorded or refreshed (Start, Interim-Update). */
-  readonly upsert?: readonly Session[];
-  /** Sessions forgotten (Stop, Accounting-On/Off). */
-  readonly remove?: readonly { readonly nas: string; readonly sessionId: string }[];
-  /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */
-  readonly unlist?: Omit<UnlistJob, 'id'>;
-}
-
-/** What commit() returns. */
-export interface Commit {
-  /** The unlist job's id, when the change made one (none when its targets merged into pending ones). */
-  readonly jobId: string | undefined;
-  /** Resolves once the change is in the fsync'd journal; rejects with RBL_STATE_DIR if it cannot be written. */
-  readonly recorded: Promise<void>;
-  /**
-   * Resolves once recorded and every delivery that covers the targets succeeded (its own job's, or the
-   * pending ones it merged into; at once after `recorded` when there is nothing to unlist); rejects
-   * with the backend's RblError when one became a dead letter, and with RBL_STATE_DIR when the change
-   * was not recorded. Never settles when the store closes first (the job is replayed on the next open).
-   */
-  readonly done: Promise<void>;
-}
-
-export interface CommitOptions {
-  /**
-   * Whether to build `done` (default true). With state.ack: journal nothing waits for the
-   * delivery, and not building its promises saves garbage on the hot path; `done` then
-   * settles with `recorded`.
-   */
-  readonly trackDelivery?: boolean;
-}
-
-/** Counters for tests and metrics. */
-export interface StoreStats {
-  readonly fsyncs: number;
-  readonly journalRecords: number;
-  readonly journalBytes: number;
-  readonly compactions: number;
-  /** Distinct (backend, zone, target) pending: the backlog's real size. */
-  readonly pendingTargets: number;
-}
-
-/** Whether the journal accepts writes, as the store itself knows it. */
-export interface JournalHealth {
-  readonly writable: boolean;
-  /** Why not, while it is not. */
-  readonly error?: string;
-  /** Epoch ms since when it is not writable. */
-  readonly since?: number;
-}
-
-export interface StateStore {
-  /** The session table, for reading: changes go through commit(). */
-  readonly sessions: ReadonlySessionTable;
-  /**
-   * Applies the change in memory at once, journals it, and queues its unlist job. Throws
-   * RBL_ADDRESS_INVALID for a bad address, RBL_STATE_DIR after close or while the journal cannot be written.
-   */
-  commit(change: StateChange, options?: CommitOptions): Commit;
-  /** Whether the journal can be written now. */
-  health(): JournalHealth;
-  /** Attempts, last error and next try of each pending delivery (what `queue list` shows). */
-  deliveryAttempts(): DeliveryAttempt[];
-  /** Pending deliveries (job × backend × zone). */
-  depth(): number;
-  /** Dead-lettered deliveries. */
-  deadLetterCount(): number;
-  /** Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an event; new lanes get only new jobs. */
-  setBackends(backends: readonly Backend[]): void;
-  /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
-  expireSessions(now?: number): Session[];
-  /** Re-drives or drops dead letters, as `queue retry|drop` does. */
-  applyAdmin(request: AdminRequest): Promise<AdminReply>;
-  /** Rewrites the journal as a snapshot now (it also compacts by itself as it grows). */
-  compact(): Promise<void>;
-  stats(): StoreStats;
-  /** Stops the worker (calls in flight get a short grace), writes what is queued, closes the journal, releases the lock. */
-  close(): Promise<void>;
-}
-
-export interface StateStoreOptions {
-  readonly dir: string;
-  readonly backends: readonly Backend[];
-  /** sessions.max_age. */
-  readonly maxSessionAgeMs: number;
-  readonly onEvent?: (event: QueueEvent) => void;
-  /** Most targets per Backend.unlist call (500). */
-  readonly maxTargetsPerCall?: number;
-  /** Calls in flight per backend and zone (2). */
-  readonly concurrency?: number;
-  readonly backoff?: Partial<BackoffPolicy>;
-  /** Compact after this many appended bytes, or the live snapshot's size if larger (4 MiB). */
-  readonly compactBytes?: number;
-  /** The first pause before writing again after a journal failure (1 s; it doubles up to 5 s). */
-  readonly recoveryMs?: number;
-  /** How long close() waits for calls in flight (1 s). */
-  readonly closeGraceMs?: number;
-  /** How often to look for `queue retry|drop` requests (250 ms). */
-  readonly requestPollMs?: number;
-  /** How often to expire sessions (60 s). */
-  readonly expiryIntervalMs?: number;
-  /** How long to wait for another holder of the lock (5 s). */
-  readonly lockWaitMs?: number;
-  readonly random?: () => number;
-}
 
 const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
 const MAX_RECOVERY_MS = 5000;
@@ -281,8 +175,9 @@ class Store implements StateStore {
     if (change.unlist && change.unlist.targets.length > 0) {
       const targets = [...new Set(change.unlist.targets.map((target) => formatPrefix(parsePrefix(target))))];
       const lanes: string[] = [];
+      const inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
       for (const lane of this.#worker.laneKeys()) {
-        const cover = targets.map((target) => this.#coveringJob(lane, target));
+        const cover = targets.map((target) => coveringJob(this.#state, lane, target, inFlight));
         if (cover.some((id) => id === undefined)) lanes.push(lane);
         else for (const id of cover) covering.push(deliveryKey(id!, lane));
       }
@@ -478,15 +373,6 @@ class Store implements StateStore {
     }
   }
 
-  /** The newest job whose delivery of `target` in `lane` is pending and not yet sent: a new unlist of the target can wait for it. */
-  #coveringJob(lane: string, target: string): number | undefined {
-    let best: number | undefined;
-    for (const id of this.#state.pendingJobsFor(lane, target) ?? []) {
-      if ((best === undefined || id > best) && !this.#worker.isInFlight(id, lane)) best = id;
-    }
-    return best;
-  }
-
   #delivered(lane: string, jobs: readonly JobState[]): void {
     this.#record({ t: 'd', l: lane, i: jobs.map((job) => job.id) });
     const now = Date.now();
@@ -505,35 +391,15 @@ class Store implements StateStore {
     this.#mergeSuperseded(lane, jobs);
   }
 
-  /**
-   * A delivery that failed while newer pending deliveries took up all its targets is dropped: those
-   * are sent later than it would have been, so they unlist everything it would have. Its waiters
-   * wait for them. This keeps the backlog at about one delivery per target in each lane.
-   */
+  /** Failed deliveries whose targets newer pending ones all cover are dropped; their waiters wait for those. */
   #mergeSuperseded(lane: string, jobs: readonly JobState[]): void {
-    const merged: [number, string][] = [];
-    const moves: [string, string[]][] = [];
-    for (const job of jobs) {
-      if (!job.pending.includes(lane)) continue;
-      const newer = new Set<string>();
-      let covered = true;
-      for (const target of job.targets) {
-        let best = -1;
-        for (const id of this.#state.pendingJobsFor(lane, target) ?? []) if (id > job.id && id > best) best = id;
-        if (best === -1) {
-          covered = false;
-          break;
-        }
-        newer.add(deliveryKey(best, lane));
-      }
-      if (!covered) continue;
-      merged.push([job.id, lane]);
-      moves.push([deliveryKey(job.id, lane), [...newer]]);
+    const superseded = supersededDeliveries(this.#state, lane, jobs);
+    if (superseded.length === 0) return;
+    this.#record({ t: 'g', d: superseded.map(({ id }) => [id, lane]) });
+    for (const { id, by } of superseded) {
+      this.#waiters.moved(deliveryKey(id, lane), by);
+      this.#attempts.forget(id, lane);
     }
-    if (merged.length === 0) return;
-    this.#record({ t: 'g', d: merged });
-    for (const [key, to] of moves) this.#waiters.moved(key, to);
-    for (const [id] of merged) this.#attempts.forget(id, lane);
   }
 
   #deadLettered(lane: string, job: JobState, error: RblError): void {

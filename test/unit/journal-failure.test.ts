@@ -43,7 +43,7 @@ const stop = (k: number): StateChange => ({
 });
 
 describe('a journal write that fails', () => {
-  it.each(['EIO', 'ENOSPC'])('(%s) is not acknowledged, and the state is rebuilt from the disk so a retransmission makes exactly one job', async (code) => {
+  it.each(['EIO', 'ENOSPC', 'EROFS'])('(%s) is not acknowledged, and the state is rebuilt from the disk so a retransmission makes exactly one job', async (code) => {
     const failing = failWrites();
     const backend = new FakeBackend();
     backend.behaviour = never;
