@@ -51,6 +51,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   const queueLog = log.child({ component: 'queue' });
   const metrics = createMetrics();
   const discardLimiter = rateLimiter(20, 10_000);
+  // A full disk fails every write and every recovery try: a few lines a minute say so.
+  const journalErrorLimiter = rateLimiter(5, 60_000);
 
   let backends: Backend[] = [];
   let store: StateStore | undefined;
@@ -60,8 +62,6 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let closing = false;
   // A start that fails closes what it opened without a "stopped" line: serve logs the failure.
   let started = false;
-  /** When the journal last failed to write; cleared by the next durable commit. */
-  let journalFailedAt: number | undefined;
   // GET /status and GET /addresses/ADDRESS: in-memory trackers fed by the callbacks below.
   const operatorView = new OperatorView({
     version: packageVersion(),
@@ -71,7 +71,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     http: () => http?.address(),
     clients: () => config.radius.clients,
     probes: () => prober?.probeStates() ?? [],
-    journalWritable: () => journalFailedAt === undefined,
+    journalWritable: () => store?.health().writable ?? false,
     queueDepth: () => store?.depth() ?? 0,
     deadLetters: () => store?.deadLetterCount() ?? 0,
     sessions: () => store?.sessions.size ?? 0,
@@ -125,7 +125,6 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     }, { trackDelivery: waitForDelivery });
     // With state.ack: journal the outcome is reported by the worker's events; nothing waits on `done`.
     await (waitForDelivery ? done : recorded);
-    journalFailedAt = undefined;
     metrics.ackLatencySeconds.observe((Date.now() - request.receivedAt) / 1000);
   }
 
@@ -162,9 +161,21 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
           `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,
         );
         break;
-      case 'journal-error':
-        journalFailedAt = Date.now();
+      case 'journal-error': {
         metrics.journalErrors.inc();
+        const { allowed, suppressed } = journalErrorLimiter();
+        if (allowed) {
+          queueLog.error(
+            { code: event.error.code, writable: event.writable, suppressed },
+            event.writable ? event.error.message : `${event.error.message}; nothing is acknowledged until the journal can be written again`,
+          );
+        }
+        break;
+      }
+      case 'journal-writable':
+        queueLog.warn({ down_ms: event.downMs, pending: event.pending }, 'journal writable again: state rebuilt from it, acknowledging again');
+        break;
+      case 'request-error':
         queueLog.error({ code: event.error.code }, event.error.message);
         break;
       case 'journal-compacted':
@@ -226,7 +237,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       const activeStore = store;
       const activeListener = listener;
       // Built per call because a reload replaces the prober.
-      const readiness = () => createReadiness({ radiusBound: () => activeListener.bound, journalWritable: () => journalFailedAt === undefined, prober })();
+      const readiness = () => createReadiness({ radiusBound: () => activeListener.bound, journal: () => activeStore.health(), prober })();
       metrics.bindState({
         queueDepth: () => activeStore.depth(),
         deadLetters: () => activeStore.deadLetterCount(),

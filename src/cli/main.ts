@@ -6,7 +6,8 @@
 import { runCli } from './program.js';
 
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
-  (status) => process.exit(status),
+  // A pipe takes stdout asynchronously: exit once what was written (a long `queue list --json`) is flushed.
+  (status) => process.stdout.write('', () => process.exit(status)),
   (error: unknown) => {
     process.stderr.write(`rbl-unlist: ERROR: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { RblError } from '../errors.js';
-import type { AdminResult, DeadLetter, QueueEntry } from '../queue/admin.js';
+import type { AdminResult, DeadLetter, PendingEntry, QueueEntry } from '../queue/admin.js';
 import { configOption, jsonOption, loadCliConfig, type ConfigOptions, type JsonOptions } from './options.js';
 import { alignColumns, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 
@@ -35,10 +35,13 @@ Examples:
 
   queue
     .command('list')
-    .description('Lists pending deliveries and dead letters, oldest job first.')
+    .description(
+      'Lists pending deliveries and dead letters, oldest job first. While the service runs, each pending delivery shows ' +
+        'its failed attempts, last error code and next try (the service keeps them in memory; without it they are unknown).',
+    )
     .addOption(configOption())
     .addOption(jsonOption())
-    .addHelpText('after', '\nExamples:\n  $ rbl-unlist queue list\n  $ rbl-unlist queue list --json | jq \'.dead[] | .id\'\n\nExit status: 0 listed; 1 the journal could not be read; 2 bad usage or config.')
+    .addHelpText('after', '\nExamples:\n  $ rbl-unlist queue list\n  $ rbl-unlist queue list --json | jq \'.dead[] | .id\'\n\nExit status: 0 listed (a running service that does not answer is a warning); 1 state.dir does not exist or the journal could not be read; 2 bad usage or config.')
     .action((options: QueueOptions) => run(() => runQueueList(options, io), options.json));
 
   queue
@@ -71,6 +74,9 @@ export async function runQueueList(options: QueueOptions, io: CliIo): Promise<nu
   const config = loadCliConfig(options, io);
   const { listQueue } = await queueAdmin();
   const listing = await listQueue(config.state.dir);
+  if (listing.serviceError !== undefined) {
+    printErrorLine(io, `rbl-unlist: warning: ${listing.serviceError}; attempts, last error and next try are unknown`);
+  }
   if (listing.unreadableBytes > 0) {
     printErrorLine(
       io,
@@ -82,7 +88,11 @@ export async function runQueueList(options: QueueOptions, io: CliIo): Promise<nu
     return 0;
   }
   printLine(io, `pending (${listing.pending.length}):`);
-  for (const line of alignColumns(listing.pending.map(pendingRow), '  ')) printLine(io, line);
+  const now = Date.now();
+  for (const line of alignColumns(listing.pending.map((entry) => pendingRow(entry, now)), '  ')) printLine(io, line);
+  if (!listing.live && listing.serviceError === undefined && listing.pending.length > 0) {
+    printLine(io, '  (the service is not running: attempts, last error and next try are unknown)');
+  }
   printLine(io, `dead letters (${listing.dead.length}):`);
   for (const line of alignColumns(listing.dead.map(deadRow), '  ')) printLine(io, line);
   return 0;
@@ -122,8 +132,12 @@ function reasonText(entry: QueueEntry): string {
   return `${event} from ${client} (NAS ${nas}${sessionId ? `, session ${sessionId}` : ''})`;
 }
 
-function pendingRow(entry: QueueEntry): string[] {
-  return [entry.id, `${entry.backend}, zone ${entry.zone}`, entry.targets.join(' '), new Date(entry.createdAt).toISOString(), reasonText(entry)];
+function pendingRow(entry: PendingEntry, now: number): string[] {
+  const row = [entry.id, `${entry.backend}, zone ${entry.zone}`, entry.targets.join(' '), new Date(entry.createdAt).toISOString(), reasonText(entry)];
+  if (entry.attempts === undefined) return row;
+  const failures = `${entry.attempts} failed ${entry.attempts === 1 ? 'attempt' : 'attempts'}${entry.lastCode ? ` (last ${entry.lastCode})` : ''}`;
+  const next = entry.nextTryAt === undefined || entry.nextTryAt <= now ? 'next try now' : `next try ${new Date(entry.nextTryAt).toISOString()}`;
+  return [...row, failures, next];
 }
 
 function deadRow(entry: DeadLetter): string[] {

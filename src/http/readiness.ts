@@ -147,8 +147,8 @@ export class BackendProber {
 export interface ReadinessSources {
   /** Whether every RADIUS socket is bound. */
   readonly radiusBound: () => boolean;
-  /** Whether the journal accepts writes; absent when there is no journal (one-shot commands). */
-  readonly journalWritable?: () => boolean;
+  /** Whether the journal accepts writes, as the state store reports it; absent when there is no journal (one-shot commands). */
+  readonly journal?: () => { readonly writable: boolean; readonly error?: string };
   readonly prober?: BackendProber;
 }
 
@@ -158,8 +158,9 @@ export function createReadiness(sources: ReadinessSources): () => ReadinessRepor
     const checks: Record<string, CheckState> = {};
     const bound = sources.radiusBound();
     checks.radius = bound ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' };
-    if (sources.journalWritable) {
-      checks.journal = sources.journalWritable() ? { ok: true } : { ok: false, error: 'journal not writable' };
+    if (sources.journal) {
+      const health = sources.journal();
+      checks.journal = health.writable ? { ok: true } : { ok: false, error: `journal not writable: ${health.error ?? 'unknown error'}` };
     }
     if (sources.prober) Object.assign(checks, sources.prober.report());
     return { ready: Object.values(checks).every((check) => check.ok), checks };

@@ -2,20 +2,34 @@
  * `rbl-unlist queue list|retry|drop`, safe whether or not the service runs on the same state.dir.
  * Listing only reads the journal (a half-written tail is ignored, never cut). Retry and drop take
  * the lock and edit the journal when the service is not running; when it is, they hand it a request
- * file and wait for its reply, so only one process ever appends to the journal.
+ * file and wait for its reply, so only one process ever appends to the journal. Listing asks the
+ * running service, when there is one, for what only it knows: each delivery's attempts, last error and
+ * next try. All of them refuse a state.dir that does not exist (RBL_STATE_DIR).
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Journal, readJournal } from './journal.js';
-import { tryLock } from './lock.js';
+import { lockHolder, tryLock } from './lock.js';
 import { sendRequest, type AdminReply, type AdminRequest } from './requests.js';
+import { requireStateDir } from './state-dir.js';
 import { deadLetterRecord, jobView, QueueState, splitLane, type UnlistJob } from './state.js';
 import { JOURNAL_FILE } from './store.js';
 
-/** A pending delivery: one job in one backend and zone. */
+/** A delivery: one job in one backend and zone. */
 export interface QueueEntry extends UnlistJob {
   readonly backend: string;
   readonly zone: string;
+}
+
+/** A pending delivery, with what the running service knows of it (absent when it does not run). */
+export interface PendingEntry extends QueueEntry {
+  /** Calls that tried it and failed since the service started. */
+  readonly attempts?: number;
+  /** The last failure's error code and message. */
+  readonly lastCode?: string;
+  readonly lastError?: string;
+  /** Epoch ms of the next try, when its lane waits after a failure; absent: with the lane's next call. */
+  readonly nextTryAt?: number;
 }
 
 /** A delivery refused permanently. */
@@ -27,7 +41,11 @@ export interface DeadLetter extends QueueEntry {
 }
 
 export interface QueueListing {
-  readonly pending: QueueEntry[];
+  readonly pending: PendingEntry[];
+  /** Whether a running service answered with attempts, last errors and next tries. */
+  readonly live: boolean;
+  /** Why a running service did not tell them (it did not answer in time, or could not). */
+  readonly serviceError?: string;
   readonly dead: DeadLetter[];
   /** Bytes at the journal's end that could not be read (a write in progress, or corruption). */
   readonly unreadableBytes: number;
@@ -39,19 +57,39 @@ export interface AdminResult extends AdminReply {
 }
 
 /** Lists pending and dead-lettered deliveries in state.dir, oldest job first. */
-export async function listQueue(dir: string): Promise<QueueListing> {
+export async function listQueue(dir: string, options: AdminOptions = {}): Promise<QueueListing> {
+  await requireStateDir(dir);
+  let live: Awaited<ReturnType<typeof liveAttempts>>;
+  let serviceError: string | undefined;
+  try {
+    live = await liveAttempts(dir, options.timeoutMs ?? 5000);
+  } catch (error) {
+    // The journal still lists everything; only the service's own counts are missing.
+    serviceError = (error as Error).message;
+  }
   const state = new QueueState();
   const read = await readJournal(join(dir, JOURNAL_FILE), (record) => state.apply(record), { repair: false });
-  const pending: QueueEntry[] = [];
+  const pending: PendingEntry[] = [];
   const dead: DeadLetter[] = [];
   for (const job of [...state.jobs.values()].sort((a, b) => a.id - b.id)) {
     const view = jobView(job);
-    for (const lane of job.pending) pending.push({ ...view, ...splitLane(lane) });
+    for (const lane of job.pending) {
+      const known = live?.get(`${job.id} ${lane}`);
+      const attempts = live ? { attempts: known?.attempts ?? 0, lastCode: known?.lastCode, lastError: known?.lastError, nextTryAt: known?.nextTryAt } : {};
+      pending.push({ ...view, ...splitLane(lane), ...attempts });
+    }
     for (const letter of job.dead) {
       dead.push({ ...view, ...splitLane(letter.lane), failedAt: letter.failedAt, code: letter.code, message: letter.message });
     }
   }
-  return { pending, dead, unreadableBytes: read.skippedBytes };
+  return { pending, live: live !== undefined, ...(serviceError === undefined ? {} : { serviceError }), dead, unreadableBytes: read.skippedBytes };
+}
+
+/** What the running service knows of its pending deliveries, by `id lane`; undefined when no service runs. */
+async function liveAttempts(dir: string, timeoutMs: number): Promise<Map<string, NonNullable<AdminReply['deliveries']>[number]> | undefined> {
+  if ((await lockHolder(dir))?.role !== 'serve') return undefined;
+  const reply = await sendRequest(dir, { action: 'list' }, timeoutMs);
+  return new Map((reply.deliveries ?? []).map((delivery) => [`${delivery.id} ${delivery.lane}`, delivery]));
 }
 
 /** Re-drives the dead letters of the given job ids (all when absent): they become pending again. */
@@ -69,7 +107,8 @@ export interface AdminOptions {
   readonly timeoutMs?: number;
 }
 
-async function administer(dir: string, request: AdminRequest, options: AdminOptions = {}): Promise<AdminResult> {
+async function administer(dir: string, request: AdminRequest & { action: 'retry' | 'drop' }, options: AdminOptions = {}): Promise<AdminResult> {
+  await requireStateDir(dir);
   const file = join(dir, JOURNAL_FILE);
   try {
     await access(file);

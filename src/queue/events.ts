@@ -34,8 +34,16 @@ export type QueueEvent =
       readonly savedAs: string | undefined;
     }
   | { readonly type: 'journal-compacted'; readonly file: string; readonly beforeBytes: number; readonly afterBytes: number; readonly durationMs: number }
-  /** The journal could not be written or compacted (disk full, I/O error). */
-  | { readonly type: 'journal-error'; readonly error: RblError }
+  /**
+   * The journal could not be written or compacted (disk full, I/O error, read-only). `writable` says
+   * whether it still takes writes: false after a failed write (nothing is acknowledged until
+   * 'journal-writable'), true after a failed compaction (the old file goes on).
+   */
+  | { readonly type: 'journal-error'; readonly error: RblError; readonly writable: boolean }
+  /** The journal takes writes again after downMs; the state was rebuilt from it, `pending` deliveries. */
+  | { readonly type: 'journal-writable'; readonly downMs: number; readonly pending: number }
+  /** A `queue` request file could not be read or answered. */
+  | { readonly type: 'request-error'; readonly error: RblError }
   | { readonly type: 'sessions-expired'; readonly count: number }
   /** `queue retry` or `queue drop` was applied at the CLI's request. */
   | { readonly type: 'admin-request'; readonly action: 'retry' | 'drop'; readonly count: number };

@@ -6,6 +6,11 @@
  * Compaction writes a snapshot of the state to `journal.compact` in chunks, yielding between them,
  * while appends keep going to the old file and are also copied as the new file's tail; then the
  * writer appends the tail, syncs, renames the new file over the old and syncs the folder.
+ *
+ * A write or fdatasync that fails (disk full, I/O error, read-only file system) fails the journal: that
+ * batch and every append after it are refused, because the records queued behind it were made from a
+ * state that assumed it. The store then rebuilds its state from the file and opens it again.
+ * A failed compaction leaves the old file intact; it is not tried again for a while.
  */
 import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -15,6 +20,10 @@ import type { JournalRecord } from './state.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
+/** Every file in state.dir is the service's alone: records name subscribers' sessions and addresses. */
+export const STATE_FILE_MODE = 0o600;
+/** After a failed compaction, the next one waits this long (a full disk would fail it again at once). */
+const COMPACTION_RETRY_MS = 30_000;
 
 /** What replaying a journal found. */
 export interface JournalReadResult {
@@ -96,7 +105,7 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
     const savedAs = `${file}.corrupt-${Date.now()}`;
     const skipped = Buffer.allocUnsafe(skippedBytes);
     await handle.read(skipped, 0, skippedBytes, goodBytes);
-    await writeFile(savedAs, skipped);
+    await writeFile(savedAs, skipped, { mode: STATE_FILE_MODE });
     await handle.truncate(goodBytes);
     await handle.datasync();
     return { exists: true, records, goodBytes, skippedBytes, reason: reason ?? 'trailing bytes', savedAs };
@@ -125,7 +134,10 @@ export interface JournalOptions {
   /** Compact once this many bytes (or the last snapshot's size, if larger) were appended. */
   readonly compactBytes: number;
   readonly onCompacted?: (result: CompactionResult) => void;
+  /** An append failed: the journal refuses appends from now on. */
   readonly onError?: (error: RblError) => void;
+  /** A compaction failed; the old file is intact and appends go on. */
+  readonly onCompactionError?: (error: RblError) => void;
 }
 
 interface Append {
@@ -159,6 +171,8 @@ export class Journal {
   #queue: Append[] = [];
   #draining: Promise<void> | undefined;
   #compaction: Compaction | undefined;
+  #compactionFailedAt = 0;
+  #failure: RblError | undefined;
   #closed = false;
 
   private constructor(file: string, handle: FileHandle, bytes: number, options: JournalOptions) {
@@ -186,7 +200,7 @@ export class Journal {
       if (!handle) {
         const fresh = Buffer.concat([...options.snapshot()].map((record) => encodeRecord(record)));
         const temporary = `${file}.compact`;
-        await writeFile(temporary, fresh, { flush: true });
+        await writeFile(temporary, fresh, { flush: true, mode: STATE_FILE_MODE });
         await rename(temporary, file);
         await syncFolder(dirname(file));
         handle = await open(file, 'r+');
@@ -203,8 +217,14 @@ export class Journal {
     return this.#bytes;
   }
 
+  /** Why the journal refuses appends, once a write failed; undefined while it is healthy. */
+  get failure(): RblError | undefined {
+    return this.#failure;
+  }
+
   /** Queues a record; resolves once it is written and fdatasync'd (sharing the sync with its neighbours). */
   append(record: JournalRecord): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new RblError('RBL_STATE_DIR', `the journal ${this.file} is closed`));
     const buffer = encodeRecord(record);
     return new Promise((resolve, reject) => {
@@ -217,7 +237,7 @@ export class Journal {
   /** Rewrites the journal as a snapshot of the state; resolves when the new file is in place (undefined if aborted by close). */
   compact(): Promise<CompactionResult | undefined> {
     if (this.#compaction) return this.#compaction.result;
-    if (this.#closed) return Promise.resolve(undefined);
+    if (this.#closed || this.#failure) return Promise.resolve(undefined);
     let settle: (result: CompactionResult | undefined) => void = () => undefined;
     const result = new Promise<CompactionResult | undefined>((resolve) => {
       settle = resolve;
@@ -236,7 +256,7 @@ export class Journal {
     this.#compaction = compaction;
     compaction.task = this.#writeSnapshot(compaction).catch(async (error: unknown) => {
       await this.#abandon(compaction);
-      if (!compaction.aborted) this.#options.onError?.(stateError(`cannot compact the journal ${this.file}`, error));
+      if (!compaction.aborted) this.#compactionFailed(error);
     });
     return result;
   }
@@ -255,7 +275,7 @@ export class Journal {
   }
 
   async #writeSnapshot(compaction: Compaction): Promise<void> {
-    compaction.handle = await open(compaction.path, 'w');
+    compaction.handle = await open(compaction.path, 'w', STATE_FILE_MODE);
     let chunk: Buffer[] = [];
     let size = 0;
     const flush = async (): Promise<void> => {
@@ -293,12 +313,12 @@ export class Journal {
       .then(() => this.#drain())
       .finally(() => {
         this.#draining = undefined;
-        if (this.#queue.length > 0 || this.#compaction?.snapshotWritten) this.#schedule();
+        if (!this.#failure && (this.#queue.length > 0 || this.#compaction?.snapshotWritten)) this.#schedule();
       });
   }
 
   async #drain(): Promise<void> {
-    while (true) {
+    while (!this.#failure) {
       const compaction = this.#compaction;
       if (compaction?.snapshotWritten) {
         await this.#finishCompaction(compaction);
@@ -316,15 +336,34 @@ export class Journal {
         this.#compaction?.tail.push(data);
         for (const append of batch) append.resolve();
       } catch (error) {
-        // Cut a partial write off, so later records follow good data.
+        // Cut a partial write off, so what the store rebuilds from ends with good data.
         await this.#handle.truncate(this.#bytes).catch(() => undefined);
-        const failure = stateError(`cannot write the journal ${this.file}`, error);
-        for (const append of batch) append.reject(failure);
-        this.#options.onError?.(failure);
+        this.#fail(batch, stateError(`cannot write the journal ${this.file}`, error));
+        return;
       }
       const appended = this.#bytes - this.#baseBytes;
-      if (!this.#compaction && !this.#closed && appended > Math.max(this.#options.compactBytes, this.#baseBytes)) void this.compact();
+      const compactionDue = appended > Math.max(this.#options.compactBytes, this.#baseBytes);
+      if (compactionDue && !this.#compaction && !this.#closed && Date.now() - this.#compactionFailedAt >= COMPACTION_RETRY_MS) void this.compact();
     }
+  }
+
+  /** Refuses the batch, everything queued behind it and every later append. */
+  #fail(batch: readonly Append[], failure: RblError): void {
+    this.#failure = failure;
+    const refused = [...batch, ...this.#queue];
+    this.#queue = [];
+    for (const append of refused) append.reject(failure);
+    const compaction = this.#compaction;
+    if (compaction) {
+      compaction.aborted = true;
+      if (compaction.snapshotWritten) void this.#abandon(compaction);
+    }
+    this.#options.onError?.(failure);
+  }
+
+  #compactionFailed(error: unknown): void {
+    this.#compactionFailedAt = Date.now();
+    this.#options.onCompactionError?.(stateError(`cannot compact the journal ${this.file} (the next try is in ${COMPACTION_RETRY_MS / 1000} s)`, error));
   }
 
   async #finishCompaction(compaction: Compaction): Promise<void> {
@@ -341,7 +380,7 @@ export class Journal {
       // The old journal is intact: keep appending there.
       this.#queue = [...batch, ...this.#queue];
       await this.#abandon(compaction);
-      this.#options.onError?.(stateError(`cannot compact the journal ${this.file}`, error));
+      this.#compactionFailed(error);
       return;
     }
     const old = this.#handle;

@@ -7,12 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RblError } from '../errors.js';
+import type { DeliveryAttempt } from './attempts.js';
+import { STATE_FILE_MODE } from './journal.js';
+import { STATE_DIR_MODE } from './state-dir.js';
 
 export const REQUESTS_FOLDER = 'requests';
 
-/** What the CLI asks of the service. */
+/** What the CLI asks of the service: re-drive or drop dead letters, or list what it knows of pending deliveries. */
 export interface AdminRequest {
-  readonly action: 'retry' | 'drop';
+  readonly action: 'retry' | 'drop' | 'list';
   /** Job ids; absent means every dead letter. */
   readonly ids?: readonly string[];
 }
@@ -23,16 +26,20 @@ export interface AdminReply {
   readonly count: number;
   /** Requested ids that had no dead letter. */
   readonly notFound: readonly string[];
+  /** For 'list': each pending delivery's attempts, last error and next try. */
+  readonly deliveries?: readonly DeliveryAttempt[];
   readonly error?: string;
 }
 
 /** CLI side: writes the request and waits up to timeoutMs for the service's reply. */
 export async function sendRequest(dir: string, request: AdminRequest, timeoutMs: number): Promise<AdminReply> {
   const folder = join(dir, REQUESTS_FOLDER);
-  await mkdir(folder, { recursive: true });
+  await mkdir(folder, { mode: STATE_DIR_MODE }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   const name = `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const file = join(folder, `${name}.request`);
-  await writeFile(`${file}.tmp`, JSON.stringify(request));
+  await writeFile(`${file}.tmp`, JSON.stringify(request), { mode: STATE_FILE_MODE });
   await rename(`${file}.tmp`, file);
   const replyFile = join(folder, `${name}.reply`);
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +78,7 @@ export async function serveRequests(dir: string, apply: (request: AdminRequest) 
       reply = { count: 0, notFound: [], error: (error as Error).message };
     }
     const replyFile = join(folder, name.replace(/\.request$/, '.reply'));
-    await writeFile(`${replyFile}.tmp`, JSON.stringify(reply));
+    await writeFile(`${replyFile}.tmp`, JSON.stringify(reply), { mode: STATE_FILE_MODE });
     await rename(`${replyFile}.tmp`, replyFile);
     await unlink(file).catch(() => undefined);
   }
@@ -79,7 +86,7 @@ export async function serveRequests(dir: string, apply: (request: AdminRequest) 
 
 function parseRequest(text: string): AdminRequest {
   const value = JSON.parse(text) as { action?: unknown; ids?: unknown };
-  if (value.action !== 'retry' && value.action !== 'drop') throw new Error(`unknown action ${String(value.action)}`);
+  if (value.action !== 'retry' && value.action !== 'drop' && value.action !== 'list') throw new Error(`unknown action ${String(value.action)}`);
   if (value.ids !== undefined && !(Array.isArray(value.ids) && value.ids.every((id) => typeof id === 'string'))) throw new Error('ids must be a list of strings');
   return { action: value.action, ids: value.ids as string[] | undefined };
 }

@@ -103,6 +103,8 @@ export class QueueState {
   nextSeq = 1;
   #pending = 0;
   #dead = 0;
+  /** lane → target → the jobs whose delivery in that lane is pending: what merges a new unlist into the backlog. */
+  readonly #pendingByTarget = new Map<string, Map<string, Set<number>>>();
 
   /** Pending deliveries (job × lane). */
   get pendingCount(): number {
@@ -112,6 +114,18 @@ export class QueueState {
   /** Dead-lettered deliveries. */
   get deadCount(): number {
     return this.#dead;
+  }
+
+  /** The jobs whose delivery of `target` (formatPrefix text) in `lane` is pending. */
+  pendingJobsFor(lane: string, target: string): ReadonlySet<number> | undefined {
+    return this.#pendingByTarget.get(lane)?.get(target);
+  }
+
+  /** Distinct (lane, target) pairs pending: what bounds the backlog. */
+  pendingTargetCount(): number {
+    let count = 0;
+    for (const targets of this.#pendingByTarget.values()) count += targets.size;
+    return count;
   }
 
   /** Applies one record; throws RBL_JOURNAL_CORRUPT for one this version does not know. */
@@ -140,6 +154,7 @@ export class QueueState {
       case 'x': {
         const job = this.jobs.get(record.i);
         if (!job || !removeFrom(job.pending, record.l)) return;
+        this.#index(job, record.l, false);
         job.dead.push({ lane: record.l, failedAt: record.a, code: record.c, message: record.m });
         this.#pending--;
         this.#dead++;
@@ -152,6 +167,7 @@ export class QueueState {
           if (!job || index === -1) continue;
           job.dead.splice(index, 1);
           job.pending.push(lane);
+          this.#index(job, lane, true);
           this.#dead--;
           this.#pending++;
         }
@@ -196,6 +212,7 @@ export class QueueState {
     if (old) {
       this.#pending -= old.pending.length;
       this.#dead -= old.dead.length;
+      for (const lane of old.pending) this.#index(old, lane, false);
     }
     const dead = (row.x ?? []).map(([lane, failedAt, code, message]) => ({ lane, failedAt, code, message }));
     this.nextSeq = Math.max(this.nextSeq, row.i + 1);
@@ -203,16 +220,40 @@ export class QueueState {
       this.jobs.delete(row.i);
       return;
     }
-    this.jobs.set(row.i, { id: row.i, targets: row.t, reason: row.r, createdAt: row.a, pending: [...row.p], dead });
+    const job: JobState = { id: row.i, targets: row.t, reason: row.r, createdAt: row.a, pending: [...row.p], dead };
+    this.jobs.set(row.i, job);
+    for (const lane of job.pending) this.#index(job, lane, true);
     this.#pending += row.p.length;
     this.#dead += dead.length;
+  }
+
+  #index(job: JobState, lane: string, pending: boolean): void {
+    let targets = this.#pendingByTarget.get(lane);
+    if (!targets) {
+      if (!pending) return;
+      targets = new Map();
+      this.#pendingByTarget.set(lane, targets);
+    }
+    for (const target of job.targets) {
+      const ids = targets.get(target);
+      if (pending) {
+        if (ids) ids.add(job.id);
+        else targets.set(target, new Set([job.id]));
+      } else if (ids) {
+        ids.delete(job.id);
+        if (ids.size === 0) targets.delete(target);
+      }
+    }
   }
 
   /** The delivery is gone (delivered or dropped), whether pending or dead; the job goes with its last one. */
   #settle(id: number, lane: string): void {
     const job = this.jobs.get(id);
     if (!job) return;
-    if (removeFrom(job.pending, lane)) this.#pending--;
+    if (removeFrom(job.pending, lane)) {
+      this.#pending--;
+      this.#index(job, lane, false);
+    }
     const index = job.dead.findIndex((dead) => dead.lane === lane);
     if (index !== -1) {
       job.dead.splice(index, 1);

@@ -4,18 +4,30 @@
  * applied in memory at once and acknowledged once fsync'd (group commit). The delivery worker
  * unlists in batches per (backend, zone) and every outcome is journaled, so a restart, even after
  * SIGKILL, replays exactly the unfinished work.
+ *
+ * The backlog is bounded by distinct targets, not events: an unlist of a target whose delivery in a
+ * lane is already pending (and not yet sent) merges into it, and a pending delivery whose targets all
+ * have a newer pending delivery is dropped when its call fails. A waiter follows the merge.
+ *
+ * When the journal cannot be written (disk full, I/O error, read-only), nothing more is acknowledged:
+ * commits are refused, the state is rebuilt from what is durable on disk (so a retransmitted event is
+ * processed afresh, never twice), and the store tries to write again, with growing pauses, until it
+ * can; health() says which it is.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
-import { RblError } from '../errors.js';
+import { RblError, type ErrorCode } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
+import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
 import { Journal, readJournal, stateError } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
+import { coveringJob, supersededDeliveries } from './merge.js';
+import { prepareStateDir } from './state-dir.js';
+import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
   jobView,
@@ -25,162 +37,87 @@ import {
   type JobRow,
   type JobState,
   type JournalRecord,
-  type UnlistJob,
-  type UnlistReason,
 } from './state.js';
+import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
 
+export type { DeliveryAttempt } from './attempts.js';
 export type { QueueEvent } from './events.js';
 export type { UnlistJob, UnlistReason } from './state.js';
+export type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 
 /** The journal's file name in state.dir. */
 export const JOURNAL_FILE = 'journal';
 
-/** One accounting event's effect, committed atomically. */
-export interface StateChange {
-  /** Sessions recorded or refreshed (Start, Interim-Update). */
-  readonly upsert?: readonly Session[];
-  /** Sessions forgotten (Stop, Accounting-On/Off). */
-  readonly remove?: readonly { readonly nas: string; readonly sessionId: string }[];
-  /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */
-  readonly unlist?: Omit<UnlistJob, 'id'>;
-}
-
-/** What commit() returns. */
-export interface Commit {
-  /** The unlist job's id, when the change made one. */
-  readonly jobId: string | undefined;
-  /** Resolves once the change is in the fsync'd journal; rejects with RBL_STATE_DIR if it cannot be written. */
-  readonly recorded: Promise<void>;
-  /**
-   * Resolves once recorded and every delivery of the job succeeded (at once after `recorded` when
-   * there is no job); rejects with the backend's RblError when a delivery became a dead letter.
-   * Never settles when the store closes first (the job is replayed on the next open).
-   */
-  readonly done: Promise<void>;
-}
-
-export interface CommitOptions {
-  /**
-   * Whether to build `done` (default true). With state.ack: journal nothing waits for the
-   * delivery, and not building its promises saves garbage on the hot path; `done` then
-   * settles with `recorded`.
-   */
-  readonly trackDelivery?: boolean;
-}
-
-/** One job and where it still waits or failed for good. */
-export interface JobDeliveries {
-  readonly job: UnlistJob;
-  readonly pending: readonly { readonly backend: string; readonly zone: string }[];
-  readonly dead: readonly { readonly backend: string; readonly zone: string; readonly failedAt: number; readonly code: string; readonly message: string }[];
-}
-
-/** Counters for tests and metrics. */
-export interface StoreStats {
-  readonly fsyncs: number;
-  readonly journalRecords: number;
-  readonly journalBytes: number;
-  readonly compactions: number;
-}
-
-export interface StateStore {
-  /** The session table, for reading: changes go through commit(). */
-  readonly sessions: ReadonlySessionTable;
-  /** Applies the change in memory at once, journals it, and queues its unlist job. Throws RBL_ADDRESS_INVALID for a bad address, RBL_STATE_DIR after close. */
-  commit(change: StateChange, options?: CommitOptions): Commit;
-  /** Pending deliveries (job × backend × zone). */
-  depth(): number;
-  /** Dead-lettered deliveries. */
-  deadLetterCount(): number;
-  /** The jobs with a target that `matches` accepts, with their pending and dead-lettered deliveries (GET /addresses/ADDRESS). */
-  jobsMatching(matches: (target: string) => boolean): JobDeliveries[];
-  /** Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an event; new lanes get only new jobs. */
-  setBackends(backends: readonly Backend[]): void;
-  /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
-  expireSessions(now?: number): Session[];
-  /** Re-drives or drops dead letters, as `queue retry|drop` does. */
-  applyAdmin(request: AdminRequest): Promise<AdminReply>;
-  /** Rewrites the journal as a snapshot now (it also compacts by itself as it grows). */
-  compact(): Promise<void>;
-  stats(): StoreStats;
-  /** Stops the worker (calls in flight get a short grace), writes what is queued, closes the journal, releases the lock. */
-  close(): Promise<void>;
-}
-
-export interface StateStoreOptions {
-  readonly dir: string;
-  readonly backends: readonly Backend[];
-  /** sessions.max_age. */
-  readonly maxSessionAgeMs: number;
-  readonly onEvent?: (event: QueueEvent) => void;
-  /** Most targets per Backend.unlist call (500). */
-  readonly maxTargetsPerCall?: number;
-  /** Calls in flight per backend and zone (2). */
-  readonly concurrency?: number;
-  readonly backoff?: Partial<BackoffPolicy>;
-  /** Compact after this many appended bytes, or the last snapshot's size if larger (64 MiB). */
-  readonly compactBytes?: number;
-  /** How long close() waits for calls in flight (1 s). */
-  readonly closeGraceMs?: number;
-  /** How often to look for `queue retry|drop` requests (250 ms). */
-  readonly requestPollMs?: number;
-  /** How often to expire sessions (60 s). */
-  readonly expiryIntervalMs?: number;
-  /** How long to wait for another holder of the lock (5 s). */
-  readonly lockWaitMs?: number;
-  readonly random?: () => number;
-}
+const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
+const MAX_RECOVERY_MS = 5000;
 
 /** Opens state.dir: takes the lock, replays the journal (recovering a torn tail), and starts delivering what was pending. */
 export async function openStateStore(options: StateStoreOptions): Promise<StateStore> {
-  try {
-    await mkdir(options.dir, { recursive: true, mode: 0o750 });
-  } catch (error) {
-    throw stateError(`cannot create state.dir ${options.dir}`, error);
-  }
+  await prepareStateDir(options.dir);
   const lock = await acquireLock(options.dir, 'serve', options.lockWaitMs ?? 5000);
   try {
-    const file = join(options.dir, JOURNAL_FILE);
-    const state = new QueueState();
-    const read = await readJournal(file, (record) => state.apply(record), { repair: true });
-    if (read.skippedBytes > 0) {
-      emit(options.onEvent, {
-        type: 'journal-recovered',
-        file,
-        goodBytes: read.goodBytes,
-        skippedBytes: read.skippedBytes,
-        reason: read.reason ?? 'trailing bytes',
-        savedAs: read.savedAs,
-      });
-    }
-    const journal = await Journal.open(file, {
-      snapshot: () => state.snapshot(),
-      compactBytes: options.compactBytes ?? 64 * 1024 * 1024,
-      onCompacted: (result) => emit(options.onEvent, { type: 'journal-compacted', file, ...result }),
-      onError: (error) => emit(options.onEvent, { type: 'journal-error', error }),
-    });
-    return new Store(options, state, journal, lock);
+    const failures: { store?: Store } = {};
+    const durable = await loadDurable(options, (journal, error) => failures.store?.journalFailed(journal, error), false);
+    failures.store = new Store(options, durable.state, durable.journal, lock);
+    return failures.store;
   } catch (error) {
     await lock.release();
     throw error;
   }
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(error: RblError): void;
+/** Replays the journal into a fresh state and opens it for appending; with `probe`, proves a write reaches the disk. */
+async function loadDurable(
+  options: StateStoreOptions,
+  onFailure: (journal: Journal, error: RblError) => void,
+  probe: boolean,
+): Promise<{ state: QueueState; journal: Journal }> {
+  const file = join(options.dir, JOURNAL_FILE);
+  const state = new QueueState();
+  const read = await readJournal(file, (record) => state.apply(record), { repair: true });
+  if (read.skippedBytes > 0) {
+    emit(options.onEvent, {
+      type: 'journal-recovered',
+      file,
+      goodBytes: read.goodBytes,
+      skippedBytes: read.skippedBytes,
+      reason: read.reason ?? 'trailing bytes',
+      savedAs: read.savedAs,
+    });
+  }
+  const journal: Journal = await Journal.open(file, {
+    snapshot: () => state.snapshot(),
+    compactBytes: options.compactBytes ?? DEFAULT_COMPACT_BYTES,
+    onCompacted: (result) => emit(options.onEvent, { type: 'journal-compacted', file, ...result }),
+    onError: (error) => onFailure(journal, error),
+    onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),
+  });
+  if (probe) {
+    try {
+      // An empty commit: replaying it changes nothing.
+      await journal.append({ t: 'c' });
+    } catch (error) {
+      await journal.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  return { state, journal };
 }
 
 class Store implements StateStore {
-  readonly sessions: ReadonlySessionTable;
   readonly #options: StateStoreOptions;
-  readonly #state: QueueState;
-  readonly #journal: Journal;
+  #state: QueueState;
+  #journal: Journal;
   readonly #lock: StateLock;
   readonly #worker: DeliveryWorker;
-  readonly #waiters = new Map<number, Waiter>();
+  readonly #waiters = new DeliveryWaiters();
+  readonly #attempts = new DeliveryAttempts();
   readonly #timers: NodeJS.Timeout[] = [];
+  #failure: { readonly error: RblError; readonly since: number } | undefined;
+  #recoveryTimer: NodeJS.Timeout | undefined;
+  #recovering: Promise<void> | undefined;
+  #recoveryDelayMs: number;
   #polling = false;
   #closing: Promise<void> | undefined;
 
@@ -189,18 +126,15 @@ class Store implements StateStore {
     this.#state = state;
     this.#journal = journal;
     this.#lock = lock;
-    this.sessions = state.sessions;
+    this.#recoveryDelayMs = options.recoveryMs ?? 1000;
     this.#worker = new DeliveryWorker(
       {
         pendingJob: (id, lane) => {
-          const job = state.jobs.get(id);
+          const job = this.#state.jobs.get(id);
           return job && job.pending.includes(lane) ? job : undefined;
         },
         delivered: (lane, jobs) => this.#delivered(lane, jobs),
-        retryScheduled: (lane, jobs, error, attempt, delayMs) => {
-          const targets = [...new Set(jobs.flatMap((job) => job.targets))];
-          this.#emit({ type: 'retry-scheduled', ...splitLane(lane), jobs: jobs.map(jobView), targets, error, attempt, delayMs });
-        },
+        retryScheduled: (lane, jobs, error, attempt, delayMs) => this.#retryScheduled(lane, jobs, error, attempt, delayMs),
         deadLettered: (lane, job, error) => this.#deadLettered(lane, job, error),
       },
       {
@@ -211,7 +145,7 @@ class Store implements StateStore {
       },
     );
     this.setBackends(options.backends);
-    for (const job of state.jobs.values()) for (const lane of job.pending) this.#worker.enqueue(job.id, lane);
+    this.#enqueueAllPending();
     this.expireSessions();
     const every = (ms: number, task: () => void): void => {
       const timer = setInterval(task, ms);
@@ -222,8 +156,13 @@ class Store implements StateStore {
     every(options.requestPollMs ?? 250, () => void this.#pollRequests());
   }
 
+  get sessions(): ReadonlySessionTable {
+    return this.#state.sessions;
+  }
+
   commit(change: StateChange, options: CommitOptions = {}): Commit {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
+    if (this.#failure) throw new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${this.#failure.error.message})`);
     const record: Extract<JournalRecord, { t: 'c' }> = { t: 'c' };
     // Validate everything before changing anything, so a bad address cannot half-apply a change.
     if (change.upsert && change.upsert.length > 0) {
@@ -232,26 +171,47 @@ class Store implements StateStore {
     }
     if (change.remove && change.remove.length > 0) record.r = change.remove.map((key) => [key.nas, key.sessionId]);
     let job: JobRow | undefined;
+    const covering: string[] = [];
     if (change.unlist && change.unlist.targets.length > 0) {
       const targets = [...new Set(change.unlist.targets.map((target) => formatPrefix(parsePrefix(target))))];
-      const reason: UnlistReason = { ...change.unlist.reason };
-      job = { i: this.#state.nextSeq, t: targets, r: reason, a: change.unlist.createdAt, p: this.#worker.laneKeys() };
-      record.j = job;
+      const lanes: string[] = [];
+      const inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
+      for (const lane of this.#worker.laneKeys()) {
+        const cover = targets.map((target) => coveringJob(this.#state, lane, target, inFlight));
+        if (cover.some((id) => id === undefined)) lanes.push(lane);
+        else for (const id of cover) covering.push(deliveryKey(id!, lane));
+      }
+      if (lanes.length > 0) {
+        job = { i: this.#state.nextSeq, t: targets, r: { ...change.unlist.reason }, a: change.unlist.createdAt, p: lanes };
+        record.j = job;
+      }
     }
     this.#state.apply(record);
     const recorded = this.#journal.append(record);
     recorded.catch(() => undefined);
+    if (job) for (const lane of job.p) this.#worker.enqueue(job.i, lane);
     let done = recorded;
-    if (job && this.#state.jobs.has(job.i)) {
-      const id = job.i;
-      if (options.trackDelivery !== false) {
-        const delivered = new Promise<void>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
-        done = Promise.all([recorded, delivered]).then(() => undefined);
+    if (options.trackDelivery !== false) {
+      const deliveries = new Set([...covering, ...(job ? job.p.map((lane) => deliveryKey(job.i, lane)) : [])]);
+      if (deliveries.size > 0) {
+        done = Promise.all([recorded, this.#waiters.wait(deliveries)]).then(() => undefined);
         done.catch(() => undefined);
       }
-      for (const lane of job.p) this.#worker.enqueue(id, lane);
     }
     return { jobId: job ? String(job.i) : undefined, recorded, done };
+  }
+
+  health(): JournalHealth {
+    if (!this.#failure) return { writable: true };
+    return { writable: false, error: this.#failure.error.message, since: this.#failure.since };
+  }
+
+  deliveryAttempts(): DeliveryAttempt[] {
+    const out: DeliveryAttempt[] = [];
+    for (const job of this.#state.jobs.values()) {
+      for (const lane of job.pending) out.push(this.#attempts.view(job.id, lane, this.#worker.laneRetryAt(lane)));
+    }
+    return out;
   }
 
   depth(): number {
@@ -277,28 +237,11 @@ class Store implements StateStore {
 
   setBackends(backends: readonly Backend[]): void {
     this.#worker.setBackends(backends);
-    const lanes = new Set(this.#worker.laneKeys());
-    const dropped = new Map<string, JobState[]>();
-    for (const job of this.#state.jobs.values()) {
-      for (const lane of job.pending) {
-        if (lanes.has(lane)) continue;
-        const jobs = dropped.get(lane) ?? [];
-        jobs.push(job);
-        dropped.set(lane, jobs);
-      }
-    }
-    if (dropped.size === 0) return;
-    const deliveries: [number, string][] = [];
-    for (const [lane, jobs] of dropped) for (const job of jobs) deliveries.push([job.id, lane]);
-    this.#record({ t: 'g', d: deliveries });
-    for (const [lane, jobs] of dropped) {
-      this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs: jobs.map(jobView), why: 'backend-removed' });
-      for (const job of jobs) this.#settleIfGone(job.id);
-    }
+    this.#dropRemovedLanes();
   }
 
   expireSessions(now = Date.now()): Session[] {
-    if (this.#closing) return [];
+    if (this.#closing || this.#failure) return [];
     const stale = this.#state.sessions.expired(now, this.#options.maxSessionAgeMs);
     for (let i = 0; i < stale.length; i += 5000) {
       this.#record({ t: 'c', r: stale.slice(i, i + 5000).map((session) => [session.nas, session.sessionId]) });
@@ -309,6 +252,8 @@ class Store implements StateStore {
 
   async applyAdmin(request: AdminRequest): Promise<AdminReply> {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
+    if (request.action === 'list') return { count: 0, notFound: [], deliveries: this.deliveryAttempts() };
+    if (this.#failure) throw new RblError('RBL_STATE_DIR', `the journal cannot be written (${this.#failure.error.message})`);
     const { record, count, notFound } = deadLetterRecord(this.#state, request.action, request.ids);
     if (record) {
       this.#state.apply(record);
@@ -337,12 +282,14 @@ class Store implements StateStore {
 
   stats(): StoreStats {
     const { fsyncs, records, compactions } = this.#journal.stats;
-    return { fsyncs, journalRecords: records, journalBytes: this.#journal.bytes, compactions };
+    return { fsyncs, journalRecords: records, journalBytes: this.#journal.bytes, compactions, pendingTargets: this.#state.pendingTargetCount() };
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const timer of this.#timers) clearInterval(timer);
+      clearTimeout(this.#recoveryTimer);
+      await this.#recovering;
       await this.#worker.close(this.#options.closeGraceMs ?? 1000);
       await this.#journal.close();
       await this.#lock.release();
@@ -350,12 +297,121 @@ class Store implements StateStore {
     return this.#closing;
   }
 
+  /** The journal refused a write: acknowledge nothing more until a rebuilt state can be written again. */
+  journalFailed(journal: Journal, error: RblError): void {
+    if (journal !== this.#journal || this.#closing) return;
+    if (this.#failure) return;
+    this.#failure = { error, since: Date.now() };
+    this.#emit({ type: 'journal-error', error, writable: false });
+    this.#scheduleRecovery();
+  }
+
+  #scheduleRecovery(): void {
+    clearTimeout(this.#recoveryTimer);
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = undefined;
+      this.#recovering = this.#recover().finally(() => (this.#recovering = undefined));
+    }, this.#recoveryDelayMs);
+  }
+
+  async #recover(): Promise<void> {
+    if (this.#closing || !this.#failure) return;
+    await this.#journal.close().catch(() => undefined);
+    let durable: { state: QueueState; journal: Journal };
+    try {
+      durable = await loadDurable(this.#options, (journal, error) => this.journalFailed(journal, error), true);
+    } catch (error) {
+      const failure = stateError('the journal still cannot be written', error);
+      this.#emit({ type: 'journal-error', error: failure, writable: false });
+      this.#recoveryDelayMs = Math.min(this.#recoveryDelayMs * 2, MAX_RECOVERY_MS);
+      if (!this.#closing) this.#scheduleRecovery();
+      return;
+    }
+    if (this.#closing) {
+      await durable.journal.close();
+      return;
+    }
+    const downMs = Date.now() - this.#failure.since;
+    // Job ids are never reused: a call still in flight reports the ids it was given.
+    durable.state.nextSeq = Math.max(durable.state.nextSeq, this.#state.nextSeq);
+    this.#state = durable.state;
+    this.#journal = durable.journal;
+    this.#failure = undefined;
+    this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
+    this.#settleAfterRebuild();
+    this.#dropRemovedLanes();
+    this.#enqueueAllPending();
+    this.#emit({ type: 'journal-writable', downMs, pending: this.#state.pendingCount });
+  }
+
+  /** Waiters of deliveries the rebuilt state no longer holds as pending: durably delivered, or dead. */
+  #settleAfterRebuild(): void {
+    for (const key of this.#waiters.keys()) {
+      const cut = key.indexOf(' ');
+      const id = Number(key.slice(0, cut));
+      const lane = key.slice(cut + 1);
+      const job = this.#state.jobs.get(id);
+      if (job?.pending.includes(lane)) continue;
+      const dead = job?.dead.find((letter) => letter.lane === lane);
+      // A delivery of a change that never reached the disk is gone too; that commit's `recorded` failed.
+      if (dead) this.#waiters.failed(key, new RblError(dead.code as ErrorCode, dead.message));
+      else this.#waiters.done(key);
+    }
+    this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);
+  }
+
+  #enqueueAllPending(): void {
+    for (const job of this.#state.jobs.values()) for (const lane of job.pending) this.#worker.enqueue(job.id, lane);
+  }
+
+  /** Pending deliveries of lanes no longer configured are dropped, with an event. */
+  #dropRemovedLanes(): void {
+    const lanes = new Set(this.#worker.laneKeys());
+    const dropped = new Map<string, JobState[]>();
+    for (const job of this.#state.jobs.values()) {
+      for (const lane of job.pending) {
+        if (lanes.has(lane)) continue;
+        const jobs = dropped.get(lane) ?? [];
+        jobs.push(job);
+        dropped.set(lane, jobs);
+      }
+    }
+    if (dropped.size === 0) return;
+    const deliveries: [number, string][] = [];
+    for (const [lane, jobs] of dropped) for (const job of jobs) deliveries.push([job.id, lane]);
+    this.#record({ t: 'g', d: deliveries });
+    for (const [lane, jobs] of dropped) {
+      this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs: jobs.map(jobView), why: 'backend-removed' });
+      for (const job of jobs) this.#waiters.done(deliveryKey(job.id, lane));
+    }
+  }
+
   #delivered(lane: string, jobs: readonly JobState[]): void {
     this.#record({ t: 'd', l: lane, i: jobs.map((job) => job.id) });
     const now = Date.now();
     for (const job of jobs) {
       this.#emit({ type: 'delivered', ...splitLane(lane), job: jobView(job), latencyMs: now - job.createdAt, batchJobs: jobs.length });
-      this.#settleIfGone(job.id);
+      this.#waiters.done(deliveryKey(job.id, lane));
+      this.#attempts.forget(job.id, lane);
+    }
+  }
+
+  #retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void {
+    const targets = [...new Set(jobs.flatMap((job) => job.targets))];
+    this.#emit({ type: 'retry-scheduled', ...splitLane(lane), jobs: jobs.map(jobView), targets, error, attempt, delayMs });
+    const code = error instanceof RblError ? error.code : error.name;
+    for (const job of jobs) this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
+    this.#mergeSuperseded(lane, jobs);
+  }
+
+  /** Failed deliveries whose targets newer pending ones all cover are dropped; their waiters wait for those. */
+  #mergeSuperseded(lane: string, jobs: readonly JobState[]): void {
+    const superseded = supersededDeliveries(this.#state, lane, jobs);
+    if (superseded.length === 0) return;
+    this.#record({ t: 'g', d: superseded.map(({ id }) => [id, lane]) });
+    for (const { id, by } of superseded) {
+      this.#waiters.moved(deliveryKey(id, lane), by);
+      this.#attempts.forget(id, lane);
     }
   }
 
@@ -363,22 +419,14 @@ class Store implements StateStore {
     const now = Date.now();
     this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
     this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: jobView(job), error, latencyMs: now - job.createdAt });
-    const waiter = this.#waiters.get(job.id);
-    this.#waiters.delete(job.id);
-    waiter?.reject(error);
+    this.#waiters.failed(deliveryKey(job.id, lane), error);
+    this.#attempts.forget(job.id, lane);
   }
 
-  /** Applies and journals a record nobody waits on; a write failure is reported as an event. */
+  /** Applies and journals a record nobody waits on; a write failure fails the journal, and the state is rebuilt. */
   #record(record: JournalRecord): void {
     this.#state.apply(record);
     this.#journal.append(record).catch(() => undefined);
-  }
-
-  #settleIfGone(id: number): void {
-    if (this.#state.jobs.has(id)) return;
-    const waiter = this.#waiters.get(id);
-    this.#waiters.delete(id);
-    waiter?.resolve();
   }
 
   async #pollRequests(): Promise<void> {
@@ -387,7 +435,7 @@ class Store implements StateStore {
     try {
       await serveRequests(this.#options.dir, (request) => this.applyAdmin(request));
     } catch (error) {
-      this.#emit({ type: 'journal-error', error: stateError('cannot answer a queue request', error) });
+      this.#emit({ type: 'request-error', error: stateError('cannot answer a queue request', error) });
     } finally {
       this.#polling = false;
     }

@@ -48,6 +48,7 @@ interface Lane {
   calls: number;
   failures: number;
   timer: NodeJS.Timeout | undefined;
+  retryAt: number;
   kickScheduled: boolean;
   removed: boolean;
 }
@@ -91,6 +92,17 @@ export class DeliveryWorker {
   /** The current lane keys, in configuration order. */
   laneKeys(): string[] {
     return [...this.#lanes.keys()];
+  }
+
+  /** Whether a call with this job is under way in the lane (a new unlist of its targets cannot merge into it). */
+  isInFlight(id: number, lane: string): boolean {
+    return this.#lanes.get(lane)?.inFlight.has(id) === true;
+  }
+
+  /** When a lane paused by a transient failure tries again (epoch ms); undefined when it is not paused. */
+  laneRetryAt(lane: string): number | undefined {
+    const target = this.#lanes.get(lane);
+    return target?.timer ? target.retryAt : undefined;
   }
 
   /** Queues a pending delivery; false when the lane does not exist. */
@@ -197,6 +209,7 @@ export class DeliveryWorker {
         lane.front = [...jobs.map((job) => job.id), ...lane.front];
         clearTimeout(lane.timer);
         if (!this.#closed) {
+          lane.retryAt = Date.now() + delayMs;
           lane.timer = setTimeout(() => {
             lane.timer = undefined;
             this.#kick(lane);
@@ -213,7 +226,7 @@ export class DeliveryWorker {
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }
 
 /** The batch's distinct targets as prefixes; journaled targets were validated when committed. */

@@ -39,11 +39,19 @@ export function writeConfig(dir: string, yaml: string, name = 'config.yaml'): st
 /** Starts `rbl-unlist serve --config FILE` and waits for its "rbl-unlist started" line. */
 export async function startService(
   configFile: string,
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; /** Another build's main.js, e.g. an installed package's. */ cli?: string } = {},
+  options: {
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    /** Another build's main.js, e.g. an installed package's. */
+    cli?: string;
+    /** A command that runs node, e.g. ['unshare', '-p', '-f', '--mount-proc'] or ['sh', '-c', 'umask 000; exec "$@"', 'sh']. */
+    launcher?: readonly string[];
+  } = {},
 ): Promise<ServiceHandle> {
   const cli = options.cli ?? BUILT_CLI;
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm test does)`);
-  const child = spawn(process.execPath, [cli, 'serve', '--config', configFile], {
+  const command = [...(options.launcher ?? []), process.execPath, cli, 'serve', '--config', configFile];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

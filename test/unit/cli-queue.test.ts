@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
@@ -61,6 +61,7 @@ const queue = (...args: string[]) => runCliCaptured(['queue', ...args, '--config
 
 describe('rbl-unlist queue', () => {
   it('lists an empty queue when there is no journal yet', async () => {
+    mkdirSync(stateDir);
     const result = await queue('list');
     expect(result.status).toBe(0);
     expect(result.stdout).toBe('pending (0):\ndead letters (0):\n');
@@ -123,4 +124,68 @@ describe('rbl-unlist queue', () => {
       await store.close();
     }
   });
+
+  it.each([
+    ['does not exist', (): string => join(dir, 'missing')],
+    ['cannot be one', (): string => '/proc/x'],
+  ])('list, retry and drop fail at once with RBL_STATE_DIR, exit 1, when state.dir %s', async (_, where) => {
+    const missing = where();
+    writeFileSync(configFile, cliConfigYaml({ stateDir: missing, pools: ['10.64.0.0/16'], backends: [{ server: '127.0.0.1:9', zones: ['rbl.example.net'], keyFile: 'tsig.key' }] }));
+    for (const args of [['list'], ['retry'], ['drop', '--all']]) {
+      const result = await queue(...args);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`RBL_STATE_DIR: state.dir ${missing} cannot be used: it does not exist`);
+    }
+  });
+
+  it('lists each pending delivery with its failed attempts, last error code and next try while the service runs', async () => {
+    mkdirSync(stateDir);
+    const timeout = new RblError('RBL_DNS_TIMEOUT', '127.0.0.1:9 did not answer', { transient: true });
+    const failing: Backend = { ...fakeBackend('slow', 'hang'), unlist: () => Promise.reject(timeout) };
+    const retries: number[] = [];
+    const store = await openStateStore({
+      dir: stateDir,
+      backends: [failing],
+      maxSessionAgeMs: 60_000,
+      closeGraceMs: 10,
+      requestPollMs: 20,
+      backoff: { baseMs: 60_000, maxMs: 60_000 },
+      onEvent: (event) => {
+        if (event.type === 'retry-scheduled') retries.push(event.attempt);
+      },
+    });
+    try {
+      const commit = store.commit({ unlist: { targets: ['10.64.3.9'], reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10' }, createdAt: Date.now() } });
+      await commit.recorded;
+      while (retries.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const json = await queue('list', '--json');
+      expect(json.status).toBe(0);
+      const listing = JSON.parse(json.stdout) as { live: boolean; pending: { id: string; attempts: number; lastCode: string; nextTryAt: number }[] };
+      expect(listing.live).toBe(true);
+      expect(listing.pending).toHaveLength(1);
+      expect(listing.pending[0]).toMatchObject({ id: commit.jobId, attempts: 1, lastCode: 'RBL_DNS_TIMEOUT' });
+      expect(listing.pending[0]!.nextTryAt).toBeGreaterThan(Date.now() + 20_000);
+      const text = await queue('list');
+      expect(text.stdout).toMatch(/10\.64\.3\.9 .* 1 failed attempt \(last RBL_DNS_TIMEOUT\)\s+next try \d{4}-\d\d-\d\dT/);
+      expect(text.stdout).not.toContain('service is not running');
+    } finally {
+      await store.close();
+    }
+    const stopped = await queue('list');
+    expect(stopped.stdout).toContain('(the service is not running: attempts, last error and next try are unknown)');
+  });
+
+  it('lists from the journal with a warning when the running service does not answer', async () => {
+    const [id] = await journalJobs(['10.64.3.8']);
+    const store = await openStateStore({ dir: stateDir, backends: [fakeBackend('refuser', 'hang'), fakeBackend('slow', 'hang')], maxSessionAgeMs: 60_000, closeGraceMs: 10, requestPollMs: 3_600_000 });
+    try {
+      const result = await queue('list', '--json');
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/^rbl-unlist: warning: the running service did not answer within 5 s.*; attempts, last error and next try are unknown\n$/);
+      expect(JSON.parse(result.stdout)).toMatchObject({ live: false, pending: [{ id, backend: 'slow' }] });
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
 });

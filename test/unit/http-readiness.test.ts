@@ -36,7 +36,7 @@ describe('readiness', () => {
     const backend = fakeBackend('dns-update 127.0.0.1:53', ['rbl.example.net', 'rbl6.example.net']);
     const prober = new BackendProber([backend], { intervalMs: 1000 });
     await prober.probeAll();
-    const report = createReadiness({ radiusBound: () => true, journalWritable: () => true, prober })();
+    const report = createReadiness({ radiusBound: () => true, journal: () => ({ writable: true }), prober })();
     expect(report.ready).toBe(true);
     expect(Object.keys(report.checks)).toEqual([
       'radius',
@@ -51,7 +51,7 @@ describe('readiness', () => {
     ['RADIUS is not bound', false, true, 'radius'],
     ['the journal is not writable', true, false, 'journal'],
   ])('is not ready when %s', (_, bound, writable, failing) => {
-    const report = createReadiness({ radiusBound: () => bound, journalWritable: () => writable })();
+    const report = createReadiness({ radiusBound: () => bound, journal: () => ({ writable, error: 'ENOSPC' }) })();
     expect(report.ready).toBe(false);
     expect(report.checks[failing]).toMatchObject({ ok: false });
   });
@@ -96,7 +96,7 @@ describe('readiness', () => {
     probers.push(prober);
     const metrics = createMetrics();
     metrics.bindState({ queueDepth: () => 0, deadLetters: () => 0, sessions: () => 0, backendUp: () => prober.backendUp() });
-    const base = await serve(createReadiness({ radiusBound: () => true, journalWritable: () => true, prober }), metrics);
+    const base = await serve(createReadiness({ radiusBound: () => true, journal: () => ({ writable: true }), prober }), metrics);
     prober.start();
     await waitUntil(() => backend.probes.length >= 1);
 

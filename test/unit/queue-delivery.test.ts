@@ -140,7 +140,7 @@ describe('queue delivery', () => {
     expect(dropped).toMatchObject({ count: 1, via: 'service' });
     expect(store.deadLetterCount()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await listQueue(state.dir)).toEqual({ pending: [], dead: [], unreadableBytes: 0 });
+    expect(await listQueue(state.dir)).toEqual({ pending: [], live: true, dead: [], unreadableBytes: 0 });
   });
 
   it('lists, re-drives and drops dead letters in the journal while the service is stopped', async () => {

@@ -1,0 +1,44 @@
+/**
+ * How the backlog stays bounded by targets rather than events (pure code over the queue state):
+ * a new unlist of a target whose delivery in a lane is pending and not yet sent waits for that one
+ * instead of making another; and a delivery whose call failed while newer pending deliveries took up
+ * all its targets is superseded by them, since they are sent later and unlist everything it would have.
+ */
+import type { JobState, QueueState } from './state.js';
+import { deliveryKey } from './waiters.js';
+
+/** The newest job whose delivery of `target` in `lane` is pending and not in flight, if any. */
+export function coveringJob(state: QueueState, lane: string, target: string, inFlight: (id: number, lane: string) => boolean): number | undefined {
+  let best: number | undefined;
+  for (const id of state.pendingJobsFor(lane, target) ?? []) {
+    if ((best === undefined || id > best) && !inFlight(id, lane)) best = id;
+  }
+  return best;
+}
+
+/** A delivery that newer ones take over: its job id and the delivery keys that cover its targets. */
+export interface Superseded {
+  readonly id: number;
+  readonly by: readonly string[];
+}
+
+/** Of `jobs`, pending in `lane`, those whose every target has a newer pending delivery in the lane. */
+export function supersededDeliveries(state: QueueState, lane: string, jobs: readonly JobState[]): Superseded[] {
+  const out: Superseded[] = [];
+  for (const job of jobs) {
+    if (!job.pending.includes(lane)) continue;
+    const by = new Set<string>();
+    let covered = true;
+    for (const target of job.targets) {
+      let newest = -1;
+      for (const id of state.pendingJobsFor(lane, target) ?? []) if (id > job.id && id > newest) newest = id;
+      if (newest === -1) {
+        covered = false;
+        break;
+      }
+      by.add(deliveryKey(newest, lane));
+    }
+    if (covered) out.push({ id: job.id, by: [...by] });
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * What the state store offers the daemon and the queue commands: one commit per accounting event, its
+ * health, and its counters. The implementation is in store.ts.
+ */
+import type { Backend } from '../backends/types.js';
+import type { ReadonlySessionTable, Session } from '../sessions/table.js';
+import type { DeliveryAttempt } from './attempts.js';
+import type { BackoffPolicy } from './backoff.js';
+import type { QueueEvent } from './events.js';
+import type { AdminReply, AdminRequest } from './requests.js';
+import type { UnlistJob } from './state.js';
+
+/** One accounting event's effect, committed atomically. */
+export interface StateChange {
+  /** Sessions recorded or refreshed (Start, Interim-Update). */
+  readonly upsert?: readonly Session[];
+  /** Sessions forgotten (Stop, Accounting-On/Off). */
+  readonly remove?: readonly { readonly nas: string; readonly sessionId: string }[];
+  /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */
+  readonly unlist?: Omit<UnlistJob, 'id'>;
+}
+
+/** What commit() returns. */
+export interface Commit {
+  /** The unlist job's id, when the change made one (none when its targets merged into pending ones). */
+  readonly jobId: string | undefined;
+  /** Resolves once the change is in the fsync'd journal; rejects with RBL_STATE_DIR if it cannot be written. */
+  readonly recorded: Promise<void>;
+  /**
+   * Resolves once recorded and every delivery that covers the targets succeeded (its own job's, or the
+   * pending ones it merged into; at once after `recorded` when there is nothing to unlist); rejects
+   * with the backend's RblError when one became a dead letter, and with RBL_STATE_DIR when the change
+   * was not recorded. Never settles when the store closes first (the job is replayed on the next open).
+   */
+  readonly done: Promise<void>;
+}
+
+export interface CommitOptions {
+  /**
+   * Whether to build `done` (default true). With state.ack: journal nothing waits for the
+   * delivery, and not building its promises saves garbage on the hot path; `done` then
+   * settles with `recorded`.
+   */
+  readonly trackDelivery?: boolean;
+}
+
+/** Counters for tests and metrics. */
+export interface StoreStats {
+  readonly fsyncs: number;
+  readonly journalRecords: number;
+  readonly journalBytes: number;
+  readonly compactions: number;
+  /** Distinct (backend, zone, target) pending: the backlog's real size. */
+  readonly pendingTargets: number;
+}
+
+/** Whether the journal accepts writes, as the store itself knows it. */
+export interface JournalHealth {
+  readonly writable: boolean;
+  /** Why not, while it is not. */
+  readonly error?: string;
+  /** Epoch ms since when it is not writable. */
+  readonly since?: number;
+}
+
+/** One job and where it still waits or failed for good. */
+export interface JobDeliveries {
+  readonly job: UnlistJob;
+  readonly pending: readonly { readonly backend: string; readonly zone: string }[];
+  readonly dead: readonly { readonly backend: string; readonly zone: string; readonly failedAt: number; readonly code: string; readonly message: string }[];
+}
+
+export interface StateStore {
+  /** The session table, for reading: changes go through commit(). */
+  readonly sessions: ReadonlySessionTable;
+  /**
+   * Applies the change in memory at once, journals it, and queues its unlist job. Throws
+   * RBL_ADDRESS_INVALID for a bad address, RBL_STATE_DIR after close or while the journal cannot be written.
+   */
+  commit(change: StateChange, options?: CommitOptions): Commit;
+  /** Whether the journal can be written now. */
+  health(): JournalHealth;
+  /** The jobs with a target that `matches` accepts, with their pending and dead-lettered deliveries (GET /addresses/ADDRESS). */
+  jobsMatching(matches: (target: string) => boolean): JobDeliveries[];
+  /** Attempts, last error and next try of each pending delivery (what `queue list` shows). */
+  deliveryAttempts(): DeliveryAttempt[];
+  /** Pending deliveries (job × backend × zone). */
+  depth(): number;
+  /** Dead-lettered deliveries. */
+  deadLetterCount(): number;
+  /** Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an event; new lanes get only new jobs. */
+  setBackends(backends: readonly Backend[]): void;
+  /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
+  expireSessions(now?: number): Session[];
+  /** Re-drives or drops dead letters, as `queue retry|drop` does. */
+  applyAdmin(request: AdminRequest): Promise<AdminReply>;
+  /** Rewrites the journal as a snapshot now (it also compacts by itself as it grows). */
+  compact(): Promise<void>;
+  stats(): StoreStats;
+  /** Stops the worker (calls in flight get a short grace), writes what is queued, closes the journal, releases the lock. */
+  close(): Promise<void>;
+}
+
+export interface StateStoreOptions {
+  readonly dir: string;
+  readonly backends: readonly Backend[];
+  /** sessions.max_age. */
+  readonly maxSessionAgeMs: number;
+  readonly onEvent?: (event: QueueEvent) => void;
+  /** Most targets per Backend.unlist call (500). */
+  readonly maxTargetsPerCall?: number;
+  /** Calls in flight per backend and zone (2). */
+  readonly concurrency?: number;
+  readonly backoff?: Partial<BackoffPolicy>;
+  /** Compact after this many appended bytes, or the live snapshot's size if larger (4 MiB). */
+  readonly compactBytes?: number;
+  /** The first pause before writing again after a journal failure (1 s; it doubles up to 5 s). */
+  readonly recoveryMs?: number;
+  /** How long close() waits for calls in flight (1 s). */
+  readonly closeGraceMs?: number;
+  /** How often to look for `queue retry|drop` requests (250 ms). */
+  readonly requestPollMs?: number;
+  /** How often to expire sessions (60 s). */
+  readonly expiryIntervalMs?: number;
+  /** How long to wait for another holder of the lock (5 s). */
+  readonly lockWaitMs?: number;
+  readonly random?: () => number;
+}

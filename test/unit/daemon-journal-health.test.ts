@@ -1,0 +1,116 @@
+/**
+ * The service in-process, its journal failing as a broken disk does (EIO from the file handle): the
+ * Stop gets no Accounting-Response, /readyz's journal check says why, and turns ok again by itself once
+ * writes work, with no packet needed; a retransmission is then answered. (The backend here never
+ * answers its probes, so /readyz as a whole stays 503; test/integration/full-disk.test.ts has it all.) A `queue` request it cannot answer is
+ * logged and leaves readiness alone: it is not the journal.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/log.js';
+import { writeKeyFile } from '../helpers/cli.js';
+import { freePort, tempDir, waitFor } from '../helpers/peers.js';
+import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
+import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
+
+let fileHandle: FileHandle;
+let temp: { dir: string; remove: () => void };
+let daemon: Daemon | undefined;
+let logs: { msg: string; code?: string }[];
+
+beforeAll(async () => {
+  const probe = await open(import.meta.filename, 'r');
+  fileHandle = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+});
+beforeEach(() => {
+  temp = tempDir('daemon-journal');
+  logs = [];
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await daemon?.close();
+  daemon = undefined;
+  temp.remove();
+});
+
+async function startDaemon(): Promise<{ radiusPort: number; httpPort: number; stateDir: string }> {
+  const radiusPort = await freePort();
+  const httpPort = await freePort();
+  const stateDir = join(temp.dir, 'state');
+  const keyFile = writeKeyFile(temp.dir, 'tsig.key');
+  const file = writeConfig(
+    temp.dir,
+    serviceConfigYaml({ radiusPort, httpPort, stateDir, backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }] }),
+  );
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
+      callback();
+    },
+  });
+  daemon = createDaemon(loadConfig(file), { logger: createLogger('info', sink) });
+  await daemon.start();
+  return { radiusPort, httpPort, stateDir };
+}
+
+const stop = (identifier: number): Buffer =>
+  buildAccountingRequest({
+    identifier,
+    secret: NAS_SECRET,
+    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'eio-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.7' },
+  });
+
+async function journalCheck(httpPort: number): Promise<{ status: number; journal: { ok: boolean; error?: string } }> {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+  return { status: response.status, journal: ((await response.json()) as { checks: { journal: { ok: boolean; error?: string } } }).checks.journal };
+}
+
+async function notAcknowledged(httpPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  return Number(/rbl_unlist_radius_packets_total\{outcome="not_acknowledged"\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+describe('the service when its journal fails', () => {
+  it('sends no Accounting-Response for a Stop it could not journal (EIO), reports it in /readyz, and recovers by itself', async () => {
+    const { radiusPort, httpPort } = await startDaemon();
+    const original = fileHandle.write;
+    let failing = true;
+    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+      if (failing) return Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as typeof fileHandle.write);
+
+    const request = stop(1);
+    const answer = sendRadius(request, radiusPort, '127.0.0.1', 1500);
+    // The positive sign that the Stop was handled: it is counted as not acknowledged.
+    await waitFor('the Stop to be refused', async () => (await notAcknowledged(httpPort)) === 1, 5000, 20);
+    expect(await answer).toBeUndefined();
+    const down = await journalCheck(httpPort);
+    expect(down.status).toBe(503);
+    expect(down.journal).toEqual({ ok: false, error: expect.stringMatching(/^journal not writable: .*EIO/) });
+
+    failing = false;
+    await waitFor('/readyz to recover without any packet', async () => (await journalCheck(httpPort)).journal.ok, 10_000, 50);
+    const retransmitted = await sendRadius(request, radiusPort, '127.0.0.1', 2000);
+    expect(retransmitted).toBeDefined();
+    expect(verifyAccountingResponse(retransmitted!, request, NAS_SECRET)).toBe(true);
+    expect(logs.some((line) => line.msg.startsWith('journal writable again'))).toBe(true);
+  });
+
+  it('stays ready when a queue request cannot be answered, and logs why', async () => {
+    const { httpPort, stateDir } = await startDaemon();
+    const requests = join(stateDir, 'requests');
+    mkdirSync(requests, { recursive: true });
+    // The reply's temporary name is taken by a folder: writing the reply fails.
+    mkdirSync(join(requests, 'stuck.reply.tmp'));
+    writeFileSync(join(requests, 'stuck.request'), JSON.stringify({ action: 'list' }));
+    await waitFor('the request failure to be logged', () => logs.some((line) => line.msg.includes('cannot answer a queue request')), 5000, 20);
+    expect((await journalCheck(httpPort)).journal).toEqual({ ok: true });
+  });
+});

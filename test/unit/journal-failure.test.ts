@@ -1,0 +1,182 @@
+/**
+ * A journal that cannot be written: nothing is acknowledged that is not on disk, the state in memory
+ * is rebuilt from what is, so a retransmitted event is processed afresh (never twice), and the store
+ * writes again by itself once the disk works. Also: every acknowledged record was fdatasync'd.
+ * Failures are injected through the FileHandle the journal writes with (EIO, ENOSPC), as a failing
+ * disk would return them.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RblError } from '../../src/errors.js';
+import type { StateChange } from '../../src/queue/store.js';
+import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+
+const state = useStateDir('journal-failure');
+let fileHandle: FileHandle;
+
+beforeAll(async () => {
+  // The prototype every FileHandle shares: spying on it reaches the journal's own handle.
+  const probe = await open(import.meta.filename, 'r');
+  fileHandle = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** Makes FileHandle writes fail with `code` while `failing.code` is set. */
+function failWrites(): { code: string | undefined } {
+  const failing: { code: string | undefined } = { code: undefined };
+  const original = fileHandle.write;
+  vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+    if (failing.code) return Promise.reject(Object.assign(new Error(`${failing.code}: injected failure, write`), { code: failing.code }));
+    return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+  } as typeof fileHandle.write);
+  return failing;
+}
+
+const start = (k: number): StateChange => ({ upsert: [{ nas: 'nas1', sessionId: `s${k}`, client: 'ras1', addresses: [`10.64.${1 + (k >> 8)}.${k & 255}`], updatedAt: Date.now() }] });
+/** A Stop without addresses: it finds them in the session it removes. */
+const stop = (k: number): StateChange => ({
+  remove: [{ nas: 'nas1', sessionId: `s${k}` }],
+  unlist: { targets: [`10.64.1.${k}`], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId: `s${k}` }, createdAt: Date.now() },
+});
+
+describe('a journal write that fails', () => {
+  it.each(['EIO', 'ENOSPC', 'EROFS'])('(%s) is not acknowledged, and the state is rebuilt from the disk so a retransmission makes exactly one job', async (code) => {
+    const failing = failWrites();
+    const backend = new FakeBackend();
+    backend.behaviour = never;
+    const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, recoveryMs: 20, closeGraceMs: 10 });
+    await store.commit(start(1)).recorded;
+
+    failing.code = code;
+    const lost = store.commit(stop(1));
+    await expect(lost.recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR', message: expect.stringContaining(code) });
+    expect(store.health()).toMatchObject({ writable: false, error: expect.stringContaining(code) });
+    // Nothing more is taken while the journal is down.
+    expect(() => store.commit(stop(1))).toThrow(/not recorded: the journal cannot be written/);
+    expect(state.events).toContainEqual(expect.objectContaining({ type: 'journal-error', writable: false }));
+
+    failing.code = undefined;
+    await waitUntil(() => store.health().writable, 5000);
+    expect(state.events).toContainEqual(expect.objectContaining({ type: 'journal-writable' }));
+    // The Stop never happened: its session is back and no job is pending.
+    expect(store.sessions.get('nas1', 's1')?.addresses).toEqual(['10.64.1.1']);
+    expect(store.depth()).toBe(0);
+
+    const retransmitted = store.commit(stop(1));
+    await retransmitted.recorded;
+    expect(store.depth()).toBe(1);
+    expect(store.sessions.get('nas1', 's1')).toBeUndefined();
+    await store.close();
+
+    const reopened = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000 });
+    expect(reopened.depth()).toBe(1);
+    expect(reopened.sessions.get('nas1', 's1')).toBeUndefined();
+  });
+
+  it('also refuses the changes queued behind it, though the disk works again before their turn', async () => {
+    const original = fileHandle.write;
+    let release: (() => void) | undefined;
+    let failNext = false;
+    vi.spyOn(fileHandle, 'write').mockImplementation(async function (this: FileHandle, ...args: unknown[]) {
+      if (failNext) {
+        failNext = false;
+        await new Promise<void>((resolve) => (release = resolve));
+        throw Object.assign(new Error('EIO: injected failure, write'), { code: 'EIO' });
+      }
+      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as typeof fileHandle.write);
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 20 });
+    failNext = true;
+    const first = store.commit(start(2));
+    await waitUntil(() => release !== undefined, 2000);
+    // Made while the first is being written: it assumed the first.
+    const behind = store.commit(stop(2));
+    release!();
+    await expect(first.recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
+    await expect(behind.recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
+    await waitUntil(() => store.health().writable, 5000);
+    expect(store.sessions.size).toBe(0);
+    expect(store.depth()).toBe(0);
+  });
+
+  it('answers the waiters of a merged unlist once the delivery that covers its target succeeds after recovery', async () => {
+    const failing = failWrites();
+    const backend = new FakeBackend();
+    // Calls hang until the DNS server "times out", then fail transiently; afterwards they succeed.
+    let timeOut: () => void = () => undefined;
+    const timedOut = new Promise<void>((resolve) => (timeOut = resolve));
+    let up = false;
+    backend.behaviour = async () => {
+      if (up) return;
+      await timedOut;
+      throw new RblError('RBL_DNS_TIMEOUT', 'no answer', { transient: true });
+    };
+    const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, recoveryMs: 20, backoff: { baseMs: 10, maxMs: 20 } });
+    const unlist = (k: number): StateChange => ({ unlist: { targets: ['10.64.2.1'], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId: `m${k}` }, createdAt: Date.now() } });
+    // The first call hangs, so the second unlist of the same target makes its own job; the third merges into it.
+    const first = store.commit(unlist(1));
+    await waitUntil(() => backend.calls.length === 1, 2000);
+    const second = store.commit(unlist(2));
+    const third = store.commit(unlist(3));
+    expect(third.jobId).toBeUndefined();
+    await Promise.all([first.recorded, second.recorded, third.recorded]);
+    failing.code = 'ENOSPC';
+    await expect(store.commit(unlist(4)).recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
+    failing.code = undefined;
+    await waitUntil(() => store.health().writable, 5000);
+    up = true;
+    timeOut();
+    await expect(first.done).resolves.toBeUndefined();
+    await expect(third.done).resolves.toBeUndefined();
+    await expect(second.done).resolves.toBeUndefined();
+    expect(backend.delivered('rbl.example.net')).toContain('10.64.2.1');
+    expect(store.depth()).toBe(0);
+  });
+});
+
+describe('a compaction that fails', () => {
+  it('leaves the journal writable and is not tried again on every write', async () => {
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, compactBytes: 2048 });
+    // A folder where the compacted file goes: every compaction fails (EISDIR), as on a full disk.
+    mkdirSync(join(state.dir, 'journal.compact'));
+    for (let burst = 0; burst < 20; burst++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.commit(start(burst * 20 + i)).recorded));
+    }
+    expect(store.stats().journalBytes).toBeGreaterThan(4 * 2048);
+    const failures = state.events.filter((event) => event.type === 'journal-error');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ writable: true, error: { message: expect.stringContaining('cannot compact the journal') } });
+    expect(store.health()).toEqual({ writable: true });
+  });
+});
+
+describe('fdatasync', () => {
+  it('acknowledges a record only after the journal file holding it was fdatasync\'d', async () => {
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000 });
+    await store.commit(start(1)).recorded;
+    const before = store.stats().journalBytes;
+    const originalSync = fileHandle.datasync;
+    const sizesAtSync: number[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(fileHandle, 'datasync').mockImplementation(async function (this: FileHandle) {
+      sizesAtSync.push((await this.stat()).size);
+      await gate;
+      return originalSync.call(this);
+    });
+    let acknowledged = false;
+    const commit = store.commit(start(2));
+    void commit.recorded.then(() => (acknowledged = true));
+    await waitUntil(() => sizesAtSync.length > 0, 2000);
+    // The sync started on a file that already holds the record; until it returns, no acknowledgement.
+    expect(sizesAtSync[0]).toBeGreaterThan(before);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(acknowledged).toBe(false);
+    release();
+    await commit.recorded;
+    expect(acknowledged).toBe(true);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * Merging pending unlists, as pure rules over the queue state: what a new unlist may wait for, and
+ * which failed deliveries newer ones take over.
+ */
+import { describe, expect, it } from 'vitest';
+import { coveringJob, supersededDeliveries } from '../../src/queue/merge.js';
+import { laneKey, QueueState, type JobState } from '../../src/queue/state.js';
+
+const A = laneKey('bind', 'rbl.example.net');
+const B = laneKey('bind', 'rbl6.example.net');
+
+/** A state holding these jobs: [id, targets, pending lanes]. */
+function stateWith(jobs: readonly [number, string[], string[]][]): QueueState {
+  const state = new QueueState();
+  for (const [i, t, p] of jobs) state.apply({ t: 'c', j: { i, t, r: { event: 'stop', client: 'ras1', nas: 'nas1' }, a: 0, p } });
+  return state;
+}
+const job = (state: QueueState, id: number): JobState => state.jobs.get(id)!;
+const nothingInFlight = (): boolean => false;
+
+describe('coveringJob', () => {
+  it.each<[string, [number, string[], string[]][], (id: number) => boolean, string, number | undefined]>([
+    ['the newest pending job of the target in the lane', [[1, ['10.64.0.1'], [A]], [2, ['10.64.0.1', '10.64.0.2'], [A]]], nothingInFlight, A, 2],
+    ['none in another lane', [[1, ['10.64.0.1'], [A]]], nothingInFlight, B, undefined],
+    ['not one whose call is under way: it may have been sent before the new event', [[1, ['10.64.0.1'], [A]], [2, ['10.64.0.1'], [A]]], (id) => id === 2, A, 1],
+    ['none when every one is under way', [[1, ['10.64.0.1'], [A]]], () => true, A, undefined],
+  ])('finds %s', (_, jobs, inFlight, lane, expected) => {
+    expect(coveringJob(stateWith(jobs), lane, '10.64.0.1', (id) => inFlight(id))).toBe(expected);
+  });
+
+  it('forgets a job once its delivery in the lane is done', () => {
+    const state = stateWith([[1, ['10.64.0.1'], [A, B]]]);
+    state.apply({ t: 'd', l: A, i: [1] });
+    expect(coveringJob(state, A, '10.64.0.1', nothingInFlight)).toBeUndefined();
+    expect(coveringJob(state, B, '10.64.0.1', nothingInFlight)).toBe(1);
+    expect(state.pendingTargetCount()).toBe(1);
+  });
+});
+
+describe('supersededDeliveries', () => {
+  it('takes over a failed delivery whose every target has a newer pending one, naming them', () => {
+    const state = stateWith([
+      [1, ['10.64.0.1', '10.64.0.2'], [A]],
+      [2, ['10.64.0.1'], [A]],
+      [3, ['10.64.0.2'], [A]],
+    ]);
+    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: [`2 ${A}`, `3 ${A}`] }]);
+  });
+
+  it('keeps a failed delivery with a target nothing newer covers, or covered only by an older one', () => {
+    const state = stateWith([
+      [1, ['10.64.0.1'], [A]],
+      [2, ['10.64.0.1', '10.64.0.2'], [A]],
+      [3, ['10.64.0.1'], [B]],
+    ]);
+    expect(supersededDeliveries(state, A, [job(state, 2)])).toEqual([]);
+    expect(supersededDeliveries(state, B, [job(state, 3)])).toEqual([]);
+    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: [`2 ${A}`] }]);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The state.dir lock names a process by pid, boot id and start time: a pid alone is reused (a
+ * container's service is always PID 1; a reboot starts pids over). Processes that find the same stale
+ * lock at once never both take it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import ts from 'typescript';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LOCK_FILE, tryLock } from '../../src/queue/lock.js';
+
+const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const startOf = (pid: number): string => {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ')[19]!;
+};
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rbl-unlist-lock-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const writeLock = (record: object): void => writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ since: 1, ...record }));
+
+describe('the state.dir lock', () => {
+  it('takes over a lock that names our own pid but another process start (a container PID 1 started again)', async () => {
+    writeLock({ pid: process.pid, boot: bootId, start: '1' });
+    const lock = await tryLock(dir, 'test');
+    expect('release' in lock).toBe(true);
+  });
+
+  it('takes over a lock written with our own pid by an older version, which recorded no start time', async () => {
+    writeLock({ pid: process.pid });
+    expect('release' in (await tryLock(dir, 'test'))).toBe(true);
+  });
+
+  it('takes over a lock written before a reboot, even when a live process now has its pid', async () => {
+    writeLock({ pid: process.ppid, boot: 'ffffffff-0000-0000-0000-000000000000', start: startOf(process.ppid) });
+    expect('release' in (await tryLock(dir, 'test'))).toBe(true);
+  });
+
+  it('takes over a lock whose pid was reused by a process started later', async () => {
+    writeLock({ pid: process.ppid, boot: bootId, start: String(Number(startOf(process.ppid)) + 1) });
+    expect('release' in (await tryLock(dir, 'test'))).toBe(true);
+  });
+
+  it('leaves a lock held by a live process alone, in the new format and the old', async () => {
+    writeLock({ pid: process.ppid, boot: bootId, start: startOf(process.ppid) });
+    expect(await tryLock(dir, 'test')).toEqual({ pid: process.ppid, since: 1 });
+    writeLock({ pid: process.ppid });
+    expect(await tryLock(dir, 'test')).toEqual({ pid: process.ppid, since: 1 });
+  });
+
+  it('is held against a second taker in the same process, and released only by its owner', async () => {
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    expect(await tryLock(dir, 'again')).toMatchObject({ pid: process.pid });
+    await lock.release();
+    expect('release' in (await tryLock(dir, 'test'))).toBe(true);
+  });
+});
+
+describe('a stale lock found by several processes at once', () => {
+  let build: string;
+
+  beforeAll(() => {
+    // The children run plain JavaScript: transpile the lock and the errors it throws.
+    build = mkdtempSync(join(tmpdir(), 'rbl-unlist-lock-child-'));
+    const root = join(import.meta.dirname, '..', '..');
+    for (const source of [join(root, 'src/errors.ts'), join(root, 'src/queue/lock.ts')]) {
+      const output = ts.transpileModule(readFileSync(source, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+      }).outputText;
+      const target = join(build, relative(root, source)).replace(/\.ts$/, '.js');
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, output);
+    }
+    writeFileSync(join(build, 'package.json'), '{"type":"module"}');
+    // Each child says it is ready, tries once on "go", says what it got, and keeps what it took until its stdin closes.
+    writeFileSync(
+      join(build, 'child.js'),
+      `import { tryLock } from './src/queue/lock.js';
+let result;
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', async () => {
+  if (result) return;
+  result = await tryLock(process.argv[2], 'child');
+  process.stdout.write(('release' in result ? 'took' : 'held') + '\\n');
+});
+process.stdin.on('end', async () => { if (result && 'release' in result) await result.release(); process.exit(0); });
+process.stdout.write('ready\\n');
+`,
+    );
+  });
+
+  afterAll(() => rmSync(build, { recursive: true, force: true }));
+
+  function contender(): { ready: Promise<void>; go: () => void; answer: Promise<string>; finish: () => Promise<void> } {
+    const child = spawn(process.execPath, [join(build, 'child.js'), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let text = '';
+    const line = (index: number): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const look = (): void => {
+          const lines = text.split('\n');
+          if (lines.length > index + 1) resolve(lines[index]!);
+        };
+        child.stdout.on('data', look);
+        look();
+        child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+      });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    return { ready: line(0).then(() => undefined), go: () => child.stdin.write('go\n'), answer: line(1), finish: () => (child.stdin.end(), exited) };
+  }
+
+  it('is taken by exactly one of them', async () => {
+    for (let round = 0; round < 3; round++) {
+      // A lock left by a process that died: a pid that no process has, on this boot.
+      writeLock({ pid: 2 ** 22 + 1, boot: bootId, start: '1', nonce: `dead${round}` });
+      const contenders = Array.from({ length: 6 }, contender);
+      try {
+        await Promise.all(contenders.map((c) => c.ready));
+        for (const c of contenders) c.go();
+        const answers = await Promise.all(contenders.map((c) => c.answer));
+        expect(answers.filter((answer) => answer === 'took')).toHaveLength(1);
+      } finally {
+        await Promise.all(contenders.map((c) => c.finish()));
+      }
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+});
