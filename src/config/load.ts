@@ -9,10 +9,16 @@ import type { z } from 'zod';
 import { RblError } from '../errors.js';
 import { parsePrefix, type IpPrefix } from '../net/address.js';
 import { parseTsigKeyFile, tsigKey, type TsigKey } from '../backends/dns-update/keyfile.js';
+import { resolveTlsConfig, type TlsListenerConfig } from '../radius/transports/tls/config.js';
+import type { ResolveContext, TransportName } from '../radius/transports/types.js';
+import { resolveUdpConfig } from '../radius/transports/udp/config.js';
 import { configSchema, durationMs, type RawConfig } from './schema.js';
 
 /** The default config path when neither --config nor $RBL_UNLIST_CONFIG is given. */
 export const DEFAULT_CONFIG_PATH = '/etc/rbl-unlist/config.yaml';
+
+/** RFC 6614 §2.3: the shared secret of RADIUS over TLS, unless configured otherwise. */
+const RADSEC_SECRET = 'radsec';
 
 export interface Endpoint {
   readonly host: string;
@@ -27,6 +33,10 @@ export interface ClientConfig {
   /** Where the secret came from, for messages: "secret" or the file path. */
   readonly secretSource: string;
   readonly pools: readonly IpPrefix[];
+  /** How it reaches us: udp (also when absent), or tls (RadSec, RFC 6614). */
+  readonly transport?: TransportName;
+  /** RadSec: a DNS SAN (else the subject CN) its certificate must carry. */
+  readonly certificateName?: string;
 }
 
 export interface DnsUpdateBackendConfig {
@@ -67,6 +77,8 @@ export interface Config {
   readonly file: string;
   readonly radius: {
     readonly listen: readonly Endpoint[];
+    /** The RadSec listener; undefined when radius.tls is left out. */
+    readonly tls: TlsListenerConfig | undefined;
     readonly clients: readonly ClientConfig[];
     readonly dictionaries: readonly string[];
   };
@@ -154,13 +166,19 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     const key = `radius.clients.${index}`;
     if (names.has(client.name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.name: "${client.name}" is used twice`);
     names.add(client.name);
-    const secret = client.secret ?? readSecret(client.secret_file!, `${key}.secret_file`);
+    // RFC 6614 §2.3: over TLS the shared secret is "radsec" unless both ends agree on another.
+    const secret = client.secret ?? (client.secret_file ? readSecret(client.secret_file, `${key}.secret_file`) : RADSEC_SECRET);
+    if (client.certificate_name !== undefined && client.transport !== 'tls') {
+      throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.certificate_name: only a client with transport: tls has a certificate`);
+    }
     return Object.freeze({
       name: client.name,
       address: prefix(client.address, `${key}.address`),
       secret: Buffer.from(secret, 'utf8'),
-      secretSource: client.secret_file ? file(client.secret_file) : `${key}.secret`,
+      secretSource: client.secret_file ? file(client.secret_file) : client.secret === undefined ? 'radsec (RFC 6614 default)' : `${key}.secret`,
       pools: Object.freeze(client.pools.map((pool, i) => prefix(pool, `${key}.pools.${i}`))),
+      transport: client.transport,
+      certificateName: client.certificate_name,
     });
   });
 
@@ -231,10 +249,31 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     return Object.freeze(result);
   });
 
+  const transportContext: ResolveContext = {
+    path,
+    file,
+    readFile(relative, key, secret) {
+      const full = file(relative);
+      try {
+        const content = readFileSync(full);
+        if (secret && (statSync(full).mode & 0o077) !== 0) looseFiles.push(full);
+        return content;
+      } catch (error) {
+        throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: cannot read ${full}: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    endpoint: (text, key, defaultPort) => endpoint(text, key, path, defaultPort),
+  };
+  const tls = resolveTlsConfig(raw.radius.tls, transportContext);
+  if (!tls && clients.some((client) => client.transport === 'tls')) {
+    throw new RblError('RBL_CONFIG_INVALID', `${path}: radius.tls: a client has transport: tls, so radius.tls must name the certificate, key and CA`);
+  }
+
   const config: Config = {
     file: path,
     radius: Object.freeze({
-      listen: Object.freeze(raw.radius.listen.map((text, i) => endpoint(text, `radius.listen.${i}`, path, 1813))),
+      listen: resolveUdpConfig(raw.radius.listen, transportContext),
+      tls,
       clients: Object.freeze(clients),
       dictionaries: Object.freeze(raw.radius.dictionaries.map(file)),
     }),

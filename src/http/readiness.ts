@@ -1,5 +1,5 @@
 /**
- * Readiness: the RADIUS sockets are bound, the journal is writable, and every backend answered a
+ * Readiness: the RADIUS sockets (UDP, and the RadSec listener when configured) are bound, the journal is writable, and every backend answered a
  * probe of each of its zones recently. {@link BackendProber} probes in the background so /readyz
  * answers at once from remembered results and never waits on a slow server.
  */
@@ -144,8 +144,10 @@ export class BackendProber {
 }
 
 export interface ReadinessSources {
-  /** Whether every RADIUS socket is bound. */
-  readonly radiusBound: () => boolean;
+  /** Whether every RADIUS socket is bound (one "radius" check); ignored when `listeners` is given. */
+  readonly radiusBound?: () => boolean;
+  /** One check per RADIUS transport ("radius" for UDP, "radius tls" for RadSec), each listener's own. */
+  readonly listeners?: () => Readonly<Record<string, CheckState>>;
   /** Whether the journal accepts writes; absent when there is no journal (one-shot commands). */
   readonly journalWritable?: () => boolean;
   readonly prober?: BackendProber;
@@ -155,8 +157,8 @@ export interface ReadinessSources {
 export function createReadiness(sources: ReadinessSources): () => ReadinessReport {
   return () => {
     const checks: Record<string, CheckState> = {};
-    const bound = sources.radiusBound();
-    checks.radius = bound ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' };
+    if (sources.listeners) Object.assign(checks, sources.listeners());
+    else checks.radius = sources.radiusBound?.() ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' };
     if (sources.journalWritable) {
       checks.journal = sources.journalWritable() ? { ok: true } : { ok: false, error: 'journal not writable' };
     }

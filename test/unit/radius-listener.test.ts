@@ -2,13 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientConfig, Endpoint } from '../../src/config/load.js';
 import { isRblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
-import {
-  createRadiusListener,
-  type AccountingRequest,
-  type PacketOutcome,
-  type RadiusListener,
-  type RadiusListenerOptions,
-} from '../../src/radius/listener.js';
+import { createRequestHandler, type AccountingRequest, type PacketOutcome, type RequestHandlerOptions } from '../../src/radius/handler.js';
+import { createUdpTransport, type UdpTransportOptions } from '../../src/radius/transports/udp/transport.js';
 import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { radclient } from '../helpers/radclient.js';
 import { havePeers, waitFor } from '../helpers/peers.js';
@@ -25,6 +20,14 @@ const client = (name: string, address: string, secret = SECRET): ClientConfig =>
   pools: [],
 });
 
+type RadiusListener = ReturnType<typeof createUdpTransport>;
+type ListenerOverrides = Partial<Pick<RequestHandlerOptions, 'clients'> & Pick<UdpTransportOptions, 'listen'>>;
+
+/** The request handler fed by the UDP transport, as the daemon wires them. */
+function createRadiusListener(options: Pick<RequestHandlerOptions, 'clients' | 'onAccounting' | 'onPacket'> & { listen: UdpTransportOptions['listen'] }): RadiusListener {
+  return createUdpTransport({ listen: options.listen, handler: createRequestHandler(options) });
+}
+
 interface Harness {
   listener: RadiusListener;
   port: number;
@@ -39,7 +42,7 @@ afterEach(async () => {
 
 async function startListener(
   onAccounting: (request: AccountingRequest) => Promise<void> = async () => {},
-  overrides: Partial<RadiusListenerOptions> = {},
+  overrides: ListenerOverrides = {},
 ): Promise<Harness> {
   const requests: AccountingRequest[] = [];
   const outcomes: Harness['outcomes'] = [];
