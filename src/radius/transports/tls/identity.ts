@@ -4,6 +4,9 @@
  * when it has none (as RFC 6125 §6.4.4 allows). Exact, case-insensitive; no wildcards. Pure code.
  */
 
+/** One "KIND:value" entry of node:tls's subjectaltname text; a value may be a quoted JSON string. */
+const SAN_ENTRY = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:,\s*|$)/g;
+
 /** The parts of a peer certificate (node:tls PeerCertificate) read here. */
 export interface CertificateNames {
   readonly subject?: { readonly CN?: string | readonly string[] } | null;
@@ -13,10 +16,11 @@ export interface CertificateNames {
 
 /** The names a certificate answers to: its DNS subjectAltNames, else its subject CNs; lower case, no final dot. */
 export function certificateNames(certificate: CertificateNames): string[] {
-  const dns = (certificate.subjectaltname ?? '')
-    .split(/,\s*/)
-    .filter((entry) => entry.startsWith('DNS:'))
-    .map((entry) => canonicalName(entry.slice(4).replace(/^"(.*)"$/, '$1')));
+  const dns: string[] = [];
+  for (const [, kind, value = ''] of (certificate.subjectaltname ?? '').matchAll(SAN_ENTRY)) {
+    // node:tls writes a name holding a comma or quote as a JSON string.
+    if (kind === 'DNS') dns.push(canonicalName(value.startsWith('"') ? (JSON.parse(value) as string) : value));
+  }
   if (dns.length > 0) return dns;
   const cn = certificate.subject?.CN;
   const cns = cn === undefined ? [] : typeof cn === 'string' ? [cn] : [...cn];

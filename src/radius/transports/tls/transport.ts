@@ -47,7 +47,8 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       context.report(outcome, { source, transport: 'tls', client, reason });
       socket.destroy();
     };
-    if (!socket.authorized) return refuse('bad_certificate', `certificate refused: ${String(socket.authorizationError)}`);
+    // Mutual authentication is required: no certificate, or one not chaining to ca_file, goes at once.
+    if (!socket.authorized) return refuse('bad_certificate', `certificate refused: ${describeAuthorizationError(socket.authorizationError)}`);
     const client = matchClient(context.clients(), address, 'tls');
     if (!client) return refuse('unknown_client', 'no client with transport: tls holds this address');
     const certificate = socket.getPeerCertificate();
@@ -109,7 +110,9 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     const server = createServer({
       ...secureContext(config),
       requestCert: true,
-      rejectUnauthorized: true,
+      // Checked in admit() instead: with true, node:tls drops an unverified client without any event,
+      // and the operator would never learn why a RADIUS server cannot connect.
+      rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       handshakeTimeout: Math.min(config.idleTimeoutMs, MAX_HANDSHAKE_MS),
     });
@@ -125,7 +128,8 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     });
     server.on('secureConnection', admit);
     server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-      const source = hostPort(plainAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
+      // The peer may be gone already, and its address with it.
+      const source = socket.remoteAddress ? hostPort(plainAddress(socket.remoteAddress), socket.remotePort ?? 0) : 'unknown (connection already closed)';
       const reason = `TLS handshake failed: ${error.code ? `${error.code}, ` : ''}${error.message}`;
       context.report(CERTIFICATE_ERROR.test(`${error.code ?? ''} ${error.message}`) ? 'bad_certificate' : 'malformed', { source, transport: 'tls', reason });
     });
@@ -190,6 +194,11 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       return state === 'listening' && servers.every((server) => server.listening) ? { ok: true } : { ok: false, error: 'RadSec listener not bound' };
     },
   };
+}
+
+function describeAuthorizationError(error: Error | string | undefined): string {
+  const code = typeof error === 'string' ? error : (error as (Error & { code?: string }) | undefined)?.code ?? error?.message;
+  return code ?? 'no certificate';
 }
 
 /** The client config of `name` in the current (maybe reloaded) list, if it is still a RadSec client. */
