@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { exitStatusFor, RblError } from '../../src/errors.js';
+import { runCliCaptured } from '../helpers/cli.js';
 import { makeRadsecCertificates, type RadsecCertificates } from '../helpers/certs.js';
 import { havePeers, tempDir } from '../helpers/peers.js';
 
@@ -97,6 +98,16 @@ describe.runIf(havePeers('openssl'))('RadSec configuration', () => {
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
     expect(exitStatusFor(error)).toBe(2);
+  });
+
+  it('check-config names the RadSec listener, its files and each tls client, never the key', async () => {
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, config(`${TLS}\n${TLS_CLIENT}`));
+    const result = await runCliCaptured(['check-config', '--config', file]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`radius tls: listen 0.0.0.0:2083, certificate ${join(dir, 'server.crt')}, client CA ${join(dir, 'ca.crt')}`);
+    expect(result.stdout).toContain('proxy1: 192.0.2.20, over RadSec as proxy1.test, secret radsec (RFC 6614 default)');
+    expect(result.stdout).not.toContain(certs.server.key.toString().split('\n')[1]!);
   });
 
   it('never prints the key in an error', () => {
