@@ -9,9 +9,8 @@ import type { z } from 'zod';
 import { RblError } from '../errors.js';
 import { parsePrefix, type IpPrefix } from '../net/address.js';
 import { parseTsigKeyFile, tsigKey, type TsigKey } from '../backends/dns-update/keyfile.js';
-import { resolveTlsConfig, type TlsListenerConfig } from '../radius/transports/tls/config.js';
+import { resolveTransportConfigs, type TransportConfigs } from '../radius/transports/config.js';
 import type { ResolveContext, TransportName } from '../radius/transports/types.js';
-import { resolveUdpConfig } from '../radius/transports/udp/config.js';
 import { configSchema, durationMs, type RawConfig } from './schema.js';
 
 /** The default config path when neither --config nor $RBL_UNLIST_CONFIG is given. */
@@ -75,10 +74,8 @@ export type UnlistTrigger = 'stop' | 'start' | 'accounting-on' | 'accounting-off
 export interface Config {
   /** Absolute path of the file this was read from. */
   readonly file: string;
-  readonly radius: {
-    readonly listen: readonly Endpoint[];
-    /** The RadSec listener; undefined when radius.tls is left out. */
-    readonly tls: TlsListenerConfig | undefined;
+  /** listen (UDP) and tls (RadSec) come from the transports' own config steps. */
+  readonly radius: TransportConfigs & {
     readonly clients: readonly ClientConfig[];
     readonly dictionaries: readonly string[];
   };
@@ -264,16 +261,15 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     },
     endpoint: (text, key, defaultPort) => endpoint(text, key, path, defaultPort),
   };
-  const tls = resolveTlsConfig(raw.radius.tls, transportContext);
-  if (!tls && clients.some((client) => client.transport === 'tls')) {
+  const transports = resolveTransportConfigs(raw.radius, transportContext);
+  if (!transports.tls && clients.some((client) => client.transport === 'tls')) {
     throw new RblError('RBL_CONFIG_INVALID', `${path}: radius.tls: a client has transport: tls, so radius.tls must name the certificate, key and CA`);
   }
 
   const config: Config = {
     file: path,
     radius: Object.freeze({
-      listen: resolveUdpConfig(raw.radius.listen, transportContext),
-      tls,
+      ...transports,
       clients: Object.freeze(clients),
       dictionaries: Object.freeze(raw.radius.dictionaries.map(file)),
     }),

@@ -6,7 +6,7 @@
 import type { Config } from '../config/load.js';
 import type { CheckState } from '../http/readiness.js';
 import { createRequestHandler, type PacketDetail, type PacketOutcome, type RequestHandlerOptions } from './handler.js';
-import { TRANSPORTS, type ListenerAddress, type Transport, type TransportPlugin } from './transports/index.js';
+import { TRANSPORTS, type ListenerAddress, type Transport } from './transports/index.js';
 
 export type { AccountingAttributes } from './attributes.js';
 export type { AccountingRequest, PacketDetail, PacketOutcome, PacketSource, Reply, RequestHandler } from './handler.js';
@@ -20,8 +20,6 @@ export interface RadiusListenerOptions extends Omit<RequestHandlerOptions, 'onPa
   readonly onNotice?: (message: string, detail: Record<string, unknown>) => void;
   /** A socket error after start; the listener keeps running. */
   readonly onError?: (error: Error) => void;
-  /** The transport list; the default is every transport rbl-unlist has. */
-  readonly transports?: readonly TransportPlugin[];
 }
 
 export interface RadiusListener {
@@ -39,7 +37,7 @@ export interface RadiusListener {
 export function createRadiusListener(config: Config, options: RadiusListenerOptions): RadiusListener {
   const handler = createRequestHandler(options);
   const context = { handler, clients: options.clients, report: handler.report, onNotice: options.onNotice, onError: options.onError };
-  const transports: Transport[] = (options.transports ?? TRANSPORTS).flatMap((plugin) => plugin.create(config, context) ?? []);
+  const transports: Transport[] = TRANSPORTS.flatMap((plugin) => plugin.create(config, context) ?? []);
 
   return {
     async start() {
