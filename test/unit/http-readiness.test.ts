@@ -56,6 +56,11 @@ describe('readiness', () => {
     expect(report.checks[failing]).toMatchObject({ ok: false });
   });
 
+  it('takes one check per RADIUS transport, and is not ready while the RadSec listener is not bound', () => {
+    const report = createReadiness({ listeners: () => ({ radius: { ok: true }, 'radius tls': { ok: false, error: 'RadSec listener not bound' } }), journalWritable: () => true })();
+    expect(report).toEqual({ ready: false, checks: { radius: { ok: true }, 'radius tls': { ok: false, error: 'RadSec listener not bound' }, journal: { ok: true } } });
+  });
+
   it('leaves out the journal check when there is no journal', () => {
     expect(createReadiness({ radiusBound: () => true })()).toEqual({ ready: true, checks: { radius: { ok: true } } });
   });

@@ -118,6 +118,18 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     expect(outcomes.map((o) => [o.outcome, o.transport])).toEqual([['accepted', 'tls']]);
   });
 
+  it('reports its listener in readiness until closed, and names the port when it cannot listen', async () => {
+    const { port, transport } = await start();
+    expect(transport.ready()).toEqual({ ok: true });
+    const handler = createRequestHandler({ clients: () => [], onAccounting: async () => {} });
+    const second = createTlsTransport(tlsConfig({ listen: [{ host: '127.0.0.1', port, family: 4 }] }), { handler, clients: () => [], report: handler.report });
+    transports.push(second);
+    await expect(second.start()).rejects.toThrow(new RegExp(`cannot listen for RadSec on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+    expect(second.ready()).toEqual({ ok: false, error: 'RadSec listener not bound' });
+    await transport.close();
+    expect(transport.ready()).toEqual({ ok: false, error: 'RadSec listener not bound' });
+  });
+
   it.each(['TLSv1.2', 'TLSv1.3'] as const)('speaks %s', async (maxVersion) => {
     const { port } = await start();
     const connection = await radsecConnect(port, certs.client, certs.ca.certificate, { maxVersion });
