@@ -30,7 +30,7 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
   let config = initial;
   let servers: Server[] = [];
   let state: 'idle' | 'starting' | 'listening' | 'closed' = 'idle';
-  /** Every TCP connection, before and after its handshake: max_connections counts them all. */
+  /** Every TCP connection, before and after its handshake, to close them all at close(). */
   const sockets = new Set<Socket>();
   const perClient = new Map<string, number>();
 
@@ -116,13 +116,13 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       minVersion: 'TLSv1.2',
       handshakeTimeout: Math.min(config.idleTimeoutMs, MAX_HANDSHAKE_MS),
     });
+    // node:net refuses a connection over maxConnections before TLS sees it, and says so with 'drop'.
+    server.maxConnections = config.maxConnections;
+    server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => {
+      const source = hostPort(plainAddress(dropped?.remoteAddress ?? ''), dropped?.remotePort ?? 0);
+      context.report('too_many_connections', { source, transport: 'tls', reason: `radius.tls.max_connections (${server.maxConnections}) reached on ${hostPort(endpoint.host, boundPort(server, endpoint.port))}` });
+    });
     server.on('connection', (socket: Socket) => {
-      if (sockets.size >= config.maxConnections) {
-        const source = hostPort(plainAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
-        context.report('too_many_connections', { source, transport: 'tls', reason: `radius.tls.max_connections (${config.maxConnections}) reached` });
-        socket.destroy();
-        return;
-      }
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
@@ -181,7 +181,10 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       // Without radius.tls the listener stays until a restart; the daemon says so.
       if (!tls) return;
       // New handshakes use the new certificate, key and CA; established connections keep going.
-      for (const server of servers) server.setSecureContext(secureContext(tls));
+      for (const server of servers) {
+        server.setSecureContext(secureContext(tls));
+        server.maxConnections = tls.maxConnections;
+      }
       config = { ...tls, listen: config.listen };
     },
     addresses(): ListenerAddress[] {
@@ -199,6 +202,12 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
 function describeAuthorizationError(error: Error | string | undefined): string {
   const code = typeof error === 'string' ? error : (error as (Error & { code?: string }) | undefined)?.code ?? error?.message;
   return code ?? 'no certificate';
+}
+
+/** The port a server is bound to (the real one when configured as 0). */
+function boundPort(server: Server, configured: number): number {
+  const address = server.address();
+  return address && typeof address === 'object' ? address.port : configured;
 }
 
 /** The client config of `name` in the current (maybe reloaded) list, if it is still a RadSec client. */
