@@ -4,6 +4,7 @@
  * unlists the address in a real BIND before the answer goes back. Certificates come from openssl.
  */
 import { copyFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBind, type BindServer } from '../helpers/bind.js';
@@ -11,7 +12,7 @@ import { makeRadsecCertificates, type RadsecCertificates } from '../helpers/cert
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { radclient } from '../helpers/radclient.js';
-import { buildAccountingRequest, verifyAccountingResponse } from '../helpers/radius-packets.js';
+import { buildAccountingRequest, buildStatusServer, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { radsecConnect } from '../helpers/radsec-client.js';
 import { startRadsecproxy, type Radsecproxy } from '../helpers/radsecproxy.js';
 import { serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
@@ -45,7 +46,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     const config = writeConfig(dir, serviceConfigYaml({
       radiusPort: await freePort(),
       clients: [{ name: 'radsecproxy', address: '127.0.0.1/32', transport: 'tls', certificateName: 'proxy1.test' }],
-      radiusExtra: `tls:\n  listen: ["127.0.0.1:${tlsPort}"]\n  certificate_file: server.crt\n  key_file: server.key\n  ca_file: clients-ca.crt`,
+      // A short idle_timeout so the stalled connection below is closed within the test.
+      radiusExtra: `tls:\n  listen: ["127.0.0.1:${tlsPort}"]\n  certificate_file: server.crt\n  key_file: server.key\n  ca_file: clients-ca.crt\n  idle_timeout: 3s`,
       bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE] },
       stateDir: join(dir, 'state'),
       ack: 'unlisted',
@@ -103,6 +105,43 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     const line = await service.waitForLog((entry) => entry.outcome === 'bad_certificate' && entry.client === 'radsecproxy');
     expect(line.reason).toBe('certificate names intruder.test, not certificate_name proxy1.test');
     expect(bind.query(dnsblName('10.64.0.3', ZONE), 'A')).toEqual(['127.0.0.2']);
+  });
+
+  test('plain TCP, a Length of 5,000 and a stalled half packet are each closed with a log line, and a RadSec connection goes on', async () => {
+    const good = await radsecConnect(tlsPort, certs.client, certs.ca.certificate);
+    // Status-Server keeps it from idling out (RFC 6614 §2.6) while the stalled one does.
+    let watchdogId = 0;
+    const watchdog = setInterval(() => void good.write(buildStatusServer({ identifier: watchdogId++ & 0xff, secret: 'radsec' })), 500);
+    try {
+      const plain = connectTcp({ host: '127.0.0.1', port: tlsPort });
+      plain.on('error', () => undefined);
+      plain.write(buildAccountingRequest({ identifier: 4, secret: 'radsec', attributes: { 'Acct-Status-Type': 'Stop' } }));
+      const handshake = await service.waitForLog((line) => line.transport === 'tls' && typeof line.reason === 'string' && line.reason.startsWith('TLS handshake failed'));
+      expect(handshake).toMatchObject({ level: 'warn', msg: 'packet discarded: malformed' });
+      plain.destroy();
+
+      const long = await radsecConnect(tlsPort, certs.client, certs.ca.certificate);
+      const broken = buildAccountingRequest({ identifier: 5, secret: 'radsec', attributes: { 'Acct-Status-Type': 'Stop' } });
+      broken.writeUInt16BE(5000, 2);
+      await long.write(broken);
+      await long.waitForClose();
+      const framing = await service.waitForLog((line) => typeof line.reason === 'string' && line.reason.startsWith('Length 5000'));
+      expect(framing).toMatchObject({ msg: 'packet discarded: malformed', client: 'radsecproxy', reason: 'Length 5000 is above the 4096-octet maximum; the stream cannot be framed; connection closed' });
+
+      const stalled = await radsecConnect(tlsPort, certs.client, certs.ca.certificate);
+      await stalled.write(buildAccountingRequest({ identifier: 7, secret: 'radsec', attributes: { 'Acct-Status-Type': 'Stop' } }).subarray(0, 10));
+      await stalled.waitForClose(10_000);
+      const idle = await service.waitForLog((line) => line.msg.startsWith('RadSec connection closed: idle') && line.msg.includes('unfinished packet'));
+      expect(idle).toMatchObject({ level: 'info', msg: 'RadSec connection closed: idle for 3 s with 10 octets of an unfinished packet', client: 'radsecproxy' });
+
+      const request = buildAccountingRequest({ identifier: 6, secret: 'radsec', attributes: { 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'goes-on' } });
+      await good.write(request);
+      await waitFor('the Accounting-Response among the Status-Server answers', () => good.answers.some((answer) => verifyAccountingResponse(answer, request, 'radsec')));
+      expect(good.closed()).toBe(false);
+    } finally {
+      clearInterval(watchdog);
+      good.end();
+    }
   });
 
   test('SIGHUP reloads while a RadSec connection stays open and answering', async () => {
