@@ -144,10 +144,8 @@ export class BackendProber {
 }
 
 export interface ReadinessSources {
-  /** Whether every RADIUS socket is bound (one "radius" check); ignored when `listeners` is given. */
-  readonly radiusBound?: () => boolean;
-  /** One check per RADIUS transport ("radius" for UDP, "radius tls" for RadSec), each listener's own. */
-  readonly listeners?: () => Readonly<Record<string, CheckState>>;
+  /** One check per RADIUS transport ("radius" for UDP, "radius tls" for RadSec), each transport's own. */
+  readonly listeners: () => Readonly<Record<string, CheckState>>;
   /** Whether the journal accepts writes; absent when there is no journal (one-shot commands). */
   readonly journalWritable?: () => boolean;
   readonly prober?: BackendProber;
@@ -157,8 +155,7 @@ export interface ReadinessSources {
 export function createReadiness(sources: ReadinessSources): () => ReadinessReport {
   return () => {
     const checks: Record<string, CheckState> = {};
-    if (sources.listeners) Object.assign(checks, sources.listeners());
-    else checks.radius = sources.radiusBound?.() ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' };
+    Object.assign(checks, sources.listeners());
     if (sources.journalWritable) {
       checks.journal = sources.journalWritable() ? { ok: true } : { ok: false, error: 'journal not writable' };
     }

@@ -36,7 +36,7 @@ describe('readiness', () => {
     const backend = fakeBackend('dns-update 127.0.0.1:53', ['rbl.example.net', 'rbl6.example.net']);
     const prober = new BackendProber([backend], { intervalMs: 1000 });
     await prober.probeAll();
-    const report = createReadiness({ radiusBound: () => true, journalWritable: () => true, prober })();
+    const report = createReadiness({ listeners: () => ({ radius: { ok: true } }), journalWritable: () => true, prober })();
     expect(report.ready).toBe(true);
     expect(Object.keys(report.checks)).toEqual([
       'radius',
@@ -51,7 +51,7 @@ describe('readiness', () => {
     ['RADIUS is not bound', false, true, 'radius'],
     ['the journal is not writable', true, false, 'journal'],
   ])('is not ready when %s', (_, bound, writable, failing) => {
-    const report = createReadiness({ radiusBound: () => bound, journalWritable: () => writable })();
+    const report = createReadiness({ listeners: () => ({ radius: bound ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' } }), journalWritable: () => writable })();
     expect(report.ready).toBe(false);
     expect(report.checks[failing]).toMatchObject({ ok: false });
   });
@@ -62,12 +62,12 @@ describe('readiness', () => {
   });
 
   it('leaves out the journal check when there is no journal', () => {
-    expect(createReadiness({ radiusBound: () => true })()).toEqual({ ready: true, checks: { radius: { ok: true } } });
+    expect(createReadiness({ listeners: () => ({ radius: { ok: true } }) })()).toEqual({ ready: true, checks: { radius: { ok: true } } });
   });
 
   it('is not ready before the first probe', () => {
     const prober = new BackendProber([fakeBackend('b', ['z'])]);
-    const report = createReadiness({ radiusBound: () => true, prober })();
+    const report = createReadiness({ listeners: () => ({ radius: { ok: true } }), prober })();
     expect(report.ready).toBe(false);
     expect(report.checks['backend b zone z']).toEqual({ ok: false, error: 'not probed yet' });
   });
@@ -76,7 +76,7 @@ describe('readiness', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const backend = fakeBackend('pdns', ['rbl.example.net']);
     const prober = new BackendProber([backend], { intervalMs: 10_000, now: () => now });
-    const readiness = createReadiness({ radiusBound: () => true, prober });
+    const readiness = createReadiness({ listeners: () => ({ radius: { ok: true } }), prober });
     await prober.probeAll();
     backend.failing = true;
     now += 10_000;
@@ -101,7 +101,7 @@ describe('readiness', () => {
     probers.push(prober);
     const metrics = createMetrics();
     metrics.bindState({ queueDepth: () => 0, deadLetters: () => 0, sessions: () => 0, backendUp: () => prober.backendUp() });
-    const base = await serve(createReadiness({ radiusBound: () => true, journalWritable: () => true, prober }), metrics);
+    const base = await serve(createReadiness({ listeners: () => ({ radius: { ok: true } }), journalWritable: () => true, prober }), metrics);
     prober.start();
     await waitUntil(() => backend.probes.length >= 1);
 

@@ -77,12 +77,12 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
 describe('RADIUS listener', () => {
   it('binds port 0 and reports the bound address and receive buffer', async () => {
     const { listener, port } = await startListener();
-    expect(listener.bound).toBe(true);
+    expect(listener.ready()).toEqual({ ok: true });
     expect(port).toBeGreaterThan(0);
     expect(listener.addresses()[0]).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
     expect(listener.addresses()[0]!.receiveBufferBytes).toBeGreaterThan(0);
     await listener.close();
-    expect(listener.bound).toBe(false);
+    expect(listener.ready()).toEqual({ ok: false, error: 'RADIUS sockets not bound' });
   });
 
   it('answers a valid Accounting-Request once the handler resolves, with the decoded request', async () => {
@@ -250,7 +250,7 @@ describe('RADIUS listener start and close', () => {
     expect(isRblError(error, 'RBL_LISTEN')).toBe(true);
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
     expect((error as Error).message).toContain('EADDRINUSE');
-    expect(second.bound).toBe(false);
+    expect(second.ready().ok).toBe(false);
   });
 
   it('rejects an address that is not on this host, with IPv6 in brackets', async () => {

@@ -27,7 +27,7 @@ interface BoundSocket {
 }
 
 /** Builds the UDP transport; nothing is bound until start(). */
-export function createUdpTransport(options: UdpTransportOptions): Transport & { readonly bound: boolean } {
+export function createUdpTransport(options: UdpTransportOptions): Transport {
   let sockets: BoundSocket[] = [];
   let state: 'idle' | 'starting' | 'bound' | 'closed' = 'idle';
 
@@ -74,9 +74,6 @@ export function createUdpTransport(options: UdpTransportOptions): Transport & { 
     },
     reload() {
       // Listen addresses change only with a restart; clients are read per datagram.
-    },
-    get bound() {
-      return state === 'bound';
     },
     addresses(): ListenerAddress[] {
       return sockets.map(({ socket, receiveBufferBytes }) => {
