@@ -64,7 +64,9 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     const { allowed, suppressed } = discardLimiter();
     // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.
     if (allowed) {
-      const what = outcome === 'bad_certificate' || outcome === 'too_many_connections' ? 'RadSec connection refused' : 'packet discarded';
+      // Over TLS an unknown client is found at the handshake, so it is a connection that is refused.
+      const refused = outcome === 'bad_certificate' || outcome === 'too_many_connections' || (outcome === 'unknown_client' && detail.transport === 'tls');
+      const what = refused ? 'RadSec connection refused' : 'packet discarded';
       radiusLog.warn({ outcome, transport: detail.transport, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `${what}: ${outcome}`);
     }
   }
