@@ -3,6 +3,7 @@
  * RADIUS octets as the test chooses (whole, split, several per record, broken) and collects the
  * answers framed by their Length field.
  */
+import { connect as connectTcp } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { CertificateFiles } from './certs.js';
 import { waitFor } from './peers.js';
@@ -24,12 +25,14 @@ export interface RadsecConnection {
 }
 
 /** Opens a RadSec connection to 127.0.0.1:port with `identity`'s certificate, trusting `ca`; resolves once TLS is up or has failed. */
-export async function radsecConnect(port: number, identity: CertificateFiles, ca: Buffer, options: { maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<RadsecConnection> {
+export async function radsecConnect(port: number, identity: CertificateFiles, ca: Buffer, options: { maxVersion?: 'TLSv1.2' | 'TLSv1.3'; /** A source address other than 127.0.0.1, e.g. 127.0.0.2. */ localAddress?: string } = {}): Promise<RadsecConnection> {
   const answers: Buffer[] = [];
   let pending = Buffer.alloc(0);
   let closed = false;
   let failure: Error | undefined;
-  const socket = connect({ host: '127.0.0.1', port, cert: identity.certificate, key: identity.key, ca, servername: 'localhost', maxVersion: options.maxVersion });
+  const socket = connect({ host: '127.0.0.1', port, cert: identity.certificate, key: identity.key, ca, servername: 'localhost', maxVersion: options.maxVersion,
+    // node:tls has no localAddress: a TCP socket from that address carries the TLS.
+    ...(options.localAddress === undefined ? {} : { socket: connectTcp({ host: '127.0.0.1', port, localAddress: options.localAddress }) }) });
   socket.on('data', (chunk: Buffer) => {
     pending = Buffer.concat([pending, chunk]);
     while (pending.length >= 4 && pending.length >= pending.readUInt16BE(2)) {

@@ -107,6 +107,13 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     expect(bind.query(dnsblName('10.64.0.3', ZONE), 'A')).toEqual(['127.0.0.2']);
   });
 
+  test('a good certificate from an address no tls client holds is refused and logged', async () => {
+    const stranger = await radsecConnect(tlsPort, certs.client, certs.ca.certificate, { localAddress: '127.0.0.2' });
+    await stranger.waitForClose();
+    const line = await service.waitForLog((entry) => entry.outcome === 'unknown_client' && entry.transport === 'tls');
+    expect(line).toMatchObject({ level: 'warn', msg: 'RadSec connection refused: unknown_client', source: expect.stringMatching(/^127\.0\.0\.2:/) });
+  });
+
   test('plain TCP, a Length of 5,000 and a stalled half packet are each closed with a log line, and a RadSec connection goes on', async () => {
     const good = await radsecConnect(tlsPort, certs.client, certs.ca.certificate);
     // Status-Server keeps it from idling out (RFC 6614 §2.6) while the stalled one does.
