@@ -91,7 +91,8 @@ describe('RADIUS listener', () => {
     const response = await sendRadius(request, port);
     expect(response && verifyAccountingResponse(response, request, SECRET)).toBe(true);
     expect(requests).toHaveLength(1);
-    expect(requests[0]).toMatchObject({ identifier: 11, client: { name: 'local' }, source: { address: '127.0.0.1' } });
+    expect(requests[0]).toMatchObject({ identifier: 11, client: { name: 'local' }, source: { address: '127.0.0.1', transport: 'udp' } });
+    expect(requests[0]!.packet.bytes).toEqual(request);
     expect(requests[0]!.attributes).toMatchObject({ statusType: 2, sessionId: 's11', framedIpAddress: '10.64.0.9' });
     expect(outcomes).toEqual([{ outcome: 'accepted', client: 'local', reason: undefined }]);
   });
