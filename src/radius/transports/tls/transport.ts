@@ -22,8 +22,11 @@ import { certificateCarriesName, certificateNames } from './identity.js';
 /** A handshake that has not finished after this long is abandoned (a plain-TCP client, a stalled peer). */
 const MAX_HANDSHAKE_MS = 10_000;
 
-/** OpenSSL and node:tls error codes that mean "the client's certificate is not acceptable". */
-const CERTIFICATE_ERROR = /CERT|certificate|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ISSUER|peer did not return/i;
+/**
+ * Handshake errors about certificates: mostly the peer refusing ours (a TLS alert such as "unknown ca"
+ * or "bad certificate": its CA file lacks our issuer). Its own certificate is judged in admit().
+ */
+const CERTIFICATE_ERROR = /CERT|certificate|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ISSUER|unknown ca|peer did not return/i;
 
 /** Builds the RadSec transport; nothing is bound until start(). */
 export function createTlsTransport(initial: TlsListenerConfig, context: TransportContext): Transport {
