@@ -18,7 +18,7 @@ import type { QueueEvent } from './queue/events.js';
 import type { UnlistJob } from './queue/state.js';
 import { openStateStore, type StateStore } from './queue/store.js';
 import { RblError } from './errors.js';
-import { createRadiusListener, hostPort, loadDictionaries, type AccountingRequest, type PacketOutcome, type RadiusListener } from './radius/listener.js';
+import { createRadiusListener, hostPort, loadDictionaries, type AccountingRequest, type PacketDetail, type PacketOutcome, type RadiusListener } from './radius/listener.js';
 import { packetTrace } from './radius/trace.js';
 import { packageVersion } from './version.js';
 
@@ -36,11 +36,11 @@ export interface Daemon {
   /** The metrics registry, for the endpoint and tests. */
   readonly metrics: Metrics;
   /** The bound RADIUS and HTTP addresses (their real ports when configured as 0). */
-  addresses(): { radius: { address: string; port: number; family: string }[]; http: { address: string; port: number } | undefined };
+  addresses(): { radius: { transport: string; address: string; port: number; family: string }[]; http: { address: string; port: number } | undefined };
 }
 
 /** Outcomes that are logged (rate-limited): a discarded packet says why, once in a while. */
-const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed']);
+const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed', 'bad_certificate', 'too_many_connections']);
 
 /** Builds the service from a validated config. */
 export function createDaemon(initialConfig: Config, options: DaemonOptions): Daemon {
@@ -79,13 +79,23 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     jobsMatching: (matches) => store?.jobsMatching(matches) ?? [],
   });
 
-  function onPacket(outcome: PacketOutcome, detail: { readonly source: string; readonly client?: string; readonly reason?: string }): void {
-    metrics.packets.inc({ outcome });
+  function onPacket(outcome: PacketOutcome, detail: PacketDetail): void {
+    metrics.packets.inc({ outcome, transport: detail.transport });
     operatorView.onPacket(outcome, detail);
     if (!DISCARDS.has(outcome)) return;
     const { allowed, suppressed } = discardLimiter();
     // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.
-    if (allowed) radiusLog.warn({ outcome, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `packet discarded: ${outcome}`);
+    if (allowed) {
+      // Over TLS an unknown client is found at the handshake, so it is a connection that is refused.
+      const refused = outcome === 'bad_certificate' || outcome === 'too_many_connections' || (outcome === 'unknown_client' && detail.transport === 'tls');
+      const what = refused ? 'RadSec connection refused' : 'packet discarded';
+      radiusLog.warn({ outcome, transport: detail.transport, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `${what}: ${outcome}`);
+    }
+  }
+
+  function onNotice(message: string, detail: Record<string, unknown>): void {
+    const { allowed, suppressed } = discardLimiter();
+    if (allowed) radiusLog.info({ ...detail, transport: 'tls', suppressed }, message);
   }
 
   async function onAccounting(request: AccountingRequest): Promise<void> {
@@ -228,16 +238,16 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         maxSessionAgeMs: config.sessions.maxAgeMs,
         onEvent: onQueueEvent,
       });
-      listener = createRadiusListener({
-        listen: config.radius.listen,
+      listener = createRadiusListener(config, {
         clients: () => config.radius.clients,
         onAccounting,
         onPacket,
+        onNotice,
       });
       const activeStore = store;
       const activeListener = listener;
       // Built per call because a reload replaces the prober.
-      const readiness = () => createReadiness({ radiusBound: () => activeListener.bound, journal: () => activeStore.health(), prober })();
+      const readiness = () => createReadiness({ listeners: () => activeListener.checks(), journal: () => activeStore.health(), prober })();
       metrics.bindState({
         queueDepth: () => activeStore.depth(),
         deadLetters: () => activeStore.deadLetterCount(),
@@ -276,9 +286,9 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
     async reload(next: Config) {
       const previous = config;
-      const restartOnly = (['radius.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const).filter((key) => {
-        const [section, field] = key.split('.') as [keyof Config, string];
-        return !isDeepStrictEqual((previous[section] as Record<string, unknown>)[field], (next[section] as Record<string, unknown>)[field]);
+      const restartOnly = (['radius.listen', 'radius.tls.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const).filter((key) => {
+        const at = (root: Config): unknown => key.split('.').reduce<unknown>((value, field) => (value as Record<string, unknown> | undefined)?.[field], root);
+        return !isDeepStrictEqual(at(previous), at(next));
       });
       if (restartOnly.length > 0) log.warn({ keys: restartOnly }, `config reload: ${restartOnly.join(', ')} changed and take effect only after a restart`);
       let retired: Backend[] = [];
@@ -289,6 +299,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         store?.setBackends(backends);
       }
       config = next;
+      // RadSec certificates: new handshakes use the reloaded ones, established connections stay.
+      listener?.reload(next);
       if (backendsChanged || previous.http.probeIntervalMs !== next.http.probeIntervalMs) startProber();
       await Promise.all(retired.map((backend) => backend.close()));
       log.info({ file: next.file, clients: next.radius.clients.length, backends: backends.map((b) => b.name) }, 'config reloaded');

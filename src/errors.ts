@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   RBL_CONFIG_INVALID: ['a config value is missing or wrong', 'the message names the key and what is expected'],
   RBL_SECRET_FILE: ['a secret, key or token file could not be read or is empty', 'check the path and that the service user can read it'],
   RBL_TSIG_KEYFILE: ['the TSIG key file does not parse', 'it must be a BIND key file as `tsig-keygen NAME` writes it'],
+  RBL_TLS_CERTIFICATE: ['a RadSec certificate, key or CA file does not load', 'check radius.tls: PEM files, and that key_file holds the key of certificate_file'],
   RBL_DICTIONARY: ['a RADIUS dictionary file could not be read or parsed', 'check radius.dictionaries'],
   RBL_ADDRESS_INVALID: ['an address or prefix does not parse', 'give an IPv4 or IPv6 address, or a prefix such as 2001:db8:1:200::/56'],
   // safety refusals (exit 1 from `unlist`)
@@ -82,6 +83,7 @@ export function exitStatusFor(error: unknown): 1 | 2 {
     case 'RBL_SECRET_FILE':
     case 'RBL_TSIG_KEYFILE':
     case 'RBL_DICTIONARY':
+    case 'RBL_TLS_CERTIFICATE':
     case 'RBL_ADDRESS_INVALID':
       return 2;
     default:

@@ -112,7 +112,12 @@ function configSummary(config: Config): Record<string, unknown> {
         address: formatPrefix(client.address),
         secret: client.secretSource,
         pools: client.pools.map(formatPrefix),
+        transport: client.transport ?? 'udp',
+        ...(client.certificateName === undefined ? {} : { certificateName: client.certificateName }),
       })),
+      tls: config.radius.tls
+        ? { listen: config.radius.tls.listen.map(endpointText), certificate: config.radius.tls.certificateFile, key: config.radius.tls.keyFile, ca: config.radius.tls.caFile }
+        : null,
       dictionaries: config.radius.dictionaries,
     },
     pools: config.pools.map(formatPrefix),
@@ -128,11 +133,14 @@ function configSummary(config: Config): Record<string, unknown> {
 function summaryLines(config: Config): string[] {
   const lines = [`config OK: ${config.file}`];
   lines.push(`  radius: listen ${config.radius.listen.map(endpointText).join(', ')}`);
+  const { tls } = config.radius;
+  if (tls) lines.push(`  radius tls: listen ${tls.listen.map(endpointText).join(', ')}, certificate ${tls.certificateFile}, client CA ${tls.caFile}`);
   lines.push(`  clients (${config.radius.clients.length}):`);
   for (const client of config.radius.clients) {
     const pools = client.pools.length > 0 ? `, pools ${client.pools.map(formatPrefix).join(', ')}` : '';
-    const secret = isAbsolute(client.secretSource) ? `secret from ${client.secretSource}` : 'secret in the config';
-    lines.push(`    ${client.name}: ${formatPrefix(client.address)}, ${secret}${pools}`);
+    const secret = isAbsolute(client.secretSource) ? `secret from ${client.secretSource}` : client.secretSource.startsWith('radsec') ? `secret ${client.secretSource}` : 'secret in the config';
+    const radsec = client.transport === 'tls' ? `, over RadSec${client.certificateName === undefined ? '' : ` as ${client.certificateName}`}` : '';
+    lines.push(`    ${client.name}: ${formatPrefix(client.address)}${radsec}, ${secret}${pools}`);
   }
   lines.push(`  pools: ${config.pools.map(formatPrefix).join(', ')}`);
   lines.push(`  unlist on: ${[...config.unlistOn].join(', ')}`);

@@ -9,10 +9,15 @@ import { RblError } from '../errors.js';
 import { parsePrefix, type IpPrefix } from '../net/address.js';
 import { parseTsigKeyFile, tsigKey, type TsigKey } from '../backends/dns-update/keyfile.js';
 import { configError, schemaProblems, yamlProblem, type ConfigProblem } from './problems.js';
+import { resolveTransportConfigs, type TransportConfigs } from '../radius/transports/config.js';
+import type { ResolveContext, TransportName } from '../radius/transports/types.js';
 import { configSchema, durationMs, type RawConfig } from './schema.js';
 
 /** The default config path when neither --config nor $RBL_UNLIST_CONFIG is given. */
 export const DEFAULT_CONFIG_PATH = '/etc/rbl-unlist/config.yaml';
+
+/** RFC 6614 §2.3: the shared secret of RADIUS over TLS, unless configured otherwise. */
+const RADSEC_SECRET = 'radsec';
 
 export interface Endpoint {
   readonly host: string;
@@ -27,6 +32,10 @@ export interface ClientConfig {
   /** Where the secret came from, for messages: "secret" or the file path. */
   readonly secretSource: string;
   readonly pools: readonly IpPrefix[];
+  /** How it reaches us: udp (also when absent), or tls (RadSec, RFC 6614). */
+  readonly transport?: TransportName;
+  /** RadSec: a DNS SAN (else the subject CN) its certificate must carry. */
+  readonly certificateName?: string;
 }
 
 export interface DnsUpdateBackendConfig {
@@ -65,8 +74,8 @@ export type UnlistTrigger = 'stop' | 'start' | 'accounting-on' | 'accounting-off
 export interface Config {
   /** Absolute path of the file this was read from. */
   readonly file: string;
-  readonly radius: {
-    readonly listen: readonly Endpoint[];
+  /** listen (UDP) and tls (RadSec) come from the transports' own config steps. */
+  readonly radius: TransportConfigs & {
     readonly clients: readonly ClientConfig[];
     readonly dictionaries: readonly string[];
   };
@@ -169,13 +178,19 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     const key = `radius.clients.${index}`;
     if (names.has(client.name)) problems.push({ code: 'RBL_CONFIG_INVALID', text: `${key}.name: "${client.name}" is used twice` });
     names.add(client.name);
-    const secret = client.secret ?? attempt(() => readSecret(client.secret_file!, `${key}.secret_file`)) ?? '';
+    // RFC 6614 §2.3: over TLS the shared secret is "radsec" unless both ends agree on another.
+    const secret = client.secret ?? (client.secret_file ? attempt(() => readSecret(client.secret_file!, `${key}.secret_file`)) ?? '' : RADSEC_SECRET);
+    if (client.certificate_name !== undefined && client.transport !== 'tls') {
+      problems.push({ code: 'RBL_CONFIG_INVALID', text: `${key}.certificate_name: only a client with transport: tls has a certificate` });
+    }
     return Object.freeze({
       name: client.name,
       address: attempt(() => prefix(client.address, `${key}.address`)),
       secret: Buffer.from(secret, 'utf8'),
-      secretSource: client.secret_file ? file(client.secret_file) : `${key}.secret`,
+      secretSource: client.secret_file ? file(client.secret_file) : client.secret === undefined ? 'radsec (RFC 6614 default)' : `${key}.secret`,
       pools: Object.freeze(client.pools.map((pool, i) => attempt(() => prefix(pool, `${key}.pools.${i}`)))),
+      transport: client.transport,
+      certificateName: client.certificate_name,
     });
   });
 
@@ -246,10 +261,30 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     return Object.freeze(result);
   }));
 
+  const transportContext: ResolveContext = {
+    path,
+    file,
+    readFile(relative, key, secret) {
+      const full = file(relative);
+      try {
+        const content = readFileSync(full);
+        if (secret && (statSync(full).mode & 0o077) !== 0) looseFiles.push(full);
+        return content;
+      } catch (error) {
+        throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: cannot read ${full}: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    endpoint: (text, key, defaultPort) => attempt(() => endpoint(text, key, path, defaultPort)),
+  };
+  const transports: TransportConfigs = attempt(() => resolveTransportConfigs(raw.radius, transportContext)) ?? { listen: [], tls: undefined };
+  if (!transports.tls && clients.some((client) => client.transport === 'tls')) {
+    problems.push({ code: 'RBL_CONFIG_INVALID', text: 'radius.tls: a client has transport: tls, so radius.tls must name the certificate, key and CA' });
+  }
+
   const config: Config = {
     file: path,
     radius: Object.freeze({
-      listen: Object.freeze(raw.radius.listen.map((text, i) => attempt(() => endpoint(text, `radius.listen.${i}`, path, 1813)))),
+      ...transports,
       clients: Object.freeze(clients),
       dictionaries: Object.freeze(raw.radius.dictionaries.map(file)),
     }),

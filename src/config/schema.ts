@@ -3,6 +3,7 @@
  * radius.clients, pools and backends has a default. Semantic checks (addresses, files) are in load.ts.
  */
 import { z } from 'zod';
+import { transportClientShape, transportSectionShape } from '../radius/transports/schemas.js';
 
 /** A duration: a number of seconds, or text such as "250ms", "5s", "10m", "1h", "7d". */
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as "5s", "250ms", "10m", "7d"')]);
@@ -16,8 +17,13 @@ const clientSchema = z
     secret: nonEmpty.optional(),
     secret_file: nonEmpty.optional(),
     pools: z.array(nonEmpty).default([]),
+    ...transportClientShape,
   })
-  .refine((client) => (client.secret === undefined) !== (client.secret_file === undefined), {
+  .refine((client) => client.secret === undefined || client.secret_file === undefined, {
+    message: 'give exactly one of secret or secret_file (a tls client may give neither)',
+  })
+  // RFC 6614 §2.3: over TLS the secret defaults to "radsec"; over UDP it is the only protection.
+  .refine((client) => client.transport === 'tls' || client.secret !== undefined || client.secret_file !== undefined, {
     message: 'give exactly one of secret or secret_file',
   });
 
@@ -61,7 +67,7 @@ const httpBackend = z.strictObject({
 
 export const configSchema = z.strictObject({
   radius: z.strictObject({
-    listen: z.array(nonEmpty).min(1).default(['0.0.0.0:1813']),
+    ...transportSectionShape,
     clients: z.array(clientSchema).min(1, 'list at least one client'),
     dictionaries: z.array(nonEmpty).default([]),
   }),

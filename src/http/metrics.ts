@@ -15,8 +15,14 @@ export const PACKET_OUTCOMES = [
   'malformed',
   'status_server',
   'not_acknowledged',
+  'bad_certificate',
+  'too_many_connections',
 ] as const;
 export type PacketOutcome = (typeof PACKET_OUTCOMES)[number];
+
+/** How a packet arrived: RADIUS over UDP, or RadSec (RFC 6614). */
+export const PACKET_TRANSPORTS = ['udp', 'tls'] as const;
+export type PacketTransport = (typeof PACKET_TRANSPORTS)[number];
 
 /** Accounting event types (Acct-Status-Type). */
 export const EVENT_TYPES = ['start', 'stop', 'interim', 'accounting-on', 'accounting-off', 'other'] as const;
@@ -40,8 +46,8 @@ export interface MetricDescription {
 export const METRIC_HELP = {
   rbl_unlist_radius_packets_total: {
     type: 'counter',
-    labels: ['outcome'],
-    help: `RADIUS datagrams received, by outcome: ${PACKET_OUTCOMES.join(', ')}`,
+    labels: ['outcome', 'transport'],
+    help: `RADIUS packets received (and RadSec connections refused), by outcome: ${PACKET_OUTCOMES.join(', ')}; and by transport: ${PACKET_TRANSPORTS.join(', ')}`,
   },
   rbl_unlist_radius_ack_latency_seconds: {
     type: 'histogram',
@@ -125,7 +131,7 @@ export interface MetricsState {
 export interface Metrics {
   /** A registry of its own (with the default process metrics), so tests can make many. */
   readonly registry: Registry;
-  readonly packets: Counter<'outcome'>;
+  readonly packets: Counter<'outcome' | 'transport'>;
   readonly events: Counter<'type'>;
   readonly staleStops: Counter;
   readonly refusedTargets: Counter<'reason'>;
@@ -168,8 +174,8 @@ export function createMetrics(): Metrics {
       },
     });
 
-  const packets = counter<'outcome'>('rbl_unlist_radius_packets_total');
-  for (const outcome of PACKET_OUTCOMES) packets.inc({ outcome }, 0);
+  const packets = counter<'outcome' | 'transport'>('rbl_unlist_radius_packets_total');
+  for (const transport of PACKET_TRANSPORTS) for (const outcome of PACKET_OUTCOMES) packets.inc({ outcome, transport }, 0);
   const events = counter<'type'>('rbl_unlist_accounting_events_total');
   for (const type of EVENT_TYPES) events.inc({ type }, 0);
   const refusedTargets = counter<'reason'>('rbl_unlist_accounting_refused_total');

@@ -1,5 +1,5 @@
 /**
- * Readiness: the RADIUS sockets are bound, the journal is writable, and every backend answered a
+ * Readiness: the RADIUS sockets (UDP, and the RadSec listener when configured) are bound, the journal is writable, and every backend answered a
  * probe of each of its zones recently. {@link BackendProber} probes in the background so /readyz
  * answers at once from remembered results and never waits on a slow server.
  */
@@ -145,8 +145,8 @@ export class BackendProber {
 }
 
 export interface ReadinessSources {
-  /** Whether every RADIUS socket is bound. */
-  readonly radiusBound: () => boolean;
+  /** One check per RADIUS transport ("radius" for UDP, "radius tls" for RadSec), each transport's own. */
+  readonly listeners: () => Readonly<Record<string, CheckState>>;
   /** Whether the journal accepts writes, as the state store reports it; absent when there is no journal (one-shot commands). */
   readonly journal?: () => { readonly writable: boolean; readonly error?: string };
   readonly prober?: BackendProber;
@@ -156,8 +156,7 @@ export interface ReadinessSources {
 export function createReadiness(sources: ReadinessSources): () => ReadinessReport {
   return () => {
     const checks: Record<string, CheckState> = {};
-    const bound = sources.radiusBound();
-    checks.radius = bound ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' };
+    Object.assign(checks, sources.listeners());
     if (sources.journal) {
       const health = sources.journal();
       checks.journal = health.writable ? { ok: true } : { ok: false, error: `journal not writable: ${health.error ?? 'unknown error'}` };

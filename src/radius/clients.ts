@@ -1,20 +1,25 @@
 /**
- * Finds the configured client a datagram comes from: the client whose address (a host or CIDR
- * prefix) holds the source address, the most specific one when several do. Pure code.
+ * Finds the configured client a datagram comes from: the client of that transport whose address
+ * (a host or CIDR prefix) holds the source address, the most specific one when several do. Pure code.
  */
 import type { ClientConfig } from '../config/load.js';
 import { parseIPv4Bytes, parseIPv6Bytes, type IpPrefix } from '../net/address.js';
+import type { TransportName } from './transports/types.js';
 
 const byPrefixLength = new WeakMap<readonly ClientConfig[], readonly ClientConfig[]>();
 const sourceBytes = new Map<string, Buffer | null>();
 const SOURCE_CACHE_LIMIT = 4096;
 
-/** The client whose address holds `source` (most specific prefix first), or undefined for a stranger. */
-export function matchClient(clients: readonly ClientConfig[], source: string): ClientConfig | undefined {
+/**
+ * The client of `transport` whose address holds `source` (most specific prefix first), or undefined
+ * for a stranger. A RadSec client's address never admits UDP: its secret ("radsec" by default) is no
+ * protection without the TLS around it (RFC 6614 §2.3).
+ */
+export function matchClient(clients: readonly ClientConfig[], source: string, transport: TransportName = 'udp'): ClientConfig | undefined {
   const bytes = sourceAddressBytes(source);
   if (!bytes) return undefined;
   for (const client of sortedClients(clients)) {
-    if (prefixHolds(client.address, bytes)) return client;
+    if ((client.transport ?? 'udp') === transport && prefixHolds(client.address, bytes)) return client;
   }
   return undefined;
 }

@@ -12,6 +12,8 @@ import { executable, tempDir, waitFor } from './peers.js';
 
 /** The shipped snippet folder for layout (a). */
 export const DETAIL_RELAY_SNIPPETS = fileURLToPath(new URL('../../deploy/freeradius/detail-relay/', import.meta.url));
+/** The shipped RadSec home server, which replaces layout (a)'s proxy-rbl-unlist.conf. */
+export const RADSEC_HOME_SERVER = fileURLToPath(new URL('../../deploy/freeradius/radsec/proxy-rbl-unlist-radsec.conf', import.meta.url));
 /** The shipped keyed-balance pool of layout (c), which replaces layout (a)'s proxy-rbl-unlist.conf. */
 export const TWO_INSTANCES_POOL = fileURLToPath(new URL('../../deploy/freeradius/two-instances/proxy-rbl-unlist-pool.conf', import.meta.url));
 
@@ -23,7 +25,7 @@ export interface FreeRadiusOptions {
   /** The secret the NAS (radclient on 127.0.0.1) shares with FreeRADIUS. */
   secretForNas: string;
   /** Where rbl-unlist listens, and the secret of FreeRADIUS's entry in its radius.clients. */
-  homeServer: { port: number; secret: string; host?: string };
+  homeServer: { port: number; secret: string; host?: string; /** RadSec: the shipped radsec home server with these files. */ tls?: RadsecFiles };
   /** radacctdir, where the detail files go; a folder inside the temp dir when not given. */
   detailDir?: string;
   /** Run with -X (full debug output in log()). */
@@ -57,6 +59,25 @@ export function templateProxySnippet(text: string, home: { host: string; port: n
     const pattern = new RegExp(`^(\\s*${key}\\s*=\\s*).*$`, 'gm');
     const count = result.match(pattern)?.length ?? 0;
     if (count !== 1) throw new Error(`proxy-rbl-unlist.conf: expected one "${key} =" line, found ${count}`);
+    result = result.replace(pattern, (_line, lead: string) => `${lead}${value}`);
+  }
+  return result;
+}
+
+/** FreeRADIUS's client certificate and key towards rbl-unlist, and the CA of rbl-unlist's server certificate. */
+export interface RadsecFiles {
+  readonly certificateFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+/** Fills in the shipped RadSec home server: address, port and secret as for UDP, and the tls { } files. */
+export function templateRadsecSnippet(text: string, home: { host: string; port: number; secret: string; tls: RadsecFiles }): string {
+  let result = templateProxySnippet(text, home);
+  for (const [key, value] of [['private_key_file', home.tls.keyFile], ['certificate_file', home.tls.certificateFile], ['ca_file', home.tls.caFile]] as const) {
+    const pattern = new RegExp(`^(\\s*${key}\\s*=\\s*).*$`, 'gm');
+    const count = result.match(pattern)?.length ?? 0;
+    if (count !== 1) throw new Error(`proxy-rbl-unlist-radsec.conf: expected one "${key} =" line, found ${count}`);
     result = result.replace(pattern, (_line, lead: string) => `${lead}${value}`);
   }
   return result;
@@ -166,8 +187,11 @@ export function writeFreeRadiusConfig(dir: string, options: FreeRadiusOptions & 
   for (const sub of ['log', 'run', 'mods-enabled', 'sites-enabled']) mkdirSync(join(dir, sub), { recursive: true });
   mkdirSync(detailDir, { recursive: true });
 
+  const home = { host: options.homeServer.host ?? '127.0.0.1', port: options.homeServer.port, secret: options.homeServer.secret };
   const proxySnippet = options.pool === 'two-instances'
     ? readFileSync(TWO_INSTANCES_POOL, 'utf8')
+    : options.homeServer.tls
+    ? templateRadsecSnippet(readFileSync(RADSEC_HOME_SERVER, 'utf8'), { ...home, tls: options.homeServer.tls })
     : templateProxySnippet(readFileSync(join(DETAIL_RELAY_SNIPPETS, 'proxy-rbl-unlist.conf'), 'utf8'), {
       host: options.homeServer.host ?? '127.0.0.1',
       port: options.homeServer.port,

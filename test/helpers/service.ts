@@ -117,7 +117,10 @@ export async function startService(
 export interface ServiceClient {
   readonly name: string;
   readonly address: string;
-  readonly secret: string;
+  /** Left out only for a tls client, whose secret then defaults to "radsec". */
+  readonly secret?: string;
+  readonly transport?: 'udp' | 'tls';
+  readonly certificateName?: string;
 }
 
 /** One backend of the service config: its keys as the YAML names them; lists become flow sequences. */
@@ -169,7 +172,13 @@ export function serviceConfigYaml(options: ServiceConfigOptions): string {
     'radius:',
     `  listen: ${flow([`127.0.0.1:${options.radiusPort}`])}`,
     '  clients:',
-    ...clients.flatMap((client) => [`    - name: ${JSON.stringify(client.name)}`, `      address: ${JSON.stringify(client.address)}`, `      secret: ${JSON.stringify(client.secret)}`]),
+    ...clients.flatMap((client) => [
+      `    - name: ${JSON.stringify(client.name)}`,
+      `      address: ${JSON.stringify(client.address)}`,
+      ...(client.secret === undefined ? [] : [`      secret: ${JSON.stringify(client.secret)}`]),
+      ...(client.transport === undefined ? [] : [`      transport: ${client.transport}`]),
+      ...(client.certificateName === undefined ? [] : [`      certificate_name: ${JSON.stringify(client.certificateName)}`]),
+    ]),
     ...(options.radiusExtra === undefined ? [] : options.radiusExtra.split('\n').map((line) => `  ${line}`)),
     `pools: ${flow(options.pools ?? ['10.64.0.0/16'])}`,
     ...(options.unlistOn === undefined ? [] : [`unlist_on: ${flow(options.unlistOn)}`]),

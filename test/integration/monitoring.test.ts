@@ -104,16 +104,16 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('health, readiness and metri
       'the counters',
       async () => {
         after = (await get(httpPort, '/metrics')).body;
-        return sample(after, 'rbl_unlist_radius_packets_total{outcome="unknown_client"}') > sample(before, 'rbl_unlist_radius_packets_total{outcome="unknown_client"}') &&
+        return sample(after, 'rbl_unlist_radius_packets_total{outcome="unknown_client",transport="udp"}') > sample(before, 'rbl_unlist_radius_packets_total{outcome="unknown_client",transport="udp"}') &&
           sample(after, 'rbl_unlist_backend_unlists_total{backend="bind",outcome="success"}') >= 1;
       },
       5000,
     );
     socket.close();
     const delta = (line: string) => sample(after, line) - sample(before, line);
-    expect(delta('rbl_unlist_radius_packets_total{outcome="accepted"}')).toBe(1);
-    expect(delta('rbl_unlist_radius_packets_total{outcome="bad_authenticator"}')).toBe(1);
-    expect(delta('rbl_unlist_radius_packets_total{outcome="unknown_client"}')).toBe(1);
+    expect(delta('rbl_unlist_radius_packets_total{outcome="accepted",transport="udp"}')).toBe(1);
+    expect(delta('rbl_unlist_radius_packets_total{outcome="bad_authenticator",transport="udp"}')).toBe(1);
+    expect(delta('rbl_unlist_radius_packets_total{outcome="unknown_client",transport="udp"}')).toBe(1);
     expect(delta('rbl_unlist_accounting_events_total{type="stop"}')).toBe(1);
     expect(delta('rbl_unlist_backend_unlists_total{backend="bind",outcome="success"}')).toBe(1);
     expect(sample(after, 'rbl_unlist_unlist_latency_seconds_count')).toBeGreaterThanOrEqual(1);

@@ -36,7 +36,7 @@ describe('readiness', () => {
     const backend = fakeBackend('dns-update 127.0.0.1:53', ['rbl.example.net', 'rbl6.example.net']);
     const prober = new BackendProber([backend], { intervalMs: 1000 });
     await prober.probeAll();
-    const report = createReadiness({ radiusBound: () => true, journal: () => ({ writable: true }), prober })();
+    const report = createReadiness({ listeners: () => ({ radius: { ok: true } }), journal: () => ({ writable: true }), prober })();
     expect(report.ready).toBe(true);
     expect(Object.keys(report.checks)).toEqual([
       'radius',
@@ -51,18 +51,23 @@ describe('readiness', () => {
     ['RADIUS is not bound', false, true, 'radius'],
     ['the journal is not writable', true, false, 'journal'],
   ])('is not ready when %s', (_, bound, writable, failing) => {
-    const report = createReadiness({ radiusBound: () => bound, journal: () => ({ writable, error: 'ENOSPC' }) })();
+    const report = createReadiness({ listeners: () => ({ radius: bound ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' } }), journal: () => ({ writable, error: 'ENOSPC' }) })();
     expect(report.ready).toBe(false);
     expect(report.checks[failing]).toMatchObject({ ok: false });
   });
 
+  it('takes one check per RADIUS transport, and is not ready while the RadSec listener is not bound', () => {
+    const report = createReadiness({ listeners: () => ({ radius: { ok: true }, 'radius tls': { ok: false, error: 'RadSec listener not bound' } }), journal: () => ({ writable: true }) })();
+    expect(report).toEqual({ ready: false, checks: { radius: { ok: true }, 'radius tls': { ok: false, error: 'RadSec listener not bound' }, journal: { ok: true } } });
+  });
+
   it('leaves out the journal check when there is no journal', () => {
-    expect(createReadiness({ radiusBound: () => true })()).toEqual({ ready: true, checks: { radius: { ok: true } } });
+    expect(createReadiness({ listeners: () => ({ radius: { ok: true } }) })()).toEqual({ ready: true, checks: { radius: { ok: true } } });
   });
 
   it('is not ready before the first probe', () => {
     const prober = new BackendProber([fakeBackend('b', ['z'])]);
-    const report = createReadiness({ radiusBound: () => true, prober })();
+    const report = createReadiness({ listeners: () => ({ radius: { ok: true } }), prober })();
     expect(report.ready).toBe(false);
     expect(report.checks['backend b zone z']).toEqual({ ok: false, error: 'not probed yet' });
   });
@@ -71,7 +76,7 @@ describe('readiness', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const backend = fakeBackend('pdns', ['rbl.example.net']);
     const prober = new BackendProber([backend], { intervalMs: 10_000, now: () => now });
-    const readiness = createReadiness({ radiusBound: () => true, prober });
+    const readiness = createReadiness({ listeners: () => ({ radius: { ok: true } }), prober });
     await prober.probeAll();
     backend.failing = true;
     now += 10_000;
@@ -96,7 +101,7 @@ describe('readiness', () => {
     probers.push(prober);
     const metrics = createMetrics();
     metrics.bindState({ queueDepth: () => 0, deadLetters: () => 0, sessions: () => 0, backendUp: () => prober.backendUp() });
-    const base = await serve(createReadiness({ radiusBound: () => true, journal: () => ({ writable: true }), prober }), metrics);
+    const base = await serve(createReadiness({ listeners: () => ({ radius: { ok: true } }), journal: () => ({ writable: true }), prober }), metrics);
     prober.start();
     await waitUntil(() => backend.probes.length >= 1);
 

@@ -1,6 +1,6 @@
 // The Prometheus metrics: names, labels and the help table they are defined from.
 import { describe, expect, it } from 'vitest';
-import { createMetrics, EVENT_TYPES, METRIC_HELP, PACKET_OUTCOMES } from '../../src/http/metrics.js';
+import { createMetrics, EVENT_TYPES, METRIC_HELP, PACKET_OUTCOMES, PACKET_TRANSPORTS } from '../../src/http/metrics.js';
 
 describe('metrics', () => {
   it('names every metric rbl_unlist_<area>_<name>, counters ending in _total and only counters', () => {
@@ -30,15 +30,15 @@ describe('metrics', () => {
 
   it('starts every packet outcome and event type at zero so dashboards see them before the first packet', async () => {
     const text = await createMetrics().registry.metrics();
-    for (const outcome of PACKET_OUTCOMES) expect(text).toContain(`rbl_unlist_radius_packets_total{outcome="${outcome}"} 0`);
+    for (const transport of PACKET_TRANSPORTS) for (const outcome of PACKET_OUTCOMES) expect(text).toContain(`rbl_unlist_radius_packets_total{outcome="${outcome}",transport="${transport}"} 0`);
     for (const type of EVENT_TYPES) expect(text).toContain(`rbl_unlist_accounting_events_total{type="${type}"} 0`);
     expect(text).toContain('rbl_unlist_accounting_refused_total{reason="outside_pools"} 0');
   });
 
   it('shows increments with their labels', async () => {
     const metrics = createMetrics();
-    metrics.packets.inc({ outcome: 'accepted' });
-    metrics.packets.inc({ outcome: 'bad_authenticator' }, 2);
+    metrics.packets.inc({ outcome: 'accepted', transport: 'udp' });
+    metrics.packets.inc({ outcome: 'bad_authenticator', transport: 'tls' }, 2);
     metrics.events.inc({ type: 'stop' });
     metrics.staleStops.inc();
     metrics.refusedTargets.inc({ reason: 'protected' });
@@ -50,8 +50,8 @@ describe('metrics', () => {
     metrics.journalErrors.inc();
     const text = await metrics.registry.metrics();
     for (const line of [
-      'rbl_unlist_radius_packets_total{outcome="accepted"} 1',
-      'rbl_unlist_radius_packets_total{outcome="bad_authenticator"} 2',
+      'rbl_unlist_radius_packets_total{outcome="accepted",transport="udp"} 1',
+      'rbl_unlist_radius_packets_total{outcome="bad_authenticator",transport="tls"} 2',
       'rbl_unlist_accounting_events_total{type="stop"} 1',
       'rbl_unlist_accounting_stale_stops_total 1',
       'rbl_unlist_journal_errors_total 1',

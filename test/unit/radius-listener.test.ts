@@ -2,13 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientConfig, Endpoint } from '../../src/config/load.js';
 import { isRblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
-import {
-  createRadiusListener,
-  type AccountingRequest,
-  type PacketOutcome,
-  type RadiusListener,
-  type RadiusListenerOptions,
-} from '../../src/radius/listener.js';
+import { createRequestHandler, type AccountingRequest, type PacketOutcome, type RequestHandlerOptions } from '../../src/radius/handler.js';
+import { createUdpTransport, type UdpTransportOptions } from '../../src/radius/transports/udp/transport.js';
 import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { radclient } from '../helpers/radclient.js';
 import { havePeers, waitFor } from '../helpers/peers.js';
@@ -25,6 +20,14 @@ const client = (name: string, address: string, secret = SECRET): ClientConfig =>
   pools: [],
 });
 
+type RadiusListener = ReturnType<typeof createUdpTransport>;
+type ListenerOverrides = Partial<Pick<RequestHandlerOptions, 'clients'> & Pick<UdpTransportOptions, 'listen'>>;
+
+/** The request handler fed by the UDP transport, as the daemon wires them. */
+function createRadiusListener(options: Pick<RequestHandlerOptions, 'clients' | 'onAccounting' | 'onPacket'> & { listen: UdpTransportOptions['listen'] }): RadiusListener {
+  return createUdpTransport({ listen: options.listen, handler: createRequestHandler(options) });
+}
+
 interface Harness {
   listener: RadiusListener;
   port: number;
@@ -39,7 +42,7 @@ afterEach(async () => {
 
 async function startListener(
   onAccounting: (request: AccountingRequest) => Promise<void> = async () => {},
-  overrides: Partial<RadiusListenerOptions> = {},
+  overrides: ListenerOverrides = {},
 ): Promise<Harness> {
   const requests: AccountingRequest[] = [];
   const outcomes: Harness['outcomes'] = [];
@@ -74,12 +77,12 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
 describe('RADIUS listener', () => {
   it('binds port 0 and reports the bound address and receive buffer', async () => {
     const { listener, port } = await startListener();
-    expect(listener.bound).toBe(true);
+    expect(listener.ready()).toEqual({ ok: true });
     expect(port).toBeGreaterThan(0);
     expect(listener.addresses()[0]).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
     expect(listener.addresses()[0]!.receiveBufferBytes).toBeGreaterThan(0);
     await listener.close();
-    expect(listener.bound).toBe(false);
+    expect(listener.ready()).toEqual({ ok: false, error: 'RADIUS sockets not bound' });
   });
 
   it('answers a valid Accounting-Request once the handler resolves, with the decoded request', async () => {
@@ -88,7 +91,8 @@ describe('RADIUS listener', () => {
     const response = await sendRadius(request, port);
     expect(response && verifyAccountingResponse(response, request, SECRET)).toBe(true);
     expect(requests).toHaveLength(1);
-    expect(requests[0]).toMatchObject({ identifier: 11, client: { name: 'local' }, source: { address: '127.0.0.1' } });
+    expect(requests[0]).toMatchObject({ identifier: 11, client: { name: 'local' }, source: { address: '127.0.0.1', transport: 'udp' } });
+    expect(requests[0]!.packet.bytes).toEqual(request);
     expect(requests[0]!.attributes).toMatchObject({ statusType: 2, sessionId: 's11', framedIpAddress: '10.64.0.9' });
     expect(outcomes).toEqual([{ outcome: 'accepted', client: 'local', reason: undefined }]);
   });
@@ -247,7 +251,7 @@ describe('RADIUS listener start and close', () => {
     expect(isRblError(error, 'RBL_LISTEN')).toBe(true);
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
     expect((error as Error).message).toContain('EADDRINUSE');
-    expect(second.bound).toBe(false);
+    expect(second.ready().ok).toBe(false);
   });
 
   it('rejects an address that is not on this host, with IPv6 in brackets', async () => {

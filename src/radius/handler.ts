@@ -1,0 +1,169 @@
+/**
+ * The one RADIUS request handler every transport feeds: match the client, validate (length,
+ * authenticators), detect duplicates (RFC 5080 §2.2.2), decode, hand the request over, and answer
+ * once it is recorded. It knows no sockets: a transport gives it the octets of one packet, where they
+ * came from and how to answer, and the handler decides everything else.
+ */
+import type { ClientConfig } from '../config/load.js';
+import { decodeAccountingAttributes, type AccountingAttributes } from './attributes.js';
+import { matchClient } from './clients.js';
+import { DuplicateCache, duplicateKey, type DuplicateCacheOptions } from './dedupe.js';
+import type { RadiusPacket } from './packet.js';
+import { buildAccountingResponse } from './response.js';
+import type { TransportName } from './transports/types.js';
+import { checkDatagram } from './validate.js';
+
+export type PacketOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'in_progress'
+  | 'bad_authenticator'
+  | 'unknown_client'
+  | 'malformed'
+  | 'status_server'
+  | 'not_acknowledged'
+  /** RadSec: the client's certificate did not verify, or is not the one its address is bound to. */
+  | 'bad_certificate'
+  /** RadSec: a connection over radius.tls.max_connections or max_connections_per_client. */
+  | 'too_many_connections';
+
+export interface AccountingRequest {
+  readonly client: ClientConfig;
+  readonly source: { readonly address: string; readonly port: number; readonly transport: TransportName };
+  readonly identifier: number;
+  readonly attributes: AccountingAttributes;
+  /** The validated packet (its octets, for a packet trace). */
+  readonly packet: RadiusPacket;
+  /** Date.now() when the packet was read. */
+  readonly receivedAt: number;
+}
+
+export interface PacketDetail {
+  /** "address:port", IPv6 in brackets. */
+  readonly source: string;
+  readonly transport: TransportName;
+  readonly client?: string;
+  readonly reason?: string;
+}
+
+/** Where one packet came from, as its transport knows it. */
+export interface PacketSource {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+  /** The client the transport already matched (RadSec, at the handshake); absent, it is matched by address here. */
+  readonly client?: ClientConfig;
+  /** The duplicate cache of this conversation (one RadSec connection); absent, the handler's shared one (UDP). */
+  readonly duplicates?: DuplicateCache;
+}
+
+/** Sends the octets of an answer back the way the packet came. */
+export type Reply = (response: Buffer) => void;
+
+export interface RequestHandlerOptions {
+  /** Read for every packet, so a SIGHUP reload takes effect at once. */
+  readonly clients: () => readonly ClientConfig[];
+  /** Called for each valid, non-duplicate Accounting-Request; the answer is sent when it resolves, nothing when it rejects (the NAS retransmits). */
+  readonly onAccounting: (request: AccountingRequest) => Promise<void>;
+  /** Called once per packet with its outcome (metrics, rate-limited logs by the caller). */
+  readonly onPacket?: (outcome: PacketOutcome, detail: PacketDetail) => void;
+  /** Tuning of the shared duplicate-detection cache; the defaults suit production. */
+  readonly duplicates?: DuplicateCacheOptions;
+}
+
+export interface RequestHandler {
+  /** Handles the octets of one packet; never throws, answers through `reply` at most once. */
+  receive(bytes: Buffer, source: PacketSource, reply: Reply): void;
+  /** Reports an outcome a transport decided on its own (a refused connection, bad framing). */
+  report(outcome: PacketOutcome, detail: PacketDetail): void;
+  /** Forgets the remembered answers (the listener closing). */
+  clear(): void;
+}
+
+/** Builds the handler; it holds only the shared duplicate cache. */
+export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
+  const sharedCache = new DuplicateCache(options.duplicates);
+
+  const report = (outcome: PacketOutcome, detail: PacketDetail): void => {
+    try {
+      options.onPacket?.(outcome, detail);
+    } catch {
+      // A failing metrics callback must not take the transport down with it.
+    }
+  };
+
+  const receive = (bytes: Buffer, from: PacketSource, reply: Reply): void => {
+    const receivedAt = Date.now();
+    const { transport } = from;
+    const source = hostPort(from.address, from.port);
+    let clientName: string | undefined;
+    try {
+      const client = from.client ?? matchClient(options.clients(), from.address, transport);
+      // RFC 2865 §3 / RFC 5080 §2.3.3: a packet from an unknown source is silently discarded.
+      if (!client) return report('unknown_client', { source, transport });
+      clientName = client.name;
+      const detail = { source, transport, client: client.name };
+      const verdict = checkDatagram(bytes, client.secret);
+      if (verdict.outcome === 'malformed' || verdict.outcome === 'bad_authenticator') {
+        return report(verdict.outcome, { ...detail, reason: verdict.reason });
+      }
+      const { packet } = verdict;
+      if (verdict.outcome === 'status_server') {
+        // RFC 5997 §3 (and RFC 6614 §2.6 over TLS): answered with an Accounting-Response carrying a
+        // Message-Authenticator. It has no side effect, so it is answered afresh each time.
+        reply(buildAccountingResponse(packet, client.secret, true));
+        return report('status_server', detail);
+      }
+      const cache = from.duplicates ?? sharedCache;
+      const key = duplicateKey(from.address, from.port, packet.identifier, packet.authenticator);
+      const seen = cache.begin(key);
+      if (seen.state === 'answered') {
+        reply(seen.response);
+        return report('duplicate', detail);
+      }
+      if (seen.state === 'in_progress') return report('in_progress', detail);
+      const request: AccountingRequest = {
+        client,
+        source: { address: from.address, port: from.port, transport },
+        identifier: packet.identifier,
+        attributes: decodeAccountingAttributes(packet),
+        packet,
+        receivedAt,
+      };
+      settle(() => options.onAccounting(request)).then(
+        () => {
+          const response = buildAccountingResponse(packet, client.secret, false);
+          cache.answer(key, response);
+          reply(response);
+          report('accepted', detail);
+        },
+        (error: unknown) => {
+          // No answer: the NAS retransmits, and the retransmission must be processed again.
+          cache.forget(key);
+          report('not_acknowledged', { ...detail, reason: errorMessage(error) });
+        },
+      );
+    } catch (error) {
+      report('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}` });
+    }
+  };
+
+  return { receive, report, clear: () => sharedCache.clear() };
+}
+
+/** "host:port", with IPv6 addresses in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function settle(call: () => Promise<void>): Promise<void> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

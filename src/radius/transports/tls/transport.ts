@@ -1,0 +1,224 @@
+/**
+ * RadSec, RADIUS over TLS (RFC 6614): a TLS 1.2/1.3 server per listen endpoint that requires a client
+ * certificate chaining to ca_file, binds each connection to the client whose address and
+ * certificate_name it matches, frames the stream by the Length field and hands every packet to the
+ * request handler. Connections are capped in all and per client, closed when idle, and outlive a
+ * SIGHUP, which swaps the certificates for new connections (tls.Server.setSecureContext).
+ */
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { ClientConfig, Config, Endpoint } from '../../../config/load.js';
+import { RblError } from '../../../errors.js';
+import type { CheckState } from '../../../http/readiness.js';
+import { matchClient } from '../../clients.js';
+import { DuplicateCache } from '../../dedupe.js';
+import { hostPort } from '../../handler.js';
+import type { ListenerAddress, Transport, TransportContext } from '../types.js';
+import { bindFailure } from '../udp/transport.js';
+import type { TlsListenerConfig } from './config.js';
+import { RadiusStreamFramer } from './framing.js';
+import { certificateCarriesName, certificateNames } from './identity.js';
+
+/** A handshake that has not finished after this long is abandoned (a plain-TCP client, a stalled peer). */
+const MAX_HANDSHAKE_MS = 10_000;
+
+/**
+ * Handshake errors about certificates: mostly the peer refusing ours (a TLS alert such as "unknown ca"
+ * or "bad certificate": its CA file lacks our issuer). Its own certificate is judged in admit().
+ */
+const CERTIFICATE_ERROR = /CERT|certificate|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ISSUER|unknown ca|peer did not return/i;
+
+/** Builds the RadSec transport; nothing is bound until start(). */
+export function createTlsTransport(initial: TlsListenerConfig, context: TransportContext): Transport {
+  let config = initial;
+  let servers: Server[] = [];
+  let state: 'idle' | 'starting' | 'listening' | 'closed' = 'idle';
+  /** Every TCP connection, before and after its handshake, to close them all at close(). */
+  const sockets = new Set<Socket>();
+  const perClient = new Map<string, number>();
+
+  const secureContext = (c: TlsListenerConfig) => ({ cert: c.certificate, key: c.key, ca: c.ca });
+
+  const notice = (message: string, detail: Record<string, unknown>): void => context.onNotice?.(message, detail);
+
+  /** RFC 6614 §2.3: the client is whoever its address and certificate both say it is. */
+  const admit = (socket: TLSSocket): void => {
+    const address = plainAddress(socket.remoteAddress ?? '');
+    const port = socket.remotePort ?? 0;
+    const source = hostPort(address, port);
+    const refuse = (outcome: 'bad_certificate' | 'unknown_client' | 'too_many_connections', reason: string, client?: string): void => {
+      context.report(outcome, { source, transport: 'tls', client, reason });
+      socket.destroy();
+    };
+    // Mutual authentication is required: no certificate, or one not chaining to ca_file, goes at once.
+    if (!socket.authorized) return refuse('bad_certificate', `certificate refused: ${describeAuthorizationError(socket.authorizationError)}`);
+    const client = matchClient(context.clients(), address, 'tls');
+    if (!client) return refuse('unknown_client', 'no client with transport: tls holds this address');
+    const certificate = socket.getPeerCertificate();
+    if (client.certificateName !== undefined && !certificateCarriesName(certificate, client.certificateName)) {
+      const names = certificateNames(certificate);
+      return refuse('bad_certificate', `certificate names ${names.length > 0 ? names.join(', ') : 'nothing'}, not certificate_name ${client.certificateName}`, client.name);
+    }
+    const open = perClient.get(client.name) ?? 0;
+    if (open >= config.maxConnectionsPerClient) {
+      return refuse('too_many_connections', `${open} connections open, radius.tls.max_connections_per_client is ${config.maxConnectionsPerClient}`, client.name);
+    }
+    perClient.set(client.name, open + 1);
+    socket.once('close', () => {
+      const left = (perClient.get(client.name) ?? 1) - 1;
+      if (left > 0) perClient.set(client.name, left);
+      else perClient.delete(client.name);
+    });
+    serve(socket, client.name, address, port, source);
+  };
+
+  /** One established connection: frame, hand over, answer on the same connection. */
+  const serve = (socket: TLSSocket, clientName: string, address: string, port: number, source: string): void => {
+    const framer = new RadiusStreamFramer();
+    // RFC 5080 §2.2.2 per connection: a request is only ever retransmitted on the connection it came on.
+    const duplicates = new DuplicateCache();
+    const reply = (response: Buffer): void => {
+      if (!socket.destroyed && socket.writable) socket.write(response);
+    };
+    socket.setTimeout(config.idleTimeoutMs);
+    socket.on('timeout', () => {
+      const pending = framer.buffered > 0 ? ` with ${framer.buffered} octets of an unfinished packet` : '';
+      notice(`RadSec connection closed: idle for ${config.idleTimeoutMs / 1000} s${pending}`, { source, client: clientName });
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      const framed = framer.push(chunk);
+      // Looked up per read, so a reloaded secret applies at once; a removed client loses its connection.
+      const client = currentClient(context.clients(), clientName);
+      if (!client) {
+        notice('RadSec connection closed: its client is no longer configured', { source, client: clientName });
+        socket.destroy();
+        return;
+      }
+      for (const packet of framed.packets) {
+        context.handler.receive(packet, { transport: 'tls', address, port, client, duplicates }, reply);
+      }
+      if (!framed.ok) {
+        // RFC 6614 §2.5 (RFC 6613 §2.6.4): a bad Length loses the framing; only this connection goes.
+        context.report('malformed', { source, transport: 'tls', client: clientName, reason: `${framed.reason}; connection closed` });
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {
+      // A reset by the peer; 'close' follows and cleans up.
+    });
+  };
+
+  const listen = async (endpoint: Endpoint): Promise<Server> => {
+    const server = createServer({
+      ...secureContext(config),
+      requestCert: true,
+      // Checked in admit() instead: with true, node:tls drops an unverified client without any event,
+      // and the operator would never learn why a RADIUS server cannot connect.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: Math.min(config.idleTimeoutMs, MAX_HANDSHAKE_MS),
+    });
+    // node:net refuses a connection over maxConnections before TLS sees it, and says so with 'drop'.
+    server.maxConnections = config.maxConnections;
+    server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => {
+      const source = hostPort(plainAddress(dropped?.remoteAddress ?? ''), dropped?.remotePort ?? 0);
+      context.report('too_many_connections', { source, transport: 'tls', reason: `radius.tls.max_connections (${server.maxConnections}) reached on ${hostPort(endpoint.host, boundPort(server, endpoint.port))}` });
+    });
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    server.on('secureConnection', admit);
+    server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+      // The peer may be gone already, and its address with it.
+      const source = socket.remoteAddress ? hostPort(plainAddress(socket.remoteAddress), socket.remotePort ?? 0) : 'unknown (connection already closed)';
+      const reason = `TLS handshake failed: ${error.code ? `${error.code}, ` : ''}${error.message}`;
+      context.report(CERTIFICATE_ERROR.test(`${error.code ?? ''} ${error.message}`) ? 'bad_certificate' : 'malformed', { source, transport: 'tls', reason });
+    });
+    server.on('error', (error) => context.onError?.(error));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        reject(new RblError('RBL_LISTEN', `cannot listen for RadSec on ${hostPort(endpoint.host, endpoint.port)}: ${bindFailure(error)}`, { cause: error }));
+      };
+      server.once('error', onError);
+      server.listen({ host: endpoint.host, port: endpoint.port, exclusive: true, ipv6Only: endpoint.family === 6 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    return server;
+  };
+
+  const closeServers = async (list: readonly Server[]): Promise<void> => {
+    await Promise.all(list.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  };
+
+  return {
+    name: 'tls',
+    checkName: 'radius tls',
+    async start() {
+      if (state !== 'idle') throw new Error(`RadSec transport cannot start: it is ${state}`);
+      state = 'starting';
+      const opened: Server[] = [];
+      try {
+        for (const endpoint of config.listen) opened.push(await listen(endpoint));
+      } catch (error) {
+        await closeServers(opened);
+        state = 'closed';
+        throw error;
+      }
+      servers = opened;
+      state = 'listening';
+    },
+    async close() {
+      if (state === 'closed') return;
+      state = 'closed';
+      const list = servers;
+      servers = [];
+      for (const socket of sockets) socket.destroy();
+      await closeServers(list);
+    },
+    reload(next: Config) {
+      const tls = next.radius.tls;
+      // Without radius.tls the listener stays until a restart; the daemon says so.
+      if (!tls) return;
+      // New handshakes use the new certificate, key and CA; established connections keep going.
+      for (const server of servers) {
+        server.setSecureContext(secureContext(tls));
+        server.maxConnections = tls.maxConnections;
+      }
+      config = { ...tls, listen: config.listen };
+    },
+    addresses(): ListenerAddress[] {
+      return servers.flatMap((server) => {
+        const bound = server.address();
+        return bound && typeof bound === 'object' ? [{ transport: 'tls' as const, address: bound.address, port: bound.port, family: bound.family }] : [];
+      });
+    },
+    ready(): CheckState {
+      return state === 'listening' && servers.every((server) => server.listening) ? { ok: true } : { ok: false, error: 'RadSec listener not bound' };
+    },
+  };
+}
+
+function describeAuthorizationError(error: Error | string | undefined): string {
+  const code = typeof error === 'string' ? error : (error as (Error & { code?: string }) | undefined)?.code ?? error?.message;
+  return code ?? 'no certificate';
+}
+
+/** The port a server is bound to (the real one when configured as 0). */
+function boundPort(server: Server, configured: number): number {
+  const address = server.address();
+  return address && typeof address === 'object' ? address.port : configured;
+}
+
+/** The client config of `name` in the current (maybe reloaded) list, if it is still a RadSec client. */
+function currentClient(clients: readonly ClientConfig[], name: string): ClientConfig | undefined {
+  return clients.find((client) => client.name === name && client.transport === 'tls');
+}
+
+/** "::ffff:192.0.2.1" as "192.0.2.1": a dual-stack socket reports IPv4 peers mapped. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
