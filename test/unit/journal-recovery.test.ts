@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import ts from 'typescript';
+import { appendFileSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import { listQueue } from '../../src/queue/admin.js';
 import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
 import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { transpileSources } from '../helpers/transpile.js';
 
 /** A FakeBackend whose every call waits forever, so jobs stay pending. */
 function hanging(): FakeBackend {
@@ -152,22 +151,8 @@ describe('crash safety', () => {
   let build: string;
 
   beforeAll(() => {
-    // The child runs plain JavaScript: transpile the store's sources into a temporary folder.
-    build = mkdtempSync(join(tmpdir(), 'rbl-unlist-child-'));
-    const root = join(import.meta.dirname, '..', '..');
-    const sources = [join(root, 'src/errors.ts'), join(root, 'src/redact.ts'), join(root, 'src/net/address.ts')];
-    for (const folder of ['src/queue', 'src/sessions']) {
-      for (const name of readdirSync(join(root, folder))) if (name.endsWith('.ts')) sources.push(join(root, folder, name));
-    }
-    for (const source of sources) {
-      const output = ts.transpileModule(readFileSync(source, 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
-      }).outputText;
-      const target = join(build, relative(root, source)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, output);
-    }
-    writeFileSync(join(build, 'package.json'), '{"type":"module"}');
+    // The child runs plain JavaScript: the sources transpiled into a temporary folder.
+    build = transpileSources('child');
     writeFileSync(
       join(build, 'child.js'),
       `import { openStateStore } from './src/queue/store.js';

@@ -4,12 +4,12 @@
  * lock at once never both take it.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, tryLock } from '../../src/queue/lock.js';
+import { transpileSources } from '../helpers/transpile.js';
 
 const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 const startOf = (pid: number): string => {
@@ -67,18 +67,8 @@ describe('a stale lock found by several processes at once', () => {
   let build: string;
 
   beforeAll(() => {
-    // The children run plain JavaScript: transpile the lock and the errors it throws.
-    build = mkdtempSync(join(tmpdir(), 'rbl-unlist-lock-child-'));
-    const root = join(import.meta.dirname, '..', '..');
-    for (const source of [join(root, 'src/errors.ts'), join(root, 'src/queue/lock.ts')]) {
-      const output = ts.transpileModule(readFileSync(source, 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
-      }).outputText;
-      const target = join(build, relative(root, source)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, output);
-    }
-    writeFileSync(join(build, 'package.json'), '{"type":"module"}');
+    // The children run plain JavaScript: the sources transpiled into a temporary folder.
+    build = transpileSources('lock-child');
     // Each child says it is ready, tries once on "go", says what it got, and keeps what it took until its stdin closes.
     writeFileSync(
       join(build, 'child.js'),
