@@ -18,6 +18,7 @@ export const Attribute = {
   VendorSpecific: 26,
   NasIdentifier: 32,
   AcctStatusType: 40,
+  AcctDelayTime: 41,
   AcctSessionId: 44,
   EventTimestamp: 55,
   MessageAuthenticator: 80,
