@@ -2,7 +2,7 @@
  * Resident memory of the session table at 1,000,000 sessions (the target is at most 256 MB for the
  * whole process). Not a test; `npm run bench` runs it in a process of its own, or by hand:
  *   npm run bench -- --only sessions        (or, once built: node --expose-gc bench/results/build/bench/sessions-memory.js [sessions] [ipv6-share])
- * Each session: one of 50 NAS keys, a 16-character Acct-Session-Id, one of 50 client names, an
+ * Each session: one of 50 NAS keys (with Event-Timestamp), a 16-character Acct-Session-Id, one of 50 client names, an
  * IPv4 address, and (for ipv6-share of them, default 0.3) a delegated IPv6 /56 prefix as well.
  * Prints one JSON line.
  */
@@ -32,6 +32,8 @@ for (let i = 0; i < count; i++) {
     client: `ras${i % 50}`,
     addresses,
     updatedAt: now - (i % 3600) * 1000,
+    eventAt: now - (i % 3600) * 1000,
+    nasTime: Math.floor(now / 1000) - (i % 3600),
   });
 }
 const elapsed = Date.now() - started;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../net/address.js';
-import type { ReadonlySessionTable, Session } from '../sessions/table.js';
+import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { QueueEvent } from './events.js';
 import { Journal, readJournal, stateError } from './journal.js';
@@ -20,6 +20,7 @@ import {
   deadLetterRecord,
   jobView,
   QueueState,
+  removalRow,
   sessionRow,
   splitLane,
   type JobRow,
@@ -40,8 +41,8 @@ export const JOURNAL_FILE = 'journal';
 export interface StateChange {
   /** Sessions recorded or refreshed (Start, Interim-Update). */
   readonly upsert?: readonly Session[];
-  /** Sessions forgotten (Stop, Accounting-On/Off). */
-  readonly remove?: readonly { readonly nas: string; readonly sessionId: string }[];
+  /** Sessions forgotten: stopped (Stop, Accounting-On/Off; with the stop time) or evicted (without). */
+  readonly remove?: readonly (SessionKey & { readonly stoppedAt?: StopTime })[];
   /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */
   readonly unlist?: Omit<UnlistJob, 'id'>;
 }
@@ -221,7 +222,7 @@ class Store implements StateStore {
       for (const session of change.upsert) for (const address of session.addresses) parsePrefix(address);
       record.u = change.upsert.map(sessionRow);
     }
-    if (change.remove && change.remove.length > 0) record.r = change.remove.map((key) => [key.nas, key.sessionId]);
+    if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
     let job: JobRow | undefined;
     if (change.unlist && change.unlist.targets.length > 0) {
       const targets = [...new Set(change.unlist.targets.map((target) => formatPrefix(parsePrefix(target))))];
@@ -279,7 +280,7 @@ class Store implements StateStore {
     if (this.#closing) return [];
     const stale = this.#state.sessions.expired(now, this.#options.maxSessionAgeMs);
     for (let i = 0; i < stale.length; i += 5000) {
-      this.#record({ t: 'c', r: stale.slice(i, i + 5000).map((session) => [session.nas, session.sessionId]) });
+      this.#record({ t: 'c', r: stale.slice(i, i + 5000).map(removalRow) });
     }
     if (stale.length > 0) this.#emit({ type: 'sessions-expired', count: stale.length });
     return stale;

@@ -1,0 +1,110 @@
+/**
+ * The memory of stopped sessions, so a Start or Interim-Update of a session that already ended (a
+ * replay, or a record delayed in the network) can be told apart from a live one (design: "Event
+ * order"). It keeps the newest STOPPED_CAPACITY stops: a ring of 64-bit key hashes and stop times
+ * in typed arrays, about 32 bytes each, oldest overwritten first. At the churn of a large BRAS (tens
+ * of sessions ending a second) that is many hours of stops, far beyond any retransmission (RFC 5080
+ * §2.2.1); replays older than that are still caught by Event-Timestamp order when another session
+ * holds the address. Pure code.
+ */
+import { hashString, SlotIndex } from './slot-index.js';
+
+/** When a session stopped: the receive time minus Acct-Delay-Time, and the NAS's Event-Timestamp if it sent one. */
+export interface StopTime {
+  /** ms since the epoch, on this host's clock. */
+  readonly at: number;
+  /** Event-Timestamp, seconds since the epoch, on the NAS's clock. */
+  readonly nasTime: number | undefined;
+}
+
+/** How many stops are remembered. */
+export const STOPPED_CAPACITY = 1 << 20;
+
+/** One remembered stop as the journal snapshot writes it. */
+export type StoppedRow = [hashHigh: number, hashLow: number, at: number, nasTime: number];
+
+/** A bounded memory of stopped (client, NAS, Acct-Session-Id) keys. */
+export class StoppedSessions {
+  readonly #capacity: number;
+  #high = new Uint32Array(0);
+  #low = new Uint32Array(0);
+  #at = new Float64Array(0);
+  #nasTime = new Uint32Array(0);
+  #index = new SlotIndex((slot) => this.#high[slot]!);
+  /** Next slot to write; once the ring is full, the oldest entry. */
+  #next = 0;
+  #count = 0;
+
+  constructor(capacity = STOPPED_CAPACITY) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Remembers that the key stopped at this time; a later stop of the same key moves its time forward. */
+  remember(key: string, time: StopTime): void {
+    this.rememberHashed(hashString(key, 0x5e55), hashString(key, 0x10c4), time.at, time.nasTime ?? 0);
+  }
+
+  /** When the key stopped, if it is remembered. */
+  stoppedAt(key: string): StopTime | undefined {
+    const slot = this.#find(hashString(key, 0x5e55), hashString(key, 0x10c4));
+    if (slot < 0) return undefined;
+    const nasTime = this.#nasTime[slot]!;
+    return { at: this.#at[slot]!, nasTime: nasTime === 0 ? undefined : nasTime };
+  }
+
+  /** The entries oldest first, for the journal snapshot. */
+  *rows(): IterableIterator<StoppedRow> {
+    const start = this.#count < this.#high.length ? 0 : this.#next;
+    for (let i = 0; i < this.#count; i++) {
+      const slot = (start + i) % this.#high.length;
+      yield [this.#high[slot]!, this.#low[slot]!, this.#at[slot]!, this.#nasTime[slot]!];
+    }
+  }
+
+  /** Remembers a stop by its key hashes (from a snapshot row). */
+  rememberHashed(high: number, low: number, at: number, nasTime: number): void {
+    const known = this.#find(high, low);
+    if (known >= 0) {
+      this.#at[known] = Math.max(this.#at[known]!, at);
+      this.#nasTime[known] = Math.max(this.#nasTime[known]!, nasTime);
+      return;
+    }
+    if (this.#count === this.#high.length && this.#high.length < this.#capacity) this.#grow();
+    const slot = this.#next;
+    if (this.#count === this.#high.length) this.#index.delete(slot, this.#high[slot]!);
+    else this.#count++;
+    this.#high[slot] = high;
+    this.#low[slot] = low;
+    this.#at[slot] = at;
+    this.#nasTime[slot] = nasTime;
+    this.#index.insert(slot, high);
+    this.#next = (slot + 1) % this.#high.length;
+  }
+
+  #find(high: number, low: number): number {
+    return this.#index.find(high, (slot) => this.#high[slot] === high && this.#low[slot] === low);
+  }
+
+  /** Doubles the ring (only while it is full, so the entries sit in slots 0..count-1 from #next on). */
+  #grow(): void {
+    const size = Math.min(this.#capacity, Math.max(1024, this.#high.length * 2));
+    const rows = [...this.rows()];
+    this.#high = new Uint32Array(size);
+    this.#low = new Uint32Array(size);
+    this.#at = new Float64Array(size);
+    this.#nasTime = new Uint32Array(size);
+    this.#index = new SlotIndex((slot) => this.#high[slot]!);
+    rows.forEach(([high, low, at, nasTime], slot) => {
+      this.#high[slot] = high;
+      this.#low[slot] = low;
+      this.#at[slot] = at;
+      this.#nasTime[slot] = nasTime;
+      this.#index.insert(slot, high);
+    });
+    this.#next = rows.length % size;
+  }
+}
