@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, Listing } from '../../src/backends/types.js';
 import { openStateStore, type StateStore } from '../../src/queue/store.js';
 import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/sessions/slot-index.js';
+import { StoppedSessions } from '../../src/sessions/stopped.js';
 import { SessionTable, type Session } from '../../src/sessions/table.js';
 
 const session = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt, eventAt: updatedAt });
@@ -201,5 +202,52 @@ describe('session table persistence', () => {
     await store.close();
     store = await open(86_400_000);
     expect([...store.sessions.entries()].map((s) => s.sessionId)).toEqual(['new']);
+  });
+});
+
+describe('session scope, event times and stopped sessions', () => {
+  it('keeps one client’s sessions apart from another’s with the same NAS key and Acct-Session-Id', () => {
+    const table = new SessionTable();
+    table.upsert({ ...session('192.0.2.10', 'A1', ['10.64.0.5']), client: 'ras1' });
+    table.upsert({ ...session('192.0.2.10', 'A1', ['10.65.0.5']), client: 'partner' });
+    expect(table.size).toBe(2);
+    expect(table.sessionsOfNas('partner', '192.0.2.10').map((s) => s.addresses)).toEqual([['10.65.0.5']]);
+    table.remove('partner', '192.0.2.10', 'A1');
+    expect(table.get('ras1', '192.0.2.10', 'A1')?.addresses).toEqual(['10.64.0.5']);
+  });
+
+  it('gives back the event time (up to its Acct-Delay-Time before the record time) and the Event-Timestamp', () => {
+    const table = new SessionTable();
+    table.upsert({ ...session('nas', 'A1', ['10.64.0.5'], 1_000_000), eventAt: 970_000, nasTime: 1_800_000_000 });
+    expect(table.get('ras1', 'nas', 'A1')).toMatchObject({ updatedAt: 1_000_000, eventAt: 970_000, nasTime: 1_800_000_000 });
+  });
+
+  it('remembers stopped sessions per client and NAS', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'A1', ['10.64.0.5']));
+    table.stop({ client: 'ras1', nas: 'nas', sessionId: 'A1' }, { at: 5000, nasTime: 1_800_000_000 });
+    expect(table.size).toBe(0);
+    expect(table.stoppedAt('ras1', 'nas', 'A1')).toEqual({ at: 5000, nasTime: 1_800_000_000 });
+    expect(table.stoppedAt('ras2', 'nas', 'A1')).toBeUndefined();
+    expect(table.stoppedAt('ras1', 'nas2', 'A1')).toBeUndefined();
+  });
+
+  it('lists the oldest sessions first for eviction', () => {
+    const table = new SessionTable();
+    for (const [id, at] of [['c', 3000], ['a', 1000], ['d', 4000], ['b', 2000]] as const) table.upsert(session('nas', id, [], at));
+    expect(table.oldest(2).map((s) => s.sessionId)).toEqual(['a', 'b']);
+    expect(table.oldest(9).map((s) => s.sessionId)).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('stopped-session memory', () => {
+  it('forgets the oldest stops once full, and finds every one it keeps through growth', () => {
+    const memory = new StoppedSessions(3000);
+    for (let i = 0; i < 5000; i++) memory.remember(`key-${i}`, { at: i, nasTime: undefined });
+    expect(memory.size).toBe(3000);
+    expect(memory.stoppedAt('key-1999')).toBeUndefined();
+    for (const i of [2000, 3500, 4999]) expect(memory.stoppedAt(`key-${i}`)).toEqual({ at: i, nasTime: undefined });
+    const rows = [...memory.rows()];
+    expect(rows.map((row) => row[2])).toEqual(Array.from({ length: 3000 }, (_, i) => 2000 + i));
   });
 });
