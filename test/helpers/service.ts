@@ -110,6 +110,8 @@ export interface ServiceClient {
   readonly name: string;
   readonly address: string;
   readonly secret: string;
+  /** The client's own pools, when it is limited to some. */
+  readonly pools?: readonly string[];
 }
 
 /** One backend of the service config: its keys as the YAML names them; lists become flow sequences. */
@@ -161,7 +163,12 @@ export function serviceConfigYaml(options: ServiceConfigOptions): string {
     'radius:',
     `  listen: ${flow([`127.0.0.1:${options.radiusPort}`])}`,
     '  clients:',
-    ...clients.flatMap((client) => [`    - name: ${JSON.stringify(client.name)}`, `      address: ${JSON.stringify(client.address)}`, `      secret: ${JSON.stringify(client.secret)}`]),
+    ...clients.flatMap((client) => [
+      `    - name: ${JSON.stringify(client.name)}`,
+      `      address: ${JSON.stringify(client.address)}`,
+      `      secret: ${JSON.stringify(client.secret)}`,
+      ...(client.pools === undefined ? [] : [`      pools: ${flow(client.pools)}`]),
+    ]),
     ...(options.radiusExtra === undefined ? [] : options.radiusExtra.split('\n').map((line) => `  ${line}`)),
     `pools: ${flow(options.pools ?? ['10.64.0.0/16'])}`,
     ...(options.unlistOn === undefined ? [] : [`unlist_on: ${flow(options.unlistOn)}`]),
