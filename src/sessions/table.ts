@@ -196,7 +196,7 @@ export class SessionTable implements ReadonlySessionTable {
   upsert(session: Session): void {
     const addresses = parseAddresses(session.addresses);
     const scope = this.#intern(session.client, session.nas);
-    let slot = this.#slotOf(session.client, session.nas, session.sessionId);
+    let slot = this.#slotInScope(scope, session.sessionId);
     if (slot < 0) {
       slot = this.#allocate();
       this.#scope[slot] = scope;
@@ -292,7 +292,10 @@ export class SessionTable implements ReadonlySessionTable {
 
   #slotOf(client: string, nas: string, sessionId: string): number {
     const scope = this.#scopeIds.get(scopeKey(client, nas));
-    if (scope === undefined) return -1;
+    return scope === undefined ? -1 : this.#slotInScope(scope, sessionId);
+  }
+
+  #slotInScope(scope: number, sessionId: string): number {
     return this.#byKey.find(hashString(sessionId, scope), (slot) => this.#scope[slot] === scope && this.#idEquals(slot, sessionId));
   }
 
