@@ -123,11 +123,13 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   function logStale(type: AccountingEventType, plan: EventPlan, context: Record<string, unknown>): void {
     for (const reason of new Set(plan.stale.map((finding) => finding.reason))) metrics.staleEvents.inc({ type, reason });
     for (const { reason, address, owner } of plan.stale) {
-      if (reason === 'address_taken') metrics.staleStops.inc();
+      // The older counter keeps its meaning: addresses of a Stop or Accounting-On/Off session.
+      if (reason === 'address_taken' && type !== 'start' && type !== 'interim') metrics.staleStops.inc();
       const { allowed, suppressed } = staleLimiter();
       if (!allowed) continue;
       const fields = { ...context, reason, address, owner_session: owner?.sessionId, owner_nas: owner?.nas, owner_client: owner?.client, suppressed };
-      if (reason === 'unknown_session') accountingLog.warn(fields, 'Stop names no address and matches no recorded session: nothing to unlist');
+      // info, not warn: FreeRADIUS's status_check = request sends such a Stop every few seconds.
+      if (reason === 'unknown_session') accountingLog.info(fields, 'Stop names no address and matches no recorded session: nothing to unlist');
       else accountingLog.info(fields, `stale ${type === 'stop' ? 'Stop' : type} skipped: ${STALE_WHY[reason]}`);
     }
   }

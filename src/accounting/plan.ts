@@ -36,7 +36,8 @@ export interface SessionRemoval extends SessionKey {
  * - sessions_newer: an Accounting-On/Off older than some of its NAS's sessions, which it leaves alone;
  * - unknown_session: a Stop that names no address and matches no recorded session.
  */
-export type StaleReason = 'session_stopped' | 'out_of_order' | 'address_taken' | 'sessions_newer' | 'unknown_session';
+export const STALE_REASONS = ['session_stopped', 'out_of_order', 'address_taken', 'sessions_newer', 'unknown_session'] as const;
+export type StaleReason = (typeof STALE_REASONS)[number];
 
 export interface StaleFinding {
   readonly reason: StaleReason;

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { accountingEvent, type EventAttributes } from '../../src/accounting/event.js';
-import { planEvent, type EventPlan, type StaleReason } from '../../src/accounting/plan.js';
+import { planEvent, STALE_REASONS, type EventPlan, type StaleReason } from '../../src/accounting/plan.js';
+import { STALE_REASONS as METRIC_STALE_REASONS } from '../../src/http/metrics.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { SessionTable } from '../../src/sessions/table.js';
 
@@ -238,6 +239,12 @@ describe('a Stop unlists what its session recorded', () => {
     const { table, last } = replay([{ type: 'Start', client: 'partner', session: 'p', address: X, prefix: '2001:db8:100:600::/56', at: 1000 }]);
     expect(table.size).toBe(0);
     expect(last.refused.map((r) => r.address)).toEqual([X, '2001:db8:100:600::/56']);
+  });
+});
+
+describe('stale reasons', () => {
+  it('are the ones the metric documents', () => {
+    expect([...METRIC_STALE_REASONS]).toEqual([...STALE_REASONS]);
   });
 });
 
