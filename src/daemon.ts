@@ -60,6 +60,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   // Refused and stale lines come from packets a client controls: limited like discards.
   const refusedLimiter = rateLimiter(20, 10_000);
   const staleLimiter = rateLimiter(20, 10_000);
+  const evictionLimiter = rateLimiter(1, 10_000);
 
   let backends: Backend[] = [];
   let store: StateStore | undefined;
@@ -92,10 +93,13 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     logStale(event.type, plan, context);
     if (plan.evicted.length > 0) {
       metrics.evictedSessions.inc(plan.evicted.length);
-      accountingLog.warn(
-        { count: plan.evicted.length, max: config.sessions.max, oldest_updated_at: new Date(plan.evicted[0]!.updatedAt).toISOString() },
-        'session table full (sessions.max): the oldest sessions are forgotten',
-      );
+      const { allowed, suppressed } = evictionLimiter();
+      if (allowed) {
+        accountingLog.warn(
+          { count: plan.evicted.length, max: config.sessions.max, oldest_updated_at: new Date(plan.evicted[0]!.updatedAt).toISOString(), suppressed },
+          'session table full (sessions.max): the oldest sessions are forgotten',
+        );
+      }
     }
     if (isEmptyPlan(plan)) {
       accountingLog.debug(context, 'accounting event changes nothing');
