@@ -97,9 +97,11 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         break;
       }
       if (key) {
-        // An Interim-Update without addresses keeps what the Start recorded.
+        // An Interim-Update without addresses keeps what the Start recorded, as far as the session
+        // still holds it: an address a newer session took since is not taken back.
         const known = sessions.get(key.client, key.nas, key.sessionId);
-        const addresses = recordable.length > 0 ? recordable : (known?.addresses ?? []);
+        const addresses =
+          recordable.length > 0 ? recordable : (known?.addresses ?? []).filter((address) => sameSession(key, sessions.ownerOf(address)));
         if (addresses.length > 0) {
           upsert.push({ ...key, addresses, updatedAt: event.receivedAt, eventAt: event.at, nasTime: event.nasTime });
           if (!known && sessions.size >= context.maxSessions) {

@@ -263,3 +263,15 @@ describe('sessions.max', () => {
     expect([...table.entries()].map((s) => s.sessionId).sort()).toEqual(['first', 'third']);
   });
 });
+
+describe('an Interim-Update without addresses', () => {
+  it('refreshes its session but does not take back an address a newer session holds', () => {
+    const { table, last } = replay([
+      { type: 'Start', session: 'A', nas: NAS_A, address: X, prefix: '2001:db8:100:700::/56', at: 1000 },
+      { type: 'Start', session: 'B', nas: NAS_B, address: X, at: 2000 },
+      { type: 'Interim', session: 'A', nas: NAS_A, at: 3000 },
+    ]);
+    expect(last.upsert.map((s) => s.addresses)).toEqual([['2001:db8:100:700::/56']]);
+    expect(table.ownerOf(X)?.sessionId).toBe('B');
+  });
+});
