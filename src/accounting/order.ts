@@ -3,7 +3,7 @@
  * §5.3) is the NAS's own clock, so it orders only events of the same client and NAS; otherwise
  * the receive time minus Acct-Delay-Time (RFC 2866 §5.2) does. Pure code.
  */
-import type { Session, StopTime } from '../sessions/table.js';
+import type { RememberedStop, Session } from '../sessions/table.js';
 
 /** An event's place in time and whose clock its Event-Timestamp is. */
 export interface EventTime {
@@ -42,6 +42,6 @@ export function provablyAfter(a: EventTime, b: EventTime): boolean {
  * NAS's clock can show that (a NAS that reuses Acct-Session-Ids); a replay arrives "now" by
  * receive time, so without Event-Timestamp a stopped session stays stopped.
  */
-export function restartedAfter(event: EventTime, stop: StopTime): boolean {
+export function restartedAfter(event: EventTime, stop: RememberedStop): boolean {
   return event.nasTime !== undefined && stop.nasTime !== undefined && event.nasTime > stop.nasTime;
 }

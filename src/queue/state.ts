@@ -78,7 +78,7 @@ export type JournalRecord =
   | { t: 'h'; v: number; seq: number; at: number }
   /** Snapshot chunks written by compaction. */
   | { t: 's'; s: (SessionRow | SessionRowV1)[] }
-  /** Snapshot chunks of the stopped-session memory: [hashHigh, hashLow, at, nasTime] flattened, oldest first. */
+  /** Snapshot chunks of the stopped-session memory: [hashHigh, hashLow, nasTime] flattened, oldest first. */
   | { t: 'st'; k: number[] }
   | { t: 'j'; j: JobRow[] }
   /** One accounting event, atomically: session upserts and removals and the unlist job. */
@@ -148,7 +148,7 @@ export class QueueState {
         for (const row of record.s) this.#upsert(row);
         return;
       case 'st':
-        for (let i = 0; i + 3 < record.k.length; i += 4) this.sessions.rememberStopped([record.k[i]!, record.k[i + 1]!, record.k[i + 2]!, record.k[i + 3]!]);
+        for (let i = 0; i + 2 < record.k.length; i += 3) this.sessions.rememberStopped([record.k[i]!, record.k[i + 1]!, record.k[i + 2]!]);
         return;
       case 'j':
         for (const row of record.j) this.#addJob(row);
@@ -203,7 +203,7 @@ export class QueueState {
     let stopped: number[] = [];
     for (const row of this.sessions.stoppedRows()) {
       stopped.push(...row);
-      if (stopped.length === chunk * 4) {
+      if (stopped.length === chunk * 3) {
         yield { t: 'st', k: stopped };
         stopped = [];
       }

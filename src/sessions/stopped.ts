@@ -1,11 +1,11 @@
 /**
  * The memory of stopped sessions, so a Start or Interim-Update of a session that already ended (a
  * replay, or a record delayed in the network) can be told apart from a live one (design: "Event
- * order"). It keeps the newest STOPPED_CAPACITY stops: a ring of 64-bit key hashes and stop times
- * in typed arrays, about 32 bytes each, oldest overwritten first. At the churn of a large BRAS (tens
- * of sessions ending a second) that is many hours of stops, far beyond any retransmission (RFC 5080
- * §2.2.1); replays older than that are still caught by Event-Timestamp order when another session
- * holds the address. Pure code.
+ * order"). It keeps the newest STOPPED_CAPACITY stops: a ring of 64-bit key hashes and the stops'
+ * Event-Timestamps in typed arrays, about 20 bytes each with the index, oldest overwritten first.
+ * At the churn of a large BRAS (tens of sessions ending a second) that is hours of stops, far
+ * beyond any retransmission (RFC 5080 §2.2.1); replays older than that are still caught by
+ * Event-Timestamp order when another session of the same NAS holds the address. Pure code.
  */
 import { hashString, SlotIndex } from './slot-index.js';
 
@@ -17,20 +17,24 @@ export interface StopTime {
   readonly nasTime: number | undefined;
 }
 
-/** How many stops are remembered. */
-export const STOPPED_CAPACITY = 1 << 20;
+/** What the memory keeps of a stop: only the NAS's clock can show that a later Start is a new session. */
+export interface RememberedStop {
+  readonly nasTime: number | undefined;
+}
+
+/** How many stops are remembered (about 10 MB when full): four hours of a BRAS with a million sessions of eight hours on average. */
+export const STOPPED_CAPACITY = 1 << 19;
 
 /** One remembered stop as the journal snapshot writes it. */
-export type StoppedRow = [hashHigh: number, hashLow: number, at: number, nasTime: number];
+export type StoppedRow = [hashHigh: number, hashLow: number, nasTime: number];
 
 /** A bounded memory of stopped (client, NAS, Acct-Session-Id) keys. */
 export class StoppedSessions {
   readonly #capacity: number;
   #high = new Uint32Array(0);
   #low = new Uint32Array(0);
-  #at = new Float64Array(0);
   #nasTime = new Uint32Array(0);
-  #index = new SlotIndex((slot) => this.#high[slot]!);
+  readonly #index = new SlotIndex((slot) => this.#high[slot]!);
   /** Next slot to write; once the ring is full, the oldest entry. */
   #next = 0;
   #count = 0;
@@ -45,15 +49,15 @@ export class StoppedSessions {
 
   /** Remembers that the key stopped at this time; a later stop of the same key moves its time forward. */
   remember(key: string, time: StopTime): void {
-    this.rememberHashed(hashString(key, 0x5e55), hashString(key, 0x10c4), time.at, time.nasTime ?? 0);
+    this.rememberHashed(hashString(key, 0x5e55), hashString(key, 0x10c4), time.nasTime ?? 0);
   }
 
   /** When the key stopped, if it is remembered. */
-  stoppedAt(key: string): StopTime | undefined {
+  stoppedAt(key: string): RememberedStop | undefined {
     const slot = this.#find(hashString(key, 0x5e55), hashString(key, 0x10c4));
     if (slot < 0) return undefined;
     const nasTime = this.#nasTime[slot]!;
-    return { at: this.#at[slot]!, nasTime: nasTime === 0 ? undefined : nasTime };
+    return { nasTime: nasTime === 0 ? undefined : nasTime };
   }
 
   /** The entries oldest first, for the journal snapshot. */
@@ -61,15 +65,14 @@ export class StoppedSessions {
     const start = this.#count < this.#high.length ? 0 : this.#next;
     for (let i = 0; i < this.#count; i++) {
       const slot = (start + i) % this.#high.length;
-      yield [this.#high[slot]!, this.#low[slot]!, this.#at[slot]!, this.#nasTime[slot]!];
+      yield [this.#high[slot]!, this.#low[slot]!, this.#nasTime[slot]!];
     }
   }
 
   /** Remembers a stop by its key hashes (from a snapshot row). */
-  rememberHashed(high: number, low: number, at: number, nasTime: number): void {
+  rememberHashed(high: number, low: number, nasTime: number): void {
     const known = this.#find(high, low);
     if (known >= 0) {
-      this.#at[known] = Math.max(this.#at[known]!, at);
       this.#nasTime[known] = Math.max(this.#nasTime[known]!, nasTime);
       return;
     }
@@ -79,7 +82,6 @@ export class StoppedSessions {
     else this.#count++;
     this.#high[slot] = high;
     this.#low[slot] = low;
-    this.#at[slot] = at;
     this.#nasTime[slot] = nasTime;
     this.#index.insert(slot, high);
     this.#next = (slot + 1) % this.#high.length;
@@ -89,22 +91,21 @@ export class StoppedSessions {
     return this.#index.find(high, (slot) => this.#high[slot] === high && this.#low[slot] === low);
   }
 
-  /** Doubles the ring (only while it is full, so the entries sit in slots 0..count-1 from #next on). */
+  /**
+   * Doubles the ring. It is only full below capacity before it ever wrapped, so the entries sit in
+   * slots 0..count-1 in order and keep their slots (and their index cells).
+   */
   #grow(): void {
     const size = Math.min(this.#capacity, Math.max(1024, this.#high.length * 2));
-    const rows = [...this.rows()];
-    this.#high = new Uint32Array(size);
-    this.#low = new Uint32Array(size);
-    this.#at = new Float64Array(size);
-    this.#nasTime = new Uint32Array(size);
-    this.#index = new SlotIndex((slot) => this.#high[slot]!);
-    rows.forEach(([high, low, at, nasTime], slot) => {
-      this.#high[slot] = high;
-      this.#low[slot] = low;
-      this.#at[slot] = at;
-      this.#nasTime[slot] = nasTime;
-      this.#index.insert(slot, high);
-    });
-    this.#next = rows.length % size;
+    const grown = <T extends Uint32Array>(old: T, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    this.#high = grown(this.#high, (n) => new Uint32Array(n));
+    this.#low = grown(this.#low, (n) => new Uint32Array(n));
+    this.#nasTime = grown(this.#nasTime, (n) => new Uint32Array(n));
+    this.#next = this.#count;
   }
+
 }

@@ -12,9 +12,9 @@
  */
 import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { hashBytes, hashString, ipv4Number, ipv4Text, mix32, SlotIndex } from './slot-index.js';
-import { StoppedSessions, type StopTime, type StoppedRow } from './stopped.js';
+import { StoppedSessions, type RememberedStop, type StopTime, type StoppedRow } from './stopped.js';
 
-export type { StopTime, StoppedRow } from './stopped.js';
+export type { RememberedStop, StopTime, StoppedRow } from './stopped.js';
 
 /** What names a session: the RADIUS client it came through, the NAS key, and Acct-Session-Id. */
 export interface SessionKey {
@@ -47,7 +47,7 @@ export interface ReadonlySessionTable {
   /** Every session this client recorded for this NAS key (for Accounting-On/Off). */
   sessionsOfNas(client: string, nas: string): Session[];
   /** When this session stopped, while that is remembered. */
-  stoppedAt(client: string, nas: string, sessionId: string): StopTime | undefined;
+  stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined;
   /** The `count` sessions updated longest ago, oldest first (for the sessions.max cap). */
   oldest(count: number): Session[];
   /** How many sessions are recorded. */
@@ -152,7 +152,7 @@ export class SessionTable implements ReadonlySessionTable {
     return out;
   }
 
-  stoppedAt(client: string, nas: string, sessionId: string): StopTime | undefined {
+  stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined {
     return this.#stopped.stoppedAt(stopKey(client, nas, sessionId));
   }
 
@@ -252,8 +252,8 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   /** Remembers a stop from a journal snapshot row. */
-  rememberStopped([high, low, at, nasTime]: StoppedRow): void {
-    this.#stopped.rememberHashed(high, low, at, nasTime);
+  rememberStopped([high, low, nasTime]: StoppedRow): void {
+    this.#stopped.rememberHashed(high, low, nasTime);
   }
 
   /**
