@@ -49,6 +49,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('event order and replay, end
   let bind: BindServer;
   let temp: { dir: string; remove: () => void };
   let service: ServiceHandle;
+  let configFile: string;
   let port: number;
   let httpPort: number;
 
@@ -77,7 +78,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('event order and replay, end
       ack: 'unlisted',
       httpPort,
     });
-    service = await startService(writeConfig(temp.dir, yaml));
+    configFile = writeConfig(temp.dir, yaml);
+    service = await startService(configFile);
   });
 
   afterAll(async () => {
@@ -167,6 +169,21 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('event order and replay, end
     await send(port, request({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'dual', 'NAS-IP-Address': NAS_A, 'Framed-IP-Address': address }));
     expect(listed(address)).toBe(false);
     expect(listed(prefix), 'the delegated prefix stayed listed').toBe(false);
+  });
+
+  test('stopped sessions are remembered across a restart: a Start replayed after it is still stale', async () => {
+    const address = '10.64.7.1';
+    const start = request({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'restart-a', 'NAS-IP-Address': NAS_A, 'Framed-IP-Address': address });
+    await send(port, start);
+    await send(port, request({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'restart-a', 'NAS-IP-Address': NAS_A }));
+    expect(await service.stop('SIGTERM')).toBe(0);
+    service = await startService(configFile);
+
+    await send(port, request({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'restart-b', 'NAS-IP-Address': NAS_B, 'Framed-IP-Address': address }));
+    relist(address);
+    await send(port, start);
+    expect(listed(address), 'the Start replayed after the restart unlisted the new holder’s address').toBe(true);
+    expect(await staleCount('start', 'session_stopped')).toBe(1);
   });
 
   test('a Stop that names no address and matches no session is logged and counted', async () => {
