@@ -4,8 +4,8 @@
  * start(); only the CLI entry exits the process.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { accountingEvent } from './accounting/event.js';
-import { isEmptyPlan, planEvent } from './accounting/plan.js';
+import { accountingEvent, type AccountingEventType } from './accounting/event.js';
+import { isEmptyPlan, planEvent, type EventPlan, type StaleReason } from './accounting/plan.js';
 import { createBackend } from './backends/index.js';
 import type { Backend } from './backends/types.js';
 import type { Config } from './config/load.js';
@@ -39,6 +39,15 @@ export interface Daemon {
   addresses(): { radius: { transport: string; address: string; port: number; family: string }[]; http: { address: string; port: number } | undefined };
 }
 
+/** The end of a stale event's log line, by reason. */
+const STALE_WHY: Readonly<Record<StaleReason, string>> = {
+  session_stopped: 'its session has already stopped',
+  out_of_order: 'its session has a newer record',
+  address_taken: 'the address belongs to a newer session',
+  sessions_newer: "the NAS's sessions started after it are kept",
+  unknown_session: 'no recorded session',
+};
+
 /** Outcomes that are logged (rate-limited): a discarded packet says why, once in a while. */
 const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed', 'bad_certificate', 'too_many_connections']);
 
@@ -53,6 +62,10 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   const discardLimiter = rateLimiter(20, 10_000);
   // A full disk fails every write and every recovery try: a few lines a minute say so.
   const journalErrorLimiter = rateLimiter(5, 60_000);
+  // Refused and stale lines come from packets a client controls: limited like discards.
+  const refusedLimiter = rateLimiter(20, 10_000);
+  const staleLimiter = rateLimiter(20, 10_000);
+  const evictionLimiter = rateLimiter(1, 10_000);
 
   let backends: Backend[] = [];
   let store: StateStore | undefined;
@@ -106,16 +119,24 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     }
     const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
     metrics.events.inc({ type: event.type });
-    const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn });
+    const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn, maxSessions: config.sessions.max });
     operatorView.onEvent(event, plan);
     const context = { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
     for (const { address, error } of plan.refused) {
       metrics.refusedTargets.inc({ reason: error.code === 'RBL_ADDRESS_PROTECTED' ? 'protected' : 'outside_pools' });
-      accountingLog.warn({ ...context, address, code: error.code }, error.message);
+      const { allowed, suppressed } = refusedLimiter();
+      if (allowed) accountingLog.warn({ ...context, address, code: error.code, suppressed }, error.message);
     }
-    for (const { address, owner } of plan.stale) {
-      metrics.staleStops.inc();
-      accountingLog.info({ ...context, address, owner_session: owner.sessionId, owner_nas: owner.nas }, `stale ${event.type === 'stop' ? 'Stop' : event.type} skipped: the address belongs to a newer session`);
+    logStale(event.type, plan, context);
+    if (plan.evicted.length > 0) {
+      metrics.evictedSessions.inc(plan.evicted.length);
+      const { allowed, suppressed } = evictionLimiter();
+      if (allowed) {
+        accountingLog.warn(
+          { count: plan.evicted.length, max: config.sessions.max, oldest_updated_at: new Date(plan.evicted[0]!.updatedAt).toISOString(), suppressed },
+          'session table full (sessions.max): the oldest sessions are forgotten',
+        );
+      }
     }
     if (isEmptyPlan(plan)) {
       accountingLog.debug(context, 'accounting event changes nothing');
@@ -136,6 +157,21 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     // With state.ack: journal the outcome is reported by the worker's events; nothing waits on `done`.
     await (waitForDelivery ? done : recorded);
     metrics.ackLatencySeconds.observe((Date.now() - request.receivedAt) / 1000);
+  }
+
+  /** Counts each reason once per event and logs each finding, at a limited rate: a replaying client must not flood the log. */
+  function logStale(type: AccountingEventType, plan: EventPlan, context: Record<string, unknown>): void {
+    for (const reason of new Set(plan.stale.map((finding) => finding.reason))) metrics.staleEvents.inc({ type, reason });
+    for (const { reason, address, owner } of plan.stale) {
+      // The older counter keeps its meaning: addresses of a Stop or Accounting-On/Off session.
+      if (reason === 'address_taken' && type !== 'start' && type !== 'interim') metrics.staleStops.inc();
+      const { allowed, suppressed } = staleLimiter();
+      if (!allowed) continue;
+      const fields = { ...context, reason, address, owner_session: owner?.sessionId, owner_nas: owner?.nas, owner_client: owner?.client, suppressed };
+      // info, not warn: FreeRADIUS's status_check = request sends such a Stop every few seconds.
+      if (reason === 'unknown_session') accountingLog.info(fields, 'Stop names no address and matches no recorded session: nothing to unlist');
+      else accountingLog.info(fields, `stale ${type === 'stop' ? 'Stop' : type} skipped: ${STALE_WHY[reason]}`);
+    }
   }
 
   function onQueueEvent(event: QueueEvent): void {

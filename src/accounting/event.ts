@@ -8,7 +8,7 @@ import type { AccountingAttributes } from '../radius/attributes.js';
 export type AccountingEventType = 'start' | 'stop' | 'interim' | 'accounting-on' | 'accounting-off' | 'other';
 
 /** The attributes the accounting layer reads, as src/radius decodes them. */
-export type EventAttributes = Omit<AccountingAttributes, 'eventTimestamp'>;
+export type EventAttributes = AccountingAttributes;
 
 export interface AccountingEvent {
   readonly type: AccountingEventType;
@@ -21,6 +21,10 @@ export interface AccountingEvent {
   /** The session's addresses and prefixes, as the packet names them. */
   readonly addresses: readonly IpPrefix[];
   readonly receivedAt: number;
+  /** The event time on this host's clock: receive time minus Acct-Delay-Time (RFC 2866 §5.2), ms since the epoch. */
+  readonly at: number;
+  /** Event-Timestamp (RFC 2869 §5.3): seconds by the NAS's own clock, comparable only with the same client and NAS. */
+  readonly nasTime: number | undefined;
 }
 
 /** Acct-Status-Type values, RFC 2866 §5.1. */
@@ -73,5 +77,8 @@ export function accountingEvent(attributes: EventAttributes, client: string, sou
     userName: attributes.userName,
     addresses: framedAddresses(attributes),
     receivedAt,
+    at: receivedAt - (attributes.acctDelayTime ?? 0) * 1000,
+    // 0 is 1970: a NAS without a clock, not a time to order by.
+    nasTime: attributes.eventTimestamp === 0 ? undefined : attributes.eventTimestamp,
   };
 }

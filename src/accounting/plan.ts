@@ -1,35 +1,64 @@
 /**
- * What an accounting event does (design: "What each accounting event does"): the session-table
- * changes and the addresses to unlist, after the safety rules. Pure code: the caller commits the plan.
+ * What an accounting event does (design: "What each accounting event does", "Event order"): the
+ * session-table changes and the addresses to unlist, after the ordering and safety rules. Pure
+ * code: the caller commits the plan.
  */
 import type { RblError } from '../errors.js';
 import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
-import type { ReadonlySessionTable, Session } from '../sessions/table.js';
+import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
+import { happenedBefore, provablyAfter, restartedAfter, sessionTime, type EventTime } from './order.js';
 import { unlistRefusal, type UnlistPolicy } from './policy.js';
 
 /** A recorded session as the planner sees it: the session table's own record. */
 export type PlannedSession = Session;
 
 /** The read side of the session table the planner needs. */
-export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas'>;
+export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas' | 'stoppedAt' | 'oldest' | 'size'>;
 
 export interface PlanContext extends UnlistPolicy {
   /** Which events unlist (config unlist_on). */
   readonly unlistOn: ReadonlySet<string>;
+  /** sessions.max: a new session past it evicts the oldest. */
+  readonly maxSessions: number;
+}
+
+/** A session to forget; with `stoppedAt` it stopped (and is remembered so), without it is only forgotten (evicted, expired). */
+export interface SessionRemoval extends SessionKey {
+  readonly stoppedAt?: StopTime;
+}
+
+/**
+ * Why an event (or one of its addresses) acts on nothing:
+ * - session_stopped: a Start or Interim-Update of a session that already stopped (a replay, or delayed);
+ * - out_of_order: a Start or Interim-Update older than its own session's last one;
+ * - address_taken: the address belongs to another session with a newer event;
+ * - sessions_newer: an Accounting-On/Off older than some of its NAS's sessions, which it leaves alone;
+ * - unknown_session: a Stop that names no address and matches no recorded session.
+ */
+export const STALE_REASONS = ['session_stopped', 'out_of_order', 'address_taken', 'sessions_newer', 'unknown_session'] as const;
+export type StaleReason = (typeof STALE_REASONS)[number];
+
+export interface StaleFinding {
+  readonly reason: StaleReason;
+  readonly address?: string;
+  /** The session that holds the address, or the newer record of the event's own session. */
+  readonly owner?: PlannedSession;
 }
 
 export interface EventPlan {
   /** Sessions to record or refresh. */
   readonly upsert: readonly PlannedSession[];
-  /** Sessions to forget. */
-  readonly remove: readonly { readonly nas: string; readonly sessionId: string }[];
+  /** Sessions to forget: stopped ones, and the oldest evicted for sessions.max. */
+  readonly remove: readonly SessionRemoval[];
+  /** The sessions evicted for sessions.max (also in `remove`). */
+  readonly evicted: readonly PlannedSession[];
   /** Addresses to unlist, canonical text, each allowed by the safety rules. */
   readonly unlist: readonly string[];
-  /** Addresses the safety rules kept listed, with the reason. */
+  /** Addresses the safety rules kept listed (or kept out of the table), with the reason. */
   readonly refused: readonly { readonly address: string; readonly error: RblError }[];
-  /** Addresses of a stale Stop, or of an Accounting-On/Off session, that belong to a newer session now. */
-  readonly stale: readonly { readonly address: string; readonly owner: PlannedSession }[];
+  /** What the event may not do because of event order. */
+  readonly stale: readonly StaleFinding[];
 }
 
 /** Whether the plan changes nothing (no session change, nothing to unlist): it needs no journal record. */
@@ -37,38 +66,72 @@ export function isEmptyPlan(plan: EventPlan): boolean {
   return plan.upsert.length === 0 && plan.remove.length === 0 && plan.unlist.length === 0;
 }
 
-/** Plans an event against the session table and the safety rules. */
+const sameSession = (a: SessionKey, b: SessionKey | undefined): boolean =>
+  b !== undefined && a.client === b.client && a.nas === b.nas && a.sessionId === b.sessionId;
+
+/** Plans an event against the session table and the rules. */
 export function planEvent(event: AccountingEvent, sessions: SessionLookup, context: PlanContext): EventPlan {
   const upsert: PlannedSession[] = [];
-  const remove: { nas: string; sessionId: string }[] = [];
+  const remove: SessionRemoval[] = [];
+  const evicted: PlannedSession[] = [];
   const candidates: IpPrefix[] = [];
-  const stale: { address: string; owner: PlannedSession }[] = [];
-  const eventAddresses = event.addresses.map(formatPrefix);
+  const stale: StaleFinding[] = [];
+  const refused = new Map<string, RblError>();
+  const time: EventTime = event;
+  const key: SessionKey | undefined = event.sessionId === undefined ? undefined : { client: event.client, nas: event.nas, sessionId: event.sessionId };
+  const stopTime: StopTime = { at: event.at, nasTime: event.nasTime };
 
   switch (event.type) {
     case 'start':
     case 'interim': {
-      if (event.sessionId !== undefined) {
-        // An Interim-Update without addresses keeps what the Start recorded.
-        const known = sessions.get(event.nas, event.sessionId);
-        const addresses = eventAddresses.length > 0 ? eventAddresses : (known?.addresses ?? []);
+      // An address this client may not unlist is never recorded for it either.
+      const recordable: string[] = [];
+      for (const target of event.addresses) {
+        const error = unlistRefusal(target, context);
+        if (error) refused.set(formatPrefix(target), error);
+        else recordable.push(formatPrefix(target));
+      }
+      const findings = claimStaleness(time, key, recordable, sessions);
+      if (findings.length > 0) {
+        stale.push(...findings);
+        break;
+      }
+      if (key) {
+        // An Interim-Update without addresses keeps what the Start recorded, as far as the session
+        // still holds it: an address a newer session took since is not taken back.
+        const known = sessions.get(key.client, key.nas, key.sessionId);
+        const addresses =
+          recordable.length > 0 ? recordable : (known?.addresses ?? []).filter((address) => sameSession(key, sessions.ownerOf(address)));
         if (addresses.length > 0) {
-          upsert.push({ nas: event.nas, sessionId: event.sessionId, client: event.client, addresses, updatedAt: event.receivedAt });
+          upsert.push({ ...key, addresses, updatedAt: event.receivedAt, eventAt: event.at, nasTime: event.nasTime });
+          if (!known && sessions.size >= context.maxSessions) {
+            // Evict in batches of a thousandth of the cap, so the scan for the oldest runs rarely.
+            const count = Math.max(sessions.size - context.maxSessions + 1, Math.ceil(context.maxSessions / 1000));
+            for (const session of sessions.oldest(count)) {
+              evicted.push(session);
+              remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId });
+            }
+          }
         }
       }
       // The new user of an address must not inherit its listing.
-      if (event.type === 'start' && context.unlistOn.has('start')) candidates.push(...event.addresses);
+      if (event.type === 'start' && context.unlistOn.has('start')) candidates.push(...recordable.map((text) => parsePrefix(text)));
       break;
     }
     case 'stop': {
-      const known = event.sessionId === undefined ? undefined : sessions.get(event.nas, event.sessionId);
-      if (known) remove.push({ nas: known.nas, sessionId: known.sessionId });
-      const addresses = eventAddresses.length > 0 ? eventAddresses : (known?.addresses ?? []);
+      const known = key && sessions.get(key.client, key.nas, key.sessionId);
+      // Remembered even when unknown, so a replay of its Start is recognised.
+      if (key) remove.push({ ...key, stoppedAt: stopTime });
+      // The Stop's own addresses and what its session recorded: a Stop may repeat only some of them.
+      const addresses = [...new Set([...event.addresses.map(formatPrefix), ...(known?.addresses ?? [])])];
+      if (addresses.length === 0) {
+        stale.push({ reason: 'unknown_session' });
+        break;
+      }
       for (const address of addresses) {
         const owner = sessions.ownerOf(address);
-        const ownedByThisSession = owner !== undefined && owner.nas === event.nas && owner.sessionId === event.sessionId;
-        if (owner !== undefined && !ownedByThisSession) {
-          stale.push({ address, owner });
+        if (owner !== undefined && !sameSession(owner, key) && !provablyAfter(time, sessionTime(owner))) {
+          stale.push({ reason: 'address_taken', address, owner });
           continue;
         }
         if (context.unlistOn.has('stop')) candidates.push(parsePrefix(address));
@@ -77,19 +140,26 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     }
     case 'accounting-on':
     case 'accounting-off': {
-      // The NAS restarted: every session it had is over (RFC 2866 §5.1).
-      for (const session of sessions.sessionsOfNas(event.nas)) {
-        remove.push({ nas: session.nas, sessionId: session.sessionId });
+      // The NAS restarted: every session it had before is over (RFC 2866 §5.1), but not those it
+      // started since, which a replayed or delayed Accounting-On must not wipe.
+      let newer = 0;
+      for (const session of sessions.sessionsOfNas(event.client, event.nas)) {
+        if (!happenedBefore(sessionTime(session), time)) {
+          newer++;
+          continue;
+        }
+        remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId, stoppedAt: stopTime });
         for (const address of session.addresses) {
-          // A session whose Stop was lost may name an address another NAS has given out since.
+          // A session whose Stop was lost may name an address another session holds now.
           const owner = sessions.ownerOf(address);
-          if (owner !== undefined && (owner.nas !== session.nas || owner.sessionId !== session.sessionId)) {
-            stale.push({ address, owner });
+          if (owner !== undefined && !sameSession(owner, session)) {
+            stale.push({ reason: 'address_taken', address, owner });
             continue;
           }
           if (context.unlistOn.has(event.type)) candidates.push(parsePrefix(address));
         }
       }
+      if (newer > 0) stale.push({ reason: 'sessions_newer' });
       break;
     }
     case 'other':
@@ -97,15 +167,33 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
   }
 
   const unlist: string[] = [];
-  const refused: { address: string; error: RblError }[] = [];
   const seen = new Set<string>();
   for (const target of candidates) {
     const address = formatPrefix(target);
     if (seen.has(address)) continue;
     seen.add(address);
     const error = unlistRefusal(target, context);
-    if (error) refused.push({ address, error });
+    if (error) refused.set(address, error);
     else unlist.push(address);
   }
-  return { upsert, remove, unlist, refused, stale };
+  return { upsert, remove, evicted, unlist, refused: [...refused].map(([address, error]) => ({ address, error })), stale };
+}
+
+/**
+ * Why a Start or Interim-Update may not claim its addresses: its session stopped, a newer record
+ * of its own session exists, or a session with a newer event holds one of them. Empty when it may.
+ */
+function claimStaleness(time: EventTime, key: SessionKey | undefined, addresses: readonly string[], sessions: SessionLookup): StaleFinding[] {
+  if (key) {
+    const stop = sessions.stoppedAt(key.client, key.nas, key.sessionId);
+    if (stop && !restartedAfter(time, stop)) return [{ reason: 'session_stopped' }];
+    const known = sessions.get(key.client, key.nas, key.sessionId);
+    if (known && happenedBefore(time, sessionTime(known))) return [{ reason: 'out_of_order', owner: known }];
+  }
+  const findings: StaleFinding[] = [];
+  for (const address of addresses) {
+    const owner = sessions.ownerOf(address);
+    if (owner && !sameSession(owner, key) && happenedBefore(time, sessionTime(owner))) findings.push({ reason: 'address_taken', address, owner });
+  }
+  return findings;
 }

@@ -83,7 +83,8 @@ export interface Config {
   readonly unlistOn: ReadonlySet<UnlistTrigger>;
   readonly backends: readonly BackendConfig[];
   readonly state: { readonly dir: string; readonly ack: 'journal' | 'unlisted' };
-  readonly sessions: { readonly maxAgeMs: number };
+  /** sessions.max_age, and sessions.max: the cap past which the oldest sessions are evicted. */
+  readonly sessions: { readonly maxAgeMs: number; readonly max: number };
   /** The monitoring endpoint, and how often backends are probed for /readyz. */
   readonly http: { readonly listen: Endpoint | undefined; readonly probeIntervalMs: number };
   /** format: pino JSON lines (json, the default) or one readable line per entry for a terminal (pretty). */
@@ -292,7 +293,7 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     unlistOn: new Set(raw.unlist_on),
     backends: Object.freeze(backends),
     state: Object.freeze({ dir: file(raw.state.dir), ack: raw.state.ack }),
-    sessions: Object.freeze({ maxAgeMs: durationMs(raw.sessions.max_age) }),
+    sessions: Object.freeze({ maxAgeMs: durationMs(raw.sessions.max_age), max: raw.sessions.max }),
     http: Object.freeze({
       listen: raw.http.listen === '' ? undefined : attempt(() => endpoint(raw.http.listen, 'http.listen', path, 9813)),
       probeIntervalMs: durationMs(raw.http.probe_interval),

@@ -80,7 +80,9 @@ export const configSchema = z.strictObject({
       ack: z.enum(['journal', 'unlisted']).default('journal'),
     })
     .default({ dir: '/var/lib/rbl-unlist', ack: 'journal' }),
-  sessions: z.strictObject({ max_age: duration.default('7d') }).default({ max_age: '7d' }),
+  sessions: z
+    .strictObject({ max_age: duration.default('7d'), max: z.number().int().positive().default(2_000_000) })
+    .default({ max_age: '7d', max: 2_000_000 }),
   http: z
     .strictObject({ listen: z.string().default('127.0.0.1:9813'), probe_interval: duration.default('10s') })
     .default({ listen: '127.0.0.1:9813', probe_interval: '10s' }),

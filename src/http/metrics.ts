@@ -32,6 +32,10 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const REFUSED_REASONS = ['outside_pools', 'protected'] as const;
 export type RefusedReason = (typeof REFUSED_REASONS)[number];
 
+/** Why an accounting event acted on nothing (see src/accounting/plan.ts). */
+export const STALE_REASONS = ['session_stopped', 'out_of_order', 'address_taken', 'sessions_newer', 'unknown_session'] as const;
+export type StaleReason = (typeof STALE_REASONS)[number];
+
 /** What became of one target at one backend. */
 export const UNLIST_OUTCOMES = ['success', 'retry', 'dead_letter'] as const;
 export type UnlistOutcome = (typeof UNLIST_OUTCOMES)[number];
@@ -63,6 +67,16 @@ export const METRIC_HELP = {
     type: 'counter',
     labels: [],
     help: 'Addresses of a Stop (or of an Accounting-On/Off session) skipped because they now belong to a newer session',
+  },
+  rbl_unlist_accounting_stale_events_total: {
+    type: 'counter',
+    labels: ['type', 'reason'],
+    help: `Accounting events (or addresses of one) that acted on nothing because of event order, by type and reason: ${STALE_REASONS.join(', ')}`,
+  },
+  rbl_unlist_sessions_evicted_total: {
+    type: 'counter',
+    labels: [],
+    help: 'Sessions forgotten, oldest first, to keep the session table within sessions.max',
   },
   rbl_unlist_accounting_refused_total: {
     type: 'counter',
@@ -134,6 +148,8 @@ export interface Metrics {
   readonly packets: Counter<'outcome' | 'transport'>;
   readonly events: Counter<'type'>;
   readonly staleStops: Counter;
+  readonly staleEvents: Counter<'type' | 'reason'>;
+  readonly evictedSessions: Counter;
   readonly refusedTargets: Counter<'reason'>;
   /** Counts targets, not requests. */
   readonly unlists: Counter<'backend' | 'outcome'>;
@@ -203,6 +219,8 @@ export function createMetrics(): Metrics {
     packets,
     events,
     staleStops: counter('rbl_unlist_accounting_stale_stops_total'),
+    staleEvents: counter<'type' | 'reason'>('rbl_unlist_accounting_stale_events_total'),
+    evictedSessions: counter('rbl_unlist_sessions_evicted_total'),
     refusedTargets,
     unlists: counter<'backend' | 'outcome'>('rbl_unlist_backend_unlists_total'),
     backendRequestSeconds: histogram<'backend'>('rbl_unlist_backend_request_duration_seconds', REQUEST_BUCKETS),

@@ -8,7 +8,7 @@
  * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
  */
 import { RblError } from '../errors.js';
-import { SessionTable, type Session } from '../sessions/table.js';
+import { SessionTable, type Session, type SessionKey, type StopTime } from '../sessions/table.js';
 
 /** Why a job exists: the accounting event that asked for it. */
 export interface UnlistReason {
@@ -46,7 +46,14 @@ export interface JobState {
   dead: DeadDelivery[];
 }
 
-export type SessionRow = [nas: string, sessionId: string, client: string, addresses: string[], updatedAt: number];
+/** A session as journal format 2 writes it; nasTime 0 when the NAS sent no Event-Timestamp. */
+export type SessionRow = [client: string, nas: string, sessionId: string, addresses: string[], updatedAt: number, eventAt: number, nasTime: number];
+/** A session as journal format 1 wrote it: no event times, keyed by NAS and Acct-Session-Id only. */
+export type SessionRowV1 = [nas: string, sessionId: string, client: string, addresses: string[], updatedAt: number];
+/** A session forgotten: stopped (with its stop time, remembered) or expired/evicted (without). */
+export type RemovalRow = [client: string, nas: string, sessionId: string] | [client: string, nas: string, sessionId: string, at: number, nasTime: number];
+/** A session forgotten in journal format 1. */
+export type RemovalRowV1 = [nas: string, sessionId: string];
 export type DeadRow = [lane: string, failedAt: number, code: string, message: string];
 export interface JobRow {
   i: number;
@@ -57,17 +64,25 @@ export interface JobRow {
   x?: DeadRow[];
 }
 
-export const JOURNAL_VERSION = 1;
+/**
+ * 2: sessions scoped by client, with event times, and the stopped-session memory. Format 1 records
+ * are still read (rows are told apart by their length, since a format 1 file goes on with format 2
+ * records until its next compaction): a session without an event time gets its updatedAt.
+ */
+export const JOURNAL_VERSION = 2;
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
 
 /** The journal's record payloads. */
 export type JournalRecord =
   /** First record of every file: the format version and the next job number. */
   | { t: 'h'; v: number; seq: number; at: number }
   /** Snapshot chunks written by compaction. */
-  | { t: 's'; s: SessionRow[] }
+  | { t: 's'; s: (SessionRow | SessionRowV1)[] }
+  /** Snapshot chunks of the stopped-session memory: [hashHigh, hashLow, nasTime] flattened, oldest first. */
+  | { t: 'st'; k: number[] }
   | { t: 'j'; j: JobRow[] }
   /** One accounting event, atomically: session upserts and removals and the unlist job. */
-  | { t: 'c'; u?: SessionRow[]; r?: [string, string][]; j?: JobRow }
+  | { t: 'c'; u?: (SessionRow | SessionRowV1)[]; r?: (RemovalRow | RemovalRowV1)[]; j?: JobRow }
   /** Deliveries of these jobs in this lane succeeded. */
   | { t: 'd'; l: string; i: number[] }
   /** A delivery became a dead letter. */
@@ -89,7 +104,13 @@ export function splitLane(lane: string): { backend: string; zone: string } {
 }
 
 export function sessionRow(session: Session): SessionRow {
-  return [session.nas, session.sessionId, session.client, [...session.addresses], session.updatedAt];
+  return [session.client, session.nas, session.sessionId, [...session.addresses], session.updatedAt, session.eventAt, session.nasTime ?? 0];
+}
+
+/** The row that forgets a session; with the stop time when it stopped (so it is remembered). */
+export function removalRow(removal: SessionKey & { readonly stoppedAt?: StopTime }): RemovalRow {
+  const { client, nas, sessionId, stoppedAt } = removal;
+  return stoppedAt ? [client, nas, sessionId, stoppedAt.at, stoppedAt.nasTime ?? 0] : [client, nas, sessionId];
 }
 
 export function jobView(job: JobState): UnlistJob {
@@ -132,20 +153,23 @@ export class QueueState {
   apply(record: JournalRecord): void {
     switch (record.t) {
       case 'h':
-        if (record.v !== JOURNAL_VERSION) {
-          throw new RblError('RBL_JOURNAL_CORRUPT', `the journal has format version ${record.v}; this rbl-unlist reads version ${JOURNAL_VERSION}`);
+        if (!READABLE_VERSIONS.has(record.v)) {
+          throw new RblError('RBL_JOURNAL_CORRUPT', `the journal has format version ${record.v}; this rbl-unlist reads versions 1 to ${JOURNAL_VERSION}`);
         }
         this.nextSeq = Math.max(this.nextSeq, record.seq);
         return;
       case 's':
         for (const row of record.s) this.#upsert(row);
         return;
+      case 'st':
+        for (let i = 0; i + 2 < record.k.length; i += 3) this.sessions.rememberStopped([record.k[i]!, record.k[i + 1]!, record.k[i + 2]!]);
+        return;
       case 'j':
         for (const row of record.j) this.#addJob(row);
         return;
       case 'c':
         for (const row of record.u ?? []) this.#upsert(row);
-        for (const [nas, sessionId] of record.r ?? []) this.sessions.remove(nas, sessionId);
+        for (const row of record.r ?? []) this.#remove(row);
         if (record.j) this.#addJob(record.j);
         return;
       case 'd':
@@ -192,6 +216,15 @@ export class QueueState {
       }
     }
     if (sessions.length > 0) yield { t: 's', s: sessions };
+    let stopped: number[] = [];
+    for (const row of this.sessions.stoppedRows()) {
+      stopped.push(...row);
+      if (stopped.length === chunk * 3) {
+        yield { t: 'st', k: stopped };
+        stopped = [];
+      }
+    }
+    if (stopped.length > 0) yield { t: 'st', k: stopped };
     let jobs: JobRow[] = [];
     for (const job of this.jobs.values()) {
       jobs.push(jobRow(job));
@@ -203,8 +236,26 @@ export class QueueState {
     if (jobs.length > 0) yield { t: 'j', j: jobs };
   }
 
-  #upsert([nas, sessionId, client, addresses, updatedAt]: SessionRow): void {
-    this.sessions.upsert({ nas, sessionId, client, addresses, updatedAt });
+  #upsert(row: SessionRow | SessionRowV1): void {
+    if (row.length === 5) {
+      const [nas, sessionId, client, addresses, updatedAt] = row;
+      // Format 1 kept no event time: the record time is the best there is.
+      this.sessions.upsert({ client, nas, sessionId, addresses, updatedAt, eventAt: updatedAt });
+      return;
+    }
+    const [client, nas, sessionId, addresses, updatedAt, eventAt, nasTime] = row;
+    this.sessions.upsert({ client, nas, sessionId, addresses, updatedAt, eventAt, nasTime: nasTime === 0 ? undefined : nasTime });
+  }
+
+  #remove(row: RemovalRow | RemovalRowV1): void {
+    if (row.length === 2) {
+      this.sessions.removeUnscoped(row[0], row[1]);
+    } else if (row.length === 5) {
+      const [client, nas, sessionId, at, nasTime] = row;
+      this.sessions.stop({ client, nas, sessionId }, { at, nasTime: nasTime === 0 ? undefined : nasTime });
+    } else {
+      this.sessions.remove(row[0], row[1], row[2]);
+    }
   }
 
   #addJob(row: JobRow): void {

@@ -3,7 +3,7 @@
  * health, and its counters. The implementation is in store.ts.
  */
 import type { Backend } from '../backends/types.js';
-import type { ReadonlySessionTable, Session } from '../sessions/table.js';
+import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { DeliveryAttempt } from './attempts.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { QueueEvent } from './events.js';
@@ -14,8 +14,8 @@ import type { UnlistJob } from './state.js';
 export interface StateChange {
   /** Sessions recorded or refreshed (Start, Interim-Update). */
   readonly upsert?: readonly Session[];
-  /** Sessions forgotten (Stop, Accounting-On/Off). */
-  readonly remove?: readonly { readonly nas: string; readonly sessionId: string }[];
+  /** Sessions forgotten: stopped (Stop, Accounting-On/Off; with the stop time) or evicted (without). */
+  readonly remove?: readonly (SessionKey & { readonly stoppedAt?: StopTime })[];
   /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */
   readonly unlist?: Omit<UnlistJob, 'id'>;
 }

@@ -32,6 +32,7 @@ import {
   deadLetterRecord,
   jobView,
   QueueState,
+  removalRow,
   sessionRow,
   splitLane,
   type JobRow,
@@ -169,7 +170,7 @@ class Store implements StateStore {
       for (const session of change.upsert) for (const address of session.addresses) parsePrefix(address);
       record.u = change.upsert.map(sessionRow);
     }
-    if (change.remove && change.remove.length > 0) record.r = change.remove.map((key) => [key.nas, key.sessionId]);
+    if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
     let job: JobRow | undefined;
     const covering: string[] = [];
     if (change.unlist && change.unlist.targets.length > 0) {
@@ -244,7 +245,7 @@ class Store implements StateStore {
     if (this.#closing || this.#failure) return [];
     const stale = this.#state.sessions.expired(now, this.#options.maxSessionAgeMs);
     for (let i = 0; i < stale.length; i += 5000) {
-      this.#record({ t: 'c', r: stale.slice(i, i + 5000).map((session) => [session.nas, session.sessionId]) });
+      this.#record({ t: 'c', r: stale.slice(i, i + 5000).map(removalRow) });
     }
     if (stale.length > 0) this.#emit({ type: 'sessions-expired', count: stale.length });
     return stale;

@@ -1,6 +1,6 @@
 /**
  * Decodes the standard attributes the accounting layer needs straight from the packet bytes
- * (RFC 2865 §5, RFC 2866 §5, RFC 2869 §5.3, RFC 3162 §2, RFC 4818 §3, RFC 6911 §3.1).
+ * (RFC 2865 §5, RFC 2866 §5 (with §5.2 Acct-Delay-Time), RFC 2869 §5.3, RFC 3162 §2, RFC 4818 §3, RFC 6911 §3.1).
  * Vendor-Specific attributes are skipped here, so one this daemon cannot parse never costs the
  * packet its standard attributes. An attribute whose value has the wrong size is ignored.
  */
@@ -30,8 +30,10 @@ export interface AccountingAttributes {
   readonly framedIpv6Prefixes: readonly string[];
   /** Delegated-IPv6-Prefix (123), as "addr/len". */
   readonly delegatedIpv6Prefixes: readonly string[];
-  /** Event-Timestamp (55), seconds since the epoch. */
+  /** Event-Timestamp (55), seconds since the epoch, by the NAS's clock. */
   readonly eventTimestamp: number | undefined;
+  /** Acct-Delay-Time (41): seconds the client has been trying to send this record. */
+  readonly acctDelayTime: number | undefined;
 }
 
 /** Decodes the accounting attributes of a packet that parsePacket accepted (attributes well formed). */
@@ -45,6 +47,7 @@ export function decodeAccountingAttributes(packet: RadiusPacket): AccountingAttr
   let nasIdentifier: string | undefined;
   let framedIpAddress: string | undefined;
   let eventTimestamp: number | undefined;
+  let acctDelayTime: number | undefined;
   const framedIpv6Addresses: string[] = [];
   const framedIpv6Prefixes: string[] = [];
   const delegatedIpv6Prefixes: string[] = [];
@@ -63,6 +66,9 @@ export function decodeAccountingAttributes(packet: RadiusPacket): AccountingAttr
         break;
       case Attribute.EventTimestamp:
         if (size === 4 && eventTimestamp === undefined) eventTimestamp = bytes.readUInt32BE(start);
+        break;
+      case Attribute.AcctDelayTime:
+        if (size === 4 && acctDelayTime === undefined) acctDelayTime = bytes.readUInt32BE(start);
         break;
       case Attribute.AcctSessionId:
         if (size > 0 && sessionId === undefined) sessionId = bytes.toString('utf8', start, end);
@@ -107,6 +113,7 @@ export function decodeAccountingAttributes(packet: RadiusPacket): AccountingAttr
     framedIpv6Prefixes,
     delegatedIpv6Prefixes,
     eventTimestamp,
+    acctDelayTime,
   };
 }
 

@@ -19,6 +19,7 @@ export const Attribute = {
   NasIdentifier: 32,
   ProxyState: 33,
   AcctStatusType: 40,
+  AcctDelayTime: 41,
   AcctSessionId: 44,
   EventTimestamp: 55,
   MessageAuthenticator: 80,

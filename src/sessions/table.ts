@@ -1,67 +1,91 @@
 /**
- * The session table: which accounting session (NAS, Acct-Session-Id) holds which addresses, so a
- * Stop without addresses can be resolved, Accounting-On/Off can unlist a NAS's sessions, and a stale
- * Stop can be told apart by {@link SessionTable.ownerOf}.
+ * The session table: which accounting session (client, NAS, Acct-Session-Id) holds which addresses,
+ * and when it last said so, so a Stop without addresses can be resolved, Accounting-On/Off can
+ * unlist a NAS's sessions, and an event older than an address's holder can be told apart
+ * (design: "Event order"). It also remembers the sessions that stopped ({@link StoppedSessions}).
  *
- * It must hold a million sessions in well under 256 MB, so it is columnar: a session is a slot
- * number, and its NAS and client (interned), update time, Acct-Session-Id (ASCII up to 24 bytes,
+ * It must hold a million sessions in well under 150 MB, so it is columnar: a session is a slot
+ * number, and its scope (client and NAS, interned), times, Acct-Session-Id (ASCII up to 20 bytes,
  * inline), first IPv4 address and first IPv6 address or prefix live in typed arrays, indexed by
  * typed-array hash tables. Only unusual values (long ids, further addresses) become strings in
  * Maps. Pure code, no I/O: the queue store journals the changes.
  */
 import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { hashBytes, hashString, ipv4Number, ipv4Text, mix32, SlotIndex } from './slot-index.js';
+import { StoppedSessions, type RememberedStop, type StopTime, type StoppedRow } from './stopped.js';
 
-/** One recorded accounting session. */
-export interface Session {
+export type { RememberedStop, StopTime, StoppedRow } from './stopped.js';
+
+/** What names a session: the RADIUS client it came through, the NAS key, and Acct-Session-Id. */
+export interface SessionKey {
+  /** The configured RADIUS client name: one client never reaches another's sessions. */
+  readonly client: string;
   /** The NAS key (NAS-IP-Address / NAS-Identifier / source), as the accounting stage builds it. */
   readonly nas: string;
   /** Acct-Session-Id. */
   readonly sessionId: string;
-  /** The configured RADIUS client name the session's packets came from. */
-  readonly client: string;
+}
+
+/** One recorded accounting session. */
+export interface Session extends SessionKey {
   /** Canonical formatPrefix text; read back, the first IPv4 host address comes first, then the first IPv6 address or prefix. */
   readonly addresses: readonly string[];
-  /** When Start or Interim-Update last recorded it, in ms since the epoch. */
+  /** When Start or Interim-Update last recorded it (receive time), in ms since the epoch; sessions.max_age counts from here. */
   readonly updatedAt: number;
+  /** The event time of that record: its receive time minus Acct-Delay-Time (RFC 2866 §5.2), ms since the epoch. */
+  readonly eventAt: number;
+  /** Its Event-Timestamp (RFC 2869 §5.3), seconds by the NAS's clock, when the NAS sent one. */
+  readonly nasTime?: number | undefined;
 }
 
 /** The read side of the table, as the daemon sees it. */
 export interface ReadonlySessionTable {
-  /** The session with this NAS key and Acct-Session-Id. */
-  get(nas: string, sessionId: string): Session | undefined;
-  /** The session that most recently recorded this address (formatPrefix text), if any. */
+  /** The session with this client, NAS key and Acct-Session-Id. */
+  get(client: string, nas: string, sessionId: string): Session | undefined;
+  /** The session that holds this address (formatPrefix text) now, if any. */
   ownerOf(address: string): Session | undefined;
-  /** Every session recorded for this NAS key (for Accounting-On/Off). */
-  sessionsOfNas(nas: string): Session[];
+  /** Every session this client recorded for this NAS key (for Accounting-On/Off). */
+  sessionsOfNas(client: string, nas: string): Session[];
+  /** When this session stopped, while that is remembered. */
+  stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined;
+  /** The `count` sessions updated longest ago, oldest first (for the sessions.max cap). */
+  oldest(count: number): Session[];
   /** How many sessions are recorded. */
   readonly size: number;
   /** The sessions not updated within maxAgeMs before now (nothing is removed). */
   expired(now: number, maxAgeMs: number): Session[];
   /** Every session, in slot order; tolerates changes made while iterating. */
   entries(): IterableIterator<Session>;
+  /** The remembered stops, oldest first, for the journal snapshot. */
+  stoppedRows(): IterableIterator<StoppedRow>;
 }
 
 const FREE = 0;
 const USED = 1;
 const HAS_V4 = 2;
 const HAS_V6 = 4;
-/** Acct-Session-Ids up to this many ASCII characters are stored inline; others in a Map. */
-const INLINE_ID = 24;
+/** Acct-Session-Ids up to this many ASCII characters (most NASes send 8 to 16) are stored inline; others in a Map. */
+const INLINE_ID = 20;
 const LONG_ID = 255;
+/** The longest Acct-Delay-Time kept exactly (about 24 days); a longer one orders as this. */
+const MAX_LAG = 0x7fffffff;
 
 /** A mutable, compact session table. Only the queue store mutates the one the daemon reads. */
 export class SessionTable implements ReadonlySessionTable {
-  readonly #nasNames: string[] = [];
-  readonly #nasIds = new Map<string, number>();
-  readonly #clientNames: string[] = [];
-  readonly #clientIds = new Map<string, number>();
+  /** Interned scopes: one per (client, NAS key). */
+  readonly #scopeIds = new Map<string, number>();
+  readonly #scopeClient: string[] = [];
+  readonly #scopeNas: string[] = [];
+  readonly #stopped = new StoppedSessions();
 
   #capacity = 0;
   #flags = new Uint8Array(0);
-  #nas = new Uint32Array(0);
-  #client = new Uint32Array(0);
+  #scope = new Uint32Array(0);
   #updatedAt = new Float64Array(0);
+  /** updatedAt − eventAt (the Acct-Delay-Time), ms: 4 bytes where a second timestamp would take 8. */
+  #eventLag = new Int32Array(0);
+  /** Event-Timestamp in seconds; 0 when the NAS sent none. */
+  #nasTime = new Uint32Array(0);
   #keyHash = new Uint32Array(0);
   #idLength = new Uint8Array(0);
   #idBytes = new Uint8Array(0);
@@ -84,8 +108,8 @@ export class SessionTable implements ReadonlySessionTable {
     return this.#size;
   }
 
-  get(nas: string, sessionId: string): Session | undefined {
-    const slot = this.#slotOf(nas, sessionId);
+  get(client: string, nas: string, sessionId: string): Session | undefined {
+    const slot = this.#slotOf(client, nas, sessionId);
     return slot < 0 ? undefined : this.#session(slot);
   }
 
@@ -108,13 +132,13 @@ export class SessionTable implements ReadonlySessionTable {
     return slot < 0 ? undefined : this.#session(slot);
   }
 
-  sessionsOfNas(nas: string): Session[] {
-    const id = this.#nasIds.get(nas);
+  sessionsOfNas(client: string, nas: string): Session[] {
+    const id = this.#scopeIds.get(scopeKey(client, nas));
     if (id === undefined) return [];
     // A scan of one typed array: Accounting-On/Off is rare, and a per-NAS index would cost memory.
     const out: Session[] = [];
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags[slot] !== FREE && this.#nas[slot] === id) out.push(this.#session(slot));
+      if (this.#flags[slot] !== FREE && this.#scope[slot] === id) out.push(this.#session(slot));
     }
     return out;
   }
@@ -126,6 +150,37 @@ export class SessionTable implements ReadonlySessionTable {
       if (this.#flags[slot] !== FREE && this.#updatedAt[slot]! < cutoff) out.push(this.#session(slot));
     }
     return out;
+  }
+
+  stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined {
+    return this.#stopped.stoppedAt(stopKey(client, nas, sessionId));
+  }
+
+  oldest(count: number): Session[] {
+    // One pass keeping the `count` oldest in a max-heap of slots: eviction runs once per batch.
+    const heap: number[] = [];
+    const older = (a: number, b: number): boolean => this.#updatedAt[a]! > this.#updatedAt[b]!;
+    for (let slot = 0; slot < this.#highSlot && count > 0; slot++) {
+      if (this.#flags[slot] === FREE) continue;
+      if (heap.length < count) {
+        heap.push(slot);
+        for (let i = heap.length - 1; i > 0 && older(heap[i]!, heap[(i - 1) >> 1]!); i = (i - 1) >> 1) swap(heap, i, (i - 1) >> 1);
+      } else if (this.#updatedAt[slot]! < this.#updatedAt[heap[0]!]!) {
+        heap[0] = slot;
+        for (let i = 0; ; ) {
+          let top = i;
+          for (const child of [2 * i + 1, 2 * i + 2]) if (child < heap.length && older(heap[child]!, heap[top]!)) top = child;
+          if (top === i) break;
+          swap(heap, i, top);
+          i = top;
+        }
+      }
+    }
+    return heap.map((slot) => this.#session(slot)).sort((a, b) => a.updatedAt - b.updatedAt);
+  }
+
+  *stoppedRows(): IterableIterator<StoppedRow> {
+    yield* this.#stopped.rows();
   }
 
   *entries(): IterableIterator<Session> {
@@ -140,20 +195,21 @@ export class SessionTable implements ReadonlySessionTable {
    */
   upsert(session: Session): void {
     const addresses = parseAddresses(session.addresses);
-    const nasId = intern(session.nas, this.#nasIds, this.#nasNames);
-    let slot = this.#slotOf(session.nas, session.sessionId);
+    const scope = this.#intern(session.client, session.nas);
+    let slot = this.#slotInScope(scope, session.sessionId);
     if (slot < 0) {
       slot = this.#allocate();
-      this.#nas[slot] = nasId;
+      this.#scope[slot] = scope;
       this.#storeId(slot, session.sessionId);
-      this.#keyHash[slot] = hashString(session.sessionId, nasId);
+      this.#keyHash[slot] = hashString(session.sessionId, scope);
       this.#byKey.insert(slot, this.#keyHash[slot]!);
       this.#size++;
     } else {
       this.#unindex(slot);
     }
-    this.#client[slot] = intern(session.client, this.#clientIds, this.#clientNames);
     this.#updatedAt[slot] = session.updatedAt;
+    this.#eventLag[slot] = Math.min(MAX_LAG, Math.max(0, session.updatedAt - session.eventAt));
+    this.#nasTime[slot] = session.nasTime ?? 0;
     let flags = USED;
     const extra: string[] = [];
     for (const { text, prefix, v4 } of addresses) {
@@ -189,9 +245,33 @@ export class SessionTable implements ReadonlySessionTable {
     }
   }
 
-  /** Forgets a session; its addresses lose their owner unless a newer session claimed them. */
-  remove(nas: string, sessionId: string): Session | undefined {
-    const slot = this.#slotOf(nas, sessionId);
+  /** Forgets a session and remembers that it stopped then, so a later Start or Interim of it is recognisably stale. */
+  stop(key: SessionKey, time: StopTime): Session | undefined {
+    this.#stopped.remember(stopKey(key.client, key.nas, key.sessionId), time);
+    return this.remove(key.client, key.nas, key.sessionId);
+  }
+
+  /** Remembers a stop from a journal snapshot row. */
+  rememberStopped([high, low, nasTime]: StoppedRow): void {
+    this.#stopped.rememberHashed(high, low, nasTime);
+  }
+
+  /**
+   * Forgets the session of this NAS key and Acct-Session-Id whatever its client: journal format 1
+   * named sessions without their client, and a session had one client there.
+   */
+  removeUnscoped(nas: string, sessionId: string): Session | undefined {
+    for (const scope of this.#scopeIds.values()) {
+      if (this.#scopeNas[scope] !== nas) continue;
+      const removed = this.remove(this.#scopeClient[scope]!, nas, sessionId);
+      if (removed) return removed;
+    }
+    return undefined;
+  }
+
+  /** Forgets a session (expired or evicted; nothing is remembered); its addresses lose their owner unless a newer session claimed them. */
+  remove(client: string, nas: string, sessionId: string): Session | undefined {
+    const slot = this.#slotOf(client, nas, sessionId);
     if (slot < 0) return undefined;
     const session = this.#session(slot);
     this.#unindex(slot);
@@ -206,14 +286,29 @@ export class SessionTable implements ReadonlySessionTable {
   /** Removes and returns the sessions not updated within maxAgeMs before now. */
   expire(now: number, maxAgeMs: number): Session[] {
     const stale = this.expired(now, maxAgeMs);
-    for (const session of stale) this.remove(session.nas, session.sessionId);
+    for (const session of stale) this.remove(session.client, session.nas, session.sessionId);
     return stale;
   }
 
-  #slotOf(nas: string, sessionId: string): number {
-    const nasId = this.#nasIds.get(nas);
-    if (nasId === undefined) return -1;
-    return this.#byKey.find(hashString(sessionId, nasId), (slot) => this.#nas[slot] === nasId && this.#idEquals(slot, sessionId));
+  #slotOf(client: string, nas: string, sessionId: string): number {
+    const scope = this.#scopeIds.get(scopeKey(client, nas));
+    return scope === undefined ? -1 : this.#slotInScope(scope, sessionId);
+  }
+
+  #slotInScope(scope: number, sessionId: string): number {
+    return this.#byKey.find(hashString(sessionId, scope), (slot) => this.#scope[slot] === scope && this.#idEquals(slot, sessionId));
+  }
+
+  #intern(client: string, nas: string): number {
+    const key = scopeKey(client, nas);
+    let id = this.#scopeIds.get(key);
+    if (id === undefined) {
+      id = this.#scopeClient.length;
+      this.#scopeClient.push(client);
+      this.#scopeNas.push(nas);
+      this.#scopeIds.set(key, id);
+    }
+    return id;
   }
 
   #storeId(slot: number, sessionId: string): void {
@@ -270,12 +365,16 @@ export class SessionTable implements ReadonlySessionTable {
       addresses.push(length === 128 ? address : `${address}/${length}`);
     }
     addresses.push(...(this.#extra.get(slot) ?? []));
+    const scope = this.#scope[slot]!;
+    const nasTime = this.#nasTime[slot]!;
     return {
-      nas: this.#nasNames[this.#nas[slot]!]!,
+      client: this.#scopeClient[scope]!,
+      nas: this.#scopeNas[scope]!,
       sessionId: this.#sessionIdOf(slot),
-      client: this.#clientNames[this.#client[slot]!]!,
       addresses,
       updatedAt: this.#updatedAt[slot]!,
+      eventAt: this.#updatedAt[slot]! - this.#eventLag[slot]!,
+      ...(nasTime === 0 ? {} : { nasTime }),
     };
   }
 
@@ -307,15 +406,16 @@ export class SessionTable implements ReadonlySessionTable {
 
   #grow(): void {
     const capacity = Math.max(1024, this.#capacity * 2);
-    const grow = <T extends Uint8Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, width = 1): T => {
+    const grow = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, width = 1): T => {
       const next = make(capacity * width);
       next.set(old);
       return next;
     };
     this.#flags = grow(this.#flags, (n) => new Uint8Array(n));
-    this.#nas = grow(this.#nas, (n) => new Uint32Array(n));
-    this.#client = grow(this.#client, (n) => new Uint32Array(n));
+    this.#scope = grow(this.#scope, (n) => new Uint32Array(n));
     this.#updatedAt = grow(this.#updatedAt, (n) => new Float64Array(n));
+    this.#eventLag = grow(this.#eventLag, (n) => new Int32Array(n));
+    this.#nasTime = grow(this.#nasTime, (n) => new Uint32Array(n));
     this.#keyHash = grow(this.#keyHash, (n) => new Uint32Array(n));
     this.#idLength = grow(this.#idLength, (n) => new Uint8Array(n));
     this.#idBytes = grow(this.#idBytes, (n) => new Uint8Array(n), INLINE_ID);
@@ -331,14 +431,19 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-function intern(name: string, ids: Map<string, number>, names: string[]): number {
-  let id = ids.get(name);
-  if (id === undefined) {
-    id = names.length;
-    names.push(name);
-    ids.set(name, id);
-  }
-  return id;
+/** Client names come from the config and hold no NUL; the NAS key's length keeps it apart from the session id that follows. */
+function scopeKey(client: string, nas: string): string {
+  return `${client}\u0000${nas.length}:${nas}`;
+}
+
+function stopKey(client: string, nas: string, sessionId: string): string {
+  return `${scopeKey(client, nas)}${sessionId}`;
+}
+
+function swap(list: number[], a: number, b: number): void {
+  const kept = list[a]!;
+  list[a] = list[b]!;
+  list[b] = kept;
 }
 
 interface ParsedAddress {

@@ -121,6 +121,8 @@ export interface ServiceClient {
   readonly secret?: string;
   readonly transport?: 'udp' | 'tls';
   readonly certificateName?: string;
+  /** The client's own pools, when it is limited to some. */
+  readonly pools?: readonly string[];
 }
 
 /** One backend of the service config: its keys as the YAML names them; lists become flow sequences. */
@@ -178,6 +180,7 @@ export function serviceConfigYaml(options: ServiceConfigOptions): string {
       ...(client.secret === undefined ? [] : [`      secret: ${JSON.stringify(client.secret)}`]),
       ...(client.transport === undefined ? [] : [`      transport: ${client.transport}`]),
       ...(client.certificateName === undefined ? [] : [`      certificate_name: ${JSON.stringify(client.certificateName)}`]),
+      ...(client.pools === undefined ? [] : [`      pools: ${flow(client.pools)}`]),
     ]),
     ...(options.radiusExtra === undefined ? [] : options.radiusExtra.split('\n').map((line) => `  ${line}`)),
     `pools: ${flow(options.pools ?? ['10.64.0.0/16'])}`,

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { accountingEvent, type EventAttributes } from '../../src/accounting/event.js';
 import { planEvent, isEmptyPlan, type PlannedSession, type SessionLookup } from '../../src/accounting/plan.js';
 import { parsePrefix } from '../../src/net/address.js';
+import { SessionTable } from '../../src/sessions/table.js';
 
 const context = {
   pools: ['10.64.0.0/16', '2001:db8:100::/40'].map((text) => parsePrefix(text)),
   unlistOn: new Set(['stop', 'start', 'accounting-on', 'accounting-off']),
+  maxSessions: 1000,
 };
 
 function attributes(overrides: Partial<EventAttributes>): EventAttributes {
@@ -20,17 +22,27 @@ function attributes(overrides: Partial<EventAttributes>): EventAttributes {
     framedIpv6Addresses: [],
     framedIpv6Prefixes: [],
     delegatedIpv6Prefixes: [],
+    eventTimestamp: undefined,
+    acctDelayTime: undefined,
     ...overrides,
   };
 }
 
+/** A real session table holding the sessions, recorded in this order. */
 function table(sessions: PlannedSession[]): SessionLookup {
-  return {
-    get: (nas, sessionId) => sessions.find((s) => s.nas === nas && s.sessionId === sessionId),
-    ownerOf: (address) => sessions.find((s) => s.addresses.includes(address)),
-    sessionsOfNas: (nas) => sessions.filter((s) => s.nas === nas),
-  };
+  const real = new SessionTable();
+  for (const session of sessions) real.upsert(session);
+  return real;
 }
+
+const recorded = (nas: string, sessionId: string, client: string, addresses: string[], updatedAt: number): PlannedSession => ({
+  nas,
+  sessionId,
+  client,
+  addresses,
+  updatedAt,
+  eventAt: updatedAt,
+});
 
 const event = (overrides: Partial<EventAttributes>) => accountingEvent(attributes(overrides), 'ras1', '192.0.2.10', 1000);
 
@@ -51,7 +63,7 @@ describe('what each accounting event does', () => {
 
   it('records a Start and unlists its address so the new user inherits no listing', () => {
     const plan = planEvent(event({ statusType: 1, framedIpAddress: '10.64.0.5' }), table([]), context);
-    expect(plan.upsert).toEqual([{ nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1000 }]);
+    expect(plan.upsert).toEqual([{ nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1000, eventAt: 1000, nasTime: undefined }]);
     expect(plan.unlist).toEqual(['10.64.0.5']);
   });
 
@@ -62,49 +74,45 @@ describe('what each accounting event does', () => {
   });
 
   it('refreshes a session on Interim-Update and unlists nothing', () => {
-    const known = { nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1 };
+    const known = recorded('192.0.2.10', 's1', 'ras1', ['10.64.0.5'], 1);
     const plan = planEvent(event({ statusType: 3 }), table([known]), context);
-    expect(plan.upsert).toEqual([{ ...known, updatedAt: 1000 }]);
+    expect(plan.upsert).toEqual([{ ...known, updatedAt: 1000, eventAt: 1000, nasTime: undefined }]);
     expect(plan.unlist).toEqual([]);
   });
 
   it('resolves a Stop without an address from the session table and forgets the session', () => {
-    const known = { nas: '192.0.2.10', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 1 };
+    const known = recorded('192.0.2.10', 's1', 'ras1', ['10.64.0.5'], 1);
     const plan = planEvent(event({}), table([known]), context);
     expect(plan.unlist).toEqual(['10.64.0.5']);
-    expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 's1' }]);
+    expect(plan.remove).toEqual([{ client: 'ras1', nas: '192.0.2.10', sessionId: 's1', stoppedAt: { at: 1000, nasTime: undefined } }]);
   });
 
   it('skips a stale Stop whose address belongs to a newer session', () => {
-    const newer = { nas: '192.0.2.10', sessionId: 's2', client: 'ras1', addresses: ['10.64.0.5'], updatedAt: 2 };
+    const newer = recorded('192.0.2.10', 's2', 'ras1', ['10.64.0.5'], 2);
     const plan = planEvent(event({ framedIpAddress: '10.64.0.5' }), table([newer]), context);
     expect(plan.unlist).toEqual([]);
-    expect(plan.stale).toEqual([{ address: '10.64.0.5', owner: newer }]);
+    expect(plan.stale).toEqual([{ reason: 'address_taken', address: '10.64.0.5', owner: newer }]);
   });
 
   it('unlists every session of the NAS on Accounting-On and touches no other NAS', () => {
     const sessions = [
-      { nas: '192.0.2.10', sessionId: 'a', client: 'ras1', addresses: ['10.64.0.1'], updatedAt: 1 },
-      { nas: '192.0.2.10', sessionId: 'b', client: 'ras1', addresses: ['10.64.0.2', '2001:db8:100::/56'], updatedAt: 1 },
-      { nas: '192.0.2.11', sessionId: 'c', client: 'ras2', addresses: ['10.64.0.3'], updatedAt: 1 },
+      recorded('192.0.2.10', 'a', 'ras1', ['10.64.0.1'], 1),
+      recorded('192.0.2.10', 'b', 'ras1', ['10.64.0.2', '2001:db8:100::/56'], 1),
+      recorded('192.0.2.11', 'c', 'ras1', ['10.64.0.3'], 1),
     ];
     const plan = planEvent(event({ statusType: 7, sessionId: undefined }), table(sessions), context);
     expect(plan.unlist).toEqual(['10.64.0.1', '10.64.0.2', '2001:db8:100::/56']);
-    expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 'a' }, { nas: '192.0.2.10', sessionId: 'b' }]);
+    const stoppedAt = { at: 1000, nasTime: undefined };
+    expect(plan.remove).toEqual([{ client: 'ras1', nas: '192.0.2.10', sessionId: 'a', stoppedAt }, { client: 'ras1', nas: '192.0.2.10', sessionId: 'b', stoppedAt }]);
   });
 
   it('on Accounting-On skips an address that a newer session of another NAS holds now', () => {
-    const old = { nas: '192.0.2.10', sessionId: 'lost-stop', client: 'ras1', addresses: ['10.64.0.1', '10.64.0.2'], updatedAt: 1 };
-    const newer = { nas: '192.0.2.11', sessionId: 'b', client: 'ras2', addresses: ['10.64.0.1'], updatedAt: 2 };
-    const lookup: SessionLookup = {
-      get: () => undefined,
-      ownerOf: (address) => (address === '10.64.0.1' ? newer : address === '10.64.0.2' ? old : undefined),
-      sessionsOfNas: (nas) => (nas === '192.0.2.10' ? [old] : [newer]),
-    };
-    const plan = planEvent(event({ statusType: 7, sessionId: undefined }), lookup, context);
+    const old = recorded('192.0.2.10', 'lost-stop', 'ras1', ['10.64.0.1', '10.64.0.2'], 1);
+    const newer = recorded('192.0.2.11', 'b', 'ras2', ['10.64.0.1'], 2);
+    const plan = planEvent(event({ statusType: 7, sessionId: undefined }), table([old, newer]), context);
     expect(plan.unlist).toEqual(['10.64.0.2']);
-    expect(plan.stale).toEqual([{ address: '10.64.0.1', owner: newer }]);
-    expect(plan.remove).toEqual([{ nas: '192.0.2.10', sessionId: 'lost-stop' }]);
+    expect(plan.stale).toEqual([{ reason: 'address_taken', address: '10.64.0.1', owner: newer }]);
+    expect(plan.remove).toEqual([{ client: 'ras1', nas: '192.0.2.10', sessionId: 'lost-stop', stoppedAt: { at: 1000, nasTime: undefined } }]);
   });
 
   it('keeps addresses outside the pools and the RFC 5782 test range listed', () => {
@@ -115,9 +123,10 @@ describe('what each accounting event does', () => {
     expect(outside.refused.map((r) => r.error.code)).toEqual(['RBL_ADDRESS_OUTSIDE_POOLS']);
   });
 
-  it('answers a Stop with no address and no session (FreeRADIUS status_check = request) and changes nothing', () => {
+  it('answers a Stop with no address and no session (FreeRADIUS status_check = request), changes nothing and says so', () => {
     const plan = planEvent(event({ userName: 'test_user_please_reject_me', sessionId: undefined }), table([]), context);
     expect(isEmptyPlan(plan)).toBe(true);
+    expect(plan.stale).toEqual([{ reason: 'unknown_session' }]);
   });
 
   it.each([

@@ -59,6 +59,7 @@ describe('config', () => {
     expect([...config.unlistOn]).toEqual(['stop', 'start', 'accounting-on', 'accounting-off']);
     expect(config.http).toEqual({ listen: { host: '127.0.0.1', port: 9813, family: 4 }, probeIntervalMs: 10_000 });
     expect(config.sessions.maxAgeMs).toBe(7 * 86_400_000);
+    expect(config.sessions.max).toBe(2_000_000);
     expect(config.log.level).toBe('info');
     const backend = config.backends[0]!;
     expect(backend.type === 'dns-update' && backend.deleteTypes).toEqual(['A', 'TXT']);
@@ -103,6 +104,7 @@ describe('config', () => {
     ['a bad ack mode', `${minimal}state:\n  ack: never\n`, 'RBL_CONFIG_INVALID', 'state.ack'],
     ['a bad unlist_on', `${minimal}unlist_on: [hangup]\n`, 'RBL_CONFIG_INVALID', 'unlist_on.0'],
     ['a bad duration', `${minimal}sessions:\n  max_age: forever\n`, 'RBL_CONFIG_INVALID', 'sessions.max_age'],
+    ['a session cap of 0', `${minimal}sessions:\n  max: 0\n`, 'RBL_CONFIG_INVALID', 'sessions.max'],
     ['YAML that does not parse', 'radius: [\n', 'RBL_CONFIG_SYNTAX', 'config.yaml'],
     ['a duplicate key', `${minimal}pools: [10.0.0.0/8]\n`, 'RBL_CONFIG_SYNTAX', 'config.yaml'],
     ['an unknown backend type', minimal.replace('type: dns-update', 'type: carrier-pigeon'), 'RBL_CONFIG_INVALID', 'backends.0.type'],

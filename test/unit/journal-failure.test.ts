@@ -35,10 +35,13 @@ function failWrites(): { code: string | undefined } {
   return failing;
 }
 
-const start = (k: number): StateChange => ({ upsert: [{ nas: 'nas1', sessionId: `s${k}`, client: 'ras1', addresses: [`10.64.${1 + (k >> 8)}.${k & 255}`], updatedAt: Date.now() }] });
+const start = (k: number): StateChange => {
+  const now = Date.now();
+  return { upsert: [{ nas: 'nas1', sessionId: `s${k}`, client: 'ras1', addresses: [`10.64.${1 + (k >> 8)}.${k & 255}`], updatedAt: now, eventAt: now }] };
+};
 /** A Stop without addresses: it finds them in the session it removes. */
 const stop = (k: number): StateChange => ({
-  remove: [{ nas: 'nas1', sessionId: `s${k}` }],
+  remove: [{ client: 'ras1', nas: 'nas1', sessionId: `s${k}` }],
   unlist: { targets: [`10.64.1.${k}`], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId: `s${k}` }, createdAt: Date.now() },
 });
 
@@ -62,18 +65,18 @@ describe('a journal write that fails', () => {
     await waitUntil(() => store.health().writable, 5000);
     expect(state.events).toContainEqual(expect.objectContaining({ type: 'journal-writable' }));
     // The Stop never happened: its session is back and no job is pending.
-    expect(store.sessions.get('nas1', 's1')?.addresses).toEqual(['10.64.1.1']);
+    expect(store.sessions.get('ras1', 'nas1', 's1')?.addresses).toEqual(['10.64.1.1']);
     expect(store.depth()).toBe(0);
 
     const retransmitted = store.commit(stop(1));
     await retransmitted.recorded;
     expect(store.depth()).toBe(1);
-    expect(store.sessions.get('nas1', 's1')).toBeUndefined();
+    expect(store.sessions.get('ras1', 'nas1', 's1')).toBeUndefined();
     await store.close();
 
     const reopened = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000 });
     expect(reopened.depth()).toBe(1);
-    expect(reopened.sessions.get('nas1', 's1')).toBeUndefined();
+    expect(reopened.sessions.get('ras1', 'nas1', 's1')).toBeUndefined();
   });
 
   it('also refuses the changes queued behind it, though the disk works again before their turn', async () => {

@@ -23,7 +23,7 @@ function event(k: number, prefix = 64) {
   return {
     address,
     change: {
-      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now() }],
+      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now(), eventAt: Date.now() }],
       unlist: { targets: [address], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId }, createdAt: Date.now() },
     },
   };
@@ -112,7 +112,7 @@ describe('journal durability', () => {
     for (let round = 0; round < 5; round++) {
       for (let k = 0; k < 300; k++) store.commit({ upsert: event(k).change.upsert });
     }
-    for (let k = 0; k < 300; k += 3) store.commit({ remove: [{ nas: 'nas1', sessionId: `s64-${k}` }] });
+    for (let k = 0; k < 300; k += 3) store.commit({ remove: [{ client: 'ras1', nas: 'nas1', sessionId: `s64-${k}` }] });
     await store.commit({}).recorded;
     const before = statSync(journal()).size;
     const sessions = [...store.sessions.entries()];
@@ -165,7 +165,7 @@ function burst() {
     const address = '10.' + (prefix + (k >> 16)) + '.' + ((k >> 8) & 255) + '.' + (k & 255);
     const sessionId = 's' + prefix + '-' + k;
     const commit = store.commit({
-      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now() }],
+      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now(), eventAt: Date.now() }],
       unlist: { targets: [address], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId }, createdAt: Date.now() },
     });
     commit.recorded.then(() => process.stdout.write('ack ' + address + '\\n'));

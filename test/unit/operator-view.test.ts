@@ -22,6 +22,7 @@ const attributes = (overrides: Partial<AccountingAttributes>): AccountingAttribu
   framedIpv6Prefixes: [],
   delegatedIpv6Prefixes: [],
   eventTimestamp: undefined,
+  acctDelayTime: undefined,
   ...overrides,
 });
 
@@ -44,7 +45,7 @@ function viewWith(table: SessionTable | undefined, jobs: JobDeliveries[] = [], n
   });
 }
 
-const policy = { pools: [parsePrefix('10.64.0.0/16'), parsePrefix('2001:db8::/32')], clientPools: [], unlistOn: new Set(['stop']) };
+const policy = { pools: [parsePrefix('10.64.0.0/16'), parsePrefix('2001:db8::/32')], clientPools: [], unlistOn: new Set(['stop']), maxSessions: 1000 };
 
 describe("the operator's view", () => {
   it('names the session holding an address with the user and since-when of its first event, which the session table does not keep', () => {
@@ -62,7 +63,7 @@ describe("the operator's view", () => {
 
   it('says the user is unknown when the history does not hold the session (after a restart)', () => {
     const table = new SessionTable();
-    table.upsert({ nas: '192.0.2.1', sessionId: 's9', client: 'nas1', addresses: ['10.64.0.9'], updatedAt: 1000 });
+    table.upsert({ nas: '192.0.2.1', sessionId: 's9', client: 'nas1', addresses: ['10.64.0.9'], updatedAt: 1000, eventAt: 1000 });
     const report = viewWith(table).route('/addresses/10.64.0.9')!.body as AddressReport;
     expect(report.session).toMatchObject({ session_id: 's9', user: null, since: null, last_event: null });
   });

@@ -203,7 +203,7 @@ describe('queue delivery', () => {
     const store = await open([new FakeBackend('bind', ['rbl.example.net'])]);
     expect(() =>
       store.commit({
-        upsert: [{ nas: 'n', sessionId: 's', client: 'c', addresses: ['10.64.0.1'], updatedAt: 1 }],
+        upsert: [{ nas: 'n', sessionId: 's', client: 'c', addresses: ['10.64.0.1'], updatedAt: 1, eventAt: 1 }],
         unlist: unlist('not-an-address'),
       }),
     ).toThrow(expect.objectContaining({ code: 'RBL_ADDRESS_INVALID' }));

@@ -49,7 +49,14 @@ describe('accounting attribute decoding', () => {
       framedIpv6Prefixes: [],
       delegatedIpv6Prefixes: [],
       eventTimestamp: 1_700_000_000,
+      acctDelayTime: undefined,
     });
+  });
+
+  it('decodes Acct-Delay-Time (RFC 2866 §5.2) and ignores one of the wrong size', () => {
+    const seconds = (value: number): Buffer => Buffer.from([0, 0, value >> 8, value & 255]);
+    expect(decodeAccountingAttributes(accept([['Acct-Status-Type', 'Start'], [41, seconds(300)], [41, seconds(5)]])).acctDelayTime).toBe(300);
+    expect(decodeAccountingAttributes(accept([['Acct-Status-Type', 'Start'], [41, Buffer.from([0, 30])]])).acctDelayTime).toBeUndefined();
   });
 
   it('decodes repeated IPv6 addresses, Framed-IPv6-Prefix and Delegated-IPv6-Prefix in canonical text', () => {

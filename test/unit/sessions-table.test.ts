@@ -6,20 +6,21 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, Listing } from '../../src/backends/types.js';
 import { openStateStore, type StateStore } from '../../src/queue/store.js';
 import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/sessions/slot-index.js';
+import { StoppedSessions } from '../../src/sessions/stopped.js';
 import { SessionTable, type Session } from '../../src/sessions/table.js';
 
-const session = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt });
+const session = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt, eventAt: updatedAt });
 
 describe('session table', () => {
   it('records a Start and forgets it at Stop', () => {
     const table = new SessionTable();
     table.upsert(session('192.0.2.10', 'A1', ['10.64.0.5', '2001:db8:100::/56']));
-    expect(table.get('192.0.2.10', 'A1')).toEqual(session('192.0.2.10', 'A1', ['10.64.0.5', '2001:db8:100::/56']));
+    expect(table.get('ras1', '192.0.2.10', 'A1')).toEqual(session('192.0.2.10', 'A1', ['10.64.0.5', '2001:db8:100::/56']));
     expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('A1');
     expect(table.ownerOf('2001:db8:100::/56')?.sessionId).toBe('A1');
     expect(table.size).toBe(1);
-    expect(table.remove('192.0.2.10', 'A1')?.addresses).toEqual(['10.64.0.5', '2001:db8:100::/56']);
-    expect(table.get('192.0.2.10', 'A1')).toBeUndefined();
+    expect(table.remove('ras1', '192.0.2.10', 'A1')?.addresses).toEqual(['10.64.0.5', '2001:db8:100::/56']);
+    expect(table.get('ras1', '192.0.2.10', 'A1')).toBeUndefined();
     expect(table.ownerOf('10.64.0.5')).toBeUndefined();
     expect(table.size).toBe(0);
   });
@@ -29,7 +30,7 @@ describe('session table', () => {
     table.upsert(session('nas', 'A1', ['10.64.0.5'], 1000));
     table.upsert(session('nas', 'A1', ['10.64.0.6'], 2000));
     expect(table.ownerOf('10.64.0.5')).toBeUndefined();
-    expect(table.get('nas', 'A1')).toMatchObject({ addresses: ['10.64.0.6'], updatedAt: 2000 });
+    expect(table.get('ras1', 'nas', 'A1')).toMatchObject({ addresses: ['10.64.0.6'], updatedAt: 2000 });
     expect(table.size).toBe(1);
   });
 
@@ -39,14 +40,14 @@ describe('session table', () => {
     table.upsert(session('nas', 'new', ['10.64.0.5']));
     expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('new');
     // The stale Stop forgets its own session but leaves the address with the newer one.
-    table.remove('nas', 'old');
+    table.remove('ras1', 'nas', 'old');
     expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('new');
   });
 
   it('finds IPv6 owners from non-canonical text', () => {
     const table = new SessionTable();
     table.upsert(session('nas', 'A1', ['2001:DB8:0:0::1']));
-    expect(table.get('nas', 'A1')?.addresses).toEqual(['2001:db8::1']);
+    expect(table.get('ras1', 'nas', 'A1')?.addresses).toEqual(['2001:db8::1']);
     expect(table.ownerOf('2001:0db8::0001')?.sessionId).toBe('A1');
     expect(table.ownerOf('not an address')).toBeUndefined();
   });
@@ -56,10 +57,10 @@ describe('session table', () => {
     const long = 'x'.repeat(60);
     table.upsert(session('nas', long, ['10.64.0.1', '10.64.0.2', '2001:db8::/56', '2001:db8:1::/56', '10.64.1.0/30']));
     table.upsert(session('nas', 'séance-1', ['10.64.0.9']));
-    expect(table.get('nas', long)?.addresses).toEqual(['10.64.0.1', '2001:db8::/56', '10.64.0.2', '2001:db8:1::/56', '10.64.1.0/30']);
+    expect(table.get('ras1', 'nas', long)?.addresses).toEqual(['10.64.0.1', '2001:db8::/56', '10.64.0.2', '2001:db8:1::/56', '10.64.1.0/30']);
     for (const address of ['10.64.0.2', '2001:db8:1::/56', '10.64.1.0/30']) expect(table.ownerOf(address)?.sessionId).toBe(long);
-    expect(table.get('nas', 'séance-1')?.addresses).toEqual(['10.64.0.9']);
-    table.remove('nas', long);
+    expect(table.get('ras1', 'nas', 'séance-1')?.addresses).toEqual(['10.64.0.9']);
+    table.remove('ras1', 'nas', long);
     expect(table.ownerOf('10.64.0.2')).toBeUndefined();
     expect(table.size).toBe(1);
   });
@@ -69,8 +70,8 @@ describe('session table', () => {
     table.upsert(session('nas1', 'A', ['10.64.0.1']));
     table.upsert(session('nas1', 'B', ['10.64.0.2']));
     table.upsert(session('nas2', 'A', ['10.64.0.3']));
-    expect(table.sessionsOfNas('nas1').map((s) => s.addresses[0]).sort()).toEqual(['10.64.0.1', '10.64.0.2']);
-    expect(table.sessionsOfNas('nas3')).toEqual([]);
+    expect(table.sessionsOfNas('ras1', 'nas1').map((s) => s.addresses[0]).sort()).toEqual(['10.64.0.1', '10.64.0.2']);
+    expect(table.sessionsOfNas('ras1', 'nas3')).toEqual([]);
   });
 
   it('expires sessions not refreshed within the maximum age', () => {
@@ -90,7 +91,7 @@ describe('session table', () => {
         const model = new Map<string, string>();
         for (const { remove, id, address } of ops) {
           if (remove) {
-            table.remove('nas', `s${id}`);
+            table.remove('ras1', 'nas', `s${id}`);
             model.delete(`s${id}`);
           } else {
             table.upsert(session('nas', `s${id}`, [`10.0.0.${address}`]));
@@ -98,7 +99,7 @@ describe('session table', () => {
           }
         }
         expect(table.size).toBe(model.size);
-        for (const [id, address] of model) expect(table.get('nas', id)?.addresses).toEqual([address]);
+        for (const [id, address] of model) expect(table.get('ras1', 'nas', id)?.addresses).toEqual([address]);
         expect([...table.entries()].length).toBe(model.size);
         for (let address = 0; address <= 20; address++) {
           const owner = table.ownerOf(`10.0.0.${address}`);
@@ -179,17 +180,17 @@ describe('session table persistence', () => {
     const now = Date.now();
     await store.commit({ upsert: [session('nas1', 'A', ['10.64.0.1'], now), session('nas1', 'B', ['10.64.0.2'], now), session('nas2', 'A', ['10.64.0.3'], now)] }).recorded;
     // Accounting-On from nas1: unlist and forget its sessions, in one commit.
-    const ofNas1 = store.sessions.sessionsOfNas('nas1');
+    const ofNas1 = store.sessions.sessionsOfNas('ras1', 'nas1');
     await store.commit({
-      remove: ofNas1.map(({ nas, sessionId }) => ({ nas, sessionId })),
+      remove: ofNas1.map(({ client, nas, sessionId }) => ({ client, nas, sessionId, stoppedAt: { at: now, nasTime: undefined } })),
       unlist: { targets: ofNas1.flatMap((s) => s.addresses), reason: { event: 'accounting-on', client: 'ras1', nas: 'nas1' }, createdAt: now },
     }).done;
     await store.close();
 
     store = await open();
     expect(store.sessions.size).toBe(1);
-    expect(store.sessions.sessionsOfNas('nas1')).toEqual([]);
-    expect(store.sessions.get('nas2', 'A')).toEqual(session('nas2', 'A', ['10.64.0.3'], now));
+    expect(store.sessions.sessionsOfNas('ras1', 'nas1')).toEqual([]);
+    expect(store.sessions.get('ras1', 'nas2', 'A')).toEqual(session('nas2', 'A', ['10.64.0.3'], now));
     expect(store.sessions.ownerOf('10.64.0.3')?.nas).toBe('nas2');
   });
 
@@ -201,5 +202,52 @@ describe('session table persistence', () => {
     await store.close();
     store = await open(86_400_000);
     expect([...store.sessions.entries()].map((s) => s.sessionId)).toEqual(['new']);
+  });
+});
+
+describe('session scope, event times and stopped sessions', () => {
+  it('keeps one client’s sessions apart from another’s with the same NAS key and Acct-Session-Id', () => {
+    const table = new SessionTable();
+    table.upsert({ ...session('192.0.2.10', 'A1', ['10.64.0.5']), client: 'ras1' });
+    table.upsert({ ...session('192.0.2.10', 'A1', ['10.65.0.5']), client: 'partner' });
+    expect(table.size).toBe(2);
+    expect(table.sessionsOfNas('partner', '192.0.2.10').map((s) => s.addresses)).toEqual([['10.65.0.5']]);
+    table.remove('partner', '192.0.2.10', 'A1');
+    expect(table.get('ras1', '192.0.2.10', 'A1')?.addresses).toEqual(['10.64.0.5']);
+  });
+
+  it('gives back the event time (up to its Acct-Delay-Time before the record time) and the Event-Timestamp', () => {
+    const table = new SessionTable();
+    table.upsert({ ...session('nas', 'A1', ['10.64.0.5'], 1_000_000), eventAt: 970_000, nasTime: 1_800_000_000 });
+    expect(table.get('ras1', 'nas', 'A1')).toMatchObject({ updatedAt: 1_000_000, eventAt: 970_000, nasTime: 1_800_000_000 });
+  });
+
+  it('remembers stopped sessions per client and NAS', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'A1', ['10.64.0.5']));
+    table.stop({ client: 'ras1', nas: 'nas', sessionId: 'A1' }, { at: 5000, nasTime: 1_800_000_000 });
+    expect(table.size).toBe(0);
+    expect(table.stoppedAt('ras1', 'nas', 'A1')).toEqual({ nasTime: 1_800_000_000 });
+    expect(table.stoppedAt('ras2', 'nas', 'A1')).toBeUndefined();
+    expect(table.stoppedAt('ras1', 'nas2', 'A1')).toBeUndefined();
+  });
+
+  it('lists the oldest sessions first for eviction', () => {
+    const table = new SessionTable();
+    for (const [id, at] of [['c', 3000], ['a', 1000], ['d', 4000], ['b', 2000]] as const) table.upsert(session('nas', id, [], at));
+    expect(table.oldest(2).map((s) => s.sessionId)).toEqual(['a', 'b']);
+    expect(table.oldest(9).map((s) => s.sessionId)).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('stopped-session memory', () => {
+  it('forgets the oldest stops once full, and finds every one it keeps through growth', () => {
+    const memory = new StoppedSessions(3000);
+    for (let i = 1; i <= 5000; i++) memory.remember(`key-${i}`, { at: i, nasTime: i });
+    expect(memory.size).toBe(3000);
+    expect(memory.stoppedAt('key-2000')).toBeUndefined();
+    for (const i of [2001, 3500, 5000]) expect(memory.stoppedAt(`key-${i}`)).toEqual({ nasTime: i });
+    const rows = [...memory.rows()];
+    expect(rows.map((row) => row[2])).toEqual(Array.from({ length: 3000 }, (_, i) => 2001 + i));
   });
 });

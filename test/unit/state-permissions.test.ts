@@ -29,7 +29,7 @@ describe('state.dir permissions under umask 000', () => {
     const dir = join(parent, 'state');
     const store = await openStateStore({ dir, backends: [new FakeBackend()], maxSessionAgeMs: 60_000 });
     try {
-      await store.commit({ upsert: [{ nas: 'nas1', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.1'], updatedAt: Date.now() }] }).recorded;
+      await store.commit({ upsert: [{ nas: 'nas1', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.1'], updatedAt: Date.now(), eventAt: Date.now() }] }).recorded;
       expect(mode(dir)).toBe('700');
       expect(mode(join(dir, 'journal'))).toBe('600');
       expect(mode(join(dir, 'lock'))).toBe('600');

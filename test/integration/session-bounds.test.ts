@@ -1,0 +1,92 @@
+/**
+ * Bounds, end to end against a real BIND: the session table stops at sessions.max by forgetting
+ * its oldest sessions (logged and counted), and a client that floods refused or stale events
+ * gets its lines rate-limited while every event is still counted.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { join } from 'node:path';
+import { startBind, type BindServer } from '../helpers/bind.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { freePort, havePeers, tempDir } from '../helpers/peers.js';
+import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
+import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+
+const ZONE = 'rbl.test';
+const NAS = '192.0.2.1';
+const FLOOD = 25;
+
+describe.skipIf(!havePeers('named', 'tsig-keygen'))('session table and log bounds', () => {
+  let bind: BindServer;
+  let temp: { dir: string; remove: () => void };
+  let service: ServiceHandle;
+  let port: number;
+  let httpPort: number;
+  let identifier = 0;
+
+  const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
+  const account = async (attributes: FriendlyAttributes): Promise<void> => {
+    const request = buildAccountingRequest({ identifier: identifier++ & 0xff, secret: NAS_SECRET, attributes });
+    const response = await sendRadius(request, port, '127.0.0.1', 5000);
+    expect(response && verifyAccountingResponse(response, request, NAS_SECRET), `an Accounting-Response to ${JSON.stringify(attributes)}`).toBe(true);
+  };
+  const metric = async (prefix: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(prefix));
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
+
+  beforeAll(async () => {
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(['10.64.9.1', '10.64.9.2', '10.64.9.3', '10.64.9.4'], ZONE) }] });
+    temp = tempDir('session-bounds');
+    port = await freePort();
+    httpPort = await freePort();
+    const yaml = serviceConfigYaml({
+      radiusPort: port,
+      unlistOn: ['stop'],
+      bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], timeout: '2s' },
+      stateDir: join(temp.dir, 'state'),
+      ack: 'unlisted',
+      httpPort,
+      extra: 'sessions:\n  max: 3',
+    });
+    service = await startService(writeConfig(temp.dir, yaml));
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await bind?.close();
+    temp?.remove();
+  });
+
+  test('past sessions.max the oldest session is forgotten with a log line and a counter', async () => {
+    for (const n of [1, 2, 3, 4]) {
+      await account({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': `cap-${n}`, 'NAS-IP-Address': NAS, 'Framed-IP-Address': `10.64.9.${n}` });
+    }
+    const line = await service.waitForLog((entry) => entry.msg.startsWith('session table full (sessions.max)'));
+    expect(line).toMatchObject({ count: 1, max: 3 });
+    expect(await metric('rbl_unlist_sessions_evicted_total ')).toBe(1);
+    expect(await metric('rbl_unlist_sessions ')).toBe(3);
+
+    // The evicted session can no longer resolve an address-less Stop; the others still can.
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'cap-1', 'NAS-IP-Address': NAS });
+    expect(listed('10.64.9.1')).toBe(true);
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'cap-2', 'NAS-IP-Address': NAS });
+    expect(listed('10.64.9.2')).toBe(false);
+  });
+
+  test.each([
+    ['refused addresses', (n: number): FriendlyAttributes => ({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `out-${n}`, 'NAS-IP-Address': NAS, 'Framed-IP-Address': `198.51.100.${n}` }), 'rbl_unlist_accounting_refused_total{reason="outside_pools"} ', (msg: string) => msg.includes('outside the configured pools')],
+    ['unmatched address-less Stops', (n: number): FriendlyAttributes => ({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `nobody-${n}`, 'NAS-IP-Address': NAS }), 'rbl_unlist_accounting_stale_events_total{type="stop",reason="unknown_session"} ', (msg: string) => msg.startsWith('Stop names no address')],
+  ] as const)('a flood of %s is counted in full and logged at a limited rate', async (_name, attributes, counter, matches) => {
+    const before = await metric(counter);
+    const linesBefore = service.logs().filter((entry) => matches(entry.msg)).length;
+    const started = Date.now();
+    for (let n = 1; n <= FLOOD; n++) await account(attributes(n));
+    // Every event was answered and counted: the sign that all were handled.
+    expect(await metric(counter)).toBe(before + FLOOD);
+    const lines = service.logs().filter((entry) => matches(entry.msg)).slice(linesBefore);
+    // At most 20 lines per 10 s window.
+    expect(lines.length).toBeLessThanOrEqual(20 * Math.ceil((Date.now() - started + 1) / 10_000));
+    expect(lines.length).toBeLessThan(FLOOD);
+  });
+});

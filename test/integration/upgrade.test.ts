@@ -1,0 +1,87 @@
+/**
+ * Upgrades lose nothing: the state.dir that 0.1.0 left (test/fixtures/state-0.1: journal format 1
+ * with open sessions, one with a delegated /56, and three pending unlists) is opened by this build
+ * against a real BIND that holds those listings. The pending unlists are delivered, and the
+ * sessions are there: an address-less Stop of each is resolved from the table, before and after a
+ * restart on the journal that now mixes both formats.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBind, type BindServer } from '../helpers/bind.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
+import { NAS_SECRET, PROJECT_ROOT, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+
+const ZONE = 'rbl.test';
+const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/state-0.1');
+const OPEN = { 'fx-open-1': ['10.64.0.11'], 'fx-open-2': ['10.64.0.12', '2001:db8:100:1200::/56'], 'fx-open-3': ['10.64.0.13'] };
+const PENDING = ['10.64.0.21', '10.64.0.22', '10.64.0.23', '2001:db8:100:2300::/56'];
+
+describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.1.0', () => {
+  let bind: BindServer;
+  let temp: { dir: string; remove: () => void };
+  let service: ServiceHandle | undefined;
+  let config: string;
+  let port: number;
+  let identifier = 0;
+
+  const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
+  const account = async (attributes: FriendlyAttributes): Promise<void> => {
+    const request = buildAccountingRequest({ identifier: identifier++ & 0xff, secret: NAS_SECRET, attributes });
+    const response = await sendRadius(request, port, '127.0.0.1', 5000);
+    expect(response && verifyAccountingResponse(response, request, NAS_SECRET), `an Accounting-Response to ${JSON.stringify(attributes)}`).toBe(true);
+  };
+
+  beforeAll(async () => {
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...Object.values(OPEN).flat(), ...PENDING], ZONE) }] });
+    temp = tempDir('upgrade');
+    const state = join(temp.dir, 'state');
+    mkdirSync(state, { mode: 0o700 });
+    copyFileSync(join(FIXTURE, 'journal'), join(state, 'journal'));
+    port = await freePort();
+    config = writeConfig(
+      temp.dir,
+      serviceConfigYaml({
+        radiusPort: port,
+        pools: ['10.64.0.0/16', '2001:db8:100::/40'],
+        unlistOn: ['stop'],
+        // The fixture's lane: backend `bind`, zone rbl.test.
+        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], name: 'bind', timeout: '2s' },
+        stateDir: state,
+        ack: 'unlisted',
+        // The fixture's sessions must not expire however long after it was made this runs.
+        extra: 'sessions:\n  max_age: 36500d',
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await bind?.close();
+    temp?.remove();
+  });
+
+  test('the pending unlists of 0.1.0 are delivered and its sessions resolve address-less Stops', async () => {
+    service = await startService(config);
+    const started = await service.waitForLog((line) => line.msg === 'rbl-unlist started');
+    expect(started).toMatchObject({ sessions: 3, pending: 3 });
+    await waitFor('the pending unlists of 0.1.0 to reach BIND', () => PENDING.every((address) => !listed(address)), 15_000);
+
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-2', 'NAS-IP-Address': '192.0.2.1' });
+    for (const address of OPEN['fx-open-2']) expect(listed(address), address).toBe(false);
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-3', 'NAS-IP-Address': '192.0.2.2', 'NAS-Identifier': 'bras2' });
+    expect(listed('10.64.0.13')).toBe(false);
+    expect(listed('10.64.0.11'), 'a session nobody stopped').toBe(true);
+  });
+
+  test('after a restart on the journal that mixes both formats, the last session is still there', async () => {
+    expect(await service!.stop('SIGTERM')).toBe(0);
+    service = await startService(config);
+    const started = await service.waitForLog((line) => line.msg === 'rbl-unlist started');
+    expect(started).toMatchObject({ sessions: 1, pending: 0 });
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1' });
+    expect(listed('10.64.0.11')).toBe(false);
+  });
+});

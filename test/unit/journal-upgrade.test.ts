@@ -1,0 +1,68 @@
+/**
+ * Journal format 2 (sessions scoped by client, with event times and the stopped-session memory)
+ * reads what 0.1.0 wrote (format 1), and what it writes itself survives a compaction's snapshot.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJournal } from '../../src/queue/journal.js';
+import { QueueState, removalRow, sessionRow, type JournalRecord } from '../../src/queue/state.js';
+import { PROJECT_ROOT } from '../helpers/service.js';
+
+const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/state-0.1/journal');
+
+async function stateOf(records: Iterable<JournalRecord>): Promise<QueueState> {
+  const state = new QueueState();
+  for (const record of records) state.apply(record);
+  return state;
+}
+
+describe('journal format upgrade', () => {
+  it('reads the sessions and pending unlists 0.1.0 left, each session with its record time as event time', async () => {
+    const state = new QueueState();
+    const read = await readJournal(FIXTURE, (record) => state.apply(record), { repair: false });
+    expect(read.skippedBytes).toBe(0);
+    const sessions = [...state.sessions.entries()];
+    expect(sessions.map((s) => [s.client, s.nas, s.sessionId, s.addresses])).toEqual([
+      ['nas1', '192.0.2.1', 'fx-open-1', ['10.64.0.11']],
+      ['nas1', '192.0.2.1', 'fx-open-2', ['10.64.0.12', '2001:db8:100:1200::/56']],
+      ['nas1', '192.0.2.2/bras2', 'fx-open-3', ['10.64.0.13']],
+    ]);
+    for (const session of sessions) expect(session.eventAt).toBe(session.updatedAt);
+    // The format 1 removal of fx-done-1 (keyed by NAS and session only) found its session.
+    expect(state.sessions.get('nas1', '192.0.2.1', 'fx-done-1')).toBeUndefined();
+    expect([...state.jobs.values()].map((job) => job.targets)).toEqual([['10.64.0.21'], ['10.64.0.22'], ['10.64.0.23', '2001:db8:100:2300::/56']]);
+    expect(state.pendingCount).toBe(3);
+  });
+
+  it('goes on with format 2 records after format 1 ones in the same file', async () => {
+    const state = await stateOf([
+      { t: 'h', v: 1, seq: 1, at: 0 },
+      { t: 'c', u: [['nas-a', 's1', 'ras1', ['10.64.0.1'], 5000]] },
+      { t: 'c', u: [['ras1', 'nas-a', 's2', ['10.64.0.2'], 6000, 5500, 1_800_000_000]] },
+      { t: 'c', r: [['ras1', 'nas-a', 's1', 7000, 0]] },
+    ]);
+    expect(state.sessions.get('ras1', 'nas-a', 's2')).toMatchObject({ eventAt: 5500, nasTime: 1_800_000_000 });
+    expect(state.sessions.get('ras1', 'nas-a', 's1')).toBeUndefined();
+    expect(state.sessions.stoppedAt('ras1', 'nas-a', 's1')).toEqual({ nasTime: undefined });
+  });
+
+  it('keeps sessions, event times and stopped sessions through a snapshot', async () => {
+    const first = await stateOf([
+      { t: 'h', v: 2, seq: 1, at: 0 },
+      { t: 'c', u: [sessionRow({ client: 'ras1', nas: 'n', sessionId: 'open', addresses: ['10.64.0.1'], updatedAt: 9000, eventAt: 4000, nasTime: 1_800_000_123 })] },
+      { t: 'c', u: [sessionRow({ client: 'ras1', nas: 'n', sessionId: 'gone', addresses: ['10.64.0.2'], updatedAt: 9000, eventAt: 9000 })] },
+      { t: 'c', r: [removalRow({ client: 'ras1', nas: 'n', sessionId: 'gone', stoppedAt: { at: 9500, nasTime: 1_800_000_200 } })] },
+    ]);
+    const snapshot = [...first.snapshot()];
+    expect(snapshot[0]).toMatchObject({ t: 'h', v: 2 });
+    const second = await stateOf(snapshot);
+    expect([...second.sessions.entries()]).toEqual([...first.sessions.entries()]);
+    expect(second.sessions.get('ras1', 'n', 'open')).toMatchObject({ eventAt: 4000, nasTime: 1_800_000_123 });
+    expect(second.sessions.stoppedAt('ras1', 'n', 'gone')).toEqual({ nasTime: 1_800_000_200 });
+    expect(second.sessions.stoppedAt('ras2', 'n', 'gone')).toBeUndefined();
+  });
+
+  it('refuses a journal from a newer format, naming both versions', async () => {
+    await expect(stateOf([{ t: 'h', v: 3, seq: 1, at: 0 }])).rejects.toThrow(/format version 3; this rbl-unlist reads versions 1 to 2/);
+  });
+});
