@@ -2,7 +2,7 @@
  * state.dir holds subscribers' sessions and addresses: the folder is created 0700 and every file in it
  * 0600, whatever the umask (here 000, which would leave them world-writable).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -46,7 +46,8 @@ describe('state.dir permissions under umask 000', () => {
     await openStateStore({ dir, backends: [], maxSessionAgeMs: 60_000, requestPollMs: 3_600_000 }).then((store) => store.close());
     const requests = join(dir, 'requests');
     const asked = sendRequest(dir, { action: 'list' }, 5000);
-    await waitUntil(() => readdirSync(requests, { withFileTypes: true }).some((entry) => entry.name.endsWith('.request')), 2000);
+    // sendRequest makes the folder itself, a moment after it is called.
+    await waitUntil(() => existsSync(requests) && readdirSync(requests, { withFileTypes: true }).some((entry) => entry.name.endsWith('.request')), 2000);
     const seen: string[] = [];
     await serveRequests(dir, async () => {
       for (const name of readdirSync(requests)) seen.push(`${name.replace(/^.*\./, '')} ${mode(join(requests, name))}`);
