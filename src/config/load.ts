@@ -1,6 +1,8 @@
 /**
  * Reads the YAML config once, validates it against the schema (unknown keys rejected), resolves
- * relative paths, reads every secret and key file, and returns one frozen {@link Config}.
+ * relative paths, reads every secret and key file, and returns one frozen {@link Config}. Each
+ * backend entry and each transport's keys are resolved by their own folder's step, with the
+ * files and endpoints this module lends them; problems of every part are reported together.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
