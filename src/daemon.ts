@@ -43,7 +43,7 @@ export interface Daemon {
 const RESTART_ONLY_KEYS = ['radius.listen', 'radius.tls.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const;
 
 /** The restart-only keys whose values differ between two configs. */
-export function restartOnlyChanges(previous: Config, next: Config): string[] {
+function restartOnlyChanges(previous: Config, next: Config): string[] {
   const at = (root: Config, key: string): unknown => key.split('.').reduce<unknown>((value, field) => (value as Record<string, unknown> | undefined)?.[field], root);
   return RESTART_ONLY_KEYS.filter((key) => !isDeepStrictEqual(at(previous, key), at(next, key)));
 }
