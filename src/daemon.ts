@@ -108,15 +108,23 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       await backends.close();
       throw error;
     });
-    const listener = createRadiusListener(config, {
-      clients: () => config.radius.clients,
-      onAccounting,
-      onPacket: (outcome, detail) => {
-        packets.onPacket(outcome, detail);
-        operatorView.onPacket(outcome, detail);
-      },
-      onNotice: packets.onNotice,
-    });
+    let listener: RadiusListener;
+    try {
+      listener = createRadiusListener(config, {
+        clients: () => config.radius.clients,
+        onAccounting,
+        onPacket: (outcome, detail) => {
+          packets.onPacket(outcome, detail);
+          operatorView.onPacket(outcome, detail);
+        },
+        onNotice: packets.onNotice,
+      });
+    } catch (error) {
+      // The store holds the state directory's lock: release it before saying why.
+      await store.close();
+      await backends.close();
+      throw error;
+    }
     const parts: Running = { backends, store, listener };
     running = parts;
     // Built per call because a reload replaces the prober.
