@@ -2,7 +2,7 @@
  * An Accounting-Request's attributes as an accounting event: its type (RFC 2866 §5.1), the NAS it
  * came from, the session, and the addresses it names. Pure code.
  */
-import { hostPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
+import { canonicalPrefix, hostPrefix, parsePrefix, type CanonicalPrefix } from '../net/address.js';
 import type { AccountingAttributes } from '../radius/attributes.js';
 
 export type AccountingEventType = 'start' | 'stop' | 'interim' | 'accounting-on' | 'accounting-off' | 'other';
@@ -18,8 +18,8 @@ export interface AccountingEvent {
   readonly nas: string;
   readonly sessionId: string | undefined;
   readonly userName: string | undefined;
-  /** The session's addresses and prefixes, as the packet names them. */
-  readonly addresses: readonly IpPrefix[];
+  /** The session's addresses and prefixes, as the packet names them, each with its canonical text. */
+  readonly addresses: readonly CanonicalPrefix[];
   readonly receivedAt: number;
   /** The event time on this host's clock: receive time minus Acct-Delay-Time (RFC 2866 §5.2), ms since the epoch. */
   readonly at: number;
@@ -49,12 +49,13 @@ export function nasKey(attributes: EventAttributes, sourceAddress: string): stri
  * Framed-IPv6-Prefix (97) and Delegated-IPv6-Prefix (123). 255.255.255.255 and 255.255.255.254
  * (RFC 2865 §5.8: "let the user/NAS choose") and 0.0.0.0 name no address and are left out.
  */
-export function framedAddresses(attributes: EventAttributes): IpPrefix[] {
-  const out: IpPrefix[] = [];
+export function framedAddresses(attributes: EventAttributes): CanonicalPrefix[] {
+  const out: CanonicalPrefix[] = [];
   const add = (text: string, host: boolean): void => {
     try {
       const prefix = parsePrefix(text);
-      out.push(host ? hostPrefix(prefix.bytes) : prefix);
+      // The one conversion of the event: later stages read `text` and never parse it again.
+      out.push(canonicalPrefix(host ? hostPrefix(prefix.bytes) : prefix));
     } catch {
       // A value the decoder could not turn into an address names nothing to unlist.
     }

@@ -4,7 +4,7 @@
  * code: the caller commits the plan.
  */
 import type { RblError } from '../errors.js';
-import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
+import { formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
 import { happenedBefore, provablyAfter, restartedAfter, sessionTime, type EventTime } from './order.js';
@@ -85,12 +85,13 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     case 'start':
     case 'interim': {
       // An address this client may not unlist is never recorded for it either.
-      const recordable: string[] = [];
+      const allowed: CanonicalPrefix[] = [];
       for (const target of event.addresses) {
         const error = unlistRefusal(target, context);
-        if (error) refused.set(formatPrefix(target), error);
-        else recordable.push(formatPrefix(target));
+        if (error) refused.set(target.text, error);
+        else allowed.push(target);
       }
+      const recordable = allowed.map((target) => target.text);
       const findings = claimStaleness(time, key, recordable, sessions);
       if (findings.length > 0) {
         stale.push(...findings);
@@ -115,7 +116,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         }
       }
       // The new user of an address must not inherit its listing.
-      if (event.type === 'start' && context.unlistOn.has('start')) candidates.push(...recordable.map((text) => parsePrefix(text)));
+      if (event.type === 'start' && context.unlistOn.has('start')) candidates.push(...allowed);
       break;
     }
     case 'stop': {
@@ -123,7 +124,9 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
       // Remembered even when unknown, so a replay of its Start is recognised.
       if (key) remove.push({ ...key, stoppedAt: stopTime });
       // The Stop's own addresses and what its session recorded: a Stop may repeat only some of them.
-      const addresses = [...new Set([...event.addresses.map(formatPrefix), ...(known?.addresses ?? [])])];
+      // The Stop's own are already prefixes; only what the table recorded (text) is parsed.
+      const own = new Map(event.addresses.map((target) => [target.text, target]));
+      const addresses = [...new Set([...own.keys(), ...(known?.addresses ?? [])])];
       if (addresses.length === 0) {
         stale.push({ reason: 'unknown_session' });
         break;
@@ -134,7 +137,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
           stale.push({ reason: 'address_taken', address, owner });
           continue;
         }
-        if (context.unlistOn.has('stop')) candidates.push(parsePrefix(address));
+        if (context.unlistOn.has('stop')) candidates.push(own.get(address) ?? parsePrefix(address));
       }
       break;
     }

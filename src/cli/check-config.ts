@@ -6,9 +6,9 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
+import { BACKENDS } from '../backends/index.js';
 import type { BackendConfig, Config, Endpoint } from '../config/load.js';
 import { formatPrefix } from '../net/address.js';
-import { redactUrl } from '../redact.js';
 import { configOption, jsonOption, loadCliConfig, type ConfigOptions, type JsonOptions } from './options.js';
 import { errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
@@ -91,14 +91,7 @@ function endpointText(endpoint: Endpoint): string {
 
 function backendSummary(backend: BackendConfig): Record<string, unknown> {
   const common = { name: backend.name, type: backend.type, zones: backend.zones, delete: backend.deleteTypes, timeoutMs: backend.timeoutMs };
-  if (backend.type === 'dns-update') {
-    return {
-      ...common,
-      server: endpointText(backend.server),
-      tsig: { name: backend.tsig.name, algorithm: backend.tsig.algorithm, source: backend.tsigSource },
-    };
-  }
-  return { ...common, preset: backend.preset ?? null, url: redactUrl(backend.url), method: backend.method };
+  return { ...common, ...BACKENDS.summary(backend).fields };
 }
 
 /** What the config says, without secrets, for --json. */
@@ -146,10 +139,7 @@ function summaryLines(config: Config): string[] {
   lines.push(`  unlist on: ${[...config.unlistOn].join(', ')}`);
   lines.push(`  backends (${config.backends.length}):`);
   for (const backend of config.backends) {
-    const how =
-      backend.type === 'dns-update'
-        ? `DNS UPDATE to ${endpointText(backend.server)}, TSIG key ${backend.tsig.name} (${backend.tsig.algorithm}) from ${backend.tsigSource}`
-        : `HTTP ${backend.method} ${redactUrl(backend.url)}${backend.preset ? ` (${backend.preset})` : ''}`;
+    const { how } = BACKENDS.summary(backend);
     lines.push(`    ${backend.name}: ${how}; deletes ${backend.deleteTypes.join(' ')}; timeout ${backend.timeoutMs} ms`);
     lines.push(`      zones: ${backend.zones.join(', ')}`);
   }

@@ -1,17 +1,22 @@
 /**
  * Reads the YAML config once, validates it against the schema (unknown keys rejected), resolves
- * relative paths, reads every secret and key file, and returns one frozen {@link Config}.
+ * relative paths, reads every secret and key file, and returns one frozen {@link Config}. Each
+ * backend entry and each transport's keys are resolved by their own folder's step, with the
+ * files and endpoints this module lends them; problems of every part are reported together.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { RblError } from '../errors.js';
 import { parsePrefix, type IpPrefix } from '../net/address.js';
-import { parseTsigKeyFile, tsigKey, type TsigKey } from '../backends/dns-update/keyfile.js';
+import { BACKENDS, type BackendConfig, type BackendRegistry, type BackendResolveContext } from '../backends/index.js';
 import { configError, schemaProblems, yamlProblem, type ConfigProblem } from './problems.js';
 import { resolveTransportConfigs, type TransportConfigs } from '../radius/transports/config.js';
 import type { ResolveContext, TransportName } from '../radius/transports/types.js';
-import { configSchema, durationMs, type RawConfig } from './schema.js';
+import { durationMs } from './duration.js';
+import { configSchema, configSchemaFor, type RawConfig } from './schema.js';
+
+export type { BackendConfig } from '../backends/index.js';
 
 /** The default config path when neither --config nor $RBL_UNLIST_CONFIG is given. */
 export const DEFAULT_CONFIG_PATH = '/etc/rbl-unlist/config.yaml';
@@ -37,37 +42,6 @@ export interface ClientConfig {
   /** RadSec: a DNS SAN (else the subject CN) its certificate must carry. */
   readonly certificateName?: string;
 }
-
-export interface DnsUpdateBackendConfig {
-  readonly type: 'dns-update';
-  readonly name: string;
-  readonly server: Endpoint;
-  readonly zones: readonly string[];
-  readonly tsig: TsigKey;
-  /** Where the key came from, for messages: the key file path or "inline tsig". */
-  readonly tsigSource: string;
-  readonly deleteTypes: readonly string[];
-  readonly timeoutMs: number;
-}
-
-export interface HttpBackendConfig {
-  readonly type: 'http';
-  readonly name: string;
-  readonly preset: 'powerdns' | undefined;
-  readonly url: string;
-  readonly zones: readonly string[];
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | undefined;
-  readonly apiKey: string | undefined;
-  readonly token: string | undefined;
-  readonly successStatus: readonly number[];
-  readonly deleteTypes: readonly string[];
-  readonly timeoutMs: number;
-  readonly ca: Buffer | undefined;
-}
-
-export type BackendConfig = DnsUpdateBackendConfig | HttpBackendConfig;
 
 export type UnlistTrigger = 'stop' | 'start' | 'accounting-on' | 'accounting-off';
 
@@ -98,8 +72,11 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = 
   return resolve(option ?? env.RBL_UNLIST_CONFIG ?? DEFAULT_CONFIG_PATH);
 }
 
-/** Reads, validates and freezes the config file; throws RblError (exit 2) naming what is wrong. */
-export function loadConfig(file: string): Config {
+/**
+ * Reads, validates and freezes the config file; throws RblError (exit 2) naming what is wrong.
+ * `backends` are the backend types it may name (the product's list unless another is given).
+ */
+export function loadConfig(file: string, backends: BackendRegistry = BACKENDS): Config {
   const path = resolve(file);
   let text: string;
   try {
@@ -107,20 +84,22 @@ export function loadConfig(file: string): Config {
   } catch (error) {
     throw new RblError('RBL_CONFIG_READ', `cannot read config ${path}: ${readFailure(error)}`, { cause: error });
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, backends);
 }
 
 /** Validates config text as if read from `path` (relative paths resolve against its folder). */
-export function parseConfig(text: string, path: string): Config {
+export function parseConfig(text: string, path: string, backends: BackendRegistry = BACKENDS): Config {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     const problems = document.errors.map((error) => yamlProblem(error, text));
     throw configError(path, problems.filter((problem, i) => problems.findIndex((other) => other.text === problem.text) === i));
   }
   const input: unknown = document.toJS() ?? {};
-  const result = configSchema.safeParse(input);
-  if (!result.success) throw configError(path, schemaProblems(result.error, configSchema, input));
-  return resolveConfig(result.data, path);
+  const schema = backends === BACKENDS ? configSchema : configSchemaFor(backends);
+  const result = schema.safeParse(input);
+  if (!result.success) throw configError(path, schemaProblems(result.error, schema, input));
+  // Another registry's entries are other types, resolved by their own steps: the rest is the same.
+  return resolveConfig(result.data as RawConfig, path, backends);
 }
 
 /** Why a file could not be read, in words (the path is already in the message). */
@@ -137,7 +116,7 @@ function readFailure(error: unknown): string {
   }
 }
 
-function resolveConfig(raw: RawConfig, path: string): Config {
+function resolveConfig(raw: RawConfig, path: string, backendTypes: BackendRegistry): Config {
   const base = dirname(path);
   const looseFiles: string[] = [];
   // Every value is checked, and all problems are reported together at the end. A failed step
@@ -165,6 +144,16 @@ function resolveConfig(raw: RawConfig, path: string): Config {
     const trimmed = content.trim();
     if (trimmed === '') throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: ${full} is empty`);
     return trimmed;
+  };
+  const readConfigFile = (relative: string, key: string, secret: boolean): Buffer => {
+    const full = file(relative);
+    try {
+      const content = readFileSync(full);
+      if (secret && (statSync(full).mode & 0o077) !== 0) looseFiles.push(full);
+      return content;
+    } catch (error) {
+      throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: cannot read ${full}: ${(error as Error).message}`, { cause: error });
+    }
   };
   const prefix = (text: string, key: string): IpPrefix => {
     try {
@@ -198,83 +187,24 @@ function resolveConfig(raw: RawConfig, path: string): Config {
   const backendNames = new Set<string>();
   const backends = raw.backends.map((backend, index): BackendConfig => attempt(() => {
     const key = `backends.${index}`;
-    const zones = backend.zones.map((zone) => zone.toLowerCase().replace(/\.$/, ''));
-    for (const zone of zones) {
-      if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(zone)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: "${zone}" is not a domain name`);
-    }
-    const deleteTypes = backend.delete.map((type) => type.toUpperCase());
-    let result: BackendConfig;
-    if (backend.type === 'dns-update') {
-      const server = endpoint(backend.server, `${key}.server`, path, 53);
-      const tsig = backend.tsig_key_file
-        ? parseTsigKeyFile(readSecret(backend.tsig_key_file, `${key}.tsig_key_file`), file(backend.tsig_key_file))
-        : tsigKey(backend.tsig!.name, backend.tsig!.algorithm, backend.tsig!.secret, `${path}: ${key}.tsig`);
-      result = {
-        type: 'dns-update',
-        name: backend.name ?? `dns-update ${backend.server}`,
-        server,
-        zones,
-        tsig,
-        tsigSource: backend.tsig_key_file ? file(backend.tsig_key_file) : `${key}.tsig`,
-        deleteTypes,
-        timeoutMs: durationMs(backend.timeout),
-      };
-    } else {
-      let url: URL;
-      try {
-        url = new URL(backend.url.replace(/\{(address|name|zone)\}/g, 'x'));
-      } catch {
-        throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: "${backend.url}" is not a URL`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: use http or https`);
-      // The PowerDNS API URL ends in the zone: .../zones/rbl.example.net.
-      const presetZones = backend.preset === 'powerdns' && zones.length === 0
-        ? [decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/\.$/, '')]
-        : zones;
-      if (presetZones.length === 0 || presetZones[0] === '') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: list at least one zone`);
-      let ca: Buffer | undefined;
-      if (backend.ca_file) {
-        try {
-          ca = readFileSync(file(backend.ca_file));
-        } catch (error) {
-          throw new RblError('RBL_SECRET_FILE', `${path}: ${key}.ca_file: cannot read ${file(backend.ca_file)}: ${(error as Error).message}`);
-        }
-      }
-      result = {
-        type: 'http',
-        name: backend.name ?? `http ${url.host}`,
-        preset: backend.preset,
-        url: backend.url,
-        zones: presetZones,
-        method: (backend.method ?? (backend.preset === 'powerdns' ? 'PATCH' : 'DELETE')).toUpperCase(),
-        headers: Object.freeze({ ...backend.headers }),
-        body: backend.body,
-        apiKey: backend.api_key_file ? readSecret(backend.api_key_file, `${key}.api_key_file`) : undefined,
-        token: backend.token_file ? readSecret(backend.token_file, `${key}.token_file`) : undefined,
-        successStatus: Object.freeze(backend.success_status ?? (backend.preset === 'powerdns' ? [204] : [200, 201, 202, 204])),
-        deleteTypes,
-        timeoutMs: durationMs(backend.timeout),
-        ca,
-      };
-    }
+    const context: BackendResolveContext = {
+      path,
+      key,
+      file,
+      readSecret,
+      readFile: (relative, fileKey) => readConfigFile(relative, fileKey, false),
+      endpoint: (text, endpointKey, defaultPort) => endpoint(text, endpointKey, path, defaultPort),
+    };
+    const result = backendTypes.resolve(backend, context);
     if (backendNames.has(result.name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.name: "${result.name}" is used twice; give each backend its own name`);
     backendNames.add(result.name);
-    return Object.freeze(result);
+    return result;
   }));
 
   const transportContext: ResolveContext = {
     path,
     file,
-    readFile(relative, key, secret) {
-      const full = file(relative);
-      try {
-        const content = readFileSync(full);
-        if (secret && (statSync(full).mode & 0o077) !== 0) looseFiles.push(full);
-        return content;
-      } catch (error) {
-        throw new RblError('RBL_SECRET_FILE', `${path}: ${key}: cannot read ${full}: ${(error as Error).message}`, { cause: error });
-      }
-    },
+    readFile: readConfigFile,
     endpoint: (text, key, defaultPort) => attempt(() => endpoint(text, key, path, defaultPort)),
   };
   const transports: TransportConfigs = attempt(() => resolveTransportConfigs(raw.radius, transportContext)) ?? { listen: [], tls: undefined };

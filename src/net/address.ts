@@ -9,7 +9,12 @@ export interface IpPrefix {
   readonly family: 4 | 6;
   readonly bytes: Buffer;
   readonly prefixLength: number;
+  /** Its canonical text, when made once by {@link canonicalPrefix}; formatPrefix then returns it. */
+  readonly text?: string;
 }
+
+/** An IpPrefix whose canonical text is computed once and carried along. */
+export type CanonicalPrefix = IpPrefix & { readonly text: string };
 
 /**
  * Parses a dotted-quad IPv4 address into 4 bytes, or returns undefined. Four decimal octets, no
@@ -160,9 +165,20 @@ export function prefixesOverlap(a: IpPrefix, b: IpPrefix): boolean {
 
 /** Canonical text: the address alone for a host (/32, /128), else "address/len". */
 export function formatPrefix(prefix: IpPrefix): string {
+  if (prefix.text !== undefined) return prefix.text;
   const address = formatAddressBytes(prefix.bytes);
   const hostLength = prefix.family === 4 ? 32 : 128;
   return prefix.prefixLength === hostLength ? address : `${address}/${prefix.prefixLength}`;
+}
+
+/**
+ * The prefix with its canonical text made now, frozen: an address read from a packet becomes one
+ * of these once, and every later stage (plan, policy, journal, backends) reads its text instead of
+ * formatting or parsing it again.
+ */
+export function canonicalPrefix(prefix: IpPrefix): CanonicalPrefix {
+  const { family, bytes, prefixLength } = prefix;
+  return Object.freeze({ family, bytes, prefixLength, text: formatPrefix({ family, bytes, prefixLength }) });
 }
 
 /** A host prefix (/32 or /128) for 4 or 16 address bytes. */

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, beforeEach } from 'vitest';
 import { createDnsUpdateBackend } from '../../src/backends/dns-update/backend.js';
-import type { DnsUpdateBackendConfig } from '../../src/config/load.js';
+import type { DnsUpdateBackendConfig } from '../../src/backends/dns-update/config.js';
 import type { TsigKey } from '../../src/backends/dns-update/keyfile.js';
 import { RblError } from '../../src/errors.js';
 import { executable, waitFor } from './peers.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { createHttpBackend } from '../../src/backends/http/backend.js';
 import type { Backend } from '../../src/backends/types.js';
-import type { HttpBackendConfig } from '../../src/config/load.js';
+import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import type { ReadinessReport } from '../../src/http/readiness.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';

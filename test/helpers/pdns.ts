@@ -7,7 +7,7 @@ import { Resolver } from 'node:dns/promises';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { HttpBackendConfig } from '../../src/config/load.js';
+import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { executable, freePort, tempDir, waitFor } from './peers.js';
 
 const run = promisify(execFile);

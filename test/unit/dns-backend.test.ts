@@ -5,7 +5,7 @@ import { createDnsUpdateBackend } from '../../src/backends/dns-update/backend.js
 import { tsigKey } from '../../src/backends/dns-update/keyfile.js';
 import { checkAnswer, type AnswerContext } from '../../src/backends/dns-update/outcome.js';
 import type { TsigVerification } from '../../src/backends/dns-update/tsig.js';
-import type { DnsUpdateBackendConfig } from '../../src/config/load.js';
+import type { DnsUpdateBackendConfig } from '../../src/backends/dns-update/config.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { freePort } from '../helpers/peers.js';
 

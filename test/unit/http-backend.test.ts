@@ -1,7 +1,7 @@
 // The generic HTTP backend against a recording node:http server on 127.0.0.1.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
-import type { HttpBackendConfig } from '../../src/config/load.js';
+import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { RblError, type ErrorCode } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { selfSignedCertificate, startRecordingServer, useRecordingServer, type RecordingServer } from '../helpers/http-server.js';

@@ -2,7 +2,7 @@
 // (the real pdns_server is in test/integration/powerdns.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
-import type { HttpBackendConfig } from '../../src/config/load.js';
+import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { useRecordingServer } from '../helpers/http-server.js';
 

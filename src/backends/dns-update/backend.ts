@@ -2,7 +2,7 @@
  * The DNS UPDATE backend: deletes a target's DNSBL names from a zone by RFC 2136 UPDATE signed
  * with TSIG (RFC 8945), many names per message; checks and probes with signed queries.
  */
-import type { DnsUpdateBackendConfig } from '../../config/load.js';
+import type { DnsUpdateBackendConfig } from './config.js';
 import { RblError } from '../../errors.js';
 import type { IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';

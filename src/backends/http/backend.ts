@@ -1,5 +1,5 @@
 /** The HTTP backend: the PowerDNS preset, or a generic API described by URL and body templates. */
-import type { HttpBackendConfig } from '../../config/load.js';
+import type { HttpBackendConfig } from './config.js';
 import type { Backend } from '../types.js';
 import { createGenericHttpBackend } from './generic.js';
 import { createPowerDnsBackend } from './powerdns.js';

@@ -3,7 +3,7 @@
  * URL template, headers and body template. It can unlist and probe; it cannot check, since a
  * generic API has no known way to read a listing.
  */
-import type { HttpBackendConfig } from '../../config/load.js';
+import type { HttpBackendConfig } from './config.js';
 import { RblError } from '../../errors.js';
 import { formatPrefix, type IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';

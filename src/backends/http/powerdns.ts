@@ -5,7 +5,7 @@
  *   probe   GET   {zone URL}?rrsets=false       → 200, the zone without its records
  * Deleting an RRset that does not exist succeeds, so unlisting is idempotent.
  */
-import type { HttpBackendConfig } from '../../config/load.js';
+import type { HttpBackendConfig } from './config.js';
 import { RblError } from '../../errors.js';
 import type { IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';

@@ -1,0 +1,17 @@
+/** The keys every backend type resolves the same way: its zones and the record types it deletes. */
+import { RblError } from '../errors.js';
+import type { BackendResolveContext } from './types.js';
+
+/** Zone names lower case without the trailing dot; throws RBL_CONFIG_INVALID for one that is not a domain name. */
+export function resolveZones(zones: readonly string[], context: BackendResolveContext): string[] {
+  const names = zones.map((zone) => zone.toLowerCase().replace(/\.$/, ''));
+  for (const zone of names) {
+    if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(zone)) throw new RblError('RBL_CONFIG_INVALID', `${context.path}: ${context.key}.zones: "${zone}" is not a domain name`);
+  }
+  return names;
+}
+
+/** The `delete` list upper case. */
+export function resolveDeleteTypes(types: readonly string[]): string[] {
+  return types.map((type) => type.toUpperCase());
+}

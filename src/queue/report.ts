@@ -1,0 +1,82 @@
+/**
+ * What the state store and its worker report, as the operator sees it: one log line and the
+ * metrics for each queue event. The one place queue events become lines and numbers.
+ */
+import { RblError } from '../errors.js';
+import type { Metrics } from '../http/metrics.js';
+import { rateLimiter, type Logger } from '../log.js';
+import type { QueueEvent } from './events.js';
+import type { UnlistJob } from './state.js';
+
+/** A function for the store's `onEvent` that logs to `log` (the queue component's logger) and counts into `metrics`. */
+export function queueEventReporter(log: Logger, metrics: Metrics): (event: QueueEvent) => void {
+  // A full disk fails every write and every recovery try: a few lines a minute say so.
+  const journalErrorLimiter = rateLimiter(5, 60_000);
+
+  return (event) => {
+    switch (event.type) {
+      case 'delivered': {
+        const { job } = event;
+        metrics.unlists.inc({ backend: event.backend, outcome: 'success' }, job.targets.length);
+        metrics.unlistLatencySeconds.observe(event.latencyMs / 1000);
+        log.info({ ...jobContext(job), backend: event.backend, zone: event.zone, ms: event.latencyMs }, 'unlisted');
+        break;
+      }
+      case 'retry-scheduled':
+        metrics.unlists.inc({ backend: event.backend, outcome: 'retry' }, event.targets.length);
+        log.warn(
+          { backend: event.backend, zone: event.zone, addresses: event.targets, code: codeOf(event.error), attempt: event.attempt, retry_in_ms: event.delayMs },
+          `${event.error.message}; retrying`,
+        );
+        break;
+      case 'dead-lettered':
+        metrics.unlists.inc({ backend: event.backend, outcome: 'dead_letter' }, event.job.targets.length);
+        log.error({ ...jobContext(event.job), backend: event.backend, zone: event.zone, code: event.error.code }, `dead letter: ${event.error.message} (see rbl-unlist queue list)`);
+        break;
+      case 'delivery-dropped':
+        log.warn({ backend: event.backend, zone: event.zone, jobs: event.jobs.length }, 'pending unlists dropped: the backend or zone is no longer configured');
+        break;
+      case 'journal-recovered':
+        log.warn(
+          { code: 'RBL_JOURNAL_CORRUPT', file: event.file, good_bytes: event.goodBytes, skipped_bytes: event.skippedBytes, saved_as: event.savedAs },
+          `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,
+        );
+        break;
+      case 'journal-error': {
+        metrics.journalErrors.inc();
+        const { allowed, suppressed } = journalErrorLimiter();
+        if (allowed) {
+          log.error(
+            { code: event.error.code, writable: event.writable, suppressed },
+            event.writable ? event.error.message : `${event.error.message}; nothing is acknowledged until the journal can be written again`,
+          );
+        }
+        break;
+      }
+      case 'journal-writable':
+        log.warn({ down_ms: event.downMs, pending: event.pending }, 'journal writable again: state rebuilt from it, acknowledging again');
+        break;
+      case 'request-error':
+        log.error({ code: event.error.code }, event.error.message);
+        break;
+      case 'journal-compacted':
+        log.info({ file: event.file, before_bytes: event.beforeBytes, after_bytes: event.afterBytes, ms: event.durationMs }, 'journal compacted');
+        break;
+      case 'sessions-expired':
+        log.info({ count: event.count }, 'sessions expired (sessions.max_age)');
+        break;
+      case 'admin-request':
+        log.info({ action: event.action, count: event.count }, `queue ${event.action} applied`);
+        break;
+    }
+  };
+}
+
+/** The fields that tie a job's lines to the event that made it. */
+function jobContext(job: UnlistJob): Record<string, unknown> {
+  return { client: job.reason.client, nas: job.reason.nas, session: job.reason.sessionId, event: job.reason.event, addresses: job.targets, job: job.id };
+}
+
+function codeOf(error: Error): string | undefined {
+  return error instanceof RblError ? error.code : undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * Queue events as the operator sees them (src/queue/report.ts): one line and the metrics per event,
+ * with the journal-error lines limited while the counter counts every failure.
+ */
+import { Writable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RblError } from '../../src/errors.js';
+import { createMetrics, type Metrics } from '../../src/http/metrics.js';
+import { createLogger } from '../../src/log.js';
+import { queueEventReporter } from '../../src/queue/report.js';
+import type { UnlistJob } from '../../src/queue/state.js';
+
+interface Line {
+  readonly level: number;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+let lines: Line[];
+let metrics: Metrics;
+let report: ReturnType<typeof queueEventReporter>;
+
+beforeEach(() => {
+  lines = [];
+  metrics = createMetrics();
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
+      callback();
+    },
+  });
+  report = queueEventReporter(createLogger('info', sink).child({ component: 'queue' }), metrics);
+});
+
+const job: UnlistJob = {
+  id: '42',
+  targets: ['10.64.0.7', '2001:db8::/56'],
+  reason: { event: 'stop', client: 'ras1', nas: '192.0.2.1', sessionId: 's-1' },
+  createdAt: 0,
+};
+
+async function value(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((entry) => entry.name === name);
+  const sample = (metric?.values ?? []).find((entry) => Object.entries(labels).every(([key, wanted]) => entry.labels[key] === wanted));
+  return sample?.value ?? 0;
+}
+
+const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('queue events reported', () => {
+  it('logs an unlisted line with the event that made the job, and counts its targets per backend', async () => {
+    report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', job, latencyMs: 12, batchJobs: 1 });
+    await settled();
+    expect(lines).toEqual([
+      expect.objectContaining({ component: 'queue', msg: 'unlisted', backend: 'bind', zone: 'rbl.test', client: 'ras1', nas: '192.0.2.1', session: 's-1', event: 'stop', addresses: job.targets, job: '42', ms: 12 }),
+    ]);
+    expect(await value('rbl_unlist_backend_unlists_total', { backend: 'bind', outcome: 'success' })).toBe(2);
+  });
+
+  it('names the dead letter\'s code and where to look, and counts it apart from retries', async () => {
+    const refused = new RblError('RBL_DNS_REFUSED', 'BIND refused the update');
+    report({ type: 'retry-scheduled', backend: 'bind', zone: 'rbl.test', jobs: [job], targets: job.targets, error: new RblError('RBL_DNS_TIMEOUT', 'no answer'), attempt: 3, delayMs: 800 });
+    report({ type: 'dead-lettered', backend: 'bind', zone: 'rbl.test', job, error: refused, latencyMs: 5 });
+    await settled();
+    expect(lines.map((line) => [line.msg, line.code])).toEqual([
+      ['no answer; retrying', 'RBL_DNS_TIMEOUT'],
+      ['dead letter: BIND refused the update (see rbl-unlist queue list)', 'RBL_DNS_REFUSED'],
+    ]);
+    expect(await value('rbl_unlist_backend_unlists_total', { backend: 'bind', outcome: 'retry' })).toBe(2);
+    expect(await value('rbl_unlist_backend_unlists_total', { backend: 'bind', outcome: 'dead_letter' })).toBe(2);
+  });
+
+  it('counts every journal failure but logs at most five a minute, saying how many it left out', async () => {
+    const error = new RblError('RBL_STATE_DIR', 'cannot write the journal: ENOSPC');
+    for (let i = 0; i < 8; i++) report({ type: 'journal-error', error, writable: false });
+    await settled();
+    expect(await value('rbl_unlist_journal_errors_total')).toBe(8);
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatchObject({ code: 'RBL_STATE_DIR', writable: false, msg: 'cannot write the journal: ENOSPC; nothing is acknowledged until the journal can be written again' });
+  });
+});
