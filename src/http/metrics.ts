@@ -50,8 +50,8 @@ export interface MetricDescription {
 export const METRIC_HELP = {
   rbl_unlist_radius_packets_total: {
     type: 'counter',
-    labels: ['outcome', 'transport'],
-    help: `RADIUS packets received (and RadSec connections refused), by outcome: ${PACKET_OUTCOMES.join(', ')}; and by transport: ${PACKET_TRANSPORTS.join(', ')}`,
+    labels: ['outcome', 'transport', 'client'],
+    help: `RADIUS packets received (and RadSec connections refused), by outcome: ${PACKET_OUTCOMES.join(', ')}; by transport: ${PACKET_TRANSPORTS.join(', ')}; and by client name (none for a packet from no configured client)`,
   },
   rbl_unlist_radius_ack_latency_seconds: {
     type: 'histogram',
@@ -145,7 +145,7 @@ export interface MetricsState {
 export interface Metrics {
   /** A registry of its own (with the default process metrics), so tests can make many. */
   readonly registry: Registry;
-  readonly packets: Counter<'outcome' | 'transport'>;
+  readonly packets: Counter<'outcome' | 'transport' | 'client'>;
   readonly events: Counter<'type'>;
   readonly staleStops: Counter;
   readonly staleEvents: Counter<'type' | 'reason'>;
@@ -190,7 +190,7 @@ export function createMetrics(): Metrics {
       },
     });
 
-  const packets = counter<'outcome' | 'transport'>('rbl_unlist_radius_packets_total');
+  const packets = counter<'outcome' | 'transport' | 'client'>('rbl_unlist_radius_packets_total');
   for (const transport of PACKET_TRANSPORTS) for (const outcome of PACKET_OUTCOMES) packets.inc({ outcome, transport }, 0);
   const events = counter<'type'>('rbl_unlist_accounting_events_total');
   for (const type of EVENT_TYPES) events.inc({ type }, 0);

@@ -22,7 +22,8 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
   const limiter = rateLimiter(20, 10_000);
   return {
     onPacket(outcome, detail) {
-      metrics.packets.inc({ outcome, transport: detail.transport });
+      // By client name when the packet matched one; a packet from no known client has no client label.
+      metrics.packets.inc(detail.client === undefined ? { outcome, transport: detail.transport } : { outcome, transport: detail.transport, client: detail.client });
       if (!DISCARDS.has(outcome)) return;
       const { allowed, suppressed } = limiter();
       // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.

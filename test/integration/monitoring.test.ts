@@ -111,8 +111,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('health, readiness and metri
     );
     socket.close();
     const delta = (line: string) => sample(after, line) - sample(before, line);
-    expect(delta('rbl_unlist_radius_packets_total{outcome="accepted",transport="udp"}')).toBe(1);
-    expect(delta('rbl_unlist_radius_packets_total{outcome="bad_authenticator",transport="udp"}')).toBe(1);
+    expect(delta('rbl_unlist_radius_packets_total{outcome="accepted",transport="udp",client="nas1"}')).toBe(1);
+    expect(delta('rbl_unlist_radius_packets_total{outcome="bad_authenticator",transport="udp",client="nas1"}')).toBe(1);
     expect(delta('rbl_unlist_radius_packets_total{outcome="unknown_client",transport="udp"}')).toBe(1);
     expect(delta('rbl_unlist_accounting_events_total{type="stop"}')).toBe(1);
     expect(delta('rbl_unlist_backend_unlists_total{backend="bind",outcome="success"}')).toBe(1);

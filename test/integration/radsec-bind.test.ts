@@ -84,7 +84,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     const ready = (await (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
     expect(ready.checks['radius tls']).toEqual({ ok: true });
     expect(ready.checks.radius).toEqual({ ok: true });
-    expect(await scrape()).toMatch(/^rbl_unlist_radius_packets_total\{outcome="accepted",transport="tls"\} [1-9]/m);
+    expect(await scrape()).toMatch(/^rbl_unlist_radius_packets_total\{outcome="accepted",transport="tls",client="radsecproxy"\} [1-9]/m);
   });
 
   test('a client certificate from another CA is refused with a log line, and radsecproxy keeps working', async () => {
@@ -92,7 +92,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     await intruder.waitForClose();
     const line = await service.waitForLog((entry) => entry.outcome === 'bad_certificate');
     expect(line).toMatchObject({ level: 'warn', msg: 'RadSec connection refused: bad_certificate', transport: 'tls', reason: 'certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
-    expect(await scrape()).toMatch(/^rbl_unlist_radius_packets_total\{outcome="bad_certificate",transport="tls"\} 1$/m);
+    expect(await scrape()).toMatch(/^rbl_unlist_radius_packets_total\{outcome="bad_certificate",transport="tls"[^}]*\} 1$/m);
     const result = await radclient(proxy.udpPort, PROXY_SECRET, stopText('10.64.0.2', 'rs-2'), 'acct', { timeoutS: 5, retries: 1 });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(bind.query(dnsblName('10.64.0.2', ZONE), 'A')).toEqual([]);
