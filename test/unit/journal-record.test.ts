@@ -69,8 +69,8 @@ describe('journal record framing', () => {
     expect(decodeRecord(spoiledFirst, good.length)).toEqual({ kind: 'record', payload: { seq: 8 }, bytes: second.length });
   });
 
-  it('needs a whole header at the offset before it reads a length', () => {
-    const buffer = Buffer.concat([good, encodeRecord({ seq: 9 }).subarray(0, RECORD_HEADER_BYTES - 1)]);
+  it.each([2, RECORD_HEADER_BYTES - 1])('needs a whole header at the offset before it reads a length (%i bytes there)', (present) => {
+    const buffer = Buffer.concat([good, encodeRecord({ seq: 9 }).subarray(0, present)]);
     expect(decodeRecord(buffer, good.length)).toEqual({ kind: 'incomplete' });
   });
 
