@@ -6,7 +6,7 @@ import { decodeAccountingAttributes, decodeIpv6Prefix } from '../../src/radius/a
 import { describeAttributes } from '../../src/radius/describe.js';
 import { activeDictionary, loadDictionaries, readDictionaries } from '../../src/radius/dictionary.js';
 import { checkDatagram } from '../../src/radius/validate.js';
-import { buildAccountingRequest, vendorSpecific, type AccountingRequestOptions } from '../helpers/radius-packets.js';
+import { buildAccountingRequest, vendorSpecific, type AccountingRequestOptions, type AttributeEntry } from '../helpers/radius-packets.js';
 import { tempDir } from '../helpers/peers.js';
 
 const SECRET = 'testing123';
@@ -79,8 +79,67 @@ describe('accounting attribute decoding', () => {
     expect(attributes.statusType).toBe(2);
   });
 
+  const u32 = (value: number): Buffer => {
+    const octets = Buffer.alloc(4);
+    octets.writeUInt32BE(value);
+    return octets;
+  };
+  const ipv6 = (last: number): Buffer => Buffer.from([0x20, 0x01, 0x0d, 0xb8, ...Buffer.alloc(11), last]);
+
+  it.each([
+    { what: 'Acct-Status-Type', first: [40, u32(2)], second: [40, u32(1)], field: 'statusType', expected: 2 },
+    { what: 'Event-Timestamp', first: [55, u32(1_700_000_001)], second: [55, u32(5)], field: 'eventTimestamp', expected: 1_700_000_001 },
+    { what: 'Acct-Session-Id', first: [44, Buffer.from('one')], second: [44, Buffer.from('two')], field: 'sessionId', expected: 'one' },
+    { what: 'User-Name', first: [1, Buffer.from('alice')], second: [1, Buffer.from('bob')], field: 'userName', expected: 'alice' },
+    { what: 'NAS-Identifier', first: [32, Buffer.from('bras-1')], second: [32, Buffer.from('bras-2')], field: 'nasIdentifier', expected: 'bras-1' },
+    { what: 'NAS-IP-Address', first: [4, Buffer.from([192, 0, 2, 1])], second: [4, Buffer.from([192, 0, 2, 2])], field: 'nasIpAddress', expected: '192.0.2.1' },
+    { what: 'Framed-IP-Address', first: [8, Buffer.from([10, 64, 0, 1])], second: [8, Buffer.from([10, 64, 0, 2])], field: 'framedIpAddress', expected: '10.64.0.1' },
+    { what: 'NAS-IPv6-Address', first: [95, ipv6(1)], second: [95, ipv6(2)], field: 'nasIpv6Address', expected: '2001:db8::1' },
+  ] as const)('keeps the first $what when it repeats, as FreeRADIUS does', ({ first, second, field, expected }) => {
+    const attributes = decodeAccountingAttributes(accept([first, second]));
+    expect(attributes[field]).toBe(expected);
+  });
+
+  it.each([
+    { what: 'a 3-octet Acct-Status-Type', entry: [40, Buffer.from([0, 0, 2])], field: 'statusType' },
+    { what: 'a 5-octet Acct-Status-Type', entry: [40, Buffer.from([0, 0, 0, 2, 0])], field: 'statusType' },
+    { what: 'a 3-octet Event-Timestamp', entry: [55, Buffer.from([1, 2, 3])], field: 'eventTimestamp' },
+    { what: 'an empty Acct-Session-Id', entry: [44, Buffer.alloc(0)], field: 'sessionId' },
+    { what: 'an empty User-Name', entry: [1, Buffer.alloc(0)], field: 'userName' },
+    { what: 'an empty NAS-Identifier', entry: [32, Buffer.alloc(0)], field: 'nasIdentifier' },
+    { what: 'a 5-octet NAS-IP-Address', entry: [4, Buffer.from([192, 0, 2, 1, 0])], field: 'nasIpAddress' },
+    { what: 'a 5-octet Framed-IP-Address', entry: [8, Buffer.from([10, 64, 0, 1, 0])], field: 'framedIpAddress' },
+    { what: 'a 15-octet NAS-IPv6-Address', entry: [95, Buffer.alloc(15)], field: 'nasIpv6Address' },
+  ] as const)('ignores $what, and a right one after it is still read', ({ entry, field }) => {
+    const rightOnes: Record<typeof field, AttributeEntry> = {
+      statusType: [40, u32(3)],
+      eventTimestamp: [55, u32(9)],
+      sessionId: [44, Buffer.from('s')],
+      userName: [1, Buffer.from('u')],
+      nasIdentifier: [32, Buffer.from('n')],
+      nasIpAddress: [4, Buffer.from([192, 0, 2, 9])],
+      framedIpAddress: [8, Buffer.from([10, 64, 0, 9])],
+      nasIpv6Address: [95, ipv6(9)],
+    };
+    const good = rightOnes[field];
+    const alone = decodeAccountingAttributes(accept([entry]));
+    expect(alone[field]).toBeUndefined();
+    const then = decodeAccountingAttributes(accept([entry, good]));
+    expect(then[field]).toBe(decodeAccountingAttributes(accept([good]))[field]);
+    expect(then[field]).toBeDefined();
+  });
+
+  it('skips a Framed-IPv6-Prefix or Delegated-IPv6-Prefix that breaks RFC 3162 and keeps the good ones', () => {
+    const attributes = decodeAccountingAttributes(accept([[97, Buffer.from([0, 129, ...Buffer.alloc(16)])], [97, Buffer.from([0, 64, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1])], [123, Buffer.from([0, 64, 1])], [123, Buffer.from([0, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 3])]]));
+    expect(attributes.framedIpv6Prefixes).toEqual(['2001:db8:0:1::/64']);
+    expect(attributes.delegatedIpv6Prefixes).toEqual(['2001:db8:3::/48']);
+  });
+
   it.each([
     { value: [0, 64, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2], prefix: '2001:db8:1:2::/64', why: 'compact: only the octets the length needs' },
+    { value: [0, 57, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0xff], prefix: '2001:db8:1:80::/57', why: 'a length that is not a multiple of 8 needs the octet it ends in' },
+    { value: [0, 57, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0], prefix: undefined, why: 'one octet short of a /57' },
+    { value: [0, 64, ...Buffer.alloc(16, 0xff)], prefix: 'ffff:ffff:ffff:ffff::/64', why: 'exactly 18 octets' },
     { value: [0, 56, ...Buffer.alloc(16, 0xff)], prefix: 'ffff:ffff:ffff:ff00::/56', why: 'full 16 octets, host bits cleared' },
     { value: [0, 0], prefix: '::/0', why: 'zero length' },
     { value: [0, 128, ...Buffer.alloc(16, 1)], prefix: '101:101:101:101:101:101:101:101/128', why: 'a /128' },
