@@ -100,6 +100,13 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(cache.begin('stuck').state).toBe('new');
   });
 
+  it('remembers 100,000 requests by default, then evicts the oldest', () => {
+    const cache = new DuplicateCache();
+    for (let i = 0; i <= 100_000; i++) cache.begin(`k${i}`);
+    expect(cache.size).toBe(100_000);
+    expect(cache.begin('k0').state).toBe('new');
+  });
+
   it('reads the real clock when given none', () => {
     const cache = new DuplicateCache({ answeredTtlMs: 60_000 });
     cache.begin('a');
