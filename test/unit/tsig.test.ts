@@ -99,7 +99,14 @@ describe('signTsig', () => {
     expect(tsig.timeSigned).toBeLessThanOrEqual(after);
     expect(tsig.fudge).toBe(300);
     expect(tsig.originalId).toBe(0x1234);
-    expect(verifyTsigResponse(answer(signTsig(update(), key), key, { time: tsig.timeSigned }), requestMacOf(signTsig(update(), key, { time: tsig.timeSigned }), key), key).valid).toBe(true);
+  });
+
+  test('checks an answer against the current time unless told otherwise', () => {
+    const key = keyFor('hmac-sha256');
+    const request = signTsig(update(), key, { time: TIME });
+    const now = Math.floor(Date.now() / 1000);
+    expect(verifyTsigResponse(answer(request, key, { time: now }), requestMacOf(request, key), key).valid).toBe(true);
+    expect(verifyTsigResponse(answer(request, key, { time: now - 3600 }), requestMacOf(request, key), key).problem).toBe('time');
   });
 
   test('signs over the original ID when it differs from the message ID', () => {
