@@ -7,7 +7,7 @@ import { describeAttributes } from '../../src/radius/describe.js';
 import { activeDictionary, loadDictionaries, readDictionaries } from '../../src/radius/dictionary.js';
 import { checkDatagram } from '../../src/radius/validate.js';
 import { buildAccountingRequest, vendorSpecific, type AccountingRequestOptions, type AttributeEntry } from '../helpers/radius-packets.js';
-import { tempDir } from '../helpers/peers.js';
+import { havePeers, tempDir } from '../helpers/peers.js';
 
 const SECRET = 'testing123';
 
@@ -185,14 +185,9 @@ describe('dictionaries', () => {
     ]);
   });
 
-  it('load the whole FreeRADIUS 3 dictionary tree when it is installed', () => {
+  // The tree comes with the freeradius package: under CI=true a missing one fails, as every peer does.
+  it.skipIf(!havePeers('freeradius'))('load the whole FreeRADIUS 3 dictionary tree', () => {
     const root = '/usr/share/freeradius/dictionary';
-    try {
-      readDictionaries([root]);
-    } catch (error) {
-      if (isRblError(error, 'RBL_DICTIONARY') && /ENOENT/.test(error.message) && process.env.CI !== 'true') return;
-      throw error;
-    }
     loadDictionaries([root]);
     expect(activeDictionary().vendorNamed('WiMAX')?.format).toEqual({ typeOctets: 1, lengthOctets: 1, continuation: true });
   });
@@ -218,6 +213,78 @@ describe('dictionaries', () => {
     expect(isRblError(thrown, 'RBL_DICTIONARY')).toBe(true);
     expect((thrown as Error).message).toMatch(error);
     expect((thrown as Error).message).toContain(dir);
+  });
+
+  it.each([
+    { text: 'ATTRIBUTE Foo\n', error: /:1: ATTRIBUTE needs a name, a number and a type/ },
+    { text: 'ATTRIBUTE Foo 7 9type\n', error: /:1: attribute type "9type" is not a type name/ },
+    { text: 'VALUE Foo Bar\n', error: /:1: VALUE needs an attribute, a name and a number/ },
+    { text: 'VALUE Foo Bar 1x\n', error: /:1: value "1x" is not a number/ },
+    { text: 'VENDOR Acme\n', error: /:1: VENDOR needs a name and a number/ },
+    { text: 'VENDOR Acme 12z\n', error: /:1: vendor number "12z" is not a number/ },
+    { text: 'VENDOR A 1\nVENDOR B 2\nBEGIN-VENDOR A\nBEGIN-VENDOR B\n', error: /:4: BEGIN-VENDOR inside BEGIN-VENDOR A/ },
+    { text: 'VENDOR A 1\nBEGIN-VENDOR A\nEND-VENDOR B\n', error: /:3: END-VENDOR B does not close BEGIN-VENDOR A/ },
+    { text: 'END-VENDOR A\n', error: /:1: END-VENDOR A does not close any BEGIN-VENDOR/ },
+    { text: 'END-TLV\n', error: /:1: END-TLV without BEGIN-TLV/ },
+    { text: '$INCLUDE\n', error: /:1: \$INCLUDE needs a file name/ },
+    { text: 'BEGIN-VENDOR\n', error: /:1: BEGIN-VENDOR names unknown vendor ""; define it with VENDOR first: BEGIN-VENDOR$/ },
+  ])('say what is wrong with a broken line: $error', ({ text, error }) => {
+    const { dir, remove } = tempDir('dict');
+    cleanups.push(remove);
+    const file = join(dir, 'dictionary.broken');
+    writeFileSync(file, text);
+    expect(() => readDictionaries([file])).toThrow(error);
+  });
+
+  it('read a folder in name order, skipping hidden and backup files, with every line form FreeRADIUS writes', () => {
+    const { dir, remove } = tempDir('dict');
+    cleanups.push(remove);
+    writeFileSync(join(dir, 'a.dict'), [
+      '# comment line',
+      'VENDOR Acme 4242 format=2,1',
+      'VENDOR Wimaxish 4243 FORMAT=1,1,c',
+      'VENDOR Quad 4244 format=4,0',
+      'VENDOR Plain 0x10',
+      'ATTRIBUTE Hex-Coded 0x1A octets',
+      'ATTRIBUTE Old-Style 7 string Acme   # the vendor in the fifth field',
+      'ATTRIBUTE Flagged 9 string encrypt=1,has_tag',
+      'BEGIN-VENDOR Acme',
+      'ATTRIBUTE Acme-Thing 3 integer',
+      'BEGIN-TLV Acme-Thing',
+      'ATTRIBUTE Acme-Member 1 string',
+      'END-TLV Acme-Thing',
+      'ATTRIBUTE Acme-After 4 ipaddr',
+      'END-VENDOR Acme',
+      'VALUE Acme-Thing First 1',
+      'VALUE Acme-Thing Second 1',
+      'VALUE acme-thing Hexed 0x2',
+      '$INCLUDE- missing-but-optional',
+      '$INCLUDE b.dict',
+    ].join('\n'));
+    writeFileSync(join(dir, 'b.dict'), 'ATTRIBUTE Included 200 String\n');
+    writeFileSync(join(dir, 'c.dict'), 'ATTRIBUTE Hex-Coded-Again 26 string\n');
+    writeFileSync(join(dir, '.hidden'), 'FROB\n');
+    writeFileSync(join(dir, 'a.dict~'), 'FROB\n');
+
+    const dictionary = readDictionaries([dir]);
+
+    expect(dictionary.vendor(4242)).toEqual({ name: 'Acme', id: 4242, format: { typeOctets: 2, lengthOctets: 1, continuation: false } });
+    expect(dictionary.vendorNamed('WIMAXISH')?.format).toEqual({ typeOctets: 1, lengthOctets: 1, continuation: true });
+    expect(dictionary.vendorNamed('quad')?.format).toEqual({ typeOctets: 4, lengthOctets: 0, continuation: false });
+    expect(dictionary.vendor(16)?.format).toEqual({ typeOctets: 1, lengthOctets: 1, continuation: false });
+    // c.dict comes after a.dict: its attribute 26 replaces Hex-Coded for number lookups.
+    expect(dictionary.attribute(0, 26)?.name).toBe('Hex-Coded-Again');
+    expect(dictionary.attributeNamed('hex-coded')).toEqual({ name: 'Hex-Coded', vendor: 0, code: '26', type: 'octets', flags: [] });
+    expect(dictionary.attribute(4242, 7)?.name).toBe('Old-Style');
+    expect(dictionary.attributeNamed('Flagged')).toMatchObject({ vendor: 0, flags: ['encrypt=1', 'has_tag'] });
+    expect(dictionary.attribute(4242, 3)).toMatchObject({ name: 'Acme-Thing', type: 'integer' });
+    expect(dictionary.attributeNamed('Acme-Member')).toBeUndefined();
+    expect(dictionary.attribute(4242, 4)?.name).toBe('Acme-After');
+    expect(dictionary.attribute(0, 4)).toBeUndefined();
+    expect(dictionary.valueName('ACME-THING', 1)).toBe('First');
+    expect(dictionary.valueName('Acme-Thing', 2)).toBe('Hexed');
+    expect(dictionary.valueName('Acme-Thing', 3)).toBeUndefined();
+    expect(dictionary.attributeNamed('Included')).toMatchObject({ code: '200', type: 'string' });
   });
 
   it('reject a dictionary path that does not exist, naming it', () => {
