@@ -146,6 +146,19 @@ describe('the size of a delete UPDATE', () => {
     expect(parseMessage(message).authorities.map((record) => record.name)).toEqual(Array(6).fill(bare));
   });
 
+  test('repeats a name written at octet 16,384 in full: a pointer reaches only 16,383 (RFC 1035 §4.1.4)', () => {
+    // 33 octets of header and zone, then 24 + 25 and 627 x 26 octets: the last name starts at 16,384.
+    const first = `${'f'.repeat(24)}.${ZONE}`;
+    const owners = [first, ...Array<string>(627).fill(`x.${ZONE}`), `y.${ZONE}`];
+    const types = [RR_TYPE.A, RR_TYPE.TXT];
+    const message = buildDeleteUpdate({ id: 1, zone: ZONE, names: owners, types });
+    expect(message.length).toBe(deleteUpdateSize(ZONE, owners, types));
+    const records = parseMessage(message).authorities;
+    expect(records.slice(-2).map((record) => record.name)).toEqual([`y.${ZONE}`, `y.${ZONE}`]);
+    expect(message.indexOf(Buffer.from([1, 0x79, 0xc0, 12]))).toBe(16_384);
+    expect(message.lastIndexOf(Buffer.from([1, 0x79, 0xc0, 12]))).toBe(16_384 + 4 + 10);
+  });
+
   test('writes a name inside the zone as its own labels and a pointer to the zone', () => {
     const message = buildDeleteUpdate({ id: 1, zone: ZONE, names: [`x.${ZONE}`, ZONE], types: [RR_TYPE.A] });
     const zoneEnd = 12 + encodeName(ZONE).length + 4;
