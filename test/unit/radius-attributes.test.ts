@@ -228,7 +228,18 @@ describe('dictionaries', () => {
     { text: 'END-TLV\n', error: /:1: END-TLV without BEGIN-TLV/ },
     { text: '$INCLUDE\n', error: /:1: \$INCLUDE needs a file name/ },
     { text: 'BEGIN-VENDOR\n', error: /:1: BEGIN-VENDOR names unknown vendor ""; define it with VENDOR first: BEGIN-VENDOR$/ },
-  ])('say what is wrong with a broken line: $error', ({ text, error }) => {
+    { text: 'ATTRIBUTE Foo 7\n', error: /:1: ATTRIBUTE needs a name, a number and a type/ },
+    { text: 'VALUE Foo Bar a0x10\n', error: /:1: value "a0x10" is not a number/ },
+    { text: 'VALUE Foo Bar 0x10g\n', error: /:1: value "0x10g" is not a number/ },
+    { text: 'VALUE Foo Bar x12\n', error: /:1: value "x12" is not a number/ },
+    { text: 'VENDOR Acme 1 xformat=1,1\n', error: /:1: vendor format "xformat=1,1"/ },
+    { text: 'VENDOR Acme 1 format=1,1x\n', error: /:1: vendor format "format=1,1x"/ },
+    { text: 'ATTRIBUTE Foo x12 string\n', error: /:1: attribute number "x12" is not a number/ },
+    { text: 'ATTRIBUTE Foo 0x1g string\n', error: /:1: attribute number "0x1g" is not a number/ },
+    { text: 'ATTRIBUTE Foo 7 str!ng\n', error: /:1: attribute type "str!ng" is not a type name/ },
+    { text: 'VENDOR A 1\nBEGIN-VENDOR A\nEND-VENDOR\n', error: /:3: END-VENDOR {2}does not close BEGIN-VENDOR A: END-VENDOR$/ },
+    { text: '   FROB   x  \n', error: /:1: unknown keyword "FROB": FROB {3}x$/ },
+  ])('say what is wrong with a broken line ($text)', ({ text, error }) => {
     const { dir, remove } = tempDir('dict');
     cleanups.push(remove);
     const file = join(dir, 'dictionary.broken');
@@ -247,7 +258,8 @@ describe('dictionaries', () => {
       'VENDOR Plain 0x10',
       'ATTRIBUTE Hex-Coded 0x1A octets',
       'ATTRIBUTE Old-Style 7 string Acme   # the vendor in the fifth field',
-      'ATTRIBUTE Flagged 9 string encrypt=1,has_tag',
+      'ATTRIBUTE Flagged 9 string encrypt=1,,has_tag',
+      'ATTRIBUTE Upper-Hex 0X1B octets',
       'BEGIN-VENDOR Acme',
       'ATTRIBUTE Acme-Thing 3 integer',
       'BEGIN-TLV Acme-Thing',
@@ -260,6 +272,7 @@ describe('dictionaries', () => {
       'VALUE acme-thing Hexed 0x2',
       '$INCLUDE- missing-but-optional',
       '$INCLUDE b.dict',
+      '$INCLUDE a.dict',
     ].join('\n'));
     writeFileSync(join(dir, 'b.dict'), 'ATTRIBUTE Included 200 String\n');
     writeFileSync(join(dir, 'c.dict'), 'ATTRIBUTE Hex-Coded-Again 26 string\n');
@@ -275,7 +288,8 @@ describe('dictionaries', () => {
     // c.dict comes after a.dict: its attribute 26 replaces Hex-Coded for number lookups.
     expect(dictionary.attribute(0, 26)?.name).toBe('Hex-Coded-Again');
     expect(dictionary.attributeNamed('hex-coded')).toEqual({ name: 'Hex-Coded', vendor: 0, code: '26', type: 'octets', flags: [] });
-    expect(dictionary.attribute(4242, 7)?.name).toBe('Old-Style');
+    expect(dictionary.attributeNamed('Old-Style')).toEqual({ name: 'Old-Style', vendor: 4242, code: '7', type: 'string', flags: [] });
+    expect(dictionary.attributeNamed('Upper-Hex')).toMatchObject({ code: '27' });
     expect(dictionary.attributeNamed('Flagged')).toMatchObject({ vendor: 0, flags: ['encrypt=1', 'has_tag'] });
     expect(dictionary.attribute(4242, 3)).toMatchObject({ name: 'Acme-Thing', type: 'integer' });
     expect(dictionary.attributeNamed('Acme-Member')).toBeUndefined();
@@ -285,6 +299,13 @@ describe('dictionaries', () => {
     expect(dictionary.valueName('Acme-Thing', 2)).toBe('Hexed');
     expect(dictionary.valueName('Acme-Thing', 3)).toBeUndefined();
     expect(dictionary.attributeNamed('Included')).toMatchObject({ code: '200', type: 'string' });
+  });
+
+  it('report a missing $INCLUDE once, as the file it could not read', () => {
+    const { dir, remove } = tempDir('dict');
+    cleanups.push(remove);
+    writeFileSync(join(dir, 'main'), '$INCLUDE missing.dict\n');
+    expect(() => readDictionaries([join(dir, 'main')])).toThrow(new RegExp(`^cannot read dictionary ${join(dir, 'missing.dict')}: ENOENT`));
   });
 
   it('reject a dictionary path that does not exist, naming it', () => {
