@@ -38,7 +38,7 @@ describe('address parsing', () => {
     expect(formatPrefix(parsePrefix(input))).toBe(canonical);
   });
 
-  it.each(['', '10.64.0', '10.64.0.256', '010.1.1.1', '10.64.0.5/33', '2001:db8::1/129', '2001:db8:::1', '1:2:3:4:5:6:7:8:9', 'gggg::1', 'host.example', '10.0.0.1/x', '1::2::3', '10.0.0.0/', '10.0.0.0/1234', '1:2:3:4:5:6:7:1.2.3.4', '::1.2.3', '::1.2.3.4:5', '1:2:3:4:5:6:7', ':', '1.2.3.4.5', '1.2.3.', '.1.2.3', '1..2.3', '1.2.3.1000', ':::', '12345::1'])(
+  it.each(['', '10.64.0', '10.64.0.256', '010.1.1.1', '10.64.0.5/33', '2001:db8::1/129', '2001:db8:::1', '1:2:3:4:5:6:7:8:9', 'gggg::1', 'host.example', '10.0.0.1/x', '1::2::3', '10.0.0.0/', '10.0.0.0/1234', '1:2:3:4:5:6:7:1.2.3.4', '::1.2.3', '::1.2.3.4:5', '1:2:3:4:5:6:7', ':', '1.2.3.4.5', '1.2.3.', '.1.2.3', '1..2.3', '1.2.3.1000', ':::', '12345::1', '10-64-0-5', '1:2:3:4::5:6:7:8', '10.0.0.0/x8', '10.0.0.0/8x'])(
     'refuses "%s" with RBL_ADDRESS_INVALID naming it',
     (input) => {
       let caught: unknown;
@@ -79,6 +79,9 @@ describe('address parsing', () => {
     expect(prefixContains(parsePrefix('10.64.0.0/16'), parsePrefix('10.0.0.0/8'))).toBe(false);
     expect(prefixContains(parsePrefix('2001:db8:100::/40'), parsePrefix('2001:db8:1ff:ff00::/56'))).toBe(true);
     expect(prefixContains(parsePrefix('2001:db8:100::/40'), parsePrefix('10.64.0.1'))).toBe(false);
+    // A shorter prefix is never inside a longer one, even when they start the same.
+    expect(prefixContains(parsePrefix('10.0.0.0/16'), parsePrefix('10.0.0.0/8'))).toBe(false);
+    expect(prefixContains(parsePrefix('10.0.0.0/8'), parsePrefix('10.0.0.0/8'))).toBe(true);
   });
 
   it('says which prefix lengths are allowed for the family', () => {
