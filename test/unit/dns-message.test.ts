@@ -138,6 +138,7 @@ describe('the size of a delete UPDATE', () => {
     ['a name outside the zone', '2.0.64.10.other.example'],
     ['a name that ends like the zone but not at a label', `2.0.64.10.x${ZONE}`],
     ['a name shorter than the zone', 'net'],
+    ['a name whose dot falls where the zone would start', 'x.abcdefghijklmno'],
   ])('is what buildDeleteUpdate writes, and the names read back: %s', (_what, name) => {
     const types = [RR_TYPE.A, RR_TYPE.TXT, RR_TYPE.AAAA];
     const message = buildDeleteUpdate({ id: 1, zone: ZONE, names: [name, name], types });
@@ -166,6 +167,19 @@ describe('the size of a delete UPDATE', () => {
     expect(message.subarray(zoneEnd + 4 + 10, zoneEnd + 4 + 10 + 2)).toEqual(Buffer.from([0xc0, 12]));
   });
 
+  test('counts 2 octets for the zone apex as owner and 4 for a one-letter name in the zone (a pointer to the zone)', () => {
+    // Header 12, zone 17 + type and class 4; then per RR the owner, and 10 octets of type, class, TTL, RDLENGTH.
+    expect(deleteUpdateSize(ZONE, [ZONE], [RR_TYPE.A])).toBe(12 + 17 + 4 + 2 + 10);
+    expect(deleteUpdateSize(ZONE, [`x.${ZONE}`], [RR_TYPE.A])).toBe(12 + 17 + 4 + 4 + 10);
+  });
+
+  test('says a bad name, a missing type and too many RRs are configuration errors', () => {
+    const invalid = expect.objectContaining({ code: 'RBL_CONFIG_INVALID' });
+    expect(() => encodeName('a..b')).toThrow(invalid);
+    expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: ['a'], types: [] })).toThrow(invalid);
+    expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: Array<string>(65_536).fill(`a.${ZONE}`), types: [RR_TYPE.A] })).toThrow(invalid);
+  });
+
   test('refuses an UPDATE without RR types, and one of more than 65,535 RRs', () => {
     expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: ['a'], types: [] })).toThrow('a delete UPDATE needs at least one RR type');
     const many = Array.from({ length: 32_768 }, (_, i) => `${i}.${ZONE}`);
@@ -187,6 +201,11 @@ describe('batchDeleteNames', () => {
     const owners = Array.from({ length: 32_768 }, (_, i) => `${i}.${ZONE}`);
     const batches = batchDeleteNames(ZONE, owners, [RR_TYPE.A, RR_TYPE.TXT], 10_000_000);
     expect(batches.map((batch) => batch.length)).toEqual([32_767, 1]);
+  });
+
+  test('puts exactly 65,535 RRs in one message', () => {
+    const owners = Array<string>(65_535).fill(`a.${ZONE}`);
+    expect(batchDeleteNames(ZONE, owners, [RR_TYPE.A], 10_000_000).map((batch) => batch.length)).toEqual([65_535]);
   });
 
   test('puts a name that alone passes the bound in a message of its own', () => {
