@@ -252,6 +252,16 @@ describe('verifyTsigResponse', () => {
     expect([16, 17, 18, 22, 19].map(tsigErrorName)).toEqual(['BADSIG', 'BADKEY', 'BADTIME', 'BADTRUNC', '19']);
   });
 
+  test('takes a signed BADTIME answer as valid however far its clock is from ours (RFC 8945 §5.2.3)', () => {
+    const result = verifyTsigResponse(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, time: TIME - 7200, other: u48(TIME - 7200) }), mac, key, { now: TIME });
+    expect(result).toEqual({ valid: true, tsigError: TSIG_ERROR.BADTIME, problem: undefined, serverTime: TIME - 7200 });
+  });
+
+  test('reads the server clock from Time Signed when the answer is not BADTIME, whatever Other Data holds', () => {
+    const result = verifyTsigResponse(answer(request, key, { other: u48(TIME + 99) }), mac, key, { now: TIME });
+    expect(result.serverTime).toBe(TIME);
+  });
+
   test('reads the server clock from a BADTIME answer only when Other Data holds 6 octets', () => {
     const result = verifyTsigResponse(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, other: Buffer.alloc(4, 1) }), mac, key, { now: TIME });
     expect(result.serverTime).toBe(TIME);
