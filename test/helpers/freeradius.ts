@@ -30,6 +30,12 @@ export interface FreeRadiusOptions {
   detailDir?: string;
   /** Run with -X (full debug output in log()). */
   debug?: boolean;
+  /**
+   * Home server timers in place of the shipped snippet's, e.g. { response_window: 1, zombie_period: 1 }
+   * to have rbl-unlist marked dead within seconds. FreeRADIUS 3.2 forces check_interval >= 6 and
+   * num_answers_to_alive >= 3, so reviving takes 18 s whatever is set here.
+   */
+  homeServerTimers?: Readonly<Partial<Record<'response_window' | 'zombie_period', number>>>;
 }
 
 export interface FreeRadius {
@@ -50,12 +56,13 @@ function quoted(value: string): string {
 }
 
 /**
- * Fills in the rbl-unlist home server's ipaddr, port and secret in the shipped proxy snippet.
+ * Fills in the rbl-unlist home server's ipaddr, port and secret (and any timers given) in the shipped proxy snippet.
  * Throws when a setting is not found exactly once, so a changed snippet fails the test loudly.
  */
-export function templateProxySnippet(text: string, home: { host: string; port: number; secret: string }): string {
+export function templateProxySnippet(text: string, home: { host: string; port: number; secret: string; response_window?: number; zombie_period?: number }): string {
   let result = text;
-  for (const [key, value] of [['ipaddr', home.host], ['port', String(home.port)], ['secret', quoted(home.secret)]] as const) {
+  const timers = (['response_window', 'zombie_period'] as const).flatMap((key) => (home[key] === undefined ? [] : [[key, String(home[key])] as const]));
+  for (const [key, value] of [['ipaddr', home.host], ['port', String(home.port)], ['secret', quoted(home.secret)], ...timers] as const) {
     const pattern = new RegExp(`^(\\s*${key}\\s*=\\s*).*$`, 'gm');
     const count = result.match(pattern)?.length ?? 0;
     if (count !== 1) throw new Error(`proxy-rbl-unlist.conf: expected one "${key} =" line, found ${count}`);
@@ -196,6 +203,7 @@ export function writeFreeRadiusConfig(dir: string, options: FreeRadiusOptions & 
       host: options.homeServer.host ?? '127.0.0.1',
       port: options.homeServer.port,
       secret: options.homeServer.secret,
+      ...options.homeServerTimers,
     });
   writeFileSync(join(dir, 'radiusd.conf'), radiusdConf(dir, { radacctdir: detailDir, relay: true, threads: { start: 2, max: 8 } }));
   writeFileSync(join(dir, 'proxy.conf'), 'proxy server {\n\tdefault_fallback = no\n}\n$INCLUDE proxy-rbl-unlist.conf\n');

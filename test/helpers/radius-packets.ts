@@ -146,6 +146,53 @@ export function sendRadius(packet: Buffer, port: number, host = '127.0.0.1', tim
   });
 }
 
+/** A NAS's UDP socket: sends from one source port and keeps every answer it gets, in arrival order. */
+export interface NasSocket {
+  readonly answers: readonly Buffer[];
+  send(packet: Buffer): void;
+  /** Resolves with the first answer carrying the request's Identifier; rejects after timeoutMs. */
+  answerTo(request: Buffer, timeoutMs?: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a NAS socket from `source` (another loopback address plays an unknown NAS) towards
+ * host:port. A later request's answer is the positive sign that the earlier ones were handled: the
+ * service reads one socket in order, so once that answer is in, `answers` holds whatever it sent
+ * for them.
+ */
+export async function openNasSocket(port: number, host = '127.0.0.1', source = isIPv6(host) ? '::1' : '127.0.0.1'): Promise<NasSocket> {
+  const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+  const answers: Buffer[] = [];
+  const waiting = new Set<() => void>();
+  socket.on('message', (message) => {
+    answers.push(message);
+    for (const wake of [...waiting]) wake();
+  });
+  await new Promise<void>((resolve) => socket.bind(0, source, resolve));
+  return {
+    answers,
+    send: (packet) => socket.send(packet, port, host),
+    answerTo: (request, timeoutMs = 5000) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const check = (): void => {
+          const answer = answers.find((candidate) => candidate[1] === request[1]);
+          if (!answer) return;
+          clearTimeout(timer);
+          waiting.delete(check);
+          resolve(answer);
+        };
+        const timer = setTimeout(() => {
+          waiting.delete(check);
+          reject(new Error(`no answer to Identifier ${request[1]} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.add(check);
+        check();
+      }),
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
 /**
  * Sends an Accounting-Request from an ephemeral port on `source` (default 127.0.0.1) to 127.0.0.1:port,
  * `tries` times (default 1) `intervalMs` apart (default 5000) like a NAS retransmitting the same

@@ -85,8 +85,19 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'nsupdate', 'dig'))('DNS UPDA
     expect(bind.query(nameOf('10.64.0.99'), 'A'), 'a neighbour stays listed').toEqual(['127.0.0.2']);
   });
 
-  test('succeeds when unlisting an address that is not listed', async () => {
-    await backend().unlist(ZONE, [parsePrefix('10.64.0.2'), parsePrefix('10.64.200.200')]);
+  test('succeeds when unlisting an address that is not listed, and leaves the zone as it was', async () => {
+    // RFC 2136 §3.4.2.3: deleting an RRset that does not exist is no error; BIND answers NOERROR.
+    const absent = ['10.64.200.200', '2001:db8:100::dead'];
+    for (const target of absent) expect(bind.query(nameOf(target), 'A')).toEqual([]);
+    const soa = bind.query(ZONE, 'SOA');
+    const logBefore = bind.log().length;
+
+    await expect(backend().unlist(ZONE, absent.map((target) => parsePrefix(target)))).resolves.toBeUndefined();
+
+    // It did reach BIND, signed and approved, and changed nothing: the serial did not move.
+    expect(bind.log().slice(logBefore)).toContain(`deleting rrset at '${nameOf(absent[0]!)}' A`);
+    expect(bind.query(ZONE, 'SOA')).toEqual(soa);
+    expect(bind.query(nameOf('10.64.0.99'), 'A'), 'a listed neighbour stays listed').toEqual(['127.0.0.2']);
   });
 
   test('removes a prefix name and the wildcard below it', async () => {

@@ -43,8 +43,19 @@ describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE ag
     expect(knot.query(nameOf('10.64.0.3'), 'A'), 'a neighbour stays listed').toEqual(['127.0.0.2']);
   });
 
-  test('succeeds when unlisting an address that is not listed', async () => {
-    await backend().unlist(ZONE, [parsePrefix('10.64.0.2'), parsePrefix('10.64.200.200')]);
+  test('succeeds when unlisting an address that is not listed, and leaves the zone as it was', async () => {
+    // RFC 2136 §3.4.2.3: deleting an RRset that does not exist is no error; Knot answers NOERROR.
+    const absent = ['10.64.200.200', '2001:db8:100::dead'];
+    for (const target of absent) expect(knot.query(nameOf(target), 'A')).toEqual([]);
+    const soa = knot.query(ZONE, 'SOA');
+    const logBefore = knot.log().length;
+
+    await expect(backend().unlist(ZONE, absent.map((target) => parsePrefix(target)))).resolves.toBeUndefined();
+
+    // It did reach Knot and was processed, and changed nothing: the serial did not move.
+    expect(knot.log().slice(logBefore)).toMatch(/DDNS, processing 1 updates/);
+    expect(knot.query(ZONE, 'SOA')).toEqual(soa);
+    expect(knot.query(nameOf('10.64.0.3'), 'A'), 'a listed neighbour stays listed').toEqual(['127.0.0.2']);
   });
 
   test('unlists a batch of 500 addresses in one call, over TCP', async () => {

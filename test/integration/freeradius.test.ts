@@ -48,6 +48,8 @@ describe.skipIf(!peersInstalled)('rbl-unlist behind FreeRADIUS with the detail-r
   let configFile: string;
   let rblUnlistPort: number;
   let temp: { dir: string; remove: () => void };
+  /** Whether FreeRADIUS's debug output shows a packet proxied to rbl-unlist's port. */
+  const sentToRblUnlist = (log: string): boolean => log.includes(`Proxying request to home server 127.0.0.1 port ${rblUnlistPort} `);
 
   beforeAll(async () => {
     temp = tempDir('freeradius-it');
@@ -103,14 +105,15 @@ describe.skipIf(!peersInstalled)('rbl-unlist behind FreeRADIUS with the detail-r
   it('answers the NAS while rbl-unlist is stopped, and the Stop is replayed once rbl-unlist is back', async () => {
     await service!.stop();
     service = undefined;
+    const logBefore = freeradius.log().length;
 
     const sent = await radclient(freeradius.acctPort, NAS_SECRET, stopPacket('sess-0006', '10.64.0.6'), 'acct', { timeoutS: 3 });
 
     // FreeRADIUS answers as soon as the packet is in its detail file, whatever rbl-unlist does.
     expect(sent.code, `${sent.stdout}${sent.stderr}`).toBe(0);
     expect(sent.stdout).toContain('Accounting-Response');
-    // The detail reader polls every second; give it time to try and fail at least once.
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // The reader has sent the Stop towards the stopped rbl-unlist: only now does "still listed" say something.
+    await waitFor('the detail reader to send the Stop to rbl-unlist', () => sentToRblUnlist(freeradius.log().slice(logBefore)), 10_000, 100);
     expect(bind.query(listingName('10.64.0.6'), 'A')).toEqual(['127.0.0.2']);
 
     service = await startService(configFile);
@@ -122,21 +125,33 @@ describe.skipIf(!peersInstalled)('rbl-unlist behind FreeRADIUS with the detail-r
   }, 60_000);
 
   it('uses rbl-unlist again once it answers Status-Server after FreeRADIUS marked it dead', async () => {
-    await service!.stop();
-    service = undefined;
-    const logBefore = freeradius.log().length;
+    // A FreeRADIUS of its own with response_window and zombie_period at 1 s (the lowest it takes),
+    // so rbl-unlist is marked dead in seconds instead of the snippet's 11; reviving still takes
+    // FreeRADIUS's fixed 3 Status-Server answers 6 s apart.
+    const quick = await startFreeRadius({
+      acctPort: await freePort(),
+      secretForNas: NAS_SECRET,
+      homeServer: { port: rblUnlistPort, secret: RELAY_SECRET },
+      homeServerTimers: { response_window: 1, zombie_period: 1 },
+      debug: true,
+    });
+    try {
+      await service?.stop();
+      service = undefined;
 
-    const sent = await radclient(freeradius.acctPort, NAS_SECRET, stopPacket('sess-0007', '10.64.0.7'), 'acct', { timeoutS: 3 });
-    expect(sent.code, `${sent.stdout}${sent.stderr}`).toBe(0);
-    // response_window 5 s, then zombie_period 6 s.
-    await waitFor('FreeRADIUS to mark rbl-unlist dead', () => /Marking home server \S+ port \d+ as dead/.test(freeradius.log().slice(logBefore)), 30_000, 250);
-    expect(bind.query(listingName('10.64.0.7'), 'A')).toEqual(['127.0.0.2']);
+      const sent = await radclient(quick.acctPort, NAS_SECRET, stopPacket('sess-0007', '10.64.0.7'), 'acct', { timeoutS: 3 });
+      expect(sent.code, `${sent.stdout}${sent.stderr}`).toBe(0);
+      await waitFor('FreeRADIUS to mark rbl-unlist dead', () => /Marking home server \S+ port \d+ as dead/.test(quick.log()), 20_000, 100);
+      expect(bind.query(listingName('10.64.0.7'), 'A')).toEqual(['127.0.0.2']);
 
-    service = await startService(configFile);
+      service = await startService(configFile);
 
-    // A dead home server gets no packets; 3 Status-Server answers 6 s apart revive it, then the
-    // reader's next retry (4 s) goes through.
-    await waitFor(`the replayed Stop to delete ${listingName('10.64.0.7')}; FreeRADIUS log:\n${freeradius.log().slice(-6000)}`, () => bind.query(listingName('10.64.0.7'), 'A').length === 0, 35_000, 250);
-    expect(freeradius.log().slice(logBefore)).toMatch(/Status-Server/);
-  }, 90_000);
+      // A dead home server gets no packets; 3 Status-Server answers 6 s apart revive it, then the
+      // reader's next retry (4 s) goes through.
+      await waitFor(`the replayed Stop to delete ${listingName('10.64.0.7')}; FreeRADIUS log:\n${quick.log().slice(-6000)}`, () => bind.query(listingName('10.64.0.7'), 'A').length === 0, 35_000, 250);
+      expect(quick.log()).toMatch(/Status-Server/);
+    } finally {
+      await quick.stop();
+    }
+  }, 60_000);
 });

@@ -20,6 +20,18 @@ const OTHER_SOURCE = '127.0.0.2';
 
 let identifier = 0;
 
+/** Bytes waiting unread in the receive queue of the UDP socket bound to 127.0.0.1:port (Linux /proc/net/udp). */
+function udpBytesQueuedAt(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let queued = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // BIND may bind one socket per worker (SO_REUSEPORT): count them all.
+    if (fields[1] === local) queued += Number.parseInt(fields[4]!.split(':')[1]!, 16);
+  }
+  return queued;
+}
+
 /** Sends one Stop from `source` and resolves with whether a correct Accounting-Response came back within timeoutMs. */
 function sendStop(port: number, address: string, options: { source?: string; secret?: string; timeoutMs?: number } = {}): Promise<boolean> {
   const secret = options.secret ?? SECRET;
@@ -143,8 +155,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('signals to the service, end
     process.kill(pid, 'SIGSTOP');
     frozen = pid;
     for (const address of hanging) expect(await sendStop(radiusPort, address), address).toBe(true);
-    // Give the worker time to send the update; nothing can come back.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The update is sent once it waits in the frozen BIND's socket; only then is "nothing came back" a finding.
+    await waitFor('the DNS UPDATE to reach the frozen BIND', () => udpBytesQueuedAt(bind.port) > 0);
     expect(service.logs().some((line) => line.msg === 'unlisted' || line.msg.endsWith('; retrying'))).toBe(false);
 
     const stopping = Date.now();

@@ -1,10 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/peers.js';
+import { tempDir } from '../helpers/peers.js';
+import { startRecordingServer, type RecordingServer } from '../helpers/recording-server.js';
 
 let dir: string;
 let removeDir: () => void;
@@ -17,23 +16,13 @@ beforeAll(() => {
 afterAll(() => removeDir());
 
 // A "server" that records whatever reaches it over UDP or TCP: the dry run must send nothing.
+let server: RecordingServer;
 let port: number;
-let udp: Socket;
-let tcp: Server;
-let received: string[];
 let configFile: string;
 
 beforeEach(async () => {
-  received = [];
-  port = await freePort();
-  udp = createSocket('udp4');
-  udp.on('message', () => received.push('udp'));
-  await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
-  tcp = createServer((socket) => {
-    received.push('tcp');
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
+  server = await startRecordingServer();
+  port = server.port;
   configFile = join(dir, 'config.yaml');
   writeFileSync(
     configFile,
@@ -43,10 +32,7 @@ beforeEach(async () => {
     }),
   );
 });
-afterEach(async () => {
-  await new Promise<void>((resolve) => udp.close(() => resolve()));
-  await new Promise<void>((resolve) => tcp.close(() => resolve()));
-});
+afterEach(() => server.close());
 
 const unlist = (...args: string[]) => runCliCaptured(['unlist', '--config', configFile, ...args]);
 
@@ -66,7 +52,7 @@ describe('rbl-unlist unlist --dry-run', () => {
       'send',
     ]);
     expect(result.stdout).toContain(`TSIG key unlist-key (hmac-sha256) from ${keyFile}`);
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 
   it('prints an IPv6 address as its 32 nibbles reversed', async () => {
@@ -74,7 +60,7 @@ describe('rbl-unlist unlist --dry-run', () => {
     expect(result.status).toBe(0);
     const name = '5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.8.b.d.0.1.0.0.2.rbl.example.net.';
     expect(updateLines(result.stdout)).toEqual([`server 127.0.0.1 ${port}`, 'zone rbl.example.net.', `update delete ${name} A`, `update delete ${name} TXT`, 'send']);
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 
   it('prints an IPv6 prefix as its name and the wildcard below it', async () => {
@@ -90,7 +76,7 @@ describe('rbl-unlist unlist --dry-run', () => {
       `update delete *.${name} TXT`,
       'send',
     ]);
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 
   it('puts several addresses into one update per zone', async () => {
@@ -110,7 +96,7 @@ describe('rbl-unlist unlist --dry-run', () => {
     expect(document.results).toHaveLength(1);
     expect(document.results[0]).toMatchObject({ backend: `dns-update 127.0.0.1:${port}`, zone: 'rbl.example.net', ok: true });
     expect(document.results[0]!.update).toContain('update delete 7.3.64.10.rbl.example.net. A');
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 });
 
@@ -123,7 +109,7 @@ describe('rbl-unlist unlist arguments and safety rules', () => {
         'rbl-unlist: note: 2001:db8:100:1::5/64 has host bits set; unlisting 2001:db8:100:1::/64\n',
     );
     expect(updateLines(result.stdout)).toContain('update delete 0.64.10.rbl.example.net. A');
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 
   it('exits 2 naming an address that does not parse, and sends nothing for the others', async () => {
@@ -134,8 +120,7 @@ describe('rbl-unlist unlist arguments and safety rules', () => {
     expect(result.stderr).toContain('"2001:db8::/129"');
     expect(result.stderr).toContain('nothing was sent');
     expect(result.stdout).toBe('');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 
   it('refuses an address outside the pools without --force and exits 1', async () => {
@@ -168,6 +153,6 @@ describe('rbl-unlist unlist arguments and safety rules', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^rbl-unlist: RBL_ADDRESS_PROTECTED: .*RFC 5782/);
     expect(updateLines(result.stdout)).toEqual([]);
-    expect(received).toEqual([]);
+    expect(await server.received()).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import type { TsigVerification } from '../../src/backends/dns-update/tsig.js';
 import type { DnsUpdateBackendConfig } from '../../src/backends/dns-update/config.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { freePort } from '../helpers/peers.js';
+import { startRecordingServer } from '../helpers/recording-server.js';
 
 const KEY = tsigKey('unlist-key', 'hmac-sha256', Buffer.alloc(32, 1).toString('base64'), 'test');
 const CONTEXT: AnswerContext = { server: '127.0.0.1:53', zone: 'rbl.example.net', key: KEY, keySource: '/etc/rbl-unlist/tsig.key', what: 'A, TXT', operation: 'update' };
@@ -131,8 +132,15 @@ describe('createDnsUpdateBackend', () => {
     await expect(createDnsUpdateBackend(config()).unlist('other.example', [parsePrefix('10.64.0.2')])).rejects.toMatchObject({ code: 'RBL_CONFIG_INVALID' });
   });
 
-  test('sends nothing for no targets', async () => {
-    await createDnsUpdateBackend(config({ server: { host: '127.0.0.1', port: 9, family: 4 } })).unlist('rbl.example.net', []);
+  test('sends nothing for no targets, and succeeds', async () => {
+    const server = await startRecordingServer();
+    try {
+      const backend = createDnsUpdateBackend(config({ server: { host: '127.0.0.1', port: server.port, family: 4 } }));
+      await expect(backend.unlist('rbl.example.net', [])).resolves.toBeUndefined();
+      expect(await server.received()).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -111,7 +111,108 @@ describe('buildDeleteUpdate', () => {
   });
 });
 
+describe('encodeName', () => {
+  test.each([
+    ['rbl.example.net', [3, 'rbl', 7, 'example', 3, 'net', 0]],
+    ['rbl.example.net.', [3, 'rbl', 7, 'example', 3, 'net', 0]],
+    ['AZ.az', [2, 'az', 2, 'az', 0]],
+    ['@[.`{', [2, '@[', 2, '`{', 0]],
+    ['', [0]],
+    ['.', [0]],
+    [`${'a'.repeat(63)}.net`, [63, 'a'.repeat(63), 3, 'net', 0]],
+  ])('writes %j in wire form, lower case (RFC 1035 §3.1)', (name, parts) => {
+    const expected = Buffer.concat(parts.map((part) => (typeof part === 'number' ? Buffer.from([part]) : Buffer.from(part, 'latin1'))));
+    expect(encodeName(name)).toEqual(expected);
+  });
+
+  test.each([`${'a'.repeat(64)}.net`, 'a..net', '.net'])('refuses %j, naming it', (name) => {
+    expect(() => encodeName(name)).toThrow(`"${name.replace(/\.$/, '')}" is not a domain name (empty or over-long label)`);
+  });
+});
+
+describe('the size of a delete UPDATE', () => {
+  test.each([
+    ['a name inside the zone', `2.0.64.10.${ZONE}`],
+    ['the zone apex itself', ZONE],
+    ['the zone apex with a trailing dot and capitals', `RBL.Example.NET.`],
+    ['a name outside the zone', '2.0.64.10.other.example'],
+    ['a name that ends like the zone but not at a label', `2.0.64.10.x${ZONE}`],
+    ['a name shorter than the zone', 'net'],
+    ['a name whose dot falls where the zone would start', 'x.abcdefghijklmno'],
+  ])('is what buildDeleteUpdate writes, and the names read back: %s', (_what, name) => {
+    const types = [RR_TYPE.A, RR_TYPE.TXT, RR_TYPE.AAAA];
+    const message = buildDeleteUpdate({ id: 1, zone: ZONE, names: [name, name], types });
+    expect(message.length).toBe(deleteUpdateSize(ZONE, [name, name], types));
+    const bare = name.replace(/\.$/, '').toLowerCase();
+    expect(parseMessage(message).authorities.map((record) => record.name)).toEqual(Array(6).fill(bare));
+  });
+
+  test('repeats a name written at octet 16,384 in full: a pointer reaches only 16,383 (RFC 1035 §4.1.4)', () => {
+    // 33 octets of header and zone, then 24 + 25 and 627 x 26 octets: the last name starts at 16,384.
+    const first = `${'f'.repeat(24)}.${ZONE}`;
+    const owners = [first, ...Array<string>(627).fill(`x.${ZONE}`), `y.${ZONE}`];
+    const types = [RR_TYPE.A, RR_TYPE.TXT];
+    const message = buildDeleteUpdate({ id: 1, zone: ZONE, names: owners, types });
+    expect(message.length).toBe(deleteUpdateSize(ZONE, owners, types));
+    const records = parseMessage(message).authorities;
+    expect(records.slice(-2).map((record) => record.name)).toEqual([`y.${ZONE}`, `y.${ZONE}`]);
+    expect(message.indexOf(Buffer.from([1, 0x79, 0xc0, 12]))).toBe(16_384);
+    expect(message.lastIndexOf(Buffer.from([1, 0x79, 0xc0, 12]))).toBe(16_384 + 4 + 10);
+  });
+
+  test('writes a name inside the zone as its own labels and a pointer to the zone', () => {
+    const message = buildDeleteUpdate({ id: 1, zone: ZONE, names: [`x.${ZONE}`, ZONE], types: [RR_TYPE.A] });
+    const zoneEnd = 12 + encodeName(ZONE).length + 4;
+    expect(message.subarray(zoneEnd, zoneEnd + 4)).toEqual(Buffer.from([1, 0x78, 0xc0, 12]));
+    expect(message.subarray(zoneEnd + 4 + 10, zoneEnd + 4 + 10 + 2)).toEqual(Buffer.from([0xc0, 12]));
+  });
+
+  test('counts 2 octets for the zone apex as owner and 4 for a one-letter name in the zone (a pointer to the zone)', () => {
+    // Header 12, zone 17 + type and class 4; then per RR the owner, and 10 octets of type, class, TTL, RDLENGTH.
+    expect(deleteUpdateSize(ZONE, [ZONE], [RR_TYPE.A])).toBe(12 + 17 + 4 + 2 + 10);
+    expect(deleteUpdateSize(ZONE, [`x.${ZONE}`], [RR_TYPE.A])).toBe(12 + 17 + 4 + 4 + 10);
+  });
+
+  test('says a bad name, a missing type and too many RRs are configuration errors', () => {
+    const invalid = expect.objectContaining({ code: 'RBL_CONFIG_INVALID' });
+    expect(() => encodeName('a..b')).toThrow(invalid);
+    expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: ['a'], types: [] })).toThrow(invalid);
+    expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: Array<string>(65_536).fill(`a.${ZONE}`), types: [RR_TYPE.A] })).toThrow(invalid);
+  });
+
+  test('refuses an UPDATE without RR types, and one of more than 65,535 RRs', () => {
+    expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: ['a'], types: [] })).toThrow('a delete UPDATE needs at least one RR type');
+    const many = Array.from({ length: 32_768 }, (_, i) => `${i}.${ZONE}`);
+    expect(() => buildDeleteUpdate({ id: 1, zone: ZONE, names: many, types: [RR_TYPE.A, RR_TYPE.TXT] })).toThrow('65536 update RRs do not fit one message; batch the names');
+    expect(parseHeader(buildDeleteUpdate({ id: 1, zone: ZONE, names: many.slice(0, 65_535 / 5), types: [1, 2, 5, 6, 16] })).nscount).toBe(65_535);
+  });
+});
+
 describe('batchDeleteNames', () => {
+  test('fills a message up to exactly the byte bound, and not one byte past it', () => {
+    const owners = Array.from({ length: 10 }, (_, i) => `${i}.0.64.10.${ZONE}`);
+    const types = [RR_TYPE.A, RR_TYPE.TXT];
+    const exact = deleteUpdateSize(ZONE, owners, types);
+    expect(batchDeleteNames(ZONE, owners, types, exact)).toEqual([owners]);
+    expect(batchDeleteNames(ZONE, owners, types, exact - 1)).toEqual([owners.slice(0, 9), owners.slice(9)]);
+  });
+
+  test('starts a new message before the UPDATE count passes 65,535 RRs', () => {
+    const owners = Array.from({ length: 32_768 }, (_, i) => `${i}.${ZONE}`);
+    const batches = batchDeleteNames(ZONE, owners, [RR_TYPE.A, RR_TYPE.TXT], 10_000_000);
+    expect(batches.map((batch) => batch.length)).toEqual([32_767, 1]);
+  });
+
+  test('puts exactly 65,535 RRs in one message', () => {
+    const owners = Array<string>(65_535).fill(`a.${ZONE}`);
+    expect(batchDeleteNames(ZONE, owners, [RR_TYPE.A], 10_000_000).map((batch) => batch.length)).toEqual([65_535]);
+  });
+
+  test('puts a name that alone passes the bound in a message of its own', () => {
+    const owners = [`a.${ZONE}`, `b.${ZONE}`];
+    expect(batchDeleteNames(ZONE, owners, [RR_TYPE.A], 10)).toEqual([[owners[0]], [owners[1]]]);
+  });
+
   test('keeps each message within the byte bound and loses no name', () => {
     const owners = Array.from({ length: 5000 }, (_, i) => `${i & 0xff}.${i >> 8}.64.10.${ZONE}`);
     const batches = batchDeleteNames(ZONE, owners, [RR_TYPE.A, RR_TYPE.TXT], 60_000);
@@ -137,17 +238,28 @@ describe('rrTypeNumber', () => {
     ['AAAA', 28],
     ['ANY', 255],
     ['TYPE65280', 65280],
+    ['TYPE65535', 65535],
+    ['type1', 1],
   ])('reads %s as type %i', (text, type) => {
     expect(rrTypeNumber(text)).toBe(type);
     expect(rrTypeNumber(rrTypeName(type))).toBe(type);
   });
 
-  test.each(['', 'BOGUS', 'TYPE0', 'TYPE70000', 'A TXT'])('rejects %j', (text) => {
+  test.each(['', 'BOGUS', 'TYPE0', 'TYPE70000', 'TYPE65536', 'A TXT', 'XTYPE5', 'TYPE5X'])('rejects %j', (text) => {
     expect(() => rrTypeNumber(text)).toThrow(expect.objectContaining({ code: 'RBL_CONFIG_INVALID' }));
+  });
+
+  test('says which types it takes', () => {
+    expect(() => rrTypeNumber('MAGIC')).toThrow('"MAGIC" is not an RR type this backend can delete (use A, TXT, AAAA, ..., TYPEnnn or ANY)');
   });
 });
 
 describe('buildQuery', () => {
+  test('asks for the name in lower case, without the trailing dot', () => {
+    const query = buildQuery(7, '2.0.64.10.RBL.Example.NET.', RR_TYPE.TXT);
+    expect(query.subarray(12, 12 + encodeName(`2.0.64.10.${ZONE}`).length)).toEqual(encodeName(`2.0.64.10.${ZONE}`));
+  });
+
   test('builds a non-recursive IN query that dns2 and our parser read back', () => {
     const query = buildQuery(4242, '2.0.64.10.rbl.example.net.', RR_TYPE.TXT);
     const parsed = parseMessage(query);

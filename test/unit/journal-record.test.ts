@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
+import { crc32 } from 'node:zlib';
+import { decodeRecord, encodeRecord, MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
 
 const good = encodeRecord({ t: 'd', l: 'bind\nrbl.example.net', i: [1, 2, 3] });
 
@@ -35,5 +36,49 @@ describe('journal record framing', () => {
     ['zero bytes where a record should be', Buffer.alloc(64), 'corrupt'],
   ])('reports %s as %s', (_name, buffer, kind) => {
     expect(decodeRecord(buffer, 0).kind).toBe(kind);
+  });
+
+  /** A header for `length` payload bytes with the checksum of these bytes, then the payload. */
+  const framed = (length: number, payload: Buffer): Buffer => {
+    const header = Buffer.alloc(RECORD_HEADER_BYTES);
+    header.writeUInt32LE(length, 0);
+    header.writeUInt32LE(crc32(payload, crc32(header.subarray(0, 4))), 4);
+    return Buffer.concat([header, payload]);
+  };
+
+  it.each([
+    ['an absurd length', Buffer.from([0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]), 'a record length of 2147483647 bytes'],
+    ['one byte past the largest record', framed(MAX_RECORD_BYTES + 1, Buffer.alloc(0)), `a record length of ${MAX_RECORD_BYTES + 1} bytes`],
+    ['a flipped payload byte', flip(RECORD_HEADER_BYTES + 3), 'a checksum mismatch'],
+    ['a well-framed payload that is not JSON', framed(3, Buffer.from('{no')), 'a payload that is not JSON'],
+    ['a well-framed empty payload', framed(0, Buffer.alloc(0)), 'a payload that is not JSON'],
+  ])('says why %s is corrupt', (_name, buffer, why) => {
+    expect(decodeRecord(buffer, 0)).toEqual({ kind: 'corrupt', why });
+  });
+
+  it('waits for more bytes when a record of the largest length has not all arrived', () => {
+    expect(decodeRecord(framed(MAX_RECORD_BYTES, Buffer.alloc(0)), 0)).toEqual({ kind: 'incomplete' });
+  });
+
+  it('decodes a record at an offset, counting only its own bytes', () => {
+    const second = encodeRecord({ seq: 8 });
+    const buffer = Buffer.concat([good, second, Buffer.alloc(3)]);
+    expect(decodeRecord(buffer, good.length)).toEqual({ kind: 'record', payload: { seq: 8 }, bytes: second.length });
+    // The header is read at the offset, not at the start: a bad byte before it changes nothing.
+    const spoiledFirst = Buffer.concat([flip(RECORD_HEADER_BYTES + 3), second]);
+    expect(decodeRecord(spoiledFirst, good.length)).toEqual({ kind: 'record', payload: { seq: 8 }, bytes: second.length });
+  });
+
+  it.each([2, RECORD_HEADER_BYTES - 1])('needs a whole header at the offset before it reads a length (%i bytes there)', (present) => {
+    const buffer = Buffer.concat([good, encodeRecord({ seq: 9 }).subarray(0, present)]);
+    expect(decodeRecord(buffer, good.length)).toEqual({ kind: 'incomplete' });
+  });
+
+  it('frames the payload as UTF-8 JSON behind its length and checksum', () => {
+    const record = encodeRecord({ name: 'é' });
+    const body = Buffer.from('{"name":"é"}', 'utf8');
+    expect(record.readUInt32LE(0)).toBe(body.length);
+    expect(record.subarray(RECORD_HEADER_BYTES)).toEqual(body);
+    expect(record.readUInt32LE(4)).toBe(crc32(body, crc32(record.subarray(0, 4))));
   });
 });

@@ -83,4 +83,71 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(cache.begin('a').state).toBe('new');
     expect(cache.begin('e').state).toBe('in_progress');
   });
+
+  it('keeps answers 30 s and requests in progress 5 min by default', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ now: time.now });
+    cache.begin('answered');
+    cache.answer('answered', Buffer.alloc(20));
+    cache.begin('stuck');
+    time.advance(29_999);
+    expect(cache.begin('answered').state).toBe('answered');
+    time.advance(1);
+    expect(cache.begin('answered').state).toBe('new');
+    time.advance(300_000 - 30_000 - 1);
+    expect(cache.begin('stuck').state).toBe('in_progress');
+    time.advance(1);
+    expect(cache.begin('stuck').state).toBe('new');
+  });
+
+  it('remembers 100,000 requests by default, then evicts the oldest', () => {
+    const cache = new DuplicateCache();
+    for (let i = 0; i <= 100_000; i++) cache.begin(`k${i}`);
+    expect(cache.size).toBe(100_000);
+    expect(cache.begin('k0').state).toBe('new');
+  });
+
+  it('reads the real clock when given none', () => {
+    const cache = new DuplicateCache({ answeredTtlMs: 60_000 });
+    cache.begin('a');
+    cache.answer('a', Buffer.alloc(20));
+    expect(cache.begin('a').state).toBe('answered');
+  });
+
+  it('counts a request begun again after it expired as the newest, for eviction', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 100, inProgressTtlMs: 1000, maxEntries: 3, now: time.now });
+    cache.begin('x');
+    cache.begin('a');
+    cache.answer('a', Buffer.alloc(20));
+    cache.begin('y');
+    time.advance(100);
+    expect(cache.begin('a').state).toBe('new');
+    cache.begin('z');
+    cache.begin('w');
+    // x and then y were the oldest; a, begun again after them, is still remembered.
+    expect(cache.begin('a').state).toBe('in_progress');
+    expect(cache.begin('y').state).toBe('new');
+  });
+
+  it('counts an answered request as the newest, and prunes expired ones when it records the answer', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 1000, inProgressTtlMs: 50, now: time.now });
+    cache.begin('a');
+    cache.begin('b');
+    time.advance(60);
+    cache.answer('b', Buffer.alloc(20));
+    expect(cache.size).toBe(1);
+    expect(cache.begin('b').state).toBe('answered');
+  });
+
+  it('forgets everything when cleared', () => {
+    const cache = new DuplicateCache();
+    cache.begin('a');
+    cache.answer('a', Buffer.alloc(20));
+    cache.begin('b');
+    cache.clear();
+    expect(cache.size).toBe(0);
+    expect(cache.begin('a').state).toBe('new');
+  });
 });

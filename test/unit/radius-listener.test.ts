@@ -4,7 +4,7 @@ import { isRblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { createRequestHandler, type AccountingRequest, type PacketOutcome, type RequestHandlerOptions } from '../../src/radius/handler.js';
 import { createUdpTransport, type UdpTransportOptions } from '../../src/radius/transports/udp/transport.js';
-import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
+import { buildAccountingRequest, buildStatusServer, openNasSocket, sendRadius, verifyAccountingResponse, type NasSocket } from '../helpers/radius-packets.js';
 import { radclient } from '../helpers/radclient.js';
 import { havePeers, waitFor } from '../helpers/peers.js';
 
@@ -36,9 +36,17 @@ interface Harness {
 }
 
 const open: RadiusListener[] = [];
+const sockets: NasSocket[] = [];
 afterEach(async () => {
+  await Promise.all(sockets.splice(0).map((socket) => socket.close()));
   await Promise.all(open.splice(0).map((listener) => listener.close()));
 });
+
+async function nasSocket(port: number): Promise<NasSocket> {
+  const socket = await openNasSocket(port);
+  sockets.push(socket);
+  return socket;
+}
 
 async function startListener(
   onAccounting: (request: AccountingRequest) => Promise<void> = async () => {},
@@ -104,10 +112,15 @@ describe('RADIUS listener', () => {
       if (calls === 1) throw new Error('journal is full');
     });
     const request = stop(12);
-    expect(await sendRadius(request, port, '127.0.0.1', 300)).toBeUndefined();
+    const nas = await nasSocket(port);
+    nas.send(request);
+    await waitFor('the handler to reject', () => outcomes.length === 1);
     expect(outcomes[0]).toMatchObject({ outcome: 'not_acknowledged', reason: 'journal is full' });
-    const response = await sendRadius(request, port);
-    expect(response && verifyAccountingResponse(response, request, SECRET)).toBe(true);
+    nas.send(request);
+    const response = await nas.answerTo(request);
+    expect(verifyAccountingResponse(response, request, SECRET)).toBe(true);
+    // The retransmission's answer is in, so any answer to the first try would be too: there is none.
+    expect(nas.answers).toHaveLength(1);
     expect(requests).toHaveLength(2);
   });
 
@@ -115,8 +128,15 @@ describe('RADIUS listener', () => {
     const { port, outcomes } = await startListener(() => {
       throw new Error('synchronous bug');
     });
-    expect(await sendRadius(stop(13), port, '127.0.0.1', 300)).toBeUndefined();
+    const nas = await nasSocket(port);
+    nas.send(stop(13));
+    await waitFor('the handler to throw', () => outcomes.length === 1);
     expect(outcomes[0]).toMatchObject({ outcome: 'not_acknowledged', reason: 'synchronous bug' });
+    // Still serving: a later Status-Server is answered, and it is the only answer.
+    const status = buildStatusServer({ identifier: 14, secret: SECRET });
+    nas.send(status);
+    expect(verifyAccountingResponse(await nas.answerTo(status), status, SECRET)).toBe(true);
+    expect(nas.answers).toHaveLength(1);
   });
 
   it('answers a Status-Server without calling the handler', async () => {
@@ -148,13 +168,18 @@ describe('RADIUS listener', () => {
     const known = [client('local', '127.0.0.1')];
     let current: readonly ClientConfig[] = clients ?? known;
     const { port, outcomes, requests } = await startListener(undefined, { clients: () => current });
-    expect(await sendRadius(datagram(), port, '127.0.0.1', 300)).toBeUndefined();
+    const nas = await nasSocket(port);
+    nas.send(datagram());
+    await waitFor('the datagram to be discarded', () => outcomes.length === 1);
     expect(outcomes[0]?.outcome).toBe(outcome);
     expect(requests).toHaveLength(0);
     current = known;
     const good = stop(30);
-    const response = await sendRadius(good, port);
-    expect(response && verifyAccountingResponse(response, good, SECRET)).toBe(true);
+    nas.send(good);
+    const response = await nas.answerTo(good);
+    expect(verifyAccountingResponse(response, good, SECRET)).toBe(true);
+    // The later packet's answer is in, so an answer to the discarded one would be too: there is none.
+    expect(nas.answers).toEqual([response]);
   });
 });
 
@@ -180,20 +205,21 @@ describe('RADIUS listener under a burst', () => {
 });
 
 describe('RADIUS listener duplicate detection', () => {
-  /** Sends datagrams from one socket (one source port), as a NAS retransmitting does. */
+  /**
+   * Sends datagrams from one socket (one source port), as a NAS retransmitting does, then a
+   * Status-Server whose answer shows the listener got through them all (its outcome comes last);
+   * resolves with the answers to the datagrams.
+   */
   async function fromOnePort(port: number, datagrams: Buffer[], gapMs = 50): Promise<Buffer[]> {
-    const { createSocket } = await import('node:dgram');
-    const socket = createSocket('udp4');
-    const answers: Buffer[] = [];
-    socket.on('message', (message) => answers.push(message));
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const nas = await nasSocket(port);
     for (const datagram of datagrams) {
-      socket.send(datagram, port, '127.0.0.1');
+      nas.send(datagram);
       await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    socket.close();
-    return answers;
+    const status = buildStatusServer({ identifier: 200, secret: SECRET });
+    nas.send(status);
+    const statusAnswer = await nas.answerTo(status);
+    return nas.answers.filter((answer) => answer !== statusAnswer);
   }
 
   it('answers a duplicate of an answered request with the same octets, without calling the handler again', async () => {
@@ -203,20 +229,27 @@ describe('RADIUS listener duplicate detection', () => {
     expect(answers).toHaveLength(2);
     expect(answers[1]).toEqual(answers[0]);
     expect(requests).toHaveLength(1);
-    expect(outcomes.map((o) => o.outcome)).toEqual(['accepted', 'duplicate']);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['accepted', 'duplicate', 'status_server']);
   });
 
   it('drops a duplicate that arrives while the first is in progress', async () => {
     const gate = deferred();
     const { port, requests, outcomes } = await startListener(() => gate.promise);
     const request = stop(41);
-    const sending = fromOnePort(port, [request, request]);
-    await waitFor('the duplicate to be seen', () => outcomes.length >= 1);
+    const nas = await nasSocket(port);
+    nas.send(request);
+    await waitFor('the first to reach the handler', () => requests.length === 1);
+    nas.send(request);
+    await waitFor('the duplicate to be seen', () => outcomes.length === 1);
     gate.resolve();
-    const answers = await sending;
-    expect(answers).toHaveLength(1);
+    await nas.answerTo(request);
+    // A later Status-Server's answer shows any second answer to the request would have arrived.
+    const status = buildStatusServer({ identifier: 200, secret: SECRET });
+    nas.send(status);
+    await nas.answerTo(status);
+    expect(nas.answers.filter((answer) => answer[1] === request[1])).toHaveLength(1);
     expect(requests).toHaveLength(1);
-    expect(outcomes.map((o) => o.outcome)).toEqual(['in_progress', 'accepted']);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['in_progress', 'accepted', 'status_server']);
   });
 
   it('processes the retransmission of a request whose handler rejected', async () => {
@@ -229,7 +262,7 @@ describe('RADIUS listener duplicate detection', () => {
     expect(requests).toHaveLength(2);
     expect(answers).toHaveLength(1);
     expect(verifyAccountingResponse(answers[0]!, request, SECRET)).toBe(true);
-    expect(outcomes.map((o) => o.outcome)).toEqual(['not_acknowledged', 'accepted']);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['not_acknowledged', 'accepted', 'status_server']);
   });
 
   it('treats the same Identifier with a new Request Authenticator as a new request', async () => {

@@ -35,6 +35,17 @@ function withAttributeLength(attributeLength: number): Buffer {
   return resign(packet);
 }
 
+/** Class (25) attributes of at most 255 octets filling exactly `total` octets. */
+function paddingAttributes(total: number): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let left = total; left > 0; ) {
+    const size = left > 255 ? (left - 255 >= 2 ? 255 : 253) : left;
+    parts.push(Buffer.concat([Buffer.from([25, size]), Buffer.alloc(size - 2)]));
+    left -= size;
+  }
+  return parts;
+}
+
 const cases: { name: string; datagram: () => Buffer; secret?: Buffer; outcome: PacketVerdict['outcome']; reason?: RegExp }[] = [
   { name: 'accepts a correct Accounting-Request', datagram: good, outcome: 'accounting' },
   { name: 'discards a datagram shorter than the header', datagram: () => good().subarray(0, 19), outcome: 'malformed', reason: /shorter than the 20-octet header/ },
@@ -62,6 +73,15 @@ const cases: { name: string; datagram: () => Buffer; secret?: Buffer; outcome: P
     outcome: 'malformed',
     reason: /not 18/,
   },
+  {
+    name: 'discards a second Message-Authenticator',
+    datagram: () => resign(Buffer.concat([withLength(good(), good().length + 36), Buffer.from([80, 18, ...Buffer.alloc(16), 80, 18, ...Buffer.alloc(16)])])),
+    outcome: 'malformed',
+    reason: /more than one Message-Authenticator/,
+  },
+  { name: 'accepts a Length of exactly 20, no attributes', datagram: () => resign(withLength(good().subarray(0, 20), 20)), outcome: 'accounting' },
+  { name: 'accepts a Length of exactly 4096', datagram: () => resign(Buffer.concat([withLength(good(), 4096), Buffer.from([44, 255]), Buffer.alloc(253), ...paddingAttributes(4096 - good().length - 255)])), outcome: 'accounting' },
+  { name: 'accepts a 2-octet attribute that ends exactly at Length', datagram: () => resign(Buffer.concat([withLength(good(), good().length + 2), Buffer.from([44, 2])])), outcome: 'accounting' },
   { name: 'accepts a Status-Server with a correct Message-Authenticator', datagram: () => buildStatusServer({ identifier: 3, secret: SECRET }), outcome: 'status_server' },
   { name: 'discards a Status-Server without Message-Authenticator', datagram: () => buildStatusServer({ identifier: 3, secret: SECRET, messageAuthenticator: false }), outcome: 'malformed', reason: /without Message-Authenticator/ },
   { name: 'discards a Status-Server signed with another secret', datagram: () => buildStatusServer({ identifier: 3, secret: 'other' }), outcome: 'bad_authenticator' },
@@ -72,6 +92,31 @@ describe('RADIUS packet validation', () => {
     const verdict = checkDatagram(datagram(), secret ?? SECRET);
     expect(verdict.outcome).toBe(outcome);
     if (reason) expect('reason' in verdict ? verdict.reason : '').toMatch(reason);
+  });
+
+  it('reads the header fields and where the Message-Authenticator value lies', () => {
+    const request = buildAccountingRequest({ identifier: 200, secret: SECRET, attributes: stop, messageAuthenticator: true });
+    const parsed = parsePacket(request);
+    expect(parsed).toEqual({
+      ok: true,
+      packet: { code: 4, identifier: 200, length: request.length, bytes: request, authenticator: request.subarray(4, 20), messageAuthenticatorOffset: request.length - 16 },
+    });
+    const plain = parsePacket(good());
+    expect(plain.ok && plain.packet.messageAuthenticatorOffset).toBe(-1);
+  });
+
+  it.each([
+    ['a short datagram', Buffer.alloc(19), 'datagram of 19 octets is shorter than the 20-octet header'],
+    ['a Length below 20', withLength(Buffer.alloc(20), 19), 'Length 19 is below the 20-octet minimum'],
+    ['a Length above 4096', withLength(Buffer.alloc(4100), 4097), 'Length 4097 is above the 4096-octet maximum'],
+    ['a Length past the datagram', withLength(Buffer.alloc(20), 21), 'Length 21 is longer than the 20-octet datagram'],
+    ['an Access-Accept', Buffer.from([2, 1, 0, 20, ...Buffer.alloc(16)]), 'code 2 is neither Accounting-Request (4) nor Status-Server (12)'],
+    ['an attribute without its length octet', Buffer.from([4, 1, 0, 21, ...Buffer.alloc(16), 8]), 'attribute at octet 20 has no room for its type and length'],
+    ['an attribute of length 1', Buffer.from([4, 1, 0, 22, ...Buffer.alloc(16), 8, 1]), 'attribute 8 at octet 20 has length 1, below 2'],
+    ['an attribute past Length', Buffer.from([4, 1, 0, 22, ...Buffer.alloc(16), 8, 6]), 'attribute 8 at octet 20 runs past Length 22'],
+    ['a short Message-Authenticator', Buffer.from([4, 1, 0, 22, ...Buffer.alloc(16), 80, 2]), 'Message-Authenticator has length 2, not 18'],
+  ])('says what is wrong with %s', (_what, datagram, reason) => {
+    expect(parsePacket(datagram)).toEqual({ ok: false, reason });
   });
 
   it('cuts the packet at Length, so padding is neither hashed nor decoded', () => {

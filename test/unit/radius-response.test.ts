@@ -75,6 +75,16 @@ describe('Message-Authenticator of an Accounting-Request', () => {
     expect(messageAuthenticatorMatches(parsed(request), Buffer.from(SECRET))).toBe(true);
   });
 
+  it('does not match a request that carries none', () => {
+    const request = buildAccountingRequest({ identifier: 4, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop' } });
+    expect(messageAuthenticatorMatches(parsed(request), Buffer.from(SECRET))).toBe(false);
+  });
+
+  it('does not match another secret', () => {
+    const request = buildAccountingRequest({ identifier: 4, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop' }, messageAuthenticator: true });
+    expect(messageAuthenticatorMatches(parsed(request), Buffer.from(`${SECRET}x`))).toBe(false);
+  });
+
   it('does not match when computed over the Request Authenticator instead', () => {
     const request = buildAccountingRequest({ identifier: 4, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop' }, messageAuthenticator: true });
     const wrong = Buffer.from(request);

@@ -4,13 +4,13 @@ import { createHash, createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TSIG_ALGORITHMS, tsigKey, type TsigAlgorithm, type TsigKey } from '../../src/backends/dns-update/keyfile.js';
 import { RR_TYPE, buildDeleteUpdate, encodeName } from '../../src/backends/dns-update/message.js';
 import { parseMessage } from '../../src/backends/dns-update/response.js';
 import { judgeAnswer } from '../../src/backends/dns-update/outcome.js';
-import { TSIG_ERROR, requestMacOf, signTsig, tsigMacLength, verifyTsigResponse } from '../../src/backends/dns-update/tsig.js';
-import { executable, findExecutable, tempDir } from '../helpers/peers.js';
+import { TSIG_ERROR, requestMacOf, signTsig, tsigErrorName, tsigMacLength, verifyTsigResponse } from '../../src/backends/dns-update/tsig.js';
+import { executable, havePeers, tempDir } from '../helpers/peers.js';
 
 const ZONE = 'rbl.example.net';
 const TIME = 1_700_000_000;
@@ -91,6 +91,25 @@ describe('signTsig', () => {
     );
   });
 
+  test('signs with the current time and a fudge of 300 s unless told otherwise', () => {
+    const key = keyFor('hmac-sha256');
+    const before = Math.floor(Date.now() / 1000);
+    const tsig = parseMessage(signTsig(update(), key)).tsig!;
+    const after = Math.floor(Date.now() / 1000);
+    expect(tsig.timeSigned).toBeGreaterThanOrEqual(before);
+    expect(tsig.timeSigned).toBeLessThanOrEqual(after);
+    expect(tsig.fudge).toBe(300);
+    expect(tsig.originalId).toBe(0x1234);
+  });
+
+  test('checks an answer against the current time unless told otherwise', () => {
+    const key = keyFor('hmac-sha256');
+    const request = signTsig(update(), key, { time: TIME });
+    const now = Math.floor(Date.now() / 1000);
+    expect(verifyTsigResponse(answer(request, key, { time: now }), requestMacOf(request, key), key).valid).toBe(true);
+    expect(verifyTsigResponse(answer(request, key, { time: now - 3600 }), requestMacOf(request, key), key).problem).toBe('time');
+  });
+
   test('signs over the original ID when it differs from the message ID', () => {
     const key = keyFor('hmac-sha256');
     const signed = signTsig(update(0x1111), key, { time: TIME, originalId: 0x2222 });
@@ -101,13 +120,17 @@ describe('signTsig', () => {
   });
 });
 
-describe.skipIf(!findExecutable('nsupdate'))('signTsig against the real nsupdate', () => {
-  const { dir, remove } = tempDir('tsig');
-  afterAll(remove);
+describe.skipIf(!havePeers('nsupdate'))('signTsig against the real nsupdate', () => {
+  // Made when the tests run, not when the file is collected, so a skipped or filtered run leaves no folder behind.
+  let temp: { dir: string; remove: () => void };
+  beforeAll(() => {
+    temp = tempDir('tsig');
+  });
+  afterAll(() => temp.remove());
 
   test.each(['hmac-sha256', 'hmac-sha1', 'hmac-sha512', 'hmac-md5'])('produces the same bytes as nsupdate -k for an %s key', async (algorithm) => {
     const secret = createHash('sha512').update(algorithm).digest().subarray(0, 32).toString('base64');
-    const keyFile = join(dir, `${algorithm}.key`);
+    const keyFile = join(temp.dir, `${algorithm}.key`);
     writeFileSync(keyFile, `key "unlist-key" {\n\talgorithm ${algorithm};\n\tsecret "${secret}";\n};\n`);
     const key = tsigKey('unlist-key', algorithm, secret, keyFile);
     const socket = createSocket('udp4');
@@ -181,6 +204,69 @@ describe('verifyTsigResponse', () => {
   ])('reports an unsigned NOTAUTH/%s answer (RFC 8945 §5.3.2) with its TSIG error', (_name, error) => {
     const result = verifyTsigResponse(answer(request, key, { rcode: 9, error, unsigned: true }), mac, key, { now: TIME });
     expect(result).toEqual({ valid: false, tsigError: error, problem: 'unsigned', serverTime: TIME });
+  });
+
+  test.each([
+    ['exactly the fudge behind', TIME + 300, true],
+    ['one second past the fudge behind', TIME + 301, false],
+    ['exactly the fudge ahead', TIME - 300, true],
+    ['one second past the fudge ahead', TIME - 301, false],
+  ])('checks the time against the fudge of 300 s: %s', (_case, now, valid) => {
+    const result = verifyTsigResponse(answer(request, key), mac, key, { now });
+    expect(result).toEqual({ valid, tsigError: 0, problem: valid ? undefined : 'time', serverTime: TIME });
+  });
+
+  test.each([
+    ['hmac-sha256', 15, 'truncated'],
+    ['hmac-sha256', 16, undefined],
+    ['hmac-sha256', 32, undefined],
+    ['hmac-md5.sig-alg.reg.int', 9, 'truncated'],
+    ['hmac-md5.sig-alg.reg.int', 10, undefined],
+    ['hmac-sha512', 31, 'truncated'],
+    ['hmac-sha512', 32, undefined],
+  ] as const)('takes a %s MAC of %i octets as %s (RFC 8945 §5.2.2.1: at least 10 and half the digest)', (algorithm, length, problem) => {
+    const algorithmKey = keyFor(algorithm);
+    const signedRequest = signTsig(update(), algorithmKey, { time: TIME });
+    const result = verifyTsigResponse(answer(signedRequest, algorithmKey, { macLength: length }), requestMacOf(signedRequest, algorithmKey), algorithmKey, { now: TIME });
+    expect(result.problem).toBe(problem);
+    expect(result.valid).toBe(problem === undefined);
+  });
+
+  test('takes a MAC longer than the digest as truncated, not as signed', () => {
+    const response = answer(request, key);
+    const parsed = parseMessage(response);
+    const longer = { ...parsed, tsig: { ...parsed.tsig!, mac: Buffer.concat([parsed.tsig!.mac, Buffer.alloc(1)]) } };
+    expect(verifyTsigResponse(response, mac, key, { now: TIME, parsed: longer }).problem).toBe('truncated');
+  });
+
+  test('accepts an answer naming the algorithm hmac-md5 for a hmac-md5.sig-alg.reg.int key', () => {
+    const md5 = keyFor('hmac-md5.sig-alg.reg.int');
+    const signedRequest = signTsig(update(), md5, { time: TIME });
+    const response = answer(signedRequest, md5);
+    const parsed = parseMessage(response);
+    const shortName = { ...parsed, tsig: { ...parsed.tsig!, algorithm: 'hmac-md5' } };
+    expect(verifyTsigResponse(response, requestMacOf(signedRequest, md5), md5, { now: TIME, parsed: shortName }).valid).toBe(true);
+    const otherName = { ...parsed, tsig: { ...parsed.tsig!, algorithm: 'hmac-md4' } };
+    expect(verifyTsigResponse(response, requestMacOf(signedRequest, md5), md5, { now: TIME, parsed: otherName }).problem).toBe('algorithm');
+  });
+
+  test('names the TSIG errors it knows, and gives the number of others', () => {
+    expect([16, 17, 18, 22, 19].map(tsigErrorName)).toEqual(['BADSIG', 'BADKEY', 'BADTIME', 'BADTRUNC', '19']);
+  });
+
+  test('takes a signed BADTIME answer as valid however far its clock is from ours (RFC 8945 §5.2.3)', () => {
+    const result = verifyTsigResponse(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, time: TIME - 7200, other: u48(TIME - 7200) }), mac, key, { now: TIME });
+    expect(result).toEqual({ valid: true, tsigError: TSIG_ERROR.BADTIME, problem: undefined, serverTime: TIME - 7200 });
+  });
+
+  test('reads the server clock from Time Signed when the answer is not BADTIME, whatever Other Data holds', () => {
+    const result = verifyTsigResponse(answer(request, key, { other: u48(TIME + 99) }), mac, key, { now: TIME });
+    expect(result.serverTime).toBe(TIME);
+  });
+
+  test('reads the server clock from a BADTIME answer only when Other Data holds 6 octets', () => {
+    const result = verifyTsigResponse(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, other: Buffer.alloc(4, 1) }), mac, key, { now: TIME });
+    expect(result.serverTime).toBe(TIME);
   });
 
   test('reports a signed BADTIME answer as valid with the server clock from Other Data (RFC 8945 §5.2.3)', () => {
