@@ -13,6 +13,7 @@ import { tsigKeygen, type BindServer } from '../test/helpers/bind.js';
 import { freePort, tempDir } from '../test/helpers/peers.js';
 import { buildStatusServer, sendRadius } from '../test/helpers/radius-packets.js';
 import { processCpuSeconds } from './cpu.js';
+import { maxOf } from './daemon-runs.js';
 import { nowMs, runLoad } from './load.js';
 import { metricSum, startBenchService, type BenchService } from './service.js';
 import { BENCH_SECRET, listedNames, stopPacket, type BenchZone } from './zone.js';
@@ -148,7 +149,7 @@ export async function backlogRun(bind: BindServer, zone: BenchZone, stops: numbe
     try {
       const cpuBefore = processCpuSeconds(service.pid);
       const load = await runLoad({ port: radiusPort, packets, secret: BENCH_SECRET, sockets: Math.max(2, Math.ceil(window / 64)), window, maxDurationMs: 300_000 });
-      const lastAck = Math.max(...Array.from(load.ackedAt).filter(Number.isFinite));
+      const lastAck = maxOf(Array.from(load.ackedAt).filter(Number.isFinite));
       const pending = await queueDepth(service);
       const journalBytes = statSync(join(dir, 'state', JOURNAL_FILE)).size;
       const back = nowMs();
