@@ -1,6 +1,7 @@
 /**
  * The bench's results: the JSON shape, the targets judged from one run's figures, and the table.
  */
+import type { BacklogRun, StartupRun } from './state-runs.js';
 
 /** A rate measured by sending Stops to a RADIUS server (the daemon, or FreeRADIUS + exec). */
 export interface StopRun {
@@ -85,6 +86,9 @@ export interface BenchResults {
   readonly freeradiusExec?: StopRun | { readonly skipped: string };
   /** Share of the machine's CPU (0 to 1) that processes other than the bench's used, per measurement. */
   readonly otherLoad: Readonly<Record<string, number>>;
+  readonly startup?: StartupRun;
+  readonly backlog?: BacklogRun;
+  readonly baseline?: BaselineResults;
   readonly profile?: { readonly file: string; readonly self: readonly { name: string; share: number }[]; readonly inclusive: readonly { name: string; share: number }[] };
   readonly targets: readonly Target[];
 }
@@ -93,6 +97,8 @@ export interface Target {
   readonly name: string;
   readonly measured: string;
   readonly verdict: 'PASS' | 'FAIL' | 'SKIP';
+  /** The previous release's figure and the ratio to it, when `--baseline` ran it. */
+  readonly baseline?: string;
 }
 
 const MB = 1024 * 1024;
@@ -101,60 +107,104 @@ function fmt(value: number, digits = 0): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-/** Each target of the issue, judged on this run's figures (SKIP when a figure is missing). */
+/** The previous release's figures from the same run (`--baseline`), measured the same way. */
+export interface BaselineResults {
+  readonly ref: string;
+  readonly commit: string;
+  readonly daemonInfo?: DaemonRun;
+  readonly latency?: LatencyRun;
+  readonly backlog?: BacklogRun;
+  readonly sessions?: NonNullable<BenchResults['sessions']>;
+  /** Why a measurement of the release could not be taken. */
+  readonly notes: readonly string[];
+}
+
+/** Target thresholds of issue 13, all from the same run. */
+export const TARGETS = {
+  /** Unlisted rate over BIND's rate with 250 names to an UPDATE. */
+  rateShareOfBatched: 0.6,
+  /** Daemon CPU per Stop over decode-and-validate per packet. */
+  cpuOverDecode: 10,
+  peakRssBytes: 160 * 1024 * 1024,
+  sessionsRssBytes: 100 * 1024 * 1024,
+  latencyP99Ms: 20,
+  startupSeconds: 10,
+  backlogPending: 20_000,
+  backlogJournalBytes: 10 * 1024 * 1024,
+} as const;
+
+/** Each target of issue 13, judged on this run's figures (SKIP when a figure is missing), with the release's figure beside it. */
 export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const targets: Target[] = [];
-  const judge = (name: string, measured: string | undefined, pass: boolean | undefined): void => {
-    targets.push({ name, measured: measured ?? 'not measured', verdict: pass === undefined ? 'SKIP' : pass ? 'PASS' : 'FAIL' });
+  const base = results.baseline;
+  const judge = (name: string, measured: string | undefined, pass: boolean | undefined, baseline?: string): void => {
+    targets.push({ name, measured: measured ?? 'not measured', verdict: pass === undefined ? 'SKIP' : pass ? 'PASS' : 'FAIL', baseline });
   };
-  const rate = results.daemonInfo?.unlistedPerSecond;
-  const complete = results.daemonInfo ? results.daemonInfo.stillListed === 0 && results.daemonInfo.problems === 0 : undefined;
+  /** "(v0.1.0: X, now N.NNx of it)" when the release was measured too. */
+  const against = (now: number | undefined, then: number | undefined, text: (value: number) => string): string | undefined =>
+    base === undefined || then === undefined || !Number.isFinite(then) ? undefined : `${base.ref}: ${text(then)}${now === undefined ? '' : `, now ${fmt(now / then, 2)}x of it`}`;
+  const batched = results.bindBatched?.namesPerSecond;
+  const info = results.daemonInfo;
+  const rate = info?.unlistedPerSecond;
+  const complete = info ? info.stillListed === 0 && info.problems === 0 : undefined;
   judge(
-    'unlisted rate >= 10,000 Stops/s (log.level info, zone empty at the end)',
-    rate === undefined ? undefined : `${fmt(rate)} /s, ${results.daemonInfo!.stillListed} still listed`,
-    rate === undefined ? undefined : rate >= 10_000 && complete === true,
+    `unlisted rate >= ${TARGETS.rateShareOfBatched * 100}% of BIND's 250-names-per-UPDATE rate (log.level info, zone empty at the end)`,
+    rate === undefined || batched === undefined ? undefined : `${fmt((rate / batched) * 100, 0)}% (${fmt(rate)} vs ${fmt(batched)} names/s), ${info!.stillListed} still listed`,
+    rate === undefined || batched === undefined ? undefined : rate / batched >= TARGETS.rateShareOfBatched && complete === true,
+    against(rate, base?.daemonInfo?.unlistedPerSecond, (then) => `${fmt(then)} /s${batched ? ` = ${fmt((then / batched) * 100, 0)}%` : ''}`),
   );
-  const single = results.bindSingle?.namesPerSecond;
-  const warn = results.daemonWarn?.unlistedPerSecond;
-  const atWarn = warn === undefined || single === undefined ? '' : `; at log.level warn ${fmt(warn / single, 1)}x (${fmt(warn)} /s)`;
-  const pairs = results.pairedRatios ?? [];
-  if (pairs.length > 0) {
-    // Each daemon run against BIND measured right before it; the median pair counts.
-    const sorted = [...pairs].sort((a, b) => a.ratio - b.ratio);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    const each = pairs.map((pair) => `${fmt(pair.ratio, 1)}x`).join(', ');
-    judge(
-      'unlisted rate >= 7x BIND one name per message',
-      `${fmt(median.ratio, 1)}x, median of ${each} (${fmt(median.daemon)} vs ${fmt(median.bind)} /s); against the first sweep's best ${fmt((rate ?? 0) / (single ?? 1), 1)}x${atWarn}`,
-      median.ratio >= 7,
-    );
-  } else {
-    judge(
-      'unlisted rate >= 7x BIND one name per message',
-      rate === undefined || single === undefined ? undefined : `${fmt(rate / single, 1)}x (${fmt(rate)} vs ${fmt(single)} /s)${atWarn}`,
-      rate === undefined || single === undefined ? undefined : rate / single >= 7,
-    );
-  }
-  const exec = results.freeradiusExec && 'unlistedPerSecond' in results.freeradiusExec ? results.freeradiusExec.unlistedPerSecond : undefined;
+  const cpu = info?.daemonCpuMicrosecondsPerStop;
+  const decode = results.decode?.microsecondsPerPacket;
   judge(
-    'unlisted rate >= 100x FreeRADIUS + rlm_exec + nsupdate',
-    rate === undefined || exec === undefined ? undefined : `${fmt(rate / exec, 0)}x (${fmt(rate)} vs ${fmt(exec, 1)} /s)`,
-    rate === undefined || exec === undefined ? undefined : rate / exec >= 100,
+    `daemon CPU per Stop <= ${TARGETS.cpuOverDecode}x decode + validation per packet`,
+    cpu === undefined || decode === undefined ? undefined : `${fmt(cpu / decode, 1)}x (${fmt(cpu, 1)} vs ${fmt(decode, 2)} µs)`,
+    cpu === undefined || decode === undefined ? undefined : cpu / decode <= TARGETS.cpuOverDecode,
+    against(cpu, base?.daemonInfo?.daemonCpuMicrosecondsPerStop, (then) => `${fmt(then, 1)} µs${decode ? ` = ${fmt(then / decode, 1)}x` : ''}`),
   );
-  const latency = results.latency;
   judge(
-    `p99 Stop-to-unlisted <= 50 ms at ${fmt(latency?.ratePerSecond ?? 1000)} Stops/s`,
-    latency ? `p99 ${fmt(latency.p99Ms, 1)} ms (p50 ${fmt(latency.p50Ms, 1)} ms), ${latency.unlisted}/${latency.stops} unlisted` : undefined,
-    latency ? latency.p99Ms <= 50 && latency.unlisted === latency.stops : undefined,
+    `peak RSS (VmHWM) over the ${fmt(info?.stops ?? 100_000)}-Stop burst <= ${TARGETS.peakRssBytes / MB} MB`,
+    info ? `${fmt(info.peakRssBytes / MB, 1)} MB (${fmt((info.peakRssBytes / TARGETS.peakRssBytes) * 100, 0)}% of the target)` : undefined,
+    info ? info.peakRssBytes <= TARGETS.peakRssBytes : undefined,
+    against(info?.peakRssBytes, base?.daemonInfo?.peakRssBytes, (then) => `${fmt(then / MB, 1)} MB`),
   );
   const sessions = results.sessions;
   judge(
-    '1,000,000 sessions in <= 256 MB resident',
-    sessions ? `${fmt(sessions.rssBytes / MB, 1)} MB for ${fmt(sessions.sessions)} sessions` : undefined,
-    sessions ? sessions.sessions >= 1_000_000 && sessions.rssBytes <= 256 * MB : undefined,
+    `1,000,000 sessions in <= ${TARGETS.sessionsRssBytes / MB} MB resident`,
+    sessions ? `${fmt(sessions.rssBytes / MB, 1)} MB for ${fmt(sessions.sessions)} sessions (${fmt((sessions.rssBytes / TARGETS.sessionsRssBytes) * 100, 0)}% of the target)` : undefined,
+    sessions ? sessions.sessions >= 1_000_000 && sessions.rssBytes <= TARGETS.sessionsRssBytes : undefined,
+    against(sessions?.rssBytes, base?.sessions?.rssBytes, (then) => `${fmt(then / MB, 1)} MB`),
   );
-  const decode = results.decode?.validateDecodePerSecond;
-  judge('decode + validation >= 50,000 packets/s on one core', decode === undefined ? undefined : `${fmt(decode)} packets/s`, decode === undefined ? undefined : decode >= 50_000);
+  const latency = results.latency;
+  judge(
+    `p99 Stop-to-unlisted <= ${TARGETS.latencyP99Ms} ms at ${fmt(latency?.ratePerSecond ?? 1000)} Stops/s`,
+    latency ? `p99 ${fmt(latency.p99Ms, 1)} ms (${fmt(latency.p99Ms / TARGETS.latencyP99Ms, 2)}x the bound; p50 ${fmt(latency.p50Ms, 1)} ms), ${latency.unlisted}/${latency.stops} unlisted` : undefined,
+    latency ? latency.p99Ms <= TARGETS.latencyP99Ms && latency.unlisted === latency.stops : undefined,
+    against(latency?.p99Ms, base?.latency?.p99Ms, (then) => `p99 ${fmt(then, 1)} ms`),
+  );
+  const startup = results.startup;
+  judge(
+    `start-up with ${fmt(startup?.sessions ?? 1_000_000)} sessions and ${fmt(startup?.pendingUnlists ?? 100_000)} pending unlists answers Status-Server in <= ${TARGETS.startupSeconds} s`,
+    startup
+      ? `${fmt(startup.statusServerSeconds, 2)} s (${fmt(startup.statusServerSeconds / TARGETS.startupSeconds, 2)}x the bound; journal ${fmt(startup.journalBytes / MB, 1)} MB, ${fmt(startup.sessionsMetric)} sessions and ${fmt(startup.queueDepthMetric)} pending replayed, RSS ${fmt(startup.peakRssBytes / MB, 1)} MB peak)`
+      : undefined,
+    startup ? startup.statusServerSeconds <= TARGETS.startupSeconds && startup.sessionsMetric === startup.sessions : undefined,
+    base ? `${base.ref}: not comparable (it reads journal format 1 only)` : undefined,
+  );
+  const backlog = results.backlog;
+  judge(
+    `backlog, DNS down: ${fmt(backlog?.stops ?? 500_000)} Stops over ${fmt(backlog?.addresses ?? 20_000)} addresses leave <= ${fmt(TARGETS.backlogPending)} pending and a journal < ${TARGETS.backlogJournalBytes / MB} MB`,
+    backlog ? `${fmt(backlog.pending)} pending, journal ${fmt(backlog.journalBytes / MB, 2)} MB, ${fmt(backlog.acked)} of ${fmt(backlog.stops)} acknowledged` : undefined,
+    backlog ? backlog.pending <= TARGETS.backlogPending && backlog.journalBytes < TARGETS.backlogJournalBytes && backlog.acked === backlog.stops : undefined,
+    base?.backlog ? `${base.ref}: ${fmt(base.backlog.pending)} pending, journal ${fmt(base.backlog.journalBytes / MB, 2)} MB` : undefined,
+  );
+  judge(
+    `backlog drain when DNS returns >= ${TARGETS.rateShareOfBatched * 100}% of BIND's 250-names-per-UPDATE rate`,
+    backlog && batched !== undefined
+      ? `${fmt((backlog.drainAddressesPerSecond / batched) * 100, 0)}% (${fmt(backlog.drainAddressesPerSecond)} addresses/s vs ${fmt(batched)} names/s; first delivery ${fmt(backlog.firstDeliverySeconds, 1)} s after the server came back), ${backlog.stillListed} still listed`
+      : undefined,
+    backlog && batched !== undefined ? backlog.drainAddressesPerSecond / batched >= TARGETS.rateShareOfBatched && backlog.stillListed === 0 : undefined,
+    against(backlog?.drainAddressesPerSecond, base?.backlog?.drainAddressesPerSecond, (then) => `${fmt(then)} addresses/s`),
+  );
   return targets;
 }
 
@@ -217,6 +267,31 @@ export function formatTable(results: BenchResults): string {
     const s = results.sessions;
     add(`${fmt(s.sessions)} sessions (sessions-memory)`, `${fmt(s.rssBytes / MB, 1)} MB RSS`, `${s.bytesPerSession} bytes/session, inserted in ${fmt(s.insertMs)} ms`);
   }
+  if (results.startup) {
+    const st = results.startup;
+    add(
+      `start-up: ${fmt(st.sessions)} sessions, ${fmt(st.pendingUnlists)} pending`,
+      `${fmt(st.statusServerSeconds, 2)} s to Status-Server`,
+      `journal ${fmt(st.journalBytes / MB, 1)} MB; RSS ${fmt(st.rssBytes / MB, 1)} MB once up, ${fmt(st.peakRssBytes / MB, 1)} MB peak`,
+    );
+  }
+  const backlogRow = (label: string, b: BacklogRun): void => {
+    add(`${label}: ${fmt(b.stops)} Stops over ${fmt(b.addresses)} addresses, DNS down`, `${fmt(b.pending)} pending, journal ${fmt(b.journalBytes / MB, 2)} MB`, `${fmt(b.ackedPerSecond)} Stops/s acknowledged, ${fmt(b.daemonCpuMicrosecondsPerStop, 1)} µs CPU per Stop, ${fmt(b.peakRssBytes / MB, 1)} MB RSS peak`);
+    add(`${label}: drain once DNS is back`, `${fmt(b.drainAddressesPerSecond)} addresses/s`, `${fmt(b.drainPerSecond)} deliveries/s; first delivery ${fmt(b.firstDeliverySeconds, 1)} s after the server came back (backoff); ${b.stillListed} still listed`);
+  };
+  if (results.backlog) backlogRow('backlog', results.backlog);
+  const base = results.baseline;
+  if (base) {
+    const label = `${base.ref} (${base.commit.slice(0, 7)})`;
+    if (base.daemonInfo) {
+      stopRun(`${label}, log info`, base.daemonInfo, `, ${base.daemonInfo.problems} warn/error lines`);
+      daemonDetails(`${label}, log info`, base.daemonInfo);
+    }
+    if (base.latency) add(`${label}: Stop-to-unlisted at ${fmt(base.latency.ratePerSecond)} Stops/s`, `p50 ${fmt(base.latency.p50Ms, 1)} ms, p99 ${fmt(base.latency.p99Ms, 1)} ms`, `${base.latency.unlisted}/${base.latency.stops} unlisted`);
+    if (base.sessions) add(`${label}: ${fmt(base.sessions.sessions)} sessions`, `${fmt(base.sessions.rssBytes / MB, 1)} MB RSS`, `${base.sessions.bytesPerSession} bytes/session`);
+    if (base.backlog) backlogRow(label, base.backlog);
+    for (const note of base.notes) add(`${label}: note`, '', note);
+  }
   if (results.decode) {
     const d = results.decode;
     add('decode + validation, one core', `${fmt(d.validateDecodePerSecond)} packets/s`, `${fmt(d.microsecondsPerPacket, 2)} µs/packet; with client match + event: ${fmt(d.withEventPerSecond)}/s`);
@@ -233,6 +308,9 @@ export function formatTable(results: BenchResults): string {
   }
   const nameWidth = Math.max(...results.targets.map((t) => t.name.length));
   out.push('targets (ratios from this run):');
-  for (const target of results.targets) out.push(`  ${target.verdict.padEnd(4)}  ${target.name.padEnd(nameWidth)}  ${target.measured}`);
+  for (const target of results.targets) {
+    out.push(`  ${target.verdict.padEnd(4)}  ${target.name.padEnd(nameWidth)}  ${target.measured}`);
+    if (target.baseline) out.push(`        ${''.padEnd(nameWidth)}  ${target.baseline}`);
+  }
   return out.join('\n');
 }

@@ -4,7 +4,10 @@
  * judged against the targets as ratios. Prints a table; writes JSON and an SVG chart to bench/results/.
  *
  *   npm run bench [-- --quick] [-- --profile] [-- --stops N] [-- --window N] [-- --repeat N] [-- --cli path/to/cli/main.js]
- *                 [-- --only decode,sessions,bind,daemon,latency,warn,freeradius]
+ *                 [-- --only decode,sessions,bind,daemon,latency,warn,freeradius,startup,backlog] [-- --baseline v0.1.0|none]
+ *
+ * `--baseline REF` (default v0.1.0, the previous release) builds REF from git into bench/results/ and
+ * runs it beside the candidate (throughput, latency, backlog), so each figure has the old code's beside it.
  *
  * The daemon is the built `dist/cli/main.js serve` in its own process, with the shipped defaults
  * (state.ack: journal, log.level info); this process is the NAS. Every load is bounded in count and time.
@@ -22,17 +25,24 @@ import { daemonThroughput, latencyRun, maxOf, stopRunOf, type DaemonRunSettings,
 import { measureDecode } from './decode.js';
 import { haveFreeRadius, measureFreeRadiusExec } from './freeradius-exec.js';
 import { summarizeProfile } from './profile.js';
-import { formatTable, judgeTargets, type BenchResults } from './report.js';
+import { buildBaseline } from './baseline.js';
+import { formatTable, judgeTargets, TARGETS, type BaselineResults, type BenchResults } from './report.js';
+import { backlogRun, startupRun } from './state-runs.js';
 import { PROJECT_ROOT } from './service.js';
 import { benchZone, listedNames, listingRecords, stopPacket, type BenchZone } from './zone.js';
 
-const PHASES = ['decode', 'sessions', 'bind', 'daemon', 'latency', 'warn', 'freeradius'] as const;
+const PHASES = ['decode', 'sessions', 'bind', 'daemon', 'latency', 'warn', 'freeradius', 'startup', 'backlog'] as const;
 type Phase = (typeof PHASES)[number];
 
 /** In-flight counts tried for BIND's one-name-per-message ceiling; the best counts. */
 const SINGLE_CONCURRENCY = [4, 16, 32, 64];
-/** Address blocks (10.x.0.0/12) of the repetitions' zones; the other zones use 1, 2, 4 to 7 and 10. */
-const INFO_BLOCKS = [3, 8, 9, 11, 12, 13];
+/** Address blocks (10.x.0.0/12) of the repetitions' zones; the other zones use 1, 2, 4 to 7 and 10 to 14. */
+const INFO_BLOCKS = [3, 8, 9];
+/** Start-up: sessions and pending unlists in state.dir. */
+const STARTUP_SESSIONS = 1_000_000;
+const STARTUP_PENDING = 100_000;
+/** Backlog: the distinct addresses the Stops end sessions on. */
+const BACKLOG_ADDRESSES = 20_000;
 /** Names for each measurement of BIND's ceiling paired with a daemon run (about 2.5 s of it). */
 const PAIRED_NAMES = 8000;
 
@@ -55,6 +65,10 @@ interface Settings extends DaemonRunSettings {
   /** The daemon's CLI entry (default dist/cli/main.js): --cli points at a candidate build to compare. */
   readonly cli: string | undefined;
   readonly phases: ReadonlySet<Phase>;
+  /** Stops sent with the DNS server down in the backlog measurement. */
+  readonly backlogStops: number;
+  /** The previous release to run beside the candidate (a git tag or commit), or undefined for none. */
+  readonly baseline: string | undefined;
 }
 
 function settingsFromArgs(): Settings {
@@ -67,6 +81,7 @@ function settingsFromArgs(): Settings {
       only: { type: 'string' },
       cli: { type: 'string' },
       repeat: { type: 'string' },
+      baseline: { type: 'string', default: 'v0.1.0' },
     },
   });
   const quick = values.quick === true;
@@ -93,6 +108,8 @@ function settingsFromArgs(): Settings {
     profile: values.profile === true,
     cli: values.cli === undefined ? undefined : resolve(values.cli),
     phases,
+    backlogStops: quick ? 100_000 : 500_000,
+    baseline: values.baseline === 'none' ? undefined : values.baseline,
   };
 }
 
@@ -157,7 +174,30 @@ async function main(): Promise<void> {
     warn: benchZone('warn', 5, settings.warmupStops + settings.stops),
     exec: benchZone('exec', 6, settings.execStops),
     profile: benchZone('profile', 7, settings.warmupStops + settings.stops),
+    backlog: benchZone('backlog', 11, BACKLOG_ADDRESSES),
+    baseInfo: benchZone('base-info', 12, settings.warmupStops + settings.stops),
+    baseLatency: benchZone('base-latency', 13, settings.latencyRate * settings.latencySeconds),
+    baseBacklog: benchZone('base-backlog', 14, BACKLOG_ADDRESSES),
   };
+  const baseline = settings.baseline === undefined ? undefined : buildBaseline(settings.baseline, RESULTS_DIR);
+  const baseNotes: string[] = [];
+  const baseResults: { -readonly [K in keyof BaselineResults]?: BaselineResults[K] } = baseline ? { ref: baseline.ref, commit: baseline.commit, notes: baseNotes } : {};
+  if (baseline) results.baseline = baseResults as BaselineResults;
+  /** Runs a measurement of the release; a release that cannot do it leaves a note instead of ending the bench. */
+  const onBaseline = async <T>(what: string, body: (cli: string) => Promise<T>): Promise<T | undefined> => {
+    if (!baseline) return undefined;
+    say(`${baseline.ref}: ${what}`);
+    try {
+      return await measure(`${baseline.ref} ${what}`, () => body(baseline.cli));
+    } catch (error) {
+      baseNotes.push(`${what}: ${(error as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+  };
+  if (want('startup')) {
+    say(`start-up with ${STARTUP_SESSIONS.toLocaleString('en-US')} sessions and ${STARTUP_PENDING.toLocaleString('en-US')} pending unlists in state.dir`);
+    results.startup = await measure('startup', () => startupRun(STARTUP_SESSIONS, STARTUP_PENDING, settings.cli));
+  }
   const needed: BenchZone[] = [];
   if (want('bind')) needed.push(zones.single, zones.batched);
   if (want('daemon')) needed.push(...zones.info);
@@ -166,6 +206,10 @@ async function main(): Promise<void> {
   if (want('warn')) needed.push(zones.warn);
   if (want('freeradius') && haveFreeRadius()) needed.push(zones.exec);
   if (settings.profile) needed.push(zones.profile);
+  if (want('backlog')) needed.push(zones.backlog);
+  if (baseline && want('daemon')) needed.push(zones.baseInfo);
+  if (baseline && want('latency')) needed.push(zones.baseLatency);
+  if (baseline && want('backlog')) needed.push(zones.baseBacklog);
   if (want('freeradius') && !haveFreeRadius()) results.freeradiusExec = { skipped: 'freeradius or nsupdate not installed' };
 
   if (needed.length > 0) {
@@ -234,6 +278,24 @@ async function main(): Promise<void> {
         results.latency = run;
         latencySeries.push(...cdf);
       }
+      if (want('backlog')) {
+        say(`backlog: ${settings.backlogStops.toLocaleString('en-US')} Stops over ${BACKLOG_ADDRESSES.toLocaleString('en-US')} addresses with the DNS server down, then the drain`);
+        results.backlog = await measure('backlog', () => backlogRun(bind, zones.backlog, settings.backlogStops, settings.window, settings.cli));
+      }
+      if (want('daemon')) {
+        const outcome = await onBaseline(`log.level info: ${settings.stops.toLocaleString('en-US')} Stops`, (cli) => daemonThroughput(bind, zones.baseInfo, 'info', { ...settings, cli }));
+        if (outcome) {
+          baseResults.daemonInfo = outcome.run;
+          throughputSeries.push({ label: `unlisted, log info, ${baseline!.ref}`, color: '#7f7f7f', points: outcome.unlisted, dashed: true });
+        }
+      }
+      if (want('latency')) {
+        const outcome = await onBaseline(`latency at ${settings.latencyRate} Stops/s`, (cli) => latencyRun(bind, zones.baseLatency, { ...settings, cli }));
+        if (outcome) baseResults.latency = outcome.run;
+      }
+      if (want('backlog')) {
+        baseResults.backlog = await onBaseline(`backlog, ${settings.backlogStops.toLocaleString('en-US')} Stops with the DNS server down`, (cli) => backlogRun(bind, zones.baseBacklog, settings.backlogStops, settings.window, cli));
+      }
       if (want('warn')) {
         say(`rbl-unlist, log.level warn: ${settings.stops.toLocaleString('en-US')} Stops, window ${settings.window}`);
         const outcome = await measure('daemon warn', () => daemonThroughput(bind, zones.warn, 'warn', settings));
@@ -295,7 +357,7 @@ function chart(results: BenchResults, throughput: Series[], latency: Series[], s
       xLabel: 'seconds since the first Stop',
       yLabel: 'Stops per second',
       series: throughput,
-      marks: [{ axis: 'y', value: 10_000, label: 'target 10,000/s' }],
+      marks: results.bindBatched ? [{ axis: 'y', value: results.bindBatched.namesPerSecond * TARGETS.rateShareOfBatched, label: `target: ${TARGETS.rateShareOfBatched * 100}% of BIND 250/UPDATE` }] : [],
     });
   }
   if (latency.length > 0) {
@@ -310,12 +372,16 @@ function chart(results: BenchResults, throughput: Series[], latency: Series[], s
       xMin: 0.1,
       xMax: Math.max(100, 10 ** Math.ceil(Math.log10(maxMs))),
       yMax: 100,
-      marks: [{ axis: 'x', value: 50, label: 'target p99 50 ms' }],
+      marks: [{ axis: 'x', value: TARGETS.latencyP99Ms, label: `target p99 ${TARGETS.latencyP99Ms} ms` }],
     });
   }
   const bars: { label: string; value: number; color: string }[] = [];
   if (results.daemonInfo) bars.push({ label: 'rbl-unlist, log info (unlisted)', value: results.daemonInfo.unlistedPerSecond, color: '#1f77b4' });
   if (results.daemonWarn) bars.push({ label: 'rbl-unlist, log warn (unlisted)', value: results.daemonWarn.unlistedPerSecond, color: '#6baed6' });
+  const base = results.baseline;
+  if (base?.daemonInfo) bars.push({ label: `${base.ref}, log info (unlisted)`, value: base.daemonInfo.unlistedPerSecond, color: '#7f7f7f' });
+  if (results.backlog) bars.push({ label: 'backlog drain, DNS back', value: results.backlog.drainAddressesPerSecond, color: '#2ca02c' });
+  if (base?.backlog) bars.push({ label: `${base.ref}, backlog drain`, value: base.backlog.drainAddressesPerSecond, color: '#98df8a' });
   if (results.bindBatched) bars.push({ label: 'BIND, 250 names/UPDATE, no daemon', value: results.bindBatched.namesPerSecond, color: '#999999' });
   if (results.bindSingle) bars.push({ label: 'BIND, 1 name/UPDATE (baseline)', value: results.bindSingle.namesPerSecond, color: '#ff7f0e' });
   if (results.freeradiusExec && 'unlistedPerSecond' in results.freeradiusExec) {

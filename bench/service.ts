@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nowMs } from './load.js';
 import { BENCH_POOL, BENCH_SECRET } from './zone.js';
 
 /** The package root: the bench runs compiled from bench/results/build/bench, so it is found by its package.json. */
@@ -25,15 +26,23 @@ export interface ServiceSettings {
   readonly cpuProfile?: boolean;
   /** The CLI to run, to compare a candidate build with dist/ (default dist/cli/main.js). */
   readonly cli?: string;
+  /** The backend's name (default: the daemon's own, `dns-update 127.0.0.1:PORT`); a fixed one keeps its queue across a server change. */
+  readonly backendName?: string;
+  /** How long the daemon may take to answer on HTTP (default 20 s). */
+  readonly startTimeoutMs?: number;
 }
 
 export interface BenchService {
   readonly pid: number;
   readonly logFile: string;
+  /** When the process was spawned (nowMs). */
+  readonly spawnedAt: number;
   /** The /metrics sample values by `name{labels}`. */
   metrics(): Promise<Map<string, number>>;
   /** VmRSS and VmHWM (peak) from /proc, in bytes. */
   memory(): { rss: number; peak: number };
+  /** Rewrites the config with another DNS server port and sends SIGHUP (the daemon reloads its backends). */
+  moveBackend(bindPort: number): void;
   /** SIGTERM, then waits for the exit (SIGKILL after 20 s); returns the CPU profile file, if one was written. */
   stop(): Promise<string | undefined>;
 }
@@ -50,7 +59,7 @@ pools: [${BENCH_POOL}]
 backends:
   - type: dns-update
     server: 127.0.0.1:${settings.bindPort}
-    zones: [${settings.zone}]
+${settings.backendName === undefined ? '' : `    name: ${settings.backendName}\n`}    zones: [${settings.zone}]
     tsig_key_file: ${settings.keyFile}
 state:
   dir: ${join(settings.dir, 'state')}
@@ -70,6 +79,7 @@ export async function startBenchService(settings: ServiceSettings): Promise<Benc
   const logFile = join(settings.dir, 'daemon.log');
   const logFd = openSync(logFile, 'w');
   const profileArgs = settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', settings.dir, '--cpu-prof-name', 'daemon.cpuprofile'] : [];
+  const spawnedAt = nowMs();
   const child: ChildProcess = spawn(process.execPath, [...profileArgs, cli, 'serve', '--config', configFile], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', logFd, logFd],
@@ -82,7 +92,7 @@ export async function startBenchService(settings: ServiceSettings): Promise<Benc
   }));
 
   // The HTTP endpoint opens after the RADIUS sockets are bound; at log.level warn there is no "started" line to wait for.
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (settings.startTimeoutMs ?? 20_000);
   while (!(await answers(`http://127.0.0.1:${settings.httpPort}/healthz`))) {
     if (exitCode !== undefined || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -94,6 +104,11 @@ export async function startBenchService(settings: ServiceSettings): Promise<Benc
   return {
     pid: child.pid!,
     logFile,
+    spawnedAt,
+    moveBackend(bindPort) {
+      writeFileSync(configFile, configText({ ...settings, bindPort }), { mode: 0o600 });
+      child.kill('SIGHUP');
+    },
     async metrics() {
       const response = await fetch(`http://127.0.0.1:${settings.httpPort}/metrics`);
       return parseMetrics(await response.text());

@@ -48,9 +48,10 @@ export function listingRecords(zone: BenchZone): string[] {
 
 /**
  * The Stop a NAS sends when the session holding the zone's i-th address ends, with the attributes
- * a broadband NAS usually sends; its Acct-Session-Id is `${prefix}${i}`.
+ * a broadband NAS usually sends; its Acct-Session-Id is `${prefix}${i}`. Its Framed-IP-Address is the
+ * zone's addressIndex-th address (default i): the backlog measurement ends many sessions on few addresses.
  */
-export function stopPacket(zone: BenchZone, index: number, sessionPrefix: string): Buffer {
+export function stopPacket(zone: BenchZone, index: number, sessionPrefix: string, addressIndex = index): Buffer {
   const octets = (value: number): Buffer => {
     const out = Buffer.alloc(4);
     out.writeUInt32BE(value >>> 0);
@@ -66,7 +67,7 @@ export function stopPacket(zone: BenchZone, index: number, sessionPrefix: string
       ['NAS-IP-Address', '192.0.2.10'],
       [5, octets(index & 0xffff)], // NAS-Port
       [61, octets(15)], // NAS-Port-Type: Ethernet
-      ['Framed-IP-Address', addressOf(zone, index)],
+      ['Framed-IP-Address', addressOf(zone, addressIndex)],
       [46, octets(3600 + (index % 7200))], // Acct-Session-Time
       [42, octets(index * 1013)], // Acct-Input-Octets
       [43, octets(index * 7919)], // Acct-Output-Octets

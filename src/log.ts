@@ -19,11 +19,28 @@ export function createLogger(level: string, destination?: DestinationStream, for
     {
       level,
       base: { service: 'rbl-unlist' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOncePerMillisecond(),
       formatters: { level: (label) => ({ level: label }) },
     },
     format === 'pretty' ? prettyDestination(target) : target,
   );
+}
+
+/**
+ * pino's isoTime, formatted once per millisecond: a burst logs several lines each millisecond, and
+ * Date#toISOString was a visible share of the daemon's CPU profile. The text is the same.
+ */
+function isoTimeOncePerMillisecond(): () => string {
+  let formattedAt = Number.NaN;
+  let formatted = '';
+  return () => {
+    const now = Date.now();
+    if (now !== formattedAt) {
+      formattedAt = now;
+      formatted = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return formatted;
+  };
 }
 
 /** Lets at most `perInterval` calls through each `intervalMs`; counts the rest, for rate-limited logs. */

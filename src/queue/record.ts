@@ -16,11 +16,13 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /** Frames one payload object as a record. */
 export function encodeRecord(payload: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length);
-  record.writeUInt32LE(body.length, 0);
-  body.copy(record, RECORD_HEADER_BYTES);
-  record.writeUInt32LE(crc32(body, crc32(record.subarray(0, 4))), 4);
+  // The JSON text is encoded straight into the record: one allocation and no copy per record.
+  const json = JSON.stringify(payload);
+  const length = Buffer.byteLength(json, 'utf8');
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
+  record.writeUInt32LE(length, 0);
+  record.write(json, RECORD_HEADER_BYTES, 'utf8');
+  record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER_BYTES), crc32(record.subarray(0, 4))), 4);
   return record;
 }
 

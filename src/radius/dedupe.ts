@@ -25,8 +25,13 @@ interface Entry {
   expiresAt: number;
 }
 
-/** 30 s for answers, 5 min for a request still in progress, 100,000 entries. */
-export const DUPLICATE_CACHE_DEFAULTS = { answeredTtlMs: 30_000, inProgressTtlMs: 300_000, maxEntries: 100_000 } as const;
+/**
+ * 5 s for answers (FreeRADIUS's cleanup_delay: a NAS retransmits within a few seconds, RFC 5080
+ * §2.2.1, and a later one is processed again, which a Stop survives: its session is remembered as
+ * stopped), 5 min for a request still in progress, 100,000 entries. At 8,000 Stops/s that is 40,000
+ * answers held instead of a quarter of a million over 30 s.
+ */
+export const DUPLICATE_CACHE_DEFAULTS = { answeredTtlMs: 5_000, inProgressTtlMs: 300_000, maxEntries: 100_000 } as const;
 
 /** The request's cache key: source address, source port, Identifier and Request Authenticator. */
 export function duplicateKey(address: string, port: number, identifier: number, authenticator: Buffer): string {

@@ -49,6 +49,17 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(cache.begin('a').state).toBe('new');
   });
 
+  it('keeps an answer 5 s by default, as FreeRADIUS cleanup_delay does, then processes the request again', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ now: time.now });
+    cache.begin('a');
+    cache.answer('a', Buffer.alloc(20));
+    time.advance(4_999);
+    expect(cache.begin('a').state).toBe('answered');
+    time.advance(1);
+    expect(cache.begin('a').state).toBe('new');
+  });
+
   it('processes the retransmission of a request that was not answered', () => {
     const cache = new DuplicateCache();
     cache.begin('a');

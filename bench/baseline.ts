@@ -1,0 +1,39 @@
+/**
+ * The previous release, built from git beside the candidate so the bench can run both in one run:
+ * `git archive <ref>` into bench/results/baseline-<commit>/ (ignored by git), the project's own
+ * node_modules linked in (a release's runtime dependencies are a subset of today's), and `tsc -p
+ * tsconfig.build.json`. Built once per commit and reused.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './service.js';
+
+export interface BaselineBuild {
+  readonly ref: string;
+  readonly commit: string;
+  /** The release's dist/cli/main.js. */
+  readonly cli: string;
+}
+
+function git(args: string[]): string {
+  const run = spawnSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+/** Builds `ref` (a tag or commit) once into bench/results/baseline-<commit>/ and returns its CLI. */
+export function buildBaseline(ref: string, resultsDir: string): BaselineBuild {
+  const commit = git(['rev-parse', '--verify', `${ref}^{commit}`]);
+  const dir = join(resultsDir, `baseline-${commit.slice(0, 12)}`);
+  const cli = join(dir, 'dist', 'cli', 'main.js');
+  if (existsSync(cli)) return { ref, commit, cli };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const archive = spawnSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C "${dir}"`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (archive.status !== 0) throw new Error(`git archive ${ref} failed: ${archive.stderr}`);
+  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const tsc = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
+  if (tsc.status !== 0 || !existsSync(cli)) throw new Error(`building ${ref} failed:\n${tsc.stdout}${tsc.stderr}`);
+  return { ref, commit, cli };
+}
