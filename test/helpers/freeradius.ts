@@ -4,11 +4,11 @@
  * detail reader replays it to the rbl-unlist home server. The snippet files are used as shipped;
  * only the home server's address, port and secret are filled in, so the test runs what operators install.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { executable, tempDir, waitFor } from './peers.js';
+import { executable, startForegroundPeer, tempDir } from './peers.js';
 
 /** The shipped snippet folder for layout (a). */
 export const DETAIL_RELAY_SNIPPETS = fileURLToPath(new URL('../../deploy/freeradius/detail-relay/', import.meta.url));
@@ -223,36 +223,8 @@ export async function startFreeRadius(options: FreeRadiusOptions): Promise<FreeR
   const { detailDir } = writeFreeRadiusConfig(dir, options);
 
   const args = ['-f', '-d', dir, '-l', 'stdout', ...(options.debug ? ['-X'] : [])];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let exited: number | null | undefined;
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => {
-    exited = code;
-    resolve();
-  }));
-
-  const stop = async (): Promise<void> => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(killer);
-    }
-    temp.remove();
-  };
-
-  try {
-    await waitFor('FreeRADIUS to print "Ready to process requests"', () => {
-      if (exited !== undefined) throw new Error(`freeradius exited (${exited}) before it was ready:\n${output}`);
-      return output.includes('Ready to process requests');
-    }, 20_000);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { acctPort: options.acctPort, dir, detailDir, log: () => output, stop };
+  const peer = await startForegroundPeer('FreeRADIUS to print "Ready to process requests"', binary, args, temp, (output) => output.includes('Ready to process requests'), 20_000);
+  return { acctPort: options.acctPort, dir, detailDir, log: peer.output, stop: peer.stop };
 }
 
 /** Runs `freeradius -XC` (check the config and exit) on a tree from {@link writeFreeRadiusConfig}. */

@@ -2,6 +2,7 @@
  * Finding the real peers (named, knotd, pdns_server, freeradius, radclient) and free loopback ports.
  * Under CI=true a missing peer fails the test; elsewhere the test is skipped with the reason.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -77,4 +78,56 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A peer daemon run in the foreground by a test, its stdout and stderr collected. */
+export interface ForegroundPeer {
+  /** Everything it printed so far. */
+  output(): string;
+  /** Stops it (SIGTERM, SIGKILL after 5 s) and removes its temporary folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `binary` in the foreground and waits until `ready(output)` holds; if it exits first, or is
+ * not ready within timeoutMs, it is stopped and the error carries what it printed.
+ */
+export async function startForegroundPeer(
+  what: string,
+  binary: string,
+  args: readonly string[],
+  temp: { remove: () => void },
+  ready: (output: string) => boolean,
+  timeoutMs: number,
+): Promise<ForegroundPeer> {
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exited: number | null | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
+  const stop = async (): Promise<void> => {
+    if (exited === undefined) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(killer);
+    }
+    temp.remove();
+  };
+  try {
+    await waitFor(what, () => {
+      if (exited !== undefined) throw new Error(`${what}: it exited (${exited}) first:\n${output}`);
+      return ready(output);
+    }, timeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { output: () => output, stop };
 }

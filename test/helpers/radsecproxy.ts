@@ -4,12 +4,11 @@
  * operator's proxy in front of rbl-unlist does. The config is the shipped example in
  * deploy/radsecproxy/ with the test's ports, secrets and certificate paths filled in.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CertificateFiles } from './certs.js';
-import { executable, tempDir, waitFor } from './peers.js';
+import { executable, startForegroundPeer, tempDir } from './peers.js';
 
 /** The shipped radsecproxy example. */
 export const RADSECPROXY_EXAMPLE = fileURLToPath(new URL('../../deploy/radsecproxy/radsecproxy.conf', import.meta.url));
@@ -64,32 +63,13 @@ export async function startRadsecproxy(options: RadsecproxyOptions): Promise<Rad
     RBL_UNLIST_PORT: String(options.rblUnlistPort),
   }), { mode: 0o600 });
   // -f: foreground, logging to stderr; -d 4: debug, so a refused handshake shows in log().
-  const child: ChildProcess = spawn(executable('radsecproxy'), ['-f', '-d', '4', '-c', conf, '-i', join(temp.dir, 'radsecproxy.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let exited: number | null | undefined;
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => {
-    exited = code;
-    resolve();
-  }));
-  const stop = async (): Promise<void> => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(killer);
-    }
-    temp.remove();
-  };
-  try {
-    await waitFor('radsecproxy to start', () => {
-      if (exited !== undefined) throw new Error(`radsecproxy exited (${exited}):\n${output}`);
-      return /radsecproxy .* starting/i.test(output) || output.includes('listening');
-    }, 10_000);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { udpPort: options.udpPort, log: () => output, stop };
+  const peer = await startForegroundPeer(
+    'radsecproxy to start',
+    executable('radsecproxy'),
+    ['-f', '-d', '4', '-c', conf, '-i', join(temp.dir, 'radsecproxy.pid')],
+    temp,
+    (output) => /radsecproxy .* starting/i.test(output) || output.includes('listening'),
+    10_000,
+  );
+  return { udpPort: options.udpPort, log: peer.output, stop: peer.stop };
 }
