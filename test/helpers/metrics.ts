@@ -14,9 +14,14 @@ export function sample(metrics: string, line: string): number {
   return found === undefined ? 0 : Number(found.slice(line.length + 1));
 }
 
-/** rbl_unlist_radius_packets_total for one outcome. */
+/** rbl_unlist_radius_packets_total for one outcome, every transport and client added up. */
 export async function packetsCounted(port: number, outcome: string): Promise<number> {
-  return sample(await scrapeMetrics(port), `rbl_unlist_radius_packets_total{outcome="${outcome}"}`);
+  const prefix = `rbl_unlist_radius_packets_total{outcome="${outcome}"`;
+  let sum = 0;
+  for (const line of (await scrapeMetrics(port)).split('\n')) {
+    if (line.startsWith(`${prefix},`) || line.startsWith(`${prefix}}`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
 
 /** Waits until rbl_unlist_radius_packets_total{outcome} reaches `atLeast`: the positive sign a datagram was handled. */
