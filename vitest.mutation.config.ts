@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      'test/unit/accounting-plan.test.ts',
+      'test/unit/accounting-*.test.ts',
+      'test/unit/canonical-address.test.ts',
       'test/unit/address.test.ts',
       'test/unit/dns-backend.test.ts',
       'test/unit/dns-message.test.ts',
