@@ -10,6 +10,8 @@ export default defineConfig({
       'test/unit/address.test.ts',
       'test/unit/dns-backend.test.ts',
       'test/unit/dns-message.test.ts',
+      'test/unit/dns-outcome.test.ts',
+      'test/unit/dns-response.test.ts',
       'test/unit/journal-record.test.ts',
       'test/unit/naming.test.ts',
       'test/unit/policy.test.ts',
