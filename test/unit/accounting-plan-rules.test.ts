@@ -18,7 +18,7 @@ const CONTEXT: PlanContext = {
 };
 const STATUS = { start: 1, stop: 2, interim: 3, on: 7, off: 8 } as const;
 
-function event(type: keyof typeof STATUS, overrides: Partial<EventAttributes> = {}, receivedAt = 50_000) {
+function event(type: keyof typeof STATUS, overrides: Partial<EventAttributes> = {}, receivedAt = 50_000, client = 'ras1') {
   const attributes: EventAttributes = {
     statusType: STATUS[type],
     sessionId: 's1',
@@ -34,7 +34,7 @@ function event(type: keyof typeof STATUS, overrides: Partial<EventAttributes> = 
     acctDelayTime: undefined,
     ...overrides,
   };
-  return accountingEvent(attributes, 'ras1', NAS, receivedAt);
+  return accountingEvent(attributes, client, NAS, receivedAt);
 }
 
 const session = (sessionId: string, addresses: string[], updatedAt: number, nas = NAS, client = 'ras1'): PlannedSession => ({ client, nas, sessionId, addresses, updatedAt, eventAt: updatedAt });
@@ -157,6 +157,17 @@ describe('what a Stop does', () => {
     const plan = planEvent(event('stop', { sessionId: undefined, framedIpAddress: '10.64.0.5' }), tableOf([session('s1', ['10.64.0.5'], 1)]), CONTEXT);
     expect(plan.remove).toEqual([]);
     expect(plan.stale).toEqual([{ reason: 'address_taken', address: '10.64.0.5', owner: { ...session('s1', ['10.64.0.5'], 1), nasTime: undefined } }]);
+  });
+
+  it.each([
+    ['another client', 'ras1', 'ras2', NAS],
+    ['another NAS', 'ras1', 'ras1', '192.0.2.11'],
+  ] as const)('leaves an address to its holder when the Stop has the holder’s Acct-Session-Id but comes from %s', (_case, holderClient, client, nas) => {
+    const holder = session('s1', ['10.64.0.5'], 60_000, NAS, holderClient);
+    const stop = event('stop', { nasIpAddress: nas, framedIpAddress: '10.64.0.5' }, 70_000, client);
+    const plan = planEvent(stop, tableOf([holder]), CONTEXT);
+    expect(plan.unlist).toEqual([]);
+    expect(plan.stale.map((finding) => [finding.reason, finding.address])).toEqual([['address_taken', '10.64.0.5']]);
   });
 
   it('forgets its session but unlists nothing when stop is not in unlist_on', () => {

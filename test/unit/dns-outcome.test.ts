@@ -81,6 +81,7 @@ describe('checkAnswer: the words of each answer', () => {
     expect(outcome(0, signed())).toBe('ok');
     expect(outcome(3, signed(), QUERY, true)).toBe('ok');
     expect(outcome(3, signed(), QUERY)).toMatch(/^RBL_DNS_NXDOMAIN: /);
+    expect(() => checkAnswer(3, signed(), QUERY)).toThrow('does not exist (NXDOMAIN)');
   });
 
   test.each([

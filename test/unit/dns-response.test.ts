@@ -161,6 +161,7 @@ describe('parseMessage', () => {
     ['a TXT record as its character-strings joined', Buffer.concat([header({ an: 1 }), record(wire('x'), RR_TYPE.TXT, Buffer.from('\x03abc\x00\x02de', 'latin1'))]), 'abcde'],
     ['an empty TXT record as the empty text', Buffer.concat([header({ an: 1 }), record(wire('x'), RR_TYPE.TXT, Buffer.alloc(0))]), ''],
     ['an empty SOA record as nothing', Buffer.concat([header({ an: 1 }), record(wire('x'), RR_TYPE.SOA, Buffer.alloc(0))]), undefined],
+    ['a record of another type with 4 octets as nothing', Buffer.concat([header({ an: 1 }), record(wire('x'), 99, Buffer.from([10, 64, 0, 2]))]), undefined],
     ['another type as nothing', Buffer.concat([header({ an: 1 }), record(wire('x'), RR_TYPE.AAAA, Buffer.alloc(16, 1))]), undefined],
   ])('decodes %s', (_case, message, data) => {
     expect(parseMessage(message).answers[0]?.data).toEqual(data);
