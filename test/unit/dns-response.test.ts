@@ -225,6 +225,7 @@ describe('parseMessage: the TSIG record (RFC 8945 §4.2, §5.1)', () => {
   test.each([
     ['a TSIG record that is not the last additional record', Buffer.concat([header({ ar: 2 }), record(wire('k'), RR_TYPE.TSIG, tsigRdata()), record(wire('opt'), 41, Buffer.alloc(0))]), 'TSIG record is not the last additional record'],
     ['a TSIG record cut inside its fixed fields', signed(Buffer.concat([wire('hmac-sha256'), Buffer.alloc(9)])), 'TSIG record too short'],
+    ['a TSIG record that ends right after its fixed fields, with no room for Original ID, Error and Other Len', signed(Buffer.concat([wire('hmac-sha256'), Buffer.alloc(10)])), 'TSIG MAC runs past its record'],
     ['a MAC size past the record', signed(tsigRdata({ mac: Buffer.alloc(4), macSize: 5 })), 'TSIG MAC runs past its record'],
     ['a record with room for the MAC but not the fields after it', signed(tsigRdata({ mac: Buffer.alloc(4) }).subarray(0, 13 + 10 + 4 + 5)), 'TSIG MAC runs past its record'],
     ['an Other Len longer than the data', signed(tsigRdata({ other: Buffer.alloc(6), otherLength: 7 })), 'TSIG other data does not match its record length'],
