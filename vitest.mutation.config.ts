@@ -5,10 +5,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      'test/unit/accounting-plan.test.ts',
+      'test/unit/accounting-*.test.ts',
+      'test/unit/canonical-address.test.ts',
       'test/unit/address.test.ts',
       'test/unit/dns-backend.test.ts',
       'test/unit/dns-message.test.ts',
+      'test/unit/dns-outcome.test.ts',
+      'test/unit/dns-response.test.ts',
       'test/unit/journal-record.test.ts',
       'test/unit/naming.test.ts',
       'test/unit/policy.test.ts',

@@ -26,3 +26,33 @@ describe('the safety rules', () => {
     expect(unlistRefusal(parsePrefix('10.0.0.0/8'), { pools: [parsePrefix('10.64.0.0/16')] })?.code).toBe('RBL_ADDRESS_OUTSIDE_POOLS');
   });
 });
+
+describe('the words of a refusal', () => {
+  const policy = { pools: [parsePrefix('10.64.0.0/16')], clientPools: [parsePrefix('10.64.0.0/22')] };
+  it.each([
+    ['127.0.0.2', policy, 'RBL_ADDRESS_PROTECTED: 127.0.0.2 is in a range reserved for DNSBL test entries (RFC 5782 §5); it is never unlisted'],
+    ['10.65.0.0/24', policy, 'RBL_ADDRESS_OUTSIDE_POOLS: 10.65.0.0/24 is outside the configured pools; it is not unlisted'],
+    ['10.64.9.1', policy, "RBL_ADDRESS_OUTSIDE_POOLS: 10.64.9.1 is outside this client's pools; it is not unlisted"],
+  ] as const)('%s', (address, options, words) => {
+    const error = unlistRefusal(parsePrefix(address), options);
+    expect(`${error?.code}: ${error?.message}`).toBe(words);
+  });
+});
+
+describe('what overlaps the RFC 5782 §5 test ranges', () => {
+  it.each([
+    ['0.0.0.0/0, which contains 127.0.0.0/8', '0.0.0.0/0', true],
+    ['127.255.255.255', '127.255.255.255', true],
+    ['128.0.0.1', '128.0.0.1', false],
+    ['126.255.255.255', '126.255.255.255', false],
+    ['::/0, which contains ::1', '::/0', true],
+    ['::2', '::2', false],
+    ['::ffff:128.0.0.1', '::ffff:128.0.0.1', false],
+  ] as const)('%s: refused even with force, %s', (_case, address, refused) => {
+    expect(unlistRefusal(parsePrefix(address), { pools: [], force: true })?.code).toBe(refused ? 'RBL_ADDRESS_PROTECTED' : undefined);
+  });
+
+  it('an empty list of client pools narrows nothing', () => {
+    expect(unlistRefusal(parsePrefix('10.64.9.1'), { pools: [parsePrefix('10.64.0.0/16')], clientPools: [] })).toBeUndefined();
+  });
+});

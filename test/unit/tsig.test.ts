@@ -224,8 +224,9 @@ describe('verifyTsigResponse', () => {
     ['hmac-md5.sig-alg.reg.int', 10, 'truncated'],
     ['hmac-md5.sig-alg.reg.int', 16, undefined],
     ['hmac-sha512', 32, 'truncated'],
+    ['hmac-sha512', 63, 'truncated'],
     ['hmac-sha512', 64, undefined],
-  ] as const)('takes a %s MAC of %i octets as %s (only the full digest is believed: truncation needs an agreement, RFC 8945 §5.2.2.1)', (algorithm, length, problem) => {
+  ] as const)('takes a %s MAC of %i octets as %s: only the full digest is believed, truncation (RFC 8945 §5.2.2.1) is by agreement only', (algorithm, length, problem) => {
     const algorithmKey = keyFor(algorithm);
     const signedRequest = signTsig(update(), algorithmKey, { time: TIME });
     const result = verifyTsigResponse(answer(signedRequest, algorithmKey, { macLength: length }), requestMacOf(signedRequest, algorithmKey), algorithmKey, { now: TIME });
@@ -305,6 +306,11 @@ describe('judgeAnswer: which answers may be believed (RFC 8945 §5.3, §5.4.1)',
     ['a REFUSED with an empty MAC and TSIG error BADSIG', false, answer(request, key, { rcode: 5, error: TSIG_ERROR.BADSIG, unsigned: true, time: now })],
     ['an unsigned NOTAUTH/BADTRUNC', false, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTRUNC, unsigned: true, time: now })],
     ['a malformed answer', false, Buffer.from([0, 1, 0x80, 0])],
+    ['a NOTAUTH/BADTIME with a wrong MAC (only an empty MAC may go unchecked)', false, answer(request, stranger, { rcode: 9, error: TSIG_ERROR.BADTIME, time: now })],
+    ['a signed NOTAUTH/BADTIME', true, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTIME, time: now - 3600 })],
+    ['a REFUSED with an empty MAC and TSIG error BADTIME', false, answer(request, key, { rcode: 5, error: TSIG_ERROR.BADTIME, unsigned: true, time: now })],
+    ['a NOERROR/BADSIG with a correct MAC', false, answer(request, key, { error: TSIG_ERROR.BADSIG, time: now })],
+    ['a NOTAUTH/BADTRUNC with a correct MAC', true, answer(request, key, { rcode: 9, error: TSIG_ERROR.BADTRUNC, time: now })],
   ] as const)('%s: believed %s', (_case, believed, response) => {
     const judged = judgeAnswer(response, mac, key);
     expect('reason' in judged ? judged.reason : 'believed').toEqual(believed ? 'believed' : expect.any(String));
@@ -314,5 +320,24 @@ describe('judgeAnswer: which answers may be believed (RFC 8945 §5.3, §5.4.1)',
   test('names what it did not believe', () => {
     expect(judgeAnswer(withoutTsig(answer(request, key, { rcode: 5, time: now })), mac, key)).toEqual({ reason: 'a REFUSED answer not signed' });
     expect(judgeAnswer(answer(request, stranger, { time: now }), mac, key)).toEqual({ reason: 'a NOERROR answer signed with a MAC that does not match' });
+    expect(judgeAnswer(Buffer.from([0, 1, 0x80, 0]), mac, key)).toEqual({ reason: 'a malformed answer (malformed DNS response: 4 bytes, shorter than a header)' });
+    expect(judgeAnswer(answer(request, key, { error: TSIG_ERROR.BADKEY, time: now }), mac, key)).toEqual({
+      reason: 'a NOERROR/BADKEY answer, which RFC 8945 §5.3.2 allows only as a NOTAUTH with an empty MAC',
+    });
+    expect(judgeAnswer(answer(request, key, { rcode: 5, error: TSIG_ERROR.BADSIG, unsigned: true, time: now }), mac, key)).toEqual({
+      reason: 'a REFUSED/BADSIG answer, which RFC 8945 §5.3.2 allows only as a NOTAUTH with an empty MAC',
+    });
+    expect(judgeAnswer(answer(request, stranger, { rcode: 9, error: TSIG_ERROR.BADTIME, time: now }), mac, key)).toEqual({
+      reason: 'a NOTAUTH/BADTIME answer signed with a MAC that does not match',
+    });
+    expect(judgeAnswer(answer(request, key, { rcode: 12, time: now - 3600 }), mac, key)).toEqual({ reason: 'a RCODE 12 answer signed at a time outside the fudge' });
+    expect(judgeAnswer(answer(request, key, { time: now, macLength: 31 }), mac, key)).toEqual({ reason: 'a NOERROR answer signed with a truncated MAC' });
+  });
+
+  test('hands back the parsed answer and its verification when it believes it', () => {
+    const believed = judgeAnswer(answer(request, key, { rcode: 5, time: now }), mac, key);
+    expect(believed).toMatchObject({ message: { header: { rcode: 5, id: 0x1234 } }, verification: { valid: true, tsigError: 0, serverTime: now } });
+    const rejection = judgeAnswer(answer(request, key, { rcode: 9, error: TSIG_ERROR.BADKEY, unsigned: true, time: now }), mac, key);
+    expect(rejection).toMatchObject({ message: { header: { rcode: 9 } }, verification: { valid: false, tsigError: TSIG_ERROR.BADKEY, problem: 'unsigned' } });
   });
 });

@@ -1,0 +1,221 @@
+/**
+ * The planner's rules one at a time (src/accounting/plan.ts, design "What each accounting event
+ * does"): which plans need a journal record, the sessions.max eviction batch, events without an
+ * Acct-Session-Id, the unlist_on switch per event type, and what each refusal and finding names.
+ */
+import { describe, expect, it } from 'vitest';
+import { accountingEvent, type EventAttributes } from '../../src/accounting/event.js';
+import { isEmptyPlan, planEvent, type EventPlan, type PlanContext, type PlannedSession } from '../../src/accounting/plan.js';
+import { RblError } from '../../src/errors.js';
+import { parsePrefix } from '../../src/net/address.js';
+import { SessionTable } from '../../src/sessions/table.js';
+
+const NAS = '192.0.2.10';
+const CONTEXT: PlanContext = {
+  pools: ['10.64.0.0/16', '2001:db8:100::/40'].map((text) => parsePrefix(text)),
+  unlistOn: new Set(['start', 'stop', 'accounting-on', 'accounting-off']),
+  maxSessions: 1000,
+};
+const STATUS = { start: 1, stop: 2, interim: 3, on: 7, off: 8 } as const;
+
+function event(type: keyof typeof STATUS, overrides: Partial<EventAttributes> = {}, receivedAt = 50_000, client = 'ras1') {
+  const attributes: EventAttributes = {
+    statusType: STATUS[type],
+    sessionId: 's1',
+    userName: undefined,
+    nasIpAddress: NAS,
+    nasIpv6Address: undefined,
+    nasIdentifier: undefined,
+    framedIpAddress: undefined,
+    framedIpv6Addresses: [],
+    framedIpv6Prefixes: [],
+    delegatedIpv6Prefixes: [],
+    eventTimestamp: undefined,
+    acctDelayTime: undefined,
+    ...overrides,
+  };
+  return accountingEvent(attributes, client, NAS, receivedAt);
+}
+
+const session = (sessionId: string, addresses: string[], updatedAt: number, nas = NAS, client = 'ras1'): PlannedSession => ({ client, nas, sessionId, addresses, updatedAt, eventAt: updatedAt });
+
+function tableOf(sessions: readonly PlannedSession[]): SessionTable {
+  const table = new SessionTable();
+  for (const recorded of sessions) table.upsert(recorded);
+  return table;
+}
+
+const EMPTY: EventPlan = { upsert: [], remove: [], evicted: [], unlist: [], refused: [], stale: [] };
+
+describe('isEmptyPlan: a plan needs a journal record when it changes something', () => {
+  it.each([
+    ['nothing at all', {}, true],
+    ['only a finding', { stale: [{ reason: 'unknown_session' as const }] }, true],
+    ['only a refusal', { refused: [{ address: '127.0.0.2', error: new RblError('RBL_ADDRESS_PROTECTED', 'x') }] }, true],
+    ['a session to record', { upsert: [session('s1', ['10.64.0.5'], 1)] }, false],
+    ['a session to forget', { remove: [{ client: 'ras1', nas: NAS, sessionId: 's1' }] }, false],
+    ['an address to unlist', { unlist: ['10.64.0.5'] }, false],
+  ])('%s: empty %s', (_case, parts, empty) => {
+    expect(isEmptyPlan({ ...EMPTY, ...parts })).toBe(empty);
+  });
+});
+
+describe('sessions.max', () => {
+  const full = (count: number): PlannedSession[] => Array.from({ length: count }, (_, i) => session(`old-${i}`, [`10.64.${i >> 8}.${i & 255}`], 1 + i));
+
+  it.each([
+    ['one below the cap: evicts nothing', 4, 5, []],
+    ['at the cap: evicts the oldest', 5, 5, ['old-0']],
+    ['past the cap (lowered by a reload): evicts down to one below it', 7, 5, ['old-0', 'old-1', 'old-2']],
+    ['at a cap of 2,500: evicts a batch of a thousandth of the cap, rounded up', 2500, 2500, ['old-0', 'old-1', 'old-2']],
+    ['at a cap of 2,000: a batch of exactly 2', 2000, 2000, ['old-0', 'old-1']],
+  ] as const)('a new session %s', (_case, size, maxSessions, evicted) => {
+    const plan = planEvent(event('start', { sessionId: 'new', framedIpAddress: '10.65.0.1' }), tableOf(full(size)), {
+      ...CONTEXT,
+      pools: [parsePrefix('10.0.0.0/8')],
+      maxSessions,
+    });
+    expect(plan.evicted.map((s) => s.sessionId)).toEqual(evicted);
+    expect(plan.remove).toEqual(plan.evicted.map(({ client, nas, sessionId }) => ({ client, nas, sessionId })));
+    expect(plan.upsert.map((s) => s.sessionId)).toEqual(['new']);
+  });
+
+  it('evicts nothing to refresh a session it already holds, even at the cap', () => {
+    const plan = planEvent(event('interim', { sessionId: 'old-4', framedIpAddress: '10.64.0.4' }), tableOf(full(5)), { ...CONTEXT, maxSessions: 5 });
+    expect(plan.evicted).toEqual([]);
+    expect(plan.remove).toEqual([]);
+    expect(plan.upsert.map((s) => s.sessionId)).toEqual(['old-4']);
+  });
+
+  it('evicts nothing for a Start it does not record (no address)', () => {
+    const plan = planEvent(event('start', { sessionId: 'new' }), tableOf(full(5)), { ...CONTEXT, maxSessions: 5 });
+    expect(plan).toEqual(EMPTY);
+  });
+});
+
+describe('what a Start or Interim-Update records', () => {
+  it('records the receive time, the event time (less Acct-Delay-Time) and the NAS time', () => {
+    const plan = planEvent(event('interim', { framedIpAddress: '10.64.0.5', acctDelayTime: 20, eventTimestamp: 1_700_000_000 }), tableOf([]), CONTEXT);
+    expect(plan.upsert).toEqual([{ client: 'ras1', nas: NAS, sessionId: 's1', addresses: ['10.64.0.5'], updatedAt: 50_000, eventAt: 30_000, nasTime: 1_700_000_000 }]);
+    expect(plan.unlist).toEqual([]);
+  });
+
+  it('unlists a Start without an Acct-Session-Id but records nothing, having no key to record it by', () => {
+    const plan = planEvent(event('start', { sessionId: undefined, framedIpAddress: '10.64.0.5' }), tableOf([]), CONTEXT);
+    expect(plan).toEqual({ ...EMPTY, unlist: ['10.64.0.5'] });
+  });
+
+  it('unlists an address a Start names twice once', () => {
+    const plan = planEvent(event('start', { framedIpv6Addresses: ['2001:db8:100::5', '2001:db8:100:0::5'] }), tableOf([]), CONTEXT);
+    expect(plan.unlist).toEqual(['2001:db8:100::5']);
+  });
+
+  it('records only the addresses it may unlist, and names the others with their error', () => {
+    const plan = planEvent(event('start', { framedIpAddress: '198.51.100.7', framedIpv6Addresses: ['2001:db8:100::5'] }), tableOf([]), CONTEXT);
+    expect(plan.upsert.map((s) => s.addresses)).toEqual([['2001:db8:100::5']]);
+    expect(plan.unlist).toEqual(['2001:db8:100::5']);
+    expect(plan.refused.map(({ address, error }) => [address, error.code])).toEqual([['198.51.100.7', 'RBL_ADDRESS_OUTSIDE_POOLS']]);
+  });
+
+  it('names a refused address once, though the Start both records and unlists it', () => {
+    const plan = planEvent(event('start', { framedIpAddress: '127.0.0.2' }), tableOf([]), CONTEXT);
+    expect(plan.refused.map(({ address }) => address)).toEqual(['127.0.0.2']);
+    expect(plan.upsert).toEqual([]);
+  });
+
+  it('finds an Interim-Update older than its own session’s last one out of order, naming that record', () => {
+    const known = session('s1', ['10.64.0.5'], 60_000);
+    const plan = planEvent(event('interim', { framedIpAddress: '10.64.0.5' }), tableOf([known]), CONTEXT);
+    expect(plan).toEqual({ ...EMPTY, stale: [{ reason: 'out_of_order', owner: { ...known, nasTime: undefined } }] });
+  });
+
+  it('finds a Start for an address a session with a newer event holds, naming address and holder, and records and unlists nothing', () => {
+    const holder = session('s2', ['10.64.0.5'], 60_000);
+    const plan = planEvent(event('start', { framedIpAddress: '10.64.0.5' }), tableOf([holder]), CONTEXT);
+    expect(plan).toEqual({ ...EMPTY, stale: [{ reason: 'address_taken', address: '10.64.0.5', owner: { ...holder, nasTime: undefined } }] });
+  });
+
+  it('lets a Start take an address from a session with an older event', () => {
+    const holder = session('s2', ['10.64.0.5'], 40_000);
+    const plan = planEvent(event('start', { framedIpAddress: '10.64.0.5' }), tableOf([holder]), CONTEXT);
+    expect(plan.stale).toEqual([]);
+    expect(plan.unlist).toEqual(['10.64.0.5']);
+  });
+});
+
+describe('what a Stop does', () => {
+  it('remembers its session as stopped at the event time and NAS time', () => {
+    const plan = planEvent(event('stop', { framedIpAddress: '10.64.0.5', acctDelayTime: 5, eventTimestamp: 1_700_000_000 }), tableOf([]), CONTEXT);
+    expect(plan.remove).toEqual([{ client: 'ras1', nas: NAS, sessionId: 's1', stoppedAt: { at: 45_000, nasTime: 1_700_000_000 } }]);
+  });
+
+  it('unlists the address of a Stop without an Acct-Session-Id and forgets no session', () => {
+    expect(planEvent(event('stop', { sessionId: undefined, framedIpAddress: '10.64.0.5' }), tableOf([]), CONTEXT)).toEqual({ ...EMPTY, unlist: ['10.64.0.5'] });
+  });
+
+  it('leaves to its session an address a Stop without an Acct-Session-Id names', () => {
+    const plan = planEvent(event('stop', { sessionId: undefined, framedIpAddress: '10.64.0.5' }), tableOf([session('s1', ['10.64.0.5'], 1)]), CONTEXT);
+    expect(plan.remove).toEqual([]);
+    expect(plan.stale).toEqual([{ reason: 'address_taken', address: '10.64.0.5', owner: { ...session('s1', ['10.64.0.5'], 1), nasTime: undefined } }]);
+  });
+
+  it.each([
+    ['another client', 'ras1', 'ras2', NAS],
+    ['another NAS', 'ras1', 'ras1', '192.0.2.11'],
+  ] as const)('leaves an address to its holder when the Stop has the holder’s Acct-Session-Id but comes from %s', (_case, holderClient, client, nas) => {
+    const holder = session('s1', ['10.64.0.5'], 60_000, NAS, holderClient);
+    const stop = event('stop', { nasIpAddress: nas, framedIpAddress: '10.64.0.5' }, 70_000, client);
+    const plan = planEvent(stop, tableOf([holder]), CONTEXT);
+    expect(plan.unlist).toEqual([]);
+    expect(plan.stale.map((finding) => [finding.reason, finding.address])).toEqual([['address_taken', '10.64.0.5']]);
+  });
+
+  it('forgets its session but unlists nothing when stop is not in unlist_on', () => {
+    const plan = planEvent(event('stop', { framedIpAddress: '10.64.0.5' }), tableOf([session('s1', ['10.64.0.5'], 1)]), { ...CONTEXT, unlistOn: new Set(['start']) });
+    expect(plan.unlist).toEqual([]);
+    expect(plan.remove).toHaveLength(1);
+  });
+
+  it('unlists its own address and the ones its session recorded, once each', () => {
+    const plan = planEvent(event('stop', { framedIpAddress: '10.64.0.5' }), tableOf([session('s1', ['10.64.0.5', '2001:db8:100::/56'], 1)]), CONTEXT);
+    expect(plan.unlist).toEqual(['10.64.0.5', '2001:db8:100::/56']);
+  });
+
+  it('keeps an address outside the pools listed and names it', () => {
+    const plan = planEvent(event('stop', { framedIpAddress: '198.51.100.7' }), tableOf([]), CONTEXT);
+    expect(plan.unlist).toEqual([]);
+    expect(plan.refused.map(({ address, error }) => [address, error.code])).toEqual([['198.51.100.7', 'RBL_ADDRESS_OUTSIDE_POOLS']]);
+  });
+});
+
+describe('what Accounting-On and Accounting-Off do', () => {
+  const sessions = [session('a', ['10.64.0.1'], 1), session('b', ['10.64.0.2'], 2)];
+
+  it.each([
+    ['Accounting-On with only accounting-off in unlist_on', 'on', ['accounting-off'], []],
+    ['Accounting-Off with only accounting-on in unlist_on', 'off', ['accounting-on'], []],
+    ['Accounting-Off with accounting-off in unlist_on', 'off', ['accounting-off'], ['10.64.0.1', '10.64.0.2']],
+  ] as const)('%s forgets every older session and unlists %j', (_case, type, unlistOn, unlist) => {
+    const plan = planEvent(event(type, { sessionId: undefined }), tableOf(sessions), { ...CONTEXT, unlistOn: new Set(unlistOn) });
+    expect(plan.unlist).toEqual(unlist);
+    expect(plan.remove.map((removal) => removal.sessionId)).toEqual(['a', 'b']);
+  });
+
+  it('leaves a session whose event is as new as the Accounting-On, and says so once', () => {
+    const plan = planEvent(event('on', { sessionId: undefined }, 2), tableOf([...sessions, session('c', ['10.64.0.3'], 3)]), CONTEXT);
+    expect(plan.remove.map((removal) => removal.sessionId)).toEqual(['a']);
+    expect(plan.unlist).toEqual(['10.64.0.1']);
+    expect(plan.stale).toEqual([{ reason: 'sessions_newer' }]);
+  });
+
+  it('finds nothing stale when it forgets every session', () => {
+    expect(planEvent(event('on', { sessionId: undefined }), tableOf(sessions), CONTEXT).stale).toEqual([]);
+  });
+});
+
+describe('an event of another type', () => {
+  it('changes nothing and finds nothing', () => {
+    const plan = planEvent(event('start', { statusType: 15, framedIpAddress: '10.64.0.5' }), tableOf([session('s1', ['10.64.0.5'], 1)]), CONTEXT);
+    expect(plan).toEqual(EMPTY);
+  });
+});
