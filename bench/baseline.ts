@@ -22,9 +22,19 @@ function git(args: string[]): string {
   return run.stdout.trim();
 }
 
+/** The commits of released versions, for a clone that did not bring the release tags along. */
+const RELEASE_COMMITS: Readonly<Record<string, string>> = { 'v0.1.0': '52911f8eda750b05d8928fffeb53b2ebcc5f7399' };
+
 /** Builds `ref` (a tag or commit) once into bench/results/baseline-<commit>/ and returns its CLI. */
 export function buildBaseline(ref: string, resultsDir: string): BaselineBuild {
-  const commit = git(['rev-parse', '--verify', `${ref}^{commit}`]);
+  let commit: string;
+  try {
+    commit = git(['rev-parse', '--verify', `${ref}^{commit}`]);
+  } catch (error) {
+    const known = RELEASE_COMMITS[ref];
+    if (known === undefined) throw error;
+    commit = git(['rev-parse', '--verify', `${known}^{commit}`]);
+  }
   const dir = join(resultsDir, `baseline-${commit.slice(0, 12)}`);
   const cli = join(dir, 'dist', 'cli', 'main.js');
   if (existsSync(cli)) return { ref, commit, cli };
