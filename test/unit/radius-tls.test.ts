@@ -101,8 +101,15 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     const before = connection.answers.length;
     const request = stop(identifier, `alive-${identifier}-${Date.now()}`);
     await connection.write(request);
-    const answers = await connection.waitForAnswers(before + 1);
-    expect(verifyAccountingResponse(answers[before]!, request, SECRET)).toBe(true);
+    // Other traffic on the connection (a keep-alive Status-Server) may be answered in between: the
+    // Stop's answer is the one with its Identifier.
+    for (let count = before + 1; ; count++) {
+      const answer = (await connection.waitForAnswers(count)).slice(before).find((candidate) => candidate[1] === identifier);
+      if (answer) {
+        expect(verifyAccountingResponse(answer, request, SECRET)).toBe(true);
+        return;
+      }
+    }
   }
 
   it('answers an Accounting-Request once the handler resolves, with the client bound at the handshake', async () => {
