@@ -72,8 +72,13 @@ export interface RequestHandlerOptions {
 }
 
 export interface RequestHandler {
-  /** Handles the octets of one packet; never throws, answers through `reply` at most once. */
-  receive(bytes: Buffer, source: PacketSource, reply: Reply): void;
+  /**
+   * Handles the octets of one packet; never throws, answers through `reply` at most once. Returns
+   * the outcome when it is decided at once (a discard, a duplicate, Status-Server), or undefined
+   * for a request handed over (its outcome is reported when it settles): RadSec closes the
+   * connection on some discards (RFC 6613 §2.6.4).
+   */
+  receive(bytes: Buffer, source: PacketSource, reply: Reply): PacketOutcome | undefined;
   /** Reports an outcome a transport decided on its own (a refused connection, bad framing). */
   report(outcome: PacketOutcome, detail: PacketDetail): void;
   /** Forgets the remembered answers (the listener closing). */
@@ -84,15 +89,16 @@ export interface RequestHandler {
 export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
   const sharedCache = new DuplicateCache(options.duplicates);
 
-  const report = (outcome: PacketOutcome, detail: PacketDetail): void => {
+  const report = (outcome: PacketOutcome, detail: PacketDetail): PacketOutcome => {
     try {
       options.onPacket?.(outcome, detail);
     } catch {
       // A failing metrics callback must not take the transport down with it.
     }
+    return outcome;
   };
 
-  const receive = (bytes: Buffer, from: PacketSource, reply: Reply): void => {
+  const receive = (bytes: Buffer, from: PacketSource, reply: Reply): PacketOutcome | undefined => {
     const receivedAt = Date.now();
     const { transport } = from;
     const source = hostPort(from.address, from.port);
@@ -143,8 +149,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
           report('not_acknowledged', { ...detail, reason: errorMessage(error) });
         },
       );
+      return undefined;
     } catch (error) {
-      report('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}` });
+      return report('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}` });
     }
   };
 

@@ -40,7 +40,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     for (const [from, to] of [[certs.server.certificateFile, 'server.crt'], [certs.server.keyFile, 'server.key'], [certs.ca.certificateFile, 'clients-ca.crt']] as const) {
       copyFileSync(from, join(dir, to));
     }
-    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(['10.64.0.1', '10.64.0.2', '10.64.0.3'], ZONE) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(['10.64.0.1', '10.64.0.2', '10.64.0.3', '10.64.0.4'], ZONE) }] });
     tlsPort = await freePort();
     httpPort = await freePort();
     const config = writeConfig(dir, serviceConfigYaml({
@@ -112,6 +112,22 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'radclient', 'radsecproxy', '
     await stranger.waitForClose();
     const line = await service.waitForLog((entry) => entry.outcome === 'unknown_client' && entry.transport === 'tls');
     expect(line).toMatchObject({ level: 'warn', msg: 'RadSec connection refused: unknown_client', source: expect.stringMatching(/^127\.0\.0\.2:/) });
+  });
+
+  test('a Stop with a wrong secret closes its connection with a log line and is counted as bad_authenticator (RFC 6613 §2.6.4), and radsecproxy keeps working', async () => {
+    const wrong = await radsecConnect(tlsPort, certs.client, certs.ca.certificate);
+    await wrong.write(buildAccountingRequest({ identifier: 8, secret: 'not radsec', attributes: { 'Acct-Status-Type': 'Stop', 'Framed-IP-Address': '10.64.0.4' } }));
+    await wrong.waitForClose();
+    const discarded = await service.waitForLog((line) => line.outcome === 'bad_authenticator' && line.transport === 'tls');
+    expect(discarded).toMatchObject({ level: 'warn', msg: 'packet discarded: bad_authenticator', client: 'radsecproxy', reason: "Request Authenticator does not match the client's secret" });
+    const closed = await service.waitForLog((line) => line.msg.includes('RFC 6613'));
+    expect(closed).toMatchObject({ level: 'info', msg: 'RadSec connection closed: an authenticator failed validation (RFC 6613 §2.6.4)', client: 'radsecproxy', outcome: 'bad_authenticator' });
+    expect(await scrape()).toMatch(/^rbl_unlist_radius_packets_total\{outcome="bad_authenticator",transport="tls",client="radsecproxy"\} 1$/m);
+    expect(wrong.answers).toEqual([]);
+    expect(bind.query(dnsblName('10.64.0.4', ZONE), 'A')).toEqual(['127.0.0.2']);
+    const result = await radclient(proxy.udpPort, PROXY_SECRET, stopText('10.64.0.4', 'rs-4'), 'acct', { timeoutS: 5, retries: 1 });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(bind.query(dnsblName('10.64.0.4', ZONE), 'A')).toEqual([]);
   });
 
   test('plain TCP, a Length of 5,000 and a stalled half packet are each closed with a log line, and a RadSec connection goes on', async () => {

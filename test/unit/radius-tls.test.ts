@@ -4,113 +4,16 @@
  * disturbs another.
  */
 import { connect as connectTcp } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientConfig, Config } from '../../src/config/load.js';
-import { parsePrefix } from '../../src/net/address.js';
-import { createRequestHandler, type AccountingRequest, type PacketDetail, type PacketOutcome } from '../../src/radius/handler.js';
-import type { TlsListenerConfig } from '../../src/radius/transports/tls/config.js';
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/load.js';
+import { createRequestHandler, type PacketOutcome } from '../../src/radius/handler.js';
 import { createTlsTransport } from '../../src/radius/transports/tls/transport.js';
-import type { Transport } from '../../src/radius/transports/types.js';
-import { makeRadsecCertificates, type RadsecCertificates } from '../helpers/certs.js';
-import { havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
-import { radsecConnect, type RadsecConnection } from '../helpers/radsec-client.js';
-
-const SECRET = 'radsec';
-
-const radsecClient = (name: string, certificateName?: string, address = '127.0.0.1'): ClientConfig => ({
-  name,
-  address: parsePrefix(address),
-  secret: Buffer.from(SECRET),
-  secretSource: 'test',
-  pools: [],
-  transport: 'tls',
-  certificateName,
-});
-
-const stop = (identifier: number, session = `s${identifier}`): Buffer =>
-  buildAccountingRequest({ identifier: identifier & 0xff, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': session, 'Framed-IP-Address': '10.64.0.9' } });
-
-interface Harness {
-  port: number;
-  transport: Transport;
-  requests: AccountingRequest[];
-  outcomes: (PacketDetail & { outcome: PacketOutcome })[];
-  notices: string[];
-  setClients(clients: readonly ClientConfig[]): void;
-}
+import { havePeers, waitFor } from '../helpers/peers.js';
+import { buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
+import { RADSEC_SECRET as SECRET, radsecClient, radsecStop as stop, useRadsecTransport } from '../helpers/radsec-harness.js';
 
 describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
-  let certs: RadsecCertificates;
-  let removeDir: () => void;
-  const transports: Transport[] = [];
-  const connections: RadsecConnection[] = [];
-
-  beforeAll(() => {
-    const temp = tempDir('radsec-certs');
-    removeDir = temp.remove;
-    certs = makeRadsecCertificates(temp.dir);
-  });
-  afterAll(() => removeDir?.());
-  afterEach(async () => {
-    connections.splice(0).forEach((connection) => connection.end());
-    await Promise.all(transports.splice(0).map((transport) => transport.close()));
-  });
-
-  const tlsConfig = (overrides: Partial<TlsListenerConfig> = {}): TlsListenerConfig => ({
-    listen: [{ host: '127.0.0.1', port: 0, family: 4 }],
-    certificateFile: certs.server.certificateFile,
-    keyFile: certs.server.keyFile,
-    caFile: certs.ca.certificateFile,
-    certificate: certs.server.certificate,
-    key: certs.server.key,
-    ca: certs.ca.certificate,
-    idleTimeoutMs: 10_000,
-    maxConnections: 64,
-    maxConnectionsPerClient: 16,
-    ...overrides,
-  });
-
-  async function start(options: { config?: Partial<TlsListenerConfig>; clients?: readonly ClientConfig[]; onAccounting?: (request: AccountingRequest) => Promise<void> } = {}): Promise<Harness> {
-    let clients = options.clients ?? [radsecClient('proxy1', 'proxy1.test')];
-    const requests: AccountingRequest[] = [];
-    const outcomes: Harness['outcomes'] = [];
-    const notices: string[] = [];
-    const handler = createRequestHandler({
-      clients: () => clients,
-      onAccounting: (request) => {
-        requests.push(request);
-        return options.onAccounting ? options.onAccounting(request) : Promise.resolve();
-      },
-      onPacket: (outcome, detail) => outcomes.push({ outcome, ...detail }),
-    });
-    const transport = createTlsTransport(tlsConfig(options.config), { handler, clients: () => clients, report: handler.report, onNotice: (message) => notices.push(message) });
-    transports.push(transport);
-    await transport.start();
-    return { port: transport.addresses()[0]!.port, transport, requests, outcomes, notices, setClients: (next) => (clients = next) };
-  }
-
-  async function open(port: number, identity = certs.client, ca = certs.ca.certificate): Promise<RadsecConnection> {
-    const connection = await radsecConnect(port, identity, ca);
-    connections.push(connection);
-    return connection;
-  }
-
-  /** Proves a connection still works: one Stop, one verified answer. */
-  async function stillAnswers(connection: RadsecConnection, identifier: number): Promise<void> {
-    const before = connection.answers.length;
-    const request = stop(identifier, `alive-${identifier}-${Date.now()}`);
-    await connection.write(request);
-    // Other traffic on the connection (a keep-alive Status-Server) may be answered in between: the
-    // Stop's answer is the one with its Identifier.
-    for (let count = before + 1; ; count++) {
-      const answer = (await connection.waitForAnswers(count)).slice(before).find((candidate) => candidate[1] === identifier);
-      if (answer) {
-        expect(verifyAccountingResponse(answer, request, SECRET)).toBe(true);
-        return;
-      }
-    }
-  }
+  const { certs, tlsConfig, start, open, stillAnswers } = useRadsecTransport();
 
   it('answers an Accounting-Request once the handler resolves, with the client bound at the handshake', async () => {
     const { port, requests, outcomes, transport } = await start();
@@ -130,7 +33,6 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     expect(transport.ready()).toEqual({ ok: true });
     const handler = createRequestHandler({ clients: () => [], onAccounting: async () => {} });
     const second = createTlsTransport(tlsConfig({ listen: [{ host: '127.0.0.1', port, family: 4 }] }), { handler, clients: () => [], report: handler.report });
-    transports.push(second);
     await expect(second.start()).rejects.toThrow(new RegExp(`cannot listen for RadSec on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
     expect(second.ready()).toEqual({ ok: false, error: 'RadSec listener not bound' });
     await transport.close();
@@ -139,8 +41,7 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
 
   it.each(['TLSv1.2', 'TLSv1.3'] as const)('speaks %s', async (maxVersion) => {
     const { port } = await start();
-    const connection = await radsecConnect(port, certs.client, certs.ca.certificate, { maxVersion });
-    connections.push(connection);
+    const connection = await open(port, undefined, undefined, { maxVersion });
     expect(connection.socket.getProtocol()).toBe(maxVersion);
     await stillAnswers(connection, 2);
   });
@@ -217,7 +118,7 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     it('a client certificate from another CA, at the handshake', async () => {
       const { port, outcomes, requests } = await start();
       const good = await open(port);
-      const bad = await open(port, certs.otherCa);
+      const bad = await open(port, certs().otherCa);
       await bad.write(stop(40)).catch(() => undefined);
       await bad.waitForClose();
       await waitFor(`the refusal to be counted ${JSON.stringify(outcomes)}`, () => outcomes.some((o) => o.outcome === 'bad_certificate'), 2000);
@@ -229,8 +130,7 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     it('a client that shows no certificate at all', async () => {
       const { port, outcomes } = await start();
       const good = await open(port);
-      const anonymous = await radsecConnect(port, { certificate: undefined, key: undefined } as never, certs.ca.certificate);
-      connections.push(anonymous);
+      const anonymous = await open(port, { certificate: undefined, key: undefined } as never);
       await anonymous.waitForClose();
       expect(outcomes.find((o) => o.outcome === 'bad_certificate')?.reason).toMatch(/^certificate refused: /);
       await stillAnswers(good, 39);
@@ -239,7 +139,7 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     it('a certificate of the right CA without the client\'s certificate_name', async () => {
       const { port, outcomes, requests } = await start();
       const good = await open(port);
-      const bad = await open(port, certs.wrongName);
+      const bad = await open(port, certs().wrongName);
       await bad.write(stop(42)).catch(() => undefined);
       await bad.waitForClose();
       expect(outcomes.find((o) => o.outcome === 'bad_certificate')).toMatchObject({
@@ -299,34 +199,13 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
         clearInterval(keepAlive);
       }
     });
-
-    it('a connection over max_connections_per_client', async () => {
-      const { port, outcomes } = await start({ config: { maxConnectionsPerClient: 2 } });
-      const first = await open(port);
-      await open(port);
-      const third = await open(port);
-      await third.waitForClose();
-      expect(outcomes.find((o) => o.outcome === 'too_many_connections')).toMatchObject({ client: 'proxy1', reason: expect.stringMatching(/max_connections_per_client is 2/) });
-      await stillAnswers(first, 50);
-    });
-
-    it('a connection over max_connections, before its handshake', async () => {
-      const { port, outcomes } = await start({ config: { maxConnections: 1 } });
-      const first = await open(port);
-      const second = await open(port);
-      await second.waitForClose();
-      expect(outcomes.find((o) => o.outcome === 'too_many_connections')?.reason).toMatch(new RegExp(`max_connections \\(1\\) reached on 127\\.0\\.0\\.1:${port}$`));
-      // Refused before TLS: counted once, not again as a failed handshake.
-      expect(outcomes.map((o) => o.outcome)).toEqual(['too_many_connections']);
-      await stillAnswers(first, 51);
-    });
   });
 
   it('takes new certificates on reload for new handshakes, and keeps established connections', async () => {
     const { port, transport } = await start();
     const established = await open(port);
     const before = established.socket.getPeerX509Certificate()!.serialNumber;
-    const renewed = certs.ca.issue('server-renewed', { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], server: true });
+    const renewed = certs().ca.issue('server-renewed', { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], server: true });
     const next = tlsConfig({ certificate: renewed.certificate, key: renewed.key });
     transport.reload({ radius: { tls: next } } as unknown as Config);
     const fresh = await open(port);

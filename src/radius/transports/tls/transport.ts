@@ -1,12 +1,13 @@
 /**
- * RadSec, RADIUS over TLS (RFC 6614): a TLS 1.2/1.3 server per listen endpoint that requires a client
- * certificate chaining to ca_file, binds each connection to the client whose address and
- * certificate_name it matches, frames the stream by the Length field and hands every packet to the
- * request handler. Connections are capped in all and per client, closed when idle, and outlive a
- * SIGHUP, which swaps the certificates for new connections (tls.Server.setSecureContext).
+ * RadSec, RADIUS over TLS (RFC 6614): a TCP listener per listen endpoint feeding one TLS 1.2/1.3
+ * server that requires a client certificate chaining to ca_file, binds each connection to the
+ * client whose address and certificate_name it matches, frames the stream by the Length field and
+ * hands every packet to the request handler. Connections are capped in all (across every listen
+ * endpoint) and per client, closed when idle or when a packet breaks RFC 6613 §2.6.4, and outlive
+ * a SIGHUP, which swaps the certificates for new connections (tls.Server.setSecureContext).
  */
-import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ClientConfig, Config, Endpoint } from '../../../config/load.js';
 import { RblError } from '../../../errors.js';
 import type { CheckState } from '../../../http/readiness.js';
@@ -16,6 +17,7 @@ import { hostPort } from '../../handler.js';
 import type { ListenerAddress, Transport, TransportContext } from '../types.js';
 import { bindFailure } from '../udp/transport.js';
 import type { TlsListenerConfig } from './config.js';
+import { closingDiscard } from './discard.js';
 import { RadiusStreamFramer } from './framing.js';
 import { certificateCarriesName, certificateNames } from './identity.js';
 
@@ -31,9 +33,13 @@ const CERTIFICATE_ERROR = /CERT|certificate|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|I
 /** Builds the RadSec transport; nothing is bound until start(). */
 export function createTlsTransport(initial: TlsListenerConfig, context: TransportContext): Transport {
   let config = initial;
+  /** One TCP listener per listen endpoint; each hands its connections to the one TLS server. */
   let servers: Server[] = [];
   let state: 'idle' | 'starting' | 'listening' | 'closed' = 'idle';
-  /** Every TCP connection, before and after its handshake, to close them all at close(). */
+  /**
+   * Every TCP connection of every listen endpoint, before and after its handshake: what
+   * radius.tls.max_connections caps, and what close() ends.
+   */
   const sockets = new Set<Socket>();
   const perClient = new Map<string, number>();
 
@@ -96,7 +102,15 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
         return;
       }
       for (const packet of framed.packets) {
-        context.handler.receive(packet, { transport: 'tls', address, port, client, duplicates }, reply);
+        const outcome = context.handler.receive(packet, { transport: 'tls', address, port, client, duplicates }, reply);
+        // RFC 6613 §2.6.4: the handler counted and logged the discard; the connection goes with it,
+        // and the packets after it in this read are never handled.
+        const why = closingDiscard(outcome, packet);
+        if (why !== undefined) {
+          notice(`RadSec connection closed: ${why} (RFC 6613 §2.6.4)`, { source, client: clientName, outcome });
+          socket.destroy();
+          return;
+        }
       }
       if (!framed.ok) {
         // RFC 6614 §2.5 (RFC 6613 §2.6.4): a bad Length loses the framing; only this connection goes.
@@ -109,33 +123,41 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     });
   };
 
+  // Not listening itself: the TCP listeners hand it their connections (tls.Server 'connection').
+  const tlsServer = createTlsServer({
+    ...secureContext(config),
+    requestCert: true,
+    // Checked in admit() instead: with true, node:tls drops an unverified client without any event,
+    // and the operator would never learn why a RADIUS server cannot connect.
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+    handshakeTimeout: Math.min(config.idleTimeoutMs, MAX_HANDSHAKE_MS),
+  });
+  tlsServer.on('secureConnection', admit);
+  tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+    // The peer may be gone already, and its address with it.
+    const source = socket.remoteAddress ? hostPort(plainAddress(socket.remoteAddress), socket.remotePort ?? 0) : 'unknown (connection already closed)';
+    const reason = `TLS handshake failed: ${error.code ? `${error.code}, ` : ''}${error.message}`;
+    context.report(CERTIFICATE_ERROR.test(`${error.code ?? ''} ${error.message}`) ? 'bad_certificate' : 'malformed', { source, transport: 'tls', reason });
+  });
+
+  /** A new TCP connection on any listen endpoint: refused over max_connections (counted across all of them) before any TLS. */
+  const accept = (socket: Socket, endpoint: string): void => {
+    if (sockets.size >= config.maxConnections) {
+      const source = hostPort(plainAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
+      context.report('too_many_connections', { source, transport: 'tls', reason: `radius.tls.max_connections (${config.maxConnections}) reached, counting every listen address; refused on ${endpoint}` });
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    tlsServer.emit('connection', socket);
+  };
+
   const listen = async (endpoint: Endpoint): Promise<Server> => {
-    const server = createServer({
-      ...secureContext(config),
-      requestCert: true,
-      // Checked in admit() instead: with true, node:tls drops an unverified client without any event,
-      // and the operator would never learn why a RADIUS server cannot connect.
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
-      handshakeTimeout: Math.min(config.idleTimeoutMs, MAX_HANDSHAKE_MS),
-    });
-    // node:net refuses a connection over maxConnections before TLS sees it, and says so with 'drop'.
-    server.maxConnections = config.maxConnections;
-    server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => {
-      const source = hostPort(plainAddress(dropped?.remoteAddress ?? ''), dropped?.remotePort ?? 0);
-      context.report('too_many_connections', { source, transport: 'tls', reason: `radius.tls.max_connections (${server.maxConnections}) reached on ${hostPort(endpoint.host, boundPort(server, endpoint.port))}` });
-    });
-    server.on('connection', (socket: Socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    });
-    server.on('secureConnection', admit);
-    server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-      // The peer may be gone already, and its address with it.
-      const source = socket.remoteAddress ? hostPort(plainAddress(socket.remoteAddress), socket.remotePort ?? 0) : 'unknown (connection already closed)';
-      const reason = `TLS handshake failed: ${error.code ? `${error.code}, ` : ''}${error.message}`;
-      context.report(CERTIFICATE_ERROR.test(`${error.code ?? ''} ${error.message}`) ? 'bad_certificate' : 'malformed', { source, transport: 'tls', reason });
-    });
+    const server = createTcpServer();
+    server.on('connection', (socket: Socket) => accept(socket, hostPort(endpoint.host, boundPort(server, endpoint.port))));
     server.on('error', (error) => context.onError?.(error));
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
@@ -184,10 +206,8 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       // Without radius.tls the listener stays until a restart; the daemon says so.
       if (!tls) return;
       // New handshakes use the new certificate, key and CA; established connections keep going.
-      for (const server of servers) {
-        server.setSecureContext(secureContext(tls));
-        server.maxConnections = tls.maxConnections;
-      }
+      tlsServer.setSecureContext(secureContext(tls));
+      // The caps are read at each connection, so the new ones apply at once.
       config = { ...tls, listen: config.listen };
     },
     addresses(): ListenerAddress[] {
