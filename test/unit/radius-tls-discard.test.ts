@@ -6,11 +6,11 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { PacketOutcome } from '../../src/radius/handler.js';
+import { createRequestHandler, type PacketOutcome } from '../../src/radius/handler.js';
 import { closingDiscard } from '../../src/radius/transports/tls/discard.js';
 import { havePeers } from '../helpers/peers.js';
 import { buildAccountingRequest, buildStatusServer } from '../helpers/radius-packets.js';
-import { RADSEC_SECRET, radsecStop, useRadsecTransport } from '../helpers/radsec-harness.js';
+import { RADSEC_SECRET, radsecClient, radsecStop, useRadsecTransport } from '../helpers/radsec-harness.js';
 
 /** The packet with `extra` octets appended, its Length and Request Authenticator made right again: only the attributes are wrong. */
 function withTrailingOctets(packet: Buffer, extra: number[]): Buffer {
@@ -106,5 +106,27 @@ describe('which handler outcomes close a RadSec connection', () => {
 
   it('keeps it for a well-formed Accounting-Request the handler failed on by its own error', () => {
     expect(closingDiscard('malformed', stop)).toBeUndefined();
+  });
+});
+
+describe('the outcome the request handler gives its transport at once', () => {
+  const client = radsecClient('proxy1');
+  const handler = createRequestHandler({ clients: () => [client], onAccounting: () => Promise.resolve() });
+  const source = { transport: 'tls', address: '127.0.0.1', port: 2083, client } as const;
+  const ignore = (): void => undefined;
+
+  it.each([
+    ['a wrong secret', radsecStop(99, 's99', 'wrong secret'), 'bad_authenticator'],
+    ['an attribute of length 1', withTrailingOctets(radsecStop(100), [44, 1]), 'malformed'],
+    ['an invalid Code', buildAccountingRequest({ identifier: 101, code: 1, secret: RADSEC_SECRET }), 'malformed'],
+    ['a Status-Server', buildStatusServer({ identifier: 102, secret: RADSEC_SECRET }), 'status_server'],
+  ] as const)('for %s is %s', (_name, packet, outcome) => {
+    expect(handler.receive(packet, source, ignore)).toBe(outcome);
+  });
+
+  it('is nothing for a request handed over, whose outcome comes when it settles, and a duplicate while it is in progress', () => {
+    const request = radsecStop(103);
+    expect(handler.receive(request, source, ignore)).toBeUndefined();
+    expect(handler.receive(request, source, ignore)).toBe('in_progress');
   });
 });
