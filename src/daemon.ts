@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { accountingIntake } from './accounting/intake.js';
 import { ActiveBackends } from './backends/active.js';
-import { BACKENDS, type BackendRegistry } from './backends/index.js';
+import type { BackendRegistry } from './backends/index.js';
 import type { Config } from './config/load.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -22,8 +22,8 @@ import { packageVersion } from './version.js';
 
 export interface DaemonOptions {
   readonly logger: Logger;
-  /** The backend types the config's entries name; the product's list unless the config was loaded with another. */
-  readonly backends?: BackendRegistry;
+  /** The backend types the config's entries name: the list the config was loaded with (the product's is BACKENDS). */
+  readonly backends: BackendRegistry;
 }
 
 export interface Daemon {
@@ -95,7 +95,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
   async function start(): Promise<void> {
     loadDictionaries(config.radius.dictionaries);
-    const backends = new ActiveBackends(config, options.backends ?? BACKENDS, metrics);
+    const backends = new ActiveBackends(config, options.backends, metrics);
     const store = await openStateStore({
       dir: config.state.dir,
       backends: backends.list,

@@ -4,6 +4,7 @@
  * parsing the ADDRESS|PREFIX arguments.
  */
 import { Option } from 'commander';
+import { BACKENDS } from '../backends/index.js';
 import { configPath, DEFAULT_CONFIG_PATH, loadConfig, type Config } from '../config/load.js';
 import { RblError } from '../errors.js';
 import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
@@ -31,7 +32,7 @@ export function jsonOption(): Option {
 
 /** Loads the config named by --config or the environment; throws RblError (exit 2). */
 export function loadCliConfig(options: ConfigOptions, io: CliIo): Config {
-  return loadConfig(configPath(options.config, io.env));
+  return loadConfig(configPath(options.config, io.env), BACKENDS);
 }
 
 /**

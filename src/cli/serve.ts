@@ -4,6 +4,7 @@
  * settles with the exit status once the daemon has closed; main.ts then exits.
  */
 import type { Command } from 'commander';
+import { BACKENDS } from '../backends/index.js';
 import { configPath, loadConfig, type Config } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { configOption, type ConfigOptions } from './options.js';
@@ -45,11 +46,12 @@ export interface ServeOptions extends ConfigOptions {
 /** Runs the daemon; resolves with the exit status after SIGTERM/SIGINT. Throws RblError for a bad config (exit 2). */
 export async function runServe(options: ServeOptions, io: CliIo): Promise<number> {
   const file = configPath(options.config, io.env);
-  const config = loadConfig(file);
+  // The product's backend types, for the config and the daemon alike (a test passes its own list).
+  const config = loadConfig(file, BACKENDS);
   const logger = createLogger(options.trace ? 'trace' : config.log.level, undefined, config.log.format);
   // Loaded here rather than at the top so one-shot commands never load the listener and queue.
   const { createDaemon } = await import('../daemon.js');
-  const daemon = createDaemon(config, { logger });
+  const daemon = createDaemon(config, { logger, backends: BACKENDS });
   const signals = io.signals ?? process;
   // SIGHUP's default action ends the process: a `systemctl reload` that lands while the journal
   // is still being replayed must not stop the service.
@@ -93,7 +95,7 @@ function waitForStopSignal(signals: SignalSource, logger: Logger, file: string, 
         if (stopping) return;
         let next: Config;
         try {
-          next = loadConfig(file);
+          next = loadConfig(file, BACKENDS);
         } catch (error) {
           logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload refused: ${errorReport(error).message}; keeping the running config`);
           return;

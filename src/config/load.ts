@@ -9,12 +9,12 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { RblError } from '../errors.js';
 import { parsePrefix, type IpPrefix } from '../net/address.js';
-import { BACKENDS, type BackendConfig, type BackendRegistry, type BackendResolveContext } from '../backends/index.js';
+import type { BackendConfig, BackendRegistry, BackendResolveContext } from '../backends/index.js';
 import { configError, schemaProblems, yamlProblem, type ConfigProblem } from './problems.js';
 import { resolveTransportConfigs, type TransportConfigs } from '../radius/transports/config.js';
 import type { ResolveContext, TransportName } from '../radius/transports/types.js';
 import { durationMs } from './duration.js';
-import { configSchema, configSchemaFor, type RawConfig } from './schema.js';
+import { configSchemaFor, type RawConfig } from './schema.js';
 
 export type { BackendConfig } from '../backends/index.js';
 
@@ -74,9 +74,10 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = 
 
 /**
  * Reads, validates and freezes the config file; throws RblError (exit 2) naming what is wrong.
- * `backends` are the backend types it may name (the product's list unless another is given).
+ * `backends` are the backend types its entries may name: the caller's list (the product's is
+ * BACKENDS of src/backends/index.ts), so config/ knows no backend type of its own.
  */
-export function loadConfig(file: string, backends: BackendRegistry = BACKENDS): Config {
+export function loadConfig(file: string, backends: BackendRegistry): Config {
   const path = resolve(file);
   let text: string;
   try {
@@ -87,19 +88,28 @@ export function loadConfig(file: string, backends: BackendRegistry = BACKENDS): 
   return parseConfig(text, path, backends);
 }
 
-/** Validates config text as if read from `path` (relative paths resolve against its folder). */
-export function parseConfig(text: string, path: string, backends: BackendRegistry = BACKENDS): Config {
+/** Validates config text as if read from `path` (relative paths resolve against its folder), with `backends`' types. */
+export function parseConfig(text: string, path: string, backends: BackendRegistry): Config {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     const problems = document.errors.map((error) => yamlProblem(error, text));
     throw configError(path, problems.filter((problem, i) => problems.findIndex((other) => other.text === problem.text) === i));
   }
   const input: unknown = document.toJS() ?? {};
-  const schema = backends === BACKENDS ? configSchema : configSchemaFor(backends);
+  const schema = schemaOf(backends);
   const result = schema.safeParse(input);
   if (!result.success) throw configError(path, schemaProblems(result.error, schema, input));
-  // Another registry's entries are other types, resolved by their own steps: the rest is the same.
+  // Each backend entry is resolved by its own type's step in the registry.
   return resolveConfig(result.data as RawConfig, path, backends);
+}
+
+/** The config schema of each backend list, built once: a SIGHUP reload reuses it. */
+const schemas = new WeakMap<BackendRegistry, ReturnType<typeof configSchemaFor>>();
+
+function schemaOf(backends: BackendRegistry): ReturnType<typeof configSchemaFor> {
+  let schema = schemas.get(backends);
+  if (!schema) schemas.set(backends, (schema = configSchemaFor(backends)));
+  return schema;
 }
 
 /** Why a file could not be read, in words (the path is already in the message). */

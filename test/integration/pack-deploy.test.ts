@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { executable, havePeers, tempDir } from '../helpers/peers.js';
@@ -72,7 +73,7 @@ describe('deploy/config.example.yaml', () => {
     writeFileSync(join(dir, 'tsig.key'), 'key "unlist-key" {\n\talgorithm hmac-sha256;\n\tsecret "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=";\n};\n', { mode: 0o600 });
     writeFileSync(join(dir, 'pdns-api.key'), 'api-key\n', { mode: 0o600 });
 
-    const config = loadConfig(join(dir, 'config.yaml'));
+    const config = loadConfig(join(dir, 'config.yaml'), BACKENDS);
 
     expect(config.backends.map((backend) => backend.name)).toEqual(['primary', 'powerdns']);
     expect(config.radius.clients[0]!.secretSource).toBe(join(dir, 'radius-freeradius.secret'));

@@ -121,7 +121,7 @@ describe('a backend type added as a folder of its own', () => {
 
   it('is unknown to the product\'s own list, which names its types', () => {
     const text = serviceConfigYaml({ radiusPort: 1813, stateDir: '/tmp/unused', backends: [{ type: 'recording', zones: ['rbl.test'] }] });
-    const error = failure(() => parseConfig(text, join(temp.dir, 'config.yaml')));
+    const error = failure(() => parseConfig(text, join(temp.dir, 'config.yaml'), BACKENDS));
     expect(error.code).toBe('RBL_CONFIG_INVALID');
     expect(error.message).toContain('backends.0.type');
   });

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { BACKENDS, type BackendRegistry } from '../../src/backends/index.js';
 import type { Config } from '../../src/config/load.js';
 import { RblError } from '../../src/errors.js';
 import { runCli } from '../../src/cli/program.js';
@@ -13,6 +14,7 @@ import { tempDir } from '../helpers/peers.js';
 // (SIGTERM/SIGINT close, SIGHUP reload or refusal), not the service itself.
 const daemon = vi.hoisted(() => ({
   configs: [] as Config[],
+  backends: [] as BackendRegistry[],
   started: 0,
   closed: 0,
   reloaded: [] as Config[],
@@ -21,8 +23,9 @@ const daemon = vi.hoisted(() => ({
   startGate: undefined as Promise<void> | undefined,
 }));
 vi.mock('../../src/daemon.js', () => ({
-  createDaemon: (config: Config) => {
+  createDaemon: (config: Config, options: { backends: BackendRegistry }) => {
     daemon.configs.push(config);
+    daemon.backends.push(options.backends);
     return {
       start: async () => {
         daemon.started++;
@@ -67,7 +70,7 @@ beforeAll(() => {
 afterAll(() => removeDir());
 beforeEach(() => {
   writeFileSync(configFile, goodYaml());
-  Object.assign(daemon, { configs: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false, startGate: undefined });
+  Object.assign(daemon, { configs: [], backends: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false, startGate: undefined });
   logs.length = 0;
 });
 afterEach(() => {
@@ -94,6 +97,8 @@ describe('rbl-unlist serve', () => {
     await settle();
     expect(daemon.started).toBe(1);
     expect(daemon.configs[0]!.file).toBe(configFile);
+    // The product's backend list, passed by the entry point: the seam a test uses to add its own.
+    expect(daemon.backends).toEqual([BACKENDS]);
     run.signals.emit('SIGTERM');
     expect(await run.status).toBe(0);
     expect(daemon.closed).toBe(1);

@@ -2,6 +2,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../../src/backends/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import { exitStatusFor, RblError } from '../../src/errors.js';
 import { runCliCaptured } from '../helpers/cli.js';
@@ -45,7 +46,7 @@ describe.runIf(havePeers('openssl'))('RadSec configuration', () => {
   });
   afterAll(() => removeDir());
 
-  const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'));
+  const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'), BACKENDS);
   const failure = (text: string): RblError => {
     try {
       parse(text);

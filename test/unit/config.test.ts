@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig, parseConfig, configPath } from '../../src/config/load.js';
 import { exitStatusFor, isRblError, RblError } from '../../src/errors.js';
 import { tempDir } from '../helpers/peers.js';
@@ -39,7 +40,7 @@ backends:
     tsig_key_file: tsig.key
 `;
 
-const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'));
+const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'), BACKENDS);
 
 function failure(text: string): RblError {
   try {
@@ -119,7 +120,7 @@ describe('config', () => {
   it('reports a missing config file as RBL_CONFIG_READ naming the path', () => {
     let caught: unknown;
     try {
-      loadConfig(join(dir, 'missing.yaml'));
+      loadConfig(join(dir, 'missing.yaml'), BACKENDS);
     } catch (error) {
       caught = error;
     }
@@ -190,7 +191,7 @@ describe('config errors an operator can act on', () => {
   it('says how to give a config when the file does not exist', () => {
     let caught: unknown;
     try {
-      loadConfig(join(dir, 'nowhere.yaml'));
+      loadConfig(join(dir, 'nowhere.yaml'), BACKENDS);
     } catch (error) {
       caught = error;
     }

@@ -10,6 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
@@ -54,7 +55,7 @@ async function startDaemon(): Promise<{ radiusPort: number; httpPort: number; st
       callback();
     },
   });
-  daemon = createDaemon(loadConfig(file), { logger: createLogger('info', sink) });
+  daemon = createDaemon(loadConfig(file, BACKENDS), { logger: createLogger('info', sink), backends: BACKENDS });
   await daemon.start();
   return { radiusPort, httpPort, stateDir };
 }
