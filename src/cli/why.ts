@@ -136,7 +136,9 @@ function serviceLines(report: AddressReport): string[] {
     const user = session.user === null ? 'user unknown (not seen since the service started)' : `user ${session.user}`;
     const since = session.since === null ? `recorded ${session.updated_at}` : `since ${session.since}`;
     const last = session.last_event ? `, last event ${session.last_event.type} at ${session.last_event.at}` : '';
-    lines.push(`held by: session ${session.session_id}, ${user}, NAS ${session.nas}, client ${session.client}, ${since}${last}`);
+    // Older services send no held_prefix: treat it as the address itself.
+    const within = session.held_prefix ? ` (inside its prefix ${session.held_prefix})` : '';
+    lines.push(`held by: session ${session.session_id}${within}, ${user}, NAS ${session.nas}, client ${session.client}, ${since}${last}`);
   } else {
     lines.push('held by: no session holds it now');
   }

@@ -5,9 +5,9 @@
  * zone's outcome, and the pending and dead-lettered jobs that cover it. Pure code.
  */
 import { RblError } from '../errors.js';
-import { formatPrefix, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
+import { formatPrefix, maskBytes, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
 import type { JobDeliveries } from '../queue/store.js';
-import type { ReadonlySessionTable } from '../sessions/table.js';
+import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import type { AddressHistory } from './address-history.js';
 
 export interface AddressSources {
@@ -32,6 +32,8 @@ export interface AddressReport {
     readonly nas: string;
     readonly session_id: string;
     readonly addresses: readonly string[];
+    /** The session's prefix that contains the address (a Delegated-IPv6-Prefix, say), or null when it holds the address itself. */
+    readonly held_prefix: string | null;
     readonly updated_at: string;
     /** null when the history no longer (or not yet, since a restart) holds the session's events. */
     readonly user: string | null;
@@ -103,9 +105,13 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
     }
   };
 
-  const owner = sources.sessions.ownerOf(address);
-  const note = sources.history.session(address);
-  const noteOfOwner = owner && note && note.nas === owner.nas && note.sessionId === owner.sessionId ? note : undefined;
+  const held = holderOf(target, sources.sessions);
+  const owner = held?.session;
+  const heldPrefix = held && held.as !== address ? held.as : undefined;
+  // A host inside a held prefix was never named by an event itself: the prefix's events speak for it.
+  const note = sources.history.session(address) ?? (heldPrefix === undefined ? undefined : sources.history.session(heldPrefix));
+  const ownerNote = heldPrefix === undefined ? note : sources.history.session(heldPrefix);
+  const noteOfOwner = owner && ownerNote && ownerNote.nas === owner.nas && ownerNote.sessionId === owner.sessionId ? ownerNote : undefined;
   // Job targets are canonical text, so a host matches a host by comparing text; only a prefix on
   // either side is parsed. A backlog of a million jobs is then scanned in milliseconds, without
   // holding up the accounting on the same event loop.
@@ -130,6 +136,7 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
           nas: owner.nas,
           session_id: owner.sessionId,
           addresses: [...owner.addresses],
+          held_prefix: heldPrefix ?? null,
           updated_at: iso(owner.updatedAt),
           user: noteOfOwner?.userName ?? null,
           since: noteOfOwner ? iso(noteOfOwner.since) : null,
@@ -175,4 +182,21 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
     ),
     history: { addresses: sources.history.size, limit: sources.history.limit },
   };
+}
+
+/**
+ * The session that holds `target`: the one the table names for it, else, for IPv6, the one holding
+ * the longest prefix that contains it (a Framed-IPv6-Prefix or Delegated-IPv6-Prefix, RFC 3162 and
+ * RFC 4818: the customer's hosts live inside it), with the text it is held as.
+ */
+function holderOf(target: IpPrefix, sessions: Pick<ReadonlySessionTable, 'ownerOf'>): { readonly session: Session; readonly as: string } | undefined {
+  const shortest = target.family === 6 ? 0 : target.prefixLength;
+  // Longest first: a /64 handed out inside a /48 is the more precise holder. At most 129 lookups,
+  // for a helpdesk question.
+  for (let length = target.prefixLength; length >= shortest; length--) {
+    const as = formatPrefix({ family: target.family, bytes: maskBytes(target.bytes, length), prefixLength: length });
+    const session = sessions.ownerOf(as);
+    if (session) return { session, as };
+  }
+  return undefined;
 }

@@ -25,6 +25,8 @@ const HELD = '10.64.1.2';
 const RETRIED = '10.64.1.3';
 /** Never listed, never seen. */
 const CLEAN = '10.64.1.4';
+/** Delegated to dave's session (RFC 4818), started after the status test. */
+const DELEGATED = '2001:db8:1::/48';
 
 interface WhyJson {
   ok: boolean;
@@ -68,6 +70,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
         radiusPort,
         bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE, LOCKED], name: 'bind', timeout: '3s' },
         stateDir: join(temp.dir, 'state'),
+        pools: ['10.64.0.0/16', '2001:db8::/32'],
         unlistOn: ['stop'],
         httpPort,
         probeInterval: '200ms',
@@ -196,6 +199,16 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     expect(text.stdout).toMatch(/^sessions: 1$/m);
     expect(text.stdout).toMatch(/^rates over the last 60 s: [\d.]+ packets\/s, [\d.]+ events\/s, [\d.]+ unlists\/s$/m);
   }, 40_000);
+
+  test('why names the session whose delegated IPv6 prefix holds a host address inside it', async () => {
+    expect((await send({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 's4', 'User-Name': 'dave', 'NAS-IP-Address': NAS, 'Delegated-IPv6-Prefix': DELEGATED }))?.[0]).toBe(5);
+    const { status, json } = await why('2001:db8:1:2::5');
+    expect(status).toBe(0);
+    expect(json.addresses[0]!.service!.session).toMatchObject({ session_id: 's4', user: 'dave', addresses: [DELEGATED], held_prefix: DELEGATED });
+    const text = await cli('why', '2001:db8:1:2::5');
+    expect(text.stdout).toMatch(/held by: session s4 \(inside its prefix 2001:db8:1::\/48\), user dave, NAS 192\.0\.2\.1, client nas1, since /);
+    expect((await why('2001:db8:2::5')).json.addresses[0]!.service!.session).toBeNull();
+  });
 
   test('without the service, status fails with a clear error and why still prints the zones and says what it cannot know', async () => {
     expect(await service.stop()).toBe(0);

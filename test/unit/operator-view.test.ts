@@ -68,6 +68,28 @@ describe("the operator's view", () => {
     expect(report.session).toMatchObject({ session_id: 's9', user: null, since: null, last_event: null });
   });
 
+  it('names the session holding the longest prefix that contains an IPv6 host, with that prefix', () => {
+    const table = new SessionTable();
+    const view = viewWith(table);
+    const sessions = [
+      attributes({ sessionId: 's1', userName: 'alice', delegatedIpv6Prefixes: ['2001:db8:1::/48'] }),
+      attributes({ sessionId: 's2', userName: 'bob', framedIpv6Prefixes: ['2001:db8:1:2::/64'] }),
+    ];
+    for (const [index, session] of sessions.entries()) {
+      const event = accountingEvent(session, 'nas1', '127.0.0.1', 1000 * (index + 1));
+      const plan = planEvent(event, table, policy);
+      view.onEvent(event, plan);
+      for (const upsert of plan.upsert) table.upsert(upsert);
+    }
+    const session = (address: string) => (view.route(`/addresses/${encodeURIComponent(address)}`)!.body as AddressReport).session;
+    expect(session('2001:db8:1:2::5')).toMatchObject({ session_id: 's2', user: 'bob', held_prefix: '2001:db8:1:2::/64', addresses: ['2001:db8:1:2::/64'] });
+    expect(session('2001:db8:1:3::5')).toMatchObject({ session_id: 's1', user: 'alice', held_prefix: '2001:db8:1::/48', since: new Date(1000).toISOString() });
+    expect(session('2001:db8:1:3::/56')).toMatchObject({ session_id: 's1', held_prefix: '2001:db8:1::/48' });
+    expect(session('2001:db8:1::/48')).toMatchObject({ session_id: 's1', held_prefix: null });
+    expect(session('2001:db8:2::5')).toBeNull();
+    expect(session('2001:db8::/32')).toBeNull();
+  });
+
   it('lists the pending and dead-lettered jobs of a prefix that covers an IPv6 address', () => {
     const job = { id: '7', targets: ['2001:db8:100:1::/64'], reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's2' }, createdAt: 2000 };
     const view = viewWith(new SessionTable(), [
