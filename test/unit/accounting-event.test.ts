@@ -5,24 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { accountingEvent, eventType, framedAddresses, nasKey, type EventAttributes } from '../../src/accounting/event.js';
+import { accountingAttributes } from '../helpers/accounting.js';
 
-function attributes(overrides: Partial<EventAttributes> = {}): EventAttributes {
-  return {
-    statusType: 1,
-    sessionId: 'sess-1',
-    userName: 'alice',
-    nasIpAddress: undefined,
-    nasIpv6Address: undefined,
-    nasIdentifier: undefined,
-    framedIpAddress: undefined,
-    framedIpv6Addresses: [],
-    framedIpv6Prefixes: [],
-    delegatedIpv6Prefixes: [],
-    eventTimestamp: undefined,
-    acctDelayTime: undefined,
-    ...overrides,
-  };
-}
+const attributes = (overrides: Partial<EventAttributes> = {}): EventAttributes =>
+  accountingAttributes({ statusType: 1, sessionId: 'sess-1', userName: 'alice', ...overrides });
 
 describe('the event type of an Acct-Status-Type', () => {
   it.each([

@@ -9,6 +9,7 @@ import { isEmptyPlan, planEvent, type EventPlan, type PlanContext, type PlannedS
 import { RblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { SessionTable } from '../../src/sessions/table.js';
+import { accountingAttributes } from '../helpers/accounting.js';
 
 const NAS = '192.0.2.10';
 const CONTEXT: PlanContext = {
@@ -19,21 +20,7 @@ const CONTEXT: PlanContext = {
 const STATUS = { start: 1, stop: 2, interim: 3, on: 7, off: 8 } as const;
 
 function event(type: keyof typeof STATUS, overrides: Partial<EventAttributes> = {}, receivedAt = 50_000, client = 'ras1') {
-  const attributes: EventAttributes = {
-    statusType: STATUS[type],
-    sessionId: 's1',
-    userName: undefined,
-    nasIpAddress: NAS,
-    nasIpv6Address: undefined,
-    nasIdentifier: undefined,
-    framedIpAddress: undefined,
-    framedIpv6Addresses: [],
-    framedIpv6Prefixes: [],
-    delegatedIpv6Prefixes: [],
-    eventTimestamp: undefined,
-    acctDelayTime: undefined,
-    ...overrides,
-  };
+  const attributes = accountingAttributes({ statusType: STATUS[type], sessionId: 's1', nasIpAddress: NAS, ...overrides });
   return accountingEvent(attributes, client, NAS, receivedAt);
 }
 

@@ -3,6 +3,7 @@ import { accountingEvent, type EventAttributes } from '../../src/accounting/even
 import { planEvent, isEmptyPlan, type PlannedSession, type SessionLookup } from '../../src/accounting/plan.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { SessionTable } from '../../src/sessions/table.js';
+import { accountingAttributes } from '../helpers/accounting.js';
 
 const context = {
   pools: ['10.64.0.0/16', '2001:db8:100::/40'].map((text) => parsePrefix(text)),
@@ -10,23 +11,8 @@ const context = {
   maxSessions: 1000,
 };
 
-function attributes(overrides: Partial<EventAttributes>): EventAttributes {
-  return {
-    statusType: 2,
-    sessionId: 's1',
-    userName: 'alice',
-    nasIpAddress: '192.0.2.10',
-    nasIpv6Address: undefined,
-    nasIdentifier: undefined,
-    framedIpAddress: undefined,
-    framedIpv6Addresses: [],
-    framedIpv6Prefixes: [],
-    delegatedIpv6Prefixes: [],
-    eventTimestamp: undefined,
-    acctDelayTime: undefined,
-    ...overrides,
-  };
-}
+const attributes = (overrides: Partial<EventAttributes>): EventAttributes =>
+  accountingAttributes({ statusType: 2, sessionId: 's1', userName: 'alice', nasIpAddress: '192.0.2.10', ...overrides });
 
 /** A real session table holding the sessions, recorded in this order. */
 function table(sessions: PlannedSession[]): SessionLookup {

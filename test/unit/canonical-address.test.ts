@@ -8,24 +8,10 @@ import { accountingEvent, framedAddresses, type EventAttributes } from '../../sr
 import { planEvent } from '../../src/accounting/plan.js';
 import { canonicalPrefix, formatPrefix, parsePrefix } from '../../src/net/address.js';
 import { SessionTable } from '../../src/sessions/table.js';
+import { accountingAttributes } from '../helpers/accounting.js';
 
-function attributes(overrides: Partial<EventAttributes>): EventAttributes {
-  return {
-    statusType: 2,
-    sessionId: 's1',
-    userName: undefined,
-    nasIpAddress: '192.0.2.10',
-    nasIpv6Address: undefined,
-    nasIdentifier: undefined,
-    framedIpAddress: undefined,
-    framedIpv6Addresses: [],
-    framedIpv6Prefixes: [],
-    delegatedIpv6Prefixes: [],
-    eventTimestamp: undefined,
-    acctDelayTime: undefined,
-    ...overrides,
-  };
-}
+const attributes = (overrides: Partial<EventAttributes>): EventAttributes =>
+  accountingAttributes({ statusType: 2, sessionId: 's1', nasIpAddress: '192.0.2.10', ...overrides });
 
 describe('the canonical address of an event', () => {
   it.each([

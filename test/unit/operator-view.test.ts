@@ -9,22 +9,10 @@ import { parsePrefix } from '../../src/net/address.js';
 import type { JobDeliveries } from '../../src/queue/store.js';
 import type { AccountingAttributes } from '../../src/radius/attributes.js';
 import { SessionTable } from '../../src/sessions/table.js';
+import { accountingAttributes } from '../helpers/accounting.js';
 
-const attributes = (overrides: Partial<AccountingAttributes>): AccountingAttributes => ({
-  statusType: 1,
-  sessionId: 's1',
-  userName: 'alice',
-  nasIpAddress: '192.0.2.1',
-  nasIpv6Address: undefined,
-  nasIdentifier: undefined,
-  framedIpAddress: undefined,
-  framedIpv6Addresses: [],
-  framedIpv6Prefixes: [],
-  delegatedIpv6Prefixes: [],
-  eventTimestamp: undefined,
-  acctDelayTime: undefined,
-  ...overrides,
-});
+const attributes = (overrides: Partial<AccountingAttributes>): AccountingAttributes =>
+  accountingAttributes({ statusType: 1, sessionId: 's1', userName: 'alice', nasIpAddress: '192.0.2.1', ...overrides });
 
 function viewWith(table: SessionTable | undefined, jobs: JobDeliveries[] = [], now = () => 10_000): OperatorView {
   return new OperatorView({
