@@ -4,7 +4,7 @@
  * each backend type's entry and each transport's keys come from their own folders.
  */
 import { z } from 'zod';
-import { BACKENDS, type BackendRegistry } from '../backends/index.js';
+import type { BACKENDS, BackendRegistry } from '../backends/index.js';
 import { transportClientShape, transportSectionShape } from '../radius/transports/schemas.js';
 import { duration } from './duration.js';
 
@@ -61,8 +61,5 @@ export function configSchemaFor<Registry extends BackendRegistry>(backends: Regi
   });
 }
 
-/** The product's config schema: its backend types are those of src/backends/index.ts. */
-export const configSchema = configSchemaFor(BACKENDS);
-
-/** The config as written in YAML, after defaults. */
-export type RawConfig = z.infer<typeof configSchema>;
+/** The config as written in YAML, after defaults, with the product's backend types (src/backends/index.ts). */
+export type RawConfig = z.infer<ReturnType<typeof configSchemaFor<typeof BACKENDS>>>;

@@ -8,8 +8,12 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ERROR_CODES, exitStatusFor, RblError, type ErrorCode } from '../../src/errors.js';
 import { METRIC_HELP } from '../../src/http/metrics.js';
-import { configSchema } from '../../src/config/schema.js';
+import { BACKENDS } from '../../src/backends/index.js';
+import { configSchemaFor } from '../../src/config/schema.js';
 import { PROJECT_ROOT } from '../helpers/service.js';
+
+/** The product's config schema: the one `serve` loads with. */
+const configSchema = configSchemaFor(BACKENDS);
 
 const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 
