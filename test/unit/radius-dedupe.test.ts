@@ -152,6 +152,75 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(cache.begin('b').state).toBe('answered');
   });
 
+  it('prunes expired answers even behind a request still in progress', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 100, now: time.now });
+    cache.begin('stuck');
+    for (const key of ['a', 'b']) {
+      cache.begin(key);
+      cache.answer(key, Buffer.alloc(20));
+    }
+    time.advance(100);
+    cache.begin('c');
+    // stuck and c remain; the answers of a and b expired although stuck is older than both.
+    expect(cache.size).toBe(2);
+    expect(cache.begin('stuck').state).toBe('in_progress');
+  });
+
+  it('evicts the oldest entry when full, an answer or a request in progress, whichever was recorded first', () => {
+    const answeredFirst = new DuplicateCache({ maxEntries: 2 });
+    answeredFirst.begin('a');
+    answeredFirst.answer('a', Buffer.alloc(20));
+    answeredFirst.begin('b');
+    answeredFirst.begin('c');
+    expect([answeredFirst.begin('b').state, answeredFirst.begin('c').state]).toEqual(['in_progress', 'in_progress']);
+    expect(answeredFirst.begin('a').state).toBe('new');
+
+    const inProgressFirst = new DuplicateCache({ maxEntries: 2 });
+    inProgressFirst.begin('x');
+    inProgressFirst.begin('a');
+    inProgressFirst.answer('a', Buffer.alloc(20));
+    inProgressFirst.begin('c');
+    expect(inProgressFirst.begin('a').state).toBe('answered');
+    expect(inProgressFirst.begin('x').state).toBe('new');
+  });
+
+  it('keeps expiring in record order after requests are forgotten at the front, the middle and the end', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ inProgressTtlMs: 100, now: time.now });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) {
+      cache.begin(key);
+      time.advance(10);
+    }
+    cache.forget('a');
+    cache.forget('c');
+    cache.forget('e');
+    cache.forget('never-seen');
+    expect(cache.size).toBe(2);
+    cache.begin('f');
+    // b was begun at +10 and d at +30: at +110 only b has expired.
+    time.advance(60);
+    cache.begin('g');
+    expect(cache.size).toBe(3);
+    expect(cache.begin('d').state).toBe('in_progress');
+    time.advance(20);
+    expect(cache.begin('h').state).toBe('new');
+    expect(cache.size).toBe(3);
+    expect(cache.begin('f').state).toBe('in_progress');
+    expect(cache.begin('b').state).toBe('new');
+  });
+
+  it('remembers an answer recorded without a begin, and the latest of two answers', () => {
+    const cache = new DuplicateCache();
+    const first = Buffer.alloc(20, 1);
+    const second = Buffer.alloc(20, 2);
+    cache.answer('a', first);
+    expect(cache.begin('a')).toEqual({ state: 'answered', response: first });
+    cache.answer('a', second);
+    expect(cache.begin('a')).toEqual({ state: 'answered', response: second });
+    expect(cache.size).toBe(1);
+  });
+
   it('forgets everything when cleared', () => {
     const cache = new DuplicateCache();
     cache.begin('a');
