@@ -22,6 +22,20 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     }
   });
 
+  it('keys IPv6 sources apart from each other and from IPv4 ones, a v4-mapped source as its IPv4 address', () => {
+    const keys = ['2001:db8::1', '2001:db8::2', '192.0.2.1'].map((address) => duplicateKey(address, 1812, 7, auth(1)));
+    expect(new Set(keys).size).toBe(3);
+    expect(duplicateKey('::ffff:192.0.2.1', 1812, 7, auth(1))).toBe(keys[2]);
+    expect(duplicateKey('2001:db8::1', 1813, 7, auth(1))).not.toBe(keys[0]);
+  });
+
+  it('keys a source that is no address by its text, however long', () => {
+    const long = 'x'.repeat(100);
+    expect(duplicateKey(long, 1812, 7, auth(1))).toBe(duplicateKey(long, 1812, 7, auth(1)));
+    expect(duplicateKey(long, 1812, 7, auth(1))).not.toBe(duplicateKey(`${long}y`, 1812, 7, auth(1)));
+    expect(duplicateKey(long, 1812, 7, auth(1))).not.toBe(duplicateKey(long, 1812, 7, auth(2)));
+  });
+
   it('treats a first request as new and records it in progress', () => {
     const cache = new DuplicateCache();
     expect(cache.begin('a')).toEqual({ state: 'new' });
