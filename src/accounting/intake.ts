@@ -4,7 +4,7 @@
  * it, and resolves when the NAS may be answered (recorded, or with state.ack: unlisted, delivered).
  */
 import type { Config } from '../config/load.js';
-import type { Metrics } from '../http/metrics.js';
+import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { StateStore } from '../queue/store.js';
 import { hostPort, type AccountingRequest } from '../radius/handler.js';
@@ -42,6 +42,12 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
   const refusedLimiter = rateLimiter(20, 10_000);
   const staleLimiter = rateLimiter(20, 10_000);
   const evictionLimiter = rateLimiter(1, 10_000);
+  const eventSeries = new Map<AccountingEventType, CountedSeries>();
+  const countEvent = (type: AccountingEventType): void => {
+    let series = eventSeries.get(type);
+    if (!series) eventSeries.set(type, (series = metrics.series(metrics.events, { type })));
+    series.inc();
+  };
 
   /** Counts each reason once per event and logs each finding, at a limited rate: a replaying client must not flood the log. */
   const reportStale = (type: AccountingEventType, plan: EventPlan, context: Record<string, unknown>): void => {
@@ -87,7 +93,7 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
       radiusLog.trace({ client: request.client.name, attributes: trace.attributes }, trace.header);
     }
     const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
-    metrics.events.inc({ type: event.type });
+    countEvent(event.type);
     const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn, maxSessions: config.sessions.max });
     options.onPlanned?.(event, plan);
     const context = { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
