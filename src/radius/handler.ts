@@ -124,13 +124,19 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       if (seen.state === 'in_progress') return report('in_progress', detail);
       const request: AccountingRequest = {
         client,
-        source: { address: from.address, port: from.port, transport },
+        source: from,
         identifier: packet.identifier,
         attributes: decodeAccountingAttributes(packet),
         packet,
         receivedAt,
       };
-      settle(() => options.onAccounting(request)).then(
+      let recorded: Promise<void>;
+      try {
+        recorded = options.onAccounting(request);
+      } catch (error) {
+        recorded = Promise.reject(error);
+      }
+      recorded.then(
         () => {
           const response = buildAccountingResponse(packet, client.secret, false);
           cache.answer(key, response);
@@ -154,14 +160,6 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 /** "host:port", with IPv6 addresses in brackets. */
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function settle(call: () => Promise<void>): Promise<void> {
-  try {
-    return Promise.resolve(call());
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 function errorMessage(error: unknown): string {
