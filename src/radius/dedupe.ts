@@ -1,7 +1,7 @@
 /**
  * The duplicate-detection cache of RFC 5080 §2.2.2: a request is the same when its source address,
- * source port, Identifier and Request Authenticator are. A duplicate of an answered request gets
- * the cached response again, a duplicate of one still in progress is dropped. Pure code with an
+ * source port, Identifier and Request Authenticator are. A duplicate of an answered request is
+ * answered again, a duplicate of one still in progress is dropped. Pure code with an
  * injectable clock; expired entries are pruned as new ones arrive, so it needs no timer.
  */
 import { sourceAddressBytes } from './clients.js';
@@ -19,12 +19,12 @@ export interface DuplicateCacheOptions {
 export type DuplicateLookup =
   | { readonly state: 'new' }
   | { readonly state: 'in_progress' }
-  | { readonly state: 'answered'; readonly response: Buffer };
+  | { readonly state: 'answered' };
 
 /** A remembered request, linked into the list of its kind in the order entries were recorded. */
 interface Entry {
   readonly key: string;
-  response: Buffer | undefined;
+  answered: boolean;
   expiresAt: number;
   /** The count of begin and answer calls when it was recorded: the lowest is the oldest, evicted first when the cache is full. */
   sequence: number;
@@ -34,6 +34,7 @@ interface Entry {
 
 const NEW: DuplicateLookup = Object.freeze({ state: 'new' });
 const IN_PROGRESS: DuplicateLookup = Object.freeze({ state: 'in_progress' });
+const ANSWERED: DuplicateLookup = Object.freeze({ state: 'answered' });
 
 /**
  * Entries of one kind (answered, or in progress) in the order they were recorded, which is their
@@ -129,28 +130,31 @@ export class DuplicateCache {
     const now = this.now();
     const entry = this.entries.get(key);
     if (entry && entry.expiresAt > now) {
-      return entry.response ? { state: 'answered', response: entry.response } : IN_PROGRESS;
+      return entry.answered ? ANSWERED : IN_PROGRESS;
     }
     if (entry) this.delete(entry);
     this.prune(now, 1);
-    const fresh: Entry = { key, response: undefined, expiresAt: now + this.inProgressTtlMs, sequence: this.sequence++, previous: undefined, next: undefined };
+    const fresh: Entry = { key, answered: false, expiresAt: now + this.inProgressTtlMs, sequence: this.sequence++, previous: undefined, next: undefined };
     this.entries.set(key, fresh);
     this.inProgress.append(fresh);
     return NEW;
   }
 
-  /** Records the response sent, so a retransmission gets the same octets. */
-  answer(key: string, response: Buffer): void {
+  /**
+   * Records that the request was answered, so a retransmission is answered again without being
+   * processed. The answer itself is not kept: the handler builds it again from the retransmission.
+   */
+  answer(key: string): void {
     const now = this.now();
     let entry = this.entries.get(key);
     if (entry) {
       this.listOf(entry).remove(entry);
     } else {
-      entry = { key, response, expiresAt: 0, sequence: 0, previous: undefined, next: undefined };
+      entry = { key, answered: true, expiresAt: 0, sequence: 0, previous: undefined, next: undefined };
       this.entries.set(key, entry);
     }
     // Recorded anew: the answer counts as the newest entry and expires in its turn.
-    entry.response = response;
+    entry.answered = true;
     entry.expiresAt = now + this.answeredTtlMs;
     entry.sequence = this.sequence++;
     this.answered.append(entry);
@@ -171,7 +175,7 @@ export class DuplicateCache {
   }
 
   private listOf(entry: Entry): RecordList {
-    return entry.response === undefined ? this.inProgress : this.answered;
+    return entry.answered ? this.answered : this.inProgress;
   }
 
   private delete(entry: Entry): void {

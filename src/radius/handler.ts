@@ -118,7 +118,11 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       const key = duplicateKey(from.address, from.port, packet.identifier, packet.authenticator);
       const seen = cache.begin(key);
       if (seen.state === 'answered') {
-        reply(seen.response);
+        // RFC 5080 §2.2.2: answered again, not processed again. The answer is built afresh from the
+        // retransmission: it has the first one's Identifier, authenticator and Proxy-States (the
+        // authenticator covers them), so these are the octets sent the first time, and the cache
+        // holds no copy of each answer for its 5 s.
+        reply(buildAccountingResponse(packet, client.secret, false));
         return report('duplicate', detail);
       }
       if (seen.state === 'in_progress') return report('in_progress', detail);
@@ -139,7 +143,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       recorded.then(
         () => {
           const response = buildAccountingResponse(packet, client.secret, false);
-          cache.answer(key, response);
+          cache.answer(key);
           reply(response);
           report('accepted', detail);
         },

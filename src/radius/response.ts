@@ -18,8 +18,8 @@ export function buildAccountingResponse(request: RadiusPacket, secret: Buffer, w
   const messageAuthenticatorLength = withMessageAuthenticator ? MESSAGE_AUTHENTICATOR_ATTRIBUTE_LENGTH : 0;
   let length = HEADER_LENGTH + messageAuthenticatorLength;
   for (const attribute of proxyStates) length += attribute.length;
-  // A slice of Node's shared pool, zeroed: the duplicate cache keeps each answer 5 s, and a Buffer
-  // of its own would add a backing store of some hundred octets to each of tens of thousands.
+  // A zeroed slice of Node's shared pool: one per packet, a Buffer of its own would cost a backing
+  // store each.
   const response = Buffer.allocUnsafe(length).fill(0);
   response[0] = Code.AccountingResponse;
   response[1] = request.identifier;
