@@ -58,8 +58,6 @@ class RecordList {
     else this.first = entry.next;
     if (entry.next) entry.next.previous = entry.previous;
     else this.last = entry.previous;
-    entry.previous = undefined;
-    entry.next = undefined;
   }
 
   clear(): void {

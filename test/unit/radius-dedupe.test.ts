@@ -122,6 +122,15 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(cache.begin('stuck').state).toBe('new');
   });
 
+  it('keeps only the newest request when its bound is zero', () => {
+    const cache = new DuplicateCache({ maxEntries: 0 });
+    expect(cache.begin('a').state).toBe('new');
+    expect(cache.begin('b').state).toBe('new');
+    expect(cache.size).toBe(1);
+    expect(cache.begin('b').state).toBe('in_progress');
+    expect(cache.begin('a').state).toBe('new');
+  });
+
   it('remembers 100,000 requests by default, then evicts the oldest', () => {
     const cache = new DuplicateCache();
     for (let i = 0; i <= 100_000; i++) cache.begin(`k${i}`);
