@@ -4,7 +4,7 @@
  * it, and resolves when the NAS may be answered (recorded, or with state.ack: unlisted, delivered).
  */
 import type { Config } from '../config/load.js';
-import type { Metrics } from '../http/metrics.js';
+import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { StateStore } from '../queue/store.js';
 import { hostPort, type AccountingRequest } from '../radius/handler.js';
@@ -35,6 +35,13 @@ export interface AccountingIntakeOptions {
   readonly onPlanned?: (event: AccountingEvent, plan: EventPlan) => void;
 }
 
+/** The fields that tie a log line to its event. */
+function eventContext(event: AccountingEvent): Record<string, unknown> {
+  return { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
+}
+
+const NO_CONTEXT: Record<string, unknown> = Object.freeze({});
+
 /** The handler's `onAccounting`: resolves once the NAS may be answered, rejects when it must retransmit. */
 export function accountingIntake(options: AccountingIntakeOptions): (request: AccountingRequest) => Promise<void> {
   const { log, radiusLog, metrics } = options;
@@ -42,6 +49,12 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
   const refusedLimiter = rateLimiter(20, 10_000);
   const staleLimiter = rateLimiter(20, 10_000);
   const evictionLimiter = rateLimiter(1, 10_000);
+  const eventSeries = new Map<AccountingEventType, CountedSeries>();
+  const countEvent = (type: AccountingEventType): void => {
+    let series = eventSeries.get(type);
+    if (!series) eventSeries.set(type, (series = metrics.series(metrics.events, { type })));
+    series.inc();
+  };
 
   /** Counts each reason once per event and logs each finding, at a limited rate: a replaying client must not flood the log. */
   const reportStale = (type: AccountingEventType, plan: EventPlan, context: Record<string, unknown>): void => {
@@ -87,25 +100,27 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
       radiusLog.trace({ client: request.client.name, attributes: trace.attributes }, trace.header);
     }
     const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
-    metrics.events.inc({ type: event.type });
+    countEvent(event.type);
     const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn, maxSessions: config.sessions.max });
     options.onPlanned?.(event, plan);
-    const context = { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
-    reportRefusals(plan, context);
-    reportStale(event.type, plan, context);
+    // The fields of this event's log lines, made only when a line is written: most Stops write none here.
+    const debug = log.isLevelEnabled('debug');
+    const context = debug || plan.refused.length > 0 || plan.stale.length > 0 ? eventContext(event) : NO_CONTEXT;
+    if (plan.refused.length > 0) reportRefusals(plan, context);
+    if (plan.stale.length > 0) reportStale(event.type, plan, context);
     reportEvictions(plan, config.sessions.max);
     if (isEmptyPlan(plan)) {
-      log.debug(context, 'accounting event changes nothing');
+      if (debug) log.debug(context, 'accounting event changes nothing');
       return;
     }
     // The `unlisted` line of each backend and zone reports the outcome with the same context; one
     // info line per event keeps logging off the top of the profile at thousands of Stops a second.
-    log.debug({ ...context, addresses: plan.unlist }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
+    if (debug) log.debug({ ...context, addresses: plan.unlist }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
     const waitForDelivery = config.state.ack === 'unlisted';
     const { recorded, done } = store.commit(
       {
-        upsert: [...plan.upsert],
-        remove: [...plan.remove],
+        upsert: plan.upsert,
+        remove: plan.remove,
         unlist:
           plan.unlist.length > 0
             ? { targets: plan.unlist, reason: { event: event.type, client: event.client, nas: event.nas, sessionId: event.sessionId }, createdAt: event.receivedAt }

@@ -76,7 +76,13 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
   const evicted: PlannedSession[] = [];
   const candidates: IpPrefix[] = [];
   const stale: StaleFinding[] = [];
-  const refused = new Map<string, RblError>();
+  // Few addresses per event: arrays searched in place cost less than a Map or Set per event.
+  const refused: { address: string; error: RblError }[] = [];
+  const refuse = (address: string, error: RblError): void => {
+    const earlier = refused.find((entry) => entry.address === address);
+    if (earlier) earlier.error = error;
+    else refused.push({ address, error });
+  };
   const time: EventTime = event;
   const key: SessionKey | undefined = event.sessionId === undefined ? undefined : { client: event.client, nas: event.nas, sessionId: event.sessionId };
   const stopTime: StopTime = { at: event.at, nasTime: event.nasTime };
@@ -88,7 +94,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
       const allowed: CanonicalPrefix[] = [];
       for (const target of event.addresses) {
         const error = unlistRefusal(target, context);
-        if (error) refused.set(target.text, error);
+        if (error) refuse(target.text, error);
         else allowed.push(target);
       }
       const recordable = allowed.map((target) => target.text);
@@ -125,19 +131,22 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
       if (key) remove.push({ ...key, stoppedAt: stopTime });
       // The Stop's own addresses and what its session recorded: a Stop may repeat only some of them.
       // The Stop's own are already prefixes; only what the table recorded (text) is parsed.
-      const own = new Map(event.addresses.map((target) => [target.text, target]));
-      const addresses = [...new Set([...own.keys(), ...(known?.addresses ?? [])])];
+      const addresses: (CanonicalPrefix | string)[] = [];
+      const named = (address: string): boolean => addresses.some((entry) => (typeof entry === 'string' ? entry : entry.text) === address);
+      for (const target of event.addresses) if (!named(target.text)) addresses.push(target);
+      for (const address of known?.addresses ?? []) if (!named(address)) addresses.push(address);
       if (addresses.length === 0) {
         stale.push({ reason: 'unknown_session' });
         break;
       }
-      for (const address of addresses) {
+      for (const entry of addresses) {
+        const address = typeof entry === 'string' ? entry : entry.text;
         const owner = sessions.ownerOf(address);
         if (owner !== undefined && !sameSession(owner, key) && !provablyAfter(time, sessionTime(owner))) {
           stale.push({ reason: 'address_taken', address, owner });
           continue;
         }
-        if (context.unlistOn.has('stop')) candidates.push(own.get(address) ?? parsePrefix(address));
+        if (context.unlistOn.has('stop')) candidates.push(typeof entry === 'string' ? parsePrefix(entry) : entry);
       }
       break;
     }
@@ -170,16 +179,16 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
   }
 
   const unlist: string[] = [];
-  const seen = new Set<string>();
+  const judged: string[] = [];
   for (const target of candidates) {
     const address = formatPrefix(target);
-    if (seen.has(address)) continue;
-    seen.add(address);
+    if (judged.includes(address)) continue;
+    judged.push(address);
     const error = unlistRefusal(target, context);
-    if (error) refused.set(address, error);
+    if (error) refuse(address, error);
     else unlist.push(address);
   }
-  return { upsert, remove, evicted, unlist, refused: [...refused].map(([address, error]) => ({ address, error })), stale };
+  return { upsert, remove, evicted, unlist, refused, stale };
 }
 
 /**

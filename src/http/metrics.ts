@@ -3,7 +3,7 @@
  * rbl_unlist_<area>_<name>, counters end in _total. {@link METRIC_HELP} is the one list of
  * names, types, labels and help text; the README's metrics table is checked against it.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
 
 /** Results of one received RADIUS datagram. */
 export const PACKET_OUTCOMES = [
@@ -142,6 +142,11 @@ export interface MetricsState {
   ready?(): boolean;
 }
 
+/** One series of a counter, its labels fixed: see {@link Metrics.series}. */
+export interface CountedSeries {
+  inc(count?: number): void;
+}
+
 export interface Metrics {
   /** A registry of its own (with the default process metrics), so tests can make many. */
   readonly registry: Registry;
@@ -161,6 +166,12 @@ export interface Metrics {
   readonly journalErrors: Counter;
   /** Queue depth, dead letters, sessions and backend up: gauges read at scrape time from these getters. */
   bindState(state: MetricsState): void;
+  /**
+   * A series of `counter` for fixed label values, counted in a plain number and added to the
+   * counter whenever it is read (a scrape): for counts made per packet, as prom-client hashes the
+   * labels and allocates on every inc. Made once per label set and kept.
+   */
+  series<L extends string>(counter: Counter<L>, labels: LabelValues<L>): CountedSeries;
 }
 
 // Backend requests are loopback or LAN round trips bounded by the timeout (default 3-5 s).
@@ -175,9 +186,23 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let state: MetricsState | undefined;
+  // Counts of Metrics.series, by counter, added to the counter when it is read.
+  const pending = new Map<Counter<string>, { readonly labels: LabelValues<string>; count: number }[]>();
 
   const counter = <L extends string>(name: MetricName & `${string}_total`) =>
-    new Counter<L>({ name, help: METRIC_HELP[name].help, labelNames: METRIC_HELP[name].labels as unknown as L[], registers: [registry] });
+    new Counter<L>({
+      name,
+      help: METRIC_HELP[name].help,
+      labelNames: METRIC_HELP[name].labels as unknown as L[],
+      registers: [registry],
+      collect() {
+        for (const series of pending.get(this as Counter<string>) ?? []) {
+          if (series.count === 0) continue;
+          this.inc(series.labels as LabelValues<L>, series.count);
+          series.count = 0;
+        }
+      },
+    });
   const histogram = <L extends string>(name: MetricName & `${string}_seconds`, buckets: number[]) =>
     new Histogram<L>({ name, help: METRIC_HELP[name].help, labelNames: METRIC_HELP[name].labels as unknown as L[], buckets, registers: [registry] });
   const gauge = (name: MetricName, read: (s: MetricsState) => number) =>
@@ -229,6 +254,17 @@ export function createMetrics(): Metrics {
     journalErrors: counter('rbl_unlist_journal_errors_total'),
     bindState(next) {
       state = next;
+    },
+    series(counted, labels) {
+      const series = { labels: labels as LabelValues<string>, count: 0 };
+      const list = pending.get(counted as Counter<string>) ?? [];
+      list.push(series);
+      pending.set(counted as Counter<string>, list);
+      return {
+        inc(count = 1) {
+          series.count += count;
+        },
+      };
     },
   };
 }

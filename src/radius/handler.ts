@@ -124,22 +124,32 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       const key = duplicateKey(from.address, from.port, packet.identifier, packet.authenticator);
       const seen = cache.begin(key);
       if (seen.state === 'answered') {
-        reply(seen.response);
+        // RFC 5080 §2.2.2: answered again, not processed again. The answer is built afresh from the
+        // retransmission: it has the first one's Identifier, authenticator and Proxy-States (the
+        // authenticator covers them), so these are the octets sent the first time, and the cache
+        // holds no copy of each answer for its 5 s.
+        reply(buildAccountingResponse(packet, client.secret, false));
         return report('duplicate', detail);
       }
       if (seen.state === 'in_progress') return report('in_progress', detail);
       const request: AccountingRequest = {
         client,
-        source: { address: from.address, port: from.port, transport },
+        source: from,
         identifier: packet.identifier,
         attributes: decodeAccountingAttributes(packet),
         packet,
         receivedAt,
       };
-      settle(() => options.onAccounting(request)).then(
+      let recorded: Promise<void>;
+      try {
+        recorded = options.onAccounting(request);
+      } catch (error) {
+        recorded = Promise.reject(error);
+      }
+      recorded.then(
         () => {
           const response = buildAccountingResponse(packet, client.secret, false);
-          cache.answer(key, response);
+          cache.answer(key);
           reply(response);
           report('accepted', detail);
         },
@@ -161,14 +171,6 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 /** "host:port", with IPv6 addresses in brackets. */
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function settle(call: () => Promise<void>): Promise<void> {
-  try {
-    return Promise.resolve(call());
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 function errorMessage(error: unknown): string {

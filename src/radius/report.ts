@@ -2,9 +2,10 @@
  * What the RADIUS side reports, as the operator sees it: every packet outcome counted by transport,
  * and a discarded packet or refused RadSec connection logged with why, at a limited rate.
  */
-import type { Metrics } from '../http/metrics.js';
+import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { PacketDetail, PacketOutcome } from './handler.js';
+import type { TransportName } from './transports/types.js';
 
 /** Outcomes that are logged (rate-limited): a discarded packet says why, once in a while. */
 const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed', 'bad_certificate', 'too_many_connections']);
@@ -20,10 +21,25 @@ export interface PacketReporter {
 export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
   // Discards and notices come from packets and connections a client controls: one limit for both.
   const limiter = rateLimiter(20, 10_000);
+  // The packets counter's series, by client, transport and outcome, made on first use: looked up
+  // through the same strings every time, without building a label object or hash per packet.
+  const series = new Map<string | undefined, Map<TransportName, Map<PacketOutcome, CountedSeries>>>();
+  const seriesOf = (client: string | undefined, transport: TransportName, outcome: PacketOutcome): CountedSeries => {
+    let byTransport = series.get(client);
+    if (!byTransport) series.set(client, (byTransport = new Map()));
+    let byOutcome = byTransport.get(transport);
+    if (!byOutcome) byTransport.set(transport, (byOutcome = new Map()));
+    let counted = byOutcome.get(outcome);
+    if (!counted) {
+      // By client name when the packet matched one; a packet from no known client has no client label.
+      counted = metrics.series(metrics.packets, client === undefined ? { outcome, transport } : { outcome, transport, client });
+      byOutcome.set(outcome, counted);
+    }
+    return counted;
+  };
   return {
     onPacket(outcome, detail) {
-      // By client name when the packet matched one; a packet from no known client has no client label.
-      metrics.packets.inc(detail.client === undefined ? { outcome, transport: detail.transport } : { outcome, transport: detail.transport, client: detail.client });
+      seriesOf(detail.client, detail.transport, outcome).inc();
       if (!DISCARDS.has(outcome)) return;
       const { allowed, suppressed } = limiter();
       // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.

@@ -2,9 +2,9 @@
  * Builds the Accounting-Response (RFC 2866 §4): the header, a Message-Authenticator for a
  * Status-Server (RFC 5997 §3), and every Proxy-State of the request (RFC 2865 §5.33).
  */
-import { messageAuthenticator, responseAuthenticator } from './authenticator.js';
+import { messageAuthenticator, signResponse } from './authenticator.js';
 import { proxyStateAttributes, type RadiusPacket } from './packet.js';
-import { Attribute, AUTHENTICATOR_LENGTH, AUTHENTICATOR_OFFSET, Code, HEADER_LENGTH, MESSAGE_AUTHENTICATOR_ATTRIBUTE_LENGTH } from './protocol.js';
+import { Attribute, AUTHENTICATOR_OFFSET, Code, HEADER_LENGTH, MESSAGE_AUTHENTICATOR_ATTRIBUTE_LENGTH } from './protocol.js';
 
 /**
  * The signed Accounting-Response to `request`; `withMessageAuthenticator` for Status-Server replies.
@@ -18,7 +18,9 @@ export function buildAccountingResponse(request: RadiusPacket, secret: Buffer, w
   const messageAuthenticatorLength = withMessageAuthenticator ? MESSAGE_AUTHENTICATOR_ATTRIBUTE_LENGTH : 0;
   let length = HEADER_LENGTH + messageAuthenticatorLength;
   for (const attribute of proxyStates) length += attribute.length;
-  const response = Buffer.alloc(length);
+  // A zeroed slice of Node's shared pool: one per packet, a Buffer of its own would cost a backing
+  // store each.
+  const response = Buffer.allocUnsafe(length).fill(0);
   response[0] = Code.AccountingResponse;
   response[1] = request.identifier;
   response.writeUInt16BE(length, 2);
@@ -41,6 +43,6 @@ export function buildAccountingResponse(request: RadiusPacket, secret: Buffer, w
     };
     messageAuthenticator(view, secret, request.authenticator).copy(response, HEADER_LENGTH + 2);
   }
-  responseAuthenticator(response, secret).copy(response, AUTHENTICATOR_OFFSET, 0, AUTHENTICATOR_LENGTH);
+  signResponse(response, secret);
   return response;
 }

@@ -101,6 +101,16 @@ describe('what each accounting event does', () => {
     expect(plan.remove).toEqual([{ client: 'ras1', nas: '192.0.2.10', sessionId: 'lost-stop', stoppedAt: { at: 1000, nasTime: undefined } }]);
   });
 
+  it('refuses and unlists each address once, however often the event and its session name it', () => {
+    const start = planEvent(event({ statusType: 1, framedIpv6Addresses: ['2001:db8:999::1', '2001:db8:999::1'] }), table([]), context);
+    expect(start.refused.map((r) => r.address)).toEqual(['2001:db8:999::1']);
+    const session = recorded('192.0.2.10', 's1', 'ras1', ['10.64.0.9', '10.64.0.10'], 1);
+    const stop = planEvent(event({ framedIpAddress: '10.64.0.9', framedIpv6Addresses: ['2001:db8:100::9', '2001:db8:100::9'] }), table([session]), context);
+    expect(stop.unlist).toEqual(['10.64.0.9', '2001:db8:100::9', '10.64.0.10']);
+    const outside = planEvent(event({ framedIpv6Addresses: ['2001:db8:999::2', '2001:db8:999::2'] }), table([]), context);
+    expect(outside.refused.map((r) => r.address)).toEqual(['2001:db8:999::2']);
+  });
+
   it('keeps addresses outside the pools and the RFC 5782 test range listed', () => {
     const plan = planEvent(event({ framedIpAddress: '127.0.0.2' }), table([]), context);
     expect(plan.unlist).toEqual([]);

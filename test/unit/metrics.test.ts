@@ -35,6 +35,29 @@ describe('metrics', () => {
     expect(text).toContain('rbl_unlist_accounting_refused_total{reason="outside_pools"} 0');
   });
 
+  it('adds what a series counted to its counter at each scrape, once', async () => {
+    const metrics = createMetrics();
+    const accepted = metrics.series(metrics.packets, { outcome: 'accepted', transport: 'udp', client: 'nas1' });
+    const stops = metrics.series(metrics.events, { type: 'stop' });
+    const idle = metrics.series(metrics.events, { type: 'start' });
+    accepted.inc();
+    accepted.inc(2);
+    stops.inc();
+    metrics.packets.inc({ outcome: 'accepted', transport: 'udp', client: 'nas1' });
+    const line = 'rbl_unlist_radius_packets_total{outcome="accepted",transport="udp",client="nas1"}';
+    let text = await metrics.registry.metrics();
+    expect(text).toContain(`${line} 4`);
+    expect(text).toContain('rbl_unlist_accounting_events_total{type="stop"} 1');
+    expect(text).toContain('rbl_unlist_accounting_events_total{type="start"} 0');
+    text = await metrics.registry.metrics();
+    expect(text).toContain(`${line} 4`);
+    accepted.inc();
+    idle.inc(0);
+    text = await metrics.registry.metrics();
+    expect(text).toContain(`${line} 5`);
+    expect(text).toContain('rbl_unlist_accounting_events_total{type="start"} 0');
+  });
+
   it('shows increments with their labels', async () => {
     const metrics = createMetrics();
     metrics.packets.inc({ outcome: 'accepted', transport: 'udp' });

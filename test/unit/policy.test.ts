@@ -17,6 +17,11 @@ describe('the safety rules', () => {
     ['2001:db8:100:1::/64', {}, undefined],
     ['10.64.7.1', { clientPools: [parsePrefix('10.64.0.0/22')] }, 'RBL_ADDRESS_OUTSIDE_POOLS'],
     ['10.64.2.1', { clientPools: [parsePrefix('10.64.0.0/22')] }, undefined],
+    ['10.64.3.255', { clientPools: [parsePrefix('10.64.0.0/22')] }, undefined],
+    ['10.64.4.0', { clientPools: [parsePrefix('10.64.0.0/22')] }, 'RBL_ADDRESS_OUTSIDE_POOLS'],
+    ['10.64.0.0/21', { clientPools: [parsePrefix('10.64.0.0/22')] }, 'RBL_ADDRESS_OUTSIDE_POOLS'],
+    ['10.64.0.0/22', { clientPools: [parsePrefix('10.64.0.0/22')] }, undefined],
+    ['10.64.1.0/24', { clientPools: [parsePrefix('10.64.0.0/22'), parsePrefix('2001:db8:100::/40')] }, undefined],
   ] as const)('%s with %o: %s', (address, options, code) => {
     // Even a configured pool that covers 127.0.0.0/8 or ::/0 never lets a protected address through.
     expect(unlistRefusal(parsePrefix(address), { pools, ...options })?.code).toBe(code);

@@ -22,27 +22,38 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     }
   });
 
+  it('keys IPv6 sources apart from each other and from IPv4 ones, a v4-mapped source as its IPv4 address', () => {
+    const keys = ['2001:db8::1', '2001:db8::2', '192.0.2.1'].map((address) => duplicateKey(address, 1812, 7, auth(1)));
+    expect(new Set(keys).size).toBe(3);
+    expect(duplicateKey('::ffff:192.0.2.1', 1812, 7, auth(1))).toBe(keys[2]);
+    expect(duplicateKey('2001:db8::1', 1813, 7, auth(1))).not.toBe(keys[0]);
+  });
+
+  it('keys a source that is no address by its text, however long', () => {
+    const long = 'x'.repeat(100);
+    expect(duplicateKey(long, 1812, 7, auth(1))).toBe(duplicateKey(long, 1812, 7, auth(1)));
+    expect(duplicateKey(long, 1812, 7, auth(1))).not.toBe(duplicateKey(`${long}y`, 1812, 7, auth(1)));
+    expect(duplicateKey(long, 1812, 7, auth(1))).not.toBe(duplicateKey(long, 1812, 7, auth(2)));
+  });
+
   it('treats a first request as new and records it in progress', () => {
     const cache = new DuplicateCache();
     expect(cache.begin('a')).toEqual({ state: 'new' });
     expect(cache.begin('a')).toEqual({ state: 'in_progress' });
   });
 
-  it('gives a duplicate of an answered request the very same response octets', () => {
+  it('remembers that a request was answered', () => {
     const cache = new DuplicateCache();
-    const response = Buffer.from([5, 1, 0, 20, ...auth(9)]);
     cache.begin('a');
-    cache.answer('a', response);
-    const again = cache.begin('a');
-    expect(again.state).toBe('answered');
-    expect(again.state === 'answered' && again.response).toBe(response);
+    cache.answer('a');
+    expect(cache.begin('a')).toEqual({ state: 'answered' });
   });
 
   it('forgets an answer after its time to live, so the request counts as new again', () => {
     const time = clock();
     const cache = new DuplicateCache({ answeredTtlMs: 30_000, now: time.now });
     cache.begin('a');
-    cache.answer('a', Buffer.alloc(20));
+    cache.answer('a');
     time.advance(29_999);
     expect(cache.begin('a').state).toBe('answered');
     time.advance(1);
@@ -53,7 +64,7 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     const time = clock();
     const cache = new DuplicateCache({ now: time.now });
     cache.begin('a');
-    cache.answer('a', Buffer.alloc(20));
+    cache.answer('a');
     time.advance(4_999);
     expect(cache.begin('a').state).toBe('answered');
     time.advance(1);
@@ -80,7 +91,7 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     const cache = new DuplicateCache({ answeredTtlMs: 100, now: time.now });
     for (const key of ['a', 'b', 'c']) {
       cache.begin(key);
-      cache.answer(key, Buffer.alloc(20));
+      cache.answer(key);
     }
     time.advance(100);
     cache.begin('d');
@@ -99,7 +110,7 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     const time = clock();
     const cache = new DuplicateCache({ now: time.now });
     cache.begin('answered');
-    cache.answer('answered', Buffer.alloc(20));
+    cache.answer('answered');
     cache.begin('stuck');
     time.advance(4_999);
     expect(cache.begin('answered').state).toBe('answered');
@@ -109,6 +120,15 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(cache.begin('stuck').state).toBe('in_progress');
     time.advance(1);
     expect(cache.begin('stuck').state).toBe('new');
+  });
+
+  it('keeps only the newest request when its bound is zero', () => {
+    const cache = new DuplicateCache({ maxEntries: 0 });
+    expect(cache.begin('a').state).toBe('new');
+    expect(cache.begin('b').state).toBe('new');
+    expect(cache.size).toBe(1);
+    expect(cache.begin('b').state).toBe('in_progress');
+    expect(cache.begin('a').state).toBe('new');
   });
 
   it('remembers 100,000 requests by default, then evicts the oldest', () => {
@@ -121,7 +141,7 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
   it('reads the real clock when given none', () => {
     const cache = new DuplicateCache({ answeredTtlMs: 60_000 });
     cache.begin('a');
-    cache.answer('a', Buffer.alloc(20));
+    cache.answer('a');
     expect(cache.begin('a').state).toBe('answered');
   });
 
@@ -130,7 +150,7 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     const cache = new DuplicateCache({ answeredTtlMs: 100, inProgressTtlMs: 1000, maxEntries: 3, now: time.now });
     cache.begin('x');
     cache.begin('a');
-    cache.answer('a', Buffer.alloc(20));
+    cache.answer('a');
     cache.begin('y');
     time.advance(100);
     expect(cache.begin('a').state).toBe('new');
@@ -147,15 +167,82 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     cache.begin('a');
     cache.begin('b');
     time.advance(60);
-    cache.answer('b', Buffer.alloc(20));
+    cache.answer('b');
     expect(cache.size).toBe(1);
     expect(cache.begin('b').state).toBe('answered');
+  });
+
+  it('prunes expired answers even behind a request still in progress', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 100, now: time.now });
+    cache.begin('stuck');
+    for (const key of ['a', 'b']) {
+      cache.begin(key);
+      cache.answer(key);
+    }
+    time.advance(100);
+    cache.begin('c');
+    // stuck and c remain; the answers of a and b expired although stuck is older than both.
+    expect(cache.size).toBe(2);
+    expect(cache.begin('stuck').state).toBe('in_progress');
+  });
+
+  it('evicts the oldest entry when full, an answer or a request in progress, whichever was recorded first', () => {
+    const answeredFirst = new DuplicateCache({ maxEntries: 2 });
+    answeredFirst.begin('a');
+    answeredFirst.answer('a');
+    answeredFirst.begin('b');
+    answeredFirst.begin('c');
+    expect([answeredFirst.begin('b').state, answeredFirst.begin('c').state]).toEqual(['in_progress', 'in_progress']);
+    expect(answeredFirst.begin('a').state).toBe('new');
+
+    const inProgressFirst = new DuplicateCache({ maxEntries: 2 });
+    inProgressFirst.begin('x');
+    inProgressFirst.begin('a');
+    inProgressFirst.answer('a');
+    inProgressFirst.begin('c');
+    expect(inProgressFirst.begin('a').state).toBe('answered');
+    expect(inProgressFirst.begin('x').state).toBe('new');
+  });
+
+  it('keeps expiring in record order after requests are forgotten at the front, the middle and the end', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ inProgressTtlMs: 100, now: time.now });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) {
+      cache.begin(key);
+      time.advance(10);
+    }
+    cache.forget('a');
+    cache.forget('c');
+    cache.forget('e');
+    cache.forget('never-seen');
+    expect(cache.size).toBe(2);
+    cache.begin('f');
+    // b was begun at +10 and d at +30: at +110 only b has expired.
+    time.advance(60);
+    cache.begin('g');
+    expect(cache.size).toBe(3);
+    expect(cache.begin('d').state).toBe('in_progress');
+    time.advance(20);
+    expect(cache.begin('h').state).toBe('new');
+    expect(cache.size).toBe(3);
+    expect(cache.begin('f').state).toBe('in_progress');
+    expect(cache.begin('b').state).toBe('new');
+  });
+
+  it('remembers an answer recorded without a begin, and one answered twice once', () => {
+    const cache = new DuplicateCache();
+    cache.answer('a');
+    expect(cache.begin('a')).toEqual({ state: 'answered' });
+    cache.answer('a');
+    expect(cache.begin('a')).toEqual({ state: 'answered' });
+    expect(cache.size).toBe(1);
   });
 
   it('forgets everything when cleared', () => {
     const cache = new DuplicateCache();
     cache.begin('a');
-    cache.answer('a', Buffer.alloc(20));
+    cache.answer('a');
     cache.begin('b');
     cache.clear();
     expect(cache.size).toBe(0);

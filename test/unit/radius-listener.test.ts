@@ -232,6 +232,22 @@ describe('RADIUS listener duplicate detection', () => {
     expect(outcomes.map((o) => o.outcome)).toEqual(['accepted', 'duplicate', 'status_server']);
   });
 
+  it('answers a duplicate carrying Proxy-States with the octets of the first answer, Proxy-States in order', async () => {
+    const { port, requests, outcomes } = await startListener();
+    const request = buildAccountingRequest({
+      identifier: 43,
+      secret: SECRET,
+      attributes: [['Acct-Status-Type', 'Stop'], ['Acct-Session-Id', 'proxied'], [33, Buffer.from('hop-one')], [33, Buffer.from('hop-two')]],
+    });
+    const answers = await fromOnePort(port, [request, request]);
+    expect(answers).toHaveLength(2);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(verifyAccountingResponse(answers[1]!, request, SECRET)).toBe(true);
+    expect(answers[1]!.subarray(20)).toEqual(Buffer.from([33, 9, ...Buffer.from('hop-one'), 33, 9, ...Buffer.from('hop-two')]));
+    expect(requests).toHaveLength(1);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['accepted', 'duplicate', 'status_server']);
+  });
+
   it('drops a duplicate that arrives while the first is in progress', async () => {
     const gate = deferred();
     const { port, requests, outcomes } = await startListener(() => gate.promise);

@@ -57,6 +57,24 @@ const cases: { name: string; datagram: () => Buffer; secret?: Buffer; outcome: P
   { name: 'discards an attribute of length 0', datagram: () => withAttributeLength(0), outcome: 'malformed', reason: /length 0, below 2/ },
   { name: 'discards an attribute of length 1', datagram: () => withAttributeLength(1), outcome: 'malformed', reason: /length 1, below 2/ },
   { name: 'discards an attribute running past Length', datagram: () => withAttributeLength(5), outcome: 'malformed', reason: /runs past Length/ },
+  ...[4, 19].map((octet) => ({
+    name: `discards a request whose Request Authenticator differs only in octet ${octet}`,
+    datagram: () => {
+      const p = good();
+      p[octet]! ^= 0x80;
+      return p;
+    },
+    outcome: 'bad_authenticator' as const,
+  })),
+  {
+    name: 'checks a 4096-octet request signed with a 200-octet secret',
+    datagram: () => {
+      const padding = paddingAttributes(4096 - good().length).map((attribute) => [25, attribute.subarray(2)] as const);
+      return buildAccountingRequest({ identifier: 9, secret: Buffer.alloc(200, 0x73), attributes: [['Acct-Status-Type', 'Stop'], ['Acct-Session-Id', 'abc'], ['Framed-IP-Address', '10.64.0.5'], ...padding] });
+    },
+    secret: Buffer.alloc(200, 0x73),
+    outcome: 'accounting',
+  },
   { name: 'discards a lone octet where an attribute header should be', datagram: () => resign(Buffer.concat([withLength(good(), good().length + 1), Buffer.from([8])])), outcome: 'malformed', reason: /no room for its type and length/ },
   { name: 'discards a request signed with another secret', datagram: good, secret: Buffer.from('other'), outcome: 'bad_authenticator', reason: /Request Authenticator/ },
   { name: 'discards a request with a flipped attribute octet', datagram: () => { const p = good(); p[p.length - 1]! ^= 1; return p; }, outcome: 'bad_authenticator' },

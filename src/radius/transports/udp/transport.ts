@@ -51,13 +51,19 @@ export function createUdpTransport(options: UdpTransportOptions): Transport {
         state = 'closed';
         throw error;
       }
+      // One callback for every send, and none when nobody listens: with a callback each send costs
+      // a further process.nextTick.
+      const { onError } = options;
+      const afterSend = onError
+        ? (error: Error | null) => {
+            if (error) onError(error);
+          }
+        : undefined;
       for (const { socket } of opened) {
         socket.on('message', (datagram, from) => {
           options.handler.receive(datagram, { transport: 'udp', address: from.address, port: from.port }, (response) => {
             if (state !== 'bound') return;
-            socket.send(response, from.port, from.address, (error) => {
-              if (error) options.onError?.(error);
-            });
+            socket.send(response, from.port, from.address, afterSend);
           });
         });
         socket.on('error', (error) => options.onError?.(error));
@@ -89,7 +95,7 @@ export function createUdpTransport(options: UdpTransportOptions): Transport {
 
 async function bindEndpoint(endpoint: Endpoint, receiveBufferBytes: number): Promise<BoundSocket> {
   // ipv6Only lets "0.0.0.0:1813" and "[::]:1813" be listed together without EADDRINUSE.
-  const socket = createSocket({ type: endpoint.family === 6 ? 'udp6' : 'udp4', ipv6Only: endpoint.family === 6 });
+  const socket = createSocket({ type: endpoint.family === 6 ? 'udp6' : 'udp4', ipv6Only: endpoint.family === 6, lookup: literalAddress });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       socket.close();
@@ -115,6 +121,14 @@ async function bindEndpoint(endpoint: Endpoint, receiveBufferBytes: number): Pro
     granted = 0;
   }
   return { socket, receiveBufferBytes: granted };
+}
+
+/**
+ * The socket's name lookup: an answer goes back to the source address of its request, always an
+ * address literal, so it is handed back at once; dns.lookup would defer every send by a tick.
+ */
+function literalAddress(address: string, family: unknown, callback: (error: null, address: string, family: number) => void): void {
+  callback(null, address, address.includes(':') ? 6 : 4);
 }
 
 /** The reason a bind failed, with what to check. */
