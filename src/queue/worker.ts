@@ -42,8 +42,12 @@ interface Lane {
   /** Job ids in arrival order; `head` is the next to take. */
   queue: number[];
   head: number;
-  /** Jobs put back by a transient failure, taken first. */
+  /**
+   * Jobs put back by a transient failure, taken first from `frontHead` on: after an outage this is
+   * the whole backlog, and shifting a 20,000-element array per job made each batch quadratic.
+   */
   front: number[];
+  frontHead: number;
   /** Jobs of a batch refused permanently, retried one per call. */
   solo: number[];
   readonly inFlight: Set<number>;
@@ -183,11 +187,15 @@ export class DeliveryWorker {
       taken.add(job.id);
       for (const target of job.targets) targets.add(target);
     };
-    while (lane.front.length > 0) {
-      const job = usable(lane.front[0]!);
+    while (lane.frontHead < lane.front.length) {
+      const job = usable(lane.front[lane.frontHead]!);
       if (job && !fits(job)) return jobs;
-      lane.front.shift();
+      lane.frontHead++;
       if (job) add(job);
+    }
+    if (lane.frontHead === lane.front.length) {
+      lane.front = [];
+      lane.frontHead = 0;
     }
     while (lane.head < lane.queue.length) {
       const job = usable(lane.queue[lane.head]!);
@@ -226,7 +234,8 @@ export class DeliveryWorker {
         // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
         lane.failures++;
         const delayMs = backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
-        lane.front = [...jobs.map((job) => job.id), ...lane.front];
+        lane.front = [...jobs.map((job) => job.id), ...lane.front.slice(lane.frontHead)];
+        lane.frontHead = 0;
         clearTimeout(lane.timer);
         if (!this.#closed) {
           lane.retryAt = Date.now() + delayMs;
@@ -263,6 +272,6 @@ export class DeliveryWorker {
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }
 
