@@ -180,11 +180,14 @@ class Store implements StateStore {
     const covering: string[] = [];
     if (change.unlist && change.unlist.targets.length > 0) {
       const targets: string[] = [];
+      const seen = new Set<string>();
       prefixes = [];
       for (const target of change.unlist.targets) {
         // A canonical prefix is trusted as made at decode (issue 11); only text is parsed.
         const prefix = typeof target === 'string' ? canonicalPrefix(parsePrefix(target)) : target;
-        if (targets.includes(prefix.text)) continue;
+        // A Set, not includes(): an Accounting-On may unlist every address of a NAS at once.
+        if (seen.has(prefix.text)) continue;
+        seen.add(prefix.text);
         targets.push(prefix.text);
         prefixes.push(prefix);
       }
