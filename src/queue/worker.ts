@@ -232,12 +232,14 @@ export class DeliveryWorker {
         else lane.solo.push(...jobs.map((job) => job.id));
       } else {
         // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
-        lane.failures++;
-        const delayMs = backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
+        // A call to a backend that a reload has replaced since says nothing of the new one: no pause.
+        const retired = lane.backend !== backend;
+        if (!retired) lane.failures++;
+        const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
         lane.front = [...jobs.map((job) => job.id), ...lane.front.slice(lane.frontHead)];
         lane.frontHead = 0;
-        clearTimeout(lane.timer);
-        if (!this.#closed) {
+        if (!retired && !this.#closed) {
+          clearTimeout(lane.timer);
           lane.retryAt = Date.now() + delayMs;
           lane.timer = setTimeout(() => {
             lane.timer = undefined;

@@ -73,4 +73,28 @@ describe('a reload that changes a lane backend', () => {
     expect(steady.calls.length).toBe(steadyCalls);
     expect(store.deliveryAttempts()).toEqual([expect.objectContaining({ lane: 'steady\nrbl.example.net', attempts: 1, nextTryAt: expect.any(Number) })]);
   });
+
+  it('does not pause the lane when a call to the replaced backend fails after the reload, and retries its jobs with the new one', async () => {
+    const old = new FakeBackend('bind', ['rbl.example.net']);
+    let fail: () => void = () => undefined;
+    const failed = new Promise<void>((resolve) => (fail = resolve));
+    old.behaviour = async () => {
+      await failed;
+      throw refusedConnection();
+    };
+    const store = await state.open({ backends: [old], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60_000, maxMs: 60_000 } });
+    const hanging = store.commit({ unlist: unlist('10.64.1.4') });
+    await waitUntil(() => old.calls.length === 1, 5000);
+
+    const back = new FakeBackend('bind', ['rbl.example.net']);
+    store.setBackends([back]);
+    await store.commit({ unlist: unlist('10.64.1.5') }).done;
+    expect(back.delivered('rbl.example.net')).toEqual(['10.64.1.5']);
+
+    fail();
+    await waitUntil(() => back.calls.length === 2, 5000);
+    await hanging.done;
+    expect(back.delivered('rbl.example.net')).toEqual(['10.64.1.5', '10.64.1.4']);
+    expect(state.events.filter((event) => event.type === 'retry-scheduled')).toMatchObject([{ targets: ['10.64.1.4'], delayMs: 0, attempt: 0 }]);
+  });
 });
