@@ -98,7 +98,10 @@ export interface StateStore {
   depth(): number;
   /** Dead-lettered deliveries. */
   deadLetterCount(): number;
-  /** Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an event; new lanes get only new jobs. */
+  /**
+   * Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an
+   * event; new lanes get only new jobs; a lane given a new Backend object retries at once.
+   */
   setBackends(backends: readonly Backend[]): void;
   /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
   expireSessions(now?: number): Session[];
