@@ -114,7 +114,12 @@ class Store implements StateStore {
   readonly #worker: DeliveryWorker;
   readonly #waiters = new DeliveryWaiters();
   readonly #attempts = new DeliveryAttempts();
-  /** Each live job's targets as prefixes, so the worker never parses a job's text again; gone with the job. */
+  /**
+   * The targets as prefixes of jobs about to be sent, so the worker does not parse their text again;
+   * gone with the job. Only for jobs expected to leave soon: a prefix's bytes are a slice of a
+   * shared 8 KiB pool, and a backlog holding them for hours would keep those pools alive. Jobs
+   * committed while a lane is paused, or whose call failed, are parsed from their text when sent.
+   */
   readonly #prefixes = new WeakMap<JobState, readonly IpPrefix[]>();
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
@@ -207,7 +212,8 @@ class Store implements StateStore {
     recorded.catch(() => undefined);
     if (job) {
       const made = this.#state.jobs.get(job.i);
-      if (made) this.#prefixes.set(made, prefixes!);
+      const sentSoon = job.p.every((lane) => this.#worker.laneRetryAt(lane) === undefined);
+      if (made && sentSoon) this.#prefixes.set(made, prefixes!);
       for (const lane of job.p) this.#worker.enqueue(job.i, lane);
     }
     let done = recorded;
@@ -439,7 +445,10 @@ class Store implements StateStore {
     const targets = [...new Set(jobs.flatMap((job) => job.targets))];
     this.#emit({ type: 'retry-scheduled', ...splitLane(lane), jobs: jobs.map(jobView), targets, error, attempt, delayMs });
     const code = error instanceof RblError ? error.code : error.name;
-    for (const job of jobs) this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
+    for (const job of jobs) {
+      this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
+      this.#prefixes.delete(job);
+    }
     this.#mergeSuperseded(lane, jobs);
   }
 
@@ -458,6 +467,7 @@ class Store implements StateStore {
     const now = Date.now();
     this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
     this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: jobView(job), error, latencyMs: now - job.createdAt });
+    this.#prefixes.delete(job);
     this.#waiters.failed(deliveryKey(job.id, lane), error);
     this.#attempts.forget(job.id, lane);
   }
