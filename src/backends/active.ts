@@ -60,15 +60,26 @@ export class ActiveBackends {
   }
 
   /**
-   * Takes the backends and probe interval of a reloaded config: when the backends changed, new
-   * ones are built and handed to `adopt` before the old ones are closed. Returns whether they changed.
+   * Takes the backends and probe interval of a reloaded config: when the backends changed, the
+   * entries whose config changed get new backends, entries left as they were keep theirs (so the
+   * queue can tell which lanes changed: those retry at once), the list is handed to `adopt`, and
+   * then the replaced ones are closed. Returns whether they changed.
    */
   async reload(next: Config, adopt: (backends: readonly Backend[]) => void): Promise<boolean> {
     const previous = this.#config;
     const changed = !isDeepStrictEqual(previous.backends, next.backends);
-    const retired = changed ? this.#list : [];
+    let retired: readonly Backend[] = [];
     if (changed) {
-      this.#list = this.#build(next);
+      const unused = new Map(previous.backends.map((entry, index) => [entry, this.#list[index]!]));
+      this.#list = next.backends.map((entry) => {
+        for (const [old, backend] of unused) {
+          if (!isDeepStrictEqual(old, entry)) continue;
+          unused.delete(old);
+          return backend;
+        }
+        return timedBackend(this.#registry.create(entry), this.#metrics);
+      });
+      retired = [...unused.values()];
       adopt(this.#list);
     }
     this.#config = next;

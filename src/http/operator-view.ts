@@ -70,11 +70,16 @@ export class OperatorView {
   onQueueEvent(event: QueueEvent): void {
     const at = this.#now();
     switch (event.type) {
-      case 'delivered':
-        this.rates.record('unlists', event.job.targets.length);
+      case 'delivered': {
+        let targets = 0;
+        for (const job of event.jobs) {
+          targets += job.targets.length;
+          this.history.noteDelivery(job, { backend: event.backend, zone: event.zone, outcome: 'unlisted', at, latencyMs: event.at - job.createdAt });
+        }
+        this.rates.record('unlists', targets);
         this.deliveries.unlisted(event.backend, event.zone, at);
-        this.history.noteDelivery(event.job, { backend: event.backend, zone: event.zone, outcome: 'unlisted', at, latencyMs: event.latencyMs });
         break;
+      }
       case 'retry-scheduled': {
         const code = event.error instanceof RblError ? event.error.code : 'ERROR';
         this.deliveries.failed(event.backend, event.zone, code, event.error.message, at);

@@ -22,6 +22,11 @@ export interface DeliveryAttempt {
 export class DeliveryAttempts {
   readonly #byKey = new Map<string, DeliveryAttempt>();
 
+  /** Deliveries with a failed attempt (none while every call succeeds, so callers can skip forget). */
+  get size(): number {
+    return this.#byKey.size;
+  }
+
   /** A call with this delivery failed transiently; the lane tries again at nextTryAt. */
   failed(id: number, lane: string, code: string, message: string, nextTryAt: number): void {
     const key = deliveryKey(id, lane);

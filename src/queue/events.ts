@@ -7,8 +7,11 @@ import type { RblError } from '../errors.js';
 import type { UnlistJob } from './state.js';
 
 export type QueueEvent =
-  /** A job's targets were unlisted in one backend and zone. */
-  | { readonly type: 'delivered'; readonly backend: string; readonly zone: string; readonly job: UnlistJob; readonly latencyMs: number; readonly batchJobs: number }
+  /**
+   * One call unlisted these jobs' targets in one backend and zone, at `at` (epoch ms): one event per
+   * call, not per job, so a batch of 500 costs one event. A job's latency is `at - job.createdAt`.
+   */
+  | { readonly type: 'delivered'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly at: number }
   /** A batch failed transiently; the lane waits delayMs and tries again (attempt counts the lane's consecutive failures). */
   | {
       readonly type: 'retry-scheduled';

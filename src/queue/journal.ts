@@ -15,7 +15,7 @@
 import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RblError } from '../errors.js';
-import { decodeRecord, encodeRecord } from './record.js';
+import { decodeRecord, encodeRecord, frameRecords } from './record.js';
 import type { JournalRecord } from './state.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -141,7 +141,8 @@ export interface JournalOptions {
 }
 
 interface Append {
-  readonly buffer: Buffer;
+  /** The record's JSON text, made at append time (the record may change after); framed when written. */
+  readonly json: string;
   readonly resolve: () => void;
   readonly reject: (error: RblError) => void;
 }
@@ -226,9 +227,9 @@ export class Journal {
   append(record: JournalRecord): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new RblError('RBL_STATE_DIR', `the journal ${this.file} is closed`));
-    const buffer = encodeRecord(record);
+    const json = JSON.stringify(record);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ buffer, resolve, reject });
+      this.#queue.push({ json, resolve, reject });
       this.stats.records++;
       this.#schedule();
     });
@@ -327,7 +328,7 @@ export class Journal {
       if (this.#queue.length === 0) return;
       const batch = this.#queue;
       this.#queue = [];
-      const data = batch.length === 1 ? batch[0]!.buffer : Buffer.concat(batch.map((append) => append.buffer));
+      const data = frameRecords(batch.map((append) => append.json));
       try {
         await writeFully(this.#handle, data, this.#bytes);
         await this.#handle.datasync();
@@ -369,7 +370,7 @@ export class Journal {
   async #finishCompaction(compaction: Compaction): Promise<void> {
     const batch = this.#queue;
     this.#queue = [];
-    const data = Buffer.concat([...compaction.tail, ...batch.map((append) => append.buffer)]);
+    const data = Buffer.concat([...compaction.tail, frameRecords(batch.map((append) => append.json))]);
     try {
       await writeFully(compaction.handle!, data, compaction.bytes);
       await compaction.handle!.datasync();

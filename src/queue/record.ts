@@ -16,14 +16,32 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /** Frames one payload object as a record. */
 export function encodeRecord(payload: unknown): Buffer {
-  // The JSON text is encoded straight into the record: one allocation and no copy per record.
-  const json = JSON.stringify(payload);
-  const length = Buffer.byteLength(json, 'utf8');
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
-  record.writeUInt32LE(length, 0);
-  record.write(json, RECORD_HEADER_BYTES, 'utf8');
-  record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER_BYTES), crc32(record.subarray(0, 4))), 4);
-  return record;
+  return frameRecords([JSON.stringify(payload)]);
+}
+
+/**
+ * Frames payloads already turned into JSON text as consecutive records, in one buffer: a group
+ * commit writes hundreds of records at once, and one allocation for all of them (the text encoded
+ * straight into place, no copy) costs less than one per record and a concatenation.
+ */
+export function frameRecords(jsons: readonly string[]): Buffer {
+  let size = 0;
+  const lengths = new Array<number>(jsons.length);
+  for (let i = 0; i < jsons.length; i++) {
+    lengths[i] = Buffer.byteLength(jsons[i]!, 'utf8');
+    size += RECORD_HEADER_BYTES + lengths[i]!;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (let i = 0; i < jsons.length; i++) {
+    const length = lengths[i]!;
+    const body = offset + RECORD_HEADER_BYTES;
+    out.writeUInt32LE(length, offset);
+    out.write(jsons[i]!, body, length, 'utf8');
+    out.writeUInt32LE(crc32(out.subarray(body, body + length), crc32(out.subarray(offset, offset + 4))), offset + 4);
+    offset = body + length;
+  }
+  return out;
 }
 
 /** What decodeRecord found at an offset. */

@@ -6,20 +6,25 @@ import { RblError } from '../errors.js';
 import type { Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { QueueEvent } from './events.js';
-import type { UnlistJob } from './state.js';
+import { jobLogFields, unlistedLineWriter } from './unlisted-lines.js';
 
 /** A function for the store's `onEvent` that logs to `log` (the queue component's logger) and counts into `metrics`. */
 export function queueEventReporter(log: Logger, metrics: Metrics): (event: QueueEvent) => void {
   // A full disk fails every write and every recovery try: a few lines a minute say so.
   const journalErrorLimiter = rateLimiter(5, 60_000);
+  const writeUnlisted = unlistedLineWriter(log);
 
   return (event) => {
     switch (event.type) {
       case 'delivered': {
-        const { job } = event;
-        metrics.unlists.inc({ backend: event.backend, outcome: 'success' }, job.targets.length);
-        metrics.unlistLatencySeconds.observe(event.latencyMs / 1000);
-        log.info({ ...jobContext(job), backend: event.backend, zone: event.zone, ms: event.latencyMs }, 'unlisted');
+        // One event per call: the counter moves once, the lines go out in one write.
+        let targets = 0;
+        for (const job of event.jobs) {
+          targets += job.targets.length;
+          metrics.unlistLatencySeconds.observe((event.at - job.createdAt) / 1000);
+        }
+        metrics.unlists.inc({ backend: event.backend, outcome: 'success' }, targets);
+        writeUnlisted(event.backend, event.zone, event.jobs, event.at);
         break;
       }
       case 'retry-scheduled':
@@ -31,7 +36,7 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         break;
       case 'dead-lettered':
         metrics.unlists.inc({ backend: event.backend, outcome: 'dead_letter' }, event.job.targets.length);
-        log.error({ ...jobContext(event.job), backend: event.backend, zone: event.zone, code: event.error.code }, `dead letter: ${event.error.message} (see rbl-unlist queue list)`);
+        log.error({ ...jobLogFields(event.job), backend: event.backend, zone: event.zone, code: event.error.code }, `dead letter: ${event.error.message} (see rbl-unlist queue list)`);
         break;
       case 'delivery-dropped':
         log.warn({ backend: event.backend, zone: event.zone, jobs: event.jobs.length }, 'pending unlists dropped: the backend or zone is no longer configured');
@@ -70,11 +75,6 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         break;
     }
   };
-}
-
-/** The fields that tie a job's lines to the event that made it. */
-function jobContext(job: UnlistJob): Record<string, unknown> {
-  return { client: job.reason.client, nas: job.reason.nas, session: job.reason.sessionId, event: job.reason.event, addresses: job.targets, job: job.id };
 }
 
 function codeOf(error: Error): string | undefined {

@@ -3,6 +3,7 @@
  * health, and its counters. The implementation is in store.ts.
  */
 import type { Backend } from '../backends/types.js';
+import type { CanonicalPrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { DeliveryAttempt } from './attempts.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -17,7 +18,16 @@ export interface StateChange {
   /** Sessions forgotten: stopped (Stop, Accounting-On/Off; with the stop time) or evicted (without). */
   readonly remove?: readonly (SessionKey & { readonly stoppedAt?: StopTime })[];
   /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */
-  readonly unlist?: Omit<UnlistJob, 'id'>;
+  readonly unlist?: UnlistRequest;
+}
+
+/** What to unlist, and why. */
+export interface UnlistRequest extends Omit<UnlistJob, 'id' | 'targets'> {
+  /**
+   * The targets: canonical prefixes, trusted as they are (issue 11: made once, at decode), or text,
+   * which is parsed and made canonical here (RBL_ADDRESS_INVALID when it is not an address).
+   */
+  readonly targets: readonly (CanonicalPrefix | string)[];
 }
 
 /** What commit() returns. */
@@ -88,7 +98,10 @@ export interface StateStore {
   depth(): number;
   /** Dead-lettered deliveries. */
   deadLetterCount(): number;
-  /** Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an event; new lanes get only new jobs. */
+  /**
+   * Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an
+   * event; new lanes get only new jobs; a lane given a new Backend object retries at once.
+   */
   setBackends(backends: readonly Backend[]): void;
   /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
   expireSessions(now?: number): Session[];

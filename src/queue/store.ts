@@ -17,7 +17,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
 import { RblError, type ErrorCode } from '../errors.js';
-import { formatPrefix, parsePrefix } from '../net/address.js';
+import { canonicalPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
@@ -114,6 +114,14 @@ class Store implements StateStore {
   readonly #worker: DeliveryWorker;
   readonly #waiters = new DeliveryWaiters();
   readonly #attempts = new DeliveryAttempts();
+  /**
+   * The targets as prefixes of jobs about to be sent, so the worker does not parse their text again;
+   * gone with the job. Only for jobs expected to leave soon: a prefix's bytes are a slice of a
+   * shared 8 KiB pool, and a backlog holding them for hours would keep those pools alive. Jobs
+   * committed while a lane is paused, or whose call failed, are parsed from their text when sent.
+   */
+  readonly #prefixes = new WeakMap<JobState, readonly IpPrefix[]>();
+  readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
   #recoveryTimer: NodeJS.Timeout | undefined;
@@ -134,6 +142,7 @@ class Store implements StateStore {
           const job = this.#state.jobs.get(id);
           return job && job.pending.includes(lane) ? job : undefined;
         },
+        targetPrefixes: (job) => this.#targetPrefixes(job),
         delivered: (lane, jobs) => this.#delivered(lane, jobs),
         retryScheduled: (lane, jobs, error, attempt, delayMs) => this.#retryScheduled(lane, jobs, error, attempt, delayMs),
         deadLettered: (lane, job, error) => this.#deadLettered(lane, job, error),
@@ -172,15 +181,26 @@ class Store implements StateStore {
     }
     if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
     let job: JobRow | undefined;
+    let prefixes: CanonicalPrefix[] | undefined;
     const covering: string[] = [];
     if (change.unlist && change.unlist.targets.length > 0) {
-      const targets = [...new Set(change.unlist.targets.map((target) => formatPrefix(parsePrefix(target))))];
+      const targets: string[] = [];
+      const seen = new Set<string>();
+      prefixes = [];
+      for (const target of change.unlist.targets) {
+        // A canonical prefix is trusted as made at decode (issue 11); only text is parsed.
+        const prefix = typeof target === 'string' ? canonicalPrefix(parsePrefix(target)) : target;
+        // A Set, not includes(): an Accounting-On may unlist every address of a NAS at once.
+        if (seen.has(prefix.text)) continue;
+        seen.add(prefix.text);
+        targets.push(prefix.text);
+        prefixes.push(prefix);
+      }
       const lanes: string[] = [];
-      const inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
       for (const lane of this.#worker.laneKeys()) {
-        const cover = targets.map((target) => coveringJob(this.#state, lane, target, inFlight));
-        if (cover.some((id) => id === undefined)) lanes.push(lane);
-        else for (const id of cover) covering.push(deliveryKey(id!, lane));
+        const cover = this.#coveringJobs(lane, targets);
+        if (cover === undefined) lanes.push(lane);
+        else for (const id of cover) covering.push(deliveryKey(id, lane));
       }
       if (lanes.length > 0) {
         job = { i: this.#state.nextSeq, t: targets, r: { ...change.unlist.reason }, a: change.unlist.createdAt, p: lanes };
@@ -190,7 +210,12 @@ class Store implements StateStore {
     this.#state.apply(record);
     const recorded = this.#journal.append(record);
     recorded.catch(() => undefined);
-    if (job) for (const lane of job.p) this.#worker.enqueue(job.i, lane);
+    if (job) {
+      const made = this.#state.jobs.get(job.i);
+      const sentSoon = job.p.every((lane) => this.#worker.laneRetryAt(lane) === undefined);
+      if (made && sentSoon) this.#prefixes.set(made, prefixes!);
+      for (const lane of job.p) this.#worker.enqueue(job.i, lane);
+    }
     let done = recorded;
     if (options.trackDelivery !== false) {
       const deliveries = new Set([...covering, ...(job ? job.p.map((lane) => deliveryKey(job.i, lane)) : [])]);
@@ -387,21 +412,43 @@ class Store implements StateStore {
     }
   }
 
+  /** One record and one event for the whole call; then the waiters, since the delivery is recorded. */
   #delivered(lane: string, jobs: readonly JobState[]): void {
     this.#record({ t: 'd', l: lane, i: jobs.map((job) => job.id) });
-    const now = Date.now();
-    for (const job of jobs) {
-      this.#emit({ type: 'delivered', ...splitLane(lane), job: jobView(job), latencyMs: now - job.createdAt, batchJobs: jobs.length });
-      this.#waiters.done(deliveryKey(job.id, lane));
-      this.#attempts.forget(job.id, lane);
+    this.#emit({ type: 'delivered', ...splitLane(lane), jobs: jobs.map(jobView), at: Date.now() });
+    if (this.#waiters.size > 0) for (const job of jobs) this.#waiters.done(deliveryKey(job.id, lane));
+    if (this.#attempts.size > 0) for (const job of jobs) this.#attempts.forget(job.id, lane);
+  }
+
+  /** The job's targets as prefixes: carried from its commit, or parsed once from the journal's text. */
+  #targetPrefixes(job: JobState): readonly IpPrefix[] {
+    let prefixes = this.#prefixes.get(job);
+    if (!prefixes) {
+      prefixes = job.targets.map((target) => parsePrefix(target));
+      this.#prefixes.set(job, prefixes);
     }
+    return prefixes;
+  }
+
+  /** The pending, unsent jobs that would unlist every one of `targets` in `lane`; undefined when one has none. */
+  #coveringJobs(lane: string, targets: readonly string[]): number[] | undefined {
+    const ids: number[] = [];
+    for (const target of targets) {
+      const id = coveringJob(this.#state, lane, target, this.#inFlight);
+      if (id === undefined) return undefined;
+      ids.push(id);
+    }
+    return ids;
   }
 
   #retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void {
     const targets = [...new Set(jobs.flatMap((job) => job.targets))];
     this.#emit({ type: 'retry-scheduled', ...splitLane(lane), jobs: jobs.map(jobView), targets, error, attempt, delayMs });
     const code = error instanceof RblError ? error.code : error.name;
-    for (const job of jobs) this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
+    for (const job of jobs) {
+      this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
+      this.#prefixes.delete(job);
+    }
     this.#mergeSuperseded(lane, jobs);
   }
 
@@ -420,6 +467,7 @@ class Store implements StateStore {
     const now = Date.now();
     this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
     this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: jobView(job), error, latencyMs: now - job.createdAt });
+    this.#prefixes.delete(job);
     this.#waiters.failed(deliveryKey(job.id, lane), error);
     this.#attempts.forget(job.id, lane);
   }

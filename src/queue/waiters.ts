@@ -62,6 +62,11 @@ export class DeliveryWaiters {
     }
   }
 
+  /** How many deliveries someone waits on (none with state.ack: journal, so callers can skip the keys). */
+  get size(): number {
+    return this.#byDelivery.size;
+  }
+
   /** Every delivery someone waits on. */
   keys(): string[] {
     return [...this.#byDelivery.keys()];

@@ -11,7 +11,7 @@
  */
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
-import { parsePrefix, type IpPrefix } from '../net/address.js';
+import type { IpPrefix } from '../net/address.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { laneKey, type JobState } from './state.js';
 
@@ -19,6 +19,8 @@ import { laneKey, type JobState } from './state.js';
 export interface WorkerHost {
   /** The job, if its delivery in this lane is still pending. */
   pendingJob(id: number, lane: string): JobState | undefined;
+  /** The job's targets as prefixes, in the order of its text targets (never parsed again per call). */
+  targetPrefixes(job: JobState): readonly IpPrefix[];
   delivered(lane: string, jobs: readonly JobState[]): void;
   retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void;
   deadLettered(lane: string, job: JobState, error: RblError): void;
@@ -40,8 +42,12 @@ interface Lane {
   /** Job ids in arrival order; `head` is the next to take. */
   queue: number[];
   head: number;
-  /** Jobs put back by a transient failure, taken first. */
+  /**
+   * Jobs put back by a transient failure, taken first from `frontHead` on: after an outage this is
+   * the whole backlog, and shifting a 20,000-element array per job made each batch quadratic.
+   */
   front: number[];
+  frontHead: number;
   /** Jobs of a batch refused permanently, retried one per call. */
   solo: number[];
   readonly inFlight: Set<number>;
@@ -58,6 +64,8 @@ export class DeliveryWorker {
   readonly #host: WorkerHost;
   readonly #options: WorkerOptions;
   readonly #lanes = new Map<string, Lane>();
+  /** The lane keys, made once per setBackends: every commit reads them. */
+  #laneKeys: readonly string[] = [];
   readonly #calls = new Set<Promise<void>>();
   /** No new calls start. */
   #closed = false;
@@ -69,7 +77,11 @@ export class DeliveryWorker {
     this.#options = options;
   }
 
-  /** Makes the lanes those of `backends`; returns the keys of lanes that went away (their queues are dropped). */
+  /**
+   * Makes the lanes those of `backends`; returns the keys of lanes that went away (their queues are
+   * dropped). A lane whose backend is a new one (a reload changed its config: another server, key
+   * or port) forgets its backoff and tries again at once, as the old pause was the old server's.
+   */
   setBackends(backends: readonly Backend[]): string[] {
     const wanted = new Map<string, { backend: Backend; zone: string }>();
     for (const backend of backends) for (const zone of backend.zones) wanted.set(laneKey(backend.name, zone), { backend, zone });
@@ -83,15 +95,19 @@ export class DeliveryWorker {
     }
     for (const [key, { backend, zone }] of wanted) {
       const lane = this.#lanes.get(key);
-      if (lane) lane.backend = backend;
-      else this.#lanes.set(key, newLane(key, backend, zone));
+      if (!lane) this.#lanes.set(key, newLane(key, backend, zone));
+      else if (lane.backend !== backend) {
+        lane.backend = backend;
+        this.#retryNow(lane);
+      }
     }
+    this.#laneKeys = [...this.#lanes.keys()];
     return removed;
   }
 
   /** The current lane keys, in configuration order. */
-  laneKeys(): string[] {
-    return [...this.#lanes.keys()];
+  laneKeys(): readonly string[] {
+    return this.#laneKeys;
   }
 
   /** Whether a call with this job is under way in the lane (a new unlist of its targets cannot merge into it). */
@@ -124,6 +140,14 @@ export class DeliveryWorker {
     await Promise.race([Promise.allSettled([...this.#calls]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     this.#detached = true;
+  }
+
+  /** Ends the lane's pause and failure count, and sends what is pending. */
+  #retryNow(lane: Lane): void {
+    clearTimeout(lane.timer);
+    lane.timer = undefined;
+    lane.failures = 0;
+    this.#scheduleKick(lane);
   }
 
   #scheduleKick(lane: Lane): void {
@@ -163,11 +187,15 @@ export class DeliveryWorker {
       taken.add(job.id);
       for (const target of job.targets) targets.add(target);
     };
-    while (lane.front.length > 0) {
-      const job = usable(lane.front[0]!);
+    while (lane.frontHead < lane.front.length) {
+      const job = usable(lane.front[lane.frontHead]!);
       if (job && !fits(job)) return jobs;
-      lane.front.shift();
+      lane.frontHead++;
       if (job) add(job);
+    }
+    if (lane.frontHead === lane.front.length) {
+      lane.front = [];
+      lane.frontHead = 0;
     }
     while (lane.head < lane.queue.length) {
       const job = usable(lane.queue[lane.head]!);
@@ -189,7 +217,7 @@ export class DeliveryWorker {
     const call = (async () => {
       let error: unknown;
       try {
-        await backend.unlist(lane.zone, targetsOf(jobs));
+        await backend.unlist(lane.zone, this.#targetsOf(jobs));
       } catch (caught) {
         error = caught;
       }
@@ -204,11 +232,14 @@ export class DeliveryWorker {
         else lane.solo.push(...jobs.map((job) => job.id));
       } else {
         // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
-        lane.failures++;
-        const delayMs = backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
-        lane.front = [...jobs.map((job) => job.id), ...lane.front];
-        clearTimeout(lane.timer);
-        if (!this.#closed) {
+        // A call to a backend that a reload has replaced since says nothing of the new one: no pause.
+        const retired = lane.backend !== backend;
+        if (!retired) lane.failures++;
+        const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
+        lane.front = [...jobs.map((job) => job.id), ...lane.front.slice(lane.frontHead)];
+        lane.frontHead = 0;
+        if (!retired && !this.#closed) {
+          clearTimeout(lane.timer);
           lane.retryAt = Date.now() + delayMs;
           lane.timer = setTimeout(() => {
             lane.timer = undefined;
@@ -223,22 +254,26 @@ export class DeliveryWorker {
     this.#calls.add(call);
     void call.finally(() => this.#calls.delete(call));
   }
+
+  /** The batch's distinct targets as the prefixes the store carries; none is parsed here. */
+  #targetsOf(jobs: readonly JobState[]): IpPrefix[] {
+    if (jobs.length === 1) return [...this.#host.targetPrefixes(jobs[0]!)];
+    const seen = new Set<string>();
+    const out: IpPrefix[] = [];
+    for (const job of jobs) {
+      const prefixes = this.#host.targetPrefixes(job);
+      for (let i = 0; i < job.targets.length; i++) {
+        const target = job.targets[i]!;
+        if (seen.has(target)) continue;
+        seen.add(target);
+        out.push(prefixes[i]!);
+      }
+    }
+    return out;
+  }
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], inFlight: new Set(), calls: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }
 
-/** The batch's distinct targets as prefixes; journaled targets were validated when committed. */
-function targetsOf(jobs: readonly JobState[]): IpPrefix[] {
-  const seen = new Set<string>();
-  const out: IpPrefix[] = [];
-  for (const job of jobs) {
-    for (const target of job.targets) {
-      if (seen.has(target)) continue;
-      seen.add(target);
-      out.push(parsePrefix(target));
-    }
-  }
-  return out;
-}

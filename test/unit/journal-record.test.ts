@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
-import { decodeRecord, encodeRecord, MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
+import { decodeRecord, encodeRecord, frameRecords, MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
 
 const good = encodeRecord({ t: 'd', l: 'bind\nrbl.example.net', i: [1, 2, 3] });
 
@@ -80,5 +80,22 @@ describe('journal record framing', () => {
     expect(record.readUInt32LE(0)).toBe(body.length);
     expect(record.subarray(RECORD_HEADER_BYTES)).toEqual(body);
     expect(record.readUInt32LE(4)).toBe(crc32(body, crc32(record.subarray(0, 4))));
+  });
+
+  it('frames a group of JSON texts as the records encodeRecord makes, one after another, each decodable in turn', () => {
+    const payloads = [{ t: 'c', r: [['ras1', 'nas-é', 's-1', 5, 0]] }, { t: 'd', l: 'bind\nrbl.test', i: [1] }, { name: '€𝄞' }, {}];
+    const framed = frameRecords(payloads.map((payload) => JSON.stringify(payload)));
+    expect(framed).toEqual(Buffer.concat(payloads.map((payload) => encodeRecord(payload))));
+    let offset = 0;
+    for (const payload of payloads) {
+      const result = decodeRecord(framed, offset);
+      expect(result).toMatchObject({ kind: 'record', payload });
+      offset += (result as { bytes: number }).bytes;
+    }
+    expect(offset).toBe(framed.length);
+  });
+
+  it('frames no texts as no bytes', () => {
+    expect(frameRecords([])).toEqual(Buffer.alloc(0));
   });
 });

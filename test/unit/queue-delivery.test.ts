@@ -34,7 +34,7 @@ describe('queue delivery', () => {
     expect(store.depth()).toBe(0);
     const delivered = state.events.filter((event) => event.type === 'delivered');
     expect(delivered).toHaveLength(3);
-    expect(delivered[0]).toMatchObject({ job: { id: commit.jobId, targets: ['10.64.1.2'], reason: { client: 'ras1' } } });
+    expect(delivered[0]).toMatchObject({ jobs: [{ id: commit.jobId, targets: ['10.64.1.2'], reason: { client: 'ras1' } }] });
   });
 
   it('retries transient failures with growing, jittered backoff, then succeeds', async () => {

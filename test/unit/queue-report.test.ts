@@ -49,12 +49,24 @@ const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resol
 
 describe('queue events reported', () => {
   it('logs an unlisted line with the event that made the job, and counts its targets per backend', async () => {
-    report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', job, latencyMs: 12, batchJobs: 1 });
+    report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', jobs: [job], at: 12 });
     await settled();
     expect(lines).toEqual([
       expect.objectContaining({ component: 'queue', msg: 'unlisted', backend: 'bind', zone: 'rbl.test', client: 'ras1', nas: '192.0.2.1', session: 's-1', event: 'stop', addresses: job.targets, job: '42', ms: 12 }),
     ]);
     expect(await value('rbl_unlist_backend_unlists_total', { backend: 'bind', outcome: 'success' })).toBe(2);
+  });
+
+  it('logs one unlisted line per job of a delivered batch, each with its own latency, and counts every target once', async () => {
+    const batch = Array.from({ length: 300 }, (_, i): UnlistJob => ({ ...job, id: String(100 + i), targets: [`10.64.1.${i % 250}`], createdAt: 1000 - i }));
+    report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', jobs: batch, at: 1000 });
+    await settled();
+    expect(lines.map((line) => [line.msg, line.job, line.addresses, line.ms])).toEqual(batch.map((one, i) => ['unlisted', one.id, one.targets, i]));
+    expect(await value('rbl_unlist_backend_unlists_total', { backend: 'bind', outcome: 'success' })).toBe(300);
+    // Each job's own latency (0 to 299 ms), not one observation for the batch.
+    const latency = await metrics.registry.getSingleMetricAsString('rbl_unlist_unlist_latency_seconds');
+    expect(latency).toMatch(/_bucket\{le="0\.01"\} 11$/m);
+    expect(latency).toMatch(/_count 300$/m);
   });
 
   it('names the dead letter\'s code and where to look, and counts it apart from retries', async () => {

@@ -1,0 +1,61 @@
+/**
+ * End to end against a real BIND: Stops pile up while the configured DNS server does not answer
+ * (a loopback port where nothing listens), and the lane backs off further with each failed call.
+ * The operator points the backend at the server that works and sends SIGHUP: the backlog is
+ * unlisted at once, not after the pause the lane took for the old server.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { join } from 'node:path';
+import { startBind, type BindServer } from '../helpers/bind.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { accountingAnswered, buildAccountingRequest } from '../helpers/radius-packets.js';
+import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type LogLine, type ServiceHandle } from '../helpers/service.js';
+
+const ZONE = 'rbl.test';
+const ADDRESSES = ['10.64.9.1', '10.64.9.2', '10.64.9.3'];
+
+describe.skipIf(!havePeers('named', 'tsig-keygen'))('a reload that points the backend at a DNS server that answers', () => {
+  let bind: BindServer;
+  let temp: { dir: string; remove: () => void };
+  let service: ServiceHandle | undefined;
+
+  beforeAll(async () => {
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(ADDRESSES, ZONE) }] });
+    temp = tempDir('reload-backend');
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await bind?.close();
+    temp?.remove();
+  });
+
+  test('unlists the backlog at once after SIGHUP, before the backoff the lane took for the old server ends', async () => {
+    const radiusPort = await freePort();
+    const yaml = (dnsPort: number) =>
+      serviceConfigYaml({ radiusPort, bind: { port: dnsPort, keyFile: bind.keyFile, zones: [ZONE], name: 'dns', timeout: '300ms' }, stateDir: join(temp.dir, 'state') });
+    const file = writeConfig(temp.dir, yaml(await freePort()));
+    service = await startService(file);
+
+    for (const [i, address] of ADDRESSES.entries()) {
+      const attributes = { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `s-${i}`, 'NAS-IP-Address': '127.0.0.1', 'Framed-IP-Address': address } as const;
+      expect(await accountingAnswered(buildAccountingRequest({ identifier: i, secret: NAS_SECRET, attributes }), radiusPort, NAS_SECRET)).toBe(true);
+    }
+    // Wait for a pause long enough that its end cannot be mistaken for the reload's effect (attempt 3 or 4: 2 to 8 s).
+    const isLongPause = (line: LogLine) => line.msg.endsWith('; retrying') && Number(line.retry_in_ms) >= 3000;
+    const paused = await service.waitForLog(isLongPause, 20_000);
+    const pauseEnds = Date.parse(String(paused.time)) + Number(paused.retry_in_ms);
+
+    writeConfig(temp.dir, yaml(bind.port));
+    service.child.kill('SIGHUP');
+    await service.waitForLog((line) => line.msg === 'config reloaded');
+    await waitFor('the backlog to be unlisted in BIND', () => ADDRESSES.every((address) => bind.query(dnsblName(address, ZONE), 'A').length === 0), 10_000, 50);
+
+    const unlisted = service.logs().filter((line) => line.msg === 'unlisted');
+    expect(unlisted.flatMap((line) => line.addresses as string[]).sort()).toEqual(ADDRESSES);
+    for (const line of unlisted) expect(Date.parse(String(line.time))).toBeLessThan(pauseEnds);
+    // No later retry of the old pause: the lane's failures were reset with its new backend.
+    expect(service.logs().filter((line) => line.msg.endsWith('; retrying') && Date.parse(String(line.time)) > Date.parse(String(paused.time)))).toEqual([]);
+  });
+});
