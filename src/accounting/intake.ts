@@ -115,7 +115,7 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
     }
     // The `unlisted` line of each backend and zone reports the outcome with the same context; one
     // info line per event keeps logging off the top of the profile at thousands of Stops a second.
-    if (debug) log.debug({ ...context, addresses: plan.unlist }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
+    if (debug) log.debug({ ...context, addresses: plan.unlist.map((target) => target.text) }, plan.unlist.length > 0 ? 'unlisting' : 'session recorded');
     const waitForDelivery = config.state.ack === 'unlisted';
     const { recorded, done } = store.commit(
       {

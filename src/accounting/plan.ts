@@ -4,7 +4,7 @@
  * code: the caller commits the plan.
  */
 import type { RblError } from '../errors.js';
-import { formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
+import { canonicalPrefix, parsePrefix, type CanonicalPrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
 import { happenedBefore, provablyAfter, restartedAfter, sessionTime, type EventTime } from './order.js';
@@ -53,8 +53,8 @@ export interface EventPlan {
   readonly remove: readonly SessionRemoval[];
   /** The sessions evicted for sessions.max (also in `remove`). */
   readonly evicted: readonly PlannedSession[];
-  /** Addresses to unlist, canonical text, each allowed by the safety rules. */
-  readonly unlist: readonly string[];
+  /** Addresses to unlist, canonical values (made once, trusted by the queue), each allowed by the safety rules. */
+  readonly unlist: readonly CanonicalPrefix[];
   /** Addresses the safety rules kept listed (or kept out of the table), with the reason. */
   readonly refused: readonly { readonly address: string; readonly error: RblError }[];
   /** What the event may not do because of event order. */
@@ -74,7 +74,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
   const upsert: PlannedSession[] = [];
   const remove: SessionRemoval[] = [];
   const evicted: PlannedSession[] = [];
-  const candidates: IpPrefix[] = [];
+  const candidates: CanonicalPrefix[] = [];
   const stale: StaleFinding[] = [];
   // Few addresses per event: arrays searched in place cost less than a Map or Set per event.
   const refused: { address: string; error: RblError }[] = [];
@@ -146,7 +146,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
           stale.push({ reason: 'address_taken', address, owner });
           continue;
         }
-        if (context.unlistOn.has('stop')) candidates.push(typeof entry === 'string' ? parsePrefix(entry) : entry);
+        if (context.unlistOn.has('stop')) candidates.push(typeof entry === 'string' ? canonicalPrefix(parsePrefix(entry)) : entry);
       }
       break;
     }
@@ -168,7 +168,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
             stale.push({ reason: 'address_taken', address, owner });
             continue;
           }
-          if (context.unlistOn.has(event.type)) candidates.push(parsePrefix(address));
+          if (context.unlistOn.has(event.type)) candidates.push(canonicalPrefix(parsePrefix(address)));
         }
       }
       if (newer > 0) stale.push({ reason: 'sessions_newer' });
@@ -178,15 +178,15 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
       break;
   }
 
-  const unlist: string[] = [];
+  const unlist: CanonicalPrefix[] = [];
   const judged: string[] = [];
   for (const target of candidates) {
-    const address = formatPrefix(target);
+    const address = target.text;
     if (judged.includes(address)) continue;
     judged.push(address);
     const error = unlistRefusal(target, context);
     if (error) refuse(address, error);
-    else unlist.push(address);
+    else unlist.push(target);
   }
   return { upsert, remove, evicted, unlist, refused, stale };
 }

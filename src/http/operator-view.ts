@@ -63,7 +63,7 @@ export class OperatorView {
     const note = { type: event.type, client: event.client, nas: event.nas, sessionId: event.sessionId, userName: event.userName, at: event.receivedAt };
     // An address named twice is noted twice, harmlessly: cheaper than building a set per event.
     for (const session of plan.upsert) this.history.noteEvent(session.addresses, note);
-    this.history.noteEvent(plan.unlist, note);
+    this.history.noteEvent(plan.unlist.map((target) => target.text), note);
   }
 
   /** One queue event: delivery outcomes go to the history, the per-zone activity and the unlist rate. */

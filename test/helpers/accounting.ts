@@ -22,3 +22,8 @@ export function accountingAttributes(overrides: Partial<AccountingAttributes> = 
     ...overrides,
   };
 }
+
+/** The canonical text of each address a plan unlists, in order: what the queue journals. */
+export function unlistedText(plan: { readonly unlist: readonly { readonly text: string }[] }): string[] {
+  return plan.unlist.map((target) => target.text);
+}

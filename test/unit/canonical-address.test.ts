@@ -8,7 +8,7 @@ import { accountingEvent, framedAddresses, type EventAttributes } from '../../sr
 import { planEvent } from '../../src/accounting/plan.js';
 import { canonicalPrefix, formatPrefix, parsePrefix } from '../../src/net/address.js';
 import { SessionTable } from '../../src/sessions/table.js';
-import { accountingAttributes } from '../helpers/accounting.js';
+import { accountingAttributes, unlistedText } from '../helpers/accounting.js';
 
 const attributes = (overrides: Partial<EventAttributes>): EventAttributes =>
   accountingAttributes({ statusType: 2, sessionId: 's1', nasIpAddress: '192.0.2.10', ...overrides });
@@ -36,8 +36,15 @@ describe('the canonical address of an event', () => {
   it('is the text a Stop unlists, and the text a refusal names', () => {
     const event = accountingEvent(attributes({ framedIpAddress: '10.64.0.5', framedIpv6Addresses: ['2001:DB8:0:0:0:0:0:7'] }), 'ras1', '192.0.2.10', 1000);
     const plan = planEvent(event, new SessionTable(), { pools: [parsePrefix('10.64.0.0/16')], unlistOn: new Set(['stop']), maxSessions: 10 });
-    expect(plan.unlist).toEqual(['10.64.0.5']);
+    expect(unlistedText(plan)).toEqual(['10.64.0.5']);
     expect(plan.refused.map((refusal) => refusal.address)).toEqual(['2001:db8::7']);
     expect(plan.refused[0]!.error.message).toContain('2001:db8::7');
+  });
+
+  it('is handed on by the plan as the very value decoding made, not parsed or formatted again', () => {
+    const event = accountingEvent(attributes({ framedIpAddress: '10.64.0.5' }), 'ras1', '192.0.2.10', 1000);
+    const plan = planEvent(event, new SessionTable(), { pools: [parsePrefix('10.64.0.0/16')], unlistOn: new Set(['stop']), maxSessions: 10 });
+    expect(plan.unlist).toHaveLength(1);
+    expect(plan.unlist[0]).toBe(event.addresses[0]);
   });
 });
