@@ -6,7 +6,6 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, createBackendRegistry } from '../../src/backends/index.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
@@ -17,6 +16,7 @@ import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { recordedUnlists, recordingBackend } from '../helpers/recording-backend/index.js';
 import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
+import { logLineSink } from '../helpers/log-lines.js';
 
 const withRecording = createBackendRegistry([...BACKENDS.plugins, recordingBackend]);
 
@@ -67,12 +67,7 @@ describe('a backend type added as a folder of its own', () => {
     );
     const config = loadConfig(file, withRecording);
     expect(config.backends[0]).toMatchObject({ type: 'recording', name: 'recorder', zones: ['rbl.test'], deleteTypes: ['A', 'TXT'], timeoutMs: 1000 });
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as { msg: string });
-        callback();
-      },
-    });
+    const sink = logLineSink(logs);
     daemon = createDaemon(config, { logger: createLogger('info', sink), backends: withRecording });
     await daemon.start();
 

@@ -47,13 +47,8 @@ vi.mock('../../src/daemon.js', () => ({
 const logs = vi.hoisted(() => [] as { level: string; msg: string; code?: string }[]);
 vi.mock('../../src/log.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/log.js')>();
-  const { Writable: WritableStream } = await import('node:stream');
-  const sink = new WritableStream({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
-      callback();
-    },
-  });
+  const { logLineSink } = await import('../helpers/log-lines.js');
+  const sink = logLineSink(logs);
   return { ...original, createLogger: (level: string) => original.createLogger(level, sink) };
 });
 

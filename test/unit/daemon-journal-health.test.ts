@@ -8,7 +8,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -18,6 +17,7 @@ import { writeKeyFile } from '../helpers/cli.js';
 import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
+import { logLineSink } from '../helpers/log-lines.js';
 
 let fileHandle: FileHandle;
 let temp: { dir: string; remove: () => void };
@@ -49,12 +49,7 @@ async function startDaemon(): Promise<{ radiusPort: number; httpPort: number; st
     temp.dir,
     serviceConfigYaml({ radiusPort, httpPort, stateDir, backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }] }),
   );
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
-      callback();
-    },
-  });
+  const sink = logLineSink(logs);
   daemon = createDaemon(loadConfig(file, BACKENDS), { logger: createLogger('info', sink), backends: BACKENDS });
   await daemon.start();
   return { radiusPort, httpPort, stateDir };

@@ -2,13 +2,13 @@
  * Queue events as the operator sees them (src/queue/report.ts): one line and the metrics per event,
  * with the journal-error lines limited while the counter counts every failure.
  */
-import { Writable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import { createMetrics, type Metrics } from '../../src/http/metrics.js';
 import { createLogger } from '../../src/log.js';
 import { queueEventReporter } from '../../src/queue/report.js';
 import type { UnlistJob } from '../../src/queue/state.js';
+import { logLineSink } from '../helpers/log-lines.js';
 
 interface Line {
   readonly level: number;
@@ -23,12 +23,7 @@ let report: ReturnType<typeof queueEventReporter>;
 beforeEach(() => {
   lines = [];
   metrics = createMetrics();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
-      callback();
-    },
-  });
+  const sink = logLineSink(lines);
   report = queueEventReporter(createLogger('info', sink).child({ component: 'queue' }), metrics);
 });
 

@@ -3,11 +3,11 @@
  * transport and client, a discarded packet or refused RadSec connection logged with why, at a
  * limited rate.
  */
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/http/metrics.js';
 import { createLogger } from '../../src/log.js';
 import { packetReporter, type PacketReporter } from '../../src/radius/report.js';
+import { logLineSink } from '../helpers/log-lines.js';
 
 interface Line {
   readonly level: string;
@@ -22,12 +22,7 @@ let reporter: PacketReporter;
 beforeEach(() => {
   lines = [];
   metrics = createMetrics();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
-      callback();
-    },
-  });
+  const sink = logLineSink(lines);
   reporter = packetReporter(createLogger('info', sink).child({ component: 'radius' }), metrics);
 });
 
