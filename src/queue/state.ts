@@ -8,7 +8,7 @@
  * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
  */
 import { RblError } from '../errors.js';
-import { SessionTable, type Session, type SessionKey, type StoppedRow, type StopTime } from '../sessions/table.js';
+import { SessionTable, type CanonicalSession, type Session, type SessionKey, type StoppedRow, type StopTime } from '../sessions/table.js';
 import { decodeJobColumns, encodeJobColumns, type JobColumns } from './job-columns.js';
 import { decodeStoppedRows, encodeStoppedRows } from './stopped-rows.js';
 
@@ -115,8 +115,9 @@ export function splitLane(lane: string): { backend: string; zone: string } {
   return { backend: lane.slice(0, cut), zone: lane.slice(cut + 1) };
 }
 
-export function sessionRow(session: Session): SessionRow {
-  return [session.client, session.nas, session.sessionId, [...session.addresses], session.updatedAt, session.eventAt, session.nasTime ?? 0];
+export function sessionRow(session: Session | CanonicalSession): SessionRow {
+  const addresses = session.addresses.map((address) => (typeof address === 'string' ? address : address.text));
+  return [session.client, session.nas, session.sessionId, addresses, session.updatedAt, session.eventAt, session.nasTime ?? 0];
 }
 
 /** The row that forgets a session; with the stop time when it stopped (so it is remembered). */
@@ -161,8 +162,12 @@ export class QueueState {
     return count;
   }
 
-  /** Applies one record; throws RBL_JOURNAL_CORRUPT for one this version does not know. */
-  apply(record: JournalRecord): void {
+  /**
+   * Applies one record; throws RBL_JOURNAL_CORRUPT for one this version does not know. A live commit
+   * passes the canonical sessions its 'c' record's rows were made from, so their addresses are
+   * recorded as they are, not parsed back from the rows' text (which replay does).
+   */
+  apply(record: JournalRecord, upserted?: readonly CanonicalSession[]): void {
     switch (record.t) {
       case 'h':
         if (!READABLE_VERSIONS.has(record.v)) {
@@ -184,7 +189,8 @@ export class QueueState {
         for (const row of record.c ? decodeJobColumns(record.c) : record.j) this.#addJob(row);
         return;
       case 'c':
-        for (const row of record.u ?? []) this.#upsert(row);
+        if (upserted) for (const session of upserted) this.sessions.upsert(session);
+        else for (const row of record.u ?? []) this.#upsert(row);
         for (const row of record.r ?? []) this.#remove(row);
         if (record.j) this.#addJob(record.j);
         return;

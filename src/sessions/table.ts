@@ -41,6 +41,11 @@ export interface Session extends SessionKey {
   readonly nasTime?: number | undefined;
 }
 
+/** A session as an accounting event records it: its addresses are the canonical values made once from the packet. */
+export interface CanonicalSession extends Omit<Session, 'addresses'> {
+  readonly addresses: readonly CanonicalPrefix[];
+}
+
 /**
  * A session to record. Its addresses are canonical values made once from the packet (trusted as
  * they are), or text, which is parsed (journal replay).
