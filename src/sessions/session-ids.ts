@@ -31,6 +31,10 @@ export class SessionIds {
   #arenaNext = 0;
   #arenaUsed = 0;
   #arenaGarbage = 0;
+  /** The id {@link key} was last asked for, packed as a slot would hold it, for {@link matchesKey}. */
+  readonly #keyBytes = new Uint8Array(INLINE_BYTES);
+  #keyShape = 0;
+  #keyId = '';
 
   /** Makes room for slots below `count`. */
   reserve(count: number): void {
@@ -44,11 +48,8 @@ export class SessionIds {
     const at = this.#inline.offset(slot);
     const shape = shapeOf(id);
     this.#shape.set(slot, shape);
-    if (shape <= INLINE_BYTES) {
-      for (let i = 0; i < id.length; i++) bytes[at + i] = id.charCodeAt(i);
-    } else if (shape < ARENA) {
-      bytes.fill(0, at, at + INLINE_BYTES);
-      for (let i = 0; i < id.length; i++) bytes[at + (i >> 1)]! |= hexValue(id.charCodeAt(i)) << (i & 1 ? 0 : 4);
+    if (shape < ARENA) {
+      packInline(id, shape, bytes, at);
     } else if (shape === ARENA) {
       const offset = this.#arenaAppend(id);
       writeUint32(bytes, at, offset);
@@ -88,12 +89,41 @@ export class SessionIds {
     }
   }
 
-  /** Whether the slot's id is `id`. */
-  equals(slot: number, id: string): boolean {
+  /**
+   * The hash of `id` as {@link hash} gives it for a slot holding it; remembers the id, packed, so
+   * {@link matchesKey} compares stored bytes with it, not characters one by one.
+   */
+  key(id: string, salt: number): number {
+    const shape = shapeOf(id);
+    this.#keyShape = shape;
+    this.#keyId = id;
+    let h = hashStep(hashStart(salt), shape);
+    if (shape < ARENA) {
+      packInline(id, shape, this.#keyBytes, 0);
+      for (let i = 0; i < packedLength(shape); i++) h = hashStep(h, this.#keyBytes[i]!);
+    } else {
+      for (let i = 0; i < id.length; i++) h = hashStep(h, id.charCodeAt(i));
+    }
+    return hashEnd(h);
+  }
+
+  /** Whether the slot holds the id {@link key} was last asked for. */
+  matchesKey(slot: number): boolean {
     const shape = this.#shape.get(slot);
-    if (shape === IN_MAP) return this.#inMap.get(slot) === id;
-    if (lengthOf(shape, this.#inline.page(slot)[this.#inline.offset(slot) + 4]!) !== id.length) return false;
-    for (let i = 0; i < id.length; i++) if (this.#charCode(slot, shape, i) !== id.charCodeAt(i)) return false;
+    if (shape !== this.#keyShape) return false;
+    if (shape === IN_MAP) return this.#inMap.get(slot) === this.#keyId;
+    const bytes = this.#inline.page(slot);
+    const at = this.#inline.offset(slot);
+    if (shape < ARENA) {
+      for (let i = 0; i < packedLength(shape); i++) if (bytes[at + i] !== this.#keyBytes[i]) return false;
+      return true;
+    }
+    const id = this.#keyId;
+    if (bytes[at + 4] !== id.length) return false;
+    const offset = readUint32(bytes, at);
+    const chunk = this.#arena[offset >>> CHUNK_BITS]!;
+    const start = offset & (CHUNK_BYTES - 1);
+    for (let i = 0; i < id.length; i++) if (chunk[start + i] !== id.charCodeAt(i)) return false;
     return true;
   }
 
@@ -107,33 +137,25 @@ export class SessionIds {
     return String.fromCharCode(...codes);
   }
 
-  /** hashString(id, salt) of the slot's id, without making the string (index growth rehashes every id). */
+  /** The hash of the slot's id (see {@link key}), from its stored bytes: index growth rehashes every id. */
   hash(slot: number, salt: number): number {
     const shape = this.#shape.get(slot);
-    let h = hashStart(salt);
+    let h = hashStep(hashStart(salt), shape);
     if (shape === IN_MAP) {
       const id = this.#inMap.get(slot)!;
       for (let i = 0; i < id.length; i++) h = hashStep(h, id.charCodeAt(i));
-    } else if (shape <= INLINE_BYTES || shape === ARENA) {
-      let bytes: Uint8Array = this.#inline.page(slot);
-      let at = this.#inline.offset(slot);
-      const length = shape === ARENA ? bytes[at + 4]! : shape;
-      if (shape === ARENA) {
-        const offset = readUint32(bytes, at);
-        bytes = this.#arena[offset >>> CHUNK_BITS]!;
-        at = offset & (CHUNK_BYTES - 1);
-      }
-      for (let i = 0; i < length; i++) h = hashStep(h, bytes[at + i]!);
-    } else {
-      const bytes = this.#inline.page(slot);
-      const at = this.#inline.offset(slot);
-      const letters = shape < HEX_UPPER ? 87 : 55;
-      const length = shape < HEX_UPPER ? shape - HEX_LOWER : shape - HEX_UPPER;
-      for (let i = 0; i < length; i++) {
-        const nibble = (bytes[at + (i >> 1)]! >> (i & 1 ? 0 : 4)) & 15;
-        h = hashStep(h, nibble < 10 ? 48 + nibble : letters + nibble);
-      }
+      return hashEnd(h);
     }
+    let bytes: Uint8Array = this.#inline.page(slot);
+    let at = this.#inline.offset(slot);
+    let length = packedLength(shape);
+    if (shape === ARENA) {
+      length = bytes[at + 4]!;
+      const offset = readUint32(bytes, at);
+      bytes = this.#arena[offset >>> CHUNK_BITS]!;
+      at = offset & (CHUNK_BYTES - 1);
+    }
+    for (let i = 0; i < length; i++) h = hashStep(h, bytes[at + i]!);
     return hashEnd(h);
   }
 
@@ -167,6 +189,21 @@ export class SessionIds {
     this.#arenaUsed += length;
     return offset;
   }
+}
+
+/** Writes an inline id (short ASCII as it is, hex two digits to a byte) into 8 bytes. */
+function packInline(id: string, shape: number, bytes: Uint8Array, at: number): void {
+  if (shape <= INLINE_BYTES) {
+    for (let i = 0; i < id.length; i++) bytes[at + i] = id.charCodeAt(i);
+    return;
+  }
+  bytes.fill(0, at, at + INLINE_BYTES);
+  for (let i = 0; i < id.length; i++) bytes[at + (i >> 1)]! |= hexValue(id.charCodeAt(i)) << (i & 1 ? 0 : 4);
+}
+
+/** How many of an inline id's 8 bytes hold it. */
+function packedLength(shape: number): number {
+  return shape <= INLINE_BYTES ? shape : INLINE_BYTES;
 }
 
 /** The shape byte an id is stored in. */

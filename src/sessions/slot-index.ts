@@ -118,13 +118,6 @@ export function hashEnd(state: number): number {
   return mix32(state ^ PROCESS_SEED);
 }
 
-/** FNV-1a over a string's UTF-16 code units, salted and keyed by the process seed, then mixed. */
-export function hashString(text: string, salt: number): number {
-  let h = hashStart(salt);
-  for (let i = 0; i < text.length; i++) h = hashStep(h, text.charCodeAt(i));
-  return hashEnd(h);
-}
-
 /** FNV-1a over bytes, salted and keyed by the process seed, then mixed. */
 export function hashBytes(bytes: Uint8Array, start: number, end: number, salt: number): number {
   let h = hashStart(salt);

@@ -14,7 +14,7 @@
 import { formatAddressBytes, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
 import { SessionIds } from './session-ids.js';
-import { hashBytes, hashNumber, hashString, ipv4Number, ipv4Text, SlotIndex } from './slot-index.js';
+import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from './slot-index.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedRow } from './stopped.js';
 
 export type { RememberedStop, StopTime, StoppedRow } from './stopped.js';
@@ -233,7 +233,7 @@ export class SessionTable implements ReadonlySessionTable {
       slot = this.#allocate();
       this.#setScope(slot, scope);
       this.#ids.store(slot, session.sessionId);
-      this.#byKey.insert(slot, hashString(session.sessionId, scope));
+      this.#byKey.insert(slot, this.#ids.hash(slot, scope));
       this.#size++;
     } else {
       this.#unindex(slot);
@@ -340,7 +340,7 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   #slotInScope(scope: number, sessionId: string): number {
-    return this.#byKey.find(hashString(sessionId, scope), (slot) => this.#scopeOf(slot) === scope && this.#ids.equals(slot, sessionId));
+    return this.#byKey.find(this.#ids.key(sessionId, scope), (slot) => this.#scopeOf(slot) === scope && this.#ids.matchesKey(slot));
   }
 
   #intern(client: string, nas: string): number {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { hashString, mix32 } from '../../src/sessions/slot-index.js';
+import { SessionIds } from '../../src/sessions/session-ids.js';
+import { mix32 } from '../../src/sessions/slot-index.js';
 import { SessionTable, type Session } from '../../src/sessions/table.js';
 
 const DAY = 86_400_000;
@@ -138,13 +139,13 @@ describe('hash flooding', () => {
   for (let n = 0; flood.length < 300; n++) if ((fixedSeedHash(`flood-${n}`) & 1023) === 0) flood.push(`flood-${n}`);
 
   it('seeds the in-memory hash afresh each time the code loads, as in each process', async () => {
-    const seen = new Set<number>([hashString('flood-0', 0)]);
+    const seen = new Set<number>([new SessionIds().key('flood-0', 0)]);
     for (let n = 0; n < 2; n++) {
       vi.resetModules();
-      const fresh = await import('../../src/sessions/slot-index.js');
-      seen.add(fresh.hashString('flood-0', 0));
+      const fresh = await import('../../src/sessions/session-ids.js');
+      seen.add(new fresh.SessionIds().key('flood-0', 0));
       // Within one load the hash is a function of its input, or the index could not find anything.
-      expect(fresh.hashString('flood-0', 0)).toBe(fresh.hashString('flood-0', 0));
+      expect(new fresh.SessionIds().key('flood-0', 0)).toBe(new fresh.SessionIds().key('flood-0', 0));
     }
     expect(seen.size).toBe(3);
   });
@@ -152,7 +153,8 @@ describe('hash flooding', () => {
   it('spreads ids that collided under the fixed seed, and still finds each of them', () => {
     expect(new Set(flood.map((id) => fixedSeedHash(id) & 1023)).size).toBe(1);
     // 300 ids over 1,024 cells with a random hash land in about 260 different cells.
-    expect(new Set(flood.map((id) => hashString(id, 0) % 1024)).size).toBeGreaterThan(200);
+    const ids = new SessionIds();
+    expect(new Set(flood.map((id) => ids.key(id, 0) % 1024)).size).toBeGreaterThan(200);
     const table = new SessionTable();
     flood.forEach((id, n) => table.upsert(session(id, [`10.64.${n >> 8}.${n & 255}`])));
     flood.forEach((id, n) => expect(table.get('ras1', 'nas', id)?.addresses).toEqual([`10.64.${n >> 8}.${n & 255}`]));
