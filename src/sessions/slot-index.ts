@@ -1,8 +1,8 @@
 /**
- * An open-addressing hash set of slot numbers in one Int32Array: 4 bytes a cell where a Map costs
+ * An open-addressing hash set of slot numbers in one Uint32Array: 4 bytes a cell where a Map costs
  * about 80 plus its key. The keys live in the caller's columns; lookups pass a hash and a predicate.
  * Linear probing with backward-shift deletion, so no tombstones pile up under churn. The table grows
- * by a quarter when 80% full (any size: the home cell is the hash modulo the size), so it is 64% to
+ * by a quarter when 80% full (any size: the home cell is the hash scaled to it), so it is 64% to
  * 80% full where a power of two would be 40% to 80%: a million entries take 1.3 million cells, not 2.
  *
  * The hashes below are seeded per process from crypto randomness: Acct-Session-Ids come from the
@@ -13,21 +13,34 @@ import { randomBytes } from 'node:crypto';
 
 const EMPTY = 0;
 const MAX_LOAD = 0.8;
+/** Bits of a cell that hold the hash's low bits, below slot + 1, while slots leave room for them. */
+const FINGERPRINT_BITS = 8;
+const TWO_32 = 2 ** 32;
 
 /** Per-process secret mixed into every in-memory hash. */
 const PROCESS_SEED = randomBytes(4).readUInt32LE(0);
 
-/** Slots indexed by a hash the owner computes from its own columns. */
+/**
+ * Slots indexed by a hash the owner computes from its own columns. A cell holds slot + 1 and, below
+ * it, the hash's low bits: a probe asks the owner's predicate (which reads its columns, scattered in
+ * memory) only when those match, so the longer probe runs of a fuller table stay cheap. The home
+ * cell comes from the hash's high bits (multiply and shift, any table size).
+ */
 export class SlotIndex {
   readonly #hashOf: (slot: number) => number;
-  /** slot + 1; 0 marks an empty cell. */
-  #cells: Int32Array;
+  /** (slot + 1) × 2^fingerprintBits + the hash's low fingerprintBits; 0 marks an empty cell. */
+  #cells: Uint32Array;
   #size = 0;
+  /** Fewer once a slot needs the room (past 16 million slots). */
+  #fingerprintBits = FINGERPRINT_BITS;
+  /** 2^fingerprintBits and that minus one, kept: cells are made on every insert and rebuild. */
+  #scale = 2 ** FINGERPRINT_BITS;
+  #mask = 2 ** FINGERPRINT_BITS - 1;
 
   /** `hashOf(slot)` must return the hash the slot was inserted with (used when cells move). */
   constructor(hashOf: (slot: number) => number, initialCells = 1024) {
     this.#hashOf = hashOf;
-    this.#cells = new Int32Array(initialCells);
+    this.#cells = new Uint32Array(initialCells);
   }
 
   get size(): number {
@@ -38,8 +51,13 @@ export class SlotIndex {
   find(hash: number, matches: (slot: number) => boolean): number {
     const cells = this.#cells;
     const length = cells.length;
-    for (let i = hash % length; cells[i] !== EMPTY; i = i + 1 === length ? 0 : i + 1) {
-      const slot = cells[i]! - 1;
+    const bits = this.#fingerprintBits;
+    const mask = this.#mask;
+    const fingerprint = hash & mask;
+    for (let i = home(hash, length); cells[i] !== EMPTY; i = i + 1 === length ? 0 : i + 1) {
+      const cell = cells[i]!;
+      if ((cell & mask) !== fingerprint) continue;
+      const slot = (cell >>> bits) - 1;
       if (matches(slot)) return slot;
     }
     return -1;
@@ -47,8 +65,9 @@ export class SlotIndex {
 
   /** Adds a slot under its hash (the caller makes sure no equal key is present). */
   insert(slot: number, hash: number): void {
-    if (this.#size + 1 > this.#cells.length * MAX_LOAD) this.#grow();
-    this.#place(slot + 1, hash);
+    if ((slot + 1) * this.#scale >= TWO_32) this.#rebuild(this.#cells.length, Math.max(0, 32 - Math.ceil(Math.log2(slot + 2))));
+    if (this.#size + 1 > this.#cells.length * MAX_LOAD) this.#rebuild(Math.ceil(this.#cells.length * 1.25), this.#fingerprintBits);
+    this.#place(slot, hash);
     this.#size++;
   }
 
@@ -56,8 +75,10 @@ export class SlotIndex {
   delete(slot: number, hash: number): boolean {
     const cells = this.#cells;
     const length = cells.length;
-    let i = hash % length;
-    while (cells[i] !== slot + 1) {
+    const bits = this.#fingerprintBits;
+    const wanted = this.#cellOf(slot, hash);
+    let i = home(hash, length);
+    while (cells[i] !== wanted) {
       if (cells[i] === EMPTY) return false;
       i = i + 1 === length ? 0 : i + 1;
     }
@@ -65,8 +86,8 @@ export class SlotIndex {
     this.#size--;
     // Backward shift: pull later cells of the probe run into the hole when their home allows it.
     for (let j = i + 1 === length ? 0 : i + 1; cells[j] !== EMPTY; j = j + 1 === length ? 0 : j + 1) {
-      const home = this.#hashOf(cells[j]! - 1) % length;
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      const at = home(this.#hashOf((cells[j]! >>> bits) - 1), length);
+      const stays = i <= j ? i < at && at <= j : i < at || at <= j;
       if (stays) continue;
       cells[i] = cells[j]!;
       cells[j] = EMPTY;
@@ -75,19 +96,36 @@ export class SlotIndex {
     return true;
   }
 
-  #place(cell: number, hash: number): void {
-    const cells = this.#cells;
-    const length = cells.length;
-    let i = hash % length;
-    while (cells[i] !== EMPTY) i = i + 1 === length ? 0 : i + 1;
-    cells[i] = cell;
+  #cellOf(slot: number, hash: number): number {
+    return (slot + 1) * this.#scale + (hash & this.#mask);
   }
 
-  #grow(): void {
-    const old = this.#cells;
-    this.#cells = new Int32Array(Math.ceil(old.length * 1.25));
-    for (const cell of old) if (cell !== EMPTY) this.#place(cell, this.#hashOf(cell - 1));
+  #place(slot: number, hash: number): void {
+    const cells = this.#cells;
+    const length = cells.length;
+    let i = home(hash, length);
+    while (cells[i] !== EMPTY) i = i + 1 === length ? 0 : i + 1;
+    cells[i] = this.#cellOf(slot, hash);
   }
+
+  #rebuild(length: number, fingerprintBits: number): void {
+    const old = this.#cells;
+    const oldBits = this.#fingerprintBits;
+    this.#cells = new Uint32Array(length);
+    this.#fingerprintBits = fingerprintBits;
+    this.#scale = 2 ** fingerprintBits;
+    this.#mask = this.#scale - 1;
+    for (const cell of old) {
+      if (cell === EMPTY) continue;
+      const slot = (cell >>> oldBits) - 1;
+      this.#place(slot, this.#hashOf(slot));
+    }
+  }
+}
+
+/** The home cell of a uint32 hash in a table of `length` cells: its high bits, scaled (no division). */
+function home(hash: number, length: number): number {
+  return Math.floor((hash * length) / TWO_32);
 }
 
 /** Murmur3's 32-bit finalizer: spreads every input bit over the low bits a table uses. */

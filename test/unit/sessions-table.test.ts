@@ -152,6 +152,31 @@ describe('slot index', () => {
   });
 });
 
+describe('slot index fingerprints', () => {
+  it('finds slots past 16 million and up to 2^32 - 2, where a cell has no room for the hash bits', () => {
+    const slots = [0, 5, 2 ** 24 - 3, 2 ** 24 - 2, 2 ** 24 - 1, 2 ** 24, 2 ** 31 + 7, 2 ** 32 - 2];
+    const hashOf = (slot: number): number => (mix32(slot) | 0xff) >>> 0;
+    const index = new SlotIndex(hashOf, 4);
+    for (const slot of slots) index.insert(slot, hashOf(slot));
+    for (const slot of slots) expect(index.find(hashOf(slot), (candidate) => candidate === slot)).toBe(slot);
+    expect(index.delete(2 ** 24 - 1, hashOf(2 ** 24 - 1))).toBe(true);
+    expect(index.find(hashOf(2 ** 24 - 1), (candidate) => candidate === 2 ** 24 - 1)).toBe(-1);
+    for (const slot of slots.filter((slot) => slot !== 2 ** 24 - 1)) expect(index.find(hashOf(slot), (candidate) => candidate === slot)).toBe(slot);
+    expect(index.size).toBe(slots.length - 1);
+  });
+
+  it('asks the predicate only about slots whose hash shares the fingerprint', () => {
+    // The same high bits (one home cell for all 40), different low bytes.
+    const hashOf = (slot: number): number => 0x10000000 + slot;
+    const index = new SlotIndex(hashOf, 64);
+    for (let slot = 0; slot < 40; slot++) index.insert(slot, hashOf(slot));
+    const asked: number[] = [];
+    expect(index.find(hashOf(3), (slot) => (asked.push(slot), slot === 3))).toBe(3);
+    // Only the one whose hash has the same low byte is compared.
+    expect(asked).toEqual([3]);
+  });
+});
+
 describe('session table persistence', () => {
   const backend: Backend = {
     name: 'bind',
