@@ -68,7 +68,8 @@ export interface BenchResults {
   readonly startedAt: string;
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string; readonly bind: string };
   readonly decode?: { readonly validateDecodePerSecond: number; readonly withEventPerSecond: number; readonly microsecondsPerPacket: number };
-  readonly sessions?: { readonly sessions: number; readonly rssBytes: number; readonly bytesPerSession: number; readonly insertMs: number };
+  /** rssBytes once V8 gave back the young generation it grew while inserting; rssRightAfterBytes at once (older results lack it). */
+  readonly sessions?: { readonly sessions: number; readonly rssBytes: number; readonly rssRightAfterBytes?: number | undefined; readonly bytesPerSession: number; readonly insertMs: number };
   readonly bindSingle?: {
     readonly names: number;
     readonly namesPerSecond: number;
@@ -265,7 +266,8 @@ export function formatTable(results: BenchResults): string {
   }
   if (results.sessions) {
     const s = results.sessions;
-    add(`${fmt(s.sessions)} sessions (sessions-memory)`, `${fmt(s.rssBytes / MB, 1)} MB RSS`, `${s.bytesPerSession} bytes/session, inserted in ${fmt(s.insertMs)} ms`);
+    const rightAfter = s.rssRightAfterBytes === undefined ? '' : `; ${fmt(s.rssRightAfterBytes / MB, 1)} MB right after inserting, before V8 gave back its young generation`;
+    add(`${fmt(s.sessions)} sessions (sessions-memory)`, `${fmt(s.rssBytes / MB, 1)} MB RSS`, `${s.bytesPerSession} bytes/session, inserted in ${fmt(s.insertMs)} ms${rightAfter}`);
   }
   if (results.startup) {
     const st = results.startup;

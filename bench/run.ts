@@ -117,8 +117,8 @@ function settingsFromArgs(): Settings {
 function sessionsMemory(): NonNullable<BenchResults['sessions']> {
   const run = spawnSync(process.execPath, ['--expose-gc', join(BUILD_DIR, 'sessions-memory.js'), '1000000'], { encoding: 'utf8', timeout: 120_000 });
   if (run.status !== 0) throw new Error(`sessions-memory failed: ${run.stderr}`);
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { sessions: number; rssBytes: number; bytesPerSession: number; insertMs: number };
-  return { sessions: result.sessions, rssBytes: result.rssBytes, bytesPerSession: result.bytesPerSession, insertMs: result.insertMs };
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { sessions: number; rssBytes: number; rssRightAfterBytes?: number; bytesPerSession: number; insertMs: number };
+  return { sessions: result.sessions, rssBytes: result.rssBytes, rssRightAfterBytes: result.rssRightAfterBytes, bytesPerSession: result.bytesPerSession, insertMs: result.insertMs };
 }
 
 function bindVersion(): string {

@@ -5,7 +5,7 @@
  */
 import type { RblError } from '../errors.js';
 import { canonicalPrefix, parsePrefix, type CanonicalPrefix } from '../net/address.js';
-import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
+import type { CanonicalSession, ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
 import { happenedBefore, provablyAfter, restartedAfter, sessionTime, type EventTime } from './order.js';
 import { unlistRefusal, type UnlistPolicy } from './policy.js';
@@ -47,8 +47,8 @@ export interface StaleFinding {
 }
 
 export interface EventPlan {
-  /** Sessions to record or refresh. */
-  readonly upsert: readonly PlannedSession[];
+  /** Sessions to record or refresh, with canonical addresses. */
+  readonly upsert: readonly CanonicalSession[];
   /** Sessions to forget: stopped ones, and the oldest evicted for sessions.max. */
   readonly remove: readonly SessionRemoval[];
   /** The sessions evicted for sessions.max (also in `remove`). */
@@ -71,7 +71,7 @@ const sameSession = (a: SessionKey, b: SessionKey | undefined): boolean =>
 
 /** Plans an event against the session table and the rules. */
 export function planEvent(event: AccountingEvent, sessions: SessionLookup, context: PlanContext): EventPlan {
-  const upsert: PlannedSession[] = [];
+  const upsert: CanonicalSession[] = [];
   const remove: SessionRemoval[] = [];
   const evicted: PlannedSession[] = [];
   const candidates: CanonicalPrefix[] = [];
@@ -107,8 +107,11 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         // An Interim-Update without addresses keeps what the Start recorded, as far as the session
         // still holds it: an address a newer session took since is not taken back.
         const known = sessions.get(key.client, key.nas, key.sessionId);
+        // The table's text is canonical already; made a value again only on this rare path.
         const addresses =
-          recordable.length > 0 ? recordable : (known?.addresses ?? []).filter((address) => sameSession(key, sessions.ownerOf(address)));
+          allowed.length > 0
+            ? allowed
+            : (known?.addresses ?? []).filter((address) => sameSession(key, sessions.ownerOf(address))).map((address) => canonicalPrefix(parsePrefix(address)));
         if (addresses.length > 0) {
           upsert.push({ ...key, addresses, updatedAt: event.receivedAt, eventAt: event.at, nasTime: event.nasTime });
           if (!known && sessions.size >= context.maxSessions) {

@@ -62,7 +62,7 @@ export class OperatorView {
     if (plan.upsert.length === 0 && plan.unlist.length === 0) return;
     const note = { type: event.type, client: event.client, nas: event.nas, sessionId: event.sessionId, userName: event.userName, at: event.receivedAt };
     // An address named twice is noted twice, harmlessly: cheaper than building a set per event.
-    for (const session of plan.upsert) this.history.noteEvent(session.addresses, note);
+    for (const session of plan.upsert) this.history.noteEvent(session.addresses.map((address) => address.text), note);
     this.history.noteEvent(plan.unlist.map((target) => target.text), note);
   }
 

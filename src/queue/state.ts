@@ -8,7 +8,9 @@
  * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
  */
 import { RblError } from '../errors.js';
-import { SessionTable, type Session, type SessionKey, type StopTime } from '../sessions/table.js';
+import { SessionTable, type CanonicalSession, type Session, type SessionKey, type StoppedRow, type StopTime } from '../sessions/table.js';
+import { decodeJobColumns, encodeJobColumns, type JobColumns } from './job-columns.js';
+import { decodeStoppedRows, encodeStoppedRows } from './stopped-rows.js';
 
 /** Why a job exists: the accounting event that asked for it. */
 export interface UnlistReason {
@@ -65,12 +67,16 @@ export interface JobRow {
 }
 
 /**
- * 2: sessions scoped by client, with event times, and the stopped-session memory. Format 1 records
- * are still read (rows are told apart by their length, since a format 1 file goes on with format 2
+ * 3: snapshots write the stopped-session memory packed in base64 ('st' `b`) and jobs in columns
+ * ('j' `c`), so a backlog's snapshot is a third of what it was. 2: sessions
+ * scoped by client, with event times, and the stopped-session memory ('st' `k`). Formats 1 and 2
+ * are still read (rows are told apart by their length, since an older file goes on with newer
  * records until its next compaction): a session without an event time gets its updatedAt.
  */
-export const JOURNAL_VERSION = 2;
-const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
+export const JOURNAL_VERSION = 3;
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3]);
+/** Stopped-session rows per snapshot record (about 50 KB of base64). */
+const STOPPED_CHUNK = 4096;
 
 /** The journal's record payloads. */
 export type JournalRecord =
@@ -78,9 +84,15 @@ export type JournalRecord =
   | { t: 'h'; v: number; seq: number; at: number }
   /** Snapshot chunks written by compaction. */
   | { t: 's'; s: (SessionRow | SessionRowV1)[] }
-  /** Snapshot chunks of the stopped-session memory: [hashHigh, hashLow, nasTime] flattened, oldest first. */
-  | { t: 'st'; k: number[] }
-  | { t: 'j'; j: JobRow[] }
+  /**
+   * Snapshot chunks of the stopped-session memory, oldest first: format 3 writes `b` (see
+   * stopped-rows.ts), format 2 wrote `k`, [hashHigh, hashLow, nasTime] flattened.
+   */
+  | { t: 'st'; b: string; k?: undefined }
+  | { t: 'st'; k: number[]; b?: undefined }
+  /** Snapshot chunks of jobs: format 3 writes columns (see job-columns.ts), format 2 wrote rows. */
+  | { t: 'j'; c: JobColumns; j?: undefined }
+  | { t: 'j'; j: JobRow[]; c?: undefined }
   /** One accounting event, atomically: session upserts and removals and the unlist job. */
   | { t: 'c'; u?: (SessionRow | SessionRowV1)[]; r?: (RemovalRow | RemovalRowV1)[]; j?: JobRow }
   /** Deliveries of these jobs in this lane succeeded. */
@@ -103,8 +115,9 @@ export function splitLane(lane: string): { backend: string; zone: string } {
   return { backend: lane.slice(0, cut), zone: lane.slice(cut + 1) };
 }
 
-export function sessionRow(session: Session): SessionRow {
-  return [session.client, session.nas, session.sessionId, [...session.addresses], session.updatedAt, session.eventAt, session.nasTime ?? 0];
+export function sessionRow(session: Session | CanonicalSession): SessionRow {
+  const addresses = session.addresses.map((address) => (typeof address === 'string' ? address : address.text));
+  return [session.client, session.nas, session.sessionId, addresses, session.updatedAt, session.eventAt, session.nasTime ?? 0];
 }
 
 /** The row that forgets a session; with the stop time when it stopped (so it is remembered). */
@@ -149,8 +162,12 @@ export class QueueState {
     return count;
   }
 
-  /** Applies one record; throws RBL_JOURNAL_CORRUPT for one this version does not know. */
-  apply(record: JournalRecord): void {
+  /**
+   * Applies one record; throws RBL_JOURNAL_CORRUPT for one this version does not know. A live commit
+   * passes the canonical sessions its 'c' record's rows were made from, so their addresses are
+   * recorded as they are, not parsed back from the rows' text (which replay does).
+   */
+  apply(record: JournalRecord, upserted?: readonly CanonicalSession[]): void {
     switch (record.t) {
       case 'h':
         if (!READABLE_VERSIONS.has(record.v)) {
@@ -162,13 +179,18 @@ export class QueueState {
         for (const row of record.s) this.#upsert(row);
         return;
       case 'st':
-        for (let i = 0; i + 2 < record.k.length; i += 3) this.sessions.rememberStopped([record.k[i]!, record.k[i + 1]!, record.k[i + 2]!]);
+        if (record.b !== undefined) {
+          for (const row of decodeStoppedRows(record.b)) this.sessions.rememberStopped(row);
+        } else {
+          for (let i = 0; i + 2 < record.k.length; i += 3) this.sessions.rememberStopped([record.k[i]!, record.k[i + 1]!, record.k[i + 2]!]);
+        }
         return;
       case 'j':
-        for (const row of record.j) this.#addJob(row);
+        for (const row of record.c ? decodeJobColumns(record.c) : record.j) this.#addJob(row);
         return;
       case 'c':
-        for (const row of record.u ?? []) this.#upsert(row);
+        if (upserted) for (const session of upserted) this.sessions.upsert(session);
+        else for (const row of record.u ?? []) this.#upsert(row);
         for (const row of record.r ?? []) this.#remove(row);
         if (record.j) this.#addJob(record.j);
         return;
@@ -216,24 +238,24 @@ export class QueueState {
       }
     }
     if (sessions.length > 0) yield { t: 's', s: sessions };
-    let stopped: number[] = [];
+    let stopped: StoppedRow[] = [];
     for (const row of this.sessions.stoppedRows()) {
-      stopped.push(...row);
-      if (stopped.length === chunk * 3) {
-        yield { t: 'st', k: stopped };
+      stopped.push(row);
+      if (stopped.length === STOPPED_CHUNK) {
+        yield { t: 'st', b: encodeStoppedRows(stopped) };
         stopped = [];
       }
     }
-    if (stopped.length > 0) yield { t: 'st', k: stopped };
+    if (stopped.length > 0) yield { t: 'st', b: encodeStoppedRows(stopped) };
     let jobs: JobRow[] = [];
     for (const job of this.jobs.values()) {
       jobs.push(jobRow(job));
       if (jobs.length === chunk) {
-        yield { t: 'j', j: jobs };
+        yield { t: 'j', c: encodeJobColumns(jobs) };
         jobs = [];
       }
     }
-    if (jobs.length > 0) yield { t: 'j', j: jobs };
+    if (jobs.length > 0) yield { t: 'j', c: encodeJobColumns(jobs) };
   }
 
   #upsert(row: SessionRow | SessionRowV1): void {

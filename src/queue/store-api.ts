@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../backends/types.js';
 import type { CanonicalPrefix } from '../net/address.js';
-import type { ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
+import type { CanonicalSession, ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
 import type { DeliveryAttempt } from './attempts.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { QueueEvent } from './events.js';
@@ -13,8 +13,8 @@ import type { UnlistJob } from './state.js';
 
 /** One accounting event's effect, committed atomically. */
 export interface StateChange {
-  /** Sessions recorded or refreshed (Start, Interim-Update). */
-  readonly upsert?: readonly Session[];
+  /** Sessions recorded or refreshed (Start, Interim-Update), with the canonical addresses made from the packet. */
+  readonly upsert?: readonly CanonicalSession[];
   /** Sessions forgotten: stopped (Stop, Accounting-On/Off; with the stop time) or evicted (without). */
   readonly remove?: readonly (SessionKey & { readonly stoppedAt?: StopTime })[];
   /** Targets to unlist in every configured backend and zone; no job is made when targets is empty. */

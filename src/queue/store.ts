@@ -174,11 +174,8 @@ class Store implements StateStore {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
     if (this.#failure) throw new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${this.#failure.error.message})`);
     const record: Extract<JournalRecord, { t: 'c' }> = { t: 'c' };
-    // Validate everything before changing anything, so a bad address cannot half-apply a change.
-    if (change.upsert && change.upsert.length > 0) {
-      for (const session of change.upsert) for (const address of session.addresses) parsePrefix(address);
-      record.u = change.upsert.map(sessionRow);
-    }
+    // Session addresses are canonical values (the type says so): nothing to validate or parse again.
+    if (change.upsert && change.upsert.length > 0) record.u = change.upsert.map(sessionRow);
     if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
     let job: JobRow | undefined;
     let prefixes: CanonicalPrefix[] | undefined;
@@ -207,7 +204,7 @@ class Store implements StateStore {
         record.j = job;
       }
     }
-    this.#state.apply(record);
+    this.#state.apply(record, change.upsert);
     const recorded = this.#journal.append(record);
     recorded.catch(() => undefined);
     if (job) {

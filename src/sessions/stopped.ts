@@ -8,7 +8,7 @@
  * Event-Timestamp order when another session of the same NAS holds the address. Pure code.
  */
 import { createHash } from 'node:crypto';
-import { SlotIndex } from './slot-index.js';
+import { hashNumber, SlotIndex } from './slot-index.js';
 
 /** When a session stopped: the receive time minus Acct-Delay-Time, and the NAS's Event-Timestamp if it sent one. */
 export interface StopTime {
@@ -35,7 +35,8 @@ export class StoppedSessions {
   #high = new Uint32Array(0);
   #low = new Uint32Array(0);
   #nasTime = new Uint32Array(0);
-  readonly #index = new SlotIndex((slot) => this.#high[slot]!);
+  /** Keyed by the process seed: the journaled hashes are public to whoever chose the keys. */
+  readonly #index = new SlotIndex((slot) => hashNumber(this.#high[slot]!));
   /** Next slot to write; once the ring is full, the oldest entry. */
   #next = 0;
   #count = 0;
@@ -80,17 +81,17 @@ export class StoppedSessions {
     }
     if (this.#count === this.#high.length && this.#high.length < this.#capacity) this.#grow();
     const slot = this.#next;
-    if (this.#count === this.#high.length) this.#index.delete(slot, this.#high[slot]!);
+    if (this.#count === this.#high.length) this.#index.delete(slot, hashNumber(this.#high[slot]!));
     else this.#count++;
     this.#high[slot] = high;
     this.#low[slot] = low;
     this.#nasTime[slot] = nasTime;
-    this.#index.insert(slot, high);
+    this.#index.insert(slot, hashNumber(high));
     this.#next = (slot + 1) % this.#high.length;
   }
 
   #find(high: number, low: number): number {
-    return this.#index.find(high, (slot) => this.#high[slot] === high && this.#low[slot] === low);
+    return this.#index.find(hashNumber(high), (slot) => this.#high[slot] === high && this.#low[slot] === low);
   }
 
   /**

@@ -4,14 +4,17 @@
  * unlist a NAS's sessions, and an event older than an address's holder can be told apart
  * (design: "Event order"). It also remembers the sessions that stopped ({@link StoppedSessions}).
  *
- * It must hold a million sessions in well under 150 MB, so it is columnar: a session is a slot
- * number, and its scope (client and NAS, interned), times, Acct-Session-Id (ASCII up to 20 bytes,
- * inline), first IPv4 address and first IPv6 address or prefix live in typed arrays, indexed by
- * typed-array hash tables. Only unusual values (long ids, further addresses) become strings in
- * Maps. Pure code, no I/O: the queue store journals the changes.
+ * It must hold a million sessions in a process of at most 100 MB resident, so it is columnar: a
+ * session is a slot number, and its scope (client and NAS, interned), times, Acct-Session-Id
+ * ({@link SessionIds}), first IPv4 address and a reference to its first IPv6 address or prefix
+ * live in paged typed arrays (about 30 bytes a session), indexed by typed-array hash tables. Only
+ * unusual values (non-ASCII ids, further addresses, times far from the others) go to Maps. Pure
+ * code, no I/O: the queue store journals the changes.
  */
-import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
-import { hashBytes, hashString, ipv4Number, ipv4Text, mix32, SlotIndex } from './slot-index.js';
+import { formatAddressBytes, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
+import { PagedColumn } from './columns.js';
+import { SessionIds } from './session-ids.js';
+import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from './slot-index.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedRow } from './stopped.js';
 
 export type { RememberedStop, StopTime, StoppedRow } from './stopped.js';
@@ -36,6 +39,19 @@ export interface Session extends SessionKey {
   readonly eventAt: number;
   /** Its Event-Timestamp (RFC 2869 §5.3), seconds by the NAS's clock, when the NAS sent one. */
   readonly nasTime?: number | undefined;
+}
+
+/** A session as an accounting event records it: its addresses are the canonical values made once from the packet. */
+export interface CanonicalSession extends Omit<Session, 'addresses'> {
+  readonly addresses: readonly CanonicalPrefix[];
+}
+
+/**
+ * A session to record. Its addresses are canonical values made once from the packet (trusted as
+ * they are), or text, which is parsed (journal replay).
+ */
+export interface SessionRecord extends Omit<Session, 'addresses'> {
+  readonly addresses: readonly (CanonicalPrefix | string)[];
 }
 
 /** The read side of the table, as the daemon sees it. */
@@ -64,11 +80,15 @@ const FREE = 0;
 const USED = 1;
 const HAS_V4 = 2;
 const HAS_V6 = 4;
-/** Acct-Session-Ids up to this many ASCII characters (most NASes send 8 to 16) are stored inline; others in a Map. */
-const INLINE_ID = 20;
-const LONG_ID = 255;
 /** The longest Acct-Delay-Time kept exactly (about 24 days); a longer one orders as this. */
 const MAX_LAG = 0x7fffffff;
+/**
+ * updatedAt is kept as uint32 ms after a base the table moves as time goes on (a span of 49 days,
+ * far wider than the sessions of one table spread); this offset marks a time kept in a Map instead.
+ */
+const TIME_SPAN = 0xffffffff;
+const ODD_SCOPE = 0xffff;
+const ODD_LAG = 0xffff;
 
 /** A mutable, compact session table. Only the queue store mutates the one the daemon reads. */
 export class SessionTable implements ReadonlySessionTable {
@@ -78,28 +98,39 @@ export class SessionTable implements ReadonlySessionTable {
   readonly #scopeNas: string[] = [];
   readonly #stopped = new StoppedSessions();
 
-  #capacity = 0;
-  #flags = new Uint8Array(0);
-  #scope = new Uint32Array(0);
-  #updatedAt = new Float64Array(0);
-  /** updatedAt − eventAt (the Acct-Delay-Time), ms: 4 bytes where a second timestamp would take 8. */
-  #eventLag = new Int32Array(0);
+  readonly #flags = new PagedColumn((n) => new Uint8Array(n));
+  /** The scope number; ODD_SCOPE when it does not fit 16 bits (more than 65,535 client-NAS pairs) and is in #oddScopes. */
+  readonly #scope = new PagedColumn((n) => new Uint16Array(n));
+  readonly #oddScopes = new Map<number, number>();
+  /** updatedAt − #timeBase, ms. */
+  readonly #updated = new PagedColumn((n) => new Uint32Array(n));
+  /**
+   * updatedAt − eventAt, the Acct-Delay-Time, in whole seconds as RADIUS sends it (RFC 2866 §5.2):
+   * 2 bytes where a second timestamp would take 8; ODD_LAG when it is not that and is in #oddLags (ms).
+   */
+  readonly #eventLag = new PagedColumn((n) => new Uint16Array(n));
+  readonly #oddLags = new Map<number, number>();
   /** Event-Timestamp in seconds; 0 when the NAS sent none. */
-  #nasTime = new Uint32Array(0);
-  #keyHash = new Uint32Array(0);
-  #idLength = new Uint8Array(0);
-  #idBytes = new Uint8Array(0);
-  #v4 = new Uint32Array(0);
-  #v6 = new Uint8Array(0);
-  #v6Length = new Uint8Array(0);
-  readonly #longIds = new Map<number, string>();
+  readonly #nasTime = new PagedColumn((n) => new Uint32Array(n));
+  readonly #v4 = new PagedColumn((n) => new Uint32Array(n));
+  /** The slot's entry in the IPv6 pool: most sessions have none, so 16 address bytes a slot would be wasted. */
+  readonly #v6Ref = new PagedColumn((n) => new Uint32Array(n));
+  readonly #ids = new SessionIds();
+  #timeBase = Number.NaN;
+  readonly #oddTimes = new Map<number, number>();
+
+  readonly #v6Bytes = new PagedColumn((n) => new Uint8Array(n), 16);
+  readonly #v6Length = new PagedColumn((n) => new Uint8Array(n));
+  readonly #v6Free: number[] = [];
+  #v6High = 0;
+
   /** Addresses beyond a session's first IPv4 and first IPv6, as canonical text. */
   readonly #extra = new Map<number, string[]>();
   readonly #extraOwners = new Map<string, number>();
 
-  readonly #byKey = new SlotIndex((slot) => this.#keyHash[slot]!);
-  readonly #byV4 = new SlotIndex((slot) => mix32(this.#v4[slot]!));
-  readonly #byV6 = new SlotIndex((slot) => this.#v6Hash(slot));
+  readonly #byKey = new SlotIndex((slot) => this.#ids.hash(slot, this.#scopeOf(slot)));
+  readonly #byV4 = new SlotIndex((slot) => hashNumber(this.#v4.get(slot)));
+  readonly #byV6 = new SlotIndex((slot) => this.#v6Hash(this.#v6Ref.get(slot)));
   readonly #freeSlots: number[] = [];
   #highSlot = 0;
   #size = 0;
@@ -117,7 +148,7 @@ export class SessionTable implements ReadonlySessionTable {
     const v4 = ipv4Number(address);
     let slot = -1;
     if (v4 >= 0) {
-      slot = this.#byV4.find(mix32(v4), (candidate) => this.#v4[candidate] === v4);
+      slot = this.#findV4(v4);
     } else {
       let prefix: IpPrefix;
       try {
@@ -125,7 +156,7 @@ export class SessionTable implements ReadonlySessionTable {
       } catch {
         return undefined;
       }
-      if (prefix.family === 6) slot = this.#findV6(prefix);
+      if (prefix.family === 6) slot = this.#findV6(prefix.bytes, prefix.prefixLength);
       if (slot < 0) slot = this.#extraOwners.get(formatPrefix(prefix)) ?? -1;
     }
     if (slot < 0) slot = this.#extraOwners.get(address) ?? -1;
@@ -135,10 +166,10 @@ export class SessionTable implements ReadonlySessionTable {
   sessionsOfNas(client: string, nas: string): Session[] {
     const id = this.#scopeIds.get(scopeKey(client, nas));
     if (id === undefined) return [];
-    // A scan of one typed array: Accounting-On/Off is rare, and a per-NAS index would cost memory.
+    // A scan of one column: Accounting-On/Off is rare, and a per-NAS index would cost memory.
     const out: Session[] = [];
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags[slot] !== FREE && this.#scope[slot] === id) out.push(this.#session(slot));
+      if (this.#flags.get(slot) !== FREE && this.#scopeOf(slot) === id) out.push(this.#session(slot));
     }
     return out;
   }
@@ -147,7 +178,7 @@ export class SessionTable implements ReadonlySessionTable {
     const cutoff = now - maxAgeMs;
     const out: Session[] = [];
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags[slot] !== FREE && this.#updatedAt[slot]! < cutoff) out.push(this.#session(slot));
+      if (this.#flags.get(slot) !== FREE && this.#updatedAt(slot) < cutoff) out.push(this.#session(slot));
     }
     return out;
   }
@@ -159,13 +190,13 @@ export class SessionTable implements ReadonlySessionTable {
   oldest(count: number): Session[] {
     // One pass keeping the `count` oldest in a max-heap of slots: eviction runs once per batch.
     const heap: number[] = [];
-    const older = (a: number, b: number): boolean => this.#updatedAt[a]! > this.#updatedAt[b]!;
+    const older = (a: number, b: number): boolean => this.#updatedAt(a) > this.#updatedAt(b);
     for (let slot = 0; slot < this.#highSlot && count > 0; slot++) {
-      if (this.#flags[slot] === FREE) continue;
+      if (this.#flags.get(slot) === FREE) continue;
       if (heap.length < count) {
         heap.push(slot);
         for (let i = heap.length - 1; i > 0 && older(heap[i]!, heap[(i - 1) >> 1]!); i = (i - 1) >> 1) swap(heap, i, (i - 1) >> 1);
-      } else if (this.#updatedAt[slot]! < this.#updatedAt[heap[0]!]!) {
+      } else if (this.#updatedAt(slot) < this.#updatedAt(heap[0]!)) {
         heap[0] = slot;
         for (let i = 0; ; ) {
           let top = i;
@@ -185,57 +216,62 @@ export class SessionTable implements ReadonlySessionTable {
 
   *entries(): IterableIterator<Session> {
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags[slot] !== FREE) yield this.#session(slot);
+      if (this.#flags.get(slot) !== FREE) yield this.#session(slot);
     }
   }
 
   /**
    * Records or replaces a session; its addresses now belong to it (the newest claim wins).
-   * Throws RBL_ADDRESS_INVALID for an address that does not parse.
+   * Canonical values are taken as they are; text is parsed first, and throws RBL_ADDRESS_INVALID
+   * (before anything changes) when it does not parse.
    */
-  upsert(session: Session): void {
-    const addresses = parseAddresses(session.addresses);
+  upsert(session: SessionRecord): void {
+    const addresses = tableAddresses(session.addresses);
     const scope = this.#intern(session.client, session.nas);
     let slot = this.#slotInScope(scope, session.sessionId);
     if (slot < 0) {
       slot = this.#allocate();
-      this.#scope[slot] = scope;
-      this.#storeId(slot, session.sessionId);
-      this.#keyHash[slot] = hashString(session.sessionId, scope);
-      this.#byKey.insert(slot, this.#keyHash[slot]!);
+      this.#setScope(slot, scope);
+      this.#ids.store(slot, session.sessionId);
+      this.#byKey.insert(slot, this.#ids.hash(slot, scope));
       this.#size++;
     } else {
       this.#unindex(slot);
     }
-    this.#updatedAt[slot] = session.updatedAt;
-    this.#eventLag[slot] = Math.min(MAX_LAG, Math.max(0, session.updatedAt - session.eventAt));
-    this.#nasTime[slot] = session.nasTime ?? 0;
+    this.#setUpdatedAt(slot, session.updatedAt);
+    this.#setEventLag(slot, Math.min(MAX_LAG, Math.max(0, session.updatedAt - session.eventAt)));
+    this.#nasTime.set(slot, session.nasTime ?? 0);
     let flags = USED;
     const extra: string[] = [];
-    for (const { text, prefix, v4 } of addresses) {
-      if (v4 >= 0 && (flags & HAS_V4) === 0) {
+    for (const address of addresses) {
+      if (address.v4 >= 0 && (flags & HAS_V4) === 0) {
         flags |= HAS_V4;
-        this.#v4[slot] = v4;
-      } else if (prefix.family === 6 && (flags & HAS_V6) === 0) {
+        this.#v4.set(slot, address.v4);
+      } else if (address.v6 && (flags & HAS_V6) === 0) {
         flags |= HAS_V6;
-        this.#v6.set(prefix.bytes, slot * 16);
-        this.#v6Length[slot] = prefix.prefixLength;
+        const ref = this.#v6Free.pop() ?? this.#v6High++;
+        this.#v6Bytes.reserve(ref + 1);
+        this.#v6Length.reserve(ref + 1);
+        this.#v6Bytes.page(ref).set(address.v6, this.#v6Bytes.offset(ref));
+        this.#v6Length.set(ref, address.prefixLength);
+        this.#v6Ref.set(slot, ref);
       } else {
-        extra.push(text);
+        extra.push(address.text);
       }
     }
-    this.#flags[slot] = flags;
+    this.#flags.set(slot, flags);
     // An address has one owner: a newer claim takes it from the session that held it.
     if (flags & HAS_V4) {
-      const v4 = this.#v4[slot]!;
-      const hash = mix32(v4);
-      const previous = this.#byV4.find(hash, (candidate) => this.#v4[candidate] === v4);
+      const v4 = this.#v4.get(slot);
+      const hash = hashNumber(v4);
+      const previous = this.#findV4(v4);
       if (previous >= 0) this.#byV4.delete(previous, hash);
       this.#byV4.insert(slot, hash);
     }
     if (flags & HAS_V6) {
-      const hash = this.#v6Hash(slot);
-      const previous = this.#byV6.find(hash, (candidate) => this.#sameV6(candidate, slot));
+      const ref = this.#v6Ref.get(slot);
+      const hash = this.#v6Hash(ref);
+      const previous = this.#findV6(this.#v6Bytes.page(ref).subarray(this.#v6Bytes.offset(ref), this.#v6Bytes.offset(ref) + 16), this.#v6Length.get(ref), hash);
       if (previous >= 0) this.#byV6.delete(previous, hash);
       this.#byV6.insert(slot, hash);
     }
@@ -275,11 +311,15 @@ export class SessionTable implements ReadonlySessionTable {
     if (slot < 0) return undefined;
     const session = this.#session(slot);
     this.#unindex(slot);
-    this.#byKey.delete(slot, this.#keyHash[slot]!);
-    this.#longIds.delete(slot);
-    this.#flags[slot] = FREE;
+    this.#byKey.delete(slot, this.#ids.hash(slot, this.#scopeOf(slot)));
+    this.#ids.release(slot);
+    this.#oddTimes.delete(slot);
+    this.#oddScopes.delete(slot);
+    this.#oddLags.delete(slot);
+    this.#flags.set(slot, FREE);
     this.#freeSlots.push(slot);
     this.#size--;
+    this.#ids.compact(() => this.#liveSlots());
     return session;
   }
 
@@ -290,13 +330,17 @@ export class SessionTable implements ReadonlySessionTable {
     return stale;
   }
 
+  *#liveSlots(): IterableIterator<number> {
+    for (let slot = 0; slot < this.#highSlot; slot++) if (this.#flags.get(slot) !== FREE) yield slot;
+  }
+
   #slotOf(client: string, nas: string, sessionId: string): number {
     const scope = this.#scopeIds.get(scopeKey(client, nas));
     return scope === undefined ? -1 : this.#slotInScope(scope, sessionId);
   }
 
   #slotInScope(scope: number, sessionId: string): number {
-    return this.#byKey.find(hashString(sessionId, scope), (slot) => this.#scope[slot] === scope && this.#idEquals(slot, sessionId));
+    return this.#byKey.find(this.#ids.key(sessionId, scope), (slot) => this.#scopeOf(slot) === scope && this.#ids.matchesKey(slot));
   }
 
   #intern(client: string, nas: string): number {
@@ -311,124 +355,159 @@ export class SessionTable implements ReadonlySessionTable {
     return id;
   }
 
-  #storeId(slot: number, sessionId: string): void {
-    if (sessionId.length <= INLINE_ID && isAscii(sessionId)) {
-      for (let i = 0; i < sessionId.length; i++) this.#idBytes[slot * INLINE_ID + i] = sessionId.charCodeAt(i);
-      this.#idLength[slot] = sessionId.length;
+  #scopeOf(slot: number): number {
+    const scope = this.#scope.get(slot);
+    return scope === ODD_SCOPE ? this.#oddScopes.get(slot)! : scope;
+  }
+
+  #setScope(slot: number, scope: number): void {
+    this.#scope.set(slot, Math.min(scope, ODD_SCOPE));
+    if (scope >= ODD_SCOPE) this.#oddScopes.set(slot, scope);
+  }
+
+  #eventLagOf(slot: number): number {
+    const seconds = this.#eventLag.get(slot);
+    return seconds === ODD_LAG ? this.#oddLags.get(slot)! : seconds * 1000;
+  }
+
+  #setEventLag(slot: number, lag: number): void {
+    const seconds = lag / 1000;
+    if (Number.isInteger(seconds) && seconds < ODD_LAG) {
+      this.#eventLag.set(slot, seconds);
+      this.#oddLags.delete(slot);
     } else {
-      this.#idLength[slot] = LONG_ID;
-      this.#longIds.set(slot, sessionId);
+      this.#eventLag.set(slot, ODD_LAG);
+      this.#oddLags.set(slot, lag);
     }
   }
 
-  #idEquals(slot: number, sessionId: string): boolean {
-    const length = this.#idLength[slot]!;
-    if (length === LONG_ID) return this.#longIds.get(slot) === sessionId;
-    if (length !== sessionId.length) return false;
-    const base = slot * INLINE_ID;
-    for (let i = 0; i < length; i++) if (this.#idBytes[base + i] !== sessionId.charCodeAt(i)) return false;
-    return true;
+  #updatedAt(slot: number): number {
+    const offset = this.#updated.get(slot);
+    return offset === TIME_SPAN ? this.#oddTimes.get(slot)! : this.#timeBase + offset;
   }
 
-  #sessionIdOf(slot: number): string {
-    const length = this.#idLength[slot]!;
-    if (length === LONG_ID) return this.#longIds.get(slot)!;
-    return String.fromCharCode(...this.#idBytes.subarray(slot * INLINE_ID, slot * INLINE_ID + length));
+  #setUpdatedAt(slot: number, at: number): void {
+    if (Number.isNaN(this.#timeBase) && Number.isInteger(at)) this.#timeBase = at - 2 ** 31;
+    if (Number.isInteger(at) && !fitsSpan(at - this.#timeBase)) this.#rebase(at);
+    const offset = at - this.#timeBase;
+    if (Number.isInteger(offset) && fitsSpan(offset)) {
+      this.#updated.set(slot, offset);
+      this.#oddTimes.delete(slot);
+    } else {
+      this.#updated.set(slot, TIME_SPAN);
+      this.#oddTimes.set(slot, at);
+    }
   }
 
-  #v6Hash(slot: number): number {
-    return hashBytes(this.#v6, slot * 16, slot * 16 + 16, this.#v6Length[slot]!);
+  /**
+   * Moves the time base so `at` fits, centred on the times held (every few weeks in a running
+   * daemon). Times that still do not fit (sessions 49 days apart) go to the Map.
+   */
+  #rebase(at: number): void {
+    let low = at;
+    let high = at;
+    for (const slot of this.#liveSlots()) {
+      const time = this.#updatedAt(slot);
+      if (!Number.isInteger(time)) continue;
+      low = Math.min(low, time);
+      high = Math.max(high, time);
+    }
+    const base = high - low < TIME_SPAN ? low - Math.floor((TIME_SPAN - 1 - (high - low)) / 2) : at - 2 ** 31;
+    for (const slot of this.#liveSlots()) {
+      const time = this.#updatedAt(slot);
+      const offset = time - base;
+      if (Number.isInteger(offset) && fitsSpan(offset)) {
+        this.#updated.set(slot, offset);
+        this.#oddTimes.delete(slot);
+      } else {
+        this.#updated.set(slot, TIME_SPAN);
+        this.#oddTimes.set(slot, time);
+      }
+    }
+    this.#timeBase = base;
   }
 
-  #sameV6(a: number, b: number): boolean {
-    if (this.#v6Length[a] !== this.#v6Length[b]) return false;
-    for (let i = 0; i < 16; i++) if (this.#v6[a * 16 + i] !== this.#v6[b * 16 + i]) return false;
-    return true;
+  #v6Hash(ref: number): number {
+    const offset = this.#v6Bytes.offset(ref);
+    return hashBytes(this.#v6Bytes.page(ref), offset, offset + 16, this.#v6Length.get(ref));
   }
 
-  #findV6(prefix: IpPrefix): number {
-    const hash = hashBytes(prefix.bytes, 0, 16, prefix.prefixLength);
+  #findV4(v4: number): number {
+    return this.#byV4.find(hashNumber(v4), (candidate) => this.#v4.get(candidate) === v4);
+  }
+
+  #findV6(bytes: Uint8Array, prefixLength: number, hash = hashBytes(bytes, 0, 16, prefixLength)): number {
     return this.#byV6.find(hash, (slot) => {
-      if ((this.#flags[slot]! & HAS_V6) === 0 || this.#v6Length[slot] !== prefix.prefixLength) return false;
-      for (let i = 0; i < 16; i++) if (this.#v6[slot * 16 + i] !== prefix.bytes[i]) return false;
+      if ((this.#flags.get(slot) & HAS_V6) === 0) return false;
+      const ref = this.#v6Ref.get(slot);
+      if (this.#v6Length.get(ref) !== prefixLength) return false;
+      const page = this.#v6Bytes.page(ref);
+      const offset = this.#v6Bytes.offset(ref);
+      for (let i = 0; i < 16; i++) if (page[offset + i] !== bytes[i]) return false;
       return true;
     });
   }
 
   #session(slot: number): Session {
-    const flags = this.#flags[slot]!;
+    const flags = this.#flags.get(slot);
     const addresses: string[] = [];
-    if (flags & HAS_V4) addresses.push(ipv4Text(this.#v4[slot]!));
+    if (flags & HAS_V4) addresses.push(ipv4Text(this.#v4.get(slot)));
     if (flags & HAS_V6) {
-      const address = formatAddressBytes(this.#v6.subarray(slot * 16, slot * 16 + 16));
-      const length = this.#v6Length[slot]!;
+      const ref = this.#v6Ref.get(slot);
+      const offset = this.#v6Bytes.offset(ref);
+      const address = formatAddressBytes(this.#v6Bytes.page(ref).subarray(offset, offset + 16));
+      const length = this.#v6Length.get(ref);
       addresses.push(length === 128 ? address : `${address}/${length}`);
     }
     addresses.push(...(this.#extra.get(slot) ?? []));
-    const scope = this.#scope[slot]!;
-    const nasTime = this.#nasTime[slot]!;
+    const scope = this.#scopeOf(slot);
+    const nasTime = this.#nasTime.get(slot);
+    const updatedAt = this.#updatedAt(slot);
     return {
       client: this.#scopeClient[scope]!,
       nas: this.#scopeNas[scope]!,
-      sessionId: this.#sessionIdOf(slot),
+      sessionId: this.#ids.text(slot),
       addresses,
-      updatedAt: this.#updatedAt[slot]!,
-      eventAt: this.#updatedAt[slot]! - this.#eventLag[slot]!,
+      updatedAt,
+      eventAt: updatedAt - this.#eventLagOf(slot),
       ...(nasTime === 0 ? {} : { nasTime }),
     };
   }
 
   /** Takes the slot's addresses out of the owner indexes, where the slot still owns them. */
   #unindex(slot: number): void {
-    const flags = this.#flags[slot]!;
+    const flags = this.#flags.get(slot);
     if (flags & HAS_V4) {
-      const v4 = this.#v4[slot]!;
-      const hash = mix32(v4);
-      if (this.#byV4.find(hash, (candidate) => this.#v4[candidate] === v4) === slot) this.#byV4.delete(slot, hash);
+      const v4 = this.#v4.get(slot);
+      if (this.#findV4(v4) === slot) this.#byV4.delete(slot, hashNumber(v4));
     }
     if (flags & HAS_V6) {
-      const hash = this.#v6Hash(slot);
-      if (this.#byV6.find(hash, (candidate) => this.#sameV6(candidate, slot)) === slot) this.#byV6.delete(slot, hash);
+      const ref = this.#v6Ref.get(slot);
+      const hash = this.#v6Hash(ref);
+      if (this.#byV6.find(hash, (candidate) => candidate === slot) === slot) this.#byV6.delete(slot, hash);
+      this.#v6Free.push(ref);
     }
     for (const address of this.#extra.get(slot) ?? []) {
       if (this.#extraOwners.get(address) === slot) this.#extraOwners.delete(address);
     }
     this.#extra.delete(slot);
-    this.#flags[slot] = USED;
+    this.#flags.set(slot, USED);
   }
 
   #allocate(): number {
     const reused = this.#freeSlots.pop();
     if (reused !== undefined) return reused;
-    if (this.#highSlot === this.#capacity) this.#grow();
-    return this.#highSlot++;
-  }
-
-  #grow(): void {
-    const capacity = Math.max(1024, this.#capacity * 2);
-    const grow = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, width = 1): T => {
-      const next = make(capacity * width);
-      next.set(old);
-      return next;
-    };
-    this.#flags = grow(this.#flags, (n) => new Uint8Array(n));
-    this.#scope = grow(this.#scope, (n) => new Uint32Array(n));
-    this.#updatedAt = grow(this.#updatedAt, (n) => new Float64Array(n));
-    this.#eventLag = grow(this.#eventLag, (n) => new Int32Array(n));
-    this.#nasTime = grow(this.#nasTime, (n) => new Uint32Array(n));
-    this.#keyHash = grow(this.#keyHash, (n) => new Uint32Array(n));
-    this.#idLength = grow(this.#idLength, (n) => new Uint8Array(n));
-    this.#idBytes = grow(this.#idBytes, (n) => new Uint8Array(n), INLINE_ID);
-    this.#v4 = grow(this.#v4, (n) => new Uint32Array(n));
-    this.#v6 = grow(this.#v6, (n) => new Uint8Array(n), 16);
-    this.#v6Length = grow(this.#v6Length, (n) => new Uint8Array(n));
-    this.#capacity = capacity;
+    const slot = this.#highSlot++;
+    if (slot >= this.#flags.capacity) {
+      for (const column of [this.#flags, this.#scope, this.#updated, this.#eventLag, this.#nasTime, this.#v4, this.#v6Ref]) column.reserve(slot + 1);
+      this.#ids.reserve(slot + 1);
+    }
+    return slot;
   }
 }
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
+function fitsSpan(offset: number): boolean {
+  return offset >= 0 && offset < TIME_SPAN;
 }
 
 /** Client names come from the config and hold no NUL; the NAS key's length keeps it apart from the session id that follows. */
@@ -446,21 +525,35 @@ function swap(list: number[], a: number, b: number): void {
   list[b] = kept;
 }
 
-interface ParsedAddress {
+interface TableAddress {
   readonly text: string;
-  readonly prefix: IpPrefix;
   /** The uint32 of an IPv4 host address, else -1. */
   readonly v4: number;
+  /** The 16 bytes of an IPv6 address or prefix, else undefined. */
+  readonly v6: Uint8Array | undefined;
+  readonly prefixLength: number;
 }
 
-/** Canonical, de-duplicated addresses; throws RBL_ADDRESS_INVALID for text that does not parse. */
-function parseAddresses(addresses: readonly string[]): ParsedAddress[] {
-  const out: ParsedAddress[] = [];
+/** De-duplicated addresses: canonical values as they are, text parsed (throws RBL_ADDRESS_INVALID for text that does not parse). */
+function tableAddresses(addresses: readonly (CanonicalPrefix | string)[]): TableAddress[] {
+  const out: TableAddress[] = [];
   for (const address of addresses) {
-    const prefix = parsePrefix(address);
-    const text = formatPrefix(prefix);
-    if (out.some((seen) => seen.text === text)) continue;
-    out.push({ text, prefix, v4: prefix.family === 4 && prefix.prefixLength === 32 ? prefix.bytes.readUInt32BE(0) : -1 });
+    const entry = typeof address === 'string' ? parsedAddress(address) : canonicalAddress(address);
+    if (out.some((seen) => seen.text === entry.text)) continue;
+    out.push(entry);
   }
   return out;
+}
+
+function canonicalAddress(prefix: CanonicalPrefix): TableAddress {
+  const v4 = prefix.family === 4 && prefix.prefixLength === 32 ? prefix.bytes.readUInt32BE(0) : -1;
+  return { text: prefix.text, v4, v6: prefix.family === 6 ? prefix.bytes : undefined, prefixLength: prefix.prefixLength };
+}
+
+function parsedAddress(text: string): TableAddress {
+  // Canonical dotted-quad text (what the journal holds for almost every session) needs no parser.
+  const v4 = ipv4Number(text);
+  if (v4 >= 0) return { text, v4, v6: undefined, prefixLength: 32 };
+  const prefix = parsePrefix(text);
+  return canonicalAddress({ ...prefix, text: formatPrefix(prefix) });
 }

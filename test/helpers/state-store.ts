@@ -7,8 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Backend, Listing } from '../../src/backends/types.js';
-import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
+import { canonicalPrefix, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../../src/net/address.js';
 import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store.js';
+
+/** The canonical value of an address, as the accounting stage makes it from a packet. */
+export function canonical(text: string): CanonicalPrefix {
+  return canonicalPrefix(parsePrefix(text));
+}
 
 /** A Backend that records its calls and answers as `behaviour` says (by default at once, with success). */
 export class FakeBackend implements Backend {

@@ -272,7 +272,7 @@ describe('an Interim-Update without addresses', () => {
       { type: 'Start', session: 'B', nas: NAS_B, address: X, at: 2000 },
       { type: 'Interim', session: 'A', nas: NAS_A, at: 3000 },
     ]);
-    expect(last.upsert.map((s) => s.addresses)).toEqual([['2001:db8:100:700::/56']]);
+    expect(last.upsert.map((s) => s.addresses.map((a) => a.text))).toEqual([['2001:db8:100:700::/56']]);
     expect(table.ownerOf(X)?.sessionId).toBe('B');
   });
 });

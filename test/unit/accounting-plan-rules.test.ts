@@ -39,7 +39,7 @@ describe('isEmptyPlan: a plan needs a journal record when it changes something',
     ['nothing at all', {}, true],
     ['only a finding', { stale: [{ reason: 'unknown_session' as const }] }, true],
     ['only a refusal', { refused: [{ address: '127.0.0.2', error: new RblError('RBL_ADDRESS_PROTECTED', 'x') }] }, true],
-    ['a session to record', { upsert: [session('s1', ['10.64.0.5'], 1)] }, false],
+    ['a session to record', { upsert: [{ ...session('s1', [], 1), addresses: [canonicalPrefix(parsePrefix('10.64.0.5'))] }] }, false],
     ['a session to forget', { remove: [{ client: 'ras1', nas: NAS, sessionId: 's1' }] }, false],
     ['an address to unlist', { unlist: [canonicalPrefix(parsePrefix('10.64.0.5'))] }, false],
   ])('%s: empty %s', (_case, parts, empty) => {
@@ -83,7 +83,7 @@ describe('sessions.max', () => {
 describe('what a Start or Interim-Update records', () => {
   it('records the receive time, the event time (less Acct-Delay-Time) and the NAS time', () => {
     const plan = planEvent(event('interim', { framedIpAddress: '10.64.0.5', acctDelayTime: 20, eventTimestamp: 1_700_000_000 }), tableOf([]), CONTEXT);
-    expect(plan.upsert).toEqual([{ client: 'ras1', nas: NAS, sessionId: 's1', addresses: ['10.64.0.5'], updatedAt: 50_000, eventAt: 30_000, nasTime: 1_700_000_000 }]);
+    expect(plan.upsert.map((s) => ({ ...s, addresses: s.addresses.map((a) => a.text) }))).toEqual([{ client: 'ras1', nas: NAS, sessionId: 's1', addresses: ['10.64.0.5'], updatedAt: 50_000, eventAt: 30_000, nasTime: 1_700_000_000 }]);
     expect(unlistedText(plan)).toEqual([]);
   });
 
@@ -99,7 +99,7 @@ describe('what a Start or Interim-Update records', () => {
 
   it('records only the addresses it may unlist, and names the others with their error', () => {
     const plan = planEvent(event('start', { framedIpAddress: '198.51.100.7', framedIpv6Addresses: ['2001:db8:100::5'] }), tableOf([]), CONTEXT);
-    expect(plan.upsert.map((s) => s.addresses)).toEqual([['2001:db8:100::5']]);
+    expect(plan.upsert.map((s) => s.addresses.map((a) => a.text))).toEqual([['2001:db8:100::5']]);
     expect(unlistedText(plan)).toEqual(['2001:db8:100::5']);
     expect(plan.refused.map(({ address, error }) => [address, error.code])).toEqual([['198.51.100.7', 'RBL_ADDRESS_OUTSIDE_POOLS']]);
   });

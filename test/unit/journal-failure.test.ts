@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import type { StateChange } from '../../src/queue/store.js';
-import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const state = useStateDir('journal-failure');
 let fileHandle: FileHandle;
@@ -37,7 +37,7 @@ function failWrites(): { code: string | undefined } {
 
 const start = (k: number): StateChange => {
   const now = Date.now();
-  return { upsert: [{ nas: 'nas1', sessionId: `s${k}`, client: 'ras1', addresses: [`10.64.${1 + (k >> 8)}.${k & 255}`], updatedAt: now, eventAt: now }] };
+  return { upsert: [{ nas: 'nas1', sessionId: `s${k}`, client: 'ras1', addresses: [canonical(`10.64.${1 + (k >> 8)}.${k & 255}`)], updatedAt: now, eventAt: now }] };
 };
 /** A Stop without addresses: it finds them in the session it removes. */
 const stop = (k: number): StateChange => ({

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import { listQueue } from '../../src/queue/admin.js';
 import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
-import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 import { transpileSources } from '../helpers/transpile.js';
 
 /** A FakeBackend whose every call waits forever, so jobs stay pending. */
@@ -23,7 +23,7 @@ function event(k: number, prefix = 64) {
   return {
     address,
     change: {
-      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [address], updatedAt: Date.now(), eventAt: Date.now() }],
+      upsert: [{ nas: 'nas1', sessionId, client: 'ras1', addresses: [canonical(address)], updatedAt: Date.now(), eventAt: Date.now() }],
       unlist: { targets: [address], reason: { event: 'stop', client: 'ras1', nas: 'nas1', sessionId }, createdAt: Date.now() },
     },
   };

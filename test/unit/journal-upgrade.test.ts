@@ -1,10 +1,14 @@
 /**
- * Journal format 2 (sessions scoped by client, with event times and the stopped-session memory)
- * reads what 0.1.0 wrote (format 1), and what it writes itself survives a compaction's snapshot.
+ * Journal format 3 (the stopped-session memory packed in snapshots) reads what 0.1.0 wrote (format
+ * 1) and what 0.2.0 wrote (format 2: sessions scoped by client, with event times and the
+ * stopped-session memory as number triples), and what it writes itself survives a compaction's snapshot.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/queue/journal.js';
+import { encodeRecord } from '../../src/queue/record.js';
 import { QueueState, removalRow, sessionRow, type JournalRecord } from '../../src/queue/state.js';
 import { PROJECT_ROOT } from '../helpers/service.js';
 
@@ -54,7 +58,8 @@ describe('journal format upgrade', () => {
       { t: 'c', r: [removalRow({ client: 'ras1', nas: 'n', sessionId: 'gone', stoppedAt: { at: 9500, nasTime: 1_800_000_200 } })] },
     ]);
     const snapshot = [...first.snapshot()];
-    expect(snapshot[0]).toMatchObject({ t: 'h', v: 2 });
+    expect(snapshot[0]).toMatchObject({ t: 'h', v: 3 });
+    expect(snapshot.filter((record) => record.t === 'st')).toEqual([{ t: 'st', b: expect.any(String) as unknown }]);
     const second = await stateOf(snapshot);
     expect([...second.sessions.entries()]).toEqual([...first.sessions.entries()]);
     expect(second.sessions.get('ras1', 'n', 'open')).toMatchObject({ eventAt: 4000, nasTime: 1_800_000_123 });
@@ -62,7 +67,39 @@ describe('journal format upgrade', () => {
     expect(second.sessions.stoppedAt('ras2', 'n', 'gone')).toBeUndefined();
   });
 
+  it('reads the stopped sessions a format 2 snapshot wrote as number triples, and writes them packed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rbl-journal-v2-'));
+    try {
+      // What 0.2.0's compaction wrote for two stopped sessions (the second without an Event-Timestamp) and one open one.
+      const made = new QueueState();
+      made.sessions.stop({ client: 'ras1', nas: 'n', sessionId: 'gone-1' }, { at: 1, nasTime: 1_800_000_000 });
+      made.sessions.stop({ client: 'ras1', nas: 'n', sessionId: 'gone-2' }, { at: 2, nasTime: undefined });
+      const triples = [...made.sessions.stoppedRows()].flat();
+      const file = join(dir, 'journal');
+      const v2: JournalRecord[] = [
+        { t: 'h', v: 2, seq: 7, at: 0 },
+        { t: 's', s: [['ras1', 'n', 'open', ['10.64.0.1'], 9000, 8000, 1_800_000_100]] },
+        { t: 'st', k: triples },
+        { t: 'c', r: [['ras1', 'n', 'open', 9500, 1_800_000_200]] },
+      ];
+      writeFileSync(file, Buffer.concat(v2.map((record) => encodeRecord(record))));
+      const state = new QueueState();
+      const read = await readJournal(file, (record) => state.apply(record), { repair: false });
+      expect(read).toMatchObject({ records: 4, skippedBytes: 0 });
+      expect(state.sessions.stoppedAt('ras1', 'n', 'gone-1')).toEqual({ nasTime: 1_800_000_000 });
+      expect(state.sessions.stoppedAt('ras1', 'n', 'gone-2')).toEqual({ nasTime: undefined });
+      expect(state.sessions.stoppedAt('ras1', 'n', 'open')).toEqual({ nasTime: 1_800_000_200 });
+      expect(state.sessions.stoppedAt('ras1', 'n', 'other')).toBeUndefined();
+      // The next compaction writes format 3, which keeps the same memory.
+      const again = await stateOf(state.snapshot());
+      expect([...again.sessions.stoppedRows()]).toEqual([...state.sessions.stoppedRows()]);
+      expect(again.sessions.stoppedAt('ras1', 'n', 'gone-1')).toEqual({ nasTime: 1_800_000_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a journal from a newer format, naming both versions', async () => {
-    await expect(stateOf([{ t: 'h', v: 3, seq: 1, at: 0 }])).rejects.toThrow(/format version 3; this rbl-unlist reads versions 1 to 2/);
+    await expect(stateOf([{ t: 'h', v: 4, seq: 1, at: 0 }])).rejects.toThrow(/format version 4; this rbl-unlist reads versions 1 to 3/);
   });
 });

@@ -3,7 +3,7 @@ import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
 import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
-import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const transient = () => new RblError('RBL_DNS_SERVFAIL', 'SERVFAIL from 127.0.0.1:53', { transient: true });
 const refused = () => new RblError('RBL_DNS_REFUSED', 'REFUSED by 127.0.0.1:53');
@@ -203,7 +203,7 @@ describe('queue delivery', () => {
     const store = await open([new FakeBackend('bind', ['rbl.example.net'])]);
     expect(() =>
       store.commit({
-        upsert: [{ nas: 'n', sessionId: 's', client: 'c', addresses: ['10.64.0.1'], updatedAt: 1, eventAt: 1 }],
+        upsert: [{ nas: 'n', sessionId: 's', client: 'c', addresses: [canonical('10.64.0.1')], updatedAt: 1, eventAt: 1 }],
         unlist: unlist('not-an-address'),
       }),
     ).toThrow(expect.objectContaining({ code: 'RBL_ADDRESS_INVALID' }));

@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, Listing } from '../../src/backends/types.js';
+import type { StateChange } from '../../src/queue/store-api.js';
 import { openStateStore, type StateStore } from '../../src/queue/store.js';
 import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/sessions/slot-index.js';
 import { StoppedSessions } from '../../src/sessions/stopped.js';
-import { SessionTable, type Session } from '../../src/sessions/table.js';
+import { SessionTable, type CanonicalSession, type Session } from '../../src/sessions/table.js';
+import { canonical } from '../helpers/state-store.js';
 
 const session = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt, eventAt: updatedAt });
+/** The session as an accounting event commits it, with canonical addresses. */
+const recorded = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): CanonicalSession => ({ ...session(nas, sessionId, [], updatedAt), addresses: addresses.map(canonical) });
 
 describe('session table', () => {
   it('records a Start and forgets it at Stop', () => {
@@ -148,6 +152,31 @@ describe('slot index', () => {
   });
 });
 
+describe('slot index fingerprints', () => {
+  it('finds slots past 16 million and up to 2^32 - 2, where a cell has no room for the hash bits', () => {
+    const slots = [0, 5, 2 ** 24 - 3, 2 ** 24 - 2, 2 ** 24 - 1, 2 ** 24, 2 ** 31 + 7, 2 ** 32 - 2];
+    const hashOf = (slot: number): number => (mix32(slot) | 0xff) >>> 0;
+    const index = new SlotIndex(hashOf, 4);
+    for (const slot of slots) index.insert(slot, hashOf(slot));
+    for (const slot of slots) expect(index.find(hashOf(slot), (candidate) => candidate === slot)).toBe(slot);
+    expect(index.delete(2 ** 24 - 1, hashOf(2 ** 24 - 1))).toBe(true);
+    expect(index.find(hashOf(2 ** 24 - 1), (candidate) => candidate === 2 ** 24 - 1)).toBe(-1);
+    for (const slot of slots.filter((slot) => slot !== 2 ** 24 - 1)) expect(index.find(hashOf(slot), (candidate) => candidate === slot)).toBe(slot);
+    expect(index.size).toBe(slots.length - 1);
+  });
+
+  it('asks the predicate only about slots whose hash shares the fingerprint', () => {
+    // The same high bits (one home cell for all 40), different low bytes.
+    const hashOf = (slot: number): number => 0x10000000 + slot;
+    const index = new SlotIndex(hashOf, 64);
+    for (let slot = 0; slot < 40; slot++) index.insert(slot, hashOf(slot));
+    const asked: number[] = [];
+    expect(index.find(hashOf(3), (slot) => (asked.push(slot), slot === 3))).toBe(3);
+    // Only the one whose hash has the same low byte is compared.
+    expect(asked).toEqual([3]);
+  });
+});
+
 describe('session table persistence', () => {
   const backend: Backend = {
     name: 'bind',
@@ -178,7 +207,7 @@ describe('session table persistence', () => {
   it('survives a restart, with Accounting-On forgetting one NAS atomically with its unlist job', async () => {
     let store = await open();
     const now = Date.now();
-    await store.commit({ upsert: [session('nas1', 'A', ['10.64.0.1'], now), session('nas1', 'B', ['10.64.0.2'], now), session('nas2', 'A', ['10.64.0.3'], now)] }).recorded;
+    await store.commit({ upsert: [recorded('nas1', 'A', ['10.64.0.1'], now), recorded('nas1', 'B', ['10.64.0.2'], now), recorded('nas2', 'A', ['10.64.0.3'], now)] }).recorded;
     // Accounting-On from nas1: unlist and forget its sessions, in one commit.
     const ofNas1 = store.sessions.sessionsOfNas('ras1', 'nas1');
     await store.commit({
@@ -194,10 +223,31 @@ describe('session table persistence', () => {
     expect(store.sessions.ownerOf('10.64.0.3')?.nas).toBe('nas2');
   });
 
+  it('records a commit’s canonical addresses as they are, and takes no text there', async () => {
+    const store = await open();
+    // A canonical value is trusted, not parsed again: its text is what the table gives back.
+    const prefix = canonical('2001:DB8:0:100::/56');
+    await store.commit({ upsert: [{ ...recorded('nas', 'A', ['10.64.0.1']), addresses: [canonical('10.64.0.1'), prefix] }] }).recorded;
+    expect(store.sessions.get('ras1', 'nas', 'A')?.addresses).toEqual(['10.64.0.1', '2001:db8:0:100::/56']);
+    expect(store.sessions.ownerOf('2001:db8:0:100::/56')?.sessionId).toBe('A');
+    // Text cannot be committed, so an address that does not parse never reaches the table that way.
+    // @ts-expect-error: a commit's session addresses are canonical values, not text.
+    const text: StateChange = { upsert: [session('nas', 'B', ['not-an-address'])] };
+    expect(text.upsert).toHaveLength(1);
+  });
+
+  it('refuses session text that does not parse (journal replay) before changing anything', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas', 'A', ['10.64.0.1']));
+    expect(() => table.upsert(session('nas', 'A', ['10.64.0.2', 'not-an-address']))).toThrow(expect.objectContaining({ code: 'RBL_ADDRESS_INVALID' }));
+    expect(table.get('ras1', 'nas', 'A')?.addresses).toEqual(['10.64.0.1']);
+    expect(table.ownerOf('10.64.0.1')?.sessionId).toBe('A');
+  });
+
   it('expires old sessions through the journal, so they stay gone after a restart', async () => {
     let store = await open(60_000);
     const now = Date.now();
-    await store.commit({ upsert: [session('nas', 'old', ['10.64.0.1'], now - 120_000), session('nas', 'new', ['10.64.0.2'], now)] }).recorded;
+    await store.commit({ upsert: [recorded('nas', 'old', ['10.64.0.1'], now - 120_000), recorded('nas', 'new', ['10.64.0.2'], now)] }).recorded;
     expect(store.expireSessions(now).map((s) => s.sessionId)).toEqual(['old']);
     await store.close();
     store = await open(86_400_000);

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/queue/journal.js';
 import { sendRequest, serveRequests } from '../../src/queue/requests.js';
 import { openStateStore } from '../../src/queue/store.js';
-import { FakeBackend, waitUntil } from '../helpers/state-store.js';
+import { canonical, FakeBackend, waitUntil } from '../helpers/state-store.js';
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 
@@ -29,7 +29,7 @@ describe('state.dir permissions under umask 000', () => {
     const dir = join(parent, 'state');
     const store = await openStateStore({ dir, backends: [new FakeBackend()], maxSessionAgeMs: 60_000 });
     try {
-      await store.commit({ upsert: [{ nas: 'nas1', sessionId: 's1', client: 'ras1', addresses: ['10.64.0.1'], updatedAt: Date.now(), eventAt: Date.now() }] }).recorded;
+      await store.commit({ upsert: [{ nas: 'nas1', sessionId: 's1', client: 'ras1', addresses: [canonical('10.64.0.1')], updatedAt: Date.now(), eventAt: Date.now() }] }).recorded;
       expect(mode(dir)).toBe('700');
       expect(mode(join(dir, 'journal'))).toBe('600');
       expect(mode(join(dir, 'lock'))).toBe('600');
