@@ -44,6 +44,8 @@ export interface PacketDetail {
   readonly transport: TransportName;
   readonly client?: string;
   readonly reason?: string;
+  /** The packet's octets as received, for the packet trace; absent for what a transport reports on its own. */
+  readonly octets?: Buffer;
 }
 
 /** Where one packet came from, as its transport knows it. */
@@ -106,9 +108,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     try {
       const client = from.client ?? matchClient(options.clients(), from.address, transport);
       // RFC 2865 §3 / RFC 5080 §2.3.3: a packet from an unknown source is silently discarded.
-      if (!client) return report('unknown_client', { source, transport });
+      if (!client) return report('unknown_client', { source, transport, octets: bytes });
       clientName = client.name;
-      const detail = { source, transport, client: client.name };
+      const detail = { source, transport, client: client.name, octets: bytes };
       const verdict = checkDatagram(bytes, client.secret);
       if (verdict.outcome === 'malformed' || verdict.outcome === 'bad_authenticator') {
         return report(verdict.outcome, { ...detail, reason: verdict.reason });
@@ -161,7 +163,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       );
       return undefined;
     } catch (error) {
-      return report('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}` });
+      return report('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}`, octets: bytes });
     }
   };
 

@@ -1,14 +1,27 @@
 /**
  * What the RADIUS side reports, as the operator sees it: every packet outcome counted by transport,
- * and a discarded packet or refused RadSec connection logged with why, at a limited rate.
+ * and a discarded packet or refused RadSec connection logged with why, at a limited rate. At
+ * log.level trace, a packet that is not recorded as a new request (a retransmission, a
+ * Status-Server, a discard) is traced with its outcome; a new request is traced where it is
+ * recorded (the accounting intake).
  */
 import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { PacketDetail, PacketOutcome } from './handler.js';
+import { octetsTrace } from './trace.js';
 import type { TransportName } from './transports/types.js';
 
 /** Outcomes that are logged (rate-limited): a discarded packet says why, once in a while. */
 const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed', 'bad_certificate', 'too_many_connections']);
+
+/** Why a packet that is no discard was not recorded, in the words of its trace line. */
+const ANSWERED_WITHOUT_RECORDING: Partial<Record<PacketOutcome, string>> = {
+  // RFC 5080 §2.2.2.
+  duplicate: 'retransmission answered again from the duplicate cache, not processed again',
+  in_progress: 'retransmission of a request still being recorded: answered once it is',
+  // RFC 5997 §3.
+  status_server: 'answered with an Accounting-Response, no side effect',
+};
 
 export interface PacketReporter {
   /** One packet's (or connection's) outcome. */
@@ -37,10 +50,19 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
     }
     return counted;
   };
+  const trace = (outcome: PacketOutcome, detail: PacketDetail, octets: Buffer, reason: string | undefined): void => {
+    const { header, attributes } = octetsTrace(octets, detail.source);
+    log.trace({ client: detail.client, outcome, reason, attributes }, header);
+  };
   return {
     onPacket(outcome, detail) {
       seriesOf(detail.client, detail.transport, outcome).inc();
-      if (!DISCARDS.has(outcome)) return;
+      if (!DISCARDS.has(outcome)) {
+        const why = ANSWERED_WITHOUT_RECORDING[outcome];
+        // From a client whose secret the packet proved: traced every time, as a new request is.
+        if (why !== undefined && detail.octets !== undefined && log.isLevelEnabled('trace')) trace(outcome, detail, detail.octets, why);
+        return;
+      }
       const { allowed, suppressed } = limiter();
       // RFC 5080 §2.3.3: discarded silently towards the sender, but the operator must be able to see it.
       if (!allowed) return;
@@ -48,6 +70,8 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
       const refused = outcome === 'bad_certificate' || outcome === 'too_many_connections' || (outcome === 'unknown_client' && detail.transport === 'tls');
       const what = refused ? 'RadSec connection refused' : 'packet discarded';
       log.warn({ outcome, transport: detail.transport, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `${what}: ${outcome}`);
+      // Anyone can send these: traced only when the warning above was allowed, within the same limit.
+      if (detail.octets !== undefined && log.isLevelEnabled('trace')) trace(outcome, detail, detail.octets, detail.reason);
     },
     onNotice(message, detail) {
       const { allowed, suppressed } = limiter();

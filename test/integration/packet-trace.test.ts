@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeKeyFile } from '../helpers/cli.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { buildAccountingRequest, sendRadius, vendorSpecific } from '../helpers/radius-packets.js';
+import { buildAccountingRequest, buildStatusServer, openNasSocket, sendRadius, vendorSpecific } from '../helpers/radius-packets.js';
 import { BUILT_CLI, NAS_SECRET as SECRET, PROJECT_ROOT, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const CISCO_DICTIONARY = '/usr/share/freeradius/dictionary.cisco';
@@ -82,6 +82,32 @@ describe.skipIf(!havePeers('freeradius'))('the packet trace', () => {
       'Cisco-AVPair = "ip:addr-pool=dynamic"',
       'Vendor-99999-Attr-5 = 0xdead',
     ]);
+  });
+
+  test('a retransmission, a Status-Server and a packet with the wrong secret are traced with their outcome, the secret never', async () => {
+    const { file, radiusPort } = await config('trace');
+    const service = await started(file);
+    const nas = await openNasSocket(radiusPort);
+    cleanups.push(() => nas.close());
+    const stop = stopWithVendorAttributes(50);
+    nas.send(stop);
+    await nas.answerTo(stop);
+    // The NAS missed the answer and sends the same datagram again: answered from the duplicate cache.
+    nas.send(stop);
+    const duplicate = await service.waitForLog((entry) => entry.outcome === 'duplicate');
+    expect(duplicate).toMatchObject({ level: 'trace', component: 'radius', client: 'nas1' });
+    expect(duplicate.msg).toMatch(/^Received Accounting-Request Id 50 from 127\.0\.0\.1:\d+ length \d+$/);
+    expect(duplicate.attributes).toContain('Cisco-AVPair = "ip:addr-pool=dynamic"');
+    const status = buildStatusServer({ identifier: 51, secret: SECRET });
+    nas.send(status);
+    await nas.answerTo(status);
+    expect(await service.waitForLog((entry) => entry.outcome === 'status_server')).toMatchObject({ level: 'trace', msg: expect.stringMatching(/^Received Status-Server Id 51 /) });
+    // Sent with another secret: silently discarded towards the NAS, traced for the operator.
+    nas.send(buildAccountingRequest({ identifier: 52, secret: 'the-old-secret', attributes: [['Acct-Status-Type', 'Stop'], ['Framed-IP-Address', '10.64.0.10']] }));
+    const discarded = await service.waitForLog((entry) => entry.level === 'trace' && entry.outcome === 'bad_authenticator');
+    expect(discarded).toMatchObject({ msg: expect.stringMatching(/^Received Accounting-Request Id 52 /), reason: "Request Authenticator does not match the client's secret" });
+    expect(discarded.attributes).toEqual(['Acct-Status-Type = Stop', 'Framed-IP-Address = 10.64.0.10']);
+    expect(JSON.stringify(service.logs())).not.toContain(SECRET);
   });
 
   test('at log.level info nothing is traced', async () => {

@@ -13,7 +13,7 @@ afterAll(() => temp.remove());
 const vendorFile = join(temp.dir, 'dictionary.example');
 writeFileSync(
   vendorFile,
-  ['VENDOR Example 32473', 'BEGIN-VENDOR Example', 'ATTRIBUTE Example-Pool 1 string', 'ATTRIBUTE Example-Class 2 integer', 'VALUE Example-Class Gold 3', 'END-VENDOR Example', ''].join('\n'),
+  ['VENDOR Example 32473', 'BEGIN-VENDOR Example', 'ATTRIBUTE Example-Pool 1 string', 'ATTRIBUTE Example-Class 2 integer', 'VALUE Example-Class Gold 3', 'ATTRIBUTE Example-Key 3 octets encrypt=2', 'END-VENDOR Example', ''].join('\n'),
 );
 const dictionary = readDictionaries([radiusPackageDictionaries(), projectDictionaries(), vendorFile]);
 
@@ -67,5 +67,24 @@ describe('the packet trace', () => {
     const trace = packetTrace(packet([[26, Buffer.from([0, 0, 0x7e, 0xd9, 1, 40, 0x41])], ['Acct-Session-Id', 'x1']]), '127.0.0.1:1', dictionary);
     expect(trace.attributes[0]).toMatch(/^Vendor-Specific = 0x00007ed9012841 \(vendor 32473 attribute 1 has length 40, which does not fit/);
     expect(trace.attributes[1]).toBe('Acct-Session-Id = "x1"');
+  });
+
+  it('shows encrypted attributes and credentials in URLs as REDACTED, vendor ones included', () => {
+    const trace = packetTrace(
+      packet([
+        [2, Buffer.from('hidden-password1')],
+        [69, Buffer.from('tunnel-secret')],
+        vendorSpecific(32473, [3, Buffer.from('0011223344556677', 'hex')]),
+        ['User-Name', 'https://bob:hunter2@portal.example/?api_key=k-1&x=1'],
+      ]),
+      '127.0.0.1:1',
+      dictionary,
+    );
+    expect(trace.attributes).toEqual([
+      'User-Password = REDACTED',
+      'Tunnel-Password = REDACTED',
+      'Example-Key = REDACTED',
+      'User-Name = "https://bob:REDACTED@portal.example/?api_key=REDACTED&x=1"',
+    ]);
   });
 });
