@@ -144,8 +144,10 @@ function serviceLines(report: AddressReport): string[] {
   }
   const accounting = report.last_accounting;
   if (accounting && !(session && accounting.nas === session.nas && accounting.session_id === session.session_id)) {
+    // Older services send no `named`: the event named the address itself.
+    const naming = accounting.named && accounting.named !== report.address ? ` naming ${accounting.named}` : '';
     lines.push(
-      `last accounting: ${accounting.type} of session ${accounting.session_id ?? '(none)'}${accounting.user ? ` (user ${accounting.user})` : ''}, NAS ${accounting.nas}, client ${accounting.client}, at ${accounting.at}`,
+      `last accounting: ${accounting.type} of session ${accounting.session_id ?? '(none)'}${accounting.user ? ` (user ${accounting.user})` : ''}${naming}, NAS ${accounting.nas}, client ${accounting.client}, at ${accounting.at}`,
     );
   }
   const unlist = report.last_unlist;

@@ -125,6 +125,26 @@ export class AddressHistory {
     return this.#find(address)?.session;
   }
 
+  /**
+   * The latest event seen naming the address, or any prefix `covers` accepts (an IPv6 prefix holding
+   * it: the Stop of a session that held 2001:db8:1::/48 released 2001:db8:1:2::5 too), with the
+   * address or prefix it named.
+   */
+  lastEvent(address: string, covers?: (named: string) => boolean): { readonly named: string; readonly session: SessionNote } | undefined {
+    const exact = this.#find(address)?.session;
+    let found = exact === undefined ? undefined : { named: address, session: exact };
+    if (covers) {
+      // Rare (a helpdesk question), so a scan of the bounded maps is fine.
+      for (const generation of [this.#current, this.#old]) {
+        for (const [named, entry] of generation) {
+          const session = entry.session;
+          if (session && named !== address && (!found || session.lastEventAt > found.session.lastEventAt) && covers(named)) found = { named, session };
+        }
+      }
+    }
+    return found;
+  }
+
   /** The last unlist of the address, or of any prefix `covers` accepts (an IPv6 prefix holding it). */
   lastUnlist(address: string, covers?: (target: string) => boolean): UnlistNote | undefined {
     let found = this.#find(address)?.unlist;

@@ -40,8 +40,10 @@ export interface AddressReport {
     readonly since: string | null;
     readonly last_event: { readonly type: string; readonly at: string } | null;
   } | null;
-  /** The last accounting event that named the address (a Stop that released it, for instance), or null. */
+  /** The last accounting event that named the address or a prefix containing it (a Stop that released it, for instance), or null. */
   readonly last_accounting: {
+    /** What the event named: the address, or a prefix that contains it (a Delegated-IPv6-Prefix, say). */
+    readonly named: string;
     readonly type: string;
     readonly client: string;
     readonly nas: string;
@@ -108,19 +110,21 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
   const held = holderOf(target, sources.sessions);
   const owner = held?.session;
   const heldPrefix = held && held.as !== address ? held.as : undefined;
-  // A host inside a held prefix was never named by an event itself: the prefix's events speak for it.
-  const note = sources.history.session(address) ?? (heldPrefix === undefined ? undefined : sources.history.session(heldPrefix));
-  const ownerNote = heldPrefix === undefined ? note : sources.history.session(heldPrefix);
+  // A host inside a prefix was never named by an event itself: the prefix's events speak for it,
+  // the one a session holds now and the one whose Stop released it alike.
+  const coversTarget = (other: string): boolean => {
+    if (!other.includes('/')) return false;
+    const prefix = parsed(other);
+    return prefix !== undefined && prefixContains(prefix, target);
+  };
+  const lastEvent = sources.history.lastEvent(address, coversTarget);
+  const ownerNote = heldPrefix === undefined ? sources.history.session(address) : sources.history.session(heldPrefix);
   const noteOfOwner = owner && ownerNote && ownerNote.nas === owner.nas && ownerNote.sessionId === owner.sessionId ? ownerNote : undefined;
   // Job targets are canonical text, so a host matches a host by comparing text; only a prefix on
   // either side is parsed. A backlog of a million jobs is then scanned in milliseconds, without
   // holding up the accounting on the same event loop.
   const isPrefix = address.includes('/');
-  const unlist = sources.history.lastUnlist(address, (other) => {
-    if (!other.includes('/')) return false;
-    const prefix = parsed(other);
-    return prefix !== undefined && prefixContains(prefix, target);
-  });
+  const unlist = sources.history.lastUnlist(address, coversTarget);
   const jobs = sources.jobsMatching((other) => {
     if (other === address) return true;
     if (!isPrefix && !other.includes('/')) return false;
@@ -143,8 +147,16 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
           last_event: noteOfOwner ? { type: noteOfOwner.lastEvent, at: iso(noteOfOwner.lastEventAt) } : null,
         }
       : null,
-    last_accounting: note
-      ? { type: note.lastEvent, client: note.client, nas: note.nas, session_id: note.sessionId ?? null, user: note.userName ?? null, at: iso(note.lastEventAt) }
+    last_accounting: lastEvent
+      ? {
+          named: lastEvent.named,
+          type: lastEvent.session.lastEvent,
+          client: lastEvent.session.client,
+          nas: lastEvent.session.nas,
+          session_id: lastEvent.session.sessionId ?? null,
+          user: lastEvent.session.userName ?? null,
+          at: iso(lastEvent.session.lastEventAt),
+        }
       : null,
     last_unlist: unlist
       ? {

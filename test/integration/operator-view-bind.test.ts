@@ -200,7 +200,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     expect(text.stdout).toMatch(/^rates over the last 60 s: [\d.]+ packets\/s, [\d.]+ events\/s, [\d.]+ unlists\/s$/m);
   }, 40_000);
 
-  test('why names the session whose delegated IPv6 prefix holds a host address inside it', async () => {
+  test("why names the session whose delegated IPv6 prefix holds a host address inside it, and after its Stop, that Stop as the host's last accounting", async () => {
     expect((await send({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 's4', 'User-Name': 'dave', 'NAS-IP-Address': NAS, 'Delegated-IPv6-Prefix': DELEGATED }))?.[0]).toBe(5);
     const { status, json } = await why('2001:db8:1:2::5');
     expect(status).toBe(0);
@@ -208,6 +208,13 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     const text = await cli('why', '2001:db8:1:2::5');
     expect(text.stdout).toMatch(/held by: session s4 \(inside its prefix 2001:db8:1::\/48\), user dave, NAS 192\.0\.2\.1, client nas1, since /);
     expect((await why('2001:db8:2::5')).json.addresses[0]!.service!.session).toBeNull();
+
+    // After the prefix's Stop no session holds the host, and its Stop is the host's last accounting.
+    expect((await send({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 's4', 'NAS-IP-Address': NAS, 'Delegated-IPv6-Prefix': DELEGATED }))?.[0]).toBe(5);
+    const stopped = (await why('2001:db8:1:2::5')).json.addresses[0]!.service!;
+    expect(stopped.session).toBeNull();
+    expect(stopped.last_accounting).toMatchObject({ named: DELEGATED, type: 'stop', session_id: 's4', user: 'dave' });
+    expect((await cli('why', '2001:db8:1:2::5')).stdout).toMatch(/last accounting: stop of session s4 \(user dave\) naming 2001:db8:1::\/48, NAS 192\.0\.2\.1, client nas1, at /);
   });
 
   test('without the service, status fails with a clear error and why still prints the zones and says what it cannot know', async () => {

@@ -78,6 +78,32 @@ describe("the operator's view", () => {
     expect(session('2001:db8::/32')).toBeNull();
   });
 
+  it("gives a host the last accounting of the prefix that held it, after that prefix's Stop (why 2001:db8:1:2::5)", () => {
+    const table = new SessionTable();
+    const view = viewWith(table);
+    const feed = (overrides: Partial<AccountingAttributes>, at: number): void => {
+      const event = accountingEvent(attributes(overrides), 'nas1', '127.0.0.1', at);
+      const plan = planEvent(event, table, policy);
+      view.onEvent(event, plan);
+      for (const upsert of plan.upsert) table.upsert(upsert);
+      for (const removal of plan.remove) table.remove(removal.client, removal.nas, removal.sessionId);
+    };
+    feed({ sessionId: 's1', userName: 'alice', delegatedIpv6Prefixes: ['2001:db8:1::/48'] }, 1000);
+    feed({ statusType: 2, sessionId: 's1', userName: undefined, delegatedIpv6Prefixes: ['2001:db8:1::/48'] }, 2000);
+    // Another customer's prefix next door: it does not hold the host.
+    feed({ sessionId: 's3', userName: 'carol', delegatedIpv6Prefixes: ['2001:db8:2::/48'] }, 3000);
+    const report = (address: string) => view.route(`/addresses/${encodeURIComponent(address)}`)!.body as AddressReport;
+    expect(report('2001:db8:1:2::5').session).toBeNull();
+    expect(report('2001:db8:1:2::5').last_accounting).toEqual({ named: '2001:db8:1::/48', type: 'stop', client: 'nas1', nas: '192.0.2.1', session_id: 's1', user: 'alice', at: new Date(2000).toISOString() });
+    expect(report('2001:db8:1:3::/56').last_accounting).toMatchObject({ named: '2001:db8:1::/48', type: 'stop' });
+    expect(report('2001:db8:1::/48').last_accounting).toMatchObject({ named: '2001:db8:1::/48', type: 'stop' });
+    expect(report('2001:db8:3::5').last_accounting).toBeNull();
+    // The latest event wins: a session naming the host itself later is what the host last saw.
+    feed({ sessionId: 's4', userName: 'dave', framedIpv6Addresses: ['2001:db8:1:2::5'] }, 4000);
+    expect(report('2001:db8:1:2::5').last_accounting).toMatchObject({ named: '2001:db8:1:2::5', session_id: 's4', user: 'dave' });
+    expect(report('2001:db8:1:2::6').last_accounting).toMatchObject({ named: '2001:db8:1::/48', session_id: 's1' });
+  });
+
   it('lists the pending and dead-lettered jobs of a prefix that covers an IPv6 address', () => {
     const job = { id: '7', targets: ['2001:db8:100:1::/64'], reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's2' }, createdAt: 2000 };
     const view = viewWith(new SessionTable(), [
