@@ -4,7 +4,8 @@
  * client whose address and certificate_name it matches, frames the stream by the Length field and
  * hands every packet to the request handler. Connections are capped in all (across every listen
  * endpoint) and per client, closed when idle or when a packet breaks RFC 6613 §2.6.4, and outlive
- * a SIGHUP, which swaps the certificates for new connections (tls.Server.setSecureContext).
+ * a SIGHUP, whose certificates and handshake timeout apply to new connections. The server closes a
+ * connection with a TLS close_notify, and destroys it if the peer does not finish the close.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -24,6 +25,9 @@ import { certificateCarriesName, certificateNames } from './identity.js';
 /** A handshake that has not finished after this long is abandoned (a plain-TCP client, a stalled peer). */
 const MAX_HANDSHAKE_MS = 10_000;
 
+/** How long a peer has to finish the close after our close_notify before its socket is destroyed. */
+export const CLOSE_GRACE_MS = 2000;
+
 /**
  * Handshake errors about certificates: mostly the peer refusing ours (a TLS alert such as "unknown ca"
  * or "bad certificate": its CA file lacks our issuer). Its own certificate is judged in admit().
@@ -41,9 +45,29 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
    * radius.tls.max_connections caps, and what close() ends.
    */
   const sockets = new Set<Socket>();
+  /** The connections closeConnection() is closing: their packets are no longer handled. */
+  const closing = new WeakSet<TLSSocket>();
   const perClient = new Map<string, number>();
 
   const secureContext = (c: TlsListenerConfig) => ({ cert: c.certificate, key: c.key, ca: c.ca });
+
+  /**
+   * Closes an established connection: RFC 6614bis says the side that closes SHOULD send a TLS
+   * close_notify, which socket.end() sends after the writes queued before it (destroy() does not).
+   * A peer that never reads it or never closes its side cannot hold the socket (and its place
+   * under max_connections): it is destroyed after CLOSE_GRACE_MS. Nothing it sends meanwhile is read.
+   */
+  const closeConnection = (socket: TLSSocket): void => {
+    if (socket.destroyed || closing.has(socket)) return;
+    closing.add(socket);
+    socket.setTimeout(0);
+    const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    socket.once('close', () => {
+      clearTimeout(grace);
+      closing.delete(socket);
+    });
+    socket.end();
+  };
 
   const notice = (message: string, detail: Record<string, unknown>): void => context.onNotice?.(message, detail);
 
@@ -54,7 +78,7 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     const source = hostPort(address, port);
     const refuse = (outcome: 'bad_certificate' | 'unknown_client' | 'too_many_connections', reason: string, client?: string): void => {
       context.report(outcome, { source, transport: 'tls', client, reason });
-      socket.destroy();
+      closeConnection(socket);
     };
     // Mutual authentication is required: no certificate, or one not chaining to ca_file, goes at once.
     if (!socket.authorized) return refuse('bad_certificate', `certificate refused: ${describeAuthorizationError(socket.authorizationError)}`);
@@ -90,15 +114,16 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     socket.on('timeout', () => {
       const pending = framer.buffered > 0 ? ` with ${framer.buffered} octets of an unfinished packet` : '';
       notice(`RadSec connection closed: idle for ${config.idleTimeoutMs / 1000} s${pending}`, { source, client: clientName });
-      socket.destroy();
+      closeConnection(socket);
     });
     socket.on('data', (chunk: Buffer) => {
+      if (closing.has(socket)) return;
       const framed = framer.push(chunk);
       // Looked up per read, so a reloaded secret applies at once; a removed client loses its connection.
       const client = currentClient(context.clients(), clientName);
       if (!client) {
         notice('RadSec connection closed: its client is no longer configured', { source, client: clientName });
-        socket.destroy();
+        closeConnection(socket);
         return;
       }
       for (const packet of framed.packets) {
@@ -108,14 +133,14 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
         const why = closingDiscard(outcome, packet);
         if (why !== undefined) {
           notice(`RadSec connection closed: ${why} (RFC 6613 §2.6.4)`, { source, client: clientName, outcome });
-          socket.destroy();
+          closeConnection(socket);
           return;
         }
       }
       if (!framed.ok) {
         // RFC 6614 §2.5 (RFC 6613 §2.6.4): a bad Length loses the framing; only this connection goes.
         context.report('malformed', { source, transport: 'tls', client: clientName, reason: `${framed.reason}; connection closed` });
-        socket.destroy();
+        closeConnection(socket);
       }
     });
     socket.on('error', () => {
@@ -123,23 +148,36 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     });
   };
 
-  // Not listening itself: the TCP listeners hand it their connections (tls.Server 'connection').
-  const tlsServer = createTlsServer({
-    ...secureContext(config),
-    requestCert: true,
-    // Checked in admit() instead: with true, node:tls drops an unverified client without any event,
-    // and the operator would never learn why a RADIUS server cannot connect.
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-    handshakeTimeout: Math.min(config.idleTimeoutMs, MAX_HANDSHAKE_MS),
-  });
-  tlsServer.on('secureConnection', admit);
-  tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+  const onHandshakeError = (error: Error & { code?: string }, socket: TLSSocket): void => {
     // The peer may be gone already, and its address with it.
     const source = socket.remoteAddress ? hostPort(plainAddress(socket.remoteAddress), socket.remotePort ?? 0) : 'unknown (connection already closed)';
     const reason = `TLS handshake failed: ${error.code ? `${error.code}, ` : ''}${error.message}`;
     context.report(CERTIFICATE_ERROR.test(`${error.code ?? ''} ${error.message}`) ? 'bad_certificate' : 'malformed', { source, transport: 'tls', reason });
-  });
+    // With a 'tlsClientError' listener node:tls leaves the socket open: a peer that went silent
+    // (ERR_TLS_HANDSHAKE_TIMEOUT) would keep it, and its place under max_connections, for good.
+    socket.destroy();
+  };
+
+  /**
+   * The TLS server new connections are handed to (it does not listen itself: the TCP listeners emit
+   * 'connection' on it). node:tls reads handshakeTimeout only when a server is made, so a reload
+   * makes a new one; the connections of the previous one keep going.
+   */
+  const tlsServerFor = (c: TlsListenerConfig) => {
+    const server = createTlsServer({
+      ...secureContext(c),
+      requestCert: true,
+      // Checked in admit() instead: with true, node:tls drops an unverified client without any event,
+      // and the operator would never learn why a RADIUS server cannot connect.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: Math.min(c.idleTimeoutMs, MAX_HANDSHAKE_MS),
+    });
+    server.on('secureConnection', admit);
+    server.on('tlsClientError', onHandshakeError);
+    return server;
+  };
+  let tlsServer = tlsServerFor(config);
 
   /** A new TCP connection on any listen endpoint: refused over max_connections (counted across all of them) before any TLS. */
   const accept = (socket: Socket, endpoint: string): void => {
@@ -205,10 +243,10 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       const tls = next.radius.tls;
       // Without radius.tls the listener stays until a restart; the daemon says so.
       if (!tls) return;
-      // New handshakes use the new certificate, key and CA; established connections keep going.
-      tlsServer.setSecureContext(secureContext(tls));
-      // The caps are read at each connection, so the new ones apply at once.
+      // The caps and the idle timeout are read at each connection, so the new ones apply at once.
       config = { ...tls, listen: config.listen };
+      // New handshakes use the new certificate, key, CA and handshake timeout; established connections keep going.
+      tlsServer = tlsServerFor(config);
     },
     addresses(): ListenerAddress[] {
       return servers.flatMap((server) => {
