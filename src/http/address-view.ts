@@ -7,6 +7,7 @@
 import { RblError } from '../errors.js';
 import { formatPrefix, maskBytes, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
 import type { JobDeliveries } from '../queue/store.js';
+import { redactUrlsIn } from '../redact.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import type { AddressHistory } from './address-history.js';
 
@@ -188,7 +189,8 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
         requested_at: iso(job.createdAt),
         failed_at: iso(letter.failedAt),
         code: letter.code,
-        message: letter.message,
+        // 0.1 wrote HTTP backends' URLs into dead-letter messages with their query tokens: never shown.
+        message: redactUrlsIn(letter.message),
         reason: reasonView(job.reason),
       })),
     ),

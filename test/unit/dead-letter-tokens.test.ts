@@ -1,0 +1,66 @@
+/**
+ * Dead letters that 0.1 journaled may carry an HTTP backend's token in a URL query string (0.1 did
+ * not redact its error messages). Wherever such a message is shown again (`queue list` in text and
+ * JSON, GET /addresses/ADDRESS and so `rbl-unlist why`), the token is REDACTED; the rest of the
+ * message, which says where the request went and what came back, stays.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addressReport } from '../../src/http/address-view.js';
+import { AddressHistory } from '../../src/http/address-history.js';
+import { listQueue } from '../../src/queue/admin.js';
+import { encodeRecord } from '../../src/queue/record.js';
+import { openStateStore } from '../../src/queue/store.js';
+import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
+import { tempDir } from '../helpers/peers.js';
+import { PROJECT_ROOT } from '../helpers/service.js';
+
+const TOKEN = 'tok-5e1f-0a77';
+/** A 0.1 dead-letter message: the HTTP backend's URL as configured, token and all. */
+const MESSAGE_0_1 = `api: GET https://rbl.example.net/v1/delist?ip=10.64.0.23&api_key=${TOKEN}: 403 "forbidden"`;
+// The redaction takes a URL in text up to white space, so the colon after the token goes with it.
+const SHOWN = 'api: GET https://rbl.example.net/v1/delist?ip=10.64.0.23&api_key=REDACTED 403 "forbidden"';
+
+let temp: { dir: string; remove: () => void };
+let stateDir: string;
+
+beforeEach(() => {
+  temp = tempDir('dead-letter-tokens');
+  stateDir = join(temp.dir, 'state');
+  mkdirSync(stateDir, { mode: 0o700 });
+  // What 0.1 left (test/fixtures/state-0.1: job 3 pending in bind / rbl.test), then the dead letter
+  // 0.1 journaled for it in the lane of an HTTP backend, in 0.1's record format.
+  const journal = join(stateDir, 'journal');
+  copyFileSync(join(PROJECT_ROOT, 'test/fixtures/state-0.1/journal'), journal);
+  appendFileSync(journal, encodeRecord({ t: 'x', l: 'bind\nrbl.test', i: 3, a: 1_795_982_300_000, c: 'RBL_HTTP_STATUS', m: MESSAGE_0_1 }));
+});
+
+afterEach(() => temp.remove());
+
+describe('a 0.1 dead letter with a token in its message', () => {
+  it('is listed by queue list with the token REDACTED, in text and in JSON', async () => {
+    const listing = await listQueue(stateDir);
+    expect(listing.dead).toEqual([expect.objectContaining({ id: '3', backend: 'bind', zone: 'rbl.test', code: 'RBL_HTTP_STATUS', message: SHOWN })]);
+
+    writeKeyFile(temp.dir, 'tsig.key');
+    const config = join(temp.dir, 'config.yaml');
+    writeFileSync(config, cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [{ server: '127.0.0.1:9', zones: ['rbl.test'], keyFile: 'tsig.key', name: 'bind' }], stateDir }));
+    for (const args of [['queue', 'list', '--config', config], ['queue', 'list', '--json', '--config', config]]) {
+      const result = await runCliCaptured(args);
+      expect(result.stdout + result.stderr).not.toContain(TOKEN);
+      expect(result.stdout).toContain('api_key=REDACTED');
+    }
+  });
+
+  it('is shown by GET /addresses/ADDRESS (rbl-unlist why) with the token REDACTED', async () => {
+    const store = await openStateStore({ dir: stateDir, backends: [], maxSessionAgeMs: 60_000, closeGraceMs: 10 });
+    try {
+      const report = addressReport('10.64.0.23', { sessions: store.sessions, jobsMatching: (matches) => store.jobsMatching(matches), history: new AddressHistory() });
+      expect(report.dead_letters).toEqual([expect.objectContaining({ job: '3', code: 'RBL_HTTP_STATUS', message: SHOWN })]);
+      expect(JSON.stringify(report)).not.toContain(TOKEN);
+    } finally {
+      await store.close();
+    }
+  });
+});
