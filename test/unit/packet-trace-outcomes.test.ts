@@ -68,6 +68,19 @@ describe('the packet trace of packets not recorded as new requests', () => {
     ]);
   });
 
+  it('traces a retransmission of a request still being recorded with outcome in_progress', () => {
+    const lines: Line[] = [];
+    const reporter = packetReporter(createLogger('trace', logLineSink(lines)).child({ component: 'radius' }), createMetrics());
+    // The first one's recording never finishes here, so the retransmission finds it in progress.
+    const handler = createRequestHandler({ clients: () => [client], onAccounting: () => new Promise<void>(() => undefined), onPacket: reporter.onPacket });
+    const packet = stop(8);
+    expect(handler.receive(packet, NAS, () => {})).toBeUndefined();
+    expect(handler.receive(packet, NAS, () => {})).toBe('in_progress');
+    expect(traces(lines)).toEqual([
+      expect.objectContaining({ msg: 'Received Accounting-Request Id 8 from 192.0.2.1:40000 length 39', outcome: 'in_progress', reason: 'retransmission of a request still being recorded: answered once it is' }),
+    ]);
+  });
+
   it('traces a Status-Server with outcome status_server', () => {
     const { handler, lines } = tracedHandler('trace');
     expect(handler.receive(buildStatusServer({ identifier: 9, secret: SECRET }), NAS, () => {})).toBe('status_server');

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePacket, type RadiusPacket } from '../../src/radius/packet.js';
-import { packetTrace } from '../../src/radius/trace.js';
+import { octetsTrace, packetTrace } from '../../src/radius/trace.js';
 import { projectDictionaries, radiusPackageDictionaries, readDictionaries } from '../../src/radius/dictionary.js';
 import { tempDir } from '../helpers/peers.js';
 import { buildAccountingRequest, vendorSpecific, type AttributeEntry } from '../helpers/radius-packets.js';
@@ -86,5 +86,20 @@ describe('the packet trace', () => {
       'Example-Key = REDACTED',
       'User-Name = "https://bob:REDACTED@portal.example/?api_key=REDACTED&x=1"',
     ]);
+  });
+
+  it.each([
+    ['nothing', Buffer.alloc(0), 'Received 0 octets from 127.0.0.1:1'],
+    ['3 octets', Buffer.from([4, 5, 0]), 'Received 3 octets from 127.0.0.1:1'],
+    ['a header cut after its Length', Buffer.from([4, 5, 0x05, 0x00]), 'Received Accounting-Request Id 5 from 127.0.0.1:1 length 1280 (4 octets received)'],
+    ['an Access-Request', Buffer.concat([Buffer.from([1, 6, 0, 20]), Buffer.alloc(16)]), 'Received Access-Request Id 6 from 127.0.0.1:1 length 20 (20 octets received)'],
+    ['an unknown code', Buffer.concat([Buffer.from([99, 7, 0, 20]), Buffer.alloc(16)]), 'Received code 99 Id 7 from 127.0.0.1:1 length 20 (20 octets received)'],
+  ])('traces octets that do not parse as far as their header goes: %s', (_name, octets, header) => {
+    expect(octetsTrace(octets, '127.0.0.1:1', dictionary)).toEqual({ header, attributes: [] });
+  });
+
+  it('traces octets that parse as the packet they are', () => {
+    const octets = buildAccountingRequest({ identifier: 9, secret: 's', attributes: [['User-Name', 'bob']] });
+    expect(octetsTrace(octets, '127.0.0.1:1', dictionary)).toEqual({ header: 'Received Accounting-Request Id 9 from 127.0.0.1:1 length 25', attributes: ['User-Name = "bob"'] });
   });
 });
