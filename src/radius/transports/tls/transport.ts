@@ -52,10 +52,11 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
   const secureContext = (c: TlsListenerConfig) => ({ cert: c.certificate, key: c.key, ca: c.ca });
 
   /**
-   * Closes an established connection: RFC 6614bis says the side that closes SHOULD send a TLS
-   * close_notify, which socket.end() sends after the writes queued before it (destroy() does not).
-   * A peer that never reads it or never closes its side cannot hold the socket (and its place
-   * under max_connections): it is destroyed after CLOSE_GRACE_MS. Nothing it sends meanwhile is read.
+   * Closes an established connection: RFC 6614bis (draft-ietf-radext-radiusdtls-bis) says the side
+   * that closes SHOULD send a TLS close_notify, which socket.end() sends after the writes queued
+   * before it (destroy() does not). A peer that never reads it or never closes its side cannot hold
+   * the socket (and its place under max_connections): it is destroyed after CLOSE_GRACE_MS.
+   * Nothing it sends meanwhile is read.
    */
   const closeConnection = (socket: TLSSocket): void => {
     if (socket.destroyed || closing.has(socket)) return;
