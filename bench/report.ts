@@ -115,6 +115,7 @@ export interface BaselineResults {
   readonly daemonInfo?: DaemonRun;
   readonly latency?: LatencyRun;
   readonly backlog?: BacklogRun;
+  readonly startup?: StartupRun;
   readonly sessions?: NonNullable<BenchResults['sessions']>;
   /** Why a measurement of the release could not be taken. */
   readonly notes: readonly string[];
@@ -189,7 +190,8 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
       ? `${fmt(startup.statusServerSeconds, 2)} s (${fmt(startup.statusServerSeconds / TARGETS.startupSeconds, 2)}x the bound; journal ${fmt(startup.journalBytes / MB, 1)} MB, ${fmt(startup.sessionsMetric)} sessions and ${fmt(startup.queueDepthMetric)} pending replayed, RSS ${fmt(startup.peakRssBytes / MB, 1)} MB peak)`
       : undefined,
     startup ? startup.statusServerSeconds <= TARGETS.startupSeconds && startup.sessionsMetric === startup.sessions : undefined,
-    base ? `${base.ref}: not comparable (it reads journal format 1 only)` : undefined,
+    against(startup?.statusServerSeconds, base?.startup?.statusServerSeconds, (then) => `${fmt(then, 2)} s, ${fmt(base!.startup!.sessionsMetric)} sessions replayed`) ??
+      (base ? `${base.ref}: not measured (see its notes; 0.1 reads journal format 1 only)` : undefined),
   );
   const backlog = results.backlog;
   judge(
