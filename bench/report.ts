@@ -271,14 +271,14 @@ export function formatTable(results: BenchResults): string {
     const rightAfter = s.rssRightAfterBytes === undefined ? '' : `; ${fmt(s.rssRightAfterBytes / MB, 1)} MB right after inserting, before V8 gave back its young generation`;
     add(`${fmt(s.sessions)} sessions (sessions-memory)`, `${fmt(s.rssBytes / MB, 1)} MB RSS`, `${s.bytesPerSession} bytes/session, inserted in ${fmt(s.insertMs)} ms${rightAfter}`);
   }
-  if (results.startup) {
-    const st = results.startup;
+  const startupRow = (label: string, st: StartupRun): void => {
     add(
-      `start-up: ${fmt(st.sessions)} sessions, ${fmt(st.pendingUnlists)} pending`,
+      `${label}: ${fmt(st.sessions)} sessions, ${fmt(st.pendingUnlists)} pending`,
       `${fmt(st.statusServerSeconds, 2)} s to Status-Server`,
       `journal ${fmt(st.journalBytes / MB, 1)} MB; RSS ${fmt(st.rssBytes / MB, 1)} MB once up, ${fmt(st.peakRssBytes / MB, 1)} MB peak`,
     );
-  }
+  };
+  if (results.startup) startupRow('start-up', results.startup);
   const backlogRow = (label: string, b: BacklogRun): void => {
     add(`${label}: ${fmt(b.stops)} Stops over ${fmt(b.addresses)} addresses, DNS down`, `${fmt(b.pending)} pending, journal ${fmt(b.journalBytes / MB, 2)} MB`, `${fmt(b.ackedPerSecond)} Stops/s acknowledged, ${fmt(b.daemonCpuMicrosecondsPerStop, 1)} µs CPU per Stop, ${fmt(b.peakRssBytes / MB, 1)} MB RSS peak`);
     add(`${label}: drain once DNS is back`, `${fmt(b.drainAddressesPerSecond)} addresses/s`, `${fmt(b.drainPerSecond)} deliveries/s; first delivery ${fmt(b.firstDeliverySeconds, 1)} s after the server came back (backoff); ${b.stillListed} still listed`);
@@ -292,6 +292,7 @@ export function formatTable(results: BenchResults): string {
       daemonDetails(`${label}, log info`, base.daemonInfo);
     }
     if (base.latency) add(`${label}: Stop-to-unlisted at ${fmt(base.latency.ratePerSecond)} Stops/s`, `p50 ${fmt(base.latency.p50Ms, 1)} ms, p99 ${fmt(base.latency.p99Ms, 1)} ms`, `${base.latency.unlisted}/${base.latency.stops} unlisted`);
+    if (base.startup) startupRow(`${label}: start-up`, base.startup);
     if (base.sessions) add(`${label}: ${fmt(base.sessions.sessions)} sessions`, `${fmt(base.sessions.rssBytes / MB, 1)} MB RSS`, `${base.sessions.bytesPerSession} bytes/session`);
     if (base.backlog) backlogRow(label, base.backlog);
     for (const note of base.notes) add(`${label}: note`, '', note);
