@@ -23,7 +23,10 @@ function git(args: string[]): string {
 }
 
 /** The commits of released versions, for a clone that did not bring the release tags along. */
-const RELEASE_COMMITS: Readonly<Record<string, string>> = { 'v0.1.0': '52911f8eda750b05d8928fffeb53b2ebcc5f7399' };
+const RELEASE_COMMITS: Readonly<Record<string, string>> = {
+  'v0.1.0': '52911f8eda750b05d8928fffeb53b2ebcc5f7399',
+  'v0.2.0': '8d00a1233b41c888a9cdb479d270ce96061fd266',
+};
 
 /** Builds `ref` (a tag or commit) once into bench/results/baseline-<commit>/ and returns its CLI. */
 export function buildBaseline(ref: string, resultsDir: string): BaselineBuild {

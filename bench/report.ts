@@ -115,6 +115,7 @@ export interface BaselineResults {
   readonly daemonInfo?: DaemonRun;
   readonly latency?: LatencyRun;
   readonly backlog?: BacklogRun;
+  readonly startup?: StartupRun;
   readonly sessions?: NonNullable<BenchResults['sessions']>;
   /** Why a measurement of the release could not be taken. */
   readonly notes: readonly string[];
@@ -189,7 +190,8 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
       ? `${fmt(startup.statusServerSeconds, 2)} s (${fmt(startup.statusServerSeconds / TARGETS.startupSeconds, 2)}x the bound; journal ${fmt(startup.journalBytes / MB, 1)} MB, ${fmt(startup.sessionsMetric)} sessions and ${fmt(startup.queueDepthMetric)} pending replayed, RSS ${fmt(startup.peakRssBytes / MB, 1)} MB peak)`
       : undefined,
     startup ? startup.statusServerSeconds <= TARGETS.startupSeconds && startup.sessionsMetric === startup.sessions : undefined,
-    base ? `${base.ref}: not comparable (it reads journal format 1 only)` : undefined,
+    against(startup?.statusServerSeconds, base?.startup?.statusServerSeconds, (then) => `${fmt(then, 2)} s, ${fmt(base!.startup!.sessionsMetric)} sessions replayed`) ??
+      (base ? `${base.ref}: not measured (see its notes; 0.1 reads journal format 1 only)` : undefined),
   );
   const backlog = results.backlog;
   judge(
@@ -269,14 +271,14 @@ export function formatTable(results: BenchResults): string {
     const rightAfter = s.rssRightAfterBytes === undefined ? '' : `; ${fmt(s.rssRightAfterBytes / MB, 1)} MB right after inserting, before V8 gave back its young generation`;
     add(`${fmt(s.sessions)} sessions (sessions-memory)`, `${fmt(s.rssBytes / MB, 1)} MB RSS`, `${s.bytesPerSession} bytes/session, inserted in ${fmt(s.insertMs)} ms${rightAfter}`);
   }
-  if (results.startup) {
-    const st = results.startup;
+  const startupRow = (label: string, st: StartupRun): void => {
     add(
-      `start-up: ${fmt(st.sessions)} sessions, ${fmt(st.pendingUnlists)} pending`,
+      `${label}: ${fmt(st.sessions)} sessions, ${fmt(st.pendingUnlists)} pending`,
       `${fmt(st.statusServerSeconds, 2)} s to Status-Server`,
       `journal ${fmt(st.journalBytes / MB, 1)} MB; RSS ${fmt(st.rssBytes / MB, 1)} MB once up, ${fmt(st.peakRssBytes / MB, 1)} MB peak`,
     );
-  }
+  };
+  if (results.startup) startupRow('start-up', results.startup);
   const backlogRow = (label: string, b: BacklogRun): void => {
     add(`${label}: ${fmt(b.stops)} Stops over ${fmt(b.addresses)} addresses, DNS down`, `${fmt(b.pending)} pending, journal ${fmt(b.journalBytes / MB, 2)} MB`, `${fmt(b.ackedPerSecond)} Stops/s acknowledged, ${fmt(b.daemonCpuMicrosecondsPerStop, 1)} µs CPU per Stop, ${fmt(b.peakRssBytes / MB, 1)} MB RSS peak`);
     add(`${label}: drain once DNS is back`, `${fmt(b.drainAddressesPerSecond)} addresses/s`, `${fmt(b.drainPerSecond)} deliveries/s; first delivery ${fmt(b.firstDeliverySeconds, 1)} s after the server came back (backoff); ${b.stillListed} still listed`);
@@ -290,6 +292,7 @@ export function formatTable(results: BenchResults): string {
       daemonDetails(`${label}, log info`, base.daemonInfo);
     }
     if (base.latency) add(`${label}: Stop-to-unlisted at ${fmt(base.latency.ratePerSecond)} Stops/s`, `p50 ${fmt(base.latency.p50Ms, 1)} ms, p99 ${fmt(base.latency.p99Ms, 1)} ms`, `${base.latency.unlisted}/${base.latency.stops} unlisted`);
+    if (base.startup) startupRow(`${label}: start-up`, base.startup);
     if (base.sessions) add(`${label}: ${fmt(base.sessions.sessions)} sessions`, `${fmt(base.sessions.rssBytes / MB, 1)} MB RSS`, `${base.sessions.bytesPerSession} bytes/session`);
     if (base.backlog) backlogRow(label, base.backlog);
     for (const note of base.notes) add(`${label}: note`, '', note);

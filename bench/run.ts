@@ -4,10 +4,11 @@
  * judged against the targets as ratios. Prints a table; writes JSON and an SVG chart to bench/results/.
  *
  *   npm run bench [-- --quick] [-- --profile] [-- --stops N] [-- --window N] [-- --repeat N] [-- --cli path/to/cli/main.js]
- *                 [-- --only decode,sessions,bind,daemon,latency,warn,freeradius,startup,backlog] [-- --baseline v0.1.0|none]
+ *                 [-- --only decode,sessions,bind,daemon,latency,warn,freeradius,startup,backlog] [-- --baseline v0.2.0|none]
  *
- * `--baseline REF` (default v0.1.0, the previous release) builds REF from git into bench/results/ and
- * runs it beside the candidate (throughput, latency, backlog), so each figure has the old code's beside it.
+ * `--baseline REF` (default v0.2.0, the previous release) builds REF from git into bench/results/ and
+ * runs it beside the candidate (throughput, latency, backlog, and start-up for a release that reads
+ * journal format 2), so each figure has the old code's beside it.
  *
  * The daemon is the built `dist/cli/main.js serve` in its own process, with the shipped defaults
  * (state.ack: journal, log.level info); this process is the NAS. Every load is bounded in count and time.
@@ -81,7 +82,7 @@ function settingsFromArgs(): Settings {
       only: { type: 'string' },
       cli: { type: 'string' },
       repeat: { type: 'string' },
-      baseline: { type: 'string', default: 'v0.1.0' },
+      baseline: { type: 'string', default: 'v0.2.0' },
     },
   });
   const quick = values.quick === true;
@@ -197,6 +198,8 @@ async function main(): Promise<void> {
   if (want('startup')) {
     say(`start-up with ${STARTUP_SESSIONS.toLocaleString('en-US')} sessions and ${STARTUP_PENDING.toLocaleString('en-US')} pending unlists in state.dir`);
     results.startup = await measure('startup', () => startupRun(STARTUP_SESSIONS, STARTUP_PENDING, settings.cli));
+    // The seeded journal is format 2: 0.2 reads it, 0.1 refuses it (its note says so).
+    baseResults.startup = await onBaseline('start-up, the same state.dir', (cli) => startupRun(STARTUP_SESSIONS, STARTUP_PENDING, cli));
   }
   const needed: BenchZone[] = [];
   if (want('bind')) needed.push(zones.single, zones.batched);

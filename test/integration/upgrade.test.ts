@@ -6,16 +6,12 @@
  * restart on the journal that now mixes both formats.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { copyFixtureState, FIXTURE_ZONE as ZONE, fixtureConfigYaml, fixtureNas } from '../helpers/old-state.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
-import { NAS_SECRET, PROJECT_ROOT, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
-const ZONE = 'rbl.test';
-const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/state-0.1');
 const OPEN = { 'fx-open-1': ['10.64.0.11'], 'fx-open-2': ['10.64.0.12', '2001:db8:100:1200::/56'], 'fx-open-3': ['10.64.0.13'] };
 const PENDING = ['10.64.0.21', '10.64.0.22', '10.64.0.23', '2001:db8:100:2300::/56'];
 
@@ -24,37 +20,17 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.1.0', () =
   let temp: { dir: string; remove: () => void };
   let service: ServiceHandle | undefined;
   let config: string;
-  let port: number;
-  let identifier = 0;
+  let port = 0;
 
   const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
-  const account = async (attributes: FriendlyAttributes): Promise<void> => {
-    const request = buildAccountingRequest({ identifier: identifier++ & 0xff, secret: NAS_SECRET, attributes });
-    const response = await sendRadius(request, port, '127.0.0.1', 5000);
-    expect(response && verifyAccountingResponse(response, request, NAS_SECRET), `an Accounting-Response to ${JSON.stringify(attributes)}`).toBe(true);
-  };
+  const account = fixtureNas(() => port);
 
   beforeAll(async () => {
     bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...Object.values(OPEN).flat(), ...PENDING], ZONE) }] });
     temp = tempDir('upgrade');
-    const state = join(temp.dir, 'state');
-    mkdirSync(state, { mode: 0o700 });
-    copyFileSync(join(FIXTURE, 'journal'), join(state, 'journal'));
+    const state = copyFixtureState('state-0.1', temp.dir);
     port = await freePort();
-    config = writeConfig(
-      temp.dir,
-      serviceConfigYaml({
-        radiusPort: port,
-        pools: ['10.64.0.0/16', '2001:db8:100::/40'],
-        unlistOn: ['stop'],
-        // The fixture's lane: backend `bind`, zone rbl.test.
-        bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], name: 'bind', timeout: '2s' },
-        stateDir: state,
-        ack: 'unlisted',
-        // The fixture's sessions must not expire however long after it was made this runs.
-        extra: 'sessions:\n  max_age: 36500d',
-      }),
-    );
+    config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: port, bind, stateDir: state, ack: 'unlisted' }));
   });
 
   afterAll(async () => {

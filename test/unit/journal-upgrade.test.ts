@@ -38,6 +38,24 @@ describe('journal format upgrade', () => {
     expect(state.pendingCount).toBe(3);
   });
 
+  it('reads the state.dir 0.2.0 left: its sessions, its stopped sessions by the key hashes it wrote, its jobs as rows', async () => {
+    const state = new QueueState();
+    const read = await readJournal(join(PROJECT_ROOT, 'test/fixtures/state-0.2/journal'), (record) => state.apply(record), { repair: false });
+    expect(read.skippedBytes).toBe(0);
+    expect([...state.sessions.entries()].map((s) => [s.client, s.nas, s.sessionId, s.addresses, s.nasTime])).toEqual([
+      ['nas1', '192.0.2.1', 'fx-open-1', ['10.64.0.11'], undefined],
+      ['nas1', '192.0.2.1', 'fx-open-2', ['10.64.0.12', '2001:db8:100:1200::/56'], undefined],
+      ['nas1', '192.0.2.2/bras2', 'fx-open-3', ['10.64.0.13'], 1764400000],
+    ]);
+    // From the snapshot's 'st' number triples (0.2.0's SHA-256 key hashes), then from a record after it.
+    expect(state.sessions.stoppedAt('nas1', '192.0.2.1', 'fx-done-1')).toEqual({ nasTime: 1764403600 });
+    expect(state.sessions.stoppedAt('nas1', '192.0.2.2/bras2', 'fx-done-2')).toEqual({ nasTime: undefined });
+    expect(state.sessions.stoppedAt('nas1', '192.0.2.1', 'fx-done-3')).toEqual({ nasTime: undefined });
+    expect(state.sessions.stoppedAt('nas1', '192.0.2.1', 'fx-open-1')).toBeUndefined();
+    expect([...state.jobs.values()].map((job) => job.targets)).toEqual([['10.64.0.21'], ['10.64.0.22', '2001:db8:100:2200::/56'], ['10.64.0.23']]);
+    expect(state.pendingCount).toBe(3);
+  });
+
   it('goes on with format 2 records after format 1 ones in the same file', async () => {
     const state = await stateOf([
       { t: 'h', v: 1, seq: 1, at: 0 },

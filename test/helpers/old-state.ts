@@ -1,0 +1,51 @@
+/**
+ * Starting this build on a state.dir an earlier release left (test/fixtures/state-0.*): a copy of
+ * the fixture's journal, a config with the lane its pending unlists name (backend `bind`, zone
+ * rbl.test) and its pools, and a NAS that checks each Accounting-Response.
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from './radius-packets.js';
+import { NAS_SECRET, PROJECT_ROOT, serviceConfigYaml } from './service.js';
+
+/** The zone of every fixture's lane. */
+export const FIXTURE_ZONE = 'rbl.test';
+
+/** Copies test/fixtures/NAME/journal into dir/state (mode 0700, as serve makes it) and returns that state.dir. */
+export function copyFixtureState(name: string, dir: string): string {
+  const state = join(dir, 'state');
+  mkdirSync(state, { mode: 0o700 });
+  copyFileSync(join(PROJECT_ROOT, 'test/fixtures', name, 'journal'), join(state, 'journal'));
+  return state;
+}
+
+/** A service config for a fixture's state.dir: its pools, unlist_on [stop], its lane on this BIND. */
+export function fixtureConfigYaml(options: {
+  readonly radiusPort: number;
+  readonly bind: { readonly port: number; readonly keyFile: string };
+  readonly stateDir: string;
+  readonly ack: 'journal' | 'unlisted';
+  readonly httpPort?: number;
+}): string {
+  return serviceConfigYaml({
+    radiusPort: options.radiusPort,
+    pools: ['10.64.0.0/16', '2001:db8:100::/40'],
+    unlistOn: ['stop'],
+    bind: { port: options.bind.port, keyFile: options.bind.keyFile, zones: [FIXTURE_ZONE], name: 'bind', timeout: '2s' },
+    stateDir: options.stateDir,
+    ack: options.ack,
+    ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
+    // The fixture's sessions must not expire however long after it was made this runs.
+    extra: 'sessions:\n  max_age: 36500d',
+  });
+}
+
+/** A NAS on 127.0.0.1 sending with NAS_SECRET: resolves once a correct Accounting-Response came back, throws otherwise. */
+export function fixtureNas(port: () => number): (attributes: FriendlyAttributes) => Promise<void> {
+  let identifier = 0;
+  return async (attributes) => {
+    const request = buildAccountingRequest({ identifier: identifier++ & 0xff, secret: NAS_SECRET, attributes });
+    const response = await sendRadius(request, port(), '127.0.0.1', 5000);
+    if (!response || !verifyAccountingResponse(response, request, NAS_SECRET)) throw new Error(`no Accounting-Response to ${JSON.stringify(attributes)}`);
+  };
+}

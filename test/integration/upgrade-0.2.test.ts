@@ -1,0 +1,132 @@
+/**
+ * Upgrades lose nothing: the state.dir that 0.2.0 left (test/fixtures/state-0.2: journal format 2,
+ * compacted once, with open sessions, one with a delegated /56, stopped sessions in its 'st'
+ * snapshot rows, and pending unlists, one with a /56) is opened by this build against a real BIND
+ * that holds those listings. The pending unlists are delivered, the sessions resolve address-less
+ * Stops, a replayed Start of a session 0.2.0 remembered as stopped takes nothing back, and once
+ * this build compacts, the journal is format 3 and a restart on it still has all of that.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeRecord } from '../../src/queue/record.js';
+import { startBind, type BindServer } from '../helpers/bind.js';
+import { dnsblName, listingRecords, listingsOf } from '../helpers/dnsbl.js';
+import { scrapeMetrics, sample } from '../helpers/metrics.js';
+import { copyFixtureState, FIXTURE_ZONE, fixtureConfigYaml, fixtureNas } from '../helpers/old-state.js';
+import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+
+const OPEN = { 'fx-open-1': ['10.64.0.11'], 'fx-open-2': ['10.64.0.12', '2001:db8:100:1200::/56'], 'fx-open-3': ['10.64.0.13'] };
+const PENDING = ['10.64.0.21', '10.64.0.22', '2001:db8:100:2200::/56', '10.64.0.23'];
+/** The two sessions 0.2.0 stopped before it compacted: remembered in its 'st' rows only. */
+const FX_DONE_1 = { 'Acct-Session-Id': 'fx-done-1', 'NAS-IP-Address': '192.0.2.1' } as const;
+const FX_DONE_2 = { 'Acct-Session-Id': 'fx-done-2', 'NAS-IP-Address': '192.0.2.2', 'NAS-Identifier': 'bras2' } as const;
+const STALE_START = 'rbl_unlist_accounting_stale_events_total{type="start",reason="session_stopped"}';
+const UNKNOWN_STOP = 'rbl_unlist_accounting_stale_events_total{type="stop",reason="unknown_session"}';
+
+/** The journal's records, decoded as they are on disk. */
+function journalRecords(stateDir: string): { t: string; [key: string]: unknown }[] {
+  const bytes = readFileSync(join(stateDir, 'journal'));
+  const records: { t: string; [key: string]: unknown }[] = [];
+  for (let offset = 0; offset < bytes.length; ) {
+    const decoded = decodeRecord(bytes, offset);
+    if (decoded.kind !== 'record') throw new Error(`journal record at ${offset}: ${decoded.kind}`);
+    records.push(decoded.payload as { t: string });
+    offset += decoded.bytes;
+  }
+  return records;
+}
+
+describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.2.0', () => {
+  let bind: BindServer;
+  let temp: { dir: string; remove: () => void };
+  let service: ServiceHandle | undefined;
+  let config: string;
+  let state: string;
+  let port = 0;
+  let httpPort: number;
+  const account = fixtureNas(() => port);
+  const listed = (address: string): boolean => bind.query(dnsblName(address, FIXTURE_ZONE), 'A').includes('127.0.0.2');
+  const metric = async (line: string): Promise<number> => sample(await scrapeMetrics(httpPort), line);
+
+  beforeAll(async () => {
+    bind = await startBind({ zones: [{ name: FIXTURE_ZONE, records: listingsOf([...Object.values(OPEN).flat(), ...PENDING], FIXTURE_ZONE) }] });
+    temp = tempDir('upgrade-0.2');
+    state = copyFixtureState('state-0.2', temp.dir);
+    port = await freePort();
+    httpPort = await freePort();
+    // ack journal: the NAS is answered while BIND is down too (the last test stops it).
+    config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: port, bind, stateDir: state, ack: 'journal', httpPort }));
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await bind?.close();
+    temp?.remove();
+  });
+
+  test('the pending unlists of 0.2.0 are delivered and its sessions resolve address-less Stops', async () => {
+    expect(journalRecords(state).some((record) => record.t === 'st' && Array.isArray(record.k)), "the fixture's format 2 'st' rows").toBe(true);
+    service = await startService(config);
+    const started = service.logs().find((line) => line.msg === 'rbl-unlist started');
+    expect(started).toMatchObject({ sessions: 3, pending: 3 });
+    await waitFor('the pending unlists of 0.2.0 to reach BIND', () => PENDING.every((address) => !listed(address)), 15_000);
+
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-2', 'NAS-IP-Address': '192.0.2.1' });
+    await waitFor('the addresses of fx-open-2 to be unlisted', () => OPEN['fx-open-2'].every((address) => !listed(address)));
+    expect(listed('10.64.0.11'), 'a session nobody stopped').toBe(true);
+    expect(listed('10.64.0.13'), 'a session nobody stopped').toBe(true);
+  });
+
+  test('a replayed Start of a session 0.2.0 remembered as stopped is counted stale and takes no address back', async () => {
+    bind.addRecords(FIXTURE_ZONE, listingRecords('10.64.0.21', FIXTURE_ZONE));
+    // The same Start again (its Event-Timestamp is older than the remembered Stop's), and a Start of
+    // a session whose Stop came without one.
+    await account({ 'Acct-Status-Type': 'Start', ...FX_DONE_1, 'Framed-IP-Address': '10.64.0.21', 'Event-Timestamp': 1764400000 });
+    await account({ 'Acct-Status-Type': 'Start', ...FX_DONE_2, 'Framed-IP-Address': '10.64.0.22' });
+    expect(await metric(STALE_START)).toBe(2);
+    // Had the Start been recorded, this Stop would find 10.64.0.21 in the table and unlist it.
+    await account({ 'Acct-Status-Type': 'Stop', ...FX_DONE_1 });
+    await waitFor('the address-less Stop of fx-done-1 to be counted', async () => (await metric(UNKNOWN_STOP)) === 1);
+    expect(listed('10.64.0.21')).toBe(true);
+  });
+
+  test('once this build compacts, the journal is format 3 and a restart still has its sessions, stopped sessions and pending unlists', async () => {
+    // BIND down: the Stop of fx-open-3 stays pending through the compaction and the restart.
+    await bind.stop();
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-3', 'NAS-IP-Address': '192.0.2.2', 'NAS-Identifier': 'bras2' });
+    // This build compacts once 4 MiB are appended: Interim-Updates of fx-open-1 naming 180 delegated
+    // prefixes besides its address (4.5 KB a record), 16 at a time, until it says it compacted.
+    const prefixes = Array.from({ length: 180 }, (_, index) => `2001:db8:1f0:${index.toString(16)}00::/56`);
+    const compacted = (): boolean => service!.logs().some((line) => line.msg === 'journal compacted');
+    for (let round = 0; round < 100 && !compacted(); round++) {
+      await Promise.all(
+        Array.from({ length: 16 }, () =>
+          account({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.11', 'Delegated-IPv6-Prefix': prefixes }),
+        ),
+      );
+    }
+    await service!.waitForLog((line) => line.msg === 'journal compacted');
+    await account({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.11' });
+
+    const records = journalRecords(state);
+    expect(records[0]).toMatchObject({ t: 'h', v: 3 });
+    const stopped = records.filter((record) => record.t === 'st');
+    expect(stopped.length, 'stopped-session rows').toBeGreaterThan(0);
+    expect(stopped.every((record) => typeof record.b === 'string' && record.k === undefined), 'packed format 3 rows').toBe(true);
+    expect(records.some((record) => record.t === 'j' && record.c !== undefined), 'pending jobs in columns').toBe(true);
+
+    expect(await service!.stop('SIGTERM')).toBe(0);
+    await bind.restart();
+    service = await startService(config);
+    const started = service.logs().find((line) => line.msg === 'rbl-unlist started');
+    expect(started).toMatchObject({ sessions: 1, pending: 1 });
+    await waitFor('the Stop of fx-open-3 to be delivered after the restart', () => !listed('10.64.0.13'), 15_000);
+    await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1' });
+    await waitFor('fx-open-1, resolved from the table, to be unlisted', () => !listed('10.64.0.11'));
+
+    await account({ 'Acct-Status-Type': 'Start', ...FX_DONE_2, 'Framed-IP-Address': '10.64.0.22' });
+    expect(await metric(STALE_START), "0.2.0's memory of fx-done-2, through format 3").toBe(1);
+  });
+});
