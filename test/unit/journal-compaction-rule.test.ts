@@ -70,7 +70,7 @@ describe('a journal over a large snapshot', () => {
     // Stops of unknown sessions: about 80 bytes each, in bursts as the listener hands them over.
     for (let burst = 0; burst < 60; burst++) {
       const recorded: Promise<void>[] = [];
-      for (let i = 0; i < 40; i++, stop++) recorded.push(journal.append({ t: 'c', r: [['ras1', 'nas1', `gone-${stop}`, 1_800_000_000_000 + stop, 1_800_000_000 + stop]] }));
+      for (let i = 0; i < 40; i++, stop++) recorded.push(journal.append({ t: 'c', r: [['ras1', 'nas1', `gone-${stop}`, 1_800_000_000 + stop]] }));
       await Promise.all(recorded);
       peak = Math.max(peak, statSync(file).size);
     }
