@@ -8,9 +8,9 @@
  * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
  */
 import { RblError } from '../errors.js';
-import { SessionTable, type CanonicalSession, type Session, type SessionKey, type StoppedRow, type StopTime } from '../sessions/table.js';
+import { SessionTable, type CanonicalSession, type Session, type SessionKey, type StopTime } from '../sessions/table.js';
 import { decodeJobColumns, encodeJobColumns, type JobColumns } from './job-columns.js';
-import { decodeStoppedRows, encodeStoppedRows } from './stopped-rows.js';
+import { decodeStoppedRows, encodeStoppedColumns } from './stopped-rows.js';
 
 /** Why a job exists: the accounting event that asked for it. */
 export interface UnlistReason {
@@ -248,15 +248,8 @@ export class QueueState {
       }
     }
     if (sessions.length > 0) yield { t: 's', s: sessions };
-    let stopped: StoppedRow[] = [];
-    for (const row of this.sessions.stoppedRows()) {
-      stopped.push(row);
-      if (stopped.length === STOPPED_CHUNK) {
-        yield { t: 'st', b: encodeStoppedRows(stopped) };
-        stopped = [];
-      }
-    }
-    if (stopped.length > 0) yield { t: 'st', b: encodeStoppedRows(stopped) };
+    // Encoded at once: a chunk is a view of the memory's ring, which the next Stop may overwrite.
+    for (const columns of this.sessions.stoppedColumns(STOPPED_CHUNK)) yield { t: 'st', b: encodeStoppedColumns(columns) };
     let jobs: JobRow[] = [];
     for (const job of this.jobs.values()) {
       jobs.push(jobRow(job));
