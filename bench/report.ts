@@ -195,10 +195,12 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   );
   const backlog = results.backlog;
   judge(
-    `backlog, DNS down: ${fmt(backlog?.stops ?? 500_000)} Stops over ${fmt(backlog?.addresses ?? 20_000)} addresses leave <= ${fmt(TARGETS.backlogPending)} pending and a journal < ${TARGETS.backlogJournalBytes / MB} MB`,
-    backlog ? `${fmt(backlog.pending)} pending, journal ${fmt(backlog.journalBytes / MB, 2)} MB, ${fmt(backlog.acked)} of ${fmt(backlog.stops)} acknowledged` : undefined,
-    backlog ? backlog.pending <= TARGETS.backlogPending && backlog.journalBytes < TARGETS.backlogJournalBytes && backlog.acked === backlog.stops : undefined,
-    base?.backlog ? `${base.ref}: ${fmt(base.backlog.pending)} pending, journal ${fmt(base.backlog.journalBytes / MB, 2)} MB` : undefined,
+    `backlog, DNS down: ${fmt(backlog?.stops ?? 500_000)} Stops over ${fmt(backlog?.addresses ?? 20_000)} addresses leave <= ${fmt(TARGETS.backlogPending)} pending and a journal < ${TARGETS.backlogJournalBytes / MB} MB throughout`,
+    backlog
+      ? `${fmt(backlog.pending)} pending, journal peak ${fmt(backlog.journal.peakBytes / MB, 2)} MB (${fmt(backlog.journal.peakBytes / TARGETS.backlogJournalBytes, 2)}x the bound; ${fmt(backlog.journal.endBytes / MB, 2)} MB at the end), ${fmt(backlog.acked)} of ${fmt(backlog.stops)} acknowledged`
+      : undefined,
+    backlog ? backlog.pending <= TARGETS.backlogPending && backlog.journal.peakBytes < TARGETS.backlogJournalBytes && backlog.acked === backlog.stops : undefined,
+    base?.backlog ? `${base.ref}: ${fmt(base.backlog.pending)} pending, journal peak ${fmt(base.backlog.journal.peakBytes / MB, 2)} MB, ${fmt(base.backlog.journal.endBytes / MB, 2)} MB at the end` : undefined,
   );
   judge(
     `backlog drain when DNS returns >= ${TARGETS.rateShareOfBatched * 100}% of BIND's 250-names-per-UPDATE rate`,
@@ -280,7 +282,12 @@ export function formatTable(results: BenchResults): string {
   };
   if (results.startup) startupRow('start-up', results.startup);
   const backlogRow = (label: string, b: BacklogRun): void => {
-    add(`${label}: ${fmt(b.stops)} Stops over ${fmt(b.addresses)} addresses, DNS down`, `${fmt(b.pending)} pending, journal ${fmt(b.journalBytes / MB, 2)} MB`, `${fmt(b.ackedPerSecond)} Stops/s acknowledged, ${fmt(b.daemonCpuMicrosecondsPerStop, 1)} µs CPU per Stop, ${fmt(b.peakRssBytes / MB, 1)} MB RSS peak`);
+    add(`${label}: ${fmt(b.stops)} Stops over ${fmt(b.addresses)} addresses, DNS down`, `${fmt(b.pending)} pending, journal peak ${fmt(b.journal.peakBytes / MB, 2)} MB`, `${fmt(b.ackedPerSecond)} Stops/s acknowledged, ${fmt(b.daemonCpuMicrosecondsPerStop, 1)} µs CPU per Stop, ${fmt(b.peakRssBytes / MB, 1)} MB RSS peak`);
+    add(
+      `${label}: journal over the Stops`,
+      `${fmt(b.journal.endBytes / MB, 2)} MB at the end`,
+      `peak ${fmt(b.journal.peakBytes / MB, 2)} MB, with journal.compact ${fmt(b.journal.peakOnDiskBytes / MB, 2)} MB; ${b.journal.compactions} compactions seen in ${fmt(b.journal.samples)} samples (longest gap ${fmt(b.journal.maxGapMs)} ms)`,
+    );
     add(`${label}: drain once DNS is back`, `${fmt(b.drainAddressesPerSecond)} addresses/s`, `${fmt(b.drainPerSecond)} deliveries/s; first delivery ${fmt(b.firstDeliverySeconds, 1)} s after the server came back (backoff); ${b.stillListed} still listed`);
   };
   if (results.backlog) backlogRow('backlog', results.backlog);

@@ -13,6 +13,7 @@ import { tsigKeygen, type BindServer } from '../test/helpers/bind.js';
 import { freePort, tempDir } from '../test/helpers/peers.js';
 import { buildStatusServer, sendRadius } from '../test/helpers/radius-packets.js';
 import { processCpuSeconds } from './cpu.js';
+import { sampleJournal, type JournalSizes } from './journal-size.js';
 import { maxOf } from './daemon-runs.js';
 import { nowMs, runLoad } from './load.js';
 import { metricSum, startBenchService, type BenchService } from './service.js';
@@ -41,7 +42,10 @@ export interface BacklogRun {
   readonly ackedPerSecond: number;
   /** rbl_unlist_queue_depth after the last Stop with the server down (each job holds one address: pending targets). */
   readonly pending: number;
+  /** The journal's size after the last Stop. */
   readonly journalBytes: number;
+  /** The journal's size sampled while the Stops went in (every 150 ms) and after the last: what the target is judged on. */
+  readonly journal: JournalSizes;
   readonly peakRssBytes: number;
   /** The server back (SIGHUP with its port) → the first delivery, which waits for the lane's backoff. */
   readonly firstDeliverySeconds: number;
@@ -148,10 +152,16 @@ export async function backlogRun(bind: BindServer, zone: BenchZone, stops: numbe
     const service = await startBenchService({ dir, radiusPort, httpPort: await freePort(), bindPort: deadPort, keyFile: bind.keyFile, zone: zone.name, logLevel: 'info', cli, backendName: 'bench-dns' });
     try {
       const cpuBefore = processCpuSeconds(service.pid);
-      const load = await runLoad({ port: radiusPort, packets, secret: BENCH_SECRET, sockets: Math.max(2, Math.ceil(window / 64)), window, maxDurationMs: 300_000 });
+      const sizes = sampleJournal(join(dir, 'state'));
+      let load: Awaited<ReturnType<typeof runLoad>>;
+      let journal: JournalSizes;
+      try {
+        load = await runLoad({ port: radiusPort, packets, secret: BENCH_SECRET, sockets: Math.max(2, Math.ceil(window / 64)), window, maxDurationMs: 300_000 });
+      } finally {
+        journal = sizes.stop();
+      }
       const lastAck = maxOf(Array.from(load.ackedAt).filter(Number.isFinite));
       const pending = await queueDepth(service);
-      const journalBytes = statSync(join(dir, 'state', JOURNAL_FILE)).size;
       const back = nowMs();
       service.moveBackend(bind.port);
       // The first delivery waits for the lane's backoff (at most a minute); then the drain is timed.
@@ -176,7 +186,8 @@ export async function backlogRun(bind: BindServer, zone: BenchZone, stops: numbe
         acked: load.acked,
         ackedPerSecond: (load.acked * 1000) / (lastAck - load.startedAt),
         pending,
-        journalBytes,
+        journalBytes: journal.endBytes,
+        journal,
         peakRssBytes: memory.peak,
         firstDeliverySeconds: (first - back) / 1000,
         drainPerSecond: depth === 0 ? pending / ((drained - first) / 1000) : 0,

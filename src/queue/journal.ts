@@ -5,7 +5,8 @@
  * with a single fdatasync (group commit), so durability costs one fsync per burst, not per event.
  * Compaction writes a snapshot of the state to `journal.compact` in chunks, yielding between them,
  * while appends keep going to the old file and are also copied as the new file's tail; then the
- * writer appends the tail, syncs, renames the new file over the old and syncs the folder.
+ * writer appends the tail, syncs, renames the new file over the old and syncs the folder. When it
+ * compacts is compaction-rule.ts: once the records reach a quarter of the snapshot (at least 1 MiB).
  *
  * A write or fdatasync that fails (disk full, I/O error, read-only file system) fails the journal: that
  * batch and every append after it are refused, because the records queued behind it were made from a
@@ -15,6 +16,7 @@
 import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RblError } from '../errors.js';
+import { compactionDue } from './compaction-rule.js';
 import { decodeRecord, encodeRecord, frameRecords } from './record.js';
 import type { JournalRecord } from './state.js';
 
@@ -131,7 +133,7 @@ export interface CompactionResult {
 export interface JournalOptions {
   /** The state's records as they stand, header first; read lazily while compacting. */
   readonly snapshot: () => Iterable<JournalRecord>;
-  /** Compact once this many bytes (or the last snapshot's size, if larger) were appended. */
+  /** Compact once this many bytes (or a quarter of the last snapshot's size, if larger) were appended: see compaction-rule.ts. */
   readonly compactBytes: number;
   readonly onCompacted?: (result: CompactionResult) => void;
   /** An append failed: the journal refuses appends from now on. */
@@ -342,9 +344,8 @@ export class Journal {
         this.#fail(batch, stateError(`cannot write the journal ${this.file}`, error));
         return;
       }
-      const appended = this.#bytes - this.#baseBytes;
-      const compactionDue = appended > Math.max(this.#options.compactBytes, this.#baseBytes);
-      if (compactionDue && !this.#compaction && !this.#closed && Date.now() - this.#compactionFailedAt >= COMPACTION_RETRY_MS) void this.compact();
+      const due = compactionDue(this.#bytes - this.#baseBytes, this.#baseBytes, this.#options.compactBytes);
+      if (due && !this.#compaction && !this.#closed && Date.now() - this.#compactionFailedAt >= COMPACTION_RETRY_MS) void this.compact();
     }
   }
 

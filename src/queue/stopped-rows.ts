@@ -6,19 +6,29 @@
  * are oldest first, so that is a byte or two): about 12 characters a row. Pure code.
  */
 import { RblError } from '../errors.js';
-import type { StoppedRow } from '../sessions/table.js';
+import type { StoppedColumns, StoppedRow } from '../sessions/table.js';
 
 /** The base64 text of these rows. */
 export function encodeStoppedRows(rows: readonly StoppedRow[]): string {
-  const out = Buffer.alloc(rows.length * 13);
+  return encodeStoppedColumns({
+    high: Uint32Array.from(rows, (row) => row[0]),
+    low: Uint32Array.from(rows, (row) => row[1]),
+    nasTime: Uint32Array.from(rows, (row) => row[2]),
+  });
+}
+
+/** The base64 text of these rows given as columns (the memory's own arrays: no row is made). */
+export function encodeStoppedColumns({ high, low, nasTime }: StoppedColumns): string {
+  const out = Buffer.alloc(high.length * 13);
   let at = 0;
   let previous = 0;
-  for (const [high, low, nasTime] of rows) {
-    out.writeUInt32BE(high >>> 0, at);
-    out.writeUInt32BE(low >>> 0, at + 4);
+  for (let i = 0; i < high.length; i++) {
+    out.writeUInt32BE(high[i]!, at);
+    out.writeUInt32BE(low[i]!, at + 4);
     at += 8;
-    const delta = nasTime - previous;
-    previous = nasTime;
+    const time = nasTime[i]!;
+    const delta = time - previous;
+    previous = time;
     // Zigzag: small differences of either sign become small unsigned numbers.
     let value = delta < 0 ? -delta * 2 - 1 : delta * 2;
     while (value >= 0x80) {

@@ -125,7 +125,7 @@ export interface StateStoreOptions {
   /** Calls in flight per backend and zone (2). */
   readonly concurrency?: number;
   readonly backoff?: Partial<BackoffPolicy>;
-  /** Compact after this many appended bytes, or the live snapshot's size if larger (4 MiB). */
+  /** Compact after this many appended bytes, or a quarter of the last snapshot's size if larger (1 MiB; see compaction-rule.ts). */
   readonly compactBytes?: number;
   /** The first pause before writing again after a journal failure (1 s; it doubles up to 5 s). */
   readonly recoveryMs?: number;

@@ -22,6 +22,7 @@ import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
 import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
+import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
 import { Journal, readJournal, stateError } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
@@ -50,7 +51,6 @@ export type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, 
 /** The journal's file name in state.dir. */
 export const JOURNAL_FILE = 'journal';
 
-const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
 const MAX_RECOVERY_MS = 5000;
 
 /** Opens state.dir: takes the lock, replays the journal (recovering a torn tail), and starts delivering what was pending. */
@@ -89,7 +89,7 @@ async function loadDurable(
   }
   const journal: Journal = await Journal.open(file, {
     snapshot: () => state.snapshot(),
-    compactBytes: options.compactBytes ?? DEFAULT_COMPACT_BYTES,
+    compactBytes: options.compactBytes ?? COMPACT_FLOOR_BYTES,
     onCompacted: (result) => emit(options.onEvent, { type: 'journal-compacted', file, ...result }),
     onError: (error) => onFailure(journal, error),
     onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),

@@ -29,6 +29,13 @@ export const STOPPED_CAPACITY = 1 << 19;
 /** One remembered stop as the journal snapshot writes it. */
 export type StoppedRow = [hashHigh: number, hashLow: number, nasTime: number];
 
+/** Remembered stops, oldest first, as parallel columns. */
+export interface StoppedColumns {
+  readonly high: Uint32Array;
+  readonly low: Uint32Array;
+  readonly nasTime: Uint32Array;
+}
+
 /** A bounded memory of stopped (client, NAS, Acct-Session-Id) keys. */
 export class StoppedSessions {
   readonly #capacity: number;
@@ -69,6 +76,20 @@ export class StoppedSessions {
     for (let i = 0; i < this.#count; i++) {
       const slot = (start + i) % this.#high.length;
       yield [this.#high[slot]!, this.#low[slot]!, this.#nasTime[slot]!];
+    }
+  }
+
+  /**
+   * The entries oldest first as columns of at most `size` rows, for the journal snapshot: views of
+   * the ring where a chunk does not wrap, so they are to be read before anything else runs.
+   */
+  *columns(size: number): IterableIterator<StoppedColumns> {
+    const start = this.#count < this.#high.length ? 0 : this.#next;
+    for (let first = 0; first < this.#count; ) {
+      const from = (start + first) % this.#high.length;
+      const length = Math.min(size, this.#count - first, this.#high.length - from);
+      yield { high: this.#high.subarray(from, from + length), low: this.#low.subarray(from, from + length), nasTime: this.#nasTime.subarray(from, from + length) };
+      first += length;
     }
   }
 

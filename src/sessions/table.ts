@@ -15,9 +15,9 @@ import { formatAddressBytes, formatPrefix, parsePrefix, type CanonicalPrefix, ty
 import { PagedColumn } from './columns.js';
 import { SessionIds } from './session-ids.js';
 import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from './slot-index.js';
-import { StoppedSessions, type RememberedStop, type StopTime, type StoppedRow } from './stopped.js';
+import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
 
-export type { RememberedStop, StopTime, StoppedRow } from './stopped.js';
+export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';
 
 /** What names a session: the RADIUS client it came through, the NAS key, and Acct-Session-Id. */
 export interface SessionKey {
@@ -212,6 +212,11 @@ export class SessionTable implements ReadonlySessionTable {
 
   *stoppedRows(): IterableIterator<StoppedRow> {
     yield* this.#stopped.rows();
+  }
+
+  /** The stopped-session memory, oldest first, in column chunks of at most `size` (read each before anything else runs). */
+  stoppedColumns(size: number): IterableIterator<StoppedColumns> {
+    return this.#stopped.columns(size);
   }
 
   *entries(): IterableIterator<Session> {

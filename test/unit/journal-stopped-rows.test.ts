@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeStoppedRows, encodeStoppedRows } from '../../src/queue/stopped-rows.js';
-import type { StoppedRow } from '../../src/sessions/table.js';
+import { decodeStoppedRows, encodeStoppedColumns, encodeStoppedRows } from '../../src/queue/stopped-rows.js';
+import { StoppedSessions } from '../../src/sessions/stopped.js';
+import type { StoppedColumns, StoppedRow } from '../../src/sessions/table.js';
 
 const uint32 = fc.integer({ min: 0, max: 0xffffffff });
 
@@ -35,5 +36,33 @@ describe('stopped-session rows in a snapshot', () => {
     ['a time past 2106', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 0xfe, 0xff, 0xff, 0xff, 0x3f]).toString('base64')],
   ])('refuses %s as a corrupt journal', (_, text) => {
     expect(() => decodeStoppedRows(text)).toThrow(expect.objectContaining({ code: 'RBL_JOURNAL_CORRUPT' }));
+  });
+});
+
+describe('stopped-session columns for a snapshot', () => {
+  /** The rows in column chunks, back as rows. */
+  const rowsOf = (chunks: Iterable<StoppedColumns>): StoppedRow[] =>
+    [...chunks].flatMap(({ high, low, nasTime }) => Array.from(high, (_, i): StoppedRow => [high[i]!, low[i]!, nasTime[i]!]));
+
+  it.each([
+    ['not yet full', 700],
+    ['wrapped around', 2500],
+  ])('gives the same rows oldest first as the memory holds, %s, in chunks of at most the size asked', (_, stops) => {
+    const memory = new StoppedSessions(1024);
+    for (let i = 0; i < stops; i++) memory.remember(`client\u0000nas\u0000session-${i}`, { at: i, nasTime: 1_800_000_000 + i });
+    const chunks = [...memory.columns(300)];
+    expect(chunks.every((chunk) => chunk.high.length > 0 && chunk.high.length <= 300)).toBe(true);
+    expect(rowsOf(chunks)).toEqual([...memory.rows()]);
+    expect(rowsOf(chunks)[0]![2]).toBe(1_800_000_000 + Math.max(0, stops - 1024));
+  });
+
+  it('encodes columns as it encodes the same rows', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(uint32, uint32, uint32), { maxLength: 40 }), (rows) => {
+        const columns = { high: Uint32Array.from(rows, (row) => row[0]), low: Uint32Array.from(rows, (row) => row[1]), nasTime: Uint32Array.from(rows, (row) => row[2]) };
+        expect(decodeStoppedRows(encodeStoppedColumns(columns))).toEqual(rows);
+        expect(encodeStoppedColumns(columns)).toBe(encodeStoppedRows(rows as StoppedRow[]));
+      }),
+    );
   });
 });
