@@ -25,6 +25,16 @@ describe.skipIf(!havePeers('openssl'))('closing a RadSec connection', () => {
     for (const socket of rawSockets.splice(0)) socket.destroy();
   });
 
+  /** A TCP connection that never says a word of TLS; `closed` turns true once the server drops it. */
+  function silentConnection(port: number): { closed: boolean } {
+    const socket = connectTcp({ host: '127.0.0.1', port });
+    rawSockets.push(socket);
+    socket.on('error', () => undefined);
+    const state = { closed: false };
+    socket.once('close', () => (state.closed = true));
+    return state;
+  }
+
   /** `openssl s_client` connected with the client certificate, printing every TLS message it gets; resolves with its output once it exits. */
   async function sClient(port: number): Promise<{ exited: Promise<string>; send: (octets: Buffer) => void }> {
     const client = certs().client;
@@ -111,12 +121,8 @@ describe.skipIf(!havePeers('openssl'))('closing a RadSec connection', () => {
 
   it('closes a TCP connection that never starts its handshake at the handshake timeout, freeing its place under max_connections', async () => {
     const { port, outcomes } = await start({ config: { idleTimeoutMs: 300, maxConnections: 1 } });
-    const silent = connectTcp({ host: '127.0.0.1', port });
-    rawSockets.push(silent);
-    silent.on('error', () => undefined);
-    let closed = false;
-    silent.once('close', () => (closed = true));
-    await waitFor('the silent connection to be closed', () => closed, 5000);
+    const silent = silentConnection(port);
+    await waitFor('the silent connection to be closed', () => silent.closed, 5000);
     expect(outcomes.find((o) => o.outcome === 'malformed')?.reason).toMatch(/^TLS handshake failed: ERR_TLS_HANDSHAKE_TIMEOUT/);
     await stillAnswers(await open(port), 90);
   });
@@ -124,13 +130,9 @@ describe.skipIf(!havePeers('openssl'))('closing a RadSec connection', () => {
   it('bounds handshakes that start after a reload by the reloaded idle_timeout', async () => {
     const { port, transport, outcomes } = await start({ config: { idleTimeoutMs: 10_000 } });
     transport.reload({ radius: { tls: tlsConfig({ idleTimeoutMs: 300 }) } } as unknown as Config);
-    const silent = connectTcp({ host: '127.0.0.1', port });
-    rawSockets.push(silent);
-    silent.on('error', () => undefined);
-    let closed = false;
-    silent.once('close', () => (closed = true));
+    const silent = silentConnection(port);
     // A TCP connection that never says a word of TLS: abandoned at 10 s before the reload, 0.3 s after it.
-    await waitFor('the silent connection to be closed', () => closed, 5000);
+    await waitFor('the silent connection to be closed', () => silent.closed, 5000);
     await waitFor('the handshake timeout to be reported', () => outcomes.some((o) => o.outcome === 'malformed'), 2000);
     expect(outcomes.find((o) => o.outcome === 'malformed')?.reason).toMatch(/^TLS handshake failed: ERR_TLS_HANDSHAKE_TIMEOUT/);
   });
