@@ -42,12 +42,12 @@ export interface Daemon {
 
 /**
  * How far V8 lets its old generation grow past what the last full collection left live before it
- * collects again: 50% instead of its own choice (up to 300% on a machine with a large heap limit).
+ * collects again: 30% instead of its own choice (up to 300% on a machine with a large heap limit).
  * A burst of Stops keeps each job's objects alive past two young-generation collections, so they
  * reach the old generation; with 300% a 100,000-Stop burst took the process from 70 MB to 240 MB
  * resident though under 45 MB was live. Full collections mark concurrently on the other core.
  */
-const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 30;
 
 /** Keys a SIGHUP cannot apply: they name sockets, files or the logger opened once at start. */
 const RESTART_ONLY_KEYS = ['radius.listen', 'radius.tls.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const;
