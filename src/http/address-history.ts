@@ -118,10 +118,12 @@ export class AddressHistory {
 
   /** {@link noteEvent} for one address: the caller walks its own list without making an array of texts. */
   noteAddress(address: string, event: EventNote): void {
-    const known = this.#find(address);
+    // Each Map looked up once: a burst notes every address of every event.
+    const current = this.#current.get(address);
+    const known = current ?? this.#old.get(address);
     const previous = known?.event;
     const sameSession = previous !== undefined && previous.nas === event.nas && previous.sessionId === event.sessionId && previous.client === event.client;
-    const entry = sameSession ? known! : this.#touch(address);
+    const entry = sameSession || current !== undefined ? known! : this.#promote(address, known);
     entry.userName = event.userName ?? (sameSession ? entry.userName : undefined);
     if (!sameSession) entry.since = event.at;
     entry.event = event;
@@ -188,10 +190,13 @@ export class AddressHistory {
 
   /** The address's entry in the current generation (moved there from the old one, or new). */
   #touch(address: string): Entry {
-    const current = this.#current.get(address);
-    if (current) return current;
-    const entry = this.#old.get(address) ?? new Entry();
-    this.#old.delete(address);
+    return this.#current.get(address) ?? this.#promote(address, this.#old.get(address));
+  }
+
+  /** Puts an address not in the current generation there: its entry from the old one, or a new one. */
+  #promote(address: string, old: Entry | undefined): Entry {
+    if (old) this.#old.delete(address);
+    const entry = old ?? new Entry();
     if (this.#current.size >= this.limit >> 1) {
       this.#old = this.#current;
       this.#current = new Map();
