@@ -13,7 +13,7 @@
  */
 import type { UnlistJob, UnlistReason } from '../queue/state.js';
 
-/** How many addresses the history keeps (a few hundred bytes each with a session and an unlist, so some 5 MB when full). */
+/** How many addresses the history keeps (some 350 bytes each with a session and an unlist, its share of the event and job included, so about 7 MB when full). */
 export const DEFAULT_HISTORY_LIMIT = 20_000;
 
 /** The last accounting event that named an address, and the session it belongs to. */
