@@ -5,6 +5,7 @@
  * health, and log lines and metrics come from the parts' reporters.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { accountingIntake } from './accounting/intake.js';
 import { ActiveBackends } from './backends/active.js';
 import type { BackendRegistry } from './backends/index.js';
@@ -38,6 +39,17 @@ export interface Daemon {
   /** The bound RADIUS and HTTP addresses (their real ports when configured as 0). */
   addresses(): { radius: { transport: string; address: string; port: number; family: string }[]; http: { address: string; port: number } | undefined };
 }
+
+/**
+ * How far V8 lets its old generation grow past what the last full collection left live before it
+ * collects again: 30% instead of its own choice (up to 300% on a machine with a large heap limit).
+ * A burst of Stops keeps each job's objects alive past two young-generation collections, so they
+ * reach the old generation; with 300% a 100,000-Stop burst took the process from 70 MB to 240 MB
+ * resident though under 45 MB was live. The bench, 2026-11-30: 30% peaked at 151 MB, 50% at 155 MB
+ * in one run; 50% at 144 MB, V8's own choice at 200 MB in another, with at most some 8% more CPU
+ * per Stop (within the machine's noise). Full collections mark concurrently on the other core.
+ */
+const HEAP_GROWING_PERCENT = 30;
 
 /** Keys a SIGHUP cannot apply: they name sockets, files or the logger opened once at start. */
 const RESTART_ONLY_KEYS = ['radius.listen', 'radius.tls.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const;
@@ -94,6 +106,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   });
 
   async function start(): Promise<void> {
+    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
     loadDictionaries(config.radius.dictionaries);
     const backends = new ActiveBackends(config, options.backends, metrics);
     const store = await openStateStore({

@@ -66,22 +66,39 @@ export function isEmptyPlan(plan: EventPlan): boolean {
   return plan.upsert.length === 0 && plan.remove.length === 0 && plan.unlist.length === 0;
 }
 
+/**
+ * The list with the item added: a new one-element array when it was empty. Pushing onto an empty
+ * array literal gives it room for 16 more, and a Stop's plan is a handful of one-element lists
+ * that live until its journal record is written: at thousands of Stops a second that room was
+ * most of what planning allocated.
+ */
+function withItem<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
+}
+
+/** The canonical text of the i-th address of a Stop: its own (prefixes) first, then its session's recorded ones (text). */
+function stopAddressText(own: readonly CanonicalPrefix[], recorded: readonly string[], i: number): string {
+  return i < own.length ? own[i]!.text : recorded[i - own.length]!;
+}
+
 const sameSession = (a: SessionKey, b: SessionKey | undefined): boolean =>
   b !== undefined && a.client === b.client && a.nas === b.nas && a.sessionId === b.sessionId;
 
 /** Plans an event against the session table and the rules. */
 export function planEvent(event: AccountingEvent, sessions: SessionLookup, context: PlanContext): EventPlan {
   const upsert: CanonicalSession[] = [];
-  const remove: SessionRemoval[] = [];
+  let remove: SessionRemoval[] = [];
   const evicted: PlannedSession[] = [];
-  const candidates: CanonicalPrefix[] = [];
+  let candidates: CanonicalPrefix[] = [];
   const stale: StaleFinding[] = [];
   // Few addresses per event: arrays searched in place cost less than a Map or Set per event.
-  const refused: { address: string; error: RblError }[] = [];
+  let refused: { address: string; error: RblError }[] = [];
   const refuse = (address: string, error: RblError): void => {
     const earlier = refused.find((entry) => entry.address === address);
     if (earlier) earlier.error = error;
-    else refused.push({ address, error });
+    else refused = withItem(refused, { address, error });
   };
   const time: EventTime = event;
   const key: SessionKey | undefined = event.sessionId === undefined ? undefined : { client: event.client, nas: event.nas, sessionId: event.sessionId };
@@ -125,32 +142,33 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         }
       }
       // The new user of an address must not inherit its listing.
-      if (event.type === 'start' && context.unlistOn.has('start')) candidates.push(...allowed);
+      if (event.type === 'start' && context.unlistOn.has('start')) for (const target of allowed) candidates = withItem(candidates, target);
       break;
     }
     case 'stop': {
       const known = key && sessions.get(key.client, key.nas, key.sessionId);
       // Remembered even when unknown, so a replay of its Start is recognised.
-      if (key) remove.push({ ...key, stoppedAt: stopTime });
+      if (key) remove = [{ client: key.client, nas: key.nas, sessionId: key.sessionId, stoppedAt: stopTime }];
       // The Stop's own addresses and what its session recorded: a Stop may repeat only some of them.
-      // The Stop's own are already prefixes; only what the table recorded (text) is parsed.
-      const addresses: (CanonicalPrefix | string)[] = [];
-      const named = (address: string): boolean => addresses.some((entry) => (typeof entry === 'string' ? entry : entry.text) === address);
-      for (const target of event.addresses) if (!named(target.text)) addresses.push(target);
-      for (const address of known?.addresses ?? []) if (!named(address)) addresses.push(address);
-      if (addresses.length === 0) {
-        stale.push({ reason: 'unknown_session' });
-        break;
-      }
-      for (const entry of addresses) {
-        const address = typeof entry === 'string' ? entry : entry.text;
+      // The Stop's own are already prefixes; only what the table recorded (text) is parsed. Walked
+      // by index, each address once (the first time it is named), without a list of them.
+      const own = event.addresses;
+      const recorded = known?.addresses ?? [];
+      let named = 0;
+      for (let i = 0; i < own.length + recorded.length; i++) {
+        const address = stopAddressText(own, recorded, i);
+        let earlier = false;
+        for (let j = 0; j < i && !earlier; j++) earlier = stopAddressText(own, recorded, j) === address;
+        if (earlier) continue;
+        named++;
         const owner = sessions.ownerOf(address);
         if (owner !== undefined && !sameSession(owner, key) && !provablyAfter(time, sessionTime(owner))) {
           stale.push({ reason: 'address_taken', address, owner });
           continue;
         }
-        if (context.unlistOn.has('stop')) candidates.push(typeof entry === 'string' ? canonicalPrefix(parsePrefix(entry)) : entry);
+        if (context.unlistOn.has('stop')) candidates = withItem(candidates, i < own.length ? own[i]! : canonicalPrefix(parsePrefix(address)));
       }
+      if (named === 0) stale.push({ reason: 'unknown_session' });
       break;
     }
     case 'accounting-on':
@@ -171,7 +189,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
             stale.push({ reason: 'address_taken', address, owner });
             continue;
           }
-          if (context.unlistOn.has(event.type)) candidates.push(canonicalPrefix(parsePrefix(address)));
+          if (context.unlistOn.has(event.type)) candidates = withItem(candidates, canonicalPrefix(parsePrefix(address)));
         }
       }
       if (newer > 0) stale.push({ reason: 'sessions_newer' });
@@ -181,15 +199,17 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
       break;
   }
 
-  const unlist: CanonicalPrefix[] = [];
-  const judged: string[] = [];
-  for (const target of candidates) {
+  let unlist: CanonicalPrefix[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const target = candidates[i]!;
     const address = target.text;
-    if (judged.includes(address)) continue;
-    judged.push(address);
+    // Judged once: an address named twice (a Start's own list, an Accounting-On's sessions) is one target.
+    let judged = false;
+    for (let j = 0; j < i && !judged; j++) judged = candidates[j]!.text === address;
+    if (judged) continue;
     const error = unlistRefusal(target, context);
     if (error) refuse(address, error);
-    else unlist.push(target);
+    else unlist = withItem(unlist, target);
   }
   return { upsert, remove, evicted, unlist, refused, stale };
 }

@@ -26,13 +26,17 @@ function within(outer: IpPrefix, inner: IpPrefix): boolean {
 
 /** Whether the target overlaps a protected range. */
 export function isProtected(target: IpPrefix): boolean {
-  for (const range of PROTECTED_PREFIXES) if (within(range, target) || within(target, range)) return true;
+  // Indexed loops here and below: for-of over the frozen list made an iterator result per range per address.
+  for (let i = 0; i < PROTECTED_PREFIXES.length; i++) {
+    const range = PROTECTED_PREFIXES[i]!;
+    if (within(range, target) || within(target, range)) return true;
+  }
   return false;
 }
 
 /** Whether the target lies wholly inside one of the pools. */
 export function insidePools(target: IpPrefix, pools: readonly IpPrefix[]): boolean {
-  for (const pool of pools) if (within(pool, target)) return true;
+  for (let i = 0; i < pools.length; i++) if (within(pools[i]!, target)) return true;
   return false;
 }
 

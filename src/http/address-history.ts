@@ -13,7 +13,7 @@
  */
 import type { UnlistJob, UnlistReason } from '../queue/state.js';
 
-/** How many addresses the history keeps (about 1 KB each with a session and an unlist, so some 20 MB when full). */
+/** How many addresses the history keeps (some 350 bytes each with a session and an unlist, its share of the event and job included, so about 7 MB when full). */
 export const DEFAULT_HISTORY_LIMIT = 20_000;
 
 /** The last accounting event that named an address, and the session it belongs to. */
@@ -42,6 +42,15 @@ export interface DeliveryNote {
   readonly attempt?: number;
 }
 
+/**
+ * One backend call's outcome as the history keeps it: one object for all the jobs the call carried
+ * (up to 500), each job's latency being `endedAt` minus its createdAt, worked out when asked.
+ */
+export interface DeliveryOutcome extends Omit<DeliveryNote, 'latencyMs'> {
+  /** The moment a job's latency runs to (epoch ms). */
+  readonly endedAt: number;
+}
+
 /** The last unlist of an address: the job, the event that asked for it, and each delivery's outcome. */
 export interface UnlistNote {
   readonly job: string;
@@ -49,12 +58,6 @@ export interface UnlistNote {
   readonly reason: UnlistReason;
   readonly requestedAt: number;
   readonly deliveries: readonly DeliveryNote[];
-}
-
-interface Entry {
-  session: SessionNote | undefined;
-  /** Deliveries as a short array (one per backend and zone): a Map per address would double the memory. */
-  unlist: { job: string; target: string; reason: UnlistReason; requestedAt: number; deliveries: DeliveryNote[] } | undefined;
 }
 
 /** An accounting event as the history records it. */
@@ -65,6 +68,34 @@ export interface EventNote {
   readonly sessionId: string | undefined;
   readonly userName: string | undefined;
   readonly at: number;
+}
+
+/**
+ * What the history holds of one address, in one small object of fixed shape: the event and the job
+ * are shared with the other addresses they name (kept as given, never copied), and the notes the
+ * views read are put together only when asked. A burst touches tens of thousands of addresses, each
+ * entry outlives several young-generation collections, and what it holds is what V8's old
+ * generation fills with: the separate session note, unlist note and deliveries array per address
+ * this replaced were about three times the size.
+ */
+class Entry {
+  /** The last accounting event that named the address. */
+  event: EventNote | undefined = undefined;
+  /** When the event's session was first seen naming it. */
+  since = 0;
+  /** The event's User-Name, or the one an earlier event of the same session gave. */
+  userName: string | undefined = undefined;
+  /** The last job that unlisted it. */
+  job: UnlistJob | undefined = undefined;
+  /** That job's outcome per backend and zone: one alone as it is, several in an array. */
+  deliveries: DeliveryOutcome | DeliveryOutcome[] | undefined = undefined;
+}
+
+/** The session note the views read, put together from an entry's shared event. */
+function sessionNote(entry: Entry): SessionNote | undefined {
+  const event = entry.event;
+  if (!event) return undefined;
+  return { client: event.client, nas: event.nas, sessionId: event.sessionId, userName: entry.userName, since: entry.since, lastEvent: event.type, lastEventAt: event.at };
 }
 
 /** The LRU of recently touched addresses (canonical formatPrefix text). */
@@ -89,40 +120,47 @@ export class AddressHistory {
    * stream of Interim-Updates does not push those out.
    */
   noteEvent(addresses: readonly string[], event: EventNote): void {
-    for (const address of addresses) {
-      const known = this.#find(address);
-      const previous = known?.session;
-      const sameSession = previous !== undefined && previous.nas === event.nas && previous.sessionId === event.sessionId && previous.client === event.client;
-      const entry = sameSession && known ? known : this.#touch(address);
-      entry.session = {
-        client: event.client,
-        nas: event.nas,
-        sessionId: event.sessionId,
-        userName: event.userName ?? (sameSession ? previous.userName : undefined),
-        since: sameSession ? previous.since : event.at,
-        lastEvent: event.type,
-        lastEventAt: event.at,
-      };
-    }
+    for (const address of addresses) this.noteAddress(address, event);
   }
 
-  /** Records one delivery outcome of a job for each of its targets. */
-  noteDelivery(job: UnlistJob, delivery: DeliveryNote): void {
+  /** {@link noteEvent} for one address: the caller walks its own list without making an array of texts. */
+  noteAddress(address: string, event: EventNote): void {
+    // Each Map looked up once: a burst notes every address of every event.
+    const current = this.#current.get(address);
+    const known = current ?? this.#old.get(address);
+    const previous = known?.event;
+    const sameSession = previous !== undefined && previous.nas === event.nas && previous.sessionId === event.sessionId && previous.client === event.client;
+    const entry = sameSession || current !== undefined ? known! : this.#promote(address, known);
+    entry.userName = event.userName ?? (sameSession ? entry.userName : undefined);
+    if (!sameSession) entry.since = event.at;
+    entry.event = event;
+  }
+
+  /** Records one backend call's outcome for each target of a job; `delivery` may be shared by all the call's jobs. */
+  noteDelivery(job: UnlistJob, delivery: DeliveryOutcome): void {
     for (const target of job.targets) {
       const entry = this.#touch(target);
-      if (entry.unlist?.job !== job.id) {
-        entry.unlist = { job: job.id, target, reason: job.reason, requestedAt: job.createdAt, deliveries: [] };
+      if (entry.job?.id !== job.id) {
+        entry.job = job;
+        entry.deliveries = delivery;
+        continue;
       }
-      const deliveries = entry.unlist.deliveries;
-      const index = deliveries.findIndex((known) => known.backend === delivery.backend && known.zone === delivery.zone);
-      if (index === -1) deliveries.push(delivery);
-      else deliveries[index] = delivery;
+      const known = entry.deliveries;
+      const sameLane = (other: DeliveryOutcome): boolean => other.backend === delivery.backend && other.zone === delivery.zone;
+      if (known === undefined || (!Array.isArray(known) && sameLane(known))) entry.deliveries = delivery;
+      else if (!Array.isArray(known)) entry.deliveries = [known, delivery];
+      else {
+        const index = known.findIndex(sameLane);
+        if (index === -1) known.push(delivery);
+        else known[index] = delivery;
+      }
     }
   }
 
   /** The last event seen naming the address, if the history still holds it. */
   session(address: string): SessionNote | undefined {
-    return this.#find(address)?.session;
+    const entry = this.#find(address);
+    return entry && sessionNote(entry);
   }
 
   /**
@@ -131,14 +169,14 @@ export class AddressHistory {
    * address or prefix it named.
    */
   lastEvent(address: string, covers?: (named: string) => boolean): { readonly named: string; readonly session: SessionNote } | undefined {
-    const exact = this.#find(address)?.session;
+    const exact = this.session(address);
     let found = exact === undefined ? undefined : { named: address, session: exact };
     if (covers) {
       // Rare (a helpdesk question), so a scan of the bounded maps is fine.
       for (const generation of [this.#current, this.#old]) {
         for (const [named, entry] of generation) {
-          const session = entry.session;
-          if (session && named !== address && (!found || session.lastEventAt > found.session.lastEventAt) && covers(named)) found = { named, session };
+          const event = entry.event;
+          if (event && named !== address && (!found || event.at > found.session.lastEventAt) && covers(named)) found = { named, session: sessionNote(entry)! };
         }
       }
     }
@@ -147,15 +185,28 @@ export class AddressHistory {
 
   /** The last unlist of the address, or of any prefix `covers` accepts (an IPv6 prefix holding it). */
   lastUnlist(address: string, covers?: (target: string) => boolean): UnlistNote | undefined {
-    let found = this.#find(address)?.unlist;
+    let found = this.#find(address);
+    let foundTarget = address;
+    if (!found?.job) found = undefined;
     if (covers) {
       // Rare (a helpdesk question), so a scan of the bounded maps is fine.
-      for (const entry of [...this.#current.values(), ...this.#old.values()]) {
-        if (entry.unlist && entry.unlist.target !== address && covers(entry.unlist.target) && (!found || entry.unlist.requestedAt > found.requestedAt)) found = entry.unlist;
+      for (const [target, entry] of [...this.#current, ...this.#old]) {
+        if (entry.job && target !== address && covers(target) && (!found || entry.job.createdAt > found.job!.createdAt)) {
+          found = entry;
+          foundTarget = target;
+        }
       }
     }
-    if (!found) return undefined;
-    return { job: found.job, target: found.target, reason: found.reason, requestedAt: found.requestedAt, deliveries: [...found.deliveries] };
+    const job = found?.job;
+    if (!found || !job) return undefined;
+    const outcomes = found.deliveries === undefined ? [] : Array.isArray(found.deliveries) ? found.deliveries : [found.deliveries];
+    return {
+      job: job.id,
+      target: foundTarget,
+      reason: job.reason,
+      requestedAt: job.createdAt,
+      deliveries: outcomes.map(({ endedAt, ...note }) => ({ ...note, latencyMs: endedAt - job.createdAt })),
+    };
   }
 
   #find(address: string): Entry | undefined {
@@ -164,10 +215,13 @@ export class AddressHistory {
 
   /** The address's entry in the current generation (moved there from the old one, or new). */
   #touch(address: string): Entry {
-    const current = this.#current.get(address);
-    if (current) return current;
-    const entry = this.#old.get(address) ?? { session: undefined, unlist: undefined };
-    this.#old.delete(address);
+    return this.#current.get(address) ?? this.#promote(address, this.#old.get(address));
+  }
+
+  /** Puts an address not in the current generation there: its entry from the old one, or a new one. */
+  #promote(address: string, old: Entry | undefined): Entry {
+    if (old) this.#old.delete(address);
+    const entry = old ?? new Entry();
     if (this.#current.size >= this.limit >> 1) {
       this.#old = this.#current;
       this.#current = new Map();

@@ -62,8 +62,8 @@ export class OperatorView {
     if (plan.upsert.length === 0 && plan.unlist.length === 0) return;
     const note = { type: event.type, client: event.client, nas: event.nas, sessionId: event.sessionId, userName: event.userName, at: event.receivedAt };
     // An address named twice is noted twice, harmlessly: cheaper than building a set per event.
-    for (const session of plan.upsert) this.history.noteEvent(session.addresses.map((address) => address.text), note);
-    this.history.noteEvent(plan.unlist.map((target) => target.text), note);
+    for (const session of plan.upsert) for (const address of session.addresses) this.history.noteAddress(address.text, note);
+    for (const target of plan.unlist) this.history.noteAddress(target.text, note);
   }
 
   /** One queue event: delivery outcomes go to the history, the per-zone activity and the unlist rate. */
@@ -72,9 +72,11 @@ export class OperatorView {
     switch (event.type) {
       case 'delivered': {
         let targets = 0;
+        // One outcome for the call's jobs: each one's latency runs from its createdAt to event.at.
+        const outcome = { backend: event.backend, zone: event.zone, outcome: 'unlisted', at, endedAt: event.at } as const;
         for (const job of event.jobs) {
           targets += job.targets.length;
-          this.history.noteDelivery(job, { backend: event.backend, zone: event.zone, outcome: 'unlisted', at, latencyMs: event.at - job.createdAt });
+          this.history.noteDelivery(job, outcome);
         }
         this.rates.record('unlists', targets);
         this.deliveries.unlisted(event.backend, event.zone, at);
@@ -83,18 +85,8 @@ export class OperatorView {
       case 'retry-scheduled': {
         const code = event.error instanceof RblError ? event.error.code : 'ERROR';
         this.deliveries.failed(event.backend, event.zone, code, event.error.message, at);
-        for (const job of event.jobs) {
-          this.history.noteDelivery(job, {
-            backend: event.backend,
-            zone: event.zone,
-            outcome: 'retrying',
-            at,
-            latencyMs: at - job.createdAt,
-            code,
-            message: event.error.message,
-            attempt: event.attempt,
-          });
-        }
+        const outcome = { backend: event.backend, zone: event.zone, outcome: 'retrying', at, endedAt: at, code, message: event.error.message, attempt: event.attempt } as const;
+        for (const job of event.jobs) this.history.noteDelivery(job, outcome);
         break;
       }
       case 'dead-lettered':
@@ -104,7 +96,7 @@ export class OperatorView {
           zone: event.zone,
           outcome: 'dead_letter',
           at,
-          latencyMs: event.latencyMs,
+          endedAt: event.job.createdAt + event.latencyMs,
           code: event.error.code,
           message: event.error.message,
         });

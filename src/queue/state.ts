@@ -147,8 +147,12 @@ export class QueueState {
   nextSeq = 1;
   #pending = 0;
   #dead = 0;
-  /** lane → target → the jobs whose delivery in that lane is pending: what merges a new unlist into the backlog. */
-  readonly #pendingByTarget = new Map<string, Map<string, Set<number>>>();
+  /**
+   * lane → target → the jobs whose delivery in that lane is pending: what merges a new unlist into
+   * the backlog. One job is held as its id, several in a Set: a burst of Stops is one job per
+   * target, and a Set each (over 100 bytes) was a good part of what a pending job cost.
+   */
+  readonly #pendingByTarget = new Map<string, Map<string, number | Set<number>>>();
 
   /** Pending deliveries (job × lane). */
   get pendingCount(): number {
@@ -161,8 +165,9 @@ export class QueueState {
   }
 
   /** The jobs whose delivery of `target` (formatPrefix text) in `lane` is pending. */
-  pendingJobsFor(lane: string, target: string): ReadonlySet<number> | undefined {
-    return this.#pendingByTarget.get(lane)?.get(target);
+  pendingJobsFor(lane: string, target: string): Iterable<number> | undefined {
+    const ids = this.#pendingByTarget.get(lane)?.get(target);
+    return typeof ids === 'number' ? [ids] : ids;
   }
 
   /** Distinct (lane, target) pairs pending: what bounds the backlog. */
@@ -315,9 +320,12 @@ export class QueueState {
     for (const target of job.targets) {
       const ids = targets.get(target);
       if (pending) {
-        if (ids) ids.add(job.id);
-        else targets.set(target, new Set([job.id]));
-      } else if (ids) {
+        if (ids === undefined) targets.set(target, job.id);
+        else if (typeof ids !== 'number') ids.add(job.id);
+        else if (ids !== job.id) targets.set(target, new Set([ids, job.id]));
+      } else if (ids === job.id) {
+        targets.delete(target);
+      } else if (typeof ids === 'object') {
         ids.delete(job.id);
         if (ids.size === 0) targets.delete(target);
       }

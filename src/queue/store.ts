@@ -106,6 +106,21 @@ async function loadDurable(
   return { state, journal };
 }
 
+/** A rejection someone else handles. */
+const ignore = (): void => undefined;
+
+/** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
+function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[] {
+  const seen = new Set<string>();
+  const out: CanonicalPrefix[] = [];
+  for (const prefix of prefixes) {
+    if (seen.has(prefix.text)) continue;
+    seen.add(prefix.text);
+    out.push(prefix);
+  }
+  return out;
+}
+
 class Store implements StateStore {
   readonly #options: StateStoreOptions;
   #state: QueueState;
@@ -181,35 +196,39 @@ class Store implements StateStore {
     let prefixes: CanonicalPrefix[] | undefined;
     const covering: string[] = [];
     if (change.unlist && change.unlist.targets.length > 0) {
-      const targets: string[] = [];
-      const seen = new Set<string>();
-      prefixes = [];
-      for (const target of change.unlist.targets) {
-        // A canonical prefix is trusted as made at decode (issue 11); only text is parsed.
-        const prefix = typeof target === 'string' ? canonicalPrefix(parsePrefix(target)) : target;
-        // A Set, not includes(): an Accounting-On may unlist every address of a NAS at once.
-        if (seen.has(prefix.text)) continue;
-        seen.add(prefix.text);
-        targets.push(prefix.text);
-        prefixes.push(prefix);
-      }
-      const lanes: string[] = [];
-      for (const lane of this.#worker.laneKeys()) {
+      // A canonical prefix is trusted as made at decode (issue 11); only text is parsed. Lists made
+      // by map are their exact length: a Stop's job keeps them until it is delivered.
+      prefixes = change.unlist.targets.map((target) => (typeof target === 'string' ? canonicalPrefix(parsePrefix(target)) : target));
+      if (prefixes.length > 1) prefixes = distinctTargets(prefixes);
+      const targets = prefixes.map((prefix) => prefix.text);
+      const laneKeys = this.#worker.laneKeys();
+      // The lanes the job goes to: all of them (the worker's own list, not copied) unless some lane
+      // merges it into a pending delivery.
+      let some: string[] | undefined;
+      for (let i = 0; i < laneKeys.length; i++) {
+        const lane = laneKeys[i]!;
         const cover = this.#coveringJobs(lane, targets);
-        if (cover === undefined) lanes.push(lane);
-        else for (const id of cover) covering.push(deliveryKey(id, lane));
+        if (cover === undefined) {
+          some?.push(lane);
+          continue;
+        }
+        for (const id of cover) covering.push(deliveryKey(id, lane));
+        some ??= laneKeys.slice(0, i);
       }
+      const lanes = some ?? laneKeys;
       if (lanes.length > 0) {
-        job = { i: this.#state.nextSeq, t: targets, r: { ...change.unlist.reason }, a: change.unlist.createdAt, p: lanes };
+        // `p` may be the worker's own list of lanes: the record is turned into JSON and the job copies it.
+        job = { i: this.#state.nextSeq, t: targets, r: change.unlist.reason, a: change.unlist.createdAt, p: lanes as string[] };
         record.j = job;
       }
     }
     this.#state.apply(record, change.upsert);
     const recorded = this.#journal.append(record);
-    recorded.catch(() => undefined);
+    recorded.catch(ignore);
     if (job) {
       const made = this.#state.jobs.get(job.i);
-      const sentSoon = job.p.every((lane) => this.#worker.laneRetryAt(lane) === undefined);
+      let sentSoon = true;
+      for (const lane of job.p) if (this.#worker.laneRetryAt(lane) !== undefined) sentSoon = false;
       if (made && sentSoon) this.#prefixes.set(made, prefixes!);
       for (const lane of job.p) this.#worker.enqueue(job.i, lane);
     }

@@ -97,6 +97,26 @@ describe('what a Start or Interim-Update records', () => {
     expect(unlistedText(plan)).toEqual(['2001:db8:100::5']);
   });
 
+  it('unlists once, and checks the owner once, an address a Stop names twice and its session recorded', () => {
+    const recorded = [session('s1', ['10.64.0.5', '10.64.0.6', '10.64.0.6'], 10_000)];
+    const plan = planEvent(event('stop', { framedIpv6Addresses: ['2001:db8:100::5', '2001:db8:100:0::5'], framedIpAddress: '10.64.0.5' }), tableOf(recorded), CONTEXT);
+    expect(unlistedText(plan)).toEqual(['10.64.0.5', '2001:db8:100::5', '10.64.0.6']);
+    expect(plan.stale).toEqual([]);
+  });
+
+  it('finds an address a Stop names twice taken once, by the newer session that holds it', () => {
+    const recorded = [session('s1', ['10.64.0.5'], 10_000), session('s2', ['10.64.0.5'], 60_000)];
+    const plan = planEvent(event('stop', { framedIpv6Addresses: ['2001:db8:100::5', '2001:db8:100::5'], framedIpAddress: '10.64.0.5' }), tableOf(recorded), CONTEXT);
+    expect(plan.stale.map(({ reason, address }) => [reason, address])).toEqual([['address_taken', '10.64.0.5']]);
+    expect(unlistedText(plan)).toEqual(['2001:db8:100::5']);
+  });
+
+  it("unlists what a Stop without addresses finds its session recorded, each once", () => {
+    const plan = planEvent(event('stop'), tableOf([session('s1', ['10.64.0.7', '10.64.0.7', '10.64.0.8'], 10_000)]), CONTEXT);
+    expect(unlistedText(plan)).toEqual(['10.64.0.7', '10.64.0.8']);
+    expect(plan.remove).toEqual([{ client: 'ras1', nas: NAS, sessionId: 's1', stoppedAt: { at: 50_000, nasTime: undefined } }]);
+  });
+
   it('records only the addresses it may unlist, and names the others with their error', () => {
     const plan = planEvent(event('start', { framedIpAddress: '198.51.100.7', framedIpv6Addresses: ['2001:db8:100::5'] }), tableOf([]), CONTEXT);
     expect(plan.upsert.map((s) => s.addresses.map((a) => a.text))).toEqual([['2001:db8:100::5']]);

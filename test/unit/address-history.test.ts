@@ -31,19 +31,55 @@ describe('the address history', () => {
 
   it("records each backend's and zone's latest outcome of the last job, and a new job replaces the old one", () => {
     const history = new AddressHistory();
-    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'retrying', at: 6000, latencyMs: 1000, code: 'RBL_DNS_TIMEOUT', attempt: 1 });
-    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 7000, latencyMs: 2000 });
-    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'b.test', outcome: 'dead_letter', at: 7000, latencyMs: 2000, code: 'RBL_DNS_REFUSED' });
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'retrying', at: 6000, endedAt: 6000, code: 'RBL_DNS_TIMEOUT', attempt: 1 });
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 7000, endedAt: 7000 });
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'b.test', outcome: 'dead_letter', at: 7000, endedAt: 7000, code: 'RBL_DNS_REFUSED' });
     expect(history.lastUnlist('10.64.0.1')?.deliveries.map((d) => [d.zone, d.outcome])).toEqual([['a.test', 'unlisted'], ['b.test', 'dead_letter']]);
-    history.noteDelivery(job('2', ['10.64.0.1'], 9000), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 9100, latencyMs: 100 });
-    expect(history.lastUnlist('10.64.0.1')).toMatchObject({ job: '2', requestedAt: 9000, deliveries: [{ zone: 'a.test', outcome: 'unlisted' }] });
+    history.noteDelivery(job('2', ['10.64.0.1'], 9000), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 9100, endedAt: 9100 });
+    expect(history.lastUnlist('10.64.0.1')).toMatchObject({ job: '2', requestedAt: 9000, deliveries: [{ zone: 'a.test', outcome: 'unlisted', latencyMs: 100 }] });
+  });
+
+  it("gives each job of one call its own latency, from the job's creation to the call's end", () => {
+    const history = new AddressHistory();
+    const outcome = { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 8000, endedAt: 7900 } as const;
+    history.noteDelivery(job('1', ['10.64.0.1'], 5000), outcome);
+    history.noteDelivery(job('2', ['10.64.0.2'], 7000), outcome);
+    expect(history.lastUnlist('10.64.0.1')?.deliveries).toEqual([{ backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 8000, latencyMs: 2900 }]);
+    expect(history.lastUnlist('10.64.0.2')?.deliveries).toEqual([{ backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 8000, latencyMs: 900 }]);
+  });
+
+  it('keeps the latest outcome of each of three lanes and replaces a lane named again', () => {
+    const history = new AddressHistory();
+    const target = job('1', ['10.64.0.1']);
+    history.noteDelivery(target, { backend: 'bind', zone: 'a.test', outcome: 'retrying', at: 6000, endedAt: 6000, attempt: 1 });
+    history.noteDelivery(target, { backend: 'bind', zone: 'b.test', outcome: 'unlisted', at: 6100, endedAt: 6100 });
+    history.noteDelivery(target, { backend: 'pdns', zone: 'a.test', outcome: 'unlisted', at: 6200, endedAt: 6200 });
+    history.noteDelivery(target, { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6300, endedAt: 6300 });
+    expect(history.lastUnlist('10.64.0.1')?.deliveries.map((d) => [d.backend, d.zone, d.outcome, d.latencyMs])).toEqual([
+      ['bind', 'a.test', 'unlisted', 1300],
+      ['bind', 'b.test', 'unlisted', 1100],
+      ['pdns', 'a.test', 'unlisted', 1200],
+    ]);
+  });
+
+  it('knows nothing of an address only unlisted, and no unlist of an address only named by events', () => {
+    const history = new AddressHistory();
+    history.noteEvent(['10.64.0.1'], event());
+    history.noteDelivery(job('1', ['10.64.0.2']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, endedAt: 6000 });
+    expect(history.lastUnlist('10.64.0.1')).toBeUndefined();
+    expect(history.session('10.64.0.2')).toBeUndefined();
+    expect(history.session('10.64.0.1')).toMatchObject({ sessionId: 's1' });
   });
 
   it('finds the unlist of a prefix that covers an address when asked to', () => {
     const history = new AddressHistory();
-    history.noteDelivery(job('3', ['2001:db8:100:1::/64']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, latencyMs: 10 });
+    history.noteDelivery(job('3', ['2001:db8:100:1::/64']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, endedAt: 5010 });
     expect(history.lastUnlist('2001:db8:100:1::5')).toBeUndefined();
-    expect(history.lastUnlist('2001:db8:100:1::5', (target) => target === '2001:db8:100:1::/64')).toMatchObject({ job: '3', target: '2001:db8:100:1::/64' });
+    expect(history.lastUnlist('2001:db8:100:1::5', (target) => target === '2001:db8:100:1::/64')).toMatchObject({ job: '3', target: '2001:db8:100:1::/64', deliveries: [{ latencyMs: 10 }] });
+    // The newest of several covering unlists.
+    history.noteDelivery(job('4', ['2001:db8:100::/48'], 7000), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 7100, endedAt: 7100 });
+    history.noteDelivery(job('2', ['2001:db8::/32'], 4000), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 7100, endedAt: 7100 });
+    expect(history.lastUnlist('2001:db8:100:1::5', (target) => target !== '10.64.0.1')).toMatchObject({ job: '4', target: '2001:db8:100::/48' });
   });
 
   it('holds at most its limit of addresses, forgetting the one that least recently changed hands or was unlisted', () => {

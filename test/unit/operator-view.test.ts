@@ -104,6 +104,27 @@ describe("the operator's view", () => {
     expect(report('2001:db8:1:2::6').last_accounting).toMatchObject({ named: '2001:db8:1::/48', session_id: 's1' });
   });
 
+  it("reports each delivery outcome's latency from its own job's creation: one call's jobs, a retry, a dead letter", () => {
+    const view = viewWith(new SessionTable());
+    const reason = { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's1' };
+    const early = { id: '1', targets: ['10.64.0.1'], reason, createdAt: 1000 };
+    const late = { id: '2', targets: ['10.64.0.2'], reason, createdAt: 4000 };
+    view.onQueueEvent({ type: 'delivered', backend: 'bind', zone: 'a.test', jobs: [early, late], at: 5000 });
+    view.onQueueEvent({ type: 'retry-scheduled', backend: 'bind', zone: 'b.test', jobs: [early], targets: ['10.64.0.1'], error: new RblError('RBL_DNS_TIMEOUT', 'no answer'), attempt: 2, delayMs: 100 });
+    view.onQueueEvent({ type: 'dead-lettered', backend: 'pdns', zone: 'a.test', job: late, error: new RblError('RBL_DNS_REFUSED', 'REFUSED'), latencyMs: 2500 });
+    const deliveries = (address: string) =>
+      (view.route(`/addresses/${address}`)!.body as AddressReport).last_unlist?.deliveries.map((d) => [d.backend, d.zone, d.outcome, d.latency_ms, d.code, d.attempt]);
+    // The view's clock says 10,000: a retry's latency runs to it.
+    expect(deliveries('10.64.0.1')).toEqual([
+      ['bind', 'a.test', 'unlisted', 4000, null, null],
+      ['bind', 'b.test', 'retrying', 9000, 'RBL_DNS_TIMEOUT', 2],
+    ]);
+    expect(deliveries('10.64.0.2')).toEqual([
+      ['bind', 'a.test', 'unlisted', 1000, null, null],
+      ['pdns', 'a.test', 'dead_letter', 2500, 'RBL_DNS_REFUSED', null],
+    ]);
+  });
+
   it('lists the pending and dead-lettered jobs of a prefix that covers an IPv6 address', () => {
     const job = { id: '7', targets: ['2001:db8:100:1::/64'], reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's2' }, createdAt: 2000 };
     const view = viewWith(new SessionTable(), [

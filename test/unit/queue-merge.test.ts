@@ -37,6 +37,35 @@ describe('coveringJob', () => {
   });
 });
 
+describe('the pending jobs of a target', () => {
+  const pendingFor = (state: QueueState, target: string): number[] => [...(state.pendingJobsFor(A, target) ?? [])];
+
+  it('holds one job, then several, then fewer as their deliveries are done, in any order', () => {
+    const state = stateWith([[1, ['10.64.0.1'], [A]]]);
+    expect(pendingFor(state, '10.64.0.1')).toEqual([1]);
+    state.apply({ t: 'c', j: { i: 2, t: ['10.64.0.1'], r: { event: 'stop', client: 'ras1', nas: 'nas1' }, a: 0, p: [A] } });
+    state.apply({ t: 'c', j: { i: 3, t: ['10.64.0.1', '10.64.0.2'], r: { event: 'stop', client: 'ras1', nas: 'nas1' }, a: 0, p: [A] } });
+    expect(pendingFor(state, '10.64.0.1')).toEqual([1, 2, 3]);
+    state.apply({ t: 'd', l: A, i: [2] });
+    expect(pendingFor(state, '10.64.0.1')).toEqual([1, 3]);
+    state.apply({ t: 'd', l: A, i: [1, 3] });
+    expect(state.pendingJobsFor(A, '10.64.0.1')).toBeUndefined();
+    expect(state.pendingJobsFor(A, '10.64.0.2')).toBeUndefined();
+    expect(state.pendingTargetCount()).toBe(0);
+  });
+
+  it('keeps a lone job when another job of the target is done, and counts a job applied twice once', () => {
+    const state = stateWith([[1, ['10.64.0.1'], [A]]]);
+    // A job row read again (a snapshot replayed over records of the same job) replaces it.
+    state.apply({ t: 'c', j: { i: 1, t: ['10.64.0.1'], r: { event: 'stop', client: 'ras1', nas: 'nas1' }, a: 0, p: [A] } });
+    expect(pendingFor(state, '10.64.0.1')).toEqual([1]);
+    state.apply({ t: 'd', l: A, i: [7] });
+    expect(pendingFor(state, '10.64.0.1')).toEqual([1]);
+    expect(state.pendingTargetCount()).toBe(1);
+    expect(state.pendingCount).toBe(1);
+  });
+});
+
 describe('supersededDeliveries', () => {
   it('takes over a failed delivery whose every target has a newer pending one, naming them', () => {
     const state = stateWith([
