@@ -36,6 +36,27 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
     expect(duplicateKey(long, 1812, 7, auth(1))).not.toBe(duplicateKey(long, 1812, 7, auth(2)));
   });
 
+  it('tells apart requests whose Request Authenticators differ only in their last octet', () => {
+    const last = Buffer.alloc(16, 1);
+    last[15] = 2;
+    expect(duplicateKey('192.0.2.1', 1812, 7, last)).not.toBe(duplicateKey('192.0.2.1', 1812, 7, auth(1)));
+    expect(duplicateKey('2001:db8::1', 1812, 7, last)).not.toBe(duplicateKey('2001:db8::1', 1812, 7, auth(1)));
+  });
+
+  it('remembers an answer given after clearing for its whole time, not the time of the answer cleared', () => {
+    const time = clock();
+    const cache = new DuplicateCache({ answeredTtlMs: 5_000, now: time.now });
+    cache.begin('a');
+    cache.answer('a');
+    cache.clear();
+    time.advance(4_000);
+    expect(cache.begin('a').state).toBe('new');
+    cache.answer('a');
+    time.advance(2_000);
+    expect(cache.begin('b').state).toBe('new');
+    expect(cache.begin('a').state).toBe('answered');
+  });
+
   it('treats a first request as new and records it in progress', () => {
     const cache = new DuplicateCache();
     expect(cache.begin('a')).toEqual({ state: 'new' });
