@@ -95,6 +95,14 @@ describe('describeAttributes', () => {
     expect(described([[99, Buffer.from([1, 2])]])).toEqual([{ name: 'Attr-99', value: '0x0102' }]);
   });
 
+  it('shows an empty attribute that ends the packet', () => {
+    const octets = dictionary.attribute(0, 14)!.name;
+    expect(described([[1, Buffer.from('x')], [14, Buffer.alloc(0)]])).toEqual([
+      { name: 'T-String', value: 'x' },
+      { name: octets, value: '0x' },
+    ]);
+  });
+
   it('shows a Vendor-Specific it cannot split as raw octets with the reason, and goes on', () => {
     expect(described([[26, Buffer.from([0, 0, 0, 100])], [1, Buffer.from('after')]])).toEqual([
       { name: 'Vendor-Specific', value: '0x00000064', error: 'Vendor-Specific of 4 octets has no room for a vendor attribute' },
@@ -112,6 +120,7 @@ describe('splitVendorSpecific', () => {
     { what: 'format=4,0: one attribute fills the rest', value: Buffer.concat([u32(300), u32(7), Buffer.from('xyz')]), out: [{ name: 'Vendor-300-Attr-7', value: '0x78797a' }] },
     { what: 'format=1,1,c: a continuation octet after the length', value: vsa(400, 1, 4, 0, 0x41), out: [{ name: 'Vendor-400-Attr-1', value: '0x41' }] },
     { what: 'an unknown vendor as format=1,1', value: vsa(999, 9, 2), out: [{ name: 'Vendor-999-Attr-9', value: '0x' }] },
+    { what: 'the highest vendor id, 0xffffff', value: vsa(0xffffff, 9, 2), out: [{ name: 'Vendor-16777215-Attr-9', value: '0x' }] },
   ])('splits $what', ({ value, out }) => {
     expect(splitVendorSpecific(value, dictionary)).toEqual(out);
   });
@@ -120,6 +129,7 @@ describe('splitVendorSpecific', () => {
     { what: 'a vendor id alone', value: vsa(100), error: 'Vendor-Specific of 4 octets has no room for a vendor attribute' },
     { what: 'a non-zero first vendor octet', value: vsa(0x01000064, 1, 3, 0x41), error: 'vendor id 16777316 has a non-zero first octet' },
     { what: 'a header cut short', value: vsa(200, 0, 1, 0), error: 'vendor 200 attribute at octet 4 is truncated' },
+    { what: 'a single octet after the vendor id, as a truncated attribute', value: vsa(100, 1), error: 'vendor 100 attribute at octet 4 is truncated' },
     { what: 'a length below the header', value: vsa(100, 5, 1, 0x41), error: 'vendor 100 attribute 5 has length 1, which does not fit 3 octets left (format=1,1)' },
     { what: 'a length past the end', value: vsa(100, 5, 4, 0x41), error: 'vendor 100 attribute 5 has length 4, which does not fit 3 octets left (format=1,1)' },
     { what: 'a second attribute past the end', value: vsa(100, 1, 3, 0x41, 2, 9, 0x42), error: 'vendor 100 attribute 2 has length 9, which does not fit 3 octets left (format=1,1)' },
