@@ -242,6 +242,7 @@ describe('dictionaries', () => {
     { text: 'VENDOR Acme 1 xformat=1,1\n', error: /:1: vendor format "xformat=1,1"/ },
     { text: 'VENDOR Acme 1 format=1,1x\n', error: /:1: vendor format "format=1,1x"/ },
     { text: 'ATTRIBUTE Foo x12 string\n', error: /:1: attribute number "x12" is not a number/ },
+    { text: 'ATTRIBUTE Foo a0x10 string\n', error: /:1: attribute number "a0x10" is not a number/ },
     { text: 'ATTRIBUTE Foo 0x1g string\n', error: /:1: attribute number "0x1g" is not a number/ },
     { text: 'ATTRIBUTE Foo 7 str!ng\n', error: /:1: attribute type "str!ng" is not a type name/ },
     { text: 'VENDOR A 1\nBEGIN-VENDOR A\nEND-VENDOR\n', error: /:3: END-VENDOR {2}does not close BEGIN-VENDOR A: END-VENDOR$/ },
@@ -317,6 +318,30 @@ describe('dictionaries', () => {
 
   it('reject a dictionary path that does not exist, naming it', () => {
     expect(() => loadDictionaries(['/nonexistent/dictionary.x'])).toThrow(/\/nonexistent\/dictionary\.x/);
+  });
+
+  it('keep the system error as the cause of a dictionary path or $INCLUDE it cannot read', () => {
+    const { dir, remove } = tempDir('dict');
+    cleanups.push(remove);
+    writeFileSync(join(dir, 'main'), '$INCLUDE missing.dict\n');
+    for (const path of [join(dir, 'absent'), join(dir, 'main')]) {
+      let caught: unknown;
+      try {
+        readDictionaries([path]);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isRblError(caught) && caught.code).toBe('RBL_DICTIONARY');
+      expect((caught as Error).cause).toMatchObject({ code: 'ENOENT' });
+    }
+  });
+
+  it('refuse a folder holding an entry it cannot read as a file, naming it', () => {
+    const { dir, remove } = tempDir('dict');
+    cleanups.push(remove);
+    writeFileSync(join(dir, 'a.dict'), 'ATTRIBUTE Fine 200 string\n');
+    mkdirSync(join(dir, 'b.dict'));
+    expect(() => readDictionaries([dir])).toThrow(new RegExp(`^cannot read dictionary ${join(dir, 'b.dict')}: EISDIR`));
   });
 
   it('keep the dictionary in use when a reload fails', () => {
