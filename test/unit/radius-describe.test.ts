@@ -91,6 +91,12 @@ describe('describeAttributes', () => {
     expect(described([entry])).toEqual([{ name, value }]);
   });
 
+  it('names attributes by the built-in dictionaries when none is given or loaded', () => {
+    const parsed = parsePacket(buildAccountingRequest({ identifier: 1, secret: 's', attributes: [[1, Buffer.from('alice')]] }));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(describeAttributes(parsed.packet)).toEqual([{ name: 'User-Name', value: 'alice' }]);
+  });
+
   it('names an attribute the dictionary lacks by its number, with its octets', () => {
     expect(described([[99, Buffer.from([1, 2])]])).toEqual([{ name: 'Attr-99', value: '0x0102' }]);
   });
