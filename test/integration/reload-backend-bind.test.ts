@@ -52,7 +52,10 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('a reload that points the ba
     await service.waitForLog((line) => line.msg === 'config reloaded');
     await waitFor('the backlog to be unlisted in BIND', () => ADDRESSES.every((address) => bind.query(dnsblName(address, ZONE), 'A').length === 0), 10_000, 50);
 
-    const unlisted = service.logs().filter((line) => line.msg === 'unlisted');
+    // BIND may answer before the service's `unlisted` lines reach its log file: wait for them too.
+    const unlistedLines = () => service!.logs().filter((line) => line.msg === 'unlisted');
+    await waitFor('the unlisted lines to be logged', () => unlistedLines().flatMap((line) => line.addresses as string[]).length >= ADDRESSES.length, 5_000, 50);
+    const unlisted = unlistedLines();
     expect(unlisted.flatMap((line) => line.addresses as string[]).sort()).toEqual(ADDRESSES);
     for (const line of unlisted) expect(Date.parse(String(line.time))).toBeLessThan(pauseEnds);
     // No later retry of the old pause: the lane's failures were reset with its new backend.
