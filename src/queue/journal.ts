@@ -142,11 +142,39 @@ export interface JournalOptions {
   readonly onCompactionError?: (error: RblError) => void;
 }
 
-interface Append {
-  /** The record's JSON text, made at append time (the record may change after); framed when written. */
-  readonly json: string;
-  readonly resolve: () => void;
-  readonly reject: (error: RblError) => void;
+/**
+ * Records waiting for the same write and fdatasync, and the one promise they share: a burst
+ * appends thousands of records a second, and a promise with its two callbacks for each was a
+ * good part of what the receive path allocated (issue 13).
+ */
+class PendingBatch {
+  /** Each record's JSON text, made at append time (the record may change after); framed when written. */
+  readonly jsons: string[] = [];
+  readonly written: Promise<void>;
+  resolve: () => void = () => undefined;
+  reject: (error: RblError) => void = () => undefined;
+
+  constructor() {
+    this.written = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // Shared by every append of the batch: a caller that does not wait for it (a delivery record)
+    // must not make its refusal an unhandled rejection; the ones that wait still see it.
+    this.written.catch(() => undefined);
+  }
+}
+
+/** A refused append's promise, handled like a batch's: the caller may not wait for it. */
+function refusal(error: RblError): Promise<void> {
+  const refused = Promise.reject(error);
+  refused.catch(() => undefined);
+  return refused;
+}
+
+/** The JSON texts of batches, in order, for one write. */
+function batchTexts(batches: readonly PendingBatch[]): string[] {
+  return batches.length === 1 ? batches[0]!.jsons : batches.flatMap((batch) => batch.jsons);
 }
 
 interface Compaction {
@@ -171,7 +199,8 @@ export class Journal {
   #handle: FileHandle;
   #bytes: number;
   #baseBytes: number;
-  #queue: Append[] = [];
+  /** Batches not yet written, oldest first; appends join the last. Usually one. */
+  #queue: PendingBatch[] = [];
   #draining: Promise<void> | undefined;
   #compaction: Compaction | undefined;
   #compactionFailedAt = 0;
@@ -225,16 +254,22 @@ export class Journal {
     return this.#failure;
   }
 
-  /** Queues a record; resolves once it is written and fdatasync'd (sharing the sync with its neighbours). */
+  /**
+   * Queues a record; resolves once it is written and fdatasync'd. The promise is the one all the
+   * records of the same write share, so it is the same object for neighbouring appends.
+   */
   append(record: JournalRecord): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closed) return Promise.reject(new RblError('RBL_STATE_DIR', `the journal ${this.file} is closed`));
-    const json = JSON.stringify(record);
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ json, resolve, reject });
-      this.stats.records++;
-      this.#schedule();
-    });
+    if (this.#failure) return refusal(this.#failure);
+    if (this.#closed) return refusal(new RblError('RBL_STATE_DIR', `the journal ${this.file} is closed`));
+    let batch = this.#queue[this.#queue.length - 1];
+    if (!batch) {
+      batch = new PendingBatch();
+      this.#queue.push(batch);
+    }
+    batch.jsons.push(JSON.stringify(record));
+    this.stats.records++;
+    this.#schedule();
+    return batch.written;
   }
 
   /** Rewrites the journal as a snapshot of the state; resolves when the new file is in place (undefined if aborted by close). */
@@ -328,20 +363,20 @@ export class Journal {
         continue;
       }
       if (this.#queue.length === 0) return;
-      const batch = this.#queue;
+      const batches = this.#queue;
       this.#queue = [];
-      const data = frameRecords(batch.map((append) => append.json));
+      const data = frameRecords(batchTexts(batches));
       try {
         await writeFully(this.#handle, data, this.#bytes);
         await this.#handle.datasync();
         this.stats.fsyncs++;
         this.#bytes += data.length;
         this.#compaction?.tail.push(data);
-        for (const append of batch) append.resolve();
+        for (const batch of batches) batch.resolve();
       } catch (error) {
         // Cut a partial write off, so what the store rebuilds from ends with good data.
         await this.#handle.truncate(this.#bytes).catch(() => undefined);
-        this.#fail(batch, stateError(`cannot write the journal ${this.file}`, error));
+        this.#fail(batches, stateError(`cannot write the journal ${this.file}`, error));
         return;
       }
       const due = compactionDue(this.#bytes - this.#baseBytes, this.#baseBytes, this.#options.compactBytes);
@@ -350,11 +385,11 @@ export class Journal {
   }
 
   /** Refuses the batch, everything queued behind it and every later append. */
-  #fail(batch: readonly Append[], failure: RblError): void {
+  #fail(batches: readonly PendingBatch[], failure: RblError): void {
     this.#failure = failure;
-    const refused = [...batch, ...this.#queue];
+    const refused = [...batches, ...this.#queue];
     this.#queue = [];
-    for (const append of refused) append.reject(failure);
+    for (const batch of refused) batch.reject(failure);
     const compaction = this.#compaction;
     if (compaction) {
       compaction.aborted = true;
@@ -369,9 +404,9 @@ export class Journal {
   }
 
   async #finishCompaction(compaction: Compaction): Promise<void> {
-    const batch = this.#queue;
+    const batches = this.#queue;
     this.#queue = [];
-    const data = Buffer.concat([...compaction.tail, frameRecords(batch.map((append) => append.json))]);
+    const data = Buffer.concat([...compaction.tail, frameRecords(batchTexts(batches))]);
     try {
       await writeFully(compaction.handle!, data, compaction.bytes);
       await compaction.handle!.datasync();
@@ -380,7 +415,7 @@ export class Journal {
       await syncFolder(dirname(this.file));
     } catch (error) {
       // The old journal is intact: keep appending there.
-      this.#queue = [...batch, ...this.#queue];
+      this.#queue = [...batches, ...this.#queue];
       await this.#abandon(compaction);
       this.#compactionFailed(error);
       return;
@@ -391,7 +426,7 @@ export class Journal {
     this.#baseBytes = this.#bytes;
     this.#compaction = undefined;
     this.stats.compactions++;
-    for (const append of batch) append.resolve();
+    for (const batch of batches) batch.resolve();
     await old.close().catch(() => undefined);
     const result = { beforeBytes: compaction.beforeBytes, afterBytes: this.#bytes, durationMs: Date.now() - compaction.startedAt };
     compaction.settle(result);

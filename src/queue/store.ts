@@ -106,9 +106,6 @@ async function loadDurable(
   return { state, journal };
 }
 
-/** A rejection someone else handles. */
-const ignore = (): void => undefined;
-
 /** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
 function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[] {
   const seen = new Set<string>();
@@ -223,8 +220,8 @@ class Store implements StateStore {
       }
     }
     this.#state.apply(record, change.upsert);
+    // The journal's promise is shared by the records of one write, and never an unhandled rejection.
     const recorded = this.#journal.append(record);
-    recorded.catch(ignore);
     if (job) {
       const made = this.#state.jobs.get(job.i);
       let sentSoon = true;
@@ -491,7 +488,7 @@ class Store implements StateStore {
   /** Applies and journals a record nobody waits on; a write failure fails the journal, and the state is rebuilt. */
   #record(record: JournalRecord): void {
     this.#state.apply(record);
-    this.#journal.append(record).catch(() => undefined);
+    void this.#journal.append(record);
   }
 
   async #pollRequests(): Promise<void> {
