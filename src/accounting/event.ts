@@ -2,7 +2,7 @@
  * An Accounting-Request's attributes as an accounting event: its type (RFC 2866 §5.1), the NAS it
  * came from, the session, and the addresses it names. Pure code.
  */
-import { canonicalPrefix, hostPrefix, parsePrefix, type CanonicalPrefix } from '../net/address.js';
+import { canonicalIPv4Host, canonicalPrefix, hostPrefix, parsePrefix, type CanonicalPrefix } from '../net/address.js';
 import type { AccountingAttributes } from '../radius/attributes.js';
 
 export type AccountingEventType = 'start' | 'stop' | 'interim' | 'accounting-on' | 'accounting-off' | 'other';
@@ -61,7 +61,11 @@ export function framedAddresses(attributes: EventAttributes): CanonicalPrefix[] 
     }
   };
   const framed = attributes.framedIpAddress;
-  if (framed !== undefined && framed !== '255.255.255.255' && framed !== '255.255.255.254' && framed !== '0.0.0.0') add(framed, true);
+  if (framed !== undefined && framed !== '255.255.255.255' && framed !== '255.255.255.254' && framed !== '0.0.0.0') {
+    // The decoder makes this text from the attribute's 4 octets: always a dotted quad.
+    const host = canonicalIPv4Host(framed);
+    if (host) out.push(host);
+  }
   for (const address of attributes.framedIpv6Addresses) add(address, true);
   for (const prefix of attributes.framedIpv6Prefixes) add(prefix, false);
   for (const prefix of attributes.delegatedIpv6Prefixes) add(prefix, false);

@@ -137,8 +137,9 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
       { trackDelivery: waitForDelivery },
     );
     // With state.ack: journal the outcome is reported by the worker's events; nothing waits on `done`.
-    const { receivedAt } = request;
-    return (waitForDelivery ? done : recorded).then(() => metrics.ackLatencySeconds.observe((Date.now() - receivedAt) / 1000));
+    // The promise is the journal's, shared by the records of one write: the answer's latency is
+    // observed where the answer is sent (radius/report.ts), not in a further promise per Stop.
+    return waitForDelivery ? done : recorded;
   };
 
   return (request) => {

@@ -9,7 +9,7 @@ export function dnsblNames(target: IpPrefix, zone: string): string[] {
   const zoneName = zone.replace(/\.$/, '').toLowerCase();
   const labelBits = target.family === 4 ? 8 : 4;
   const fullBits = target.family === 4 ? 32 : 128;
-  if (target.prefixLength === fullBits) return [`${reversedLabels(target.bytes, fullBits / labelBits, labelBits)}.${zoneName}`];
+  if (target.prefixLength === fullBits) return [hostName(target, zoneName)];
   // A prefix is its labels down to the first label boundary at or past its length: the name itself
   // (an entry for the whole prefix) and the wildcard below it. A length between boundaries
   // (an IPv6 /62) stands for every label-aligned prefix inside it, so nothing outside is touched.
@@ -30,6 +30,16 @@ export function dnsblNames(target: IpPrefix, zone: string): string[] {
     names.push(name, `*.${name}`);
   }
   return names;
+}
+
+/**
+ * The name of one host address. An IPv4 host is what nearly every Stop unlists: its four labels
+ * are written straight out, without the list of labels the general way builds.
+ */
+function hostName(target: IpPrefix, zoneName: string): string {
+  const bytes = target.bytes;
+  if (target.family === 4) return `${bytes[3]}.${bytes[2]}.${bytes[1]}.${bytes[0]}.${zoneName}`;
+  return `${reversedLabels(bytes, 32, 4)}.${zoneName}`;
 }
 
 /** The first `count` octets (labelBits 8) or nibbles (labelBits 4) of the bytes, reversed, dot-joined. */

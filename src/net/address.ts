@@ -181,6 +181,17 @@ export function canonicalPrefix(prefix: IpPrefix): CanonicalPrefix {
   return Object.freeze({ family, bytes, prefixLength, text: formatPrefix({ family, bytes, prefixLength }) });
 }
 
+/**
+ * The canonical /32 of a dotted-quad IPv4 address, or undefined for any other text. Four decimal
+ * octets without leading zeros are already the canonical text, so the text is kept and the bytes
+ * made once: a Stop's Framed-IP-Address comes this way, and the general path (parse, mask, copy,
+ * format again) made three buffers and two strings of it.
+ */
+export function canonicalIPv4Host(text: string): CanonicalPrefix | undefined {
+  const bytes = parseIPv4Bytes(text);
+  return bytes && Object.freeze({ family: 4 as const, bytes, prefixLength: 32, text });
+}
+
 /** A host prefix (/32 or /128) for 4 or 16 address bytes. */
 export function hostPrefix(bytes: Uint8Array): IpPrefix {
   const family: 4 | 6 = bytes.length === 4 ? 4 : 6;

@@ -46,6 +46,8 @@ export interface PacketDetail {
   readonly reason?: string;
   /** The packet's octets as received, for the packet trace; absent for what a transport reports on its own. */
   readonly octets?: Buffer;
+  /** Date.now() when the packet was read: with `accepted`, the answer's latency runs from here. */
+  readonly receivedAt?: number;
 }
 
 /** Where one packet came from, as its transport knows it. */
@@ -110,7 +112,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       // RFC 2865 §3 / RFC 5080 §2.3.3: a packet from an unknown source is silently discarded.
       if (!client) return report('unknown_client', { source, transport, octets: bytes });
       clientName = client.name;
-      const detail = { source, transport, client: client.name, octets: bytes };
+      const detail = { source, transport, client: client.name, octets: bytes, receivedAt };
       const verdict = checkDatagram(bytes, client.secret);
       if (verdict.outcome === 'malformed' || verdict.outcome === 'bad_authenticator') {
         return report(verdict.outcome, { ...detail, reason: verdict.reason });

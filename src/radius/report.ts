@@ -57,6 +57,7 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
   return {
     onPacket(outcome, detail) {
       seriesOf(detail.client, detail.transport, outcome).inc();
+      if (outcome === 'accepted' && detail.receivedAt !== undefined) metrics.ackLatencySeconds.observe((Date.now() - detail.receivedAt) / 1000);
       if (!DISCARDS.has(outcome)) {
         const why = ANSWERED_WITHOUT_RECORDING[outcome];
         // From a client whose secret the packet proved: traced every time, as a new request is.

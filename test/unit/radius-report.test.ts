@@ -52,6 +52,20 @@ describe('packet outcomes', () => {
     expect(await packetCounts()).toContain('accepted udp ras1=4');
   });
 
+  it('observes the answer latency of each accepted request from when it was read, and of nothing else', async () => {
+    vi.useFakeTimers({ now: 10_000, toFake: ['Date'] });
+    reporter.onPacket('accepted', { source: '192.0.2.1:4000', transport: 'udp', client: 'ras1', receivedAt: 9_998 });
+    reporter.onPacket('accepted', { source: '192.0.2.1:4000', transport: 'tls', client: 'ras1', receivedAt: 9_700 });
+    reporter.onPacket('duplicate', { source: '192.0.2.1:4000', transport: 'udp', client: 'ras1', receivedAt: 1_000 });
+    reporter.onPacket('not_acknowledged', { source: '192.0.2.1:4000', transport: 'udp', client: 'ras1', receivedAt: 1_000 });
+    const text = await metrics.registry.getSingleMetricAsString('rbl_unlist_radius_ack_latency_seconds');
+    expect(text).toContain('rbl_unlist_radius_ack_latency_seconds_count 2');
+    expect(text).toContain('rbl_unlist_radius_ack_latency_seconds_bucket{le="0.0025"} 1');
+    expect(text).toContain('rbl_unlist_radius_ack_latency_seconds_bucket{le="0.25"} 1');
+    expect(text).toContain('rbl_unlist_radius_ack_latency_seconds_bucket{le="0.5"} 2');
+    expect(text).toMatch(/rbl_unlist_radius_ack_latency_seconds_sum 0\.302/);
+  });
+
   it('logs a discarded packet with why, and nothing for one that was answered', () => {
     reporter.onPacket('accepted', { source: '192.0.2.1:4000', transport: 'udp', client: 'ras1' });
     reporter.onPacket('bad_authenticator', { source: '192.0.2.1:4000', transport: 'udp', client: 'ras1', reason: 'Request Authenticator does not match' });

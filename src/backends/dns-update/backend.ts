@@ -66,7 +66,19 @@ export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend 
     return parsed;
   };
 
-  const namesOf = (zone: string, targets: readonly IpPrefix[]): string[] => [...new Set(targets.flatMap((target) => dnsblNames(target, zone)))];
+  /** The names of the targets in the zone, each once (the worker sends distinct targets; a prefix's names may repeat another's). */
+  const namesOf = (zone: string, targets: readonly IpPrefix[]): string[] => {
+    const names: string[] = [];
+    const seen = new Set<string>();
+    for (const target of targets) {
+      for (const name of dnsblNames(target, zone)) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        names.push(name);
+      }
+    }
+    return names;
+  };
   const typeList = deleteTypes.map(rrTypeName).join(', ');
 
   return {
