@@ -121,7 +121,8 @@ export async function startDnsTcpRelay(options: { upstreamPort: number; decide?:
       for (const answer of answers) {
         const bytes = framed(answer);
         if (answering === 'half-answer-then-reset') {
-          client.write(bytes.subarray(0, bytes.length >> 1), () => end('reset'));
+          // The reset waits a moment so that it cannot overtake the half answer on its way.
+          client.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => end('reset'), 50));
           return;
         }
         client.write(bytes);
