@@ -68,7 +68,7 @@ export async function startForgingDns(options: { key: TsigKey; forgeries: readon
     for (const forgery of options.forgeries) {
       forged++;
       const socket = forgery === 'unsigned REFUSED from another port' ? spare : server;
-      socket.send(forge(request, forgery, options.key), remote.port, remote.address);
+      socket.send(forgeAnswer(request, forgery, options.key), remote.port, remote.address);
     }
     if (relaying) relay(request, remote);
   });
@@ -92,7 +92,7 @@ export async function startForgingDns(options: { key: TsigKey; forgeries: readon
 const RCODE: Record<string, number> = { NOERROR: 0, FORMERR: 1, REFUSED: 5, NOTAUTH: 9, NOTZONE: 10 };
 
 /** The forged answer: the request's header and first question (zone section) with QR and the RCODE set, and maybe a TSIG RR. */
-function forge(request: Buffer, forgery: Forgery, key: TsigKey): Buffer {
+export function forgeAnswer(request: Buffer, forgery: Forgery, key: TsigKey): Buffer {
   const rcode = RCODE[/NOERROR|FORMERR|REFUSED|NOTAUTH|NOTZONE/.exec(forgery)![0]]!;
   let end = 12;
   while (request[end]! !== 0) end += request[end]! + 1;

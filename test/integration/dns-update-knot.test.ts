@@ -5,6 +5,7 @@ import { parsePrefix } from '../../src/net/address.js';
 import { rejection, serverBackend } from '../helpers/dns.js';
 import { dnsblName, listingRecords } from '../helpers/dnsbl.js';
 import { startKnot, type KnotServer } from '../helpers/knot.js';
+import { startDnsTcpRelay } from '../helpers/dns-tcp-relay.js';
 import { havePeers } from '../helpers/peers.js';
 
 const ZONE = 'rbl.test';
@@ -14,6 +15,8 @@ const UNSERVED_ZONE = 'unserved.test';
 const listed = (target: string): string[] => listingRecords(target, ZONE, `listed ${target}`);
 
 const BATCH = Array.from({ length: 500 }, (_, i) => `10.66.${i >> 8}.${i & 0xff}`);
+/** Two UPDATEs of about 1,000 bytes each: TCP. */
+const PAIR = [0, 1].map((group) => Array.from({ length: 30 }, (_, i) => `10.67.${group}.${i + 1}`));
 
 describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE against Knot DNS', () => {
   let knot: KnotServer;
@@ -23,7 +26,7 @@ describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE ag
   beforeAll(async () => {
     knot = await startKnot({
       zones: [
-        { name: ZONE, records: [...listed('10.64.0.2'), ...listed('10.64.0.3'), ...listed('10.64.0.4'), ...listed('2001:db8:100::5'), ...BATCH.flatMap(listed)] },
+        { name: ZONE, records: [...listed('10.64.0.2'), ...listed('10.64.0.3'), ...listed('10.64.0.4'), ...listed('2001:db8:100::5'), ...BATCH.flatMap(listed), ...PAIR.flat().flatMap(listed)] },
         { name: FIXED_ZONE, updatable: false, records: listed('10.64.0.2') },
       ],
     });
@@ -61,6 +64,22 @@ describe.skipIf(!havePeers('knotd', 'keymgr', 'dig', 'nsupdate'))('DNS UPDATE ag
   test('unlists a batch of 500 addresses in one call, over TCP', async () => {
     await backend().unlist(ZONE, BATCH.map((target) => parsePrefix(target)));
     for (const target of [BATCH[0]!, BATCH[499]!]) expect(knot.query(nameOf(target), 'TXT')).toEqual([]);
+  });
+
+  test('two UPDATEs in a row reach Knot over one kept TCP connection, and both are applied', async () => {
+    const relay = await startDnsTcpRelay({ upstreamPort: knot.port });
+    const viaRelay = serverBackend({ port: relay.port, key: knot.key, keyFile: knot.keyFile }, [ZONE]);
+    try {
+      for (const addresses of PAIR) await viaRelay.unlist(ZONE, addresses.map((target) => parsePrefix(target)));
+      expect(relay.messages().map((message) => [message.connection, message.onConnection])).toEqual([
+        [1, 1],
+        [1, 2],
+      ]);
+      for (const target of PAIR.flatMap((addresses) => [addresses[0]!, addresses.at(-1)!])) expect(knot.query(nameOf(target), 'A')).toEqual([]);
+    } finally {
+      await viaRelay.close();
+      await relay.close();
+    }
   });
 
   test('check reports the A and TXT records of a listed address', async () => {

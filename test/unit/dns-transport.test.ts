@@ -5,7 +5,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Endpoint } from '../../src/config/load.js';
 import { RR_TYPE, buildDeleteUpdate, buildQuery } from '../../src/backends/dns-update/message.js';
 import { answersRequest, endpointText, exchange, randomMessageId } from '../../src/backends/dns-update/transport.js';
-import { freePort } from '../helpers/peers.js';
+import { TcpConnectionPool } from '../../src/backends/dns-update/tcp-pool.js';
+import { freePort, waitFor } from '../helpers/peers.js';
 
 const ZONE = 'rbl.example.net';
 
@@ -47,8 +48,9 @@ async function fakeServer(handlers: { udp?: (request: Buffer, send: (answer: Buf
     let buffered = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const request = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+        buffered = buffered.subarray(2 + request.length);
         tcpRequests.push(request);
         handlers.tcp?.(request, socket);
       }
@@ -203,6 +205,44 @@ describe('exchange', () => {
     const error = await exchange(endpoint, buildQuery(1, ZONE, RR_TYPE.SOA), { timeoutMs: 2000, tcp }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'RBL_DNS_CONNECTION', transient: true });
     expect((error as Error).message).toContain(`127.0.0.1:${endpoint.port}`);
+  });
+
+  /** A TCP handler that answers every message and notes each connection, and which ones the client closed. */
+  const connectionsSeen = () => {
+    const connections = new Set<TcpSocket>();
+    const ended = new Set<TcpSocket>();
+    const tcp = (request: Buffer, socket: TcpSocket): void => {
+      if (!connections.has(socket)) socket.on('end', () => ended.add(socket));
+      connections.add(socket);
+      socket.write(framed(reply(request)));
+    };
+    return { connections, ended, tcp };
+  };
+
+  test('without a pool, each TCP message gets a connection of its own, closed after its answer', async () => {
+    const seen = connectionsSeen();
+    server = await fakeServer({ tcp: seen.tcp });
+    await exchange(server.endpoint, buildQuery(1, ZONE, RR_TYPE.SOA), { timeoutMs: 1000, tcp: true });
+    await waitFor('the first connection to be closed', () => seen.ended.size === 1, 5_000, 10);
+    await exchange(server.endpoint, buildQuery(2, ZONE, RR_TYPE.SOA), { timeoutMs: 1000, tcp: true });
+    expect(seen.connections.size).toBe(2);
+  });
+
+  test('with a pool, a large message and a truncated UDP answer\'s second try share one kept TCP connection', async () => {
+    const seen = connectionsSeen();
+    server = await fakeServer({ udp: (request, send) => send(reply(request, { tc: true })), tcp: seen.tcp });
+    const pool = new TcpConnectionPool(server.endpoint, { maxIdle: 1, idleMs: 10_000 });
+    try {
+      const update = buildDeleteUpdate({ id: 56, zone: ZONE, names: Array.from({ length: 100 }, (_, i) => `${i}.0.64.10.${ZONE}`), types: [RR_TYPE.A] });
+      expect((await exchange(server.endpoint, update, { timeoutMs: 1000, pool })).readUInt16BE(0)).toBe(56);
+      expect((await exchange(server.endpoint, buildQuery(57, ZONE, RR_TYPE.TXT), { timeoutMs: 1000, pool })).readUInt16BE(0)).toBe(57);
+      expect(server.udpRequests).toHaveLength(1);
+      expect(server.tcpRequests).toHaveLength(2);
+      expect(seen.connections.size).toBe(1);
+      expect(seen.ended.size).toBe(0);
+    } finally {
+      pool.close();
+    }
   });
 
   test('fails with RBL_DNS_CONNECTION when the server closes the TCP connection without answering', async () => {

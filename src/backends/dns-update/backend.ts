@@ -10,6 +10,7 @@ import type { Backend, Listing } from '../types.js';
 import { RR_TYPE, batchDeleteNames, buildDeleteUpdate, buildQuery, rrTypeName, rrTypeNumber } from './message.js';
 import { checkAnswer, judgeAnswer, type AnswerContext, type BelievedAnswer } from './outcome.js';
 import type { DnsMessage } from './response.js';
+import { TcpConnectionPool } from './tcp-pool.js';
 import { exchange, endpointText, randomMessageId, TCP_MAX_BYTES } from './transport.js';
 import { requestMacOf, signTsig } from './tsig.js';
 
@@ -18,6 +19,14 @@ import { requestMacOf, signTsig } from './tsig.js';
  * large enough for about 1,500 IPv4 names deleting A and TXT.
  */
 export const MAX_UPDATE_BYTES = 60_000;
+/**
+ * How long a TCP connection to the server stays open unused: long enough to carry the next UPDATE
+ * of a busy lane, well inside BIND's tcp-idle-timeout (30 s) and Knot's (10 s), so the server
+ * seldom closes one under a message.
+ */
+const TCP_IDLE_MS = 5_000;
+/** The delivery worker's calls in flight per zone (queue/store.ts): each may hold a connection. */
+const CALLS_PER_ZONE = 2;
 /** Room for the TSIG RR: key and algorithm names (255 each at most), a 64-byte MAC, fixed fields. */
 const TSIG_RESERVE = 255 + 255 + 64 + 26;
 
@@ -28,6 +37,8 @@ export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend 
   const deleteTypes = types.includes(RR_TYPE.ANY) ? [RR_TYPE.ANY] : [...new Set(types)];
   const server = endpointText(config.server);
   const maxUpdateBytes = Math.min(MAX_UPDATE_BYTES, TCP_MAX_BYTES - TSIG_RESERVE);
+  // RFC 7766 §6.2.1: UPDATEs too large for UDP share a few kept connections instead of a connect each.
+  const pool = new TcpConnectionPool(config.server, { maxIdle: CALLS_PER_ZONE * config.zones.length, idleMs: TCP_IDLE_MS });
 
   const context = (zone: string, operation: AnswerContext['operation'], what: string): AnswerContext => ({
     server,
@@ -53,6 +64,7 @@ export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend 
     let believed: BelievedAnswer | undefined;
     await exchange(config.server, signed, {
       timeoutMs: config.timeoutMs,
+      pool,
       judge: (response) => {
         const judged = judgeAnswer(response, requestMac, config.tsig);
         if ('reason' in judged) return judged.reason;
@@ -136,7 +148,8 @@ export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend 
     },
 
     async close() {
-      // Every exchange uses its own socket and closes it; nothing stays open between calls.
+      // UDP sockets are closed after each exchange; kept TCP connections now, or when their exchange ends.
+      pool.close();
     },
   };
 }
