@@ -126,13 +126,6 @@ class Store implements StateStore {
   readonly #worker: DeliveryWorker;
   readonly #waiters = new DeliveryWaiters();
   readonly #attempts = new DeliveryAttempts();
-  /**
-   * The targets as prefixes of jobs about to be sent, so the worker does not parse their text again;
-   * gone with the job. Only for jobs expected to leave soon: a prefix's bytes are a slice of a
-   * shared 8 KiB pool, and a backlog holding them for hours would keep those pools alive. Jobs
-   * committed while a lane is paused, or whose call failed, are parsed from their text when sent.
-   */
-  readonly #prefixes = new WeakMap<JobState, readonly IpPrefix[]>();
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
@@ -226,7 +219,10 @@ class Store implements StateStore {
       const made = this.#state.jobs.get(job.i);
       let sentSoon = true;
       for (const lane of job.p) if (this.#worker.laneRetryAt(lane) !== undefined) sentSoon = false;
-      if (made && sentSoon) this.#prefixes.set(made, prefixes!);
+      // Carried only for jobs expected to leave soon: a prefix's bytes are a slice of a shared 8 KiB
+      // pool, and a backlog holding them for hours would keep those pools alive. Jobs committed
+      // while a lane is paused, or whose call failed, are parsed from their text when sent.
+      if (made && sentSoon) made.sendPrefixes = prefixes;
       for (const lane of job.p) this.#worker.enqueue(job.i, lane);
     }
     let done = recorded;
@@ -435,12 +431,8 @@ class Store implements StateStore {
 
   /** The job's targets as prefixes: carried from its commit, or parsed once from the journal's text. */
   #targetPrefixes(job: JobState): readonly IpPrefix[] {
-    let prefixes = this.#prefixes.get(job);
-    if (!prefixes) {
-      prefixes = job.targets.map((target) => parsePrefix(target));
-      this.#prefixes.set(job, prefixes);
-    }
-    return prefixes;
+    job.sendPrefixes ??= job.targets.map((target) => parsePrefix(target));
+    return job.sendPrefixes;
   }
 
   /** The pending, unsent jobs that would unlist every one of `targets` in `lane`; undefined when one has none. */
@@ -460,7 +452,7 @@ class Store implements StateStore {
     const code = error instanceof RblError ? error.code : error.name;
     for (const job of jobs) {
       this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
-      this.#prefixes.delete(job);
+      job.sendPrefixes = undefined;
     }
     this.#mergeSuperseded(lane, jobs);
   }
@@ -480,7 +472,7 @@ class Store implements StateStore {
     const now = Date.now();
     this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
     this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: jobView(job), error, latencyMs: now - job.createdAt });
-    this.#prefixes.delete(job);
+    job.sendPrefixes = undefined;
     this.#waiters.failed(deliveryKey(job.id, lane), error);
     this.#attempts.forget(job.id, lane);
   }
