@@ -14,6 +14,8 @@ export interface BaselineBuild {
   readonly commit: string;
   /** The release's dist/cli/main.js. */
   readonly cli: string;
+  /** The release's DNS UPDATE backend module (dist/backends/dns-update/backend.js), for BIND's ceiling through its client. */
+  readonly dnsUpdateBackend: string;
 }
 
 function git(args: string[]): string {
@@ -40,7 +42,8 @@ export function buildBaseline(ref: string, resultsDir: string): BaselineBuild {
   }
   const dir = join(resultsDir, `baseline-${commit.slice(0, 12)}`);
   const cli = join(dir, 'dist', 'cli', 'main.js');
-  if (existsSync(cli)) return { ref, commit, cli };
+  const dnsUpdateBackend = join(dir, 'dist', 'backends', 'dns-update', 'backend.js');
+  if (existsSync(cli)) return { ref, commit, cli, dnsUpdateBackend };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const archive = spawnSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C "${dir}"`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
@@ -48,5 +51,5 @@ export function buildBaseline(ref: string, resultsDir: string): BaselineBuild {
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const tsc = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
   if (tsc.status !== 0 || !existsSync(cli)) throw new Error(`building ${ref} failed:\n${tsc.stdout}${tsc.stderr}`);
-  return { ref, commit, cli };
+  return { ref, commit, cli, dnsUpdateBackend };
 }

@@ -1,10 +1,13 @@
 /**
  * BIND's ceiling with the project's own DNS UPDATE backend (direct encoder, TSIG signing and
- * response verification, UDP/TCP transport), without the daemon: the same deletes (A and TXT at
- * each name) sent `namesPerMessage` names to a message, `concurrency` messages in flight.
- * One name per message is what nsupdate-per-Stop setups send, at best.
+ * response verification, UDP/TCP transport, kept TCP connections), without the daemon: the same
+ * deletes (A and TXT at each name) sent `namesPerMessage` names to a message, `concurrency`
+ * messages in flight. One name per message is what nsupdate-per-Stop setups send, at best. With
+ * `client`, another build's backend sends them (the previous release's, a TCP connection per UPDATE).
  */
 import { createDnsUpdateBackend } from '../src/backends/dns-update/backend.js';
+import type { DnsUpdateBackendConfig } from '../src/backends/dns-update/config.js';
+import type { Backend } from '../src/backends/types.js';
 import type { TsigKey } from '../src/backends/dns-update/keyfile.js';
 import { parsePrefix, type IpPrefix } from '../src/net/address.js';
 import { dnsUpdateConfig } from '../test/helpers/dns.js';
@@ -22,6 +25,8 @@ export interface CeilingOptions {
   readonly concurrency: number;
   /** Stops starting messages after this long. */
   readonly maxDurationMs: number;
+  /** Makes the backend that sends the UPDATEs; default this build's. */
+  readonly client?: (config: DnsUpdateBackendConfig) => Backend;
 }
 
 export interface CeilingResult {
@@ -35,7 +40,7 @@ export interface CeilingResult {
 
 /** Deletes the zone's names through the backend and measures names per second. */
 export async function measureBindCeiling(options: CeilingOptions): Promise<CeilingResult> {
-  const backend = createDnsUpdateBackend(dnsUpdateConfig(options.bindPort, [options.zone.name], options.key, { name: 'bench' }));
+  const backend = (options.client ?? createDnsUpdateBackend)(dnsUpdateConfig(options.bindPort, [options.zone.name], options.key, { name: 'bench' }));
   const targets: IpPrefix[] = [];
   const first = options.first ?? 0;
   const end = Math.min(options.zone.count, first + (options.count ?? options.zone.count));

@@ -17,9 +17,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBind } from '../test/helpers/bind.js';
-import { measureBindCeiling, sweepSingleNameCeiling } from './bind-ceiling.js';
+import { measureBindCeiling, sweepSingleNameCeiling, type CeilingOptions } from './bind-ceiling.js';
 import { renderChart, type Panel, type Series } from './chart.js';
 import { ForeignLoad, waitForQuiet } from './cpu.js';
 import { daemonThroughput, latencyRun, maxOf, stopRunOf, type DaemonRunSettings, type ThroughputOutcome } from './daemon-runs.js';
@@ -179,6 +180,7 @@ async function main(): Promise<void> {
     baseInfo: benchZone('base-info', 12, settings.warmupStops + settings.stops),
     baseLatency: benchZone('base-latency', 13, settings.latencyRate * settings.latencySeconds),
     baseBacklog: benchZone('base-backlog', 14, BACKLOG_ADDRESSES),
+    baseBatched: benchZone('base-batched', 15, settings.batchedNames),
   };
   const baseline = settings.baseline === undefined ? undefined : buildBaseline(settings.baseline, RESULTS_DIR);
   const baseNotes: string[] = [];
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
   if (baseline && want('daemon')) needed.push(zones.baseInfo);
   if (baseline && want('latency')) needed.push(zones.baseLatency);
   if (baseline && want('backlog')) needed.push(zones.baseBacklog);
+  if (baseline && want('bind')) needed.push(zones.baseBatched);
   if (want('freeradius') && !haveFreeRadius()) results.freeradiusExec = { skipped: 'freeradius or nsupdate not installed' };
 
   if (needed.length > 0) {
@@ -237,6 +240,12 @@ async function main(): Promise<void> {
         const batched = await measure('bind 250/msg', () => measureBindCeiling({ bindPort: bind.port, key: bind.key, zone: zones.batched, namesPerMessage: 250, concurrency: 2, maxDurationMs: 15_000 }));
         if (batched.firstError) console.error(`BIND batched: ${batched.failures} failures, first: ${batched.firstError}`);
         results.bindBatched = { names: batched.names, namesPerSecond: batched.namesPerSecond, namesPerMessage: 250, concurrency: 2, failures: batched.failures };
+        // The same through the release's client: what BIND takes when each UPDATE has a TCP connection of its own (0.3.0 and before).
+        const throughRelease = await onBaseline('BIND, 250 names per UPDATE through its DNS client', async () => {
+          const { createDnsUpdateBackend } = (await import(pathToFileURL(baseline!.dnsUpdateBackend).href)) as { createDnsUpdateBackend: NonNullable<CeilingOptions['client']> };
+          return measureBindCeiling({ bindPort: bind.port, key: bind.key, zone: zones.baseBatched, namesPerMessage: 250, concurrency: 2, maxDurationMs: 15_000, client: createDnsUpdateBackend });
+        });
+        if (throughRelease) baseResults.bindBatched = { names: throughRelease.names, namesPerSecond: throughRelease.namesPerSecond, namesPerMessage: 250, concurrency: 2, failures: throughRelease.failures };
       }
       if (want('daemon')) {
         const outcomes: ThroughputOutcome[] = [];
