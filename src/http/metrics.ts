@@ -4,6 +4,7 @@
  * names, types, labels and help text; the README's metrics table is checked against it.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 
 /** Results of one received RADIUS datagram. */
 export const PACKET_OUTCOMES = [
@@ -159,10 +160,10 @@ export interface Metrics {
   /** Counts targets, not requests. */
   readonly unlists: Counter<'backend' | 'outcome'>;
   readonly backendRequestSeconds: Histogram<'backend'>;
-  /** Event received to unlisted everywhere. */
-  readonly unlistLatencySeconds: Histogram;
-  /** Packet received to response sent. */
-  readonly ackLatencySeconds: Histogram;
+  /** Event received to unlisted everywhere; observed for every job delivered. */
+  readonly unlistLatencySeconds: BucketHistogram;
+  /** Packet received to response sent; observed for every answer. */
+  readonly ackLatencySeconds: BucketHistogram;
   readonly journalErrors: Counter;
   /** Queue depth, dead letters, sessions and backend up: gauges read at scrape time from these getters. */
   bindState(state: MetricsState): void;
@@ -205,6 +206,9 @@ export function createMetrics(): Metrics {
     });
   const histogram = <L extends string>(name: MetricName & `${string}_seconds`, buckets: number[]) =>
     new Histogram<L>({ name, help: METRIC_HELP[name].help, labelNames: METRIC_HELP[name].labels as unknown as L[], buckets, registers: [registry] });
+  // Observed once per packet or job: the lighter histogram, without labels.
+  const perPacketHistogram = (name: MetricName & `${string}_seconds`, buckets: number[]) =>
+    new BucketHistogram({ name, help: METRIC_HELP[name].help, buckets, registers: [registry] });
   const gauge = (name: MetricName, read: (s: MetricsState) => number) =>
     new Gauge({
       name,
@@ -249,8 +253,8 @@ export function createMetrics(): Metrics {
     refusedTargets,
     unlists: counter<'backend' | 'outcome'>('rbl_unlist_backend_unlists_total'),
     backendRequestSeconds: histogram<'backend'>('rbl_unlist_backend_request_duration_seconds', REQUEST_BUCKETS),
-    unlistLatencySeconds: histogram('rbl_unlist_unlist_latency_seconds', UNLIST_BUCKETS),
-    ackLatencySeconds: histogram('rbl_unlist_radius_ack_latency_seconds', ACK_BUCKETS),
+    unlistLatencySeconds: perPacketHistogram('rbl_unlist_unlist_latency_seconds', UNLIST_BUCKETS),
+    ackLatencySeconds: perPacketHistogram('rbl_unlist_radius_ack_latency_seconds', ACK_BUCKETS),
     journalErrors: counter('rbl_unlist_journal_errors_total'),
     bindState(next) {
       state = next;
