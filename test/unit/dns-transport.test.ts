@@ -4,7 +4,9 @@ import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Endpoint } from '../../src/config/load.js';
 import { RR_TYPE, buildDeleteUpdate, buildQuery } from '../../src/backends/dns-update/message.js';
-import { answersRequest, endpointText, exchange, randomMessageId } from '../../src/backends/dns-update/transport.js';
+import { answersRequest } from '../../src/backends/dns-update/answer-match.js';
+import { endpointText } from '../../src/backends/dns-update/exchange-errors.js';
+import { exchange, randomMessageId } from '../../src/backends/dns-update/transport.js';
 import { TcpConnectionPool } from '../../src/backends/dns-update/tcp-pool.js';
 import { freePort, waitFor } from '../helpers/peers.js';
 

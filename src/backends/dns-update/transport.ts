@@ -15,9 +15,6 @@ import { connectionError, DiscardedAnswers, timeoutError, type AnswerJudge } fro
 import { parseHeader } from './response.js';
 import { TcpConnectionPool } from './tcp-pool.js';
 
-export { answersRequest } from './answer-match.js';
-export { endpointText } from './exchange-errors.js';
-
 /** RFC 1035 §4.2.1: a UDP message without EDNS is at most 512 bytes. */
 export const UDP_MAX_BYTES = 512;
 /** TCP framing holds 65535 bytes. */
