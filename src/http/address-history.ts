@@ -114,16 +114,12 @@ export class AddressHistory {
   }
 
   /**
-   * Records that an accounting event named these addresses. A further event of the same session
-   * (an Interim-Update, its Stop) updates the entry in place and keeps `since`, without making it
-   * the most recent: recency is when the address changed hands or was unlisted, so the steady
-   * stream of Interim-Updates does not push those out.
+   * Records that an accounting event named this address (the caller walks the event's addresses,
+   * without making an array of their texts). A further event of the same session (an
+   * Interim-Update, its Stop) updates the entry in place and keeps `since`, without making it the
+   * most recent: recency is when the address changed hands or was unlisted, so the steady stream
+   * of Interim-Updates does not push those out.
    */
-  noteEvent(addresses: readonly string[], event: EventNote): void {
-    for (const address of addresses) this.noteAddress(address, event);
-  }
-
-  /** {@link noteEvent} for one address: the caller walks its own list without making an array of texts. */
   noteAddress(address: string, event: EventNote): void {
     // Each Map looked up once: a burst notes every address of every event.
     const current = this.#current.get(address);

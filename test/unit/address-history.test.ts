@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AddressHistory } from '../../src/http/address-history.js';
+import { AddressHistory, type EventNote } from '../../src/http/address-history.js';
 import type { UnlistJob } from '../../src/queue/state.js';
 
-const event = (overrides: Partial<Parameters<AddressHistory['noteEvent']>[1]> = {}) => ({
+const event = (overrides: Partial<EventNote> = {}) => ({
   type: 'start',
   client: 'nas1',
   nas: '192.0.2.1',
@@ -12,20 +12,25 @@ const event = (overrides: Partial<Parameters<AddressHistory['noteEvent']>[1]> = 
   ...overrides,
 });
 
+/** Notes one event naming each of the addresses, as the operator view does address by address. */
+function noteEvent(history: AddressHistory, addresses: readonly string[], note: EventNote): void {
+  for (const address of addresses) history.noteAddress(address, note);
+}
+
 const job = (id: string, targets: string[], createdAt = 5000): UnlistJob => ({ id, targets, reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's1' }, createdAt });
 
 describe('the address history', () => {
   it('keeps since from the first event of the same session and the user from a Start when an Interim has none', () => {
     const history = new AddressHistory();
-    history.noteEvent(['10.64.0.1'], event());
-    history.noteEvent(['10.64.0.1'], event({ type: 'interim', userName: undefined, at: 2000 }));
+    noteEvent(history, ['10.64.0.1'], event());
+    noteEvent(history, ['10.64.0.1'], event({ type: 'interim', userName: undefined, at: 2000 }));
     expect(history.session('10.64.0.1')).toEqual({ client: 'nas1', nas: '192.0.2.1', sessionId: 's1', userName: 'alice', since: 1000, lastEvent: 'interim', lastEventAt: 2000 });
   });
 
   it('starts since afresh when another session names the address', () => {
     const history = new AddressHistory();
-    history.noteEvent(['10.64.0.1'], event());
-    history.noteEvent(['10.64.0.1'], event({ sessionId: 's2', userName: 'bob', at: 3000 }));
+    noteEvent(history, ['10.64.0.1'], event());
+    noteEvent(history, ['10.64.0.1'], event({ sessionId: 's2', userName: 'bob', at: 3000 }));
     expect(history.session('10.64.0.1')).toMatchObject({ sessionId: 's2', userName: 'bob', since: 3000 });
   });
 
@@ -64,7 +69,7 @@ describe('the address history', () => {
 
   it('knows nothing of an address only unlisted, and no unlist of an address only named by events', () => {
     const history = new AddressHistory();
-    history.noteEvent(['10.64.0.1'], event());
+    noteEvent(history, ['10.64.0.1'], event());
     history.noteDelivery(job('1', ['10.64.0.2']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, endedAt: 6000 });
     expect(history.lastUnlist('10.64.0.1')).toBeUndefined();
     expect(history.session('10.64.0.2')).toBeUndefined();
@@ -84,11 +89,11 @@ describe('the address history', () => {
 
   it('holds at most its limit of addresses, forgetting the one that least recently changed hands or was unlisted', () => {
     const history = new AddressHistory(2);
-    history.noteEvent(['10.64.0.1'], event());
-    history.noteEvent(['10.64.0.2'], event({ sessionId: 's2' }));
+    noteEvent(history, ['10.64.0.1'], event());
+    noteEvent(history, ['10.64.0.2'], event({ sessionId: 's2' }));
     // Another session takes 10.64.0.1: it becomes the most recent.
-    history.noteEvent(['10.64.0.1'], event({ sessionId: 's3', at: 2000 }));
-    history.noteEvent(['10.64.0.3'], event({ sessionId: 's4' }));
+    noteEvent(history, ['10.64.0.1'], event({ sessionId: 's3', at: 2000 }));
+    noteEvent(history, ['10.64.0.3'], event({ sessionId: 's4' }));
     expect(history.size).toBe(2);
     expect(history.session('10.64.0.2')).toBeUndefined();
     expect(history.session('10.64.0.1')).toMatchObject({ sessionId: 's3' });
@@ -97,10 +102,10 @@ describe('the address history', () => {
 
   it('does not let Interim-Updates of a session push out addresses that changed hands after it started', () => {
     const history = new AddressHistory(2);
-    history.noteEvent(['10.64.0.1'], event());
-    history.noteEvent(['10.64.0.2'], event({ sessionId: 's2' }));
-    history.noteEvent(['10.64.0.1'], event({ type: 'interim', at: 2000 }));
-    history.noteEvent(['10.64.0.3'], event({ sessionId: 's3' }));
+    noteEvent(history, ['10.64.0.1'], event());
+    noteEvent(history, ['10.64.0.2'], event({ sessionId: 's2' }));
+    noteEvent(history, ['10.64.0.1'], event({ type: 'interim', at: 2000 }));
+    noteEvent(history, ['10.64.0.3'], event({ sessionId: 's3' }));
     // 10.64.0.1's Interim updated it in place (last event interim) but it stayed the oldest.
     expect(history.session('10.64.0.1')).toBeUndefined();
     expect(history.session('10.64.0.2')).toBeDefined();
