@@ -8,15 +8,6 @@
 import { RblError } from '../errors.js';
 import type { StoppedColumns, StoppedRow } from '../sessions/table.js';
 
-/** The base64 text of these rows. */
-export function encodeStoppedRows(rows: readonly StoppedRow[]): string {
-  return encodeStoppedColumns({
-    high: Uint32Array.from(rows, (row) => row[0]),
-    low: Uint32Array.from(rows, (row) => row[1]),
-    nasTime: Uint32Array.from(rows, (row) => row[2]),
-  });
-}
-
 /** The base64 text of these rows given as columns (the memory's own arrays: no row is made). */
 export function encodeStoppedColumns({ high, low, nasTime }: StoppedColumns): string {
   const out = Buffer.alloc(high.length * 13);
@@ -40,7 +31,7 @@ export function encodeStoppedColumns({ high, low, nasTime }: StoppedColumns): st
   return out.subarray(0, at).toString('base64');
 }
 
-/** The rows of base64 text written by {@link encodeStoppedRows}; throws RBL_JOURNAL_CORRUPT for anything else. */
+/** The rows of base64 text written by {@link encodeStoppedColumns}; throws RBL_JOURNAL_CORRUPT for anything else. */
 export function decodeStoppedRows(text: string): StoppedRow[] {
   const bytes = Buffer.from(text, 'base64');
   const rows: StoppedRow[] = [];
