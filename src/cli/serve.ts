@@ -52,23 +52,20 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
   // Loaded here rather than at the top so one-shot commands never load the listener and queue.
   const { createDaemon } = await import('../daemon.js');
   const daemon = createDaemon(config, { logger, backends: BACKENDS });
-  const signals = io.signals ?? process;
-  // SIGHUP's default action ends the process: a `systemctl reload` that lands while the journal
-  // is still being replayed must not stop the service.
-  const hupWhileStarting = (): void => logger.warn('SIGHUP while starting: ignored; reload again once "rbl-unlist started" is logged');
-  signals.on('SIGHUP', hupWhileStarting);
+  // Every signal is handled from before the start: a SIGTERM that lands while the journal is
+  // replayed, or just after "rbl-unlist started" is logged, must close the service, not kill it.
+  const control = handleSignals(io.signals ?? process, logger, file, daemon);
   try {
     await daemon.start();
   } catch (error) {
     const { code, message } = errorReport(error);
     logger.fatal({ code, ...stackAtDebug(logger, error) }, `rbl-unlist failed to start: ${message}`);
     await daemon.close().catch(() => undefined);
+    control.detach();
     logger.flush();
     throw error;
-  } finally {
-    signals.off('SIGHUP', hupWhileStarting);
   }
-  return waitForStopSignal(signals, logger, file, daemon);
+  return control.started();
 }
 
 /**
@@ -84,60 +81,96 @@ interface Reloadable {
   reload(config: Config): Promise<void>;
 }
 
-function waitForStopSignal(signals: SignalSource, logger: Logger, file: string, daemon: Reloadable): Promise<number> {
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    // SIGHUPs are handled one after another, so two quick reloads never interleave.
-    let reloading: Promise<void> = Promise.resolve();
+interface SignalControl {
+  /** The daemon is up: a stop asked for while it started begins now. Resolves with the exit status. */
+  started(): Promise<number>;
+  /** Removes the listeners (the start failed). */
+  detach(): void;
+}
 
-    const reload = (): void => {
-      reloading = reloading.then(async () => {
-        if (stopping) return;
-        let next: Config;
-        try {
-          next = loadConfig(file, BACKENDS);
-        } catch (error) {
-          logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload refused: ${errorReport(error).message}; keeping the running config`);
-          return;
-        }
-        try {
-          await daemon.reload(next);
-        } catch (error) {
-          logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload failed: ${errorReport(error).message}`);
-        }
-      });
-    };
+function handleSignals(signals: SignalSource, logger: Logger, file: string, daemon: Reloadable): SignalControl {
+  let running = false;
+  let stopAsked: NodeJS.Signals | undefined;
+  let stopping = false;
+  // SIGHUPs are handled one after another, so two quick reloads never interleave.
+  let reloading: Promise<void> = Promise.resolve();
+  let resolveStatus!: (status: number) => void;
+  const status = new Promise<number>((resolve) => (resolveStatus = resolve));
 
-    const stop = (signal: NodeJS.Signals): void => {
+  const reload = (): void => {
+    // SIGHUP's default action ends the process: a `systemctl reload` that lands while the journal
+    // is still being replayed must not stop the service.
+    if (!running) {
+      if (!stopAsked) logger.warn('SIGHUP while starting: ignored; reload again once "rbl-unlist started" is logged');
+      return;
+    }
+    reloading = reloading.then(async () => {
       if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, `${signal}: stopping`);
-      const forced = setTimeout(() => {
-        logger.error({ timeoutMs: FORCED_EXIT_MS }, `did not close within ${FORCED_EXIT_MS / 1000} s; exiting anyway`);
-        done(1);
-      }, FORCED_EXIT_MS);
-      const done = (status: number): void => {
-        clearTimeout(forced);
-        for (const [name, listener] of listeners) signals.off(name, listener);
-        logger.flush();
-        resolve(status);
-      };
-      reloading
-        .then(() => daemon.close())
-        .then(
-          () => done(0),
-          (error: unknown) => {
-            logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `close failed: ${errorReport(error).message}`);
-            done(1);
-          },
-        );
-    };
+      let next: Config;
+      try {
+        next = loadConfig(file, BACKENDS);
+      } catch (error) {
+        logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload refused: ${errorReport(error).message}; keeping the running config`);
+        return;
+      }
+      try {
+        await daemon.reload(next);
+      } catch (error) {
+        logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `config reload failed: ${errorReport(error).message}`);
+      }
+    });
+  };
 
-    const listeners: [NodeJS.Signals, () => void][] = [
-      ['SIGTERM', () => stop('SIGTERM')],
-      ['SIGINT', () => stop('SIGINT')],
-      ['SIGHUP', reload],
-    ];
-    for (const [name, listener] of listeners) signals.on(name, listener);
-  });
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `${signal}: stopping`);
+    const forced = setTimeout(() => {
+      logger.error({ timeoutMs: FORCED_EXIT_MS }, `did not close within ${FORCED_EXIT_MS / 1000} s; exiting anyway`);
+      done(1);
+    }, FORCED_EXIT_MS);
+    const done = (exitStatus: number): void => {
+      clearTimeout(forced);
+      detach();
+      logger.flush();
+      resolveStatus(exitStatus);
+    };
+    reloading
+      .then(() => daemon.close())
+      .then(
+        () => done(0),
+        (error: unknown) => {
+          logger.error({ code: errorReport(error).code, ...stackAtDebug(logger, error) }, `close failed: ${errorReport(error).message}`);
+          done(1);
+        },
+      );
+  };
+
+  const askStop = (signal: NodeJS.Signals): void => {
+    if (running) return stop(signal);
+    // Closing halfway through the start would race it; the start is bounded (journal replay), so
+    // the stop waits for it and follows at once.
+    if (stopAsked) return;
+    stopAsked = signal;
+    logger.info({ signal }, `${signal} while starting: stopping as soon as started`);
+  };
+
+  const listeners: [NodeJS.Signals, () => void][] = [
+    ['SIGTERM', () => askStop('SIGTERM')],
+    ['SIGINT', () => askStop('SIGINT')],
+    ['SIGHUP', reload],
+  ];
+  const detach = (): void => {
+    for (const [name, listener] of listeners) signals.off(name, listener);
+  };
+  for (const [name, listener] of listeners) signals.on(name, listener);
+
+  return {
+    started() {
+      running = true;
+      if (stopAsked) stop(stopAsked);
+      return status;
+    },
+    detach,
+  };
 }

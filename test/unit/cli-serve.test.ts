@@ -156,6 +156,39 @@ describe('rbl-unlist serve', () => {
     expect(run.signals.listenerCount('SIGHUP')).toBe(0);
   });
 
+  it.each(['SIGTERM', 'SIGINT'] as const)('closes and exits 0 on a %s that arrives while the daemon is still starting, once it has started', async (signal) => {
+    let open!: () => void;
+    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const run = serve();
+    await settle();
+    // Without a listener, the signal's default action would kill a real process mid-start.
+    expect(run.signals.listenerCount(signal)).toBe(1);
+    run.signals.emit(signal);
+    run.signals.emit('SIGHUP');
+    await settle();
+    // Closing halfway through the start would race it: the close waits for the start.
+    expect(daemon.closed).toBe(0);
+    expect(logs.some((line) => line.level === 'info' && line.msg === `${signal} while starting: stopping as soon as started`)).toBe(true);
+    open();
+    expect(await run.status).toBe(0);
+    expect(daemon.closed).toBe(1);
+    expect(daemon.reloaded).toEqual([]);
+    for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP']) expect(run.signals.listenerCount(name)).toBe(0);
+  });
+
+  it('exits 1 when the start fails after a SIGTERM asked it to stop, and closes once', async () => {
+    let open!: () => void;
+    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    daemon.startError = new RblError('RBL_LISTEN', 'cannot bind 127.0.0.1:1813: address in use');
+    const run = serve();
+    await settle();
+    run.signals.emit('SIGTERM');
+    open();
+    expect(await run.status).toBe(1);
+    expect(daemon.closed).toBe(1);
+    expect(run.signals.listenerCount('SIGTERM')).toBe(0);
+  });
+
   it('exits 1 when the daemon has not closed 10 s after SIGTERM', async () => {
     daemon.closeNever = true;
     const run = serve();
