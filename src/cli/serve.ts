@@ -91,6 +91,7 @@ interface SignalControl {
 function handleSignals(signals: SignalSource, logger: Logger, file: string, daemon: Reloadable): SignalControl {
   let running = false;
   let stopAsked: NodeJS.Signals | undefined;
+  let reloadAsked = false;
   let stopping = false;
   // SIGHUPs are handled one after another, so two quick reloads never interleave.
   let reloading: Promise<void> = Promise.resolve();
@@ -99,9 +100,11 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
 
   const reload = (): void => {
     // SIGHUP's default action ends the process: a `systemctl reload` that lands while the journal
-    // is still being replayed must not stop the service.
+    // is still being replayed must not stop the service. The start read the config before the
+    // file changed, so the reload follows the start.
     if (!running) {
-      if (!stopAsked) logger.warn('SIGHUP while starting: ignored; reload again once "rbl-unlist started" is logged');
+      if (!stopAsked && !reloadAsked) logger.info('SIGHUP while starting: reloading the config as soon as started');
+      reloadAsked = true;
       return;
     }
     reloading = reloading.then(async () => {
@@ -169,6 +172,7 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
     started() {
       running = true;
       if (stopAsked) stop(stopAsked);
+      else if (reloadAsked) reload();
       return status;
     },
     detach,

@@ -136,21 +136,27 @@ describe('rbl-unlist serve', () => {
     expect(await run.status).toBe(0);
   });
 
-  it('survives a SIGHUP that arrives while the daemon is still starting, and reloads on the next one', async () => {
+  it('reloads once started after a SIGHUP that arrives while the daemon is still starting, whose config the start did not read', async () => {
     let open!: () => void;
     daemon.startGate = new Promise<void>((resolve) => (open = resolve));
     const run = serve();
     await settle();
     // Without a listener, SIGHUP's default action would end a real process here.
     expect(run.signals.listenerCount('SIGHUP')).toBe(1);
+    writeFileSync(configFile, goodYaml().replace('10.64.0.0/16', '10.65.0.0/16'));
     run.signals.emit('SIGHUP');
-    expect(logs.some((line) => line.level === 'warn' && line.msg.startsWith('SIGHUP while starting: ignored'))).toBe(true);
-    open();
+    run.signals.emit('SIGHUP');
+    expect(logs.filter((line) => line.msg === 'SIGHUP while starting: reloading the config as soon as started')).toHaveLength(1);
     await settle();
     expect(daemon.reloaded).toEqual([]);
+    open();
+    await settle();
+    // Two SIGHUPs while starting make one reload.
+    expect(daemon.reloaded).toHaveLength(1);
+    expect(daemon.reloaded[0]!.pools.map((pool) => pool.bytes.join('.'))).toEqual(['10.65.0.0']);
     run.signals.emit('SIGHUP');
     await settle();
-    expect(daemon.reloaded).toHaveLength(1);
+    expect(daemon.reloaded).toHaveLength(2);
     run.signals.emit('SIGTERM');
     expect(await run.status).toBe(0);
     expect(run.signals.listenerCount('SIGHUP')).toBe(0);
