@@ -71,15 +71,6 @@ export class StoppedSessions {
     return { nasTime: nasTime === 0 ? undefined : nasTime };
   }
 
-  /** The entries oldest first, for the journal snapshot. */
-  *rows(): IterableIterator<StoppedRow> {
-    const start = this.#count < this.#high.length ? 0 : this.#next;
-    for (let i = 0; i < this.#count; i++) {
-      const slot = (start + i) % this.#high.length;
-      yield [this.#high[slot]!, this.#low[slot]!, this.#nasTime[slot]!];
-    }
-  }
-
   /**
    * The entries oldest first as columns of at most `size` rows, for the journal snapshot: views of
    * the ring where a chunk does not wrap, so they are to be read before anything else runs.

@@ -72,8 +72,6 @@ export interface ReadonlySessionTable {
   expired(now: number, maxAgeMs: number): Session[];
   /** Every session, in slot order; tolerates changes made while iterating. */
   entries(): IterableIterator<Session>;
-  /** The remembered stops, oldest first, for the journal snapshot. */
-  stoppedRows(): IterableIterator<StoppedRow>;
 }
 
 const FREE = 0;
@@ -208,10 +206,6 @@ export class SessionTable implements ReadonlySessionTable {
       }
     }
     return heap.map((slot) => this.#session(slot)).sort((a, b) => a.updatedAt - b.updatedAt);
-  }
-
-  *stoppedRows(): IterableIterator<StoppedRow> {
-    yield* this.#stopped.rows();
   }
 
   /** The stopped-session memory, oldest first, in column chunks of at most `size` (read each before anything else runs). */

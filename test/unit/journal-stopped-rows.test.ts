@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeStoppedRows, encodeStoppedColumns } from '../../src/queue/stopped-rows.js';
 import { StoppedSessions } from '../../src/sessions/stopped.js';
-import type { StoppedColumns, StoppedRow } from '../../src/sessions/table.js';
+import type { StoppedRow } from '../../src/sessions/table.js';
+import { stoppedRowsOf } from '../helpers/stopped-rows.js';
 
 const uint32 = fc.integer({ min: 0, max: 0xffffffff });
 
@@ -45,20 +46,23 @@ describe('stopped-session rows in a snapshot', () => {
 });
 
 describe('stopped-session columns for a snapshot', () => {
-  /** The rows in column chunks, back as rows. */
-  const rowsOf = (chunks: Iterable<StoppedColumns>): StoppedRow[] =>
-    [...chunks].flatMap(({ high, low, nasTime }) => Array.from(high, (_, i): StoppedRow => [high[i]!, low[i]!, nasTime[i]!]));
-
   it.each([
     ['not yet full', 700],
     ['wrapped around', 2500],
-  ])('gives the same rows oldest first as the memory holds, %s, in chunks of at most the size asked', (_, stops) => {
+  ])('gives the rows the memory keeps, oldest first, %s, in chunks of at most the size asked', (_, stops) => {
     const memory = new StoppedSessions(1024);
-    for (let i = 0; i < stops; i++) memory.remember(`client\u0000nas\u0000session-${i}`, { at: i, nasTime: 1_800_000_000 + i });
+    const key = (i: number) => `client\u0000nas\u0000session-${i}`;
+    for (let i = 0; i < stops; i++) memory.remember(key(i), { at: i, nasTime: 1_800_000_000 + i });
     const chunks = [...memory.columns(300)];
     expect(chunks.every((chunk) => chunk.high.length > 0 && chunk.high.length <= 300)).toBe(true);
-    expect(rowsOf(chunks)).toEqual([...memory.rows()]);
-    expect(rowsOf(chunks)[0]![2]).toBe(1_800_000_000 + Math.max(0, stops - 1024));
+    const rows = stoppedRowsOf(chunks);
+    const first = Math.max(0, stops - 1024);
+    expect(rows.map((row) => row[2])).toEqual(Array.from({ length: stops - first }, (_, i) => 1_800_000_000 + first + i));
+    // The hashes are the kept keys': a memory loaded from the rows knows each kept stop and no forgotten one.
+    const loaded = new StoppedSessions(1024);
+    for (const [high, low, nasTime] of rows) loaded.rememberHashed(high, low, nasTime);
+    for (let i = first; i < stops; i++) expect(loaded.stoppedAt(key(i))).toEqual({ nasTime: 1_800_000_000 + i });
+    if (first > 0) expect(loaded.stoppedAt(key(first - 1))).toBeUndefined();
   });
 
   it('encodes columns as it encodes the same rows', () => {

@@ -11,6 +11,7 @@ import { readJournal } from '../../src/queue/journal.js';
 import { encodeRecord } from '../../src/queue/record.js';
 import { QueueState, removalRow, sessionRow, type JournalRecord } from '../../src/queue/state.js';
 import { PROJECT_ROOT } from '../helpers/service.js';
+import { stoppedRowsOf } from '../helpers/stopped-rows.js';
 
 const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/state-0.1/journal');
 
@@ -92,7 +93,7 @@ describe('journal format upgrade', () => {
       const made = new QueueState();
       made.sessions.stop({ client: 'ras1', nas: 'n', sessionId: 'gone-1' }, { at: 1, nasTime: 1_800_000_000 });
       made.sessions.stop({ client: 'ras1', nas: 'n', sessionId: 'gone-2' }, { at: 2, nasTime: undefined });
-      const triples = [...made.sessions.stoppedRows()].flat();
+      const triples = stoppedRowsOf(made.sessions.stoppedColumns(1024)).flat();
       const file = join(dir, 'journal');
       const v2: JournalRecord[] = [
         { t: 'h', v: 2, seq: 7, at: 0 },
@@ -110,7 +111,7 @@ describe('journal format upgrade', () => {
       expect(state.sessions.stoppedAt('ras1', 'n', 'other')).toBeUndefined();
       // The next compaction writes format 3, which keeps the same memory.
       const again = await stateOf(state.snapshot());
-      expect([...again.sessions.stoppedRows()]).toEqual([...state.sessions.stoppedRows()]);
+      expect(stoppedRowsOf(again.sessions.stoppedColumns(1024))).toEqual(stoppedRowsOf(state.sessions.stoppedColumns(1024)));
       expect(again.sessions.stoppedAt('ras1', 'n', 'gone-1')).toEqual({ nasTime: 1_800_000_000 });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/sessions/slot-
 import { StoppedSessions } from '../../src/sessions/stopped.js';
 import { SessionTable, type CanonicalSession, type Session } from '../../src/sessions/table.js';
 import { canonical } from '../helpers/state-store.js';
+import { stoppedRowsOf } from '../helpers/stopped-rows.js';
 
 const session = (nas: string, sessionId: string, addresses: string[], updatedAt = 1000): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt, eventAt: updatedAt });
 /** The session as an accounting event commits it, with canonical addresses. */
@@ -297,7 +298,7 @@ describe('stopped-session memory', () => {
     expect(memory.size).toBe(3000);
     expect(memory.stoppedAt('key-2000')).toBeUndefined();
     for (const i of [2001, 3500, 5000]) expect(memory.stoppedAt(`key-${i}`)).toEqual({ nasTime: i });
-    const rows = [...memory.rows()];
+    const rows = stoppedRowsOf(memory.columns(1000));
     expect(rows.map((row) => row[2])).toEqual(Array.from({ length: 3000 }, (_, i) => 2001 + i));
   });
 });
