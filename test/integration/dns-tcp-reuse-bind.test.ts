@@ -15,7 +15,7 @@ import { parsePrefix } from '../../src/net/address.js';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { rejection, serverBackend } from '../helpers/dns.js';
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
-import { startDnsTcpRelay, type DnsTcpRelay, type RelayAction, type RelayedMessage } from '../helpers/dns-tcp-relay.js';
+import { startDnsTcpRelay, type DnsTcpRelay, type RelayAction, type RelayedConnection, type RelayedMessage } from '../helpers/dns-tcp-relay.js';
 import { forgeAnswer } from '../helpers/forging-dns.js';
 import { havePeers, waitFor } from '../helpers/peers.js';
 import { serviceConfigYaml } from '../helpers/service.js';
@@ -71,17 +71,25 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('kept TCP connections to a r
     expect([...listed(first), ...listed(second)]).toEqual([false, false, false, false]);
   });
 
-  test('after the server closed the kept connection, the next UPDATE goes on a new connection and is applied', async () => {
-    const target = await viaRelay((message) => (message.index === 1 ? 'answer-then-close' : 'forward'));
-    const [first, second] = [nextBatch(), nextBatch()];
-    await unlist(target, first);
-    await waitFor('the client to see the close', () => relay!.connections()[0]!.closed, 5_000, 10);
-    await unlist(target, second);
+  test.each([
+    ['the server closed the kept connection after its answer', 'answer-then-close' as const, 'the client to see the close', (connection: RelayedConnection) => connection.closed],
+    [
+      'a forged unsigned answer ahead of BIND’s (discarded: the client closes the connection that carried it, not using it again)',
+      'forge-then-forward' as const,
+      'the client to close the connection that carried the forgery',
+      (connection: RelayedConnection) => connection.closedByClient,
+    ],
+  ])('after %s, the next UPDATE goes on a new connection and is applied', async (_case, first, closing, closed) => {
+    const target = await viaRelay((message) => (message.index === 1 ? first : 'forward'));
+    const [one, two] = [nextBatch(), nextBatch()];
+    await unlist(target, one);
+    await waitFor(closing, () => closed(relay!.connections()[0]!), 5_000, 10);
+    await unlist(target, two);
     expect(placed()).toEqual([
       [1, 1],
       [2, 1],
     ]);
-    expect([...listed(first), ...listed(second)]).toEqual([false, false, false, false]);
+    expect([...listed(one), ...listed(two)]).toEqual([false, false, false, false]);
   });
 
   test.each([['reset' as const], ['close' as const]])('a kept connection the server drops (%s) under the next UPDATE: the UPDATE is sent once more, on a new connection, and applied', async (action) => {
@@ -122,19 +130,6 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('kept TCP connections to a r
       [1, 1],
       [1, 2],
     ]);
-  });
-
-  test('a forged unsigned answer ahead of BIND’s is discarded, and the connection that carried it is closed, not used again', async () => {
-    const target = await viaRelay((message) => (message.index === 1 ? 'forge-then-forward' : 'forward'));
-    const [first, second] = [nextBatch(), nextBatch()];
-    await unlist(target, first);
-    await waitFor('the client to close the connection that carried the forgery', () => relay!.connections()[0]!.closedByClient, 5_000, 10);
-    await unlist(target, second);
-    expect(placed()).toEqual([
-      [1, 1],
-      [2, 1],
-    ]);
-    expect([...listed(first), ...listed(second)]).toEqual([false, false, false, false]);
   });
 
   test('closing the backend closes the connection it kept', async () => {

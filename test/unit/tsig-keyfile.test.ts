@@ -18,6 +18,16 @@ const KEYGEN = {
   ].join('\n'),
 };
 
+/** What parseTsigKeyFile throws for this text, read as /etc/rbl-unlist/tsig.key. */
+function keyFileError(text: string): unknown {
+  try {
+    parseTsigKeyFile(text, '/etc/rbl-unlist/tsig.key');
+  } catch (caught) {
+    return caught;
+  }
+  return undefined;
+}
+
 describe('parseTsigKeyFile', () => {
   test.each([
     ['hmac-md5', 'hmac-md5.sig-alg.reg.int', 16],
@@ -61,12 +71,7 @@ describe('parseTsigKeyFile', () => {
     ['a key missing its closing semicolon', 'key "k" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0"; }', /no key statement found/],
     ['text after the key', `${KEYGEN['hmac-sha256']}options { };`, /line 5: unexpected text outside the key statement/],
   ])('rejects %s with RBL_TSIG_KEYFILE naming the file', (_case, text, message) => {
-    let error: unknown;
-    try {
-      parseTsigKeyFile(text, '/etc/rbl-unlist/tsig.key');
-    } catch (caught) {
-      error = caught;
-    }
+    const error = keyFileError(text);
     expect(error).toMatchObject({ code: 'RBL_TSIG_KEYFILE' });
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch(/^\/etc\/rbl-unlist\/tsig\.key: /);
@@ -82,12 +87,7 @@ describe('a broken key file is never quoted (its content may be the secret)', ()
     ['the secret unquoted where the name goes', `key ${SECRET} { algorithm hmac-sha256; secret "${SECRET}"; };`, /the key name is not a valid domain name/],
     ['a bare secret', SECRET, /no key statement found/],
   ])('%s', (_case, text, message) => {
-    let error: unknown;
-    try {
-      parseTsigKeyFile(text, '/etc/rbl-unlist/tsig.key');
-    } catch (caught) {
-      error = caught;
-    }
+    const error = keyFileError(text);
     expect(error).toMatchObject({ code: 'RBL_TSIG_KEYFILE' });
     expect((error as Error).message).toMatch(message);
     for (const piece of [SECRET, SECRET.slice(0, 12), SECRET.slice(20, 32)]) expect((error as Error).message).not.toContain(piece);
