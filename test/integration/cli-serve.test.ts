@@ -1,10 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { encodeRecord } from '../../src/queue/record.js';
+import { JOURNAL_FILE } from '../../src/queue/store.js';
 import { cliConfigYaml, runBuiltCli, writeKeyFile } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/peers.js';
-import { startService, type ServiceHandle } from '../helpers/service.js';
+import { freePort, tempDir, waitFor } from '../helpers/peers.js';
+import { BUILT_CLI, PROJECT_ROOT, startService, type LogLine, type ServiceHandle } from '../helpers/service.js';
 
 // The built binary as systemd runs it: real signals, real process exit.
 describe('rbl-unlist serve as a process', () => {
@@ -49,6 +52,39 @@ describe('rbl-unlist serve as a process', () => {
     writeFileSync(configFile, yaml());
     service = await startService(configFile);
     expect(await service.stop('SIGINT')).toBe(0);
+  });
+
+  it('closes with exit 0 on a SIGTERM that lands while the journal is replayed, and keeps every session', async () => {
+    // A journal of 200,000 sessions takes the start a second or so to replay: the lock is taken
+    // before it, so a SIGTERM sent once the lock file is there lands in the middle of the start.
+    const stateDir = join(dir, 'state-replay');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const sessions = 200_000;
+    const fd = openSync(join(stateDir, JOURNAL_FILE), 'w', 0o600);
+    const now = Date.now();
+    writeSync(fd, encodeRecord({ t: 'h', v: 3, seq: 1, at: now }));
+    for (let first = 0; first < sessions; first += 5000) {
+      const rows = Array.from({ length: 5000 }, (_, k) => {
+        const i = first + k;
+        return ['ras1', 'nas-a', `replay-${i}`, [`10.${64 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}`], now, now, Math.floor(now / 1000)];
+      });
+      writeSync(fd, encodeRecord({ t: 's', s: rows }));
+    }
+    closeSync(fd);
+    writeFileSync(configFile, yaml().replace('"10.64.0.0/16"', '"10.64.0.0/12"').replace('dir: "state"', `dir: ${JSON.stringify(stateDir)}`));
+
+    const child = spawn(process.execPath, [BUILT_CLI, 'serve', '--config', configFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('the state lock', () => existsSync(join(stateDir, 'lock')), 15_000, 2);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const messages = output.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as LogLine).msg);
+    expect(messages).toEqual(['SIGTERM while starting: stopping as soon as started', 'rbl-unlist started', 'SIGTERM: stopping', 'rbl-unlist stopped']);
+
+    service = await startService(configFile);
+    expect(service.logs().find((line) => line.msg === 'rbl-unlist started')).toMatchObject({ sessions });
   });
 
   it('says why it cannot start in one log line and one stderr line, without a stack, and exits 1', async () => {
