@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../helpers/cli.js';
 import { executable, havePeers, tempDir, waitFor } from '../helpers/peers.js';
@@ -47,6 +47,12 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'named-checkconf', 'dig', 'ns
 
   beforeAll(async () => {
     expect(firstCommand).toBe('deploy/quickstart/run');
+    // The quick start runs npm ci when node_modules is older than package-lock.json, as a user's
+    // fresh clone needs; here that would replace node_modules under the other tests running now.
+    const installed = join(PROJECT_ROOT, 'node_modules', '.package-lock.json');
+    if (!existsSync(installed) || statSync(join(PROJECT_ROOT, 'package-lock.json')).mtimeMs > statSync(installed).mtimeMs) {
+      throw new Error('node_modules is older than package-lock.json: run npm ci before the suite (the quick start would reinstall it while other tests use it)');
+    }
     // No terminal: stdin is /dev/null and stdout a pipe, as under CI.
     child = spawn(join(PROJECT_ROOT, firstCommand), [], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
