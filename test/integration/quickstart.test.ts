@@ -53,6 +53,10 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'named-checkconf', 'dig', 'ns
     if (!existsSync(installed) || statSync(join(PROJECT_ROOT, 'package-lock.json')).mtimeMs > statSync(installed).mtimeMs) {
       throw new Error('node_modules is older than package-lock.json: run npm ci before the suite (the quick start would reinstall it while other tests use it)');
     }
+    // Likewise its build, when a source file is newer than dist (npm test builds first).
+    const built = statSync(join(PROJECT_ROOT, 'dist', 'cli', 'main.js')).mtimeMs;
+    const newer = readdirSync(join(PROJECT_ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(PROJECT_ROOT, 'src', file)).mtimeMs > built);
+    if (newer.length > 0) throw new Error(`src/${newer[0]} is newer than dist: run npm run build before the suite (the quick start would rebuild dist while other tests run it)`);
     // No terminal: stdin is /dev/null and stdout a pipe, as under CI.
     child = spawn(join(PROJECT_ROOT, firstCommand), [], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
