@@ -55,8 +55,13 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
   // Every signal is handled from before the start: a SIGTERM that lands while the journal is
   // replayed, or just after "rbl-unlist started" is logged, must close the service, not kill it.
   const control = handleSignals(io.signals ?? process, logger, file, daemon);
+  const starting = daemon.start();
   try {
-    await daemon.start();
+    // A start that a stop signal has waited on for FORCED_EXIT_MS is abandoned: main.ts exits.
+    if ((await Promise.race([starting.then(() => undefined), control.abandoned])) !== undefined) {
+      starting.catch(() => undefined);
+      return control.abandoned;
+    }
   } catch (error) {
     const { code, message } = errorReport(error);
     logger.fatal({ code, ...stackAtDebug(logger, error) }, `rbl-unlist failed to start: ${message}`);
@@ -84,6 +89,8 @@ interface Reloadable {
 interface SignalControl {
   /** The daemon is up: a stop asked for while it started begins now. Resolves with the exit status. */
   started(): Promise<number>;
+  /** Resolves with exit status 1 if a stop was asked for and the start did not end within FORCED_EXIT_MS. */
+  readonly abandoned: Promise<number>;
   /** Removes the listeners (the start failed). */
   detach(): void;
 }
@@ -92,11 +99,15 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
   let running = false;
   let stopAsked: NodeJS.Signals | undefined;
   let reloadAsked = false;
-  let stopping = false;
+  let closing = false;
+  let settled = false;
+  let forced: NodeJS.Timeout | undefined;
   // SIGHUPs are handled one after another, so two quick reloads never interleave.
   let reloading: Promise<void> = Promise.resolve();
   let resolveStatus!: (status: number) => void;
   const status = new Promise<number>((resolve) => (resolveStatus = resolve));
+  let resolveAbandoned!: (status: number) => void;
+  const abandoned = new Promise<number>((resolve) => (resolveAbandoned = resolve));
 
   const reload = (): void => {
     // SIGHUP's default action ends the process: a `systemctl reload` that lands while the journal
@@ -108,7 +119,7 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
       return;
     }
     reloading = reloading.then(async () => {
-      if (stopping) return;
+      if (closing) return;
       let next: Config;
       try {
         next = loadConfig(file, BACKENDS);
@@ -124,20 +135,19 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
     });
   };
 
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
+  const done = (exitStatus: number): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(forced);
+    detach();
+    logger.flush();
+    resolveStatus(exitStatus);
+  };
+
+  const close = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
     logger.info({ signal }, `${signal}: stopping`);
-    const forced = setTimeout(() => {
-      logger.error({ timeoutMs: FORCED_EXIT_MS }, `did not close within ${FORCED_EXIT_MS / 1000} s; exiting anyway`);
-      done(1);
-    }, FORCED_EXIT_MS);
-    const done = (exitStatus: number): void => {
-      clearTimeout(forced);
-      detach();
-      logger.flush();
-      resolveStatus(exitStatus);
-    };
     reloading
       .then(() => daemon.close())
       .then(
@@ -150,11 +160,24 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
   };
 
   const askStop = (signal: NodeJS.Signals): void => {
-    if (running) return stop(signal);
-    // Closing halfway through the start would race it; the start is bounded (journal replay), so
-    // the stop waits for it and follows at once.
     if (stopAsked) return;
     stopAsked = signal;
+    // The promise to systemd is an exit within FORCED_EXIT_MS of the signal, even from a start that
+    // hangs: exiting then is no worse than a crash, which the journal is made to survive.
+    forced = setTimeout(() => {
+      if (running) {
+        logger.error({ timeoutMs: FORCED_EXIT_MS }, `did not close within ${FORCED_EXIT_MS / 1000} s; exiting anyway`);
+        return done(1);
+      }
+      logger.error({ timeoutMs: FORCED_EXIT_MS }, `still starting ${FORCED_EXIT_MS / 1000} s after ${signal}; exiting anyway`);
+      settled = true;
+      detach();
+      logger.flush();
+      resolveAbandoned(1);
+    }, FORCED_EXIT_MS);
+    if (running) return close(signal);
+    // Closing halfway through the start would race it; the start is bounded (journal replay), so
+    // the stop waits for it and follows at once.
     logger.info({ signal }, `${signal} while starting: stopping as soon as started`);
   };
 
@@ -171,10 +194,14 @@ function handleSignals(signals: SignalSource, logger: Logger, file: string, daem
   return {
     started() {
       running = true;
-      if (stopAsked) stop(stopAsked);
+      if (stopAsked) close(stopAsked);
       else if (reloadAsked) reload();
       return status;
     },
-    detach,
+    abandoned,
+    detach() {
+      clearTimeout(forced);
+      detach();
+    },
   };
 }

@@ -206,6 +206,41 @@ describe('rbl-unlist serve', () => {
     expect(logs.some((line) => line.msg.includes('did not close within 10 s'))).toBe(true);
   });
 
+  it('exits 1, 10 s after a SIGTERM, from a start that never ends', async () => {
+    daemon.startGate = new Promise<void>(() => undefined);
+    const run = serve();
+    await settle();
+    vi.useFakeTimers();
+    run.signals.emit('SIGTERM');
+    await vi.advanceTimersByTimeAsync(9_999);
+    let settledWith: number | undefined;
+    void run.status.then((status) => (settledWith = status));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settledWith).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await run.status).toBe(1);
+    expect(logs.some((line) => line.level === 'error' && line.msg === 'still starting 10 s after SIGTERM; exiting anyway')).toBe(true);
+    expect(daemon.closed).toBe(0);
+    for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP']) expect(run.signals.listenerCount(name)).toBe(0);
+  });
+
+  it('counts the 10 s from the signal, not from the end of the start, when the close then hangs', async () => {
+    let open!: () => void;
+    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    daemon.closeNever = true;
+    const run = serve();
+    await settle();
+    vi.useFakeTimers();
+    run.signals.emit('SIGINT');
+    await vi.advanceTimersByTimeAsync(6_000);
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(daemon.closed).toBe(1);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(await run.status).toBe(1);
+    expect(logs.some((line) => line.msg === 'did not close within 10 s; exiting anyway')).toBe(true);
+  });
+
   it('exits 2 without starting anything when the config is wrong', async () => {
     writeFileSync(configFile, 'pools: [10.64.0.0/16]\n');
     const run = serve();
