@@ -117,8 +117,8 @@ export function handleSignals(signals: SignalSource, logger: Logger, file: strin
       resolveAbandoned(1);
     }, FORCED_EXIT_MS);
     if (running) return close(signal);
-    // Closing halfway through the start would race it; the start is bounded (journal replay), so
-    // the stop waits for it and follows at once.
+    // Closing halfway through the start would race it: the close waits for the start (a journal
+    // replay takes seconds) and follows at once, within the same FORCED_EXIT_MS.
     logger.info({ signal }, `${signal} while starting: stopping as soon as started`);
   };
 
