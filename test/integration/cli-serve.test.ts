@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,12 +54,14 @@ describe('rbl-unlist serve as a process', () => {
     expect(await service.stop('SIGINT')).toBe(0);
   });
 
-  it('closes with exit 0 on a SIGTERM that lands while the journal is replayed, and keeps every session', async () => {
-    // A journal of 200,000 sessions takes the start a second or so to replay: the lock is taken
-    // before it, so a SIGTERM sent once the lock file is there lands in the middle of the start.
-    const stateDir = join(dir, 'state-replay');
+  /**
+   * A state.dir whose journal holds `sessions` sessions: the start takes a second or so to replay
+   * them. The lock is taken before that, so a signal sent once the lock file is there lands in the
+   * middle of the start. Returns the config for it.
+   */
+  function replayingConfig(name: string, sessions: number): { stateDir: string; yaml: string } {
+    const stateDir = join(dir, name);
     mkdirSync(stateDir, { mode: 0o700 });
-    const sessions = 200_000;
     const fd = openSync(join(stateDir, JOURNAL_FILE), 'w', 0o600);
     const now = Date.now();
     writeSync(fd, encodeRecord({ t: 'h', v: 3, seq: 1, at: now }));
@@ -71,20 +73,45 @@ describe('rbl-unlist serve as a process', () => {
       writeSync(fd, encodeRecord({ t: 's', s: rows }));
     }
     closeSync(fd);
-    writeFileSync(configFile, yaml().replace('"10.64.0.0/16"', '"10.64.0.0/12"').replace('dir: "state"', `dir: ${JSON.stringify(stateDir)}`));
+    return { stateDir, yaml: yaml().replace('"10.64.0.0/16"', '"10.64.0.0/12"').replace('dir: "state"', `dir: ${JSON.stringify(stateDir)}`) };
+  }
 
+  /** Starts the built service and resolves once it holds the state lock, that is, while it starts. */
+  async function startingService(stateDir: string): Promise<{ child: ChildProcess; exited: Promise<number | null>; messages: () => LogLine[] }> {
     const child = spawn(process.execPath, [BUILT_CLI, 'serve', '--config', configFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await waitFor('the state lock', () => existsSync(join(stateDir, 'lock')), 15_000, 2);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    const messages = output.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as LogLine).msg);
-    expect(messages).toEqual(['SIGTERM while starting: stopping as soon as started', 'rbl-unlist started', 'SIGTERM: stopping', 'rbl-unlist stopped']);
+    const messages = () => output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
+    return { child, exited, messages };
+  }
+
+  it('closes with exit 0 on a SIGTERM that lands while the journal is replayed, and keeps every session', async () => {
+    const sessions = 200_000;
+    const { stateDir, yaml: config } = replayingConfig('state-replay', sessions);
+    writeFileSync(configFile, config);
+    const starting = await startingService(stateDir);
+    starting.child.kill('SIGTERM');
+    expect(await starting.exited).toBe(0);
+    expect(starting.messages().map((line) => line.msg)).toEqual(['SIGTERM while starting: stopping as soon as started', 'rbl-unlist started', 'SIGTERM: stopping', 'rbl-unlist stopped']);
 
     service = await startService(configFile);
     expect(service.logs().find((line) => line.msg === 'rbl-unlist started')).toMatchObject({ sessions });
+  });
+
+  it('reloads, once started, the config a SIGHUP asked for while the journal was replayed', async () => {
+    const { stateDir, yaml: config } = replayingConfig('state-replay-hup', 200_000);
+    writeFileSync(configFile, config);
+    const starting = await startingService(stateDir);
+    writeFileSync(configFile, config.replace('  clients:\n', '  clients:\n    - name: ras2\n      address: 127.0.0.2/32\n      secret: other-secret\n'));
+    starting.child.kill('SIGHUP');
+    await waitFor('the reload', () => starting.messages().some((line) => line.msg === 'config reloaded'), 15_000, 20);
+    const lines = starting.messages();
+    expect(lines.map((line) => line.msg)).toEqual(['SIGHUP while starting: reloading the config as soon as started', 'rbl-unlist started', 'config reloaded']);
+    expect(lines[2]).toMatchObject({ clients: 2 });
+    starting.child.kill('SIGTERM');
+    expect(await starting.exited).toBe(0);
   });
 
   it('says why it cannot start in one log line and one stderr line, without a stack, and exits 1', async () => {
