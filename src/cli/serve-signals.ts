@@ -76,14 +76,16 @@ export function handleSignals(signals: SignalSource, logger: Logger, file: strin
     });
   };
 
-  const done = (exitStatus: number): void => {
+  /** Ends the signal handling once, with the exit status for the promise runServe waits on. */
+  const settle = (exitStatus: number, resolve: (status: number) => void): void => {
     if (settled) return;
     settled = true;
     clearTimeout(forced);
     detach();
     logger.flush();
-    resolveStatus(exitStatus);
+    resolve(exitStatus);
   };
+  const done = (exitStatus: number): void => settle(exitStatus, resolveStatus);
 
   const close = (signal: NodeJS.Signals): void => {
     if (closing) return;
@@ -111,10 +113,7 @@ export function handleSignals(signals: SignalSource, logger: Logger, file: strin
         return done(1);
       }
       logger.error({ timeoutMs: FORCED_EXIT_MS }, `still starting ${FORCED_EXIT_MS / 1000} s after ${signal}; exiting anyway`);
-      settled = true;
-      detach();
-      logger.flush();
-      resolveAbandoned(1);
+      settle(1, resolveAbandoned);
     }, FORCED_EXIT_MS);
     if (running) return close(signal);
     // Closing halfway through the start would race it: the close waits for the start (a journal

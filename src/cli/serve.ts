@@ -53,13 +53,11 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
   // Every signal is handled from before the start: a SIGTERM that lands while the journal is
   // replayed, or just after "rbl-unlist started" is logged, must close the service, not kill it.
   const control = handleSignals(io.signals ?? process, logger, file, daemon);
-  const starting = daemon.start();
   try {
-    // A start that a stop signal has waited on for FORCED_EXIT_MS is abandoned: main.ts exits.
-    if ((await Promise.race([starting.then(() => undefined), control.abandoned])) !== undefined) {
-      starting.catch(() => undefined);
-      return control.abandoned;
-    }
+    // A start that a stop signal has waited on for FORCED_EXIT_MS is abandoned: main.ts exits
+    // with that status (the race handles a later rejection of the start).
+    const outcome = await Promise.race([daemon.start().then(() => 'started' as const), control.abandoned]);
+    if (outcome !== 'started') return outcome;
   } catch (error) {
     const { code, message } = errorReport(error);
     logger.fatal({ code, ...stackAtDebug(logger, error) }, `rbl-unlist failed to start: ${message}`);
