@@ -68,7 +68,7 @@ export class DnsTcpConnection {
   /** Writes the message and resolves with the outcome once an answer is believed, the connection ends, or timeoutMs passes. */
   exchange(message: Buffer, timeoutMs: number, judge: AnswerJudge | undefined): Promise<TcpOutcome> {
     if (this.#pending) throw new Error('a DNS TCP connection carries one exchange at a time; this is a bug');
-    if (this.#ended) return Promise.resolve({ ok: false, error: connectionError(this.#server, 'TCP', new Error('connection closed before the answer')), unanswered: true });
+    if (this.#ended) return Promise.resolve({ ok: false, error: this.#closedError(), unanswered: true });
     return new Promise((resolve) => {
       const pending: Pending = { message, judge, discarded: new DiscardedAnswers(), resolve, timer: undefined, bytes: 0, ignored: 0 };
       this.#pending = pending;
@@ -115,6 +115,11 @@ export class DnsTcpConnection {
     }
   }
 
+  /** RBL_DNS_CONNECTION for a connection that closed before the answer came. */
+  #closedError(): RblError {
+    return connectionError(this.#server, 'TCP', new Error('connection closed before the answer'));
+  }
+
   #settle(outcome: TcpOutcome): void {
     const pending = this.#pending!;
     this.#pending = undefined;
@@ -130,7 +135,7 @@ export class DnsTcpConnection {
     this.#socket.destroy();
     const pending = this.#pending;
     if (pending) {
-      const closed = pending.discarded.error(this.#server, 'TCP', 'before it closed the connection', connectionError(this.#server, 'TCP', new Error('connection closed before the answer')));
+      const closed = pending.discarded.error(this.#server, 'TCP', 'before it closed the connection', this.#closedError());
       this.#settle({ ok: false, error: error ?? closed, unanswered: pending.bytes === 0 });
     }
     this.#onEnd?.(this);
