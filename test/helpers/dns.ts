@@ -2,14 +2,14 @@
  * Shared pieces of the DNS server helpers (bind.ts, knot.ts): running a peer process in the
  * foreground, asking it with the real `dig`, writing zone files, and a backend config for tests.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, beforeEach } from 'vitest';
 import { createDnsUpdateBackend } from '../../src/backends/dns-update/backend.js';
 import type { DnsUpdateBackendConfig } from '../../src/backends/dns-update/config.js';
 import type { TsigKey } from '../../src/backends/dns-update/keyfile.js';
 import { RblError } from '../../src/errors.js';
-import { executable, waitFor } from './peers.js';
+import { executable, spawnLogged, waitFor } from './peers.js';
 
 /** A zone a helper serves: its name and records in zone-file syntax, relative to the zone or absolute. */
 export interface ZoneSpec {
@@ -76,23 +76,23 @@ export interface PeerProcess {
 
 /** Starts a server in the foreground; a process that exits early is reported by `exited()`. */
 export function startPeer(command: string, args: readonly string[], cwd: string): PeerProcess {
-  const child = spawn(executable(command), args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const { child, output } = spawnLogged(executable(command), args, cwd);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     child.once('exit', () => resolve());
   });
   return {
     child,
-    output: () => output,
+    output,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      // Read what it printed before the folder can be removed.
+      output();
     },
   };
 }

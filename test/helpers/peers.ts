@@ -3,7 +3,7 @@
  * Under CI=true a missing peer fails the test; elsewhere the test is skipped with the reason.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,41 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** A peer process whose stdout and stderr go to a file in its folder. */
+export interface LoggedProcess {
+  readonly child: ChildProcess;
+  /** Everything it printed so far (what was read last, once its folder is gone). */
+  output(): string;
+}
+
+/**
+ * Starts `binary` in `dir` with its stdout and stderr written to `dir`/peer-output.log. A file, not
+ * a pipe: a bench's BIND logs a line per name it deletes, and reading those through a pipe took the
+ * process that also runs the load about a sixth of a core.
+ */
+export function spawnLogged(binary: string, args: readonly string[], dir: string): LoggedProcess {
+  const outputFile = join(dir, 'peer-output.log');
+  const fd = openSync(outputFile, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, args, { cwd: dir, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  let lastRead = '';
+  return {
+    child,
+    output() {
+      try {
+        lastRead = readFileSync(outputFile, 'utf8');
+      } catch {
+        // The folder was removed after the peer stopped: what it printed is what was read last.
+      }
+      return lastRead;
+    },
+  };
+}
+
 /** A peer daemon run in the foreground by a test, its stdout and stderr collected. */
 export interface ForegroundPeer {
   /** Everything it printed so far. */
@@ -96,15 +131,12 @@ export async function startForegroundPeer(
   what: string,
   binary: string,
   args: readonly string[],
-  temp: { remove: () => void },
+  temp: { dir: string; remove: () => void },
   ready: (output: string) => boolean,
   timeoutMs: number,
 ): Promise<ForegroundPeer> {
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  const { child, output } = spawnLogged(binary, args, temp.dir);
   let exited: number | null | undefined;
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code) => {
       exited = code;
@@ -118,16 +150,17 @@ export async function startForegroundPeer(
       await exit;
       clearTimeout(killer);
     }
+    output();
     temp.remove();
   };
   try {
     await waitFor(what, () => {
-      if (exited !== undefined) throw new Error(`${what}: it exited (${exited}) first:\n${output}`);
-      return ready(output);
+      if (exited !== undefined) throw new Error(`${what}: it exited (${exited}) first:\n${output()}`);
+      return ready(output());
     }, timeoutMs);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { output: () => output, stop };
+  return { output, stop };
 }
