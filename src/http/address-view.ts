@@ -7,7 +7,6 @@
 import { RblError } from '../errors.js';
 import { formatPrefix, maskBytes, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
 import type { JobDeliveries } from '../queue/store.js';
-import { redactUrlsIn } from '../redact.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import type { AddressHistory } from './address-history.js';
 
@@ -189,8 +188,8 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
         requested_at: iso(job.createdAt),
         failed_at: iso(letter.failedAt),
         code: letter.code,
-        // 0.1 wrote HTTP backends' URLs into dead-letter messages with their query tokens: never shown.
-        message: redactUrlsIn(letter.message),
+        // Redacted as the journal was read (QueueState): 0.1 journaled HTTP URLs with their tokens.
+        message: letter.message,
         reason: reasonView(job.reason),
       })),
     ),

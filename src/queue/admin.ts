@@ -8,7 +8,6 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrlsIn } from '../redact.js';
 import { Journal, readJournal } from './journal.js';
 import { lockHolder, tryLock } from './lock.js';
 import { sendRequest, type AdminReply, type AdminRequest } from './requests.js';
@@ -80,8 +79,8 @@ export async function listQueue(dir: string, options: AdminOptions = {}): Promis
       pending.push({ ...view, ...splitLane(lane), ...attempts });
     }
     for (const letter of job.dead) {
-      // 0.1 wrote HTTP backends' URLs into dead-letter messages with their query tokens: never shown.
-      dead.push({ ...view, ...splitLane(letter.lane), failedAt: letter.failedAt, code: letter.code, message: redactUrlsIn(letter.message) });
+      // The message was redacted as the journal was read (QueueState): 0.1 journaled HTTP URLs with their tokens.
+      dead.push({ ...view, ...splitLane(letter.lane), failedAt: letter.failedAt, code: letter.code, message: letter.message });
     }
   }
   return { pending, live: live !== undefined, ...(serviceError === undefined ? {} : { serviceError }), dead, unreadableBytes: read.skippedBytes };

@@ -36,6 +36,8 @@ export type QueueEvent =
       readonly reason: string;
       readonly savedAs: string | undefined;
     }
+  /** Dead letters an older release journaled with a credential in their message; the journal is being compacted to drop that text. */
+  | { readonly type: 'dead-letters-redacted'; readonly file: string; readonly count: number }
   | { readonly type: 'journal-compacted'; readonly file: string; readonly beforeBytes: number; readonly afterBytes: number; readonly durationMs: number }
   /**
    * The journal could not be written or compacted (disk full, I/O error, read-only). `writable` says

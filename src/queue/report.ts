@@ -64,6 +64,12 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
       case 'request-error':
         log.error({ code: event.error.code }, event.error.message);
         break;
+      case 'dead-letters-redacted':
+        log.warn(
+          { file: event.file, dead_letters: event.count },
+          `${event.count} dead letters held a credential in their message as an older release journaled it: shown REDACTED, and the journal is compacted now so the file no longer holds it`,
+        );
+        break;
       case 'journal-compacted':
         log.info({ file: event.file, before_bytes: event.beforeBytes, after_bytes: event.afterBytes, ms: event.durationMs }, 'journal compacted');
         break;

@@ -8,6 +8,7 @@
  * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
  */
 import { RblError } from '../errors.js';
+import { redactUrlsIn } from '../redact.js';
 import type { IpPrefix } from '../net/address.js';
 import { SessionTable, type CanonicalSession, type Session, type SessionKey, type StopTime } from '../sessions/table.js';
 import { decodeJobColumns, encodeJobColumns, type JobColumns } from './job-columns.js';
@@ -155,6 +156,7 @@ export class QueueState {
   nextSeq = 1;
   #pending = 0;
   #dead = 0;
+  #redactedDeadLetters = 0;
   /**
    * lane → target → the jobs whose delivery in that lane is pending: what merges a new unlist into
    * the backlog. One job is held as its id, several in a Set: a burst of Stops is one job per
@@ -170,6 +172,14 @@ export class QueueState {
   /** Dead-lettered deliveries. */
   get deadCount(): number {
     return this.#dead;
+  }
+
+  /**
+   * Dead letters whose message, as the journal holds it, had a credential in a URL: 0.1 journaled
+   * its HTTP errors unredacted. They are kept redacted, so the next snapshot leaves the text behind.
+   */
+  get redactedDeadLetters(): number {
+    return this.#redactedDeadLetters;
   }
 
   /** The jobs whose delivery of `target` (formatPrefix text) in `lane` is pending. */
@@ -224,7 +234,7 @@ export class QueueState {
         const job = this.jobs.get(record.i);
         if (!job || !removeFrom(job.pending, record.l)) return;
         this.#index(job, record.l, false);
-        job.dead.push({ lane: record.l, failedAt: record.a, code: record.c, message: record.m });
+        job.dead.push({ lane: record.l, failedAt: record.a, code: record.c, message: this.#redacted(record.m) });
         this.#pending--;
         this.#dead++;
         return;
@@ -298,6 +308,12 @@ export class QueueState {
     }
   }
 
+  #redacted(message: string): string {
+    const redacted = redactUrlsIn(message);
+    if (redacted !== message) this.#redactedDeadLetters++;
+    return redacted;
+  }
+
   #addJob(row: JobRow): void {
     const old = this.jobs.get(row.i);
     if (old) {
@@ -305,7 +321,7 @@ export class QueueState {
       this.#dead -= old.dead.length;
       for (const lane of old.pending) this.#index(old, lane, false);
     }
-    const dead = (row.x ?? []).map(([lane, failedAt, code, message]) => ({ lane, failedAt, code, message }));
+    const dead = (row.x ?? []).map(([lane, failedAt, code, message]) => ({ lane, failedAt, code, message: this.#redacted(message) }));
     this.nextSeq = Math.max(this.nextSeq, row.i + 1);
     if (row.p.length === 0 && dead.length === 0) {
       this.jobs.delete(row.i);

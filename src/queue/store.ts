@@ -94,6 +94,11 @@ async function loadDurable(
     onError: (error) => onFailure(journal, error),
     onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),
   });
+  if (state.redactedDeadLetters > 0) {
+    // The credential is out of memory already; a compaction writes the journal anew without it.
+    emit(options.onEvent, { type: 'dead-letters-redacted', file, count: state.redactedDeadLetters });
+    void journal.compact();
+  }
   if (probe) {
     try {
       // An empty commit: replaying it changes nothing.

@@ -2,18 +2,21 @@
  * Dead letters that 0.1 journaled may carry an HTTP backend's token in a URL query string (0.1 did
  * not redact its error messages). Wherever such a message is shown again (`queue list` in text and
  * JSON, GET /addresses/ADDRESS and so `rbl-unlist why`), the token is REDACTED; the rest of the
- * message, which says where the request went and what came back, stays.
+ * message, which says where the request went and what came back, stays. The service that opens
+ * such a state.dir compacts its journal at once, so the file no longer holds the token either.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressReport } from '../../src/http/address-view.js';
 import { AddressHistory } from '../../src/http/address-history.js';
 import { listQueue } from '../../src/queue/admin.js';
 import { encodeRecord } from '../../src/queue/record.js';
+import type { Backend } from '../../src/backends/types.js';
+import type { QueueEvent } from '../../src/queue/events.js';
 import { openStateStore } from '../../src/queue/store.js';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
-import { tempDir } from '../helpers/peers.js';
+import { tempDir, waitFor } from '../helpers/peers.js';
 import { PROJECT_ROOT } from '../helpers/service.js';
 
 const TOKEN = 'tok-5e1f-0a77';
@@ -21,6 +24,24 @@ const TOKEN = 'tok-5e1f-0a77';
 const MESSAGE_0_1 = `api: GET https://rbl.example.net/v1/delist?ip=10.64.0.23&api_key=${TOKEN}: 403 "forbidden"`;
 // The redaction takes a URL in text up to white space, so the colon after the token goes with it.
 const SHOWN = 'api: GET https://rbl.example.net/v1/delist?ip=10.64.0.23&api_key=REDACTED 403 "forbidden"';
+
+/** The fixture's backend and zone, configured but never answering: its pending unlists stay pending. */
+const HANGING_BIND: Backend = {
+  name: 'bind',
+  zones: ['rbl.test'],
+  unlist: () => new Promise<void>(() => undefined),
+  check: () => Promise.reject(new Error('not used')),
+  probe: () => Promise.resolve(),
+  describe: () => '',
+  close: () => Promise.resolve(),
+};
+/** Sessions of the fixture never expire here. */
+const TEN_YEARS_MS = 10 * 365 * 24 * 3_600_000;
+
+/** Every file in state.dir, as one text: where the token must not be. */
+function stateDirText(dir: string): string {
+  return readdirSync(dir).map((name) => readFileSync(join(dir, name), 'latin1')).join('\n');
+}
 
 let temp: { dir: string; remove: () => void };
 let stateDir: string;
@@ -62,5 +83,34 @@ describe('a 0.1 dead letter with a token in its message', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('leaves the disk: the store compacts the journal as it opens, and keeps every job, dead letter and session', async () => {
+    expect(stateDirText(stateDir)).toContain(TOKEN);
+    const before = await listQueue(stateDir);
+    const events: QueueEvent[] = [];
+    const store = await openStateStore({ dir: stateDir, backends: [HANGING_BIND], maxSessionAgeMs: TEN_YEARS_MS, closeGraceMs: 10, onEvent: (event) => events.push(event) });
+    let sessions: number;
+    try {
+      expect(events).toContainEqual({ type: 'dead-letters-redacted', file: join(stateDir, 'journal'), count: 1 });
+      await waitFor('the compaction at start', () => events.some((event) => event.type === 'journal-compacted'), 10_000, 10);
+      expect(stateDirText(stateDir)).not.toContain(TOKEN);
+      sessions = store.sessions.size;
+      expect(sessions).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+    // Nothing else changed: the same pending unlists and dead letters (the message as shown before), and the same sessions.
+    expect(await listQueue(stateDir)).toEqual(before);
+    expect(before.dead).toEqual([expect.objectContaining({ message: SHOWN })]);
+    const reopened = await openStateStore({ dir: stateDir, backends: [HANGING_BIND], maxSessionAgeMs: TEN_YEARS_MS, closeGraceMs: 10, onEvent: (event) => events.push(event) });
+    try {
+      expect(reopened.sessions.size).toBe(sessions);
+    } finally {
+      await reopened.close();
+    }
+    // Once the file is clean, opening it again neither warns nor compacts.
+    expect(events.filter((event) => event.type === 'dead-letters-redacted')).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'journal-compacted')).toHaveLength(1);
   });
 });

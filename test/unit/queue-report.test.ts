@@ -43,6 +43,20 @@ async function value(name: string, labels: Record<string, string> = {}): Promise
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('queue events reported', () => {
+  it('warns once when dead letters an older release journaled held a credential, saying the journal is compacted now', async () => {
+    report({ type: 'dead-letters-redacted', file: '/var/lib/rbl-unlist/journal', count: 2 });
+    await settled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        component: 'queue',
+        file: '/var/lib/rbl-unlist/journal',
+        dead_letters: 2,
+        msg: '2 dead letters held a credential in their message as an older release journaled it: shown REDACTED, and the journal is compacted now so the file no longer holds it',
+      }),
+    ]);
+  });
+
   it('logs an unlisted line with the event that made the job, and counts its targets per backend', async () => {
     report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', jobs: [job], at: 12 });
     await settled();
