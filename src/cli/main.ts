@@ -3,9 +3,14 @@
  * The `rbl-unlist` executable: runs the command line and exits with its status. The only place
  * in rbl-unlist that calls process.exit; `serve` settles only once the daemon has stopped.
  */
-import { runCli } from './program.js';
+import { earlySignals } from './early-signals.js';
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+// serve listens for its signals before anything else loads (see early-signals.ts); the one-shot
+// commands keep the default actions, so a SIGTERM still ends them at once.
+const signals = process.argv[2] === 'serve' ? earlySignals() : undefined;
+const { runCli } = await import('./program.js');
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, ...(signals ? { signals } : {}) }).then(
   // A pipe takes stdout asynchronously: exit once what was written (a long `queue list --json`) is flushed.
   (status) => process.stdout.write('', () => process.exit(status)),
   (error: unknown) => {

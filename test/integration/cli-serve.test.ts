@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { encodeRecord } from '../../src/queue/record.js';
 import { JOURNAL_FILE } from '../../src/queue/store.js';
 import { cliConfigYaml, runBuiltCli, writeKeyFile } from '../helpers/cli.js';
@@ -112,6 +113,46 @@ describe('rbl-unlist serve as a process', () => {
     expect(lines[2]).toMatchObject({ clients: 2 });
     starting.child.kill('SIGTERM');
     expect(await starting.exited).toBe(0);
+  });
+
+  /**
+   * Module hooks for the service process that mark when it resolves src/cli/program.js (which
+   * main.ts loads after listening for signals) and hold that resolution for 300 ms: a signal sent
+   * then lands while the program still loads. Returns the node arguments that load them.
+   */
+  function loadingMarker(marker: string): string[] {
+    const hooks = join(dir, 'mark-program-hooks.mjs');
+    writeFileSync(
+      hooks,
+      `import { writeFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier.endsWith('/program.js')) {
+    writeFileSync(${JSON.stringify(marker)}, 'loading');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  }
+  return next(specifier, context);
+}
+`,
+    );
+    const register = join(dir, 'mark-program.mjs');
+    writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    return ['--import', pathToFileURL(register).href];
+  }
+
+  it('closes with exit 0 on a SIGTERM that lands while the program still loads', async () => {
+    writeFileSync(configFile, yaml());
+    const marker = join(dir, 'program-loading');
+    rmSync(marker, { force: true });
+    const child = spawn(process.execPath, [...loadingMarker(marker), BUILT_CLI, 'serve', '--config', configFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    await waitFor('the program to load', () => existsSync(marker), 15_000, 2);
+    // Without a listener yet, Node's own handler ends the process; to a container's PID 1 the kernel would not deliver it.
+    child.kill('SIGTERM');
+    expect(await exited).toEqual([0, null]);
+    const messages = output.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as LogLine).msg);
+    expect(messages).toEqual(['SIGTERM while starting: stopping as soon as started', 'rbl-unlist started', 'SIGTERM: stopping', 'rbl-unlist stopped']);
   });
 
   it('says why it cannot start in one log line and one stderr line, without a stack, and exits 1', async () => {

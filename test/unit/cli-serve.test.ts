@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { BACKENDS, type BackendRegistry } from '../../src/backends/index.js';
 import type { Config } from '../../src/config/load.js';
 import { RblError } from '../../src/errors.js';
+import { earlySignals } from '../../src/cli/early-signals.js';
 import { runCli } from '../../src/cli/program.js';
 import { cliConfigYaml, writeKeyFile } from '../helpers/cli.js';
 import { tempDir } from '../helpers/peers.js';
@@ -72,8 +73,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function serve(args: string[] = ['--config', configFile]) {
-  const signals = new EventEmitter();
+function serve(args: string[] = ['--config', configFile], process = new EventEmitter()) {
+  // What main.ts hands serve: process, through the signals that came while the program loaded.
+  const signals = earlySignals(process);
   let stderr = '';
   const status = runCli(['serve', ...args], {
     stdout: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
@@ -81,7 +83,7 @@ function serve(args: string[] = ['--config', configFile]) {
     env: {},
     signals,
   });
-  return { signals, status, stderr: () => stderr };
+  return { signals: process, status, stderr: () => stderr };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -98,6 +100,23 @@ describe('rbl-unlist serve', () => {
     expect(await run.status).toBe(0);
     expect(daemon.closed).toBe(1);
     expect(run.signals.listenerCount('SIGHUP')).toBe(0);
+  });
+
+  it('closes with exit 0 once started on a SIGTERM that came while the program was still loading', async () => {
+    let open!: () => void;
+    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const process = new EventEmitter();
+    const run = serve(['--config', configFile], process);
+    // runCli has not reached serve's handlers yet: the signal lands on the program as it loads.
+    process.emit('SIGTERM', 'SIGTERM');
+    await settle();
+    expect(daemon.closed).toBe(0);
+    open();
+    expect(await run.status).toBe(0);
+    expect(daemon.started).toBe(1);
+    expect(daemon.closed).toBe(1);
+    expect(logs.map((line) => line.msg)).toEqual(['SIGTERM while starting: stopping as soon as started', 'SIGTERM: stopping']);
+    expect(['SIGTERM', 'SIGINT', 'SIGHUP'].map((signal) => process.listenerCount(signal))).toEqual([0, 0, 0]);
   });
 
   it('closes on SIGINT too, and only once when the signal repeats', async () => {
