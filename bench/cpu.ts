@@ -91,8 +91,32 @@ const USER_HZ = 100;
 
 /** CPU seconds (user + system) a running process has used so far, from /proc; NaN if it is gone. */
 export function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** Seconds a thread spent on a CPU, and runnable but waiting for one (the run queue). */
+export interface ThreadSchedule {
+  readonly running: number;
+  readonly waiting: number;
+}
+
+/**
+ * The schedule of a process's main thread (its task has the process's id): for Node, the one
+ * thread that runs the JavaScript, beside the threads for the disk and the garbage collector.
+ * From /proc/PID/task/PID/schedstat (nanoseconds); NaN where the kernel keeps no schedstat.
+ */
+export function mainThreadSchedule(pid: number): ThreadSchedule {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [running, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { running: running! / 1e9, waiting: waiting! / 1e9 };
+  } catch {
+    return { running: Number.NaN, waiting: Number.NaN };
+  }
+}
+
+function statCpuSeconds(file: string): number {
+  try {
+    const text = readFileSync(file, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
   } catch {

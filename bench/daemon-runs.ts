@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BindServer } from '../test/helpers/bind.js';
 import { freePort, tempDir } from '../test/helpers/peers.js';
 import type { Series } from './chart.js';
-import { processCpuSeconds } from './cpu.js';
+import { mainThreadSchedule, processCpuSeconds, type ThreadSchedule } from './cpu.js';
 import { nowMs, runLoad, type LoadResult } from './load.js';
 import type { DaemonRun, LatencyRun, StopRun } from './report.js';
 import { metricSum, readDaemonLog, startBenchService, type BenchService } from './service.js';
@@ -35,6 +35,11 @@ export function maxOf(values: Iterable<number>): number {
   let max = Number.NEGATIVE_INFINITY;
   for (const value of values) if (value > max) max = value;
   return max;
+}
+
+/** A thread's running and waiting between two readings, as shares of `seconds` (cores). */
+function shareOf(after: ThreadSchedule, before: ThreadSchedule, seconds: number): ThreadSchedule {
+  return { running: (after.running - before.running) / seconds, waiting: (after.waiting - before.waiting) / seconds };
 }
 
 /** Events per second in bins of binMs, as [seconds since origin, rate] points. */
@@ -99,7 +104,7 @@ export async function daemonThroughput(bind: BindServer, zone: BenchZone, logLev
         }
       })();
       const bindPid = Number(readFileSync(join(bind.dir, 'named.pid'), 'utf8').trim());
-      const cpuBefore = { daemon: processCpuSeconds(service.pid), bind: processCpuSeconds(bindPid), generator: process.cpuUsage() };
+      const cpuBefore = { daemon: processCpuSeconds(service.pid), mainThread: mainThreadSchedule(service.pid), bind: processCpuSeconds(bindPid), generator: process.cpuUsage() };
       const load = await runLoad({ port: radiusPort, packets: packets.slice(warmup), secret: BENCH_SECRET, sockets, window: settings.window, maxDurationMs: 120_000 });
       scraping = false;
       await scraper;
@@ -110,6 +115,7 @@ export async function daemonThroughput(bind: BindServer, zone: BenchZone, logLev
       const daemonCpuSeconds = processCpuSeconds(service.pid) - cpuBefore.daemon;
       const cpu = {
         daemon: daemonCpuSeconds / busySeconds,
+        daemonMainThread: shareOf(mainThreadSchedule(service.pid), cpuBefore.mainThread, busySeconds),
         bind: (processCpuSeconds(bindPid) - cpuBefore.bind) / busySeconds,
         generator: (generatorCpu.user + generatorCpu.system) / 1e6 / busySeconds,
       };

@@ -1,6 +1,7 @@
 /**
  * The bench's results: the JSON shape, the targets judged from one run's figures, and the table.
  */
+import type { ThreadSchedule } from './cpu.js';
 import type { BacklogRun, StartupRun } from './state-runs.js';
 
 /** A rate measured by sending Stops to a RADIUS server (the daemon, or FreeRADIUS + exec). */
@@ -33,7 +34,11 @@ export interface DaemonRun extends StopRun {
   readonly heapTotalBytes: number;
   readonly externalBytes: number;
   /** CPU used from the first Stop to the drained queue, in cores (1 = one core busy all the time). */
-  readonly cpu: { readonly daemon: number; readonly bind: number; readonly generator: number };
+  /**
+   * Cores busy over the run. daemonMainThread: the daemon's JavaScript thread, its share of the
+   * run on a core and runnable but waiting for one (absent in results from before 2026-11-30).
+   */
+  readonly cpu: { readonly daemon: number; readonly daemonMainThread?: ThreadSchedule; readonly bind: number; readonly generator: number };
   /** The daemon's CPU time (all its threads) per measured Stop: what a code change moves, less noisy than the rate. */
   readonly daemonCpuMicrosecondsPerStop: number;
   /** Lines at warn or above that the daemon logged (none in a clean run). */
@@ -106,6 +111,12 @@ const MB = 1024 * 1024;
 
 function fmt(value: number, digits = 0): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** "(JavaScript thread: 0.74 running, 0.15 waiting for a core)", or nothing where it was not measured. */
+function mainThreadNote(thread: ThreadSchedule | undefined): string {
+  if (thread === undefined || Number.isNaN(thread.running)) return '';
+  return ` (JavaScript thread: ${fmt(thread.running, 2)} running, ${fmt(thread.waiting, 2)} waiting for a core)`;
 }
 
 /** The previous release's figures from the same run (`--baseline`), measured the same way. */
@@ -240,7 +251,7 @@ export function formatTable(results: BenchResults): string {
     add(
       `${label}: CPU`,
       `${fmt(run.daemonCpuMicrosecondsPerStop, 1)} µs per Stop`,
-      `cores busy: daemon ${fmt(run.cpu.daemon, 2)}, BIND ${fmt(run.cpu.bind, 2)}, load generator ${fmt(run.cpu.generator, 2)}`,
+      `cores busy: daemon ${fmt(run.cpu.daemon, 2)}${mainThreadNote(run.cpu.daemonMainThread)}, BIND ${fmt(run.cpu.bind, 2)}, load generator ${fmt(run.cpu.generator, 2)}`,
     );
   };
   if (results.daemonInfo) {
