@@ -2,13 +2,13 @@
  * A real PowerDNS Authoritative server (pdns_server with the gsqlite3 backend and its HTTP API) in a
  * temporary folder on 127.0.0.1, at free ports, with the given zones loaded by pdnsutil.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HttpBackendConfig } from '../../src/backends/http/config.js';
-import { executable, freePort, tempDir, waitFor } from './peers.js';
+import { executable, freePort, spawnLogged, tempDir, waitFor, type LoggedProcess } from './peers.js';
 
 const run = promisify(execFile);
 
@@ -59,8 +59,7 @@ export async function startPowerDns(options: PowerDnsOptions): Promise<PowerDns>
   let apiPort = await freePort();
   while (apiPort === port) apiPort = await freePort();
   const database = join(temp.dir, 'pdns.sqlite3');
-  let child: ChildProcess | undefined;
-  let output = '';
+  let peer: LoggedProcess | undefined;
 
   try {
     await run(sqlite3, ['-init', schema, database, '.quit']);
@@ -104,17 +103,10 @@ export async function startPowerDns(options: PowerDnsOptions): Promise<PowerDns>
       await run(pdnsutil, [`--config-dir=${temp.dir}`, 'load-zone', origin, file]);
     }
 
-    child = spawn(pdnsServer, [`--config-dir=${temp.dir}`, '--daemon=no', '--guardian=no', '--disable-syslog', '--write-pid=no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const append = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
-    const started = child;
+    peer = spawnLogged(pdnsServer, [`--config-dir=${temp.dir}`, '--daemon=no', '--guardian=no', '--disable-syslog', '--write-pid=no'], temp.dir);
+    const started = peer;
     await waitFor('the PowerDNS API to answer', async () => {
-      if (started.exitCode !== null) throw new Error(`pdns_server exited with ${started.exitCode}:\n${output}`);
+      if (started.child.exitCode !== null) throw new Error(`pdns_server exited with ${started.child.exitCode}:\n${started.output()}`);
       try {
         const response = await fetch(`http://127.0.0.1:${apiPort}/api/v1/servers/localhost`, { headers: { 'X-API-Key': apiKey } });
         return response.status === 200;
@@ -123,12 +115,12 @@ export async function startPowerDns(options: PowerDnsOptions): Promise<PowerDns>
       }
     });
   } catch (error) {
-    child?.kill('SIGKILL');
+    peer?.child.kill('SIGKILL');
     temp.remove();
     throw error;
   }
 
-  const server = child;
+  const { child: server, output } = peer;
   return {
     port,
     apiPort,
@@ -147,7 +139,7 @@ export async function startPowerDns(options: PowerDnsOptions): Promise<PowerDns>
         throw error;
       }
     },
-    log: () => output,
+    log: output,
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
@@ -156,6 +148,8 @@ export async function startPowerDns(options: PowerDnsOptions): Promise<PowerDns>
         await exited;
         clearTimeout(timer);
       }
+      // Read what it printed before the folder goes.
+      output();
       temp.remove();
     },
   };
