@@ -3,8 +3,9 @@
  * the fixture's journal, a config with the lane its pending unlists name (backend `bind`, zone
  * rbl.test) and its pools, and a NAS that checks each Accounting-Response.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { encodeRecord } from '../../src/queue/record.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from './radius-packets.js';
 import { NAS_SECRET, PROJECT_ROOT, serviceConfigYaml } from './service.js';
 
@@ -17,6 +18,22 @@ export function copyFixtureState(name: string, dir: string): string {
   mkdirSync(state, { mode: 0o700 });
   copyFileSync(join(PROJECT_ROOT, 'test/fixtures', name, 'journal'), join(state, 'journal'));
   return state;
+}
+
+/**
+ * Appends the dead letter 0.1 journaled for state-0.1's job 3 (10.64.0.23, pending in bind /
+ * rbl.test) after an HTTP backend refused it, with `message` as 0.1 wrote it: unredacted.
+ */
+export function appendDeadLetter01(stateDir: string, message: string): void {
+  appendFileSync(join(stateDir, 'journal'), encodeRecord({ t: 'x', l: `bind\n${FIXTURE_ZONE}`, i: 3, a: 1_795_982_300_000, c: 'RBL_HTTP_STATUS', m: message }));
+}
+
+/** Every file in dir and its folders, as one text: where a secret must not be. */
+export function filesText(dir: string): string {
+  return readdirSync(dir)
+    .map((name) => join(dir, name))
+    .map((path) => (statSync(path).isDirectory() ? filesText(path) : readFileSync(path, 'latin1')))
+    .join('\n');
 }
 
 /** A service config for a fixture's state.dir: its pools, unlist_on [stop], its lane on this BIND. */

@@ -4,14 +4,12 @@
  * warns once, compacts its journal at once so no file in state.dir holds the token any more, keeps
  * the dead letter (redacted) and delivers the pending unlists as before.
  */
-import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { encodeRecord } from '../../src/queue/record.js';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
-import { copyFixtureState, FIXTURE_ZONE as ZONE, fixtureConfigYaml } from '../helpers/old-state.js';
+import { appendDeadLetter01, copyFixtureState, filesText, FIXTURE_ZONE as ZONE, fixtureConfigYaml } from '../helpers/old-state.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
@@ -19,14 +17,6 @@ const TOKEN = 'tok-9c4d-17e2';
 /** Jobs 1 and 2 of the fixture stay pending; job 3 (10.64.0.23) is dead-lettered by the record below. */
 const PENDING = ['10.64.0.21', '10.64.0.22'];
 const DEAD = '10.64.0.23';
-
-/** Every file in state.dir and its folders, as one text. */
-function stateDirText(dir: string): string {
-  return readdirSync(dir)
-    .map((name) => join(dir, name))
-    .map((path) => (statSync(path).isDirectory() ? stateDirText(path) : readFileSync(path, 'latin1')))
-    .join('\n');
-}
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('serve on a 0.1 state.dir whose dead letter holds a token', () => {
   let bind: BindServer;
@@ -41,8 +31,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('serve on a 0.1 state.dir wh
     bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...PENDING, DEAD], ZONE) }] });
     temp = tempDir('dead-letter-tokens-serve');
     state = copyFixtureState('state-0.1', temp.dir);
-    const message = `api: GET https://rbl.example.net/v1/delist?ip=${DEAD}&api_key=${TOKEN}: 403 "forbidden"`;
-    appendFileSync(join(state, 'journal'), encodeRecord({ t: 'x', l: `bind\n${ZONE}`, i: 3, a: 1_795_982_300_000, c: 'RBL_HTTP_STATUS', m: message }));
+    appendDeadLetter01(state, `api: GET https://rbl.example.net/v1/delist?ip=${DEAD}&api_key=${TOKEN}: 403 "forbidden"`);
     config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: await freePort(), bind, stateDir: state, ack: 'journal' }));
   });
 
@@ -53,12 +42,12 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('serve on a 0.1 state.dir wh
   });
 
   test('warns, compacts the token off the disk, keeps the dead letter redacted and delivers the rest', async () => {
-    expect(stateDirText(state)).toContain(TOKEN);
+    expect(filesText(state)).toContain(TOKEN);
     service = await startService(config);
     const warning = await service.waitForLog((line) => line.dead_letters !== undefined);
     expect(warning).toMatchObject({ level: 'warn', component: 'queue', dead_letters: 1, file: join(state, 'journal') });
     await service.waitForLog((line) => line.msg === 'journal compacted');
-    expect(stateDirText(state)).not.toContain(TOKEN);
+    expect(filesText(state)).not.toContain(TOKEN);
 
     await waitFor('the pending unlists of 0.1.0 to reach BIND', () => PENDING.every((address) => !listed(address)), 15_000);
     expect(listed(DEAD), 'a dead letter is not retried by itself').toBe(true);
@@ -72,6 +61,6 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('serve on a 0.1 state.dir wh
     expect(await service!.stop('SIGTERM')).toBe(0);
     service = await startService(config);
     expect(service.logs().some((line) => line.dead_letters !== undefined || line.msg === 'journal compacted')).toBe(false);
-    expect(stateDirText(state)).not.toContain(TOKEN);
+    expect(filesText(state)).not.toContain(TOKEN);
   });
 });

@@ -6,18 +6,17 @@
  * such a state.dir compacts its journal at once, so the file no longer holds the token either.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressReport } from '../../src/http/address-view.js';
 import { AddressHistory } from '../../src/http/address-history.js';
 import { listQueue } from '../../src/queue/admin.js';
-import { encodeRecord } from '../../src/queue/record.js';
 import type { Backend } from '../../src/backends/types.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { openStateStore } from '../../src/queue/store.js';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
 import { tempDir, waitFor } from '../helpers/peers.js';
-import { PROJECT_ROOT } from '../helpers/service.js';
+import { appendDeadLetter01, copyFixtureState, filesText } from '../helpers/old-state.js';
 
 const TOKEN = 'tok-5e1f-0a77';
 /** A 0.1 dead-letter message: the HTTP backend's URL as configured, token and all. */
@@ -38,23 +37,14 @@ const HANGING_BIND: Backend = {
 /** Sessions of the fixture never expire here. */
 const TEN_YEARS_MS = 10 * 365 * 24 * 3_600_000;
 
-/** Every file in state.dir, as one text: where the token must not be. */
-function stateDirText(dir: string): string {
-  return readdirSync(dir).map((name) => readFileSync(join(dir, name), 'latin1')).join('\n');
-}
-
 let temp: { dir: string; remove: () => void };
 let stateDir: string;
 
 beforeEach(() => {
   temp = tempDir('dead-letter-tokens');
-  stateDir = join(temp.dir, 'state');
-  mkdirSync(stateDir, { mode: 0o700 });
-  // What 0.1 left (test/fixtures/state-0.1: job 3 pending in bind / rbl.test), then the dead letter
-  // 0.1 journaled for it in the lane of an HTTP backend, in 0.1's record format.
-  const journal = join(stateDir, 'journal');
-  copyFileSync(join(PROJECT_ROOT, 'test/fixtures/state-0.1/journal'), journal);
-  appendFileSync(journal, encodeRecord({ t: 'x', l: 'bind\nrbl.test', i: 3, a: 1_795_982_300_000, c: 'RBL_HTTP_STATUS', m: MESSAGE_0_1 }));
+  // What 0.1 left (test/fixtures/state-0.1), then the dead letter 0.1 journaled for its job 3.
+  stateDir = copyFixtureState('state-0.1', temp.dir);
+  appendDeadLetter01(stateDir, MESSAGE_0_1);
 });
 
 afterEach(() => temp.remove());
@@ -86,7 +76,7 @@ describe('a 0.1 dead letter with a token in its message', () => {
   });
 
   it('leaves the disk: the store compacts the journal as it opens, and keeps every job, dead letter and session', async () => {
-    expect(stateDirText(stateDir)).toContain(TOKEN);
+    expect(filesText(stateDir)).toContain(TOKEN);
     const before = await listQueue(stateDir);
     const events: QueueEvent[] = [];
     const store = await openStateStore({ dir: stateDir, backends: [HANGING_BIND], maxSessionAgeMs: TEN_YEARS_MS, closeGraceMs: 10, onEvent: (event) => events.push(event) });
@@ -94,7 +84,7 @@ describe('a 0.1 dead letter with a token in its message', () => {
     try {
       expect(events).toContainEqual({ type: 'dead-letters-redacted', file: join(stateDir, 'journal'), count: 1 });
       await waitFor('the compaction at start', () => events.some((event) => event.type === 'journal-compacted'), 10_000, 10);
-      expect(stateDirText(stateDir)).not.toContain(TOKEN);
+      expect(filesText(stateDir)).not.toContain(TOKEN);
       sessions = store.sessions.size;
       expect(sessions).toBeGreaterThan(0);
     } finally {
