@@ -88,6 +88,13 @@ function serve(args: string[] = ['--config', configFile], process = new EventEmi
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
+/** Holds the stand-in daemon's start until the returned function is called. */
+function holdStart(): () => void {
+  let open!: () => void;
+  daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+  return open;
+}
+
 describe('rbl-unlist serve', () => {
   it('starts the daemon and exits 0 after SIGTERM once it has closed', async () => {
     const run = serve();
@@ -103,8 +110,7 @@ describe('rbl-unlist serve', () => {
   });
 
   it('closes with exit 0 once started on a SIGTERM that came while the program was still loading', async () => {
-    let open!: () => void;
-    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const open = holdStart();
     const process = new EventEmitter();
     const run = serve(['--config', configFile], process);
     // runCli has not reached serve's handlers yet: the signal lands on the program as it loads.
@@ -156,8 +162,7 @@ describe('rbl-unlist serve', () => {
   });
 
   it('reloads once started after a SIGHUP that arrives while the daemon is still starting, whose config the start did not read', async () => {
-    let open!: () => void;
-    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const open = holdStart();
     const run = serve();
     await settle();
     // Without a listener, SIGHUP's default action would end a real process here.
@@ -182,8 +187,7 @@ describe('rbl-unlist serve', () => {
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('closes and exits 0 on a %s that arrives while the daemon is still starting, once it has started', async (signal) => {
-    let open!: () => void;
-    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const open = holdStart();
     const run = serve();
     await settle();
     // Without a listener, the signal's default action would kill a real process mid-start.
@@ -202,8 +206,7 @@ describe('rbl-unlist serve', () => {
   });
 
   it('exits 1 when the start fails after a SIGTERM asked it to stop, and closes once', async () => {
-    let open!: () => void;
-    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const open = holdStart();
     daemon.startError = new RblError('RBL_LISTEN', 'cannot bind 127.0.0.1:1813: address in use');
     const run = serve();
     await settle();
@@ -244,8 +247,7 @@ describe('rbl-unlist serve', () => {
   });
 
   it('counts the 10 s from the signal, not from the end of the start, when the close then hangs', async () => {
-    let open!: () => void;
-    daemon.startGate = new Promise<void>((resolve) => (open = resolve));
+    const open = holdStart();
     daemon.closeNever = true;
     const run = serve();
     await settle();
