@@ -114,10 +114,10 @@ function fmt(value: number, digits = 0): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-/** The pair whose ratio is the median (the lower middle one of an even count). */
-function medianPair<Pair extends { readonly ratio: number }>(pairs: readonly Pair[] | undefined): Pair | undefined {
-  if (!pairs || pairs.length === 0) return undefined;
-  return [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor((pairs.length - 1) / 2)];
+/** The item whose value is the median, the lower middle one of an even count: what stands for repeated runs. */
+export function medianBy<Item>(items: readonly Item[] | undefined, value: (item: Item) => number): Item | undefined {
+  if (!items || items.length === 0) return undefined;
+  return [...items].sort((a, b) => value(a) - value(b))[Math.floor((items.length - 1) / 2)];
 }
 
 /** "(JavaScript thread: 0.74 running, 0.15 waiting for a core)", or nothing where it was not measured. */
@@ -169,7 +169,7 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const info = results.daemonInfo;
   const complete = info ? info.stillListed === 0 && info.problems === 0 : undefined;
   // Each run against BIND measured right before it, the median pair; without pairs, the median run against the one ceiling.
-  const pair = medianPair(results.pairedRatios);
+  const pair = medianBy(results.pairedRatios, (paired) => paired.ratio);
   const rate = pair?.daemon ?? info?.unlistedPerSecond;
   const ceiling = pair?.bind ?? batched;
   judge(

@@ -28,7 +28,7 @@ import { measureDecode } from './decode.js';
 import { haveFreeRadius, measureFreeRadiusExec } from './freeradius-exec.js';
 import { summarizeProfile } from './profile.js';
 import { buildBaseline } from './baseline.js';
-import { formatTable, judgeTargets, TARGETS, type BaselineResults, type BenchResults } from './report.js';
+import { formatTable, judgeTargets, medianBy, TARGETS, type BaselineResults, type BenchResults } from './report.js';
 import { backlogRun, startupRun } from './state-runs.js';
 import { PROJECT_ROOT } from './service.js';
 import { benchZone, listedNames, listingRecords, stopPacket, type BenchZone } from './zone.js';
@@ -274,8 +274,7 @@ async function main(): Promise<void> {
         }
         if (pairs.length > 0) results.pairedRatios = pairs;
         // The median run stands for the figure; the others are kept in the JSON.
-        const sorted = [...outcomes].sort((a, b) => a.run.unlistedPerSecond - b.run.unlistedPerSecond);
-        const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+        const median = medianBy(outcomes, (outcome) => outcome.run.unlistedPerSecond)!;
         results.daemonInfo = { ...median.run, repetitions: outcomes.map((outcome) => outcome.run.unlistedPerSecond) };
         throughputSeries.push(
           { label: 'acknowledged, log info', color: '#ff7f0e', points: median.acked },
