@@ -209,7 +209,7 @@ export class QueueState {
         this.nextSeq = Math.max(this.nextSeq, record.seq);
         return;
       case 's':
-        for (const row of record.s) this.#upsert(row);
+        for (const row of record.s) this.#upsert(row, 'snapshot');
         return;
       case 'st':
         if (record.b !== undefined) {
@@ -263,7 +263,7 @@ export class QueueState {
   *snapshot(chunk = 2000): Generator<JournalRecord> {
     yield { t: 'h', v: JOURNAL_VERSION, seq: this.nextSeq, at: Date.now() };
     let sessions: SessionRow[] = [];
-    for (const session of this.sessions.entries()) {
+    for (const session of this.sessions.heldEntries()) {
       sessions.push(sessionRow(session));
       if (sessions.length === chunk) {
         yield { t: 's', s: sessions };
@@ -284,15 +284,15 @@ export class QueueState {
     if (jobs.length > 0) yield { t: 'j', c: encodeJobColumns(jobs) };
   }
 
-  #upsert(row: SessionRow | SessionRowV1): void {
-    if (row.length === 5) {
-      const [nas, sessionId, client, addresses, updatedAt] = row;
-      // Format 1 kept no event time: the record time is the best there is.
-      this.sessions.upsert({ client, nas, sessionId, addresses, updatedAt, eventAt: updatedAt });
-      return;
-    }
-    const [client, nas, sessionId, addresses, updatedAt, eventAt, nasTime] = row;
-    this.sessions.upsert({ client, nas, sessionId, addresses, updatedAt, eventAt, nasTime: nasTime === 0 ? undefined : nasTime });
+  /** Records a session row: of an event ('c', the newest claim wins) or of a snapshot ('s', see SessionTable.restore). */
+  #upsert(row: SessionRow | SessionRowV1, from: 'event' | 'snapshot' = 'event'): void {
+    const record =
+      row.length === 5
+        ? // Format 1 kept no event time: the record time is the best there is.
+          { client: row[2], nas: row[0], sessionId: row[1], addresses: row[3], updatedAt: row[4], eventAt: row[4] }
+        : { client: row[0], nas: row[1], sessionId: row[2], addresses: row[3], updatedAt: row[4], eventAt: row[5], nasTime: row[6] === 0 ? undefined : row[6] };
+    if (from === 'snapshot') this.sessions.restore(record);
+    else this.sessions.upsert(record);
   }
 
   #remove(row: RemovalRow | RemovalRowV3 | RemovalRowV1): void {

@@ -220,11 +220,35 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   /**
+   * Every session with only the addresses it still holds, in slot order: what a snapshot records.
+   * An address a newer session took stays out of its former holder's row, so the rows restore the
+   * same holders in any order.
+   */
+  *heldEntries(): IterableIterator<Session> {
+    for (let slot = 0; slot < this.#highSlot; slot++) {
+      if (this.#flags.get(slot) !== FREE) yield this.#session(slot, true);
+    }
+  }
+
+  /**
    * Records or replaces a session; its addresses now belong to it (the newest claim wins).
    * Canonical values are taken as they are; text is parsed first, and throws RBL_ADDRESS_INVALID
    * (before anything changes) when it does not parse.
    */
   upsert(session: SessionRecord): void {
+    this.#record(session, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Records a session from a snapshot row. Unlike an event, a row does not take an address from a
+   * session updated after it: rows come in slot order, not event order, and a snapshot written
+   * before 0.4 could name an address under its former holder too.
+   */
+  restore(session: SessionRecord): void {
+    this.#record(session, session.updatedAt);
+  }
+
+  #record(session: SessionRecord, takesFromUpTo: number): void {
     const addresses = tableAddresses(session.addresses);
     const scope = this.#intern(session.client, session.nas);
     let slot = this.#slotInScope(scope, session.sessionId);
@@ -241,11 +265,15 @@ export class SessionTable implements ReadonlySessionTable {
     this.#setEventLag(slot, Math.min(MAX_LAG, Math.max(0, session.updatedAt - session.eventAt)));
     this.#nasTime.set(slot, session.nasTime ?? 0);
     let flags = USED;
+    this.#flags.set(slot, flags);
     const extra: string[] = [];
     for (const address of addresses) {
+      const held = this.#claim(address, takesFromUpTo);
       if (address.v4 >= 0 && (flags & HAS_V4) === 0) {
         flags |= HAS_V4;
+        this.#flags.set(slot, flags);
         this.#v4.set(slot, address.v4);
+        if (held) this.#byV4.insert(slot, hashNumber(address.v4));
       } else if (address.v6 && (flags & HAS_V6) === 0) {
         flags |= HAS_V6;
         const ref = this.#v6Free.pop() ?? this.#v6High++;
@@ -254,30 +282,33 @@ export class SessionTable implements ReadonlySessionTable {
         this.#v6Bytes.page(ref).set(address.v6, this.#v6Bytes.offset(ref));
         this.#v6Length.set(ref, address.prefixLength);
         this.#v6Ref.set(slot, ref);
+        this.#flags.set(slot, flags);
+        if (held) this.#byV6.insert(slot, this.#v6Hash(ref));
       } else {
         extra.push(address.text);
+        if (held) this.#extraOwners.set(address.text, slot);
       }
     }
-    this.#flags.set(slot, flags);
-    // An address has one owner: a newer claim takes it from the session that held it.
-    if (flags & HAS_V4) {
-      const v4 = this.#v4.get(slot);
-      const hash = hashNumber(v4);
-      const previous = this.#findV4(v4);
-      if (previous >= 0) this.#byV4.delete(previous, hash);
-      this.#byV4.insert(slot, hash);
-    }
-    if (flags & HAS_V6) {
-      const ref = this.#v6Ref.get(slot);
-      const hash = this.#v6Hash(ref);
-      const previous = this.#findV6(this.#v6Bytes.page(ref).subarray(this.#v6Bytes.offset(ref), this.#v6Bytes.offset(ref) + 16), this.#v6Length.get(ref), hash);
-      if (previous >= 0) this.#byV6.delete(previous, hash);
-      this.#byV6.insert(slot, hash);
-    }
-    if (extra.length > 0) {
-      this.#extra.set(slot, extra);
-      for (const address of extra) this.#extraOwners.set(address, slot);
-    }
+    if (extra.length > 0) this.#extra.set(slot, extra);
+  }
+
+  /**
+   * Takes the address from the session that holds it, wherever that session keeps it (its first
+   * IPv4, its first IPv6, or its further addresses), so no index goes on naming the old holder once
+   * the new one is gone; says whether the claim holds. A holder updated after `takesFromUpTo`
+   * keeps the address.
+   */
+  #claim(address: TableAddress, takesFromUpTo: number): boolean {
+    let indexed = -1;
+    if (address.v4 >= 0) indexed = this.#findV4(address.v4);
+    else if (address.v6) indexed = this.#findV6(address.v6, address.prefixLength);
+    const further = this.#extraOwners.get(address.text);
+    const holder = indexed >= 0 ? indexed : (further ?? -1);
+    if (holder >= 0 && this.#updatedAt(holder) > takesFromUpTo) return false;
+    if (indexed >= 0 && address.v4 >= 0) this.#byV4.delete(indexed, hashNumber(address.v4));
+    else if (indexed >= 0) this.#byV6.delete(indexed, hashBytes(address.v6!, 0, 16, address.prefixLength));
+    if (further !== undefined) this.#extraOwners.delete(address.text);
+    return true;
   }
 
   /** Forgets a session and remembers that it stopped then, so a later Start or Interim of it is recognisably stale. */
@@ -447,18 +478,19 @@ export class SessionTable implements ReadonlySessionTable {
     });
   }
 
-  #session(slot: number): Session {
+  /** The session in this slot, with every address it recorded or (`heldOnly`) those it still holds. */
+  #session(slot: number, heldOnly = false): Session {
     const flags = this.#flags.get(slot);
     const addresses: string[] = [];
-    if (flags & HAS_V4) addresses.push(ipv4Text(this.#v4.get(slot)));
-    if (flags & HAS_V6) {
+    if (flags & HAS_V4 && (!heldOnly || this.#findV4(this.#v4.get(slot)) === slot)) addresses.push(ipv4Text(this.#v4.get(slot)));
+    if (flags & HAS_V6 && (!heldOnly || this.#byV6.find(this.#v6Hash(this.#v6Ref.get(slot)), (candidate) => candidate === slot) === slot)) {
       const ref = this.#v6Ref.get(slot);
       const offset = this.#v6Bytes.offset(ref);
       const address = formatAddressBytes(this.#v6Bytes.page(ref).subarray(offset, offset + 16));
       const length = this.#v6Length.get(ref);
       addresses.push(length === 128 ? address : `${address}/${length}`);
     }
-    addresses.push(...(this.#extra.get(slot) ?? []));
+    for (const address of this.#extra.get(slot) ?? []) if (!heldOnly || this.#extraOwners.get(address) === slot) addresses.push(address);
     const scope = this.#scopeOf(slot);
     const nasTime = this.#nasTime.get(slot);
     const updatedAt = this.#updatedAt(slot);

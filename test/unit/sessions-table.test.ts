@@ -115,6 +115,76 @@ describe('session table', () => {
   });
 });
 
+describe('address holders', () => {
+  const V4 = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
+  const V6 = ['2001:db8:1::/48', '2001:db8:2::/56', '2001:db8:3::1'];
+  const everyAddress = [...V4, ...V6];
+
+  it('gives an IPv6 prefix a session names second to that session, and to nobody once it stops', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas1', 'A', ['2001:db8:2::/56'], 1000));
+    table.upsert(session('nas2', 'B', ['2001:db8:1::/48', '2001:db8:2::/56'], 2000));
+    expect(table.ownerOf('2001:db8:2::/56')?.sessionId).toBe('B');
+    table.remove('ras1', 'nas2', 'B');
+    expect(table.ownerOf('2001:db8:2::/56')).toBeUndefined();
+  });
+
+  it('does not give an address back to the session that named it second once its newer holder stops', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas1', 'A', ['2001:db8:1::/48', '2001:db8:2::/56'], 1000));
+    table.upsert(session('nas2', 'B', ['2001:db8:2::/56'], 2000));
+    table.remove('ras1', 'nas2', 'B');
+    expect(table.ownerOf('2001:db8:2::/56')).toBeUndefined();
+    expect(table.get('ras1', 'nas1', 'A')?.addresses).toEqual(['2001:db8:1::/48', '2001:db8:2::/56']);
+  });
+
+  it('gives every address to its newest claim wherever a session lists it, and a snapshot of what each holds restores the same holders in any order', () => {
+    const op = fc.record({
+      remove: fc.boolean(),
+      id: fc.integer({ min: 0, max: 6 }),
+      addresses: fc.shuffledSubarray(everyAddress, { maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), (ops, keys) => {
+        const table = new SessionTable();
+        const holders = new Map<string, string>();
+        ops.forEach(({ remove, id, addresses }, at) => {
+          if (remove) {
+            table.remove('ras1', 'nas', `s${id}`);
+            for (const [address, holder] of holders) if (holder === `s${id}`) holders.delete(address);
+            return;
+          }
+          for (const [address, holder] of holders) if (holder === `s${id}`) holders.delete(address);
+          table.upsert(session('nas', `s${id}`, addresses, 1000 + at));
+          for (const address of addresses) holders.set(address, `s${id}`);
+        });
+        for (const address of everyAddress) expect(table.ownerOf(address)?.sessionId).toBe(holders.get(address));
+
+        // Restored in an order unrelated to the events'.
+        const rows = [...table.heldEntries()]
+          .map((row, i) => ({ row, key: keys[i % keys.length]! }))
+          .sort((a, b) => a.key - b.key)
+          .map(({ row }) => row);
+        const restored = new SessionTable();
+        for (const row of rows) restored.restore(row);
+        for (const address of everyAddress) expect(restored.ownerOf(address)?.sessionId).toBe(holders.get(address));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('restores an address that rows of an older snapshot both name to the session recorded later, whatever their order', () => {
+    for (const order of [['A', 'B'], ['B', 'A']]) {
+      const rows = { A: session('nas1', 'A', ['10.0.0.1', '2001:db8:2::/56'], 1000), B: session('nas2', 'B', ['2001:db8:1::/48', '2001:db8:2::/56', '10.0.0.1'], 2000) };
+      const table = new SessionTable();
+      for (const id of order) table.restore(rows[id as 'A' | 'B']);
+      expect(table.ownerOf('10.0.0.1')?.sessionId).toBe('B');
+      expect(table.ownerOf('2001:db8:2::/56')?.sessionId).toBe('B');
+      expect(table.get('ras1', 'nas1', 'A')?.addresses).toEqual(['10.0.0.1', '2001:db8:2::/56']);
+    }
+  });
+});
+
 describe('slot index', () => {
   it.each([
     ['10.64.0.5', 0x0a400005],
@@ -222,6 +292,20 @@ describe('session table persistence', () => {
     expect(store.sessions.sessionsOfNas('ras1', 'nas1')).toEqual([]);
     expect(store.sessions.get('ras1', 'nas2', 'A')).toEqual(session('nas2', 'A', ['10.64.0.3'], now));
     expect(store.sessions.ownerOf('10.64.0.3')?.nas).toBe('nas2');
+  });
+
+  it('keeps each address with its holder through compaction and a restart, whichever slots the sessions took', async () => {
+    let store = await open();
+    const now = Date.now();
+    // Z takes slot 0 and A slot 1 with the address; Z's stop frees slot 0 for B, which takes the address later.
+    await store.commit({ upsert: [recorded('nas1', 'Z', ['10.64.0.9'], now - 100_000), recorded('nas1', 'A', ['10.64.0.5'], now - 90_000)] }).recorded;
+    await store.commit({ remove: [{ client: 'ras1', nas: 'nas1', sessionId: 'Z', stoppedAt: { at: now - 80_000, nasTime: undefined } }] }).recorded;
+    await store.commit({ upsert: [recorded('nas2', 'B', ['10.64.0.5'], now - 60_000)] }).recorded;
+    await store.compact();
+    await store.close();
+    store = await open();
+    expect(store.sessions.ownerOf('10.64.0.5')?.sessionId).toBe('B');
+    expect(store.sessions.get('ras1', 'nas1', 'A')?.addresses).toEqual([]);
   });
 
   it('records a commit’s canonical addresses as they are, and takes no text there', async () => {
