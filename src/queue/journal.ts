@@ -406,28 +406,41 @@ export class Journal {
   async #finishCompaction(compaction: Compaction): Promise<void> {
     const batches = this.#queue;
     this.#queue = [];
-    const data = Buffer.concat([...compaction.tail, frameRecords(batchTexts(batches))]);
+    const tail = Buffer.concat(compaction.tail);
+    const data = Buffer.concat([tail, frameRecords(batchTexts(batches))]);
     try {
       await writeFully(compaction.handle!, data, compaction.bytes);
       await compaction.handle!.datasync();
       this.stats.fsyncs++;
       await rename(compaction.path, this.file);
-      await syncFolder(dirname(this.file));
     } catch (error) {
-      // The old journal is intact: keep appending there.
+      // The old journal is intact and still holds the name: keep appending there.
       this.#queue = [...batches, ...this.#queue];
       await this.#abandon(compaction);
       this.#compactionFailed(error);
       return;
     }
+    // The new file holds the name now, so nothing more may go to the old one, whatever happens next.
     const old = this.#handle;
     this.#handle = compaction.handle!;
-    this.#bytes = compaction.bytes + data.length;
+    this.#bytes = compaction.bytes + tail.length;
     this.#baseBytes = this.#bytes;
     this.#compaction = undefined;
+    await old.close().catch(() => undefined);
+    try {
+      await syncFolder(dirname(this.file));
+    } catch (error) {
+      // Until the folder is synced, a crash may bring the old file back under the name, without
+      // this batch: it is not acknowledged, and the store rebuilds (which syncs the folder first).
+      await this.#handle.truncate(this.#bytes).catch(() => undefined);
+      compaction.settle(undefined);
+      this.#fail(batches, stateError(`cannot make the compacted journal ${this.file} durable (fsync of its folder)`, error));
+      return;
+    }
+    this.#bytes += data.length - tail.length;
+    this.#baseBytes = this.#bytes;
     this.stats.compactions++;
     for (const batch of batches) batch.resolve();
-    await old.close().catch(() => undefined);
     const result = { beforeBytes: compaction.beforeBytes, afterBytes: this.#bytes, durationMs: Date.now() - compaction.startedAt };
     compaction.settle(result);
     this.#options.onCompacted?.(result);

@@ -23,7 +23,7 @@ import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
 import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
 import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
-import { Journal, readJournal, stateError } from './journal.js';
+import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
@@ -101,8 +101,10 @@ async function loadDurable(
   }
   if (probe) {
     try {
-      // An empty commit: replaying it changes nothing.
+      // An empty commit: replaying it changes nothing. The folder sync makes durable a rename
+      // that a compaction did before the failure (its own folder sync may be what failed).
       await journal.append({ t: 'c' });
+      await syncFolder(options.dir);
     } catch (error) {
       await journal.close().catch(() => undefined);
       throw error;

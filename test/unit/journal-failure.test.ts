@@ -156,6 +156,41 @@ describe('a compaction that fails', () => {
   });
 });
 
+describe('a compaction whose folder sync fails after the rename', () => {
+  it.each(['EIO', 'EMFILE'])('(%s) acknowledges nothing more until the renamed journal is durable, and then writes there, losing nothing', async (code) => {
+    const backend = new FakeBackend();
+    backend.behaviour = never;
+    const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, recoveryMs: 20, closeGraceMs: 10 });
+    await store.commit(start(1)).recorded;
+    // Only a folder sync calls FileHandle.sync (the journal itself uses datasync).
+    let failing = true;
+    const originalSync = fileHandle.sync;
+    const folderSyncs = vi.spyOn(fileHandle, 'sync').mockImplementation(function (this: FileHandle) {
+      if (failing) return Promise.reject(Object.assign(new Error(`${code}: injected failure, fsync`), { code }));
+      return originalSync.call(this);
+    });
+    await store.compact();
+    expect(store.health()).toMatchObject({ writable: false, error: expect.stringContaining('cannot make the compacted journal') });
+    expect(() => store.commit(start(2))).toThrow(/not recorded: the journal cannot be written/);
+
+    failing = false;
+    await waitUntil(() => store.health().writable, 5000);
+    // The rebuild synced the folder before acknowledging again.
+    expect(folderSyncs.mock.calls.length).toBeGreaterThanOrEqual(2);
+    await store.commit(start(2)).recorded;
+    await store.commit(start(3)).recorded;
+    await store.commit(stop(3)).recorded;
+    expect(store.depth()).toBe(1);
+    await store.close();
+
+    const reopened = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, closeGraceMs: 10 });
+    expect(reopened.sessions.get('ras1', 'nas1', 's1')).toBeDefined();
+    expect(reopened.sessions.get('ras1', 'nas1', 's2')).toBeDefined();
+    expect(reopened.sessions.get('ras1', 'nas1', 's3')).toBeUndefined();
+    expect(reopened.depth()).toBe(1);
+  });
+});
+
 describe('fdatasync', () => {
   it('acknowledges a record only after the journal file holding it was fdatasync\'d', async () => {
     const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000 });
