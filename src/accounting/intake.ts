@@ -42,9 +42,6 @@ function eventContext(event: AccountingEvent): Record<string, unknown> {
 
 const NO_CONTEXT: Record<string, unknown> = Object.freeze({});
 
-/** What an event that changes nothing resolves to: its answer goes at once. */
-const ANSWER_NOW: Promise<void> = Promise.resolve();
-
 /** The handler's `onAccounting`: resolves once the NAS may be answered, rejects when it must retransmit. */
 export function accountingIntake(options: AccountingIntakeOptions): (request: AccountingRequest) => Promise<void> {
   const { log, radiusLog, metrics } = options;
@@ -119,7 +116,8 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
     reportEvictions(plan, config.sessions.max);
     if (isEmptyPlan(plan)) {
       if (debug) log.debug(context, 'accounting event changes nothing');
-      return ANSWER_NOW;
+      // Judged against changes that may not be on disk yet (or were refused): answered once they are.
+      return store.committed();
     }
     // The `unlisted` line of each backend and zone reports the outcome with the same context; one
     // info line per event keeps logging off the top of the profile at thousands of Stops a second.

@@ -201,6 +201,8 @@ export class Journal {
   #baseBytes: number;
   /** Batches not yet written, oldest first; appends join the last. Usually one. */
   #queue: PendingBatch[] = [];
+  /** The batch made last, queued or being written: batches are written in order, so when it is, all are. */
+  #lastBatch: PendingBatch | undefined;
   #draining: Promise<void> | undefined;
   #compaction: Compaction | undefined;
   #compactionFailedAt = 0;
@@ -265,11 +267,18 @@ export class Journal {
     if (!batch) {
       batch = new PendingBatch();
       this.#queue.push(batch);
+      this.#lastBatch = batch;
     }
     batch.jsons.push(JSON.stringify(record));
     this.stats.records++;
     this.#schedule();
     return batch.written;
+  }
+
+  /** Resolves once every record appended so far is on disk; rejects as their appends do. */
+  written(): Promise<void> {
+    if (this.#failure) return refusal(this.#failure);
+    return this.#lastBatch?.written ?? Promise.resolve();
   }
 
   /** Rewrites the journal as a snapshot of the state; resolves when the new file is in place (undefined if aborted by close). */

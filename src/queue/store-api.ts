@@ -88,6 +88,12 @@ export interface StateStore {
    * RBL_ADDRESS_INVALID for a bad address, RBL_STATE_DIR after close or while the journal cannot be written.
    */
   commit(change: StateChange, options?: CommitOptions): Commit;
+  /**
+   * Resolves once every change committed so far is on disk; rejects (RBL_STATE_DIR) while the
+   * journal cannot be written. An event that changes nothing is answered after it: the state it was
+   * judged against holds changes still on their way to the disk, which a failed write takes back.
+   */
+  committed(): Promise<void>;
   /** Whether the journal can be written now. */
   health(): JournalHealth;
   /** The jobs with a target that `matches` accepts, with their pending and dead-lettered deliveries (GET /addresses/ADDRESS). */

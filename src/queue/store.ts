@@ -243,6 +243,11 @@ class Store implements StateStore {
     return { jobId: job ? String(job.i) : undefined, recorded, done };
   }
 
+  committed(): Promise<void> {
+    if (this.#failure) return Promise.reject(new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${this.#failure.error.message})`));
+    return this.#journal.written();
+  }
+
   health(): JournalHealth {
     if (!this.#failure) return { writable: true };
     return { writable: false, error: this.#failure.error.message, since: this.#failure.since };

@@ -13,6 +13,7 @@ import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
+import { listQueue } from '../../src/queue/admin.js';
 import { writeKeyFile } from '../helpers/cli.js';
 import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
@@ -40,14 +41,14 @@ afterEach(async () => {
   temp.remove();
 });
 
-async function startDaemon(): Promise<{ radiusPort: number; httpPort: number; stateDir: string }> {
+async function startDaemon(unlistOn?: readonly string[]): Promise<{ radiusPort: number; httpPort: number; stateDir: string }> {
   const radiusPort = await freePort();
   const httpPort = await freePort();
   const stateDir = join(temp.dir, 'state');
   const keyFile = writeKeyFile(temp.dir, 'tsig.key');
   const file = writeConfig(
     temp.dir,
-    serviceConfigYaml({ radiusPort, httpPort, stateDir, backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }] }),
+    serviceConfigYaml({ radiusPort, httpPort, stateDir, unlistOn, backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }] }),
   );
   const sink = logLineSink(logs);
   daemon = createDaemon(loadConfig(file, BACKENDS), { logger: createLogger('info', sink), backends: BACKENDS });
@@ -100,6 +101,38 @@ describe('the service when its journal fails', () => {
     expect(retransmitted).toBeDefined();
     expect(verifyAccountingResponse(retransmitted!, request, NAS_SECRET)).toBe(true);
     expect(logs.some((line) => line.msg.startsWith('journal writable again'))).toBe(true);
+  });
+
+  it('does not acknowledge a retransmitted Accounting-On that changes nothing in memory while the disk is full, and unlists once it is recorded', async () => {
+    const { radiusPort, httpPort, stateDir } = await startDaemon(['stop', 'accounting-on', 'accounting-off']);
+    const start = buildAccountingRequest({
+      identifier: 1,
+      secret: NAS_SECRET,
+      attributes: { 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'on-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.7' },
+    });
+    expect(await sendRadius(start, radiusPort, '127.0.0.1', 2000)).toBeDefined();
+    const original = fileHandle.write;
+    let failing = true;
+    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+      if (failing) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as typeof fileHandle.write);
+
+    const on = buildAccountingRequest({ identifier: 2, secret: NAS_SECRET, attributes: { 'Acct-Status-Type': 'Accounting-On', 'NAS-IP-Address': '192.0.2.1' } });
+    expect(await sendRadius(on, radiusPort, '127.0.0.1', 1000)).toBeUndefined();
+    // The first try forgot the session in memory before its write was refused: the retransmission
+    // finds nothing to change there, and still must not be told it was recorded.
+    expect(await sendRadius(on, radiusPort, '127.0.0.1', 1000)).toBeUndefined();
+    expect(await notAcknowledged(httpPort)).toBe(2);
+
+    failing = false;
+    await waitFor('/readyz to recover', async () => (await journalCheck(httpPort)).journal.ok, 10_000, 50);
+    const answer = await sendRadius(on, radiusPort, '127.0.0.1', 2000);
+    expect(answer).toBeDefined();
+    expect(verifyAccountingResponse(answer!, on, NAS_SECRET)).toBe(true);
+    await daemon!.close();
+    daemon = undefined;
+    expect((await listQueue(stateDir)).pending.flatMap((entry) => entry.targets)).toEqual(['10.64.0.7']);
   });
 
   it('stays ready when a queue request cannot be answered, and logs why', async () => {

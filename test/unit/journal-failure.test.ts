@@ -217,4 +217,31 @@ describe('fdatasync', () => {
     await commit.recorded;
     expect(acknowledged).toBe(true);
   });
+
+  it('says everything committed is on disk only once the write of the last commit was fdatasync\'d, and refuses while the journal is down', async () => {
+    const failing = failWrites();
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 60_000 });
+    await store.commit(start(1)).recorded;
+    await store.committed();
+    const originalSync = fileHandle.datasync;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(fileHandle, 'datasync').mockImplementation(async function (this: FileHandle) {
+      await gate;
+      return originalSync.call(this);
+    });
+    const commit = store.commit(start(2));
+    let durable = false;
+    void store.committed().then(() => (durable = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(durable).toBe(false);
+    release();
+    await commit.recorded;
+    await waitUntil(() => durable, 2000);
+
+    failing.code = 'ENOSPC';
+    await expect(store.commit(start(3)).recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
+    await expect(store.committed()).rejects.toMatchObject({ code: 'RBL_STATE_DIR', message: expect.stringContaining('ENOSPC') });
+    failing.code = undefined;
+  });
 });
