@@ -36,6 +36,8 @@ export type QueueEvent =
       readonly reason: string;
       readonly savedAs: string | undefined;
     }
+  /** Files in state.dir (or the folder) that group or others could read, as an older release left them: now owner-only; `failed` could not be changed. */
+  | { readonly type: 'state-dir-tightened'; readonly dir: string; readonly paths: readonly string[]; readonly failed: readonly { readonly path: string; readonly code: string }[] }
   /** Dead letters an older release journaled with a credential in their message; the journal is being compacted to drop that text. */
   | { readonly type: 'dead-letters-redacted'; readonly file: string; readonly count: number }
   | { readonly type: 'journal-compacted'; readonly file: string; readonly beforeBytes: number; readonly afterBytes: number; readonly durationMs: number }

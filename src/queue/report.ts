@@ -64,6 +64,14 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
       case 'request-error':
         log.error({ code: event.error.code }, event.error.message);
         break;
+      case 'state-dir-tightened':
+        if (event.paths.length > 0) {
+          log.warn({ dir: event.dir, paths: event.paths }, `${event.paths.length} files or folders in state.dir were open to group or others, as an older release left them: now readable by the service's user only`);
+        }
+        for (const { path, code } of event.failed) {
+          log.error({ path, code }, `${path} in state.dir is open to group or others and its mode cannot be changed (${code}): chmod go-rwx ${path}`);
+        }
+        break;
       case 'dead-letters-redacted':
         log.warn(
           { file: event.file, dead_letters: event.count },

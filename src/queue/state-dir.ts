@@ -5,8 +5,8 @@
  * folder, when it is not a directory it can use. (Node's own recursive mkdir never returns for a path
  * under /proc, so the levels are made one by one.)
  */
-import { chmod, mkdir, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { chmod, lstat, mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { RblError } from '../errors.js';
 
 export const STATE_DIR_MODE = 0o700;
@@ -35,6 +35,37 @@ export async function prepareStateDir(dir: string): Promise<void> {
     }
   }
   await requireStateDir(dir);
+}
+
+/** What {@link tightenStateDir} did: the paths it took group and other access off, and those it could not. */
+export interface Tightened {
+  readonly paths: readonly string[];
+  readonly failed: readonly { readonly path: string; readonly code: string }[];
+}
+
+/**
+ * For `serve`: takes group and other access off state.dir and everything in it (symbolic links are
+ * left alone). Releases before 0.2 left the folder 0750 and its files 0644 under the usual umask,
+ * and those files may hold what 0.1 journaled unredacted: the backend URLs with their tokens.
+ */
+export async function tightenStateDir(dir: string): Promise<Tightened> {
+  const paths: string[] = [];
+  const failed: { path: string; code: string }[] = [];
+  const visit = async (path: string): Promise<void> => {
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) return;
+    if ((info.mode & 0o077) !== 0) {
+      try {
+        await chmod(path, info.mode & 0o700);
+        paths.push(path);
+      } catch (error) {
+        failed.push({ path, code: (error as NodeJS.ErrnoException).code ?? (error as Error).message });
+      }
+    }
+    if (info.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+  };
+  await visit(dir);
+  return { paths, failed };
 }
 
 /** For the queue commands: state.dir must exist and be a directory. */

@@ -27,7 +27,7 @@ import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
-import { prepareStateDir } from './state-dir.js';
+import { prepareStateDir, tightenStateDir } from './state-dir.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
@@ -58,6 +58,8 @@ export async function openStateStore(options: StateStoreOptions): Promise<StateS
   await prepareStateDir(options.dir);
   const lock = await acquireLock(options.dir, 'serve', options.lockWaitMs ?? 5000);
   try {
+    const tightened = await tightenStateDir(options.dir);
+    if (tightened.paths.length > 0 || tightened.failed.length > 0) emit(options.onEvent, { type: 'state-dir-tightened', dir: options.dir, ...tightened });
     const failures: { store?: Store } = {};
     const durable = await loadDurable(options, (journal, error) => failures.store?.journalFailed(journal, error), false);
     failures.store = new Store(options, durable.state, durable.journal, lock);

@@ -57,6 +57,25 @@ describe('queue events reported', () => {
     ]);
   });
 
+  it('warns once with what a state.dir left open was tightened to, and errs for each path it could not change, with the command that does', async () => {
+    report({ type: 'state-dir-tightened', dir: '/var/lib/rbl-unlist', paths: ['/var/lib/rbl-unlist', '/var/lib/rbl-unlist/journal'], failed: [{ path: '/var/lib/rbl-unlist/journal.corrupt-1', code: 'EPERM' }] });
+    await settled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        dir: '/var/lib/rbl-unlist',
+        paths: ['/var/lib/rbl-unlist', '/var/lib/rbl-unlist/journal'],
+        msg: "2 files or folders in state.dir were open to group or others, as an older release left them: now readable by the service's user only",
+      }),
+      expect.objectContaining({
+        level: 'error',
+        path: '/var/lib/rbl-unlist/journal.corrupt-1',
+        code: 'EPERM',
+        msg: '/var/lib/rbl-unlist/journal.corrupt-1 in state.dir is open to group or others and its mode cannot be changed (EPERM): chmod go-rwx /var/lib/rbl-unlist/journal.corrupt-1',
+      }),
+    ]);
+  });
+
   it('logs an unlisted line with the event that made the job, and counts its targets per backend', async () => {
     report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', jobs: [job], at: 12 });
     await settled();

@@ -2,14 +2,17 @@
  * state.dir holds subscribers' sessions and addresses: the folder is created 0700 and every file in it
  * 0600, whatever the umask (here 000, which would leave them world-writable).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/queue/journal.js';
 import { sendRequest, serveRequests } from '../../src/queue/requests.js';
 import { openStateStore } from '../../src/queue/store.js';
-import { canonical, FakeBackend, waitUntil } from '../helpers/state-store.js';
+import type { QueueEvent } from '../../src/queue/events.js';
+import { listQueue } from '../../src/queue/admin.js';
+import { copyFixtureState, FIXTURE_ZONE } from '../helpers/old-state.js';
+import { canonical, FakeBackend, never, waitUntil } from '../helpers/state-store.js';
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 
@@ -70,5 +73,43 @@ describe('state.dir permissions under umask 000', () => {
     const read = await readJournal(join(dir, 'journal'), () => undefined, { repair: true });
     expect(read.savedAs).toBeDefined();
     expect(mode(read.savedAs!)).toBe('600');
+  });
+});
+
+describe('a state.dir an older release left open to group and others', () => {
+  it('is made owner-only when the service opens it, with what was changed reported, and its contents kept', async () => {
+    // What 0.1 left under umask 022: the folder 0750, the journal and a saved corrupt tail 0644.
+    const dir = copyFixtureState('state-0.1', parent);
+    chmodSync(dir, 0o750);
+    chmodSync(join(dir, 'journal'), 0o644);
+    writeFileSync(join(dir, 'journal.corrupt-1795982300000'), 'torn', { mode: 0o644 });
+    mkdirSync(join(dir, 'requests'), { mode: 0o755 });
+    writeFileSync(join(parent, 'elsewhere'), 'not ours', { mode: 0o644 });
+    symlinkSync(join(parent, 'elsewhere'), join(dir, 'a-link'));
+    const before = await listQueue(dir);
+    // The fixture's lane, never answering: its pending unlists stay pending.
+    const bind = new FakeBackend('bind', [FIXTURE_ZONE]);
+    bind.behaviour = never;
+    const events: QueueEvent[] = [];
+    const store = await openStateStore({ dir, backends: [bind], maxSessionAgeMs: 10 * 365 * 86_400_000, closeGraceMs: 10, onEvent: (event) => events.push(event) });
+    const sessions = store.sessions.size;
+    await store.close();
+
+    expect([dir, 'journal', 'journal.corrupt-1795982300000', 'requests'].map((name) => mode(name === dir ? dir : join(dir, name)))).toEqual(['700', '600', '600', '700']);
+    // A link is not followed: what it points to is not the service's to change.
+    expect(mode(join(parent, 'elsewhere'))).toBe('644');
+    expect(events).toContainEqual({
+      type: 'state-dir-tightened',
+      dir,
+      paths: expect.arrayContaining([dir, join(dir, 'journal'), join(dir, 'journal.corrupt-1795982300000'), join(dir, 'requests')]),
+      failed: [],
+    });
+    expect(sessions).toBeGreaterThan(0);
+    expect(await listQueue(dir)).toEqual(before);
+
+    // Once owner-only, opening it again reports nothing.
+    const again: QueueEvent[] = [];
+    await (await openStateStore({ dir, backends: [bind], maxSessionAgeMs: 60_000, closeGraceMs: 10, onEvent: (event) => again.push(event) })).close();
+    expect(again.filter((event) => event.type === 'state-dir-tightened')).toEqual([]);
   });
 });
