@@ -197,3 +197,25 @@ export function hostPrefix(bytes: Uint8Array): IpPrefix {
   const family: 4 | 6 = bytes.length === 4 ? 4 : 6;
   return { family, bytes: Buffer.from(bytes), prefixLength: family === 4 ? 32 : 128 };
 }
+
+/**
+ * Whether two address texts name the same host, compared as bytes: every spelling of an IPv6
+ * address is one host, and an IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2), as a udp6 socket
+ * reports an IPv4 peer, is its IPv4 address. A zone index is ignored; text that is no address
+ * is no host.
+ */
+export function sameAddress(a: string, b: string): boolean {
+  const bytesA = hostBytes(a);
+  const bytesB = hostBytes(b);
+  return bytesA !== undefined && bytesB !== undefined && bytesA.equals(bytesB);
+}
+
+/** RFC 4291 §2.5.5.2: ::ffff:0:0/96. */
+const IPV4_MAPPED_PREFIX = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+
+/** The 4 or 16 bytes of an address, an IPv4-mapped one as its 4 IPv4 bytes. */
+function hostBytes(text: string): Buffer | undefined {
+  const bytes = parseIPv4Bytes(text) ?? parseIPv6Bytes(text);
+  if (bytes?.length === 16 && bytes.subarray(0, 12).equals(IPV4_MAPPED_PREFIX)) return bytes.subarray(12);
+  return bytes;
+}

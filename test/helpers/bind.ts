@@ -1,6 +1,6 @@
 /**
- * A real BIND 9 (`named -g`) on 127.0.0.1 at a free port, in a temporary folder, serving dynamic
- * zones with `update-policy` for a TSIG key written by the real `tsig-keygen`.
+ * A real BIND 9 (`named -g`) on 127.0.0.1 at a free port (and on ::1 when asked), in a temporary
+ * folder, serving dynamic zones with `update-policy` for a TSIG key written by the real `tsig-keygen`.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ export type { ZoneSpec } from './dns.js';
 export interface BindOptions extends ZoneServerOptions {
   /** A tsig-keygen algorithm: hmac-sha256 (default), hmac-sha1, -sha224, -sha384, -sha512, hmac-md5. */
   readonly algorithm?: string;
+  /** Listen on ::1 as well, at the same port. */
+  readonly ipv6?: boolean;
 }
 
 /** named with its folder holding named.conf, the key tsig-keygen wrote (which named includes), zone files, journals and named.pid. */
@@ -58,7 +60,7 @@ export async function startBind(options: BindOptions): Promise<BindServer> {
       `  session-keyfile "${join(dir, 'session.key')}";`,
       `  managed-keys-directory "${dir}";`,
       `  listen-on port ${port} { 127.0.0.1; };`,
-      '  listen-on-v6 { none; };',
+      options.ipv6 ? `  listen-on-v6 port ${port} { ::1; };` : '  listen-on-v6 { none; };',
       '  recursion no;',
       '  dnssec-validation no;',
       '  notify no;',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isIPv4 } from 'node:net';
-import { formatAddressBytes, formatPrefix, hostPrefix, parseAddress, parseIPv4Bytes, parsePrefix, prefixContains, prefixesOverlap } from '../../src/net/address.js';
+import { formatAddressBytes, formatPrefix, hostPrefix, parseAddress, parseIPv4Bytes, parsePrefix, prefixContains, prefixesOverlap, sameAddress } from '../../src/net/address.js';
 import { isRblError } from '../../src/errors.js';
 
 describe('address parsing', () => {
@@ -115,5 +115,30 @@ describe('address parsing', () => {
     expect(formatPrefix(parsePrefix('10.64.0.4/31'))).toBe('10.64.0.4/31');
     expect(formatPrefix(parsePrefix('2001:db8::1/128'))).toBe('2001:db8::1');
     expect(formatPrefix(parsePrefix('2001:db8::/127'))).toBe('2001:db8::/127');
+  });
+});
+
+describe('same address', () => {
+  it.each([
+    ['::1', '0:0:0:0:0:0:0:1', true],
+    ['::1', '::0:1', true],
+    ['::1', '0::1', true],
+    ['2001:db8::53', '2001:db8:0::53', true],
+    ['2001:db8::53', '2001:DB8:0:0:0:0:0:53', true],
+    ['fe80::1%eth0', 'fe80::1', true],
+    // RFC 4291 §2.5.5.2: an IPv4-mapped address is the IPv4 host, as a udp6 socket reports it.
+    ['::ffff:127.0.0.1', '::ffff:7f00:1', true],
+    ['::ffff:127.0.0.1', '127.0.0.1', true],
+    ['127.0.0.1', '127.0.0.1', true],
+    ['::1', '::2', false],
+    ['::1', '127.0.0.1', false],
+    ['::ffff:127.0.0.1', '127.0.0.2', false],
+    // ::127.0.0.1 is IPv4-compatible, not IPv4-mapped (RFC 4291 §2.5.5.1): another address.
+    ['::127.0.0.1', '127.0.0.1', false],
+    ['127.0.0.1', 'localhost', false],
+    ['', '', false],
+  ])('tells whether %s and %s are the same host: %s', (a, b, same) => {
+    expect(sameAddress(a, b)).toBe(same);
+    expect(sameAddress(b, a)).toBe(same);
   });
 });

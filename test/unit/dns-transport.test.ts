@@ -114,6 +114,14 @@ describe('exchange', () => {
     expect(error).toMatchObject({ code: 'RBL_DNS_TIMEOUT', transient: true });
   });
 
+  // The kernel reports an IPv4 server reached from a udp6 socket as ::ffff:a.b.c.d, whatever
+  // spelling the endpoint has: the answer is the server's all the same.
+  test.each(['::ffff:7f00:1', '0:0:0:0:0:ffff:7f00:1', '::FFFF:127.0.0.1'])('takes the UDP answer of a server written as %s', async (host) => {
+    server = await fakeServer({ udp: (request, send) => send(reply(request)) });
+    const answer = await exchange({ host, port: server.endpoint.port, family: 6 }, buildQuery(8, ZONE, RR_TYPE.SOA), { timeoutMs: 1000 });
+    expect(answer.readUInt16BE(0)).toBe(8);
+  });
+
   test('sends a message over 512 bytes over TCP with length framing', async () => {
     server = await fakeServer({ tcp: (request, socket) => socket.write(framed(reply(request))) });
     const names = Array.from({ length: 100 }, (_, i) => `${i}.0.64.10.${ZONE}`);

@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Endpoint } from '../../config/load.js';
 import { RblError } from '../../errors.js';
+import { sameAddress } from '../../net/address.js';
 import { answersRequest } from './answer-match.js';
 import { connectionError, DiscardedAnswers, timeoutError, type AnswerJudge } from './exchange-errors.js';
 import { parseHeader } from './response.js';
@@ -68,7 +69,9 @@ function exchangeUdp(server: Endpoint, message: Buffer, timeoutMs: number, judge
     const timer = setTimeout(() => finish(discarded.error(server, 'UDP', `within ${timeoutMs} ms`, timeoutError(server, timeoutMs, 'UDP'))), timeoutMs);
     socket.on('error', (error) => finish(connectionError(server, 'UDP', error)));
     socket.on('message', (response, remote) => {
-      if (remote.port !== server.port || !sameHost(remote.address, server.host)) return;
+      // The kernel names the source in its own form (::1, ::ffff:127.0.0.1), not as the config
+      // wrote the server: compared as bytes.
+      if (remote.port !== server.port || !sameAddress(remote.address, server.host)) return;
       if (!answersRequest(message, response)) return;
       if (!parseHeader(response).tc && !discarded.takes(response, judge)) return;
       finish(undefined, response);
@@ -81,11 +84,6 @@ function exchangeUdp(server: Endpoint, message: Buffer, timeoutMs: number, judge
       });
     });
   });
-}
-
-function sameHost(a: string, b: string): boolean {
-  const strip = (host: string): string => host.toLowerCase().replace(/^::ffff:/, '');
-  return strip(a) === strip(b);
 }
 
 /** One message over TCP: on a connection of the pool, or on one of its own closed after the answer. */
