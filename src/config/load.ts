@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { RblError } from '../errors.js';
-import { parsePrefix, type IpPrefix } from '../net/address.js';
+import { formatAddressBytes, parsePrefix, type IpPrefix } from '../net/address.js';
 import type { BackendConfig, BackendRegistry, BackendResolveContext } from '../backends/index.js';
 import { configError, schemaProblems, yamlProblem, type ConfigProblem } from './problems.js';
 import { resolveTransportConfigs, type TransportConfigs } from '../radius/transports/config.js';
@@ -245,7 +245,10 @@ function resolveConfig(raw: RawConfig, path: string, backendTypes: BackendRegist
   return Object.freeze(config);
 }
 
-/** Parses "host:port", "[v6]:port" or a bare host (with the default port). */
+/**
+ * Parses "host:port", "[v6]:port" or a bare host (with the default port). The host is kept in
+ * canonical text (RFC 5952 for IPv6), so logs, check-config and errors name an address one way.
+ */
 export function endpoint(text: string, key: string, path: string, defaultPort: number): Endpoint {
   const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
   const bad = () => new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}" is not host:port (use "[::1]:${defaultPort}" for IPv6)`);
@@ -255,11 +258,21 @@ export function endpoint(text: string, key: string, path: string, defaultPort: n
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}": port ${match[2]} is out of range (0 to 65535)`);
   }
-  let family: 4 | 6;
+  let address: IpPrefix;
   try {
-    family = parsePrefix(host).family;
+    address = parsePrefix(host);
   } catch {
     throw bad();
   }
-  return Object.freeze({ host, port, family });
+  // parsePrefix takes "127.0.0.1/8" too; as an address to send to or listen on it would fail only
+  // at run time, as a connection error.
+  const slash = host.indexOf('/');
+  if (slash !== -1) {
+    const alone = address.family === 6 ? `[${host.slice(0, slash)}]:${port}` : `${host.slice(0, slash)}:${port}`;
+    throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}" is a prefix, not an address: give the address alone, as "${alone}"`);
+  }
+  // A zone index ("%eth0") picks the interface of a link-local address: it is kept as written.
+  const zone = host.indexOf('%');
+  const canonical = formatAddressBytes(address.bytes) + (zone === -1 ? '' : host.slice(zone));
+  return Object.freeze({ host: canonical, port, family: address.family });
 }

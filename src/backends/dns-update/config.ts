@@ -32,6 +32,8 @@ export function resolveDnsUpdateConfig(raw: RawDnsUpdateBackend, context: Backen
     : tsigKey(raw.tsig!.name, raw.tsig!.algorithm, raw.tsig!.secret, `${context.path}: ${key}.tsig`);
   return Object.freeze({
     type: 'dns-update',
+    // The server as written, not in the endpoint's canonical form: the name keys this backend's
+    // queued jobs in state.dir, and a default name that changed on upgrade would drop them.
     name: raw.name ?? `dns-update ${raw.server}`,
     server,
     zones,
