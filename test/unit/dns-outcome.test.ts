@@ -111,10 +111,10 @@ describe('checkAnswer: TSIG rejections (RFC 8945 §5.2, §5.3.2)', () => {
     ['BADSIG, unsigned: retried, anyone could send it', notValid('unsigned', 16), `RBL_DNS_BADSIG (retried): TSIG key \`unlist-key\` rejected by ${badsig}`],
     ['BADKEY, signed: permanent, with the algorithm', signed(17), `RBL_DNS_BADKEY: TSIG key \`unlist-key\` (hmac-sha512) rejected by ${badkey}`],
     ['BADKEY, unsigned: retried', notValid('unsigned', 17), `RBL_DNS_BADKEY (retried): TSIG key \`unlist-key\` (hmac-sha512) rejected by ${badkey}`],
-    ['BADTIME, server 120 s behind', signed(18, NOW - 120), `RBL_DNS_BADTIME: TSIG key \`unlist-key\` rejected by ${badtime} (the server's clock is 120 s behind this host's); fix NTP`],
-    ['BADTIME, server 7 s ahead', signed(18, NOW + 7), `RBL_DNS_BADTIME: TSIG key \`unlist-key\` rejected by ${badtime} (the server's clock is 7 s ahead of this host's); fix NTP`],
-    ['BADTIME, same second', signed(18, NOW), `RBL_DNS_BADTIME: TSIG key \`unlist-key\` rejected by ${badtime} (the server's clock is 0 s ahead of this host's); fix NTP`],
-    ['BADTIME without the server clock', { ...signed(18), serverTime: undefined }, `RBL_DNS_BADTIME: TSIG key \`unlist-key\` rejected by ${badtime}; fix NTP`],
+    ['BADTIME, server 120 s behind: retried, a clock comes right by itself', signed(18, NOW - 120), `RBL_DNS_BADTIME (retried): TSIG key \`unlist-key\` rejected by ${badtime} (the server's clock is 120 s behind this host's); fix NTP`],
+    ['BADTIME, server 7 s ahead', signed(18, NOW + 7), `RBL_DNS_BADTIME (retried): TSIG key \`unlist-key\` rejected by ${badtime} (the server's clock is 7 s ahead of this host's); fix NTP`],
+    ['BADTIME, same second', signed(18, NOW), `RBL_DNS_BADTIME (retried): TSIG key \`unlist-key\` rejected by ${badtime} (the server's clock is 0 s ahead of this host's); fix NTP`],
+    ['BADTIME without the server clock', { ...signed(18), serverTime: undefined }, `RBL_DNS_BADTIME (retried): TSIG key \`unlist-key\` rejected by ${badtime}; fix NTP`],
     ['BADTIME, unsigned: retried', { ...notValid('unsigned', 18), serverTime: undefined }, `RBL_DNS_BADTIME (retried): TSIG key \`unlist-key\` rejected by ${badtime}; fix NTP`],
   ] as const)('%s', (_case, verification, words) => {
     expect(outcome(9, verification)).toBe(words);

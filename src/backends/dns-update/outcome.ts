@@ -57,7 +57,9 @@ function tsigRejection(context: AnswerContext, verification: TsigVerification): 
     case TSIG_ERROR.BADTIME: {
       const now = Math.floor(Date.now() / 1000);
       const skew = verification.serverTime === undefined ? '' : ` (the server's clock is ${Math.abs(now - verification.serverTime)} s ${verification.serverTime < now ? 'behind' : 'ahead of'} this host's)`;
-      return new RblError('RBL_DNS_BADTIME', `${key} rejected by ${server} (BADTIME): this host's clock and the server's differ by more than the fudge${skew}; fix NTP`, { transient });
+      // Retried even when signed: a clock that NTP has not set yet (after a boot, a VM restored)
+      // comes right by itself, and every unlist sent meanwhile would otherwise wait as a dead letter.
+      return new RblError('RBL_DNS_BADTIME', `${key} rejected by ${server} (BADTIME): this host's clock and the server's differ by more than the fudge${skew}; fix NTP`, { transient: true });
     }
     default:
       return undefined;
