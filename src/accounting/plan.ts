@@ -121,9 +121,12 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         break;
       }
       if (key) {
+        const known = sessions.get(key.client, key.nas, key.sessionId);
+        // A retransmission that came after the duplicate cache forgot it, or a replay: taken as new,
+        // it would date its session now and take an address back from a newer session of another NAS.
+        if (known && repeatsRecord(time, recordable, known)) break;
         // An Interim-Update without addresses keeps what the Start recorded, as far as the session
         // still holds it: an address a newer session took since is not taken back.
-        const known = sessions.get(key.client, key.nas, key.sessionId);
         // The table's text is canonical already; made a value again only on this rare path.
         const addresses =
           allowed.length > 0
@@ -212,6 +215,16 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     else unlist = withItem(unlist, target);
   }
   return { upsert, remove, evicted, unlist, refused, stale };
+}
+
+/**
+ * Whether a Start or Interim-Update says again what its session's record says: the same
+ * Event-Timestamp (the NAS's clock, so it is the same event) and the same addresses, or none.
+ * An Interim-Update in the same second that brings an address is news, and is recorded.
+ */
+function repeatsRecord(time: EventTime, addresses: readonly string[], known: PlannedSession): boolean {
+  if (time.nasTime === undefined || time.nasTime !== known.nasTime) return false;
+  return addresses.every((address) => known.addresses.includes(address)) && known.addresses.every((address) => addresses.length === 0 || addresses.includes(address));
 }
 
 /**

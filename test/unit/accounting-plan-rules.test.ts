@@ -142,6 +142,35 @@ describe('what a Start or Interim-Update records', () => {
     expect(plan).toEqual({ ...EMPTY, stale: [{ reason: 'address_taken', address: '10.64.0.5', owner: { ...holder, nasTime: undefined } }] });
   });
 
+  it('changes nothing for a Start said again with its Event-Timestamp after the duplicate cache forgot it, so it takes no address back from a newer session of another NAS', () => {
+    const T = 1_700_000_000;
+    const table = tableOf([]);
+    const apply = (plan: EventPlan): EventPlan => {
+      for (const recorded of plan.upsert) table.upsert(recorded);
+      for (const removed of plan.remove) table.stop(removed, removed.stoppedAt!);
+      return plan;
+    };
+    apply(planEvent(event('start', { sessionId: 'A', framedIpAddress: '10.64.0.5', eventTimestamp: T }, 10_000), table, CONTEXT));
+    apply(planEvent(event('start', { sessionId: 'B', framedIpAddress: '10.64.0.5', nasIpAddress: '192.0.2.11' }, 20_000), table, CONTEXT));
+    // A's Start once more, a minute on: the same packet a proxy sent late, or an attacker replayed.
+    const again = apply(planEvent(event('start', { sessionId: 'A', framedIpAddress: '10.64.0.5', eventTimestamp: T }, 80_000), table, CONTEXT));
+    expect(again).toEqual(EMPTY);
+    expect(table.ownerOf('10.64.0.5')?.sessionId).toBe('B');
+    // So B's Stop unlists what B was listed for.
+    const stop = planEvent(event('stop', { sessionId: 'B', nasIpAddress: '192.0.2.11' }, 90_000), table, CONTEXT);
+    expect(unlistedText(stop)).toEqual(['10.64.0.5']);
+  });
+
+  it.each([
+    ['an Interim-Update of the same second that brings the address', { eventTimestamp: 1_700_000_000 }, ['10.64.0.5']],
+    ['an Interim-Update without an Event-Timestamp (nothing tells a repeat from a new one)', { eventTimestamp: undefined }, ['10.64.0.5']],
+  ] as const)('records %s', (_case, time, recorded) => {
+    const known = { ...session('s1', [], 10_000), nasTime: 1_700_000_000 };
+    const table = tableOf([{ ...known, addresses: ['2001:db8:100::5'] }]);
+    const plan = planEvent(event('interim', { framedIpAddress: '10.64.0.5', ...time }), table, CONTEXT);
+    expect(plan.upsert.map((s) => s.addresses.map((a) => a.text))).toEqual([recorded]);
+  });
+
   it('lets a Start take an address from a session with an older event', () => {
     const holder = session('s2', ['10.64.0.5'], 40_000);
     const plan = planEvent(event('start', { framedIpAddress: '10.64.0.5' }), tableOf([holder]), CONTEXT);
