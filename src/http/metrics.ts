@@ -18,6 +18,7 @@ export const PACKET_OUTCOMES = [
   'not_acknowledged',
   'bad_certificate',
   'too_many_connections',
+  'answers_unread',
 ] as const;
 export type PacketOutcome = (typeof PACKET_OUTCOMES)[number];
 
@@ -52,7 +53,7 @@ export const METRIC_HELP = {
   rbl_unlist_radius_packets_total: {
     type: 'counter',
     labels: ['outcome', 'transport', 'client'],
-    help: `RADIUS packets received (and RadSec connections refused), by outcome: ${PACKET_OUTCOMES.join(', ')}; by transport: ${PACKET_TRANSPORTS.join(', ')}; and by client name (none for a packet from no configured client)`,
+    help: `RADIUS packets received (and RadSec connections refused, or closed because their peer left its answers unread), by outcome: ${PACKET_OUTCOMES.join(', ')}; by transport: ${PACKET_TRANSPORTS.join(', ')}; and by client name (none for a packet from no configured client)`,
   },
   rbl_unlist_radius_ack_latency_seconds: {
     type: 'histogram',

@@ -25,7 +25,9 @@ export type PacketOutcome =
   /** RadSec: the client's certificate did not verify, or is not the one its address is bound to. */
   | 'bad_certificate'
   /** RadSec: a connection over radius.tls.max_connections or max_connections_per_client. */
-  | 'too_many_connections';
+  | 'too_many_connections'
+  /** RadSec: a connection closed because its peer left its answers unread (radius/transports/tls/answers.ts). */
+  | 'answers_unread';
 
 export interface AccountingRequest {
   readonly client: ClientConfig;

@@ -1,9 +1,9 @@
 /**
  * What the RADIUS side reports, as the operator sees it: every packet outcome counted by transport,
- * and a discarded packet or refused RadSec connection logged with why, at a limited rate. At
- * log.level trace, a packet that is not recorded as a new request (a retransmission, a
- * Status-Server, a discard) is traced with its outcome; a new request is traced where it is
- * recorded (the accounting intake).
+ * and a discarded packet, or a RadSec connection refused or closed for answers its peer left
+ * unread, logged with why, at a limited rate. At log.level trace, a packet that is not recorded as
+ * a new request (a retransmission, a Status-Server, a discard) is traced with its outcome; a new
+ * request is traced where it is recorded (the accounting intake).
  */
 import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
@@ -12,7 +12,7 @@ import { octetsTrace } from './trace.js';
 import type { TransportName } from './transports/types.js';
 
 /** Outcomes that are logged (rate-limited): a discarded packet says why, once in a while. */
-const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed', 'bad_certificate', 'too_many_connections']);
+const DISCARDS: ReadonlySet<PacketOutcome> = new Set(['bad_authenticator', 'unknown_client', 'malformed', 'bad_certificate', 'too_many_connections', 'answers_unread']);
 
 /** Why a packet that is no discard was not recorded, in the words of its trace line. */
 const ANSWERED_WITHOUT_RECORDING: Partial<Record<PacketOutcome, string>> = {
@@ -69,7 +69,7 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
       if (!allowed) return;
       // Over TLS an unknown client is found at the handshake, so it is a connection that is refused.
       const refused = outcome === 'bad_certificate' || outcome === 'too_many_connections' || (outcome === 'unknown_client' && detail.transport === 'tls');
-      const what = refused ? 'RadSec connection refused' : 'packet discarded';
+      const what = refused ? 'RadSec connection refused' : outcome === 'answers_unread' ? 'RadSec connection closed' : 'packet discarded';
       log.warn({ outcome, transport: detail.transport, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `${what}: ${outcome}`);
       // Anyone can send these: traced only when the warning above was allowed, within the same limit.
       if (detail.octets !== undefined && log.isLevelEnabled('trace')) trace(outcome, detail, detail.octets, detail.reason);

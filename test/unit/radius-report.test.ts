@@ -1,7 +1,7 @@
 /**
  * Packet outcomes as the operator sees them (src/radius/report.ts): every outcome counted by
- * transport and client, a discarded packet or refused RadSec connection logged with why, at a
- * limited rate.
+ * transport and client, a discarded packet, or a RadSec connection refused or closed for answers its
+ * peer left unread, logged with why, at a limited rate.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/http/metrics.js';
@@ -87,6 +87,13 @@ describe('packet outcomes', () => {
     reporter.onPacket('unknown_client', { source: '198.51.100.7:2083', transport: 'tls' });
     reporter.onPacket('unknown_client', { source: '198.51.100.7:4000', transport: 'udp' });
     expect(lines.map((line) => line.msg)).toEqual(['RadSec connection refused: unknown_client', 'packet discarded: unknown_client']);
+  });
+
+  it('says a RadSec connection was closed when its peer left its answers unread, with why, and counts it', async () => {
+    const reason = 'its peer left its answers unread for 10 s (34497 octets unsent); connection closed';
+    reporter.onPacket('answers_unread', { source: '192.0.2.20:40000', transport: 'tls', client: 'proxy1', reason });
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'RadSec connection closed: answers_unread', client: 'proxy1', reason })]);
+    expect(await packetCounts()).toEqual(['answers_unread tls proxy1=1']);
   });
 
   it('logs at most 20 discards in 10 s and says on the next line how many it left out', () => {
