@@ -4,7 +4,8 @@
  * client whose address and certificate_name it matches, frames the stream by the Length field and
  * hands every packet to the request handler. Connections are capped in all (across every listen
  * endpoint) and per client, closed when idle or when a packet breaks RFC 6613 §2.6.4, and outlive
- * a SIGHUP, whose certificates and handshake timeout apply to new connections. The server closes a
+ * a SIGHUP, whose certificates and handshake timeout apply to new connections. A peer that does not
+ * read its answers stops being read, then loses its connection (./answers.ts). The server closes a
  * connection with a TLS close_notify, and destroys it if the peer does not finish the close.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
@@ -18,6 +19,7 @@ import { hostPort } from '../../handler.js';
 import type { ListenerAddress, Transport, TransportContext } from '../types.js';
 import { bindFailure } from '../udp/transport.js';
 import type { TlsListenerConfig } from './config.js';
+import { answerWriter } from './answers.js';
 import { closingDiscard } from './discard.js';
 import { RadiusStreamFramer } from './framing.js';
 import { certificateCarriesName, certificateNames } from './identity.js';
@@ -108,11 +110,19 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     const framer = new RadiusStreamFramer();
     // RFC 5080 §2.2.2 per connection: a request is only ever retransmitted on the connection it came on.
     const duplicates = new DuplicateCache();
-    const reply = (response: Buffer): void => {
-      if (!socket.destroyed && socket.writable) socket.write(response);
-    };
+    const answers = answerWriter(socket, {
+      idleTimeoutMs: () => config.idleTimeoutMs,
+      onUnread: (reason) => {
+        if (closing.has(socket)) return;
+        context.report('answers_unread', { source, transport: 'tls', client: clientName, reason });
+        closeConnection(socket);
+      },
+    });
+    const reply = (response: Buffer): void => answers.write(response);
     socket.setTimeout(config.idleTimeoutMs);
     socket.on('timeout', () => {
+      // Reading stopped for a peer that leaves its answers unread: the answer writer closes it, saying so.
+      if (answers.blocked()) return;
       const pending = framer.buffered > 0 ? ` with ${framer.buffered} octets of an unfinished packet` : '';
       notice(`RadSec connection closed: idle for ${config.idleTimeoutMs / 1000} s${pending}`, { source, client: clientName });
       closeConnection(socket);
