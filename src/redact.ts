@@ -4,11 +4,15 @@
  *
  * What is redacted, and why:
  * - the password of `user:password@`, and a userinfo without a password as a whole, since
- *   `https://TOKEN@host` is how many APIs take a token;
+ *   `https://TOKEN@host` is how many APIs take a token. The userinfo is everything between `://`
+ *   and the last @ before the first / ? or #, as Node's URL (WHATWG) reads it: it sends a raw @, a
+ *   space or a quote in a password, so a rule that stopped at the first @ or at white space would
+ *   show the rest;
  * - the value of each query parameter whose name contains key, token, secret, pass, pwd, auth,
  *   sig (signature), credential or session, case-insensitive (`api_key`, `access_token`,
- *   `X-Amz-Signature`, `apikey`, `password`...). A harmless parameter that matches loses only its
- *   value in the text; its request is sent unchanged.
+ *   `X-Amz-Signature`, `apikey`, `password`...), up to the next & (a ; does not end a value for
+ *   URLSearchParams, and so for the API). A harmless parameter that matches loses only its value in
+ *   the text; its request is sent unchanged.
  * Everything else (scheme, host, port, path, other parameters) stays, so the text still says where
  * a request went. Redaction works on the text, not through `new URL`, so a template's `{name}`
  * placeholders come out as they went in.
@@ -18,10 +22,16 @@
 export const REDACTED = 'REDACTED';
 
 const SECRET_PARAMETER = /key|token|secret|pass|pwd|auth|sig|credential|session/i;
-/** scheme://, userinfo@ (optional), the rest up to a query, the query, the fragment. */
-const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^/?#@\s]*)@)?([^?#]*)(\?[^#]*)?(#.*)?$/is;
-/** A URL inside free text: a scheme, ://, then anything up to white space or a quote. */
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+/** scheme://, userinfo@ (optional: up to the last @ before / ? #), the rest up to a query, the query, the fragment. */
+const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^/?#]*)@)?([^?#]*)(\?[^#]*)?(#.*)?$/is;
+/**
+ * A URL inside free text: a scheme, ://, a userinfo as above, then anything up to white space.
+ * The userinfo may run across white space and quotes, as 0.2 and 0.3 journaled a password holding
+ * them; a URL without a path that an @ follows in the text loses the text up to it, rather than
+ * risk showing a password. Past the userinfo the URL ends at white space, which the config refuses
+ * in a url; quotes do not end it, as a token may hold one.
+ */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?\S*/gi;
 
 /** The URL with its credentials replaced by REDACTED; text that is not a URL comes back as it is. */
 export function redactUrl(url: string): string {
@@ -29,6 +39,11 @@ export function redactUrl(url: string): string {
   if (!parts) return url;
   const [, scheme, userinfo, rest, query, fragment] = parts;
   return `${scheme}${userinfo === undefined ? '' : `${redactUserinfo(userinfo)}@`}${rest}${query === undefined ? '' : redactQuery(query)}${fragment ?? ''}`;
+}
+
+/** The userinfo as redaction reads it (undefined without one), so the config checks the same text it hides. */
+export function urlUserinfo(url: string): string | undefined {
+  return URL_PARTS.exec(url)?.[2];
 }
 
 /** Every URL in a message or log text with its credentials replaced by REDACTED. */
@@ -41,11 +56,21 @@ function redactUserinfo(userinfo: string): string {
   return colon === -1 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`;
 }
 
-/** "?a=1&api_key=x" → "?a=1&api_key=REDACTED"; `;` separates parameters too (HTML 4 forms). */
+/**
+ * "?a=1&api_key=x" → "?a=1&api_key=REDACTED". A `;` may start a parameter too (HTML 4 forms), but
+ * does not end a secret value: URLSearchParams reads "token=a;b" as the token "a;b".
+ */
 function redactQuery(query: string): string {
-  return query.replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, separator: string, name: string) =>
-    SECRET_PARAMETER.test(safeDecode(name)) ? `${separator}${name}=${REDACTED}` : whole,
-  );
+  let shown = '';
+  let from = 0;
+  for (const parameter of query.matchAll(/[?&;]([^=&;]*)=/g)) {
+    if (parameter.index < from || !SECRET_PARAMETER.test(safeDecode(parameter[1]!))) continue;
+    const valueStart = parameter.index + parameter[0].length;
+    const ampersand = query.indexOf('&', valueStart);
+    shown += `${query.slice(from, valueStart)}${REDACTED}`;
+    from = ampersand === -1 ? query.length : ampersand;
+  }
+  return shown + query.slice(from);
 }
 
 function safeDecode(text: string): string {
