@@ -4,7 +4,7 @@
  */
 import { durationMs } from '../../config/duration.js';
 import { RblError } from '../../errors.js';
-import { redactUrl } from '../../redact.js';
+import { redactUrl, urlUserinfo } from '../../redact.js';
 import type { BackendConfigBase, BackendResolveContext, BackendSummary } from '../types.js';
 import { resolveDeleteTypes, resolveZones } from '../zones.js';
 import type { RawHttpBackend } from './schema.js';
@@ -27,13 +27,7 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
   const { path, key } = context;
   const zones = resolveZones(raw.zones, context);
   const deleteTypes = resolveDeleteTypes(raw.delete);
-  let url: URL;
-  try {
-    url = new URL(raw.url.replace(/\{(address|name|zone)\}/g, 'x'));
-  } catch {
-    throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: "${raw.url}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: use http or https`);
+  const url = checkedUrl(raw.url, `${path}: ${key}.url`);
   const powerDns = raw.preset === 'powerdns';
   // The PowerDNS API URL ends in the zone: .../zones/rbl.example.net.
   const presetZones = powerDns && zones.length === 0
@@ -57,6 +51,42 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
     timeoutMs: durationMs(raw.timeout),
     ca,
   });
+}
+
+/** RFC 3986 §3.2.1: userinfo = *( unreserved / pct-encoded / sub-delims / ":" ). */
+const RFC_USERINFO = /^(?:[\w.~!$&'()*+,;=:-]|%[0-9a-f]{2})*$/i;
+
+/**
+ * The url (placeholders filled in) as Node reads it, taken only if written as RFC 3986 has it
+ * where a credential may be: http:// or https:// and the host, a user name and password
+ * percent-encoded, no white space or control character, no fragment. Node's URL takes more (a
+ * second @ or a space in a password, a tab it drops, `http:host`), but curl refuses such a URL and
+ * other tools read it differently. The refusal never quotes the url: it may hold a password.
+ */
+function checkedUrl(text: string, where: string): URL {
+  const refuse = (problem: string): RblError => new RblError('RBL_CONFIG_INVALID', `${where}: ${problem}`);
+  if (!/^https?:\/\/[^/\\]/i.test(text)) throw refuse('write it as http://HOST/PATH or https://HOST/PATH');
+  const userinfo = urlUserinfo(text);
+  if (userinfo !== undefined && !(RFC_USERINFO.test(userinfo) && decodesAsUtf8(userinfo))) {
+    throw refuse('the user name and password must be percent-encoded (RFC 3986 §3.2.1): write @ as %40, % as %25 and a space as %20, as encodeURIComponent does (the password is not shown here)');
+  }
+  if (/[\s\p{Cc}]/u.test(text)) throw refuse('holds white space or a control character: percent-encode it (a space is %20)');
+  if (text.includes('#')) throw refuse('a #fragment is never sent: if # is part of a password or a value, write it as %23');
+  try {
+    return new URL(text.replace(/\{(address|name|zone)\}/g, 'x'));
+  } catch {
+    throw refuse('not a URL (not shown here, as it may hold a password); a / or ? in the user name or password must be percent-encoded too');
+  }
+}
+
+// Node decodes the user name and password for the Authorization header, and throws on an escape that is not UTF-8.
+function decodesAsUtf8(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The preset, method and URL (credentials in it redacted), for check-config. */
