@@ -21,10 +21,11 @@ export function copyFixtureState(name: string, dir: string): string {
 }
 
 /**
- * Appends the dead letter 0.1 journaled for state-0.1's job 3 (10.64.0.23, pending in bind /
- * rbl.test) after an HTTP backend refused it, with `message` as 0.1 wrote it: unredacted.
+ * Appends the dead letter an older release journaled for job 3 of state-0.1 or state-0.2
+ * (10.64.0.23, pending in bind / rbl.test) after an HTTP backend refused it, with `message` as that
+ * release wrote it: 0.1 did not redact query tokens, 0.2 cut a password at its first @ or space.
  */
-export function appendDeadLetter01(stateDir: string, message: string): void {
+export function appendOldDeadLetter(stateDir: string, message: string): void {
   appendFileSync(join(stateDir, 'journal'), encodeRecord({ t: 'x', l: `bind\n${FIXTURE_ZONE}`, i: 3, a: 1_795_982_300_000, c: 'RBL_HTTP_STATUS', m: message }));
 }
 

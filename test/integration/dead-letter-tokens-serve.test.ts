@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
-import { appendDeadLetter01, copyFixtureState, filesText, FIXTURE_ZONE as ZONE, fixtureConfigYaml } from '../helpers/old-state.js';
+import { appendOldDeadLetter, copyFixtureState, filesText, FIXTURE_ZONE as ZONE, fixtureConfigYaml } from '../helpers/old-state.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
@@ -31,7 +31,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('serve on a 0.1 state.dir wh
     bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...PENDING, DEAD], ZONE) }] });
     temp = tempDir('dead-letter-tokens-serve');
     state = copyFixtureState('state-0.1', temp.dir);
-    appendDeadLetter01(state, `api: GET https://rbl.example.net/v1/delist?ip=${DEAD}&api_key=${TOKEN}: 403 "forbidden"`);
+    appendOldDeadLetter(state, `api: GET https://rbl.example.net/v1/delist?ip=${DEAD}&api_key=${TOKEN}: 403 "forbidden"`);
     config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: await freePort(), bind, stateDir: state, ack: 'journal' }));
   });
 

@@ -4,6 +4,7 @@
  * JSON, GET /addresses/ADDRESS and so `rbl-unlist why`), the token is REDACTED; the rest of the
  * message, which says where the request went and what came back, stays. The service that opens
  * such a state.dir compacts its journal at once, so the file no longer holds the token either.
+ * 0.2 and 0.3 journaled a password holding a raw @ or a space in part or whole: the same holds.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import type { QueueEvent } from '../../src/queue/events.js';
 import { openStateStore } from '../../src/queue/store.js';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
 import { tempDir, waitFor } from '../helpers/peers.js';
-import { appendDeadLetter01, copyFixtureState, filesText } from '../helpers/old-state.js';
+import { appendOldDeadLetter, copyFixtureState, filesText } from '../helpers/old-state.js';
 
 const TOKEN = 'tok-5e1f-0a77';
 /** A 0.1 dead-letter message: the HTTP backend's URL as configured, token and all. */
@@ -44,7 +45,7 @@ beforeEach(() => {
   temp = tempDir('dead-letter-tokens');
   // What 0.1 left (test/fixtures/state-0.1), then the dead letter 0.1 journaled for its job 3.
   stateDir = copyFixtureState('state-0.1', temp.dir);
-  appendDeadLetter01(stateDir, MESSAGE_0_1);
+  appendOldDeadLetter(stateDir, MESSAGE_0_1);
 });
 
 afterEach(() => temp.remove());
@@ -102,5 +103,37 @@ describe('a 0.1 dead letter with a token in its message', () => {
     // Once the file is clean, opening it again neither warns nor compacts.
     expect(events.filter((event) => event.type === 'dead-letters-redacted')).toHaveLength(1);
     expect(events.filter((event) => event.type === 'journal-compacted')).toHaveLength(1);
+  });
+});
+
+describe('a 0.2 dead letter with a password that holds a raw @ or a space', () => {
+  const PASSWORD_PART = 'ss-5e1f-0a77';
+  /** As 0.2 journaled them: cut at the first @, and whole when the password held a space. */
+  const MESSAGES_0_2 = [
+    `api: DELETE http://alice:REDACTED@${PASSWORD_PART}@127.0.0.1:8080/v1/3.0.64.10.rbl.test: 500 "down"`,
+    `api: DELETE http://alice:pa ${PASSWORD_PART}@127.0.0.1:8080/v1/3.0.64.10.rbl.test: 500 "down"`,
+  ];
+  const SHOWN_0_2 = 'api: DELETE http://alice:REDACTED@127.0.0.1:8080/v1/3.0.64.10.rbl.test: 500 "down"';
+
+  it.each(MESSAGES_0_2)('is shown REDACTED and leaves the disk as the store opens: %s', async (message) => {
+    const dir = tempDir('dead-letter-password');
+    try {
+      const state = copyFixtureState('state-0.2', dir.dir);
+      appendOldDeadLetter(state, message);
+      expect((await listQueue(state)).dead).toEqual([expect.objectContaining({ id: '3', message: SHOWN_0_2 })]);
+
+      const events: QueueEvent[] = [];
+      const store = await openStateStore({ dir: state, backends: [HANGING_BIND], maxSessionAgeMs: TEN_YEARS_MS, closeGraceMs: 10, onEvent: (event) => events.push(event) });
+      try {
+        expect(events).toContainEqual({ type: 'dead-letters-redacted', file: join(state, 'journal'), count: 1 });
+        await waitFor('the compaction at start', () => events.some((event) => event.type === 'journal-compacted'), 10_000, 10);
+        expect(filesText(state)).not.toContain(PASSWORD_PART);
+      } finally {
+        await store.close();
+      }
+      expect((await listQueue(state)).dead).toEqual([expect.objectContaining({ id: '3', message: SHOWN_0_2 })]);
+    } finally {
+      dir.remove();
+    }
   });
 });
