@@ -1,7 +1,8 @@
 /**
  * Secrets are never printed: HTTP backend URLs with a password and a query token, through
  * check-config (text and --json), unlist --dry-run, a failed unlist's error, the service's log lines
- * and its /readyz body; and a broken TSIG key file whose content is not echoed.
+ * and its /readyz body; a url whose password must be percent-encoded, refused without being echoed;
+ * and a broken TSIG key file whose content is not echoed.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,6 +90,23 @@ describe('secrets in backend URLs and key files are never printed', () => {
     expect(result.stdout + result.stderr).not.toContain(MARK);
     // The real request carried them: only what is printed is redacted.
     expect(api.requests.some((request) => request.url.includes(`api_key=qk-${MARK}`))).toBe(true);
+  });
+
+  test('check-config and unlist refuse a url whose password holds a raw @ or a space, saying to percent-encode it, without printing it', async () => {
+    for (const password of [`p@ss-${MARK}`, `pa ss-${MARK}`]) {
+      const raw = writeConfig(
+        temp.dir,
+        serviceConfigYaml({ radiusPort, backends: [{ type: 'http', url: `http://alice:${password}@127.0.0.1:${api.port}/{name}`, zones: ['rbl.test'] }], stateDir: join(temp.dir, 'state3') }),
+        'raw-password.yaml',
+      );
+      for (const args of [['check-config', '--config', raw], ['check-config', '--json', '--config', raw], ['unlist', '--dry-run', '--config', raw, '10.64.0.7']]) {
+        const result = await runCliCaptured(args);
+        expect(result.status).toBe(2);
+        expect(result.stdout + result.stderr).toContain('RBL_CONFIG_INVALID');
+        expect(result.stdout + result.stderr).toContain('backends.0.url: the user name and password must be percent-encoded');
+        expect(result.stdout + result.stderr).not.toContain(MARK);
+      }
+    }
   });
 
   test('a TSIG key file that does not parse is not quoted in the error', async () => {
