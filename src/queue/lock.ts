@@ -1,26 +1,27 @@
 /**
- * The state.dir lock: a file created exclusively, naming its owner by pid, boot id and process start
- * time. The service holds it while it runs; `queue retry|drop` holds it for a moment when the service
- * does not run. A pid alone does not name a process: in a container the service is always PID 1, and
- * after a reboot pids are reused. So a lock is held only while a process with the same pid, started at
- * the same time, runs on the same boot (Linux /proc; elsewhere the pid alone is checked).
+ * The state.dir lock: a file created exclusively, naming its holder and where it runs (pid, host,
+ * boot id, PID namespace, process start time). The service holds it while it runs; `queue
+ * retry|drop` holds it for a moment when the service does not run. Node has no flock(), and a lock
+ * must also hold between containers and hosts that share the volume, so the holder refreshes the
+ * file every REFRESH_MS and lock-liveness.ts decides from the record whether its holder still runs.
  *
  * Breaking a stale lock is a compare-and-delete: only the process that creates `lock.break-<nonce>`
  * for the stale lock's nonce may delete it, and it re-reads the lock first, so two processes that find
  * the same stale lock at once can never both delete a lock, nor delete the one the other just took.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { link, open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { RblError } from '../errors.js';
+import { describeHolder, judgeLock, parseLockRecord, REFRESH_MS, STALE_MS, type LockRecord, type LockVerdict, type Watched } from './lock-liveness.js';
+import { lookAtPid, ownIdentity } from './process-identity.js';
 
 export const LOCK_FILE = 'lock';
 /** A break marker older than this belongs to a process that died while breaking: it is ignored. */
 const BREAK_MARKER_STALE_MS = 10_000;
 
-/** A held lock; release() removes the file. */
+/** A held lock; release() stops its refreshes and removes the file. */
 export interface StateLock {
   readonly file: string;
   release(): Promise<void>;
@@ -34,81 +35,162 @@ export interface LockHolder {
   readonly role?: string;
 }
 
-/** What a lock file records. Old locks hold only pid and since. */
-interface LockRecord {
-  readonly pid: number;
-  readonly since: number;
-  readonly role?: string;
-  readonly nonce?: string;
-  readonly boot?: string;
-  /** Field 22 of /proc/PID/stat: clock ticks after boot when the process started. */
-  readonly start?: string;
+/** A lock someone else holds, and how sure we are that they still run. */
+interface Refusal {
+  readonly record: LockRecord;
+  readonly verdict: Exclude<LockVerdict, 'stale'>;
 }
 
-/** This process, as a lock names it. */
-function ownIdentity(): { pid: number; boot?: string; start?: string } {
-  return { pid: process.pid, boot: bootId(), start: startTime(process.pid) };
-}
-
-/** Takes the lock, or returns the live holder. A stale lock is removed (once, by one process) and taken. */
+/** Takes the lock, or returns its holder. A stale lock is removed (once, by one process) and taken. */
 export async function tryLock(dir: string, role: string): Promise<StateLock | LockHolder> {
+  const result = await takeLock(join(dir, LOCK_FILE), role, new LockWatch());
+  return 'release' in result ? result : { pid: result.record.pid, since: result.record.since };
+}
+
+/** Who holds the lock now, unless it is known to be stale; never takes it. */
+export async function lockHolder(dir: string): Promise<LockHolder | undefined> {
+  const record = await readRecord(join(dir, LOCK_FILE));
+  if (!record || record === 'gone' || verdictOf(record, new LockWatch()) === 'stale') return undefined;
+  return { pid: record.pid, since: record.since, role: record.role ?? 'serve' };
+}
+
+/**
+ * Takes the lock, waiting up to waitMs for a live holder to let go. A holder elsewhere that has not
+ * refreshed the lock yet is watched for up to STALE_MS longer: until it refreshes, or is found stale.
+ */
+export async function acquireLock(dir: string, role: string, waitMs: number): Promise<StateLock> {
   const file = join(dir, LOCK_FILE);
+  const watch = new LockWatch();
+  const deadline = performance.now() + waitMs;
+  while (true) {
+    const result = await takeLock(file, role, watch);
+    if ('release' in result) return result;
+    const now = performance.now();
+    if (now >= deadline + STALE_MS || (now >= deadline && result.verdict !== 'watching')) throw lockedError(dir, file, result);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function lockedError(dir: string, file: string, { record, verdict }: Refusal): RblError {
+  const holder = `state.dir ${dir} is locked by ${describeHolder(record, Date.now())}`;
+  if (verdict === 'unverifiable') {
+    return new RblError(
+      'RBL_STATE_DIR',
+      `${holder}: a lock of rbl-unlist 0.3 or older from another host or container, which cannot be checked from here; ` +
+        `stop that service, and if no rbl-unlist runs on this state.dir any more, delete ${file}`,
+    );
+  }
+  return new RblError(
+    'RBL_STATE_DIR',
+    `${holder}: another rbl-unlist runs on this state.dir, perhaps in another container or on another host; ` +
+      `stop it first (one service per state.dir: in Kubernetes, the Recreate strategy), or start this one when it has stopped`,
+  );
+}
+
+/** Up to five tries: take the lock, or judge its holder and break it when stale. */
+async function takeLock(file: string, role: string, watch: LockWatch): Promise<StateLock | Refusal> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const nonce = randomBytes(8).toString('hex');
-    // Written aside, then linked into place: link() fails if the lock exists, and never shows a half-written file.
-    const temporary = `${file}.${process.pid}.${nonce}`;
-    try {
-      const record: LockRecord & { host: string; role: string } = { ...ownIdentity(), since: Date.now(), nonce, host: hostname(), role };
-      await writeFile(temporary, JSON.stringify(record), { flush: true, mode: 0o600 });
-      await link(temporary, file);
-      return { file, release: () => releaseLock(file, nonce) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new RblError('RBL_STATE_DIR', `cannot create the lock ${file}: ${(error as Error).message}`, { cause: error });
-      }
-    } finally {
-      await unlink(temporary).catch(() => undefined);
-    }
+    const taken = await createLock(file, role);
+    if (taken) return taken;
     const holder = await readRecord(file);
     if (holder === 'gone') continue;
-    if (holder && isLive(holder)) return { pid: holder.pid, since: holder.since };
+    const verdict = holder ? verdictOf(holder, watch) : 'stale';
+    if (holder && verdict !== 'stale') return { record: holder, verdict };
     await breakStaleLock(file, holder);
   }
   throw new RblError('RBL_STATE_DIR', `cannot take the lock ${file}: it keeps reappearing; is another rbl-unlist starting on the same state.dir?`);
 }
 
-/** Who holds the lock now, when a live process does; never takes it. */
-export async function lockHolder(dir: string): Promise<LockHolder | undefined> {
-  const holder = await readRecord(join(dir, LOCK_FILE));
-  return holder && holder !== 'gone' && isLive(holder) ? { pid: holder.pid, since: holder.since, role: holder.role ?? 'serve' } : undefined;
+function verdictOf(record: LockRecord, watch: LockWatch): LockVerdict {
+  return judgeLock(record, ownIdentity(), lookAtPid, watch.observe(record));
 }
 
-/** Takes the lock, waiting up to waitMs for a live holder to let go. */
-export async function acquireLock(dir: string, role: string, waitMs: number): Promise<StateLock> {
-  const deadline = Date.now() + waitMs;
-  while (true) {
-    const result = await tryLock(dir, role);
-    if ('release' in result) return result;
-    if (Date.now() >= deadline) {
-      throw new RblError(
-        'RBL_STATE_DIR',
-        `state.dir ${dir} is locked by pid ${result.pid} (since ${new Date(result.since).toISOString()}); is another rbl-unlist serve running on it?`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** Creates the lock, or returns undefined when it exists; the lock is refreshed until released. */
+async function createLock(file: string, role: string): Promise<StateLock | undefined> {
+  const nonce = randomBytes(8).toString('hex');
+  // Written aside, then linked into place: link() fails if the lock exists, and never shows a half-written file.
+  const temporary = `${file}.${process.pid}.${nonce}`;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temporary, 'wx', 0o600);
+    const record: LockRecord = { ...ownIdentity(), since: Date.now(), nonce, role, refreshed: Date.now() };
+    await writeRecord(handle, record);
+    await link(temporary, file);
+    return holdLock(file, handle, record);
+  } catch (error) {
+    await handle?.close();
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw new RblError('RBL_STATE_DIR', `cannot create the lock ${file}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await unlink(temporary).catch(() => undefined);
   }
 }
 
-/** Deletes the lock only if it is still ours (a stale-lock breaker may have replaced it after a pause). */
-async function releaseLock(file: string, nonce: string): Promise<void> {
-  const record = await readRecord(file);
-  if (record && record !== 'gone' && record.nonce === nonce) await unlink(file).catch(() => undefined);
+/** Refreshes the held lock every REFRESH_MS, through its own open file, until released. */
+function holdLock(file: string, handle: FileHandle, record: LockRecord): StateLock {
+  let lost = false;
+  const refresh = async (): Promise<void> => {
+    // No link left: someone found the lock stale (this process was stopped longer than STALE_MS) and
+    // broke it. Writing through the handle could never touch their lock, but refreshing ours is pointless.
+    if ((await handle.stat()).nlink === 0) {
+      lost = true;
+      return;
+    }
+    await writeRecord(handle, { ...record, refreshed: Date.now() });
+  };
+  let refreshing: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (refreshing || lost) return;
+    refreshing = refresh()
+      // A failed refresh (EIO, a volume gone) is tried again; others take the lock only once it stays unrefreshed.
+      .catch(() => undefined)
+      .finally(() => (refreshing = undefined));
+  }, REFRESH_MS);
+  timer.unref();
+  let released: Promise<void> | undefined;
+  const release = (): Promise<void> =>
+    (released ??= (async () => {
+      clearInterval(timer);
+      await refreshing;
+      // Deleted only if it is still ours (a stale-lock breaker may have replaced it after a pause).
+      const now = await readRecord(file);
+      if (now && now !== 'gone' && now.nonce === record.nonce) await unlink(file).catch(() => undefined);
+      await handle.close();
+    })());
+  return { file, release };
 }
 
 /**
- * Deletes the stale lock `seen` unless someone replaced it meanwhile. The marker names the stale lock's
- * nonce, so only one process breaks that lock; a lock without a nonce (unreadable, or written by an older
- * version) is named by its size and time instead.
+ * Writes the record over the file's start. Every refresh has the same length (only the 13 digits of
+ * `refreshed` change), so a reader sees the old record, the new one, or digits of both: never a torn one.
+ * The datasync makes a refresh visible to other hosts of a network file system.
+ */
+async function writeRecord(handle: FileHandle, record: LockRecord): Promise<void> {
+  const text = Buffer.from(JSON.stringify(record));
+  await handle.write(text, 0, text.length, 0);
+  await handle.truncate(text.length);
+  await handle.datasync();
+}
+
+/** What this process saw of one lock's refreshes, by its own monotonic clock. */
+class LockWatch {
+  #seen: { nonce?: string; refreshed?: number; at: number; sawRefresh: boolean } | undefined;
+
+  observe(record: LockRecord): Watched {
+    const now = performance.now();
+    if (this.#seen === undefined || this.#seen.nonce !== record.nonce) {
+      this.#seen = { nonce: record.nonce, refreshed: record.refreshed, at: now, sawRefresh: false };
+    } else if (this.#seen.refreshed !== record.refreshed) {
+      this.#seen = { nonce: record.nonce, refreshed: record.refreshed, at: now, sawRefresh: true };
+    }
+    return { unchangedForMs: now - this.#seen.at, sawRefresh: this.#seen.sawRefresh };
+  }
+}
+
+/**
+ * Deletes the stale lock `seen` unless someone replaced or refreshed it meanwhile. The marker names
+ * the stale lock's nonce, so only one process breaks that lock; a lock without a nonce (unreadable,
+ * or written by 0.1) is named by its size and time instead.
  */
 async function breakStaleLock(file: string, seen: LockRecord | undefined): Promise<void> {
   const identity = seen?.nonce ?? (await stat(file).then((s) => `${s.size}-${s.mtimeMs}`, () => undefined));
@@ -128,7 +210,9 @@ async function breakStaleLock(file: string, seen: LockRecord | undefined): Promi
     const now = await readRecord(file);
     const unchanged =
       now !== 'gone' &&
-      (seen?.nonce !== undefined ? now?.nonce === seen.nonce : await stat(file).then((s) => `${s.size}-${s.mtimeMs}` === identity, () => false));
+      (seen?.nonce !== undefined
+        ? now?.nonce === seen.nonce && now.refreshed === seen.refreshed
+        : await stat(file).then((s) => `${s.size}-${s.mtimeMs}` === identity, () => false));
     if (unchanged) await unlink(file).catch(() => undefined);
   } finally {
     await unlink(marker).catch(() => undefined);
@@ -136,62 +220,9 @@ async function breakStaleLock(file: string, seen: LockRecord | undefined): Promi
 }
 
 async function readRecord(file: string): Promise<LockRecord | undefined | 'gone'> {
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return parseLockRecord(await readFile(file, 'utf8'));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
-    return undefined;
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<Record<keyof LockRecord, unknown>>;
-    if (typeof parsed.pid !== 'number') return undefined;
-    return {
-      pid: parsed.pid,
-      since: typeof parsed.since === 'number' ? parsed.since : 0,
-      nonce: typeof parsed.nonce === 'string' ? parsed.nonce : undefined,
-      role: typeof parsed.role === 'string' ? parsed.role : undefined,
-      boot: typeof parsed.boot === 'string' ? parsed.boot : undefined,
-      start: typeof parsed.start === 'string' ? parsed.start : undefined,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the process the lock names still runs: same boot, same pid, same start time. */
-function isLive(holder: LockRecord): boolean {
-  const own = ownIdentity();
-  if (holder.boot !== undefined && own.boot !== undefined && holder.boot !== own.boot) return false;
-  if (holder.pid === own.pid) {
-    // Our own pid: the lock is ours only if it names this very process (a container's PID 1 restarted is another).
-    return holder.start !== undefined && holder.start === own.start;
-  }
-  const start = startTime(holder.pid);
-  if (start !== undefined) return holder.start === undefined || holder.start === start;
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function bootId(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The start time of a process from /proc/PID/stat (field 22, after the parenthesised command name). */
-function startTime(pid: number): string | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : undefined;
   }
 }

@@ -1,14 +1,16 @@
 /**
  * The state.dir lock names a process by pid, boot id and start time: a pid alone is reused (a
- * container's service is always PID 1; a reboot starts pids over). Processes that find the same stale
- * lock at once never both take it.
+ * container's service is always PID 1; a reboot starts pids over). It also names the host and PID
+ * namespace, and its holder refreshes it, so a holder in another container is not taken for a dead
+ * one. Processes that find the same stale lock at once never both take it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LOCK_FILE, tryLock } from '../../src/queue/lock.js';
+import { REFRESH_MS } from '../../src/queue/lock-liveness.js';
+import { acquireLock, LOCK_FILE, tryLock } from '../../src/queue/lock.js';
 import { transpileSources } from '../helpers/transpile.js';
 
 const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -24,6 +26,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const writeLock = (record: object): void => writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ since: 1, ...record }));
+const readLockFile = (): Record<string, unknown> => JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Record<string, unknown>;
 
 describe('the state.dir lock', () => {
   it('takes over a lock that names our own pid but another process start (a container PID 1 started again)', async () => {
@@ -52,6 +55,62 @@ describe('the state.dir lock', () => {
     expect(await tryLock(dir, 'test')).toEqual({ pid: process.ppid, since: 1 });
     writeLock({ pid: process.ppid });
     expect(await tryLock(dir, 'test')).toEqual({ pid: process.ppid, since: 1 });
+  });
+
+  it('takes over a stale lock 0.3.0 wrote on this host, as 0.3.0 did', async () => {
+    writeLock({ pid: 2 ** 22 + 1, boot: bootId, start: '1', nonce: 'n03', host: hostname(), role: 'serve' });
+    expect('release' in (await tryLock(dir, 'test'))).toBe(true);
+  });
+
+  it('records where its holder runs, and refreshes the lock while it is held', async () => {
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    const taken = readLockFile();
+    expect(taken).toMatchObject({ pid: process.pid, host: hostname(), boot: bootId, start: startOf(process.pid), pidns: readlinkSync('/proc/self/ns/pid'), role: 'test' });
+    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS + 500));
+    expect(readLockFile()).toEqual({ ...taken, refreshed: expect.any(Number) as unknown });
+    expect(readLockFile().refreshed).toBeGreaterThan(taken.refreshed as number);
+    await lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a lock another PID namespace keeps refreshing, names its holder, and leaves it alone', async () => {
+    const foreign = { pid: 1, boot: bootId, start: '1', pidns: 'pid:[1]', host: hostname(), nonce: 'theirs', role: 'serve', since: 1, refreshed: Date.now() };
+    writeLock(foreign);
+    // The holder's heartbeat, played by the test.
+    const heartbeat = setInterval(() => writeLock({ ...foreign, refreshed: Date.now() }), 300);
+    try {
+      await expect(acquireLock(dir, 'serve', 1000)).rejects.toMatchObject({
+        code: 'RBL_STATE_DIR',
+        message: expect.stringMatching(new RegExp(`^state.dir ${dir} is locked by rbl-unlist serve, pid 1 in PID namespace pid:\\[1\\] on host ${hostname()} .*last refreshed .*stop it first`)) as unknown,
+      });
+    } finally {
+      clearInterval(heartbeat);
+    }
+    expect(readLockFile()).toMatchObject({ nonce: 'theirs' });
+  });
+
+  it('refuses a 0.3.0 lock from another container on this boot, which nothing can check, and says how to remove it', async () => {
+    writeLock({ pid: 1, boot: bootId, start: '1', nonce: 'n03', host: 'another-container', role: 'serve' });
+    await expect(acquireLock(dir, 'serve', 200)).rejects.toMatchObject({
+      code: 'RBL_STATE_DIR',
+      message:
+        `state.dir ${dir} is locked by rbl-unlist serve, pid 1 on host another-container (boot ${bootId}), since 1970-01-01T00:00:00.001Z, never refreshed: ` +
+        `a lock of rbl-unlist 0.3 or older from another host or container, which cannot be checked from here; stop that service, and if no rbl-unlist runs on this state.dir any more, delete ${join(dir, LOCK_FILE)}`,
+    });
+    expect(readLockFile()).toMatchObject({ nonce: 'n03' });
+  });
+
+  it('never writes over the lock of the process that broke its own and took over', async () => {
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    // Found stale while this process was stopped, broken, and taken by another.
+    unlinkSync(join(dir, LOCK_FILE));
+    writeLock({ pid: process.ppid, boot: bootId, start: startOf(process.ppid), nonce: 'new holder', refreshed: 5 });
+    const before = readFileSync(join(dir, LOCK_FILE), 'utf8');
+    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS + 500));
+    await lock.release();
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(before);
   });
 
   it('is held against a second taker in the same process, and released only by its owner', async () => {
