@@ -42,7 +42,10 @@ export const ERROR_CODES = {
   RBL_HTTP_TIMEOUT: ['the HTTP API did not answer in time', 'check that it runs and the url'],
   RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure)', 'check url and ca_file'],
   // state and service
-  RBL_STATE_DIR: ['the state directory could not be created or written', 'check state.dir and its owner'],
+  RBL_STATE_DIR: [
+    'the state directory could not be created or written, or another rbl-unlist holds its lock',
+    'check state.dir and its owner; when it is locked, the message names the holder: stop it, or, for a lock of 0.3 that no running service holds, delete `state.dir/lock`',
+  ],
   RBL_JOURNAL_CORRUPT: ['the journal has a corrupt record', 'the records after the last good one were skipped, see the warning'],
   RBL_SERVICE_UNREACHABLE: ['the running service did not answer on http.listen', 'check that `rbl-unlist serve` runs with this config and that http.listen is not ""'],
   RBL_LISTEN: ['a socket could not be bound', 'check that the address exists on this host and the port is free (ports below 1024 need privileges)'],
