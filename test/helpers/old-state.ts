@@ -5,9 +5,9 @@
  */
 import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeRecord } from '../../src/queue/record.js';
+import { decodeRecord, encodeRecord } from '../../src/queue/record.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from './radius-packets.js';
-import { NAS_SECRET, PROJECT_ROOT, serviceConfigYaml } from './service.js';
+import { NAS_SECRET, PROJECT_ROOT, serviceConfigYaml, type ServiceHandle } from './service.js';
 
 /** The zone of every fixture's lane. */
 export const FIXTURE_ZONE = 'rbl.test';
@@ -27,6 +27,35 @@ export function copyFixtureState(name: string, dir: string): string {
  */
 export function appendOldDeadLetter(stateDir: string, message: string): void {
   appendFileSync(join(stateDir, 'journal'), encodeRecord({ t: 'x', l: `bind\n${FIXTURE_ZONE}`, i: 3, a: 1_795_982_300_000, c: 'RBL_HTTP_STATUS', m: message }));
+}
+
+/** The state.dir's journal records, decoded as they are on disk. */
+export function journalRecords(stateDir: string): { t: string; [key: string]: unknown }[] {
+  const bytes = readFileSync(join(stateDir, 'journal'));
+  const records: { t: string; [key: string]: unknown }[] = [];
+  for (let offset = 0; offset < bytes.length; ) {
+    const decoded = decodeRecord(bytes, offset);
+    if (decoded.kind !== 'record') throw new Error(`journal record at ${offset}: ${decoded.kind}`);
+    records.push(decoded.payload as { t: string });
+    offset += decoded.bytes;
+  }
+  return records;
+}
+
+/**
+ * Makes the service compact: Interim-Updates of every fixture's fx-open-1 (192.0.2.1, 10.64.0.11),
+ * each naming 180 delegated prefixes besides its address (4.5 KB a record), 16 at a time, until it
+ * logs `journal compacted`; then one naming its address alone, so the session ends as it began.
+ */
+export async function interimsUntilCompacted(service: ServiceHandle, account: (attributes: FriendlyAttributes) => Promise<void>): Promise<void> {
+  const session = { 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.11' } as const;
+  const prefixes = Array.from({ length: 180 }, (_, index) => `2001:db8:1f0:${index.toString(16)}00::/56`);
+  const compacted = (): boolean => service.logs().some((line) => line.msg === 'journal compacted');
+  for (let round = 0; round < 100 && !compacted(); round++) {
+    await Promise.all(Array.from({ length: 16 }, () => account({ 'Acct-Status-Type': 'Interim-Update', ...session, 'Delegated-IPv6-Prefix': prefixes })));
+  }
+  await service.waitForLog((line) => line.msg === 'journal compacted');
+  await account({ 'Acct-Status-Type': 'Interim-Update', ...session });
 }
 
 /** Every file in dir and its folders, as one text: where a secret must not be. */

@@ -7,13 +7,10 @@
  * this build compacts, the journal is format 3 and a restart on it still has all of that.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { decodeRecord } from '../../src/queue/record.js';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { dnsblName, listingRecords, listingsOf } from '../helpers/dnsbl.js';
 import { scrapeMetrics, sample } from '../helpers/metrics.js';
-import { copyFixtureState, FIXTURE_ZONE, fixtureConfigYaml, fixtureNas } from '../helpers/old-state.js';
+import { copyFixtureState, FIXTURE_ZONE, fixtureConfigYaml, fixtureNas, interimsUntilCompacted, journalRecords } from '../helpers/old-state.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
@@ -24,19 +21,6 @@ const FX_DONE_1 = { 'Acct-Session-Id': 'fx-done-1', 'NAS-IP-Address': '192.0.2.1
 const FX_DONE_2 = { 'Acct-Session-Id': 'fx-done-2', 'NAS-IP-Address': '192.0.2.2', 'NAS-Identifier': 'bras2' } as const;
 const STALE_START = 'rbl_unlist_accounting_stale_events_total{type="start",reason="session_stopped"}';
 const UNKNOWN_STOP = 'rbl_unlist_accounting_stale_events_total{type="stop",reason="unknown_session"}';
-
-/** The journal's records, decoded as they are on disk. */
-function journalRecords(stateDir: string): { t: string; [key: string]: unknown }[] {
-  const bytes = readFileSync(join(stateDir, 'journal'));
-  const records: { t: string; [key: string]: unknown }[] = [];
-  for (let offset = 0; offset < bytes.length; ) {
-    const decoded = decodeRecord(bytes, offset);
-    if (decoded.kind !== 'record') throw new Error(`journal record at ${offset}: ${decoded.kind}`);
-    records.push(decoded.payload as { t: string });
-    offset += decoded.bytes;
-  }
-  return records;
-}
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.2.0', () => {
   let bind: BindServer;
@@ -96,19 +80,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.2.0', () =
     // BIND down: the Stop of fx-open-3 stays pending through the compaction and the restart.
     await bind.stop();
     await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-3', 'NAS-IP-Address': '192.0.2.2', 'NAS-Identifier': 'bras2' });
-    // This build compacts once 4 MiB are appended: Interim-Updates of fx-open-1 naming 180 delegated
-    // prefixes besides its address (4.5 KB a record), 16 at a time, until it says it compacted.
-    const prefixes = Array.from({ length: 180 }, (_, index) => `2001:db8:1f0:${index.toString(16)}00::/56`);
-    const compacted = (): boolean => service!.logs().some((line) => line.msg === 'journal compacted');
-    for (let round = 0; round < 100 && !compacted(); round++) {
-      await Promise.all(
-        Array.from({ length: 16 }, () =>
-          account({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.11', 'Delegated-IPv6-Prefix': prefixes }),
-        ),
-      );
-    }
-    await service!.waitForLog((line) => line.msg === 'journal compacted');
-    await account({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.11' });
+    await interimsUntilCompacted(service!, account);
 
     const records = journalRecords(state);
     expect(records[0]).toMatchObject({ t: 'h', v: 3 });
