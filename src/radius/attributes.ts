@@ -4,9 +4,19 @@
  * Vendor-Specific attributes are skipped here, so one this daemon cannot parse never costs the
  * packet its standard attributes. An attribute whose value has the wrong size is ignored.
  */
+import { isUtf8 } from 'node:buffer';
 import { formatAddressBytes, maskBytes } from '../net/address.js';
 import type { RadiusPacket } from './packet.js';
 import { Attribute, HEADER_LENGTH } from './protocol.js';
+
+/**
+ * A text attribute's value: UTF-8, as RFC 2866 §5.5 asks; octets that are not UTF-8 (a NAS's binary
+ * Acct-Session-Id) one character each (latin1). Decoded as UTF-8, every invalid octet would become
+ * U+FFFD, and binary ids that differ only there would name one session.
+ */
+function attributeText(bytes: Buffer, start: number, end: number): string {
+  return bytes.toString(isUtf8(bytes.subarray(start, end)) ? 'utf8' : 'latin1', start, end);
+}
 
 /** What an Accounting-Request says about its session, NAS and addresses. */
 export interface AccountingAttributes {
@@ -71,13 +81,13 @@ export function decodeAccountingAttributes(packet: RadiusPacket): AccountingAttr
         if (size === 4 && acctDelayTime === undefined) acctDelayTime = bytes.readUInt32BE(start);
         break;
       case Attribute.AcctSessionId:
-        if (size > 0 && sessionId === undefined) sessionId = bytes.toString('utf8', start, end);
+        if (size > 0 && sessionId === undefined) sessionId = attributeText(bytes, start, end);
         break;
       case Attribute.UserName:
-        if (size > 0 && userName === undefined) userName = bytes.toString('utf8', start, end);
+        if (size > 0 && userName === undefined) userName = attributeText(bytes, start, end);
         break;
       case Attribute.NasIdentifier:
-        if (size > 0 && nasIdentifier === undefined) nasIdentifier = bytes.toString('utf8', start, end);
+        if (size > 0 && nasIdentifier === undefined) nasIdentifier = attributeText(bytes, start, end);
         break;
       case Attribute.NasIpAddress:
         if (size === 4 && nasIpAddress === undefined) nasIpAddress = formatAddressBytes(bytes.subarray(start, end));

@@ -94,6 +94,17 @@ describe('accounting attribute decoding', () => {
   const ipv6 = (last: number): Buffer => Buffer.from([0x20, 0x01, 0x0d, 0xb8, ...Buffer.alloc(11), last]);
 
   it.each([
+    { what: 'Acct-Session-Id', type: 44, field: 'sessionId' },
+    { what: 'NAS-Identifier', type: 32, field: 'nasIdentifier' },
+    { what: 'User-Name', type: 1, field: 'userName' },
+  ] as const)('reads a $what that is not UTF-8 octet by octet, so binary values that differ stay apart, and one that is UTF-8 as UTF-8', ({ type, field }) => {
+    const read = (value: Buffer): string | undefined => decodeAccountingAttributes(accept([[type, value]]))[field];
+    const binary = [Buffer.from([0x8f, 0x01, 0xc3]), Buffer.from([0x9e, 0x01, 0xc3]), Buffer.from([0xe9])];
+    expect(binary.map(read)).toEqual(['\u008f\u0001Ã', '\u009e\u0001Ã', 'é']);
+    expect(read(Buffer.from('jörg-\ufffd-ok', 'utf8'))).toBe('jörg-\ufffd-ok');
+  });
+
+  it.each([
     { what: 'Acct-Status-Type', first: [40, u32(2)], second: [40, u32(1)], field: 'statusType', expected: 2 },
     { what: 'Event-Timestamp', first: [55, u32(1_700_000_001)], second: [55, u32(5)], field: 'eventTimestamp', expected: 1_700_000_001 },
     { what: 'Acct-Session-Id', first: [44, Buffer.from('one')], second: [44, Buffer.from('two')], field: 'sessionId', expected: 'one' },
