@@ -30,7 +30,16 @@ export function yamlProblem(error: YAMLError, text: string): ConfigProblem {
   const position = error.linePos?.[0];
   if (!position) return { code: 'RBL_CONFIG_SYNTAX', text: reason };
   const line = text.split(/\r?\n/)[position.line - 1] ?? '';
-  return { code: 'RBL_CONFIG_SYNTAX', text: `line ${position.line}, column ${position.col}: ${reason}: ${JSON.stringify(line.trimEnd())}` };
+  return { code: 'RBL_CONFIG_SYNTAX', text: `line ${position.line}, column ${position.col}: ${reason}: ${JSON.stringify(withoutSecret(line.trimEnd()))}` };
+}
+
+/**
+ * The offending line as an error quotes it, with the value of a `secret:` key (a RADIUS client's,
+ * an inline TSIG key's) REDACTED: the error goes to a terminal and the service's log. (A URL's
+ * credentials are redacted in every error's text already.)
+ */
+function withoutSecret(line: string): string {
+  return line.replace(/^(\s*(?:-\s+)?(["']?)secret\2\s*:).*$/, '$1 REDACTED');
 }
 
 /**

@@ -181,11 +181,22 @@ describe('config errors an operator can act on', () => {
   });
 
   it('ends a YAML error with the offending line, not a dangling colon', () => {
-    const error = failure(minimal.replace('      secret: s3cret', '      secret: s3cret: oops'));
+    const error = failure(minimal.replace('      address: 192.0.2.10/32', '      address: 192.0.2.10/32: oops'));
     expect(error.code).toBe('RBL_CONFIG_SYNTAX');
-    expect(error.message).toMatch(/config\.yaml: line 6, column \d+: .+: " {6}secret: s3cret: oops"$/);
+    expect(error.message).toMatch(/config\.yaml: line \d+, column \d+: .+: " {6}address: 192\.0\.2\.10\/32: oops"$/);
     expect(error.message).not.toMatch(/:\s*$/);
     expect(error.message).not.toContain('\n\n');
+  });
+
+  it.each([
+    ['a client secret', '      secret: s3cret', '      secret: s3cret: oops', '      secret: REDACTED'],
+    ['a quoted key', '      secret: s3cret', '      "secret": s3cret: oops', '      "secret": REDACTED'],
+    ['a list item', '    - name: ras1', '    - secret: s3cret: oops', '    - secret: REDACTED'],
+  ])('quotes a YAML error on the line of %s with the secret REDACTED', (_case, from, to, shown) => {
+    const error = failure(minimal.replace(from, to));
+    expect(error.code).toBe('RBL_CONFIG_SYNTAX');
+    expect(error.message).toContain(JSON.stringify(shown));
+    expect(error.message).not.toContain('s3cret');
   });
 
   it('says how to give a config when the file does not exist', () => {
