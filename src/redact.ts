@@ -51,6 +51,35 @@ export function redactUrlsIn(text: string): string {
   return text.includes('://') ? text.replace(URL_IN_TEXT, redactUrl) : text;
 }
 
+/**
+ * The credentials a URL carries, as they appear in text (raw and percent-decoded): its userinfo's
+ * password (or the whole userinfo, without a password) and the values of secret-named query
+ * parameters, as {@link redactUrl} hides them. For text that may repeat them outside a URL.
+ */
+export function urlCredentials(url: string): string[] {
+  const parts = URL_PARTS.exec(url);
+  if (!parts) return [];
+  const [, , userinfo, , query] = parts;
+  const found: string[] = [];
+  if (userinfo !== undefined) found.push(userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : userinfo);
+  for (const parameter of (query ?? '').matchAll(/[?&;]([^=&;]*)=([^&]*)/g)) {
+    if (SECRET_PARAMETER.test(safeDecode(parameter[1]!))) found.push(parameter[2]!);
+  }
+  return found.flatMap((text) => [text, safeDecode(text)]);
+}
+
+/**
+ * The text with each of `secrets` replaced by REDACTED, longest first. Secrets shorter than 4
+ * characters are left alone: hiding every "on" or "1" in a message would say nothing and hide much.
+ */
+export function redactSecretsIn(text: string, secrets: readonly string[]): string {
+  let shown = text;
+  for (const secret of [...new Set(secrets)].filter((value) => value.length >= 4).sort((a, b) => b.length - a.length)) {
+    shown = shown.split(secret).join(REDACTED);
+  }
+  return shown;
+}
+
 function redactUserinfo(userinfo: string): string {
   const colon = userinfo.indexOf(':');
   return colon === -1 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`;

@@ -111,6 +111,27 @@ describe('generic HTTP backend', () => {
     expect(error.message).not.toMatch(/pw|tok-123/);
   });
 
+  it.each([
+    [401, 'RBL_HTTP_AUTH'],
+    [400, 'RBL_HTTP_STATUS'],
+    [404, 'RBL_HTTP_NOT_FOUND'],
+  ])('keeps the credentials it sent out of an error whose %s body echoes them', async (status, code) => {
+    const backend = generic({
+      url: `http://user:p%40ss-word@127.0.0.1:${http.server.port}/x/{name}?api_key=qk-789`,
+      headers: { 'X-Auth': 'hdr-secret-1' },
+      token: 'tok-123456',
+      apiKey: 'key-456789',
+    });
+    http.server.respondWith((request) => ({
+      status,
+      body: JSON.stringify({ error: `denied: ${request.headers.authorization} ${request.headers['x-api-key']} ${request.headers['x-auth']} p@ss-word ${request.url}`, more: 'x'.repeat(300) }),
+    }));
+    const error = (await backend.unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e)) as RblError;
+    expect(error.code).toBe(code);
+    expect(error.message).not.toMatch(/tok-123456|key-456789|hdr-secret-1|p@ss-word|p%40ss-word|qk-789/);
+    expect(error.message).toContain('denied: REDACTED REDACTED REDACTED REDACTED /x/2.0.0.10.rbl.example.net?api_key=REDACTED');
+  });
+
   it('describes a request with a body on the line after it', () => {
     const text = generic({ method: 'POST', url: `${http.server.origin}/delist`, body: '{"ip":"{address}"}' }).describe('rbl.example.net', [parsePrefix('10.0.0.2')]);
     expect(text).toBe(`POST ${http.server.origin}/delist\n{"ip":"10.0.0.2"}`);

@@ -1,6 +1,6 @@
 /** Redaction of credentials in URLs and in free text: the one function every printed URL goes through. */
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactUrl, redactUrlsIn } from '../../src/redact.js';
+import { REDACTED, redactSecretsIn, redactUrl, redactUrlsIn, urlCredentials } from '../../src/redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -109,5 +109,23 @@ describe('whatever Node\'s URL takes as a password, a token or a secret paramete
       if (/\s/.test(character)) continue;
       expect(redactUrlsIn(`api: DELETE ${url}: 500 "down"`), url).not.toContain('S3CRET');
     }
+  });
+});
+
+describe('urlCredentials', () => {
+  it.each([
+    ['a password, raw and decoded', 'https://alice:p%40ss@api.example/x', ['p%40ss', 'p@ss']],
+    ['a userinfo without a password, whole', 'https://TOKEN-1@api.example/x', ['TOKEN-1']],
+    ['secret query values, not the others', 'https://api.example/x?ip=1&api_key=k1&sig=s%2B1', ['k1', 's%2B1', 's+1']],
+    ['nothing in a URL without credentials', 'https://api.example/x?ip=10.0.0.1', []],
+    ['nothing in text that is not a URL', 'not a url', []],
+  ])('finds %s', (_case, url, found) => {
+    expect([...new Set(urlCredentials(url))].sort()).toEqual([...found].sort());
+  });
+});
+
+describe('redactSecretsIn', () => {
+  it('replaces each secret wherever it is, the longest first, and leaves ones under 4 characters', () => {
+    expect(redactSecretsIn('key abcd-1234 and abcd and ok', ['abcd', 'abcd-1234', 'ok'])).toBe(`key ${REDACTED} and ${REDACTED} and ok`);
   });
 });

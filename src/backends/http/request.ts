@@ -8,7 +8,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { RblError } from '../../errors.js';
-import { redactUrl } from '../../redact.js';
+import { redactSecretsIn, redactUrl, urlCredentials } from '../../redact.js';
 
 export interface HttpRequestSpec {
   readonly method: string;
@@ -108,7 +108,8 @@ export type CredentialSource = 'api_key_file' | 'token_file' | undefined;
 export function expectStatus(backend: string, spec: HttpRequestSpec, response: HttpResponse, success: readonly number[], credentials: CredentialSource, what404: string): void {
   if (success.includes(response.status)) return;
   const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-  const excerpt = bodyExcerpt(response.body);
+  // An API may echo the request, or the rejected key, in its error: the credentials it was sent stay out.
+  const excerpt = bodyExcerpt(response.body, requestCredentials(spec));
   const detail = `${spec.method} ${redactUrl(spec.url)}: ${status}${excerpt ? ` ${JSON.stringify(excerpt)}` : ''}`;
   const host = hostOf(spec.url);
   if (response.status === 401 || response.status === 403) {
@@ -125,8 +126,22 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? '; will retry' : ''}`, { transient });
 }
 
-/** The first 200 characters of a response body, whitespace collapsed; PowerDNS's {"error": ...} is unwrapped. */
-export function bodyExcerpt(body: Buffer): string {
+/** Headers that carry no credential: everything else a request sends (Authorization, X-API-Key, configured headers) may. */
+const PLAIN_HEADERS: ReadonlySet<string> = new Set(['user-agent', 'accept', 'content-type', 'content-length']);
+
+/** The credentials a request carries: its URL's, and every header value but the plain ones (with "Bearer X", also X). */
+function requestCredentials(spec: HttpRequestSpec): string[] {
+  const values = Object.entries(spec.headers)
+    .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
+    .flatMap(([, value]) => [value, value.slice(value.indexOf(' ') + 1)]);
+  return [...values, ...urlCredentials(spec.url)];
+}
+
+/**
+ * The first 200 characters of a response body, whitespace collapsed, with `credentials` REDACTED
+ * (before the cut, so none is shown in part); PowerDNS's {"error": ...} is unwrapped.
+ */
+export function bodyExcerpt(body: Buffer, credentials: readonly string[] = []): string {
   let text = body.subarray(0, 4096).toString('utf8');
   try {
     const parsed = JSON.parse(text) as unknown;
@@ -134,7 +149,7 @@ export function bodyExcerpt(body: Buffer): string {
   } catch {
     // not JSON, or cut: keep the text
   }
-  text = text.replace(/\s+/g, ' ').trim();
+  text = redactSecretsIn(text, credentials).replace(/\s+/g, ' ').trim();
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
