@@ -24,6 +24,11 @@ const BREAK_MARKER_STALE_MS = 10_000;
 /** A held lock; release() stops its refreshes and removes the file. */
 export interface StateLock {
   readonly file: string;
+  /**
+   * Resolves if another process broke the lock while this one held it (it found the lock stale:
+   * this process was stopped or stalled for longer than STALE_MS); never while it is released.
+   */
+  readonly lost: Promise<void>;
   release(): Promise<void>;
 }
 
@@ -129,11 +134,14 @@ async function createLock(file: string, role: string): Promise<StateLock | undef
 /** Refreshes the held lock every REFRESH_MS, through its own open file, until released. */
 function holdLock(file: string, handle: FileHandle, record: LockRecord): StateLock {
   let lost = false;
+  let markLost: () => void = () => undefined;
+  const lostPromise = new Promise<void>((resolve) => (markLost = resolve));
   const refresh = async (): Promise<void> => {
     // No link left: someone found the lock stale (this process was stopped longer than STALE_MS) and
     // broke it. Writing through the handle could never touch their lock, but refreshing ours is pointless.
     if ((await handle.stat()).nlink === 0) {
       lost = true;
+      if (!released) markLost();
       return;
     }
     await writeRecord(handle, { ...record, refreshed: Date.now() });
@@ -157,7 +165,7 @@ function holdLock(file: string, handle: FileHandle, record: LockRecord): StateLo
       if (now && now !== 'gone' && now.nonce === record.nonce) await unlink(file).catch(() => undefined);
       await handle.close();
     })());
-  return { file, release };
+  return { file, lost: lostPromise, release };
 }
 
 /**

@@ -47,6 +47,11 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
           `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,
         );
         break;
+      case 'lock-lost':
+        // Counted with the journal's errors: the same alert (RblUnlistJournalErrors) says the service stopped recording.
+        metrics.journalErrors.inc();
+        log.error({ code: event.error.code }, event.error.message);
+        break;
       case 'journal-error': {
         metrics.journalErrors.inc();
         const { allowed, suppressed } = journalErrorLimiter();

@@ -25,6 +25,7 @@ import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
 import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
 import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
+import { STALE_MS } from './lock-liveness.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
@@ -142,6 +143,8 @@ class Store implements StateStore {
   #recovering: Promise<void> | undefined;
   #recoveryDelayMs: number;
   #polling = false;
+  /** The lock was taken by another service: the failure is for good. */
+  #lockGone = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: StateStoreOptions, state: QueueState, journal: Journal, lock: StateLock) {
@@ -168,6 +171,7 @@ class Store implements StateStore {
         random: options.random ?? Math.random,
       },
     );
+    void lock.lost.then(() => this.#lockLost());
     this.setBackends(options.backends);
     this.#enqueueAllPending();
     this.expireSessions();
@@ -348,11 +352,29 @@ class Store implements StateStore {
 
   /** The journal refused a write: acknowledge nothing more until a rebuilt state can be written again. */
   journalFailed(journal: Journal, error: RblError): void {
-    if (journal !== this.#journal || this.#closing) return;
+    if (journal !== this.#journal || this.#closing || this.#lockGone) return;
     if (this.#failure) return;
     this.#failure = { error, since: Date.now() };
     this.#emit({ type: 'journal-error', error, writable: false });
     this.#scheduleRecovery();
+  }
+
+  /**
+   * Another service took state.dir while this one held it (this one was stopped or stalled past the
+   * lock's staleness): the journal is theirs now. Nothing more is written or acknowledged here, and
+   * there is no recovery but a restart, which waits for the lock.
+   */
+  #lockLost(): void {
+    if (this.#closing) return;
+    const error = new RblError(
+      'RBL_STATE_DIR',
+      `the state.dir lock ${this.#lock.file} was taken by another rbl-unlist while this one held it (this one was stopped or stalled for longer than the lock's ${STALE_MS / 1000} s): nothing more is written or acknowledged here; restart this service`,
+    );
+    clearTimeout(this.#recoveryTimer);
+    this.#failure = { error, since: Date.now() };
+    this.#lockGone = true;
+    void this.#journal.close().catch(() => undefined);
+    this.#emit({ type: 'lock-lost', error });
   }
 
   #scheduleRecovery(): void {
@@ -376,7 +398,7 @@ class Store implements StateStore {
       if (!this.#closing) this.#scheduleRecovery();
       return;
     }
-    if (this.#closing) {
+    if (this.#closing || this.#lockGone) {
       await durable.journal.close();
       return;
     }

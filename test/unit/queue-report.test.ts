@@ -76,6 +76,13 @@ describe('queue events reported', () => {
     ]);
   });
 
+  it('errs when another service took the state.dir lock, and counts it with the journal errors', async () => {
+    report({ type: 'lock-lost', error: new RblError('RBL_STATE_DIR', 'the state.dir lock /s/lock was taken by another rbl-unlist while this one held it: restart this service') });
+    await settled();
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', code: 'RBL_STATE_DIR', msg: 'the state.dir lock /s/lock was taken by another rbl-unlist while this one held it: restart this service' })]);
+    expect(await value('rbl_unlist_journal_errors_total')).toBe(1);
+  });
+
   it('logs an unlisted line with the event that made the job, and counts its targets per backend', async () => {
     report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', jobs: [job], at: 12 });
     await settled();

@@ -5,12 +5,16 @@
  * one. Processes that find the same stale lock at once never both take it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REFRESH_MS } from '../../src/queue/lock-liveness.js';
+import type { QueueEvent } from '../../src/queue/events.js';
 import { acquireLock, LOCK_FILE, tryLock } from '../../src/queue/lock.js';
+import type { StateChange } from '../../src/queue/store-api.js';
+import { openStateStore } from '../../src/queue/store.js';
+import { canonical, FakeBackend, waitUntil } from '../helpers/state-store.js';
 import { transpileSources } from '../helpers/transpile.js';
 
 const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -113,12 +117,56 @@ describe('the state.dir lock', () => {
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(before);
   });
 
+  it('says it was lost once another process broke it, and not when it is released', async () => {
+    const kept = await tryLock(dir, 'test');
+    if (!('release' in kept)) throw new Error('not taken');
+    let keptLost = false;
+    void kept.lost.then(() => (keptLost = true));
+    await kept.release();
+
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    let lost = false;
+    void lock.lost.then(() => (lost = true));
+    unlinkSync(join(dir, LOCK_FILE));
+    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS + 500));
+    expect({ lost, keptLost }).toEqual({ lost: true, keptLost: false });
+    await lock.release();
+  });
+
   it('is held against a second taker in the same process, and released only by its owner', async () => {
     const lock = await tryLock(dir, 'test');
     if (!('release' in lock)) throw new Error('not taken');
     expect(await tryLock(dir, 'again')).toMatchObject({ pid: process.pid });
     await lock.release();
     expect('release' in (await tryLock(dir, 'test'))).toBe(true);
+  });
+});
+
+describe('a service whose state.dir lock another service took', () => {
+  it('writes and acknowledges nothing more, for good, and says to restart it', async () => {
+    const events: QueueEvent[] = [];
+    const store = await openStateStore({ dir, backends: [new FakeBackend()], maxSessionAgeMs: 60_000, recoveryMs: 20, onEvent: (event) => events.push(event) });
+    try {
+      const now = Date.now();
+      const start = (id: string): StateChange => ({ upsert: [{ client: 'ras1', nas: 'nas1', sessionId: id, addresses: [canonical('10.64.0.1')], updatedAt: now, eventAt: now }] });
+      await store.commit(start('s1')).recorded;
+      // Another service found the lock stale (this one stalled) and took it.
+      unlinkSync(join(dir, LOCK_FILE));
+      await waitUntil(() => !store.health().writable, REFRESH_MS + 2000);
+      const journalBytes = statSync(join(dir, 'journal')).size;
+      expect(store.health()).toMatchObject({ writable: false, error: expect.stringMatching(/^the state\.dir lock .* was taken by another rbl-unlist while this one held it .*; restart this service$/) });
+      expect(() => store.commit(start('s2'))).toThrow(/not recorded/);
+      await expect(store.committed()).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
+      expect(events).toContainEqual({ type: 'lock-lost', error: expect.objectContaining({ code: 'RBL_STATE_DIR' }) });
+      // No rebuild brings it back, however long it waits.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(store.health().writable).toBe(false);
+      expect(events.some((event) => event.type === 'journal-writable')).toBe(false);
+      expect(statSync(join(dir, 'journal')).size).toBe(journalBytes);
+    } finally {
+      await store.close();
+    }
   });
 });
 
