@@ -28,6 +28,7 @@ function git(args: string[]): string {
 const RELEASE_COMMITS: Readonly<Record<string, string>> = {
   'v0.1.0': '52911f8eda750b05d8928fffeb53b2ebcc5f7399',
   'v0.2.0': '8d00a1233b41c888a9cdb479d270ce96061fd266',
+  'v0.3.0': '80045c90f4e0a21b532e806d932a243876b6e401',
 };
 
 /** Builds `ref` (a tag or commit) once into bench/results/baseline-<commit>/ and returns its CLI. */

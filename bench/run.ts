@@ -4,9 +4,9 @@
  * judged against the targets as ratios. Prints a table; writes JSON and an SVG chart to bench/results/.
  *
  *   npm run bench [-- --quick] [-- --profile] [-- --stops N] [-- --window N] [-- --repeat N] [-- --cli path/to/cli/main.js]
- *                 [-- --only decode,sessions,bind,daemon,latency,warn,freeradius,startup,backlog] [-- --baseline v0.2.0|none]
+ *                 [-- --only decode,sessions,bind,daemon,latency,warn,freeradius,startup,backlog] [-- --baseline v0.3.0|none]
  *
- * `--baseline REF` (default v0.2.0, the previous release) builds REF from git into bench/results/ and
+ * `--baseline REF` (default v0.3.0, the previous release) builds REF from git into bench/results/ and
  * runs it beside the candidate (throughput, latency, backlog, and start-up for a release that reads
  * journal format 2), so each figure has the old code's beside it.
  *
@@ -81,7 +81,7 @@ function settingsFromArgs(): Settings {
       only: { type: 'string' },
       cli: { type: 'string' },
       repeat: { type: 'string' },
-      baseline: { type: 'string', default: 'v0.2.0' },
+      baseline: { type: 'string', default: 'v0.3.0' },
     },
   });
   const quick = values.quick === true;
