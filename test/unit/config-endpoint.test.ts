@@ -1,34 +1,21 @@
 /** Endpoints in the config (backends' server, radius.listen, http.listen): one canonical host for each address, and a prefix refused. */
 import { describe, expect, it } from 'vitest';
-import { BACKENDS } from '../../src/backends/index.js';
-import { endpoint, parseConfig } from '../../src/config/load.js';
-import { exitStatusFor, RblError } from '../../src/errors.js';
+import { endpoint } from '../../src/config/load.js';
+import { exitStatusFor, type RblError } from '../../src/errors.js';
+import { configRefusal, configWithBackend, parseConfigText } from '../helpers/config-text.js';
 
 const PATH = '/etc/rbl-unlist/config.yaml';
 
-const config = (server: string, extra = '') => `
-radius:
-  clients:
-    - name: ras1
-      address: 192.0.2.10/32
-      secret: s3cret
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
+const config = (server: string, extra = ''): string =>
+  configWithBackend(
+    `type: dns-update
     server: "${server}"
     zones: [rbl.example.net]
-    tsig: { name: unlist-key, algorithm: hmac-sha256, secret: 0f3ZCWd0W0Ulu3DKtPnvWMqcyFqOLJ3PMlZ0V9tWnLU= }
-${extra}`;
+    tsig: { name: unlist-key, algorithm: hmac-sha256, secret: 0f3ZCWd0W0Ulu3DKtPnvWMqcyFqOLJ3PMlZ0V9tWnLU= }`,
+    extra,
+  );
 
-function failure(text: string): RblError {
-  try {
-    parseConfig(text, PATH, BACKENDS);
-  } catch (error) {
-    if (error instanceof RblError) return error;
-    throw error;
-  }
-  throw new Error('the config was accepted');
-}
+const failure = (text: string): RblError => configRefusal(text, PATH);
 
 describe('config endpoints', () => {
   it.each([
@@ -70,7 +57,7 @@ describe('config endpoints', () => {
   });
 
   it('sends to the canonical host and keeps the default backend name as written, which names its queued jobs in state.dir', () => {
-    const backend = parseConfig(config('[0:0:0:0:0:0:0:1]:53'), PATH, BACKENDS).backends[0]!;
+    const backend = parseConfigText(config('[0:0:0:0:0:0:0:1]:53'), PATH).backends[0]!;
     expect(backend.type === 'dns-update' && backend.server).toEqual({ host: '::1', port: 53, family: 6 });
     expect(backend.name).toBe('dns-update [0:0:0:0:0:0:0:1]:53');
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig, parseConfig, configPath } from '../../src/config/load.js';
 import { exitStatusFor, isRblError, RblError } from '../../src/errors.js';
+import { configRefusal } from '../helpers/config-text.js';
 import { tempDir } from '../helpers/peers.js';
 
 const KEY_FILE = `key "unlist-key" {
@@ -42,15 +43,7 @@ backends:
 
 const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'), BACKENDS);
 
-function failure(text: string): RblError {
-  try {
-    parse(text);
-  } catch (error) {
-    if (error instanceof RblError) return error;
-    throw error;
-  }
-  throw new Error('the config was accepted');
-}
+const failure = (text: string): RblError => configRefusal(text, join(dir, 'config.yaml'));
 
 describe('config', () => {
   it('fills every default of a minimal config and freezes it', () => {

@@ -7,11 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { BACKENDS } from '../../src/backends/index.js';
 import { httpSummary, type HttpBackendConfig } from '../../src/backends/http/config.js';
-import { parseConfig } from '../../src/config/load.js';
-import { exitStatusFor, RblError } from '../../src/errors.js';
+import { exitStatusFor, type RblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
+import { configRefusal, configWithBackend, parseConfigText } from '../helpers/config-text.js';
 import { useRecordingServer } from '../helpers/http-server.js';
 
 /** Every secret below contains this, so one search finds any of them. */
@@ -19,34 +18,15 @@ const MARK = 'S3CRET';
 
 /** A config with one http backend whose url is `url` (a JSON string is a YAML string, escapes and all). */
 function configWithUrl(url: string): string {
-  return `
-radius:
-  clients:
-    - name: ras1
-      address: 192.0.2.10/32
-      secret: s3cret
-pools: [10.64.0.0/16]
-backends:
-  - type: http
+  return configWithBackend(`type: http
     url: ${JSON.stringify(url)}
     zones: [rbl.example.net]
-    timeout: 1s
-`;
+    timeout: 1s`);
 }
 
-function parse(url: string) {
-  return parseConfig(configWithUrl(url), join('/etc/rbl-unlist', 'config.yaml'), BACKENDS);
-}
-
-function refusal(url: string): RblError {
-  try {
-    parse(url);
-  } catch (error) {
-    if (error instanceof RblError) return error;
-    throw error;
-  }
-  throw new Error(`${url} was accepted`);
-}
+const CONFIG_PATH = join('/etc/rbl-unlist', 'config.yaml');
+const parse = (url: string) => parseConfigText(configWithUrl(url), CONFIG_PATH);
+const refusal = (url: string): RblError => configRefusal(configWithUrl(url), CONFIG_PATH);
 
 const ENCODE = 'the user name and password must be percent-encoded';
 
