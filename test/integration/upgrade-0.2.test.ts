@@ -6,13 +6,12 @@
  * Stops, a replayed Start of a session 0.2.0 remembered as stopped takes nothing back, and once
  * this build compacts, the journal is format 3 and a restart on it still has all of that.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startBind, type BindServer } from '../helpers/bind.js';
-import { dnsblName, listingRecords, listingsOf } from '../helpers/dnsbl.js';
-import { scrapeMetrics, sample } from '../helpers/metrics.js';
-import { copyFixtureState, FIXTURE_ZONE, fixtureConfigYaml, fixtureNas, interimsUntilCompacted, journalRecords } from '../helpers/old-state.js';
-import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { describe, expect, test } from 'vitest';
+import { listingRecords } from '../helpers/dnsbl.js';
+import { useFixtureRun } from '../helpers/fixture-run.js';
+import { FIXTURE_ZONE, interimsUntilCompacted, journalRecords } from '../helpers/old-state.js';
+import { havePeers, waitFor } from '../helpers/peers.js';
+import { startService } from '../helpers/service.js';
 
 const OPEN = { 'fx-open-1': ['10.64.0.11'], 'fx-open-2': ['10.64.0.12', '2001:db8:100:1200::/56'], 'fx-open-3': ['10.64.0.13'] };
 const PENDING = ['10.64.0.21', '10.64.0.22', '2001:db8:100:2200::/56', '10.64.0.23'];
@@ -23,37 +22,14 @@ const STALE_START = 'rbl_unlist_accounting_stale_events_total{type="start",reaso
 const UNKNOWN_STOP = 'rbl_unlist_accounting_stale_events_total{type="stop",reason="unknown_session"}';
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.2.0', () => {
-  let bind: BindServer;
-  let temp: { dir: string; remove: () => void };
-  let service: ServiceHandle | undefined;
-  let config: string;
-  let state: string;
-  let port = 0;
-  let httpPort: number;
-  const account = fixtureNas(() => port);
-  const listed = (address: string): boolean => bind.query(dnsblName(address, FIXTURE_ZONE), 'A').includes('127.0.0.2');
-  const metric = async (line: string): Promise<number> => sample(await scrapeMetrics(httpPort), line);
-
-  beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: FIXTURE_ZONE, records: listingsOf([...Object.values(OPEN).flat(), ...PENDING], FIXTURE_ZONE) }] });
-    temp = tempDir('upgrade-0.2');
-    state = copyFixtureState('state-0.2', temp.dir);
-    port = await freePort();
-    httpPort = await freePort();
-    // ack journal: the NAS is answered while BIND is down too (the last test stops it).
-    config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: port, bind, stateDir: state, ack: 'journal', httpPort }));
-  });
-
-  afterAll(async () => {
-    await service?.stop('SIGKILL');
-    await bind?.close();
-    temp?.remove();
-  });
+  // ack journal: the NAS is answered while BIND is down too (the last test stops it).
+  const run = useFixtureRun('state-0.2', () => [...Object.values(OPEN).flat(), ...PENDING], { ack: 'journal', metrics: true });
+  const { account, listed, metric } = run;
 
   test('the pending unlists of 0.2.0 are delivered and its sessions resolve address-less Stops', async () => {
-    expect(journalRecords(state).some((record) => record.t === 'st' && Array.isArray(record.k)), "the fixture's format 2 'st' rows").toBe(true);
-    service = await startService(config);
-    const started = service.logs().find((line) => line.msg === 'rbl-unlist started');
+    expect(journalRecords(run.state).some((record) => record.t === 'st' && Array.isArray(record.k)), "the fixture's format 2 'st' rows").toBe(true);
+    run.service = await startService(run.config);
+    const started = run.service.logs().find((line) => line.msg === 'rbl-unlist started');
     expect(started).toMatchObject({ sessions: 3, pending: 3 });
     await waitFor('the pending unlists of 0.2.0 to reach BIND', () => PENDING.every((address) => !listed(address)), 15_000);
 
@@ -64,7 +40,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.2.0', () =
   });
 
   test('a replayed Start of a session 0.2.0 remembered as stopped is counted stale and takes no address back', async () => {
-    bind.addRecords(FIXTURE_ZONE, listingRecords('10.64.0.21', FIXTURE_ZONE));
+    run.bind.addRecords(FIXTURE_ZONE, listingRecords('10.64.0.21', FIXTURE_ZONE));
     // The same Start again (its Event-Timestamp is older than the remembered Stop's), and a Start of
     // a session whose Stop came without one.
     await account({ 'Acct-Status-Type': 'Start', ...FX_DONE_1, 'Framed-IP-Address': '10.64.0.21', 'Event-Timestamp': 1764400000 });
@@ -78,21 +54,21 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.2.0', () =
 
   test('once this build compacts, the journal is format 3 and a restart still has its sessions, stopped sessions and pending unlists', async () => {
     // BIND down: the Stop of fx-open-3 stays pending through the compaction and the restart.
-    await bind.stop();
+    await run.bind.stop();
     await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-3', 'NAS-IP-Address': '192.0.2.2', 'NAS-Identifier': 'bras2' });
-    await interimsUntilCompacted(service!, account);
+    await interimsUntilCompacted(run.service!, account);
 
-    const records = journalRecords(state);
+    const records = journalRecords(run.state);
     expect(records[0]).toMatchObject({ t: 'h', v: 3 });
     const stopped = records.filter((record) => record.t === 'st');
     expect(stopped.length, 'stopped-session rows').toBeGreaterThan(0);
     expect(stopped.every((record) => typeof record.b === 'string' && record.k === undefined), 'packed format 3 rows').toBe(true);
     expect(records.some((record) => record.t === 'j' && record.c !== undefined), 'pending jobs in columns').toBe(true);
 
-    expect(await service!.stop('SIGTERM')).toBe(0);
-    await bind.restart();
-    service = await startService(config);
-    const started = service.logs().find((line) => line.msg === 'rbl-unlist started');
+    expect(await run.service!.stop('SIGTERM')).toBe(0);
+    await run.bind.restart();
+    run.service = await startService(run.config);
+    const started = run.service.logs().find((line) => line.msg === 'rbl-unlist started');
     expect(started).toMatchObject({ sessions: 1, pending: 1 });
     await waitFor('the Stop of fx-open-3 to be delivered after the restart', () => !listed('10.64.0.13'), 15_000);
     await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1' });

@@ -8,13 +8,12 @@
  * former holder (make.sh shows it); this build gives it to the session recorded later, so the new
  * holder's Stop unlists it and the former holder's late Stop unlists nothing of it.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startBind, type BindServer } from '../helpers/bind.js';
-import { dnsblName, listingRecords, listingsOf } from '../helpers/dnsbl.js';
-import { scrapeMetrics, sample } from '../helpers/metrics.js';
-import { copyFixtureState, FIXTURE_ZONE, fixtureConfigYaml, fixtureNas, interimsUntilCompacted, journalRecords } from '../helpers/old-state.js';
-import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { describe, expect, test } from 'vitest';
+import { listingRecords } from '../helpers/dnsbl.js';
+import { useFixtureRun } from '../helpers/fixture-run.js';
+import { FIXTURE_ZONE, interimsUntilCompacted, journalRecords } from '../helpers/old-state.js';
+import { havePeers, waitFor } from '../helpers/peers.js';
+import { startService } from '../helpers/service.js';
 
 const OPEN = { 'fx-open-1': ['10.64.0.11'], 'fx-open-2': ['10.64.0.12', '2001:db8:100:1200::/56'], 'fx-open-3': ['10.64.0.13'] };
 const PENDING = ['10.64.0.31', '10.64.0.33', '10.64.0.21', '10.64.0.22', '2001:db8:100:2200::/56', '10.64.0.23'];
@@ -40,38 +39,14 @@ function rowsNaming(stateDir: string, address: string): string[] {
 }
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.3.0', () => {
-  let bind: BindServer;
-  let temp: { dir: string; remove: () => void };
-  let service: ServiceHandle | undefined;
-  let config: string;
-  let state: string;
-  let port = 0;
-  let httpPort: number;
-  const account = fixtureNas(() => port);
-  const listed = (address: string): boolean => bind.query(dnsblName(address, FIXTURE_ZONE), 'A').includes('127.0.0.2');
-  const metric = async (line: string): Promise<number> => sample(await scrapeMetrics(httpPort), line);
-
-  beforeAll(async () => {
-    const listings = [...Object.values(OPEN).flat(), ...PENDING, ...Object.values(MOVED)];
-    bind = await startBind({ zones: [{ name: FIXTURE_ZONE, records: listingsOf(listings, FIXTURE_ZONE) }] });
-    temp = tempDir('upgrade-0.3');
-    state = copyFixtureState('state-0.3', temp.dir);
-    port = await freePort();
-    httpPort = await freePort();
-    // ack journal: the NAS is answered while BIND is down too (the last test stops it).
-    config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: port, bind, stateDir: state, ack: 'journal', httpPort }));
-  });
-
-  afterAll(async () => {
-    await service?.stop('SIGKILL');
-    await bind?.close();
-    temp?.remove();
-  });
+  // ack journal: the NAS is answered while BIND is down too (the last test stops it).
+  const run = useFixtureRun('state-0.3', () => [...Object.values(OPEN).flat(), ...PENDING, ...Object.values(MOVED)], { ack: 'journal', metrics: true });
+  const { account, listed, metric } = run;
 
   test('the pending unlists of 0.3.0 are delivered and its sessions resolve address-less Stops', async () => {
-    expect(journalRecords(state).some((record) => record.t === 'st' && typeof record.b === 'string'), "the fixture's 'st' rows").toBe(true);
-    service = await startService(config);
-    const started = service.logs().find((line) => line.msg === 'rbl-unlist started');
+    expect(journalRecords(run.state).some((record) => record.t === 'st' && typeof record.b === 'string'), "the fixture's 'st' rows").toBe(true);
+    run.service = await startService(run.config);
+    const started = run.service.logs().find((line) => line.msg === 'rbl-unlist started');
     expect(started).toMatchObject({ sessions: 7, pending: 5 });
     await waitFor('the pending unlists of 0.3.0 to reach BIND', () => PENDING.every((address) => !listed(address)), 15_000);
 
@@ -83,7 +58,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.3.0', () =
 
   test("an address 0.3.0's snapshot names under its new holder and its former one goes to the new holder, whose address-less Stop unlists it", async () => {
     // As 0.3.0 left them: B's row first (B reused the slot of a stopped session), then A's.
-    expect(rowsNaming(state, MOVED['fx-b'])).toEqual(['fx-b', 'fx-a']);
+    expect(rowsNaming(run.state, MOVED['fx-b'])).toEqual(['fx-b', 'fx-a']);
     // 0.3.0, restarted on this, gave the address to A and skipped this Stop as address_taken.
     await account({ 'Acct-Status-Type': 'Stop', ...FX_B });
     await waitFor('the Stop of fx-b to unlist its address', () => !listed(MOVED['fx-b']));
@@ -91,11 +66,11 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.3.0', () =
   });
 
   test('the late address-less Stop of the former holder leaves the listing of the session that holds the address now', async () => {
-    expect(rowsNaming(state, MOVED['fx-d'])).toEqual(['fx-d', 'fx-c']);
+    expect(rowsNaming(run.state, MOVED['fx-d'])).toEqual(['fx-d', 'fx-c']);
     // 0.3.0, restarted on this, gave the address to C: this Stop unlisted D's listing.
     await account({ 'Acct-Status-Type': 'Stop', ...FX_C });
     await waitFor('the late Stop of fx-c to be counted stale', async () => (await metric(TAKEN_STOP)) === 1);
-    expect(service!.logs().find((line) => line.msg === 'stale Stop skipped: the address belongs to a newer session')).toMatchObject({
+    expect(run.service!.logs().find((line) => line.msg === 'stale Stop skipped: the address belongs to a newer session')).toMatchObject({
       session: 'fx-c',
       reason: 'address_taken',
       address: MOVED['fx-d'],
@@ -106,16 +81,16 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.3.0', () =
 
   test('once this build compacts, its snapshot names each address under its holder only, and a restart still has the sessions, stopped sessions and pending unlists', async () => {
     // BIND down: the Stop of fx-open-3 stays pending through the compaction and the restart.
-    await bind.stop();
+    await run.bind.stop();
     await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-3', ...OTHER_NAS });
-    await interimsUntilCompacted(service!, account);
-    expect(rowsNaming(state, MOVED['fx-d']), 'D holds it; C has stopped').toEqual(['fx-d']);
-    expect(rowsNaming(state, MOVED['fx-b']), 'B has stopped; A, still open, never held it again').toEqual([]);
+    await interimsUntilCompacted(run.service!, account);
+    expect(rowsNaming(run.state, MOVED['fx-d']), 'D holds it; C has stopped').toEqual(['fx-d']);
+    expect(rowsNaming(run.state, MOVED['fx-b']), 'B has stopped; A, still open, never held it again').toEqual([]);
 
-    expect(await service!.stop('SIGTERM')).toBe(0);
-    await bind.restart();
-    service = await startService(config);
-    const started = service.logs().find((line) => line.msg === 'rbl-unlist started');
+    expect(await run.service!.stop('SIGTERM')).toBe(0);
+    await run.bind.restart();
+    run.service = await startService(run.config);
+    const started = run.service.logs().find((line) => line.msg === 'rbl-unlist started');
     expect(started).toMatchObject({ sessions: 3, pending: 1 });
     await waitFor('the Stop of fx-open-3 to be delivered after the restart', () => !listed('10.64.0.13'), 15_000);
     await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1' });
@@ -124,10 +99,10 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.3.0', () =
     await waitFor('fx-d, resolved from the table, to be unlisted', () => !listed(MOVED['fx-d']));
 
     // The address A recorded, listed again: A's late Stop has nothing of it to unlist.
-    bind.addRecords(FIXTURE_ZONE, listingRecords(MOVED['fx-b'], FIXTURE_ZONE));
+    run.bind.addRecords(FIXTURE_ZONE, listingRecords(MOVED['fx-b'], FIXTURE_ZONE));
     await account({ 'Acct-Status-Type': 'Stop', ...FX_A });
     await waitFor('the late Stop of fx-a to be counted', async () => (await metric(UNKNOWN_STOP)) === 1);
-    expect(service.logs().find((line) => line.msg === 'Stop names no address and matches no recorded session: nothing to unlist')).toMatchObject({ session: 'fx-a' });
+    expect(run.service.logs().find((line) => line.msg === 'Stop names no address and matches no recorded session: nothing to unlist')).toMatchObject({ session: 'fx-a' });
     expect(listed(MOVED['fx-b'])).toBe(true);
 
     // Remembered as stopped: by 0.3.0 (fx-done-2) and by this build before its compaction (fx-b).

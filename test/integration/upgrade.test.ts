@@ -5,43 +5,21 @@
  * sessions are there: an address-less Stop of each is resolved from the table, before and after a
  * restart on the journal that now mixes both formats.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startBind, type BindServer } from '../helpers/bind.js';
-import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
-import { copyFixtureState, FIXTURE_ZONE as ZONE, fixtureConfigYaml, fixtureNas } from '../helpers/old-state.js';
-import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { describe, expect, test } from 'vitest';
+import { useFixtureRun } from '../helpers/fixture-run.js';
+import { havePeers, waitFor } from '../helpers/peers.js';
+import { startService } from '../helpers/service.js';
 
 const OPEN = { 'fx-open-1': ['10.64.0.11'], 'fx-open-2': ['10.64.0.12', '2001:db8:100:1200::/56'], 'fx-open-3': ['10.64.0.13'] };
 const PENDING = ['10.64.0.21', '10.64.0.22', '10.64.0.23', '2001:db8:100:2300::/56'];
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.1.0', () => {
-  let bind: BindServer;
-  let temp: { dir: string; remove: () => void };
-  let service: ServiceHandle | undefined;
-  let config: string;
-  let port = 0;
-
-  const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
-  const account = fixtureNas(() => port);
-
-  beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...Object.values(OPEN).flat(), ...PENDING], ZONE) }] });
-    temp = tempDir('upgrade');
-    const state = copyFixtureState('state-0.1', temp.dir);
-    port = await freePort();
-    config = writeConfig(temp.dir, fixtureConfigYaml({ radiusPort: port, bind, stateDir: state, ack: 'unlisted' }));
-  });
-
-  afterAll(async () => {
-    await service?.stop('SIGKILL');
-    await bind?.close();
-    temp?.remove();
-  });
+  const run = useFixtureRun('state-0.1', () => [...Object.values(OPEN).flat(), ...PENDING], { ack: 'unlisted', metrics: false });
+  const { account, listed } = run;
 
   test('the pending unlists of 0.1.0 are delivered and its sessions resolve address-less Stops', async () => {
-    service = await startService(config);
-    const started = await service.waitForLog((line) => line.msg === 'rbl-unlist started');
+    run.service = await startService(run.config);
+    const started = await run.service.waitForLog((line) => line.msg === 'rbl-unlist started');
     expect(started).toMatchObject({ sessions: 3, pending: 3 });
     await waitFor('the pending unlists of 0.1.0 to reach BIND', () => PENDING.every((address) => !listed(address)), 15_000);
 
@@ -53,9 +31,9 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('upgrading from 0.1.0', () =
   });
 
   test('after a restart on the journal that mixes both formats, the last session is still there', async () => {
-    expect(await service!.stop('SIGTERM')).toBe(0);
-    service = await startService(config);
-    const started = await service.waitForLog((line) => line.msg === 'rbl-unlist started');
+    expect(await run.service!.stop('SIGTERM')).toBe(0);
+    run.service = await startService(run.config);
+    const started = await run.service.waitForLog((line) => line.msg === 'rbl-unlist started');
     expect(started).toMatchObject({ sessions: 1, pending: 0 });
     await account({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'fx-open-1', 'NAS-IP-Address': '192.0.2.1' });
     expect(listed('10.64.0.11')).toBe(false);
