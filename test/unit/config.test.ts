@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig, parseConfig, configPath } from '../../src/config/load.js';
 import { exitStatusFor, isRblError, RblError } from '../../src/errors.js';
-import { configRefusal } from '../helpers/config-text.js';
+import { configRefusal, configWithBackend } from '../helpers/config-text.js';
 import { tempDir } from '../helpers/peers.js';
 
 const KEY_FILE = `key "unlist-key" {
@@ -27,19 +27,10 @@ beforeAll(() => {
 });
 afterAll(() => removeDir());
 
-const minimal = `
-radius:
-  clients:
-    - name: ras1
-      address: 192.0.2.10/32
-      secret: s3cret
-pools: [10.64.0.0/16]
-backends:
-  - type: dns-update
+const minimal = configWithBackend(`type: dns-update
     server: 127.0.0.1:53
     zones: [rbl.example.net]
-    tsig_key_file: tsig.key
-`;
+    tsig_key_file: tsig.key`);
 
 const parse = (text: string) => parseConfig(text, join(dir, 'config.yaml'), BACKENDS);
 

@@ -76,15 +76,21 @@ async function notAcknowledged(httpPort: number): Promise<number> {
   return sum;
 }
 
+/** Makes every journal write fail with `message` (its code first) until `failing` is set to false. */
+function failWrites(message: string): { failing: boolean } {
+  const disk = { failing: true };
+  const original = fileHandle.write;
+  vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+    if (disk.failing) return Promise.reject(Object.assign(new Error(message), { code: message.slice(0, message.indexOf(':')) }));
+    return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+  } as typeof fileHandle.write);
+  return disk;
+}
+
 describe('the service when its journal fails', () => {
   it('sends no Accounting-Response for a Stop it could not journal (EIO), reports it in /readyz, and recovers by itself', async () => {
     const { radiusPort, httpPort } = await startDaemon();
-    const original = fileHandle.write;
-    let failing = true;
-    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
-      if (failing) return Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
-      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    } as typeof fileHandle.write);
+    const disk = failWrites('EIO: i/o error, write');
 
     const request = stop(1);
     const answer = sendRadius(request, radiusPort, '127.0.0.1', 1500);
@@ -95,7 +101,7 @@ describe('the service when its journal fails', () => {
     expect(down.status).toBe(503);
     expect(down.journal).toEqual({ ok: false, error: expect.stringMatching(/^journal not writable: .*EIO/) });
 
-    failing = false;
+    disk.failing = false;
     await waitFor('/readyz to recover without any packet', async () => (await journalCheck(httpPort)).journal.ok, 10_000, 50);
     const retransmitted = await sendRadius(request, radiusPort, '127.0.0.1', 2000);
     expect(retransmitted).toBeDefined();
@@ -111,12 +117,7 @@ describe('the service when its journal fails', () => {
       attributes: { 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'on-1', 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': '10.64.0.7' },
     });
     expect(await sendRadius(start, radiusPort, '127.0.0.1', 2000)).toBeDefined();
-    const original = fileHandle.write;
-    let failing = true;
-    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
-      if (failing) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    } as typeof fileHandle.write);
+    const disk = failWrites('ENOSPC: no space left on device, write');
 
     const on = buildAccountingRequest({ identifier: 2, secret: NAS_SECRET, attributes: { 'Acct-Status-Type': 'Accounting-On', 'NAS-IP-Address': '192.0.2.1' } });
     expect(await sendRadius(on, radiusPort, '127.0.0.1', 1000)).toBeUndefined();
@@ -125,7 +126,7 @@ describe('the service when its journal fails', () => {
     expect(await sendRadius(on, radiusPort, '127.0.0.1', 1000)).toBeUndefined();
     expect(await notAcknowledged(httpPort)).toBe(2);
 
-    failing = false;
+    disk.failing = false;
     await waitFor('/readyz to recover', async () => (await journalCheck(httpPort)).journal.ok, 10_000, 50);
     const answer = await sendRadius(on, radiusPort, '127.0.0.1', 2000);
     expect(answer).toBeDefined();
