@@ -18,6 +18,10 @@ const CONTEXT: PlanContext = {
   maxSessions: 1000,
 };
 const STATUS = { start: 1, stop: 2, interim: 3, on: 7, off: 8 } as const;
+/** An Event-Timestamp (seconds). */
+const T0 = 1_700_000_000;
+/** The addresses of the session the repeat tests record. */
+const SAME = { framedIpAddress: '10.64.0.5', framedIpv6Addresses: ['2001:db8:100::5'] } as const;
 
 function event(type: keyof typeof STATUS, overrides: Partial<EventAttributes> = {}, receivedAt = 50_000, client = 'ras1') {
   const attributes = accountingAttributes({ statusType: STATUS[type], sessionId: 's1', nasIpAddress: NAS, ...overrides });
@@ -162,13 +166,19 @@ describe('what a Start or Interim-Update records', () => {
   });
 
   it.each([
-    ['an Interim-Update of the same second that brings the address', { eventTimestamp: 1_700_000_000 }, ['10.64.0.5']],
-    ['an Interim-Update without an Event-Timestamp (nothing tells a repeat from a new one)', { eventTimestamp: undefined }, ['10.64.0.5']],
-  ] as const)('records %s', (_case, time, recorded) => {
-    const known = { ...session('s1', [], 10_000), nasTime: 1_700_000_000 };
-    const table = tableOf([{ ...known, addresses: ['2001:db8:100::5'] }]);
-    const plan = planEvent(event('interim', { framedIpAddress: '10.64.0.5', ...time }), table, CONTEXT);
-    expect(plan.upsert.map((s) => s.addresses.map((a) => a.text))).toEqual([recorded]);
+    ['the same Event-Timestamp and addresses: a repeat', T0, T0, SAME, undefined],
+    ['the same Event-Timestamp and no address: a repeat', T0, T0, {}, undefined],
+    ['the same Event-Timestamp and one address fewer', T0, T0, { framedIpAddress: '10.64.0.5' }, ['10.64.0.5']],
+    ['the same Event-Timestamp and an address more (assigned in that second)', T0, T0, { ...SAME, framedIpv6Addresses: ['2001:db8:100::5', '2001:db8:100::6'] }, ['10.64.0.5', '2001:db8:100::5', '2001:db8:100::6']],
+    ['the same Event-Timestamp and other addresses', T0, T0, { framedIpAddress: '10.64.0.6' }, ['10.64.0.6']],
+    ['a later Event-Timestamp and the same addresses', T0, T0 + 60, SAME, ['10.64.0.5', '2001:db8:100::5']],
+    ['no Event-Timestamp and the same addresses (nothing tells a repeat from a new one)', T0, undefined, SAME, ['10.64.0.5', '2001:db8:100::5']],
+    ['no Event-Timestamp from a NAS that never sends one, and the same addresses', undefined, undefined, SAME, ['10.64.0.5', '2001:db8:100::5']],
+  ] as const)('an Interim-Update of a recorded session, with %s', (_case, recordedAt, eventTimestamp, addresses, recorded) => {
+    const table = tableOf([{ ...session('s1', ['10.64.0.5', '2001:db8:100::5'], 10_000), nasTime: recordedAt }]);
+    const plan = planEvent(event('interim', { ...addresses, eventTimestamp }, 70_000), table, CONTEXT);
+    if (recorded === undefined) expect(plan).toEqual(EMPTY);
+    else expect(plan.upsert.map((s) => s.addresses.map((a) => a.text))).toEqual([recorded]);
   });
 
   it('lets a Start take an address from a session with an older event', () => {
