@@ -12,10 +12,13 @@ import { Attribute, HEADER_LENGTH } from './protocol.js';
 /**
  * A text attribute's value: UTF-8, as RFC 2866 §5.5 asks; octets that are not UTF-8 (a NAS's binary
  * Acct-Session-Id) one character each (latin1). Decoded as UTF-8, every invalid octet would become
- * U+FFFD, and binary ids that differ only there would name one session.
+ * U+FFFD, and binary ids that differ only there would name one session. Only a text holding U+FFFD
+ * is checked (an invalid octet, or a U+FFFD the NAS sent): a check of every value, three a packet,
+ * cost the daemon 3% of its CPU per Stop.
  */
 function attributeText(bytes: Buffer, start: number, end: number): string {
-  return bytes.toString(isUtf8(bytes.subarray(start, end)) ? 'utf8' : 'latin1', start, end);
+  const text = bytes.toString('utf8', start, end);
+  return text.includes('\uFFFD') && !isUtf8(bytes.subarray(start, end)) ? bytes.toString('latin1', start, end) : text;
 }
 
 /** What an Accounting-Request says about its session, NAS and addresses. */
