@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Endpoint } from '../config/load.js';
 import { RblError } from '../errors.js';
+import { hostAllowed } from './host-check.js';
 import type { Metrics } from './metrics.js';
 import type { ReadinessReport } from './readiness.js';
 
@@ -57,6 +58,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { listen, metrics, readiness } = options;
 
   const route = async (request: IncomingMessage): Promise<Reply> => {
+    if (!hostAllowed(listen.host, request.headers.host)) {
+      return {
+        status: 403,
+        contentType: TEXT_TYPE,
+        body: `forbidden: this endpoint listens on a loopback address and answers requests for a loopback address or localhost only, not for ${JSON.stringify(request.headers.host)} (as a web page trying DNS rebinding would send)\n`,
+      };
+    }
     const path = (request.url ?? '/').split('?')[0];
     const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
     const view = known ? undefined : options.views?.(path ?? '/');

@@ -1,0 +1,33 @@
+/**
+ * DNS rebinding: a web page can have the browser of someone on this host send requests to a
+ * loopback listener under the page's own name (one its owner makes resolve to 127.0.0.1), and read
+ * the answers, and /status and /addresses name subscribers. So a listener on a loopback address
+ * answers only requests whose Host names a loopback address or localhost. A listener on another
+ * address is reached by name (Prometheus, a load balancer) and takes any Host. Pure code.
+ */
+import { parseIPv4Bytes, parseIPv6Bytes } from '../net/address.js';
+
+/** Whether the address text is a loopback address: 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
+export function isLoopbackAddress(text: string): boolean {
+  const v4 = parseIPv4Bytes(text);
+  if (v4) return v4[0] === 127;
+  const v6 = parseIPv6Bytes(text);
+  if (!v6) return false;
+  const zeroUpTo = (end: number): boolean => v6.subarray(0, end).every((octet) => octet === 0);
+  const mapped = zeroUpTo(10) && v6[10] === 0xff && v6[11] === 0xff;
+  return (zeroUpTo(15) && v6[15] === 1) || (mapped && v6[12] === 127);
+}
+
+/** The name or address of a Host header, without its port or brackets, in lower case. */
+export function hostOfHeader(header: string): string {
+  const host = header.startsWith('[') ? header.slice(1, header.indexOf(']') === -1 ? undefined : header.indexOf(']')) : header.replace(/:\d*$/, '');
+  return host.toLowerCase();
+}
+
+/** Whether a request with this Host header may be answered by a listener on `listenHost`. */
+export function hostAllowed(listenHost: string, header: string | undefined): boolean {
+  // Without a Host (HTTP/1.0) there is no name to rebind.
+  if (!isLoopbackAddress(listenHost) || header === undefined) return true;
+  const host = hostOfHeader(header);
+  return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
+}
