@@ -27,13 +27,13 @@ function rawConnection(base: string): Promise<{ socket: Socket; received: () => 
   });
 }
 
-const HEALTHZ = 'GET /healthz HTTP/1.1\r\nHost: monitoring\r\n\r\n';
+const HEALTHZ = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
 describe('monitoring endpoint bounds', () => {
   it('closes a slowloris connection that never finishes its headers, and keeps answering /healthz', async () => {
     const base = await serve();
     const slow = await rawConnection(base);
-    slow.socket.write('GET /healthz HTTP/1.1\r\nHost: monitoring\r\n');
+    slow.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n');
     // One more header line every 300 ms, as slowloris does, for at most 40 lines (12 s).
     let lines = 0;
     const drip = setInterval(() => {
