@@ -8,6 +8,7 @@
  * an answer it cannot write at once; here a peer that falls behind briefly loses nothing.
  */
 import type { TLSSocket } from 'node:tls';
+import type { ReadingGate } from './reading.js';
 
 /**
  * The most answer octets one connection holds unsent: 256 answers of the 4096-octet maximum
@@ -21,6 +22,8 @@ export const MAX_UNSENT_OCTETS = 256 * 4096;
 export const MAX_BLOCKED_MS = 10_000;
 
 export interface AnswerWriterOptions {
+  /** The connection's reading, which requests waiting for the journal may also hold stopped. */
+  readonly reading: ReadingGate;
   /** The connection's idle_timeout, read when the answers back up, so a reload applies. */
   readonly idleTimeoutMs: () => number;
   /** The peer does not read its answers: the connection must close, for `reason`. Called at most once. */
@@ -49,13 +52,12 @@ export function answerWriter(socket: TLSSocket, options: AnswerWriterOptions): A
   const unblock = (): void => {
     clearTimeout(blockedTimer);
     blockedTimer = undefined;
-    // A closing connection reads (and drops) what comes, so the peer's close_notify can finish the close.
-    if (!socket.destroyed) socket.resume();
+    options.reading.allow('answers_unsent');
   };
 
   /** The peer stopped reading: so do we, until it drains what we sent, for a while. */
   const block = (): void => {
-    socket.pause();
+    options.reading.stop('answers_unsent');
     const limitMs = Math.min(options.idleTimeoutMs(), MAX_BLOCKED_MS);
     blockedTimer = setTimeout(() => giveUp(`its peer left its answers unread for ${limitMs / 1000} s (${socket.writableLength} octets unsent); connection closed`), limitMs);
     socket.once('drain', unblock);
