@@ -82,9 +82,10 @@ export interface RequestHandler {
    * Handles the octets of one packet; never throws, answers through `reply` at most once. Returns
    * the outcome when it is decided at once (a discard, a duplicate, Status-Server), or undefined
    * for a request handed over (its outcome is reported when it settles): RadSec closes the
-   * connection on some discards (RFC 6613 §2.6.4).
+   * connection on some discards (RFC 6613 §2.6.4). `settled` is called once a request handed over
+   * is done, answered or not acknowledged: how RadSec counts a connection's requests in flight.
    */
-  receive(bytes: Buffer, source: PacketSource, reply: Reply): PacketOutcome | undefined;
+  receive(bytes: Buffer, source: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined;
   /** Reports an outcome a transport decided on its own (a refused connection, bad framing). */
   report(outcome: PacketOutcome, detail: PacketDetail): void;
   /** Forgets the remembered answers (the listener closing). */
@@ -104,7 +105,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     return outcome;
   };
 
-  const receive = (bytes: Buffer, from: PacketSource, reply: Reply): PacketOutcome | undefined => {
+  const receive = (bytes: Buffer, from: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined => {
     const receivedAt = Date.now();
     const { transport } = from;
     const source = hostPort(from.address, from.port);
@@ -154,15 +155,20 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       }
       recorded.then(
         () => {
-          const response = buildAccountingResponse(packet, client.secret, false);
-          cache.answer(key);
-          reply(response);
-          report('accepted', detail);
+          try {
+            const response = buildAccountingResponse(packet, client.secret, false);
+            cache.answer(key);
+            reply(response);
+            report('accepted', detail);
+          } finally {
+            settled?.();
+          }
         },
         (error: unknown) => {
           // No answer: the NAS retransmits, and the retransmission must be processed again.
           cache.forget(key);
           report('not_acknowledged', { ...detail, reason: errorMessage(error) });
+          settled?.();
         },
       );
       return undefined;

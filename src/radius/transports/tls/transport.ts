@@ -5,7 +5,8 @@
  * hands every packet to the request handler. Connections are capped in all (across every listen
  * endpoint) and per client, closed when idle or when a packet breaks RFC 6613 §2.6.4, and outlive
  * a SIGHUP, whose certificates and handshake timeout apply to new connections. A peer that does not
- * read its answers stops being read, then loses its connection (./answers.ts). The server closes a
+ * read its answers stops being read, then loses its connection (./answers.ts); one with 256 requests
+ * waiting for the journal stops being read until fewer wait (./requests.ts). The server closes a
  * connection with a TLS close_notify, and destroys it if the peer does not finish the close.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
@@ -23,6 +24,8 @@ import { answerWriter } from './answers.js';
 import { closingDiscard } from './discard.js';
 import { RadiusStreamFramer } from './framing.js';
 import { certificateCarriesName, certificateNames } from './identity.js';
+import { readingGate } from './reading.js';
+import { requestQueue } from './requests.js';
 
 /** A handshake that has not finished after this long is abandoned (a plain-TCP client, a stalled peer). */
 const MAX_HANDSHAKE_MS = 10_000;
@@ -110,7 +113,9 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     const framer = new RadiusStreamFramer();
     // RFC 5080 §2.2.2 per connection: a request is only ever retransmitted on the connection it came on.
     const duplicates = new DuplicateCache();
+    const reading = readingGate(socket);
     const answers = answerWriter(socket, {
+      reading,
       idleTimeoutMs: () => config.idleTimeoutMs,
       onUnread: (reason) => {
         if (closing.has(socket)) return;
@@ -119,10 +124,31 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       },
     });
     const reply = (response: Buffer): void => answers.write(response);
+    const requests = requestQueue(reading, (packet, finished) => {
+      if (closing.has(socket) || socket.destroyed) return 'closing';
+      // Looked up per packet, so a reloaded secret applies at once; a removed client loses its connection.
+      const client = currentClient(context.clients(), clientName);
+      if (!client) {
+        notice('RadSec connection closed: its client is no longer configured', { source, client: clientName });
+        closeConnection(socket);
+        return 'closing';
+      }
+      const outcome = context.handler.receive(packet, { transport: 'tls', address, port, client, duplicates }, reply, finished);
+      if (outcome === undefined) return 'handed_over';
+      // RFC 6613 §2.6.4: the handler counted and logged the discard; the connection goes with it,
+      // and the packets after it are never handled.
+      const why = closingDiscard(outcome, packet);
+      if (why === undefined) return 'decided';
+      notice(`RadSec connection closed: ${why} (RFC 6613 §2.6.4)`, { source, client: clientName, outcome });
+      closeConnection(socket);
+      return 'closing';
+    });
+    socket.once('close', () => requests.clear());
     socket.setTimeout(config.idleTimeoutMs);
     socket.on('timeout', () => {
       // Reading stopped for a peer that leaves its answers unread: the answer writer closes it, saying so.
-      if (answers.blocked()) return;
+      // Reading stopped for requests waiting for the journal: the peer is silent because it waits for us.
+      if (answers.blocked() || requests.full()) return;
       const pending = framer.buffered > 0 ? ` with ${framer.buffered} octets of an unfinished packet` : '';
       notice(`RadSec connection closed: idle for ${config.idleTimeoutMs / 1000} s${pending}`, { source, client: clientName });
       closeConnection(socket);
@@ -130,28 +156,15 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     socket.on('data', (chunk: Buffer) => {
       if (closing.has(socket)) return;
       const framed = framer.push(chunk);
-      // Looked up per read, so a reloaded secret applies at once; a removed client loses its connection.
-      const client = currentClient(context.clients(), clientName);
-      if (!client) {
-        notice('RadSec connection closed: its client is no longer configured', { source, client: clientName });
-        closeConnection(socket);
-        return;
-      }
-      for (const packet of framed.packets) {
-        const outcome = context.handler.receive(packet, { transport: 'tls', address, port, client, duplicates }, reply);
-        // RFC 6613 §2.6.4: the handler counted and logged the discard; the connection goes with it,
-        // and the packets after it in this read are never handled.
-        const why = closingDiscard(outcome, packet);
-        if (why !== undefined) {
-          notice(`RadSec connection closed: ${why} (RFC 6613 §2.6.4)`, { source, client: clientName, outcome });
-          closeConnection(socket);
-          return;
-        }
-      }
+      requests.push(framed.packets);
       if (!framed.ok) {
-        // RFC 6614 §2.5 (RFC 6613 §2.6.4): a bad Length loses the framing; only this connection goes.
-        context.report('malformed', { source, transport: 'tls', client: clientName, reason: `${framed.reason}; connection closed` });
-        closeConnection(socket);
+        // RFC 6614 §2.5 (RFC 6613 §2.6.4): a bad Length loses the framing; only this connection goes,
+        // once the whole packets before it are handled.
+        const { reason } = framed;
+        requests.afterQueued(() => {
+          context.report('malformed', { source, transport: 'tls', client: clientName, reason: `${reason}; connection closed` });
+          closeConnection(socket);
+        });
       }
     });
     socket.on('error', () => {
