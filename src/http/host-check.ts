@@ -5,17 +5,14 @@
  * answers only requests whose Host names a loopback address or localhost. A listener on another
  * address is reached by name (Prometheus, a load balancer) and takes any Host. Pure code.
  */
-import { parseIPv4Bytes, parseIPv6Bytes } from '../net/address.js';
+import { unmappedAddressBytes } from '../net/address.js';
 
 /** Whether the address text is a loopback address: 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
 export function isLoopbackAddress(text: string): boolean {
-  const v4 = parseIPv4Bytes(text);
-  if (v4) return v4[0] === 127;
-  const v6 = parseIPv6Bytes(text);
-  if (!v6) return false;
-  const zeroUpTo = (end: number): boolean => v6.subarray(0, end).every((octet) => octet === 0);
-  const mapped = zeroUpTo(10) && v6[10] === 0xff && v6[11] === 0xff;
-  return (zeroUpTo(15) && v6[15] === 1) || (mapped && v6[12] === 127);
+  const bytes = unmappedAddressBytes(text);
+  if (bytes === undefined) return false;
+  if (bytes.length === 4) return bytes[0] === 127;
+  return bytes[15] === 1 && bytes.subarray(0, 15).every((octet) => octet === 0);
 }
 
 /** The name or address of a Host header, without its port or brackets, in lower case. */

@@ -205,17 +205,21 @@ export function hostPrefix(bytes: Uint8Array): IpPrefix {
  * is no host.
  */
 export function sameAddress(a: string, b: string): boolean {
-  const bytesA = hostBytes(a);
-  const bytesB = hostBytes(b);
+  const bytesA = unmappedAddressBytes(a);
+  const bytesB = unmappedAddressBytes(b);
   return bytesA !== undefined && bytesB !== undefined && bytesA.equals(bytesB);
 }
 
 /** RFC 4291 §2.5.5.2: ::ffff:0:0/96. */
 const IPV4_MAPPED_PREFIX = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
 
-/** The 4 or 16 bytes of an address, an IPv4-mapped one as its 4 IPv4 bytes. */
-function hostBytes(text: string): Buffer | undefined {
+/**
+ * The 4 or 16 bytes of an address text, an IPv4-mapped IPv6 address (::ffff:a.b.c.d, as a
+ * dual-stack socket names an IPv4 peer) as its own 4 IPv4 bytes; undefined for text that is no
+ * address.
+ */
+export function unmappedAddressBytes(text: string): Buffer | undefined {
   const bytes = parseIPv4Bytes(text) ?? parseIPv6Bytes(text);
-  if (bytes?.length === 16 && bytes.subarray(0, 12).equals(IPV4_MAPPED_PREFIX)) return bytes.subarray(12);
+  if (bytes?.length === 16 && bytes.subarray(0, 12).equals(IPV4_MAPPED_PREFIX)) return Buffer.from(bytes.subarray(12));
   return bytes;
 }

@@ -3,7 +3,7 @@
  * (a host or CIDR prefix) holds the source address, the most specific one when several do. Pure code.
  */
 import type { ClientConfig } from '../config/load.js';
-import { parseIPv4Bytes, parseIPv6Bytes, type IpPrefix } from '../net/address.js';
+import { unmappedAddressBytes, type IpPrefix } from '../net/address.js';
 import type { TransportName } from './transports/types.js';
 
 const byPrefixLength = new WeakMap<readonly ClientConfig[], readonly ClientConfig[]>();
@@ -28,21 +28,12 @@ export function matchClient(clients: readonly ClientConfig[], source: string, tr
 export function sourceAddressBytes(source: string): Buffer | undefined {
   let bytes = sourceBytes.get(source);
   if (bytes === undefined) {
-    bytes = parseSource(source) ?? null;
+    bytes = unmappedAddressBytes(source) ?? null;
     // The NASes are few, so this stays small; a flood of spoofed sources only resets it.
     if (sourceBytes.size >= SOURCE_CACHE_LIMIT) sourceBytes.clear();
     sourceBytes.set(source, bytes);
   }
   return bytes ?? undefined;
-}
-
-function parseSource(source: string): Buffer | undefined {
-  const v4 = parseIPv4Bytes(source);
-  if (v4) return v4;
-  const v6 = parseIPv6Bytes(source);
-  if (!v6) return undefined;
-  const mapped = v6.subarray(0, 10).every((octet) => octet === 0) && v6[10] === 0xff && v6[11] === 0xff;
-  return mapped ? Buffer.from(v6.subarray(12)) : v6;
 }
 
 function sortedClients(clients: readonly ClientConfig[]): readonly ClientConfig[] {
