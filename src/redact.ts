@@ -61,10 +61,8 @@ export function urlCredentials(url: string): string[] {
   if (!parts) return [];
   const [, , userinfo, , query] = parts;
   const found: string[] = [];
-  if (userinfo !== undefined) found.push(userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : userinfo);
-  for (const parameter of (query ?? '').matchAll(/[?&;]([^=&;]*)=([^&]*)/g)) {
-    if (SECRET_PARAMETER.test(safeDecode(parameter[1]!))) found.push(parameter[2]!);
-  }
+  if (userinfo !== undefined) found.push(userinfo.slice(userinfoSecretStart(userinfo)));
+  if (query !== undefined) for (const [start, end] of secretValues(query)) found.push(query.slice(start, end));
   return found.flatMap((text) => [text, safeDecode(text)]);
 }
 
@@ -80,26 +78,40 @@ export function redactSecretsIn(text: string, secrets: readonly string[]): strin
   return shown;
 }
 
-function redactUserinfo(userinfo: string): string {
-  const colon = userinfo.indexOf(':');
-  return colon === -1 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`;
+/** Where a userinfo's secret starts: after the user name's colon (the password), or at once (a bare token). */
+function userinfoSecretStart(userinfo: string): number {
+  return userinfo.indexOf(':') + 1;
 }
 
-/**
- * "?a=1&api_key=x" → "?a=1&api_key=REDACTED". A `;` may start a parameter too (HTML 4 forms), but
- * does not end a secret value: URLSearchParams reads "token=a;b" as the token "a;b".
- */
+function redactUserinfo(userinfo: string): string {
+  return `${userinfo.slice(0, userinfoSecretStart(userinfo))}${REDACTED}`;
+}
+
+/** "?a=1&api_key=x" → "?a=1&api_key=REDACTED". */
 function redactQuery(query: string): string {
   let shown = '';
   let from = 0;
-  for (const parameter of query.matchAll(/[?&;]([^=&;]*)=/g)) {
-    if (parameter.index < from || !SECRET_PARAMETER.test(safeDecode(parameter[1]!))) continue;
-    const valueStart = parameter.index + parameter[0].length;
-    const ampersand = query.indexOf('&', valueStart);
-    shown += `${query.slice(from, valueStart)}${REDACTED}`;
-    from = ampersand === -1 ? query.length : ampersand;
+  for (const [start, end] of secretValues(query)) {
+    shown += `${query.slice(from, start)}${REDACTED}`;
+    from = end;
   }
   return shown + query.slice(from);
+}
+
+/**
+ * Where the value of each secret-named parameter of a query starts and ends. A `;` may start a
+ * parameter too (HTML 4 forms), but does not end a secret value: URLSearchParams reads "token=a;b"
+ * as the token "a;b", so it runs to the next `&`.
+ */
+function* secretValues(query: string): Generator<[start: number, end: number]> {
+  let from = 0;
+  for (const parameter of query.matchAll(/[?&;]([^=&;]*)=/g)) {
+    if (parameter.index < from || !SECRET_PARAMETER.test(safeDecode(parameter[1]!))) continue;
+    const start = parameter.index + parameter[0].length;
+    const ampersand = query.indexOf('&', start);
+    from = ampersand === -1 ? query.length : ampersand;
+    yield [start, from];
+  }
 }
 
 function safeDecode(text: string): string {

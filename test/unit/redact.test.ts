@@ -117,6 +117,7 @@ describe('urlCredentials', () => {
     ['a password, raw and decoded', 'https://alice:p%40ss@api.example/x', ['p%40ss', 'p@ss']],
     ['a userinfo without a password, whole', 'https://TOKEN-1@api.example/x', ['TOKEN-1']],
     ['secret query values, not the others', 'https://api.example/x?ip=1&api_key=k1&sig=s%2B1', ['k1', 's%2B1', 's+1']],
+    ['a secret value after a ; in another value, as redactUrl finds it', 'https://api.example/x?ip=1;token=t0k3n&a=b', ['t0k3n']],
     ['nothing in a URL without credentials', 'https://api.example/x?ip=10.0.0.1', []],
     ['nothing in text that is not a URL', 'not a url', []],
   ])('finds %s', (_case, url, found) => {
