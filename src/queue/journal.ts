@@ -415,8 +415,9 @@ export class Journal {
   async #finishCompaction(compaction: Compaction): Promise<void> {
     const batches = this.#queue;
     this.#queue = [];
-    const tail = Buffer.concat(compaction.tail);
-    const data = Buffer.concat([tail, frameRecords(batchTexts(batches))]);
+    const data = Buffer.concat([...compaction.tail, frameRecords(batchTexts(batches))]);
+    // Where the records acknowledged before (the tail) end, and this batch's begin.
+    const tailEnd = compaction.bytes + compaction.tail.reduce((bytes, chunk) => bytes + chunk.length, 0);
     try {
       await writeFully(compaction.handle!, data, compaction.bytes);
       await compaction.handle!.datasync();
@@ -432,8 +433,6 @@ export class Journal {
     // The new file holds the name now, so nothing more may go to the old one, whatever happens next.
     const old = this.#handle;
     this.#handle = compaction.handle!;
-    this.#bytes = compaction.bytes + tail.length;
-    this.#baseBytes = this.#bytes;
     this.#compaction = undefined;
     await old.close().catch(() => undefined);
     try {
@@ -441,12 +440,13 @@ export class Journal {
     } catch (error) {
       // Until the folder is synced, a crash may bring the old file back under the name, without
       // this batch: it is not acknowledged, and the store rebuilds (which syncs the folder first).
-      await this.#handle.truncate(this.#bytes).catch(() => undefined);
+      this.#bytes = tailEnd;
+      await this.#handle.truncate(tailEnd).catch(() => undefined);
       compaction.settle(undefined);
       this.#fail(batches, stateError(`cannot make the compacted journal ${this.file} durable (fsync of its folder)`, error));
       return;
     }
-    this.#bytes += data.length - tail.length;
+    this.#bytes = compaction.bytes + data.length;
     this.#baseBytes = this.#bytes;
     this.stats.compactions++;
     for (const batch of batches) batch.resolve();
