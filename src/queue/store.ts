@@ -190,7 +190,7 @@ class Store implements StateStore {
 
   commit(change: StateChange, options: CommitOptions = {}): Commit {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
-    if (this.#failure) throw new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${this.#failure.error.message})`);
+    if (this.#failure) throw notRecorded(this.#failure.error);
     const record: Extract<JournalRecord, { t: 'c' }> = { t: 'c' };
     // Session addresses are canonical values (the type says so): nothing to validate or parse again.
     if (change.upsert && change.upsert.length > 0) record.u = change.upsert.map(sessionRow);
@@ -250,7 +250,7 @@ class Store implements StateStore {
   }
 
   committed(): Promise<void> {
-    if (this.#failure) return Promise.reject(new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${this.#failure.error.message})`));
+    if (this.#failure) return Promise.reject(notRecorded(this.#failure.error));
     return this.#journal.written();
   }
 
@@ -534,6 +534,11 @@ class Store implements StateStore {
   #emit(event: QueueEvent): void {
     emit(this.#options.onEvent, event);
   }
+}
+
+/** What a change is refused with while the journal cannot be written. */
+function notRecorded(failure: RblError): RblError {
+  return new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${failure.message})`);
 }
 
 function emit(listener: ((event: QueueEvent) => void) | undefined, event: QueueEvent): void {
