@@ -2,7 +2,8 @@
  * The delivery worker: one lane per (backend, zone), each with its own queue, calls in flight and
  * backoff, so one zone's outage never holds up another. A lane that becomes free takes whatever is
  * pending (up to maxTargets targets) into one Backend.unlist call: no batching timer, so latency at
- * low rates is one round trip, and batches grow by themselves under load.
+ * low rates is one round trip, and batches grow by themselves under load. A second call in flight
+ * is kept for a backlog of half a batch or more, so a burst goes out in full UPDATEs.
  *
  * Transient failures put the batch back at the front and pause the lane (exponential backoff with
  * jitter). A permanent failure of a multi-job batch retries its jobs one by one, so one bad job
@@ -163,6 +164,11 @@ export class DeliveryWorker {
   #kick(lane: Lane): void {
     if (this.#closed || lane.removed || lane.timer) return;
     while (lane.calls < this.#options.concurrency) {
+      // A further call while one is under way only for a backlog of half a batch or more: what is
+      // less waits one round trip and goes out with what comes meanwhile. Under a burst, 70 names an
+      // UPDATE cost BIND 22 µs and us 6.8 µs a name, 250 names 20.5 and 3.1 (issue 13); an idle
+      // lane still sends each Stop at once.
+      if (lane.calls > 0 && waitingJobs(lane) < this.#options.maxTargets / 2) return;
       const jobs = this.#takeBatch(lane);
       if (jobs.length === 0) return;
       this.#call(lane, jobs);
@@ -271,6 +277,11 @@ export class DeliveryWorker {
     }
     return out;
   }
+}
+
+/** Jobs queued in the lane and not yet taken (some may have been delivered or dropped meanwhile). */
+function waitingJobs(lane: Lane): number {
+  return lane.queue.length - lane.head + (lane.front.length - lane.frontHead) + lane.solo.length;
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {

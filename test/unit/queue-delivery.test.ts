@@ -70,6 +70,48 @@ describe('queue delivery', () => {
     expect(new Set(bind.calls.flatMap((call) => call.targets)).size).toBe(1201);
   });
 
+  it('starts a second call while one is in flight only for a backlog of half a batch', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    bind.behaviour = () => gate;
+    const store = await open([bind], { concurrency: 2, maxTargetsPerCall: 10 });
+    const first = store.commit({ unlist: unlist('10.64.0.1') });
+    await waitFor(() => bind.calls.length === 1);
+    const few = Array.from({ length: 4 }, (_, i) => store.commit({ unlist: unlist(`10.66.0.${i}`) }));
+    await Promise.all(few.map((commit) => commit.recorded));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Four waiting, under half of 10: they wait for the call under way.
+    expect(bind.calls).toHaveLength(1);
+    const fifth = store.commit({ unlist: unlist('10.66.0.4') });
+    await waitFor(() => bind.calls.length === 2);
+    expect(bind.calls[1]!.targets).toEqual(['10.66.0.0', '10.66.0.1', '10.66.0.2', '10.66.0.3', '10.66.0.4']);
+    release();
+    await Promise.all([first.done, fifth.done, ...few.map((commit) => commit.done)]);
+    expect(bind.calls.map((call) => call.targets.length)).toEqual([1, 5]);
+    // Once the lane is idle again, a single unlist goes out at once.
+    const alone = store.commit({ unlist: unlist('10.66.1.1') });
+    await alone.done;
+    expect(bind.calls.map((call) => call.targets.length)).toEqual([1, 5, 1]);
+  });
+
+  it('sends what waited for the call in flight as soon as that call returns', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    bind.behaviour = () => gate;
+    const store = await open([bind], { concurrency: 2, maxTargetsPerCall: 10 });
+    const first = store.commit({ unlist: unlist('10.64.0.1') });
+    await waitFor(() => bind.calls.length === 1);
+    const waiting = [store.commit({ unlist: unlist('10.66.2.1') }), store.commit({ unlist: unlist('10.66.2.2') })];
+    await Promise.all(waiting.map((commit) => commit.recorded));
+    expect(bind.calls).toHaveLength(1);
+    release();
+    await Promise.all([first.done, ...waiting.map((commit) => commit.done)]);
+    expect(bind.calls.map((call) => call.targets)).toEqual([['10.64.0.1'], ['10.66.2.1', '10.66.2.2']]);
+    expect(store.depth()).toBe(0);
+  });
+
   it('keeps delivering to one zone while another zone keeps failing', async () => {
     const bind = new FakeBackend('bind', ['down.example.net', 'up.example.net']);
     bind.behaviour = (zone) => {
