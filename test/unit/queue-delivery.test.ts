@@ -112,6 +112,28 @@ describe('queue delivery', () => {
     expect(store.depth()).toBe(0);
   });
 
+  it('sends a backlog put back by a failure two calls at a time', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let down = true;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    bind.behaviour = async () => {
+      if (down) throw transient();
+      await gate;
+    };
+    const store = await open([bind], { concurrency: 2, maxTargetsPerCall: 10, backoff: { baseMs: 50, maxMs: 50 }, random: () => 1 });
+    const commits = Array.from({ length: 20 }, (_, i) => store.commit({ unlist: unlist(`10.66.3.${i}`) }));
+    await waitFor(() => state.events.filter((event) => event.type === 'retry-scheduled').length === 2);
+    down = false;
+    const failedCalls = bind.calls.length;
+    // All 20 are back in front of the lane, none new: the retry takes 10 and, with 10 still waiting, 10 more at once.
+    await waitFor(() => bind.calls.length === failedCalls + 2);
+    expect(bind.calls.slice(failedCalls).map((call) => call.targets.length)).toEqual([10, 10]);
+    release();
+    await Promise.all(commits.map((commit) => commit.done));
+    expect(store.depth()).toBe(0);
+  });
+
   it('keeps delivering to one zone while another zone keeps failing', async () => {
     const bind = new FakeBackend('bind', ['down.example.net', 'up.example.net']);
     bind.behaviour = (zone) => {

@@ -97,4 +97,32 @@ describe('a reload that changes a lane backend', () => {
     expect(back.delivered('rbl.example.net')).toEqual(['10.64.1.5', '10.64.1.4']);
     expect(state.events.filter((event) => event.type === 'retry-scheduled')).toMatchObject([{ targets: ['10.64.1.4'], delayMs: 0, attempt: 0 }]);
   });
+
+  it('holds a small batch back for a call in flight to the new backend, not for one to the old', async () => {
+    const old = new FakeBackend('bind', ['rbl.example.net']);
+    let oldAnswers: () => void = () => undefined;
+    const oldAnswered = new Promise<void>((resolve) => (oldAnswers = resolve));
+    old.behaviour = () => oldAnswered;
+    const store = await state.open({ backends: [old], maxSessionAgeMs: 86_400_000 });
+    const first = store.commit({ unlist: unlist('10.64.2.1') });
+    await waitUntil(() => old.calls.length === 1, 5000);
+
+    const back = new FakeBackend('bind', ['rbl.example.net']);
+    let newAnswers: () => void = () => undefined;
+    const newAnswered = new Promise<void>((resolve) => (newAnswers = resolve));
+    back.behaviour = () => newAnswered;
+    store.setBackends([back]);
+    const second = store.commit({ unlist: unlist('10.64.2.2') });
+    await waitUntil(() => back.calls.length === 1, 5000);
+    // The old call ends; the new backend's call is still under way, and a lone unlist waits for it.
+    oldAnswers();
+    await first.done;
+    const third = store.commit({ unlist: unlist('10.64.2.3') });
+    await third.recorded;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(back.calls.map((call) => call.targets)).toEqual([['10.64.2.2']]);
+    newAnswers();
+    await Promise.all([second.done, third.done]);
+    expect(back.calls.map((call) => call.targets)).toEqual([['10.64.2.2'], ['10.64.2.3']]);
+  });
 });
