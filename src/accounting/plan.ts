@@ -151,7 +151,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     case 'stop': {
       const known = key && sessions.get(key.client, key.nas, key.sessionId);
       // Remembered even when unknown, so a replay of its Start is recognised.
-      if (key) remove = [{ client: key.client, nas: key.nas, sessionId: key.sessionId, stoppedAt: stopTime }];
+      if (key) remove = [{ client: key.client, nas: key.nas, sessionId: key.sessionId, stoppedAt: stopTimeOf(stopTime, known) }];
       // The Stop's own addresses and what its session recorded: a Stop may repeat only some of them.
       // The Stop's own are already prefixes; only what the table recorded (text) is parsed. Walked
       // by index, each address once (the first time it is named), without a list of them.
@@ -184,7 +184,7 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
           newer++;
           continue;
         }
-        remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId, stoppedAt: stopTime });
+        remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId, stoppedAt: stopTimeOf(stopTime, session) });
         for (const address of session.addresses) {
           // A session whose Stop was lost may name an address another session holds now.
           const owner = sessions.ownerOf(address);
@@ -215,6 +215,20 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     else unlist = withItem(unlist, target);
   }
   return { upsert, remove, evicted, unlist, refused, stale };
+}
+
+/**
+ * When a session ended, as it is remembered: the NAS's clock of the event that ended it, or else
+ * that of the session's own newest Start or Interim-Update, which the end came after. A Start
+ * that reuses the Acct-Session-Id is told from a replay by that NAS time (restartedAfter): without
+ * one, a NAS whose Accounting-On carries no Event-Timestamp while its Starts do would have each
+ * session that reuses an id after its reboot taken for a replay, not recorded, and its address not
+ * unlisted at its Start. Every Start or Interim of the old session that was recorded is no newer
+ * than that time, so a replay of one stays stale.
+ */
+function stopTimeOf(stop: StopTime, session: PlannedSession | undefined): StopTime {
+  if (stop.nasTime !== undefined || session?.nasTime === undefined) return stop;
+  return { at: stop.at, nasTime: session.nasTime };
 }
 
 /**

@@ -176,6 +176,57 @@ describe('event order: a stale event unlists nothing and steals nothing', () => 
     expect(table.ownerOf('10.64.0.7')?.sessionId).toBe('1');
   });
 
+  it('records a Start that reuses an Acct-Session-Id after an Accounting-On without Event-Timestamp, and unlists its address', () => {
+    const { table, last } = replay([
+      { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+      { type: 'Interim', session: '1', address: X, ts: S + 300, at: 301_000 },
+      { type: 'On', at: 400_000 },
+      { type: 'Start', session: '1', address: '10.64.0.7', ts: S + 430, at: 431_000 },
+    ]);
+    expect(last.stale).toEqual([]);
+    expect(unlistedText(last)).toEqual(['10.64.0.7']);
+    expect(table.ownerOf('10.64.0.7')?.sessionId).toBe('1');
+  });
+
+  it('still takes a replay of the old session’s Start or Interim for one after such an Accounting-On', () => {
+    const before: Arrival[] = [
+      { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+      { type: 'Interim', session: '1', address: X, ts: S + 300, at: 301_000 },
+      { type: 'On', at: 400_000 },
+    ];
+    for (const replayed of [before[0]!, before[1]!]) {
+      const { table, last } = replay([...before, { ...replayed, at: 900_000 }]);
+      expect(reasons(last)).toEqual(['session_stopped']);
+      expect(unlistedText(last)).toEqual([]);
+      expect(table.ownerOf(X)).toBeUndefined();
+    }
+  });
+
+  it('records a Start that reuses the Acct-Session-Id of a session whose Stop had no Event-Timestamp', () => {
+    const { last } = replay([
+      { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+      { type: 'Stop', session: '1', at: 61_000 },
+      { type: 'Start', session: '1', address: X, ts: S + 100, at: 101_000 },
+    ]);
+    expect(last.stale).toEqual([]);
+    expect(unlistedText(last)).toEqual([X]);
+    const { last: replayed } = replay([
+      { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+      { type: 'Stop', session: '1', at: 61_000 },
+      { type: 'Start', session: '1', address: X, ts: S, at: 101_000 },
+    ]);
+    expect(reasons(replayed)).toEqual(['session_stopped']);
+  });
+
+  it('judges a replay by the Stop’s own Event-Timestamp when it has one: an Interim sent before the Stop stays stale', () => {
+    const { last } = replay([
+      { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+      { type: 'Stop', session: '1', address: X, ts: S + 60, at: 61_000 },
+      { type: 'Interim', session: '1', address: X, ts: S + 30, at: 500_000 },
+    ]);
+    expect(reasons(last)).toEqual(['session_stopped']);
+  });
+
   it('lets a Stop whose NAS clock is newer than the holder’s Start unlist (the holder’s own Stop was lost)', () => {
     const { last } = replay([
       { type: 'Start', session: 'A', address: X, ts: S, at: 1000 },
