@@ -132,6 +132,15 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
           allowed.length > 0
             ? allowed
             : (known?.addresses ?? []).filter((address) => sameSession(key, sessions.ownerOf(address))).map((address) => canonicalPrefix(parsePrefix(address)));
+        // A Start of a recorded session is a new one under a reused Acct-Session-Id, the old one's
+        // Stop lost: what the old one held and the new one does not name went back to the pool, and
+        // is unlisted as that Stop would have done. (An Interim-Update unlists nothing: design.)
+        if (known && event.type === 'start' && context.unlistOn.has('stop')) {
+          for (const address of known.addresses) {
+            if (addresses.some((target) => target.text === address) || !sameSession(key, sessions.ownerOf(address))) continue;
+            candidates = withItem(candidates, canonicalPrefix(parsePrefix(address)));
+          }
+        }
         if (addresses.length > 0) {
           upsert.push({ ...key, addresses, updatedAt: event.receivedAt, eventAt: event.at, nasTime: event.nasTime });
           if (!known && sessions.size >= context.maxSessions) {

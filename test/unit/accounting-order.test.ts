@@ -227,6 +227,59 @@ describe('event order: a stale event unlists nothing and steals nothing', () => 
     expect(reasons(last)).toEqual(['session_stopped']);
   });
 
+  it('unlists what a session held when a Start reuses its Acct-Session-Id with other addresses (its Stop was lost)', () => {
+    const Y = '10.64.0.9';
+    const { table, last } = replay([
+      { type: 'Start', session: '1', address: X, prefix: '2001:db8:100:100::/56', ts: S, at: 1000 },
+      { type: 'Start', session: '1', address: Y, prefix: '2001:db8:100:100::/56', ts: S + 100, at: 101_000 },
+    ]);
+    expect(last.stale).toEqual([]);
+    expect(unlistedText(last).sort()).toEqual(['10.64.0.5', '10.64.0.9', '2001:db8:100:100::/56']);
+    expect(table.ownerOf(Y)?.sessionId).toBe('1');
+    expect(table.ownerOf(X)).toBeUndefined();
+    // Without `stop` in unlist_on nothing that ended is unlisted; without `start`, only what ended.
+    const { last: noStop } = replay(
+      [
+        { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+        { type: 'Start', session: '1', address: Y, ts: S + 100, at: 101_000 },
+      ],
+      { unlistOn: ['start'] },
+    );
+    expect(unlistedText(noStop)).toEqual([Y]);
+    // The prefix both Starts name stays with its customer: not unlisted as ended.
+    const { last: noStart } = replay(
+      [
+        { type: 'Start', session: '1', address: X, prefix: '2001:db8:100:100::/56', ts: S, at: 1000 },
+        { type: 'Start', session: '1', address: Y, prefix: '2001:db8:100:100::/56', ts: S + 100, at: 101_000 },
+      ],
+      { unlistOn: ['stop'] },
+    );
+    expect(unlistedText(noStart)).toEqual([X]);
+  });
+
+  it('leaves an address another session took since, when a Start reuses the Acct-Session-Id of its former holder', () => {
+    const { table, last } = replay([
+      { type: 'Start', session: '1', nas: NAS_A, address: X, ts: S, at: 1000 },
+      { type: 'Start', session: 'B', nas: NAS_B, address: X, ts: S, at: 50_000 },
+      { type: 'Start', session: '1', nas: NAS_A, address: '10.64.0.9', ts: S + 100, at: 101_000 },
+    ]);
+    expect(unlistedText(last)).toEqual(['10.64.0.9']);
+    expect(table.ownerOf(X)?.sessionId).toBe('B');
+  });
+
+  it('unlists nothing that ended when an Interim-Update names other addresses, nor on a replay of the old Start', () => {
+    const before: Arrival[] = [
+      { type: 'Start', session: '1', address: X, ts: S, at: 1000 },
+      { type: 'Interim', session: '1', address: '10.64.0.9', ts: S + 100, at: 101_000 },
+    ];
+    const { table, last } = replay(before);
+    expect(unlistedText(last)).toEqual([]);
+    expect(table.ownerOf('10.64.0.9')?.sessionId).toBe('1');
+    const { last: replayed } = replay([...before, { ...before[0]!, at: 500_000 }]);
+    expect(reasons(replayed)).toEqual(['out_of_order']);
+    expect(unlistedText(replayed)).toEqual([]);
+  });
+
   it('lets a Stop whose NAS clock is newer than the holder’s Start unlist (the holder’s own Stop was lost)', () => {
     const { last } = replay([
       { type: 'Start', session: 'A', address: X, ts: S, at: 1000 },
