@@ -53,6 +53,8 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
   /** The connections closeConnection() is closing: their packets are no longer handled. */
   const closing = new WeakSet<TLSSocket>();
   const perClient = new Map<string, number>();
+  /** Open TCP connections per source address, before and after the handshake. */
+  const perSource = new Map<string, number>();
 
   const secureContext = (c: TlsListenerConfig) => ({ cert: c.certificate, key: c.key, ca: c.ca });
 
@@ -203,17 +205,37 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
   };
   let tlsServer = tlsServerFor(config);
 
-  /** A new TCP connection on any listen endpoint: refused over max_connections (counted across all of them) before any TLS. */
+  /**
+   * A new TCP connection on any listen endpoint, refused before any TLS: over max_connections
+   * (counted across all of them), from an address no `transport: tls` client holds, or from an
+   * address that has max_connections_per_client open already. A handshake may take 10 s, so
+   * without the last two anyone who can reach the port could hold every place with connections
+   * that never finish one, and keep the configured peers out.
+   */
   const accept = (socket: Socket, endpoint: string): void => {
-    if (sockets.size >= config.maxConnections) {
-      const source = hostPort(plainAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
-      context.report('too_many_connections', { source, transport: 'tls', reason: `radius.tls.max_connections (${config.maxConnections}) reached, counting every listen address; refused on ${endpoint}` });
+    const address = plainAddress(socket.remoteAddress ?? '');
+    const refuse = (outcome: 'unknown_client' | 'too_many_connections', reason: string, client?: string): void => {
+      context.report(outcome, { source: hostPort(address, socket.remotePort ?? 0), transport: 'tls', client, reason });
       socket.on('error', () => undefined);
       socket.destroy();
-      return;
+    };
+    if (sockets.size >= config.maxConnections) {
+      return refuse('too_many_connections', `radius.tls.max_connections (${config.maxConnections}) reached, counting every listen address; refused on ${endpoint}`);
     }
+    const client = matchClient(context.clients(), address, 'tls');
+    if (!client) return refuse('unknown_client', 'no client with transport: tls holds this address; refused before TLS');
+    const open = perSource.get(address) ?? 0;
+    if (open >= config.maxConnectionsPerClient) {
+      return refuse('too_many_connections', `${open} connections open from ${address}, radius.tls.max_connections_per_client is ${config.maxConnectionsPerClient}; refused before TLS`, client.name);
+    }
+    perSource.set(address, open + 1);
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const left = (perSource.get(address) ?? 1) - 1;
+      if (left > 0) perSource.set(address, left);
+      else perSource.delete(address);
+    });
     tlsServer.emit('connection', socket);
   };
 
