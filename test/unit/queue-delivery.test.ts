@@ -20,6 +20,21 @@ async function open(backends: Backend[], options: Partial<StateStoreOptions> = {
   return state.open({ backends, maxSessionAgeMs: 7 * 86_400_000, backoff: { baseMs: 20, maxMs: 80 }, requestPollMs: 20, ...options });
 }
 
+/**
+ * A lane with two calls allowed and 10 targets a call, one call in flight that hangs until
+ * `release`: what a second call waits for.
+ */
+async function laneWithOneCallInFlight() {
+  const bind = new FakeBackend('bind', ['rbl.example.net']);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  bind.behaviour = () => gate;
+  const store = await open([bind], { concurrency: 2, maxTargetsPerCall: 10 });
+  const first = store.commit({ unlist: unlist('10.64.0.1') });
+  await waitFor(() => bind.calls.length === 1);
+  return { bind, store, first, release };
+}
+
 describe('queue delivery', () => {
   it('unlists a job in every backend and zone, then resolves done', async () => {
     const bind = new FakeBackend('bind', ['rbl.example.net', 'rbl2.example.net']);
@@ -71,13 +86,7 @@ describe('queue delivery', () => {
   });
 
   it('starts a second call while one is in flight only for a backlog of half a batch', async () => {
-    const bind = new FakeBackend('bind', ['rbl.example.net']);
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    bind.behaviour = () => gate;
-    const store = await open([bind], { concurrency: 2, maxTargetsPerCall: 10 });
-    const first = store.commit({ unlist: unlist('10.64.0.1') });
-    await waitFor(() => bind.calls.length === 1);
+    const { bind, store, first, release } = await laneWithOneCallInFlight();
     const few = Array.from({ length: 4 }, (_, i) => store.commit({ unlist: unlist(`10.66.0.${i}`) }));
     await Promise.all(few.map((commit) => commit.recorded));
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -96,13 +105,7 @@ describe('queue delivery', () => {
   });
 
   it('sends what waited for the call in flight as soon as that call returns', async () => {
-    const bind = new FakeBackend('bind', ['rbl.example.net']);
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    bind.behaviour = () => gate;
-    const store = await open([bind], { concurrency: 2, maxTargetsPerCall: 10 });
-    const first = store.commit({ unlist: unlist('10.64.0.1') });
-    await waitFor(() => bind.calls.length === 1);
+    const { bind, store, first, release } = await laneWithOneCallInFlight();
     const waiting = [store.commit({ unlist: unlist('10.66.2.1') }), store.commit({ unlist: unlist('10.66.2.2') })];
     await Promise.all(waiting.map((commit) => commit.recorded));
     expect(bind.calls).toHaveLength(1);
