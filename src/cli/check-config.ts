@@ -7,11 +7,12 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
 import { BACKENDS } from '../backends/index.js';
-import type { BackendConfig, Config, Endpoint } from '../config/load.js';
+import type { BackendConfig, Config } from '../config/load.js';
 import { formatPrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, type ConfigOptions, type JsonOptions } from './options.js';
 import { errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
+import { endpointText } from '../net/host-port.js';
 
 export interface CheckConfigOptions extends ConfigOptions, JsonOptions {
   readonly probe?: boolean;
@@ -83,10 +84,6 @@ function looseFileWarning(file: string): string {
     // it was readable a moment ago when the config was loaded; keep the general wording
   }
   return `${file} is readable by ${who}: chmod 600 ${file}`;
-}
-
-function endpointText(endpoint: Endpoint): string {
-  return endpoint.family === 6 ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
 }
 
 function backendSummary(backend: BackendConfig): Record<string, unknown> {

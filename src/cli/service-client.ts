@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/load.js';
 import { RblError } from '../errors.js';
+import { hostPort } from '../net/host-port.js';
 
 /** How long to wait for the service's answer. */
 export const SERVICE_TIMEOUT_MS = 5000;
@@ -14,7 +15,7 @@ export function serviceUrl(config: Config): string | undefined {
   const listen = config.http.listen;
   if (!listen) return undefined;
   const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
-  return `http://${listen.family === 6 ? `[${host}]` : host}:${listen.port}`;
+  return `http://${hostPort(host, listen.port)}`;
 }
 
 /** GETs `path` from the running service and parses its JSON; throws RBL_SERVICE_UNREACHABLE. */

@@ -8,6 +8,7 @@ import type { BackendStatus, ClientStatus, StatusReport } from '../http/status.j
 import { configOption, jsonOption, loadCliConfig, type ConfigOptions, type JsonOptions } from './options.js';
 import { alignColumns, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { getServiceJson } from './service-client.js';
+import { hostPort } from '../net/host-port.js';
 
 export type StatusOptions = ConfigOptions & JsonOptions;
 
@@ -93,10 +94,6 @@ function backendRow(backend: BackendStatus): string[] {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** "3d 4h 5m 6s" with the leading zero units left out. */

@@ -15,6 +15,7 @@ import { resolveTransportConfigs, type TransportConfigs } from '../radius/transp
 import type { ResolveContext, TransportName } from '../radius/transports/types.js';
 import { durationMs } from './duration.js';
 import { configSchemaFor, type RawConfig } from './schema.js';
+import { hostPort } from '../net/host-port.js';
 
 export type { BackendConfig } from '../backends/index.js';
 
@@ -268,7 +269,7 @@ export function endpoint(text: string, key: string, path: string, defaultPort: n
   // at run time, as a connection error.
   const slash = host.indexOf('/');
   if (slash !== -1) {
-    const alone = address.family === 6 ? `[${host.slice(0, slash)}]:${port}` : `${host.slice(0, slash)}:${port}`;
+    const alone = hostPort(host.slice(0, slash), port);
     throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: "${text}" is a prefix, not an address: give the address alone, as "${alone}"`);
   }
   // A zone index ("%eth0") picks the interface of a link-local address: it is kept as written.

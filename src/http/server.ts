@@ -9,6 +9,7 @@ import { RblError } from '../errors.js';
 import { hostAllowed } from './host-check.js';
 import type { Metrics } from './metrics.js';
 import type { ReadinessReport } from './readiness.js';
+import { endpointText } from '../net/host-port.js';
 
 export interface HttpServerOptions {
   readonly listen: Endpoint;
@@ -108,7 +109,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     start() {
       return new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
-          const where = listen.family === 6 ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+          const where = endpointText(listen);
           reject(new RblError('RBL_LISTEN', `http: cannot listen on ${where}: ${error.code ?? error.message}; check http.listen and that the port is free`, { cause: error }));
         };
         server.once('error', onError);

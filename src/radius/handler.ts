@@ -5,6 +5,7 @@
  * came from and how to answer, and the handler decides everything else.
  */
 import type { ClientConfig } from '../config/load.js';
+import { hostPort } from '../net/host-port.js';
 import { decodeAccountingAttributes, type AccountingAttributes } from './attributes.js';
 import { matchClient } from './clients.js';
 import { DuplicateCache, duplicateKey, type DuplicateCacheOptions } from './dedupe.js';
@@ -178,11 +179,6 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   };
 
   return { receive, report, clear: () => sharedCache.clear() };
-}
-
-/** "host:port", with IPv6 addresses in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function errorMessage(error: unknown): string {

@@ -10,7 +10,7 @@ import { TRANSPORTS, type ListenerAddress, type Transport } from './transports/i
 
 export type { AccountingAttributes } from './attributes.js';
 export type { AccountingRequest, PacketDetail, PacketOutcome, PacketSource, Reply, RequestHandler } from './handler.js';
-export { createRequestHandler, hostPort } from './handler.js';
+export { createRequestHandler } from './handler.js';
 export type { ListenerAddress, TransportName } from './transports/index.js';
 export { loadDictionaries } from './dictionary.js';
 

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Endpoint } from '../../src/config/load.js';
 import { RR_TYPE, buildDeleteUpdate, buildQuery } from '../../src/backends/dns-update/message.js';
 import { answersRequest } from '../../src/backends/dns-update/answer-match.js';
-import { endpointText } from '../../src/backends/dns-update/exchange-errors.js';
 import { exchange, randomMessageId } from '../../src/backends/dns-update/transport.js';
 import { TcpConnectionPool } from '../../src/backends/dns-update/tcp-pool.js';
 import { freePort, waitFor } from '../helpers/peers.js';
@@ -283,10 +282,5 @@ describe('helpers', () => {
     expect(Math.min(...ids)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...ids)).toBeLessThanOrEqual(0xffff);
     expect(ids.size).toBeGreaterThan(1900);
-  });
-
-  test('endpointText brackets IPv6 hosts', () => {
-    expect(endpointText({ host: '::1', port: 53, family: 6 })).toBe('[::1]:53');
-    expect(endpointText({ host: '127.0.0.1', port: 5353, family: 4 })).toBe('127.0.0.1:5353');
   });
 });

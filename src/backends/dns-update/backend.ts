@@ -11,7 +11,7 @@ import { RR_TYPE, batchDeleteNames, buildDeleteUpdate, buildQuery, rrTypeName, r
 import { checkAnswer, judgeAnswer, type AnswerContext, type BelievedAnswer } from './outcome.js';
 import type { DnsMessage } from './response.js';
 import { TcpConnectionPool } from './tcp-pool.js';
-import { endpointText } from './exchange-errors.js';
+import { endpointText } from '../../net/host-port.js';
 import { exchange, randomMessageId, TCP_MAX_BYTES } from './transport.js';
 import { requestMacOf, signTsig } from './tsig.js';
 

@@ -8,7 +8,7 @@ import type { BackendConfigBase, BackendResolveContext, BackendSummary } from '.
 import { resolveDeleteTypes, resolveZones } from '../zones.js';
 import { parseTsigKeyFile, tsigKey, type TsigKey } from './keyfile.js';
 import type { RawDnsUpdateBackend } from './schema.js';
-import { endpointText } from './exchange-errors.js';
+import { endpointText } from '../../net/host-port.js';
 
 /** RFC 1035 §4.2: DNS servers listen on port 53. */
 const DNS_PORT = 53;

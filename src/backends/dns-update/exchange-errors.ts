@@ -5,14 +5,10 @@
  */
 import type { Endpoint } from '../../config/load.js';
 import { RblError } from '../../errors.js';
+import { endpointText } from '../../net/host-port.js';
 
 /** Judges an answer that matches the request: undefined takes it, a reason discards it. */
 export type AnswerJudge = (response: Buffer) => string | undefined;
-
-/** `host:port`, with brackets around an IPv6 host, for messages. */
-export function endpointText(server: Endpoint): string {
-  return server.family === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-}
 
 /** RBL_DNS_TIMEOUT (transient): no answer within the time-out. */
 export function timeoutError(server: Endpoint, timeoutMs: number, protocol: string): RblError {

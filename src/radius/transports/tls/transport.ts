@@ -16,7 +16,7 @@ import { RblError } from '../../../errors.js';
 import type { CheckState } from '../../../http/readiness.js';
 import { matchClient } from '../../clients.js';
 import { DuplicateCache } from '../../dedupe.js';
-import { hostPort } from '../../handler.js';
+import { hostPort } from '../../../net/host-port.js';
 import type { ListenerAddress, Transport, TransportContext } from '../types.js';
 import { bindFailure } from '../udp/transport.js';
 import type { TlsListenerConfig } from './config.js';

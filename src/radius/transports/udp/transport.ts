@@ -6,7 +6,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Endpoint } from '../../../config/load.js';
 import { RblError } from '../../../errors.js';
 import type { CheckState } from '../../../http/readiness.js';
-import { hostPort, type RequestHandler } from '../../handler.js';
+import { hostPort } from '../../../net/host-port.js';
+import type { RequestHandler } from '../../handler.js';
 import type { ListenerAddress, Transport } from '../types.js';
 
 /** 8 MiB: room for a burst of tens of thousands of accounting packets while the event loop is busy. */
