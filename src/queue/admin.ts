@@ -9,8 +9,8 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Journal, readJournal } from './journal.js';
-import { lockHolder, tryLock } from './lock.js';
-import { sendRequest, type AdminReply, type AdminRequest } from './requests.js';
+import { acquireLock, lockHolder, tryLock } from './lock.js';
+import { sendRequest, UnansweredRequest, type AdminReply, type AdminRequest } from './requests.js';
 import { requireStateDir } from './state-dir.js';
 import { deadLetterRecord, jobView, QueueState, splitLane, type UnlistJob } from './state.js';
 import { JOURNAL_FILE } from './store.js';
@@ -116,8 +116,21 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
   } catch {
     return { count: 0, notFound: [...(request.ids ?? [])], via: 'journal' };
   }
-  const lock = await tryLock(dir, `queue ${request.action}`);
-  if (!('release' in lock)) return { ...(await sendRequest(dir, request, options.timeoutMs ?? 10_000)), via: 'service' };
+  const role = `queue ${request.action}`;
+  let lock = await tryLock(dir, role);
+  if (!('release' in lock)) {
+    try {
+      return { ...(await sendRequest(dir, request, options.timeoutMs ?? 10_000)), via: 'service' };
+    } catch (error) {
+      if (!(error instanceof UnansweredRequest)) throw error;
+      // A service killed in another container leaves a lock that counts as held until it has gone
+      // STALE_MS unrefreshed while we watch (lock-liveness.ts): wait that out, then do it here. A
+      // holder that still refreshes its lock keeps it, and its silence is the error.
+      lock = await acquireLock(dir, role, 0).catch(() => {
+        throw error;
+      });
+    }
+  }
   try {
     const state = new QueueState();
     await readJournal(file, (record) => state.apply(record), { repair: true });

@@ -55,7 +55,14 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await unlink(file).catch(() => undefined);
-  throw new RblError('RBL_STATE_DIR', `the running service did not answer within ${Math.round(timeoutMs / 1000)} s; check that it is healthy (it polls ${folder})`);
+  throw new UnansweredRequest(`the running service did not answer within ${Math.round(timeoutMs / 1000)} s; check that it is healthy (it polls ${folder})`);
+}
+
+/** The service holding the lock did not answer a request in time (it may have died holding it). */
+export class UnansweredRequest extends RblError {
+  constructor(message: string) {
+    super('RBL_STATE_DIR', message);
+  }
 }
 
 /** Service side: applies every waiting request with `apply` and writes each reply. */
