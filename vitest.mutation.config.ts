@@ -12,6 +12,7 @@ export default defineConfig({
       'test/unit/dns-message.test.ts',
       'test/unit/dns-outcome.test.ts',
       'test/unit/dns-response.test.ts',
+      'test/unit/host-port.test.ts',
       'test/unit/journal-record.test.ts',
       'test/unit/naming.test.ts',
       'test/unit/policy.test.ts',
