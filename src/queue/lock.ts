@@ -46,6 +46,9 @@ interface Refusal {
   readonly verdict: Exclude<LockVerdict, 'stale'>;
 }
 
+/** How much longer than STALE_MS past its wait acquireLock watches a lock that is not refreshed. */
+const WATCH_MARGIN_MS = 1000;
+
 /** Takes the lock, or returns its holder. A stale lock is removed (once, by one process) and taken. */
 export async function tryLock(dir: string, role: string): Promise<StateLock | LockHolder> {
   const result = await takeLock(join(dir, LOCK_FILE), role, new LockWatch());
@@ -71,7 +74,9 @@ export async function acquireLock(dir: string, role: string, waitMs: number): Pr
     const result = await takeLock(file, role, watch);
     if ('release' in result) return result;
     const now = performance.now();
-    if (now >= deadline + STALE_MS || (now >= deadline && result.verdict !== 'watching')) throw lockedError(dir, file, result);
+    // A watched lock is judged stale STALE_MS after the first look, which comes a moment after the
+    // deadline was set: a second more, so that moment cannot make us give up just before it would.
+    if (now >= deadline + STALE_MS + WATCH_MARGIN_MS || (now >= deadline && result.verdict !== 'watching')) throw lockedError(dir, file, result);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
