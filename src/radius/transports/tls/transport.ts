@@ -24,6 +24,7 @@ import { answerWriter } from './answers.js';
 import { closingDiscard } from './discard.js';
 import { RadiusStreamFramer } from './framing.js';
 import { certificateCarriesName, certificateNames } from './identity.js';
+import { OpenConnections } from './open-connections.js';
 import { readingGate } from './reading.js';
 import { requestQueue } from './requests.js';
 
@@ -52,9 +53,10 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
   const sockets = new Set<Socket>();
   /** The connections closeConnection() is closing: their packets are no longer handled. */
   const closing = new WeakSet<TLSSocket>();
-  const perClient = new Map<string, number>();
-  /** Open TCP connections per source address, before and after the handshake. */
-  const perSource = new Map<string, number>();
+  /** Established connections per client name. */
+  const perClient = new OpenConnections();
+  /** TCP connections per source address, before and after the handshake. */
+  const perSource = new OpenConnections();
 
   const secureContext = (c: TlsListenerConfig) => ({ cert: c.certificate, key: c.key, ca: c.ca });
 
@@ -97,16 +99,11 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       const names = certificateNames(certificate);
       return refuse('bad_certificate', `certificate names ${names.length > 0 ? names.join(', ') : 'nothing'}, not certificate_name ${client.certificateName}`, client.name);
     }
-    const open = perClient.get(client.name) ?? 0;
+    const open = perClient.count(client.name);
     if (open >= config.maxConnectionsPerClient) {
       return refuse('too_many_connections', `${open} connections open, radius.tls.max_connections_per_client is ${config.maxConnectionsPerClient}`, client.name);
     }
-    perClient.set(client.name, open + 1);
-    socket.once('close', () => {
-      const left = (perClient.get(client.name) ?? 1) - 1;
-      if (left > 0) perClient.set(client.name, left);
-      else perClient.delete(client.name);
-    });
+    perClient.hold(client.name, socket);
     serve(socket, client.name, address, port, source);
   };
 
@@ -224,18 +221,13 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
     }
     const client = matchClient(context.clients(), address, 'tls');
     if (!client) return refuse('unknown_client', 'no client with transport: tls holds this address; refused before TLS');
-    const open = perSource.get(address) ?? 0;
+    const open = perSource.count(address);
     if (open >= config.maxConnectionsPerClient) {
       return refuse('too_many_connections', `${open} connections open from ${address}, radius.tls.max_connections_per_client is ${config.maxConnectionsPerClient}; refused before TLS`, client.name);
     }
-    perSource.set(address, open + 1);
+    perSource.hold(address, socket);
     sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      const left = (perSource.get(address) ?? 1) - 1;
-      if (left > 0) perSource.set(address, left);
-      else perSource.delete(address);
-    });
+    socket.once('close', () => sockets.delete(socket));
     tlsServer.emit('connection', socket);
   };
 
