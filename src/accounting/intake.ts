@@ -4,6 +4,7 @@
  * it, and resolves when the NAS may be answered (recorded, or with state.ack: unlisted, delivered).
  */
 import type { Config } from '../config/load.js';
+import { RblError } from '../errors.js';
 import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { StateStore } from '../queue/store.js';
@@ -36,6 +37,10 @@ export interface AccountingIntakeOptions {
   readonly onPlanned?: (event: AccountingEvent, plan: EventPlan) => void;
 }
 
+function diskBehind(waiting: number, max: number): RblError {
+  return new RblError('RBL_STATE_DIR', `not recorded: ${waiting} requests already wait for the journal's write to disk (state.max_unwritten ${max}); the disk is slow or hung`);
+}
+
 /** The fields that tie a log line to its event. */
 function eventContext(event: AccountingEvent): Record<string, unknown> {
   return { client: event.client, nas: event.nas, session: event.sessionId, user: event.userName, event: event.type };
@@ -50,6 +55,8 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
   const refusedLimiter = rateLimiter(20, 10_000);
   const staleLimiter = rateLimiter(20, 10_000);
   const evictionLimiter = rateLimiter(1, 10_000);
+  // As many lines a minute as a journal that cannot be written gets (queue/report.ts).
+  const diskLimiter = rateLimiter(5, 60_000);
   const eventSeries = new Map<AccountingEventType, CountedSeries>();
   const countEvent = (type: AccountingEventType): void => {
     let series = eventSeries.get(type);
@@ -101,6 +108,15 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
     const store = options.store();
     if (!store) throw new Error('shutting down');
     const config = options.config();
+    // On a slow or hung disk every request would wait in memory for its fdatasync, without bound.
+    // Refused before it changes anything: the NAS retransmits, and a later try is processed afresh.
+    const waiting = store.waitingForDisk();
+    if (waiting >= config.state.maxUnwritten) {
+      const error = diskBehind(waiting, config.state.maxUnwritten);
+      const { allowed, suppressed } = diskLimiter();
+      if (allowed) log.error({ code: error.code, client: request.client.name, suppressed }, error.message);
+      throw error;
+    }
     if (radiusLog.isLevelEnabled('trace')) {
       const trace = packetTrace(request.packet, hostPort(request.source.address, request.source.port));
       radiusLog.trace({ client: request.client.name, attributes: trace.attributes }, trace.header);

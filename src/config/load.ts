@@ -57,7 +57,11 @@ export interface Config {
   readonly pools: readonly IpPrefix[];
   readonly unlistOn: ReadonlySet<UnlistTrigger>;
   readonly backends: readonly BackendConfig[];
-  readonly state: { readonly dir: string; readonly ack: 'journal' | 'unlisted' };
+  /**
+   * state.max_unwritten: the requests (and their journal records) that may wait for the journal's
+   * write and fdatasync at once; past it a new request is not answered (the NAS retransmits).
+   */
+  readonly state: { readonly dir: string; readonly ack: 'journal' | 'unlisted'; readonly maxUnwritten: number };
   /** sessions.max_age, and sessions.max: the cap past which the oldest sessions are evicted. */
   readonly sessions: { readonly maxAgeMs: number; readonly max: number };
   /** The monitoring endpoint, and how often backends are probed for /readyz. */
@@ -233,7 +237,7 @@ function resolveConfig(raw: RawConfig, path: string, backendTypes: BackendRegist
     pools: Object.freeze(raw.pools.map((pool, i) => attempt(() => prefix(pool, `pools.${i}`)))),
     unlistOn: new Set(raw.unlist_on),
     backends: Object.freeze(backends),
-    state: Object.freeze({ dir: file(raw.state.dir), ack: raw.state.ack }),
+    state: Object.freeze({ dir: file(raw.state.dir), ack: raw.state.ack, maxUnwritten: raw.state.max_unwritten }),
     sessions: Object.freeze({ maxAgeMs: durationMs(raw.sessions.max_age), max: raw.sessions.max }),
     http: Object.freeze({
       listen: raw.http.listen === '' ? undefined : attempt(() => endpoint(raw.http.listen, 'http.listen', path, 9813)),

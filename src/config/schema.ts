@@ -12,6 +12,13 @@ export { durationMs } from './duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
+/**
+ * state.max_unwritten's default. A burst keeps a few hundred requests waiting for one fdatasync;
+ * ten thousand is seconds of a busy network's Stops on a slow disk, and a few tens of MB of memory
+ * on a hung one (FreeRADIUS's max_requests plays the same part).
+ */
+export const DEFAULT_MAX_UNWRITTEN = 10_000;
+
 const clientSchema = z
   .strictObject({
     name: nonEmpty,
@@ -44,8 +51,9 @@ export function configSchemaFor<Registry extends BackendRegistry>(backends: Regi
       .strictObject({
         dir: nonEmpty.default('/var/lib/rbl-unlist'),
         ack: z.enum(['journal', 'unlisted']).default('journal'),
+        max_unwritten: z.number().int().positive().default(DEFAULT_MAX_UNWRITTEN),
       })
-      .default({ dir: '/var/lib/rbl-unlist', ack: 'journal' }),
+      .default({ dir: '/var/lib/rbl-unlist', ack: 'journal', max_unwritten: DEFAULT_MAX_UNWRITTEN }),
     sessions: z
       .strictObject({ max_age: duration.default('7d'), max: z.number().int().positive().default(2_000_000) })
       .default({ max_age: '7d', max: 2_000_000 }),

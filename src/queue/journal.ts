@@ -153,6 +153,9 @@ class PendingBatch {
   readonly written: Promise<void>;
   resolve: () => void = () => undefined;
   reject: (error: RblError) => void = () => undefined;
+  /** The appends and written() calls that wait for this batch: what the journal counts as waiting. */
+  waiting = 0;
+  settled = false;
 
   constructor() {
     this.written = new Promise<void>((resolve, reject) => {
@@ -208,6 +211,10 @@ export class Journal {
   #compactionFailedAt = 0;
   #failure: RblError | undefined;
   #closed = false;
+  /** Appends and written() calls not yet settled: on a hung disk, what grows. */
+  #waiting = 0;
+  /** When the disk work under way (a write and fdatasync, a compaction's last step) started; undefined when idle. */
+  #diskBusySince: number | undefined;
 
   private constructor(file: string, handle: FileHandle, bytes: number, options: JournalOptions) {
     this.file = file;
@@ -251,6 +258,16 @@ export class Journal {
     return this.#bytes;
   }
 
+  /** Appends and written() calls waiting for their write and fdatasync: a few hundred in a burst, more only when the disk is slow or hung. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** How long the disk work under way has taken, in ms at `now`; 0 when the journal is idle. */
+  diskBusyMs(now: number): number {
+    return this.#diskBusySince === undefined ? 0 : Math.max(0, now - this.#diskBusySince);
+  }
+
   /** Why the journal refuses appends, once a write failed; undefined while it is healthy. */
   get failure(): RblError | undefined {
     return this.#failure;
@@ -270,6 +287,8 @@ export class Journal {
       this.#lastBatch = batch;
     }
     batch.jsons.push(JSON.stringify(record));
+    batch.waiting++;
+    this.#waiting++;
     this.stats.records++;
     this.#schedule();
     return batch.written;
@@ -278,7 +297,11 @@ export class Journal {
   /** Resolves once every record appended so far is on disk; rejects as their appends do. */
   written(): Promise<void> {
     if (this.#failure) return refusal(this.#failure);
-    return this.#lastBatch?.written ?? Promise.resolve();
+    const batch = this.#lastBatch;
+    if (!batch || batch.settled) return Promise.resolve();
+    batch.waiting++;
+    this.#waiting++;
+    return batch.written;
   }
 
   /** Rewrites the journal as a snapshot of the state; resolves when the new file is in place (undefined if aborted by close). */
@@ -365,7 +388,16 @@ export class Journal {
   }
 
   async #drain(): Promise<void> {
+    try {
+      await this.#drainQueue();
+    } finally {
+      this.#diskBusySince = undefined;
+    }
+  }
+
+  async #drainQueue(): Promise<void> {
     while (!this.#failure) {
+      this.#diskBusySince = Date.now();
       const compaction = this.#compaction;
       if (compaction?.snapshotWritten) {
         await this.#finishCompaction(compaction);
@@ -381,7 +413,7 @@ export class Journal {
         this.stats.fsyncs++;
         this.#bytes += data.length;
         this.#compaction?.tail.push(data);
-        for (const batch of batches) batch.resolve();
+        this.#settle(batches);
       } catch (error) {
         // Cut a partial write off, so what the store rebuilds from ends with good data.
         await this.#handle.truncate(this.#bytes).catch(() => undefined);
@@ -398,13 +430,24 @@ export class Journal {
     this.#failure = failure;
     const refused = [...batches, ...this.#queue];
     this.#queue = [];
-    for (const batch of refused) batch.reject(failure);
+    this.#settle(refused, failure);
     const compaction = this.#compaction;
     if (compaction) {
       compaction.aborted = true;
       if (compaction.snapshotWritten) void this.#abandon(compaction);
     }
     this.#options.onError?.(failure);
+  }
+
+  /** Resolves the batches (or refuses them with `failure`), and stops counting what waited for them. */
+  #settle(batches: readonly PendingBatch[], failure?: RblError): void {
+    for (const batch of batches) {
+      if (batch.settled) continue;
+      batch.settled = true;
+      this.#waiting -= batch.waiting;
+      if (failure) batch.reject(failure);
+      else batch.resolve();
+    }
   }
 
   #compactionFailed(error: unknown): void {
@@ -449,7 +492,7 @@ export class Journal {
     this.#bytes = compaction.bytes + data.length;
     this.#baseBytes = this.#bytes;
     this.stats.compactions++;
-    for (const batch of batches) batch.resolve();
+    this.#settle(batches);
     const result = { beforeBytes: compaction.beforeBytes, afterBytes: this.#bytes, durationMs: Date.now() - compaction.startedAt };
     compaction.settle(result);
     this.#options.onCompacted?.(result);

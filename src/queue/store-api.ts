@@ -94,8 +94,10 @@ export interface StateStore {
    * judged against holds changes still on their way to the disk, which a failed write takes back.
    */
   committed(): Promise<void>;
-  /** Whether the journal can be written now. */
+  /** Whether the journal can be written now (and has not been waiting on the disk for long). */
   health(): JournalHealth;
+  /** Requests and records waiting for the journal's write and fdatasync: what state.max_unwritten caps. */
+  waitingForDisk(): number;
   /** The jobs with a target that `matches` accepts, with their pending and dead-lettered deliveries (GET /addresses/ADDRESS). */
   jobsMatching(matches: (target: string) => boolean): JobDeliveries[];
   /** Attempts, last error and next try of each pending delivery (what `queue list` shows). */

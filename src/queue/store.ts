@@ -53,6 +53,8 @@ export type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, 
 export const JOURNAL_FILE = 'journal';
 
 const MAX_RECOVERY_MS = 5000;
+/** A journal write and fdatasync still under way after this long makes the journal unhealthy (/readyz): the disk is hung or failing. */
+export const STALLED_WRITE_MS = 10_000;
 
 /** Opens state.dir: takes the lock, replays the journal (recovering a torn tail), and starts delivering what was pending. */
 export async function openStateStore(options: StateStoreOptions): Promise<StateStore> {
@@ -255,8 +257,16 @@ class Store implements StateStore {
   }
 
   health(): JournalHealth {
-    if (!this.#failure) return { writable: true };
-    return { writable: false, error: this.#failure.error.message, since: this.#failure.since };
+    if (this.#failure) return { writable: false, error: this.#failure.error.message, since: this.#failure.since };
+    // A hung disk fails nothing, it only never answers: a write that waits this long is reported as one that failed.
+    const now = Date.now();
+    const busyMs = this.#journal.diskBusyMs(now);
+    if (busyMs < STALLED_WRITE_MS) return { writable: true };
+    return { writable: false, error: `a write to the journal ${this.#journal.file} has waited ${Math.floor(busyMs / 1000)} s for the disk`, since: now - busyMs };
+  }
+
+  waitingForDisk(): number {
+    return this.#journal.waiting;
   }
 
   deliveryAttempts(): DeliveryAttempt[] {

@@ -147,6 +147,8 @@ export interface ServiceConfigOptions {
   readonly stateDir: string;
   /** Left out: the default, journal. */
   readonly ack?: 'journal' | 'unlisted';
+  /** state.max_unwritten; left out, the default. */
+  readonly maxUnwritten?: number;
   /** The monitoring endpoint on 127.0.0.1; left out, it is off (listen ""). */
   readonly httpPort?: number;
   readonly probeInterval?: string;
@@ -190,6 +192,7 @@ export function serviceConfigYaml(options: ServiceConfigOptions): string {
     'state:',
     `  dir: ${JSON.stringify(options.stateDir)}`,
     ...(options.ack === undefined ? [] : [`  ack: ${options.ack}`]),
+    ...(options.maxUnwritten === undefined ? [] : [`  max_unwritten: ${options.maxUnwritten}`]),
     'http:',
     `  listen: ${JSON.stringify(options.httpPort === undefined ? '' : `127.0.0.1:${options.httpPort}`)}`,
     ...(options.probeInterval === undefined ? [] : [`  probe_interval: ${options.probeInterval}`]),

@@ -40,7 +40,7 @@ describe('config', () => {
   it('fills every default of a minimal config and freezes it', () => {
     const config = parse(minimal);
     expect(config.radius.listen).toEqual([{ host: '0.0.0.0', port: 1813, family: 4 }]);
-    expect(config.state).toEqual({ dir: '/var/lib/rbl-unlist', ack: 'journal' });
+    expect(config.state).toEqual({ dir: '/var/lib/rbl-unlist', ack: 'journal', maxUnwritten: 10_000 });
     expect([...config.unlistOn]).toEqual(['stop', 'start', 'accounting-on', 'accounting-off']);
     expect(config.http).toEqual({ listen: { host: '127.0.0.1', port: 9813, family: 4 }, probeIntervalMs: 10_000 });
     expect(config.sessions.maxAgeMs).toBe(7 * 86_400_000);
@@ -90,6 +90,9 @@ describe('config', () => {
     ['a bad unlist_on', `${minimal}unlist_on: [hangup]\n`, 'RBL_CONFIG_INVALID', 'unlist_on.0'],
     ['a bad duration', `${minimal}sessions:\n  max_age: forever\n`, 'RBL_CONFIG_INVALID', 'sessions.max_age'],
     ['a session cap of 0', `${minimal}sessions:\n  max: 0\n`, 'RBL_CONFIG_INVALID', 'sessions.max'],
+    ['a cap of 0 requests waiting for the disk', `${minimal}state:\n  max_unwritten: 0\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],
+    ['a fractional cap of requests waiting for the disk', `${minimal}state:\n  max_unwritten: 2.5\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],
+    ['a cap of requests waiting for the disk given as a word', `${minimal}state:\n  max_unwritten: lots\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],
     ['YAML that does not parse', 'radius: [\n', 'RBL_CONFIG_SYNTAX', 'config.yaml'],
     ['a duplicate key', `${minimal}pools: [10.0.0.0/8]\n`, 'RBL_CONFIG_SYNTAX', 'config.yaml'],
     ['an unknown backend type', minimal.replace('type: dns-update', 'type: carrier-pigeon'), 'RBL_CONFIG_INVALID', 'backends.0.type'],

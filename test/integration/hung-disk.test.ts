@@ -1,0 +1,164 @@
+/**
+ * End to end on a hung disk: the built service's state.dir is an ext4 file system on a loop device,
+ * frozen with fsfreeze in the middle of the traffic, so every write and fdatasync to it blocks without
+ * failing, as a hung SAN or a dying disk does. Past state.max_unwritten requests waiting for the
+ * journal, new ones are not answered (the NAS retransmits) instead of piling up in memory; the
+ * service still answers Status-Server and its monitoring endpoint; /readyz says the journal waits
+ * for the disk; once the file system thaws, every retransmitted Stop is answered and unlisted in a
+ * real BIND. Needs root (mount -o loop, fsfreeze), as CI runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startBind, type BindServer } from '../helpers/bind.js';
+import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { accountingAnswered, buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
+import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+
+const ZONE = 'rbl.test';
+const STOPS = 400;
+/** Before the freeze, to show the service works on this file system. */
+const BEFORE = 20;
+const MAX_UNWRITTEN = 50;
+const isRoot = process.getuid?.() === 0;
+const list = Array.from({ length: STOPS }, (_, i) => `10.64.${30 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+
+function stopRequest(i: number): Buffer {
+  return buildAccountingRequest({
+    identifier: i & 0xff,
+    secret: NAS_SECRET,
+    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `hung-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
+  });
+}
+
+/** Sends each request once (one try, 1 s), 32 at a time; resolves with the indexes that got no answer. */
+async function sendOnce(indexes: readonly number[], port: number): Promise<number[]> {
+  const unanswered: number[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < indexes.length) {
+      const index = indexes[next++]!;
+      if (!(await accountingAnswered(stopRequest(index), port, NAS_SECRET, { tries: 1, intervalMs: 1000 }))) unanswered.push(index);
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, lane));
+  return unanswered.sort((a, b) => a - b);
+}
+
+async function stillListed(port: number, addresses: readonly string[]): Promise<string[]> {
+  const resolver = new Resolver({ timeout: 2000, tries: 2 });
+  resolver.setServers([`127.0.0.1:${port}`]);
+  const out: string[] = [];
+  for (let i = 0; i < addresses.length; i += 50) {
+    const slice = addresses.slice(i, i + 50);
+    const listed = await Promise.all(slice.map((address) => resolver.resolve4(dnsblName(address, ZONE)).then((a) => a.length > 0, () => false)));
+    slice.forEach((address, j) => listed[j] && out.push(address));
+  }
+  return out;
+}
+
+async function journalCheck(port: number): Promise<{ status: number; journal: { ok: boolean; error?: string } | undefined }> {
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+  const body = (await response.json()) as { checks: { journal?: { ok: boolean; error?: string } } };
+  return { status: response.status, journal: body.checks.journal };
+}
+
+async function notAcknowledged(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const match of text.matchAll(/^rbl_unlist_radius_packets_total\{outcome="not_acknowledged"[^}]*\} (\d+)$/gm)) sum += Number(match[1]);
+  return sum;
+}
+
+function run(command: string, args: readonly string[]): void {
+  const result = spawnSync(command, args);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr?.toString() ?? result.error?.message}`);
+}
+
+describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !isRoot)('a state.dir whose disk hangs, end to end against a real BIND', () => {
+  let bind: BindServer;
+  let temp: { dir: string; remove: () => void };
+  let stateDir: string;
+  let mounted = false;
+  let service: ServiceHandle | undefined;
+  const thaw = (): void => void spawnSync('fsfreeze', ['--unfreeze', stateDir]);
+
+  beforeAll(async () => {
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(list, ZONE) }] });
+    temp = tempDir('hung-disk');
+    stateDir = join(temp.dir, 'state');
+    mkdirSync(stateDir);
+    const image = join(temp.dir, 'state.img');
+    run('truncate', ['-s', '32M', image]);
+    run('mkfs.ext4', ['-q', '-F', image]);
+    run('mount', ['-o', 'loop', image, stateDir]);
+    mounted = true;
+    run('chmod', ['0700', stateDir]);
+  });
+
+  afterAll(async () => {
+    // A process blocked on a frozen file system cannot even be killed: thaw first, whatever happened.
+    if (mounted) thaw();
+    await service?.stop('SIGKILL');
+    if (mounted) spawnSync('umount', [stateDir]);
+    await bind?.close();
+    temp?.remove();
+  });
+
+  test('refuses what it cannot write past state.max_unwritten, stays responsive, and unlists every retransmitted Stop once the disk is back', async () => {
+    const radiusPort = await freePort();
+    const httpPort = await freePort();
+    const yaml = serviceConfigYaml({
+      radiusPort,
+      httpPort,
+      bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], timeout: '1s' },
+      stateDir,
+      maxUnwritten: MAX_UNWRITTEN,
+      probeInterval: '1s',
+    });
+    service = await startService(writeConfig(temp.dir, yaml));
+    const before = Array.from({ length: BEFORE }, (_, i) => i);
+    expect(await sendOnce(before, radiusPort)).toEqual([]);
+
+    run('fsfreeze', ['--freeze', stateDir]);
+    let unanswered: number[];
+    try {
+      const frozen = Array.from({ length: STOPS - BEFORE }, (_, i) => BEFORE + i);
+      unanswered = await sendOnce(frozen, radiusPort);
+      // Nothing can be made durable, so nothing is acknowledged...
+      expect(unanswered).toEqual(frozen);
+      // ...and past the cap the requests are refused at once rather than kept waiting in memory.
+      const refusal = /^not recorded: \d+ requests already wait for the journal's write to disk \(state\.max_unwritten 50\); the disk is slow or hung$/;
+      const line = await service.waitForLog((entry) => refusal.test(String(entry.msg)));
+      expect(line).toMatchObject({ level: 'error', code: 'RBL_STATE_DIR', client: 'nas1' });
+      expect(await notAcknowledged(httpPort)).toBeGreaterThanOrEqual(frozen.length - MAX_UNWRITTEN);
+      // A flood of them writes a few lines a minute, not one each.
+      expect(service.logs().filter((entry) => refusal.test(String(entry.msg))).length).toBeLessThanOrEqual(5);
+
+      // The service itself is alive: Status-Server is answered, and /readyz says what is wrong.
+      const status = buildStatusServer({ identifier: 7, secret: NAS_SECRET });
+      const answer = await sendRadius(status, radiusPort);
+      expect(answer && verifyAccountingResponse(answer, status, NAS_SECRET)).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
+      let report = await journalCheck(httpPort);
+      await waitFor('/readyz to report the journal waiting for the disk', async () => (report = await journalCheck(httpPort)).journal?.ok === false, 15_000, 250);
+      expect(report.status).toBe(503);
+      expect(report.journal?.error).toMatch(/^journal not writable: a write to the journal .*journal has waited \d+ s for the disk$/);
+    } finally {
+      thaw();
+    }
+
+    // No packet needed: once the write returns, the journal is healthy again.
+    await waitFor('/readyz journal check to recover', async () => (await journalCheck(httpPort)).journal?.ok === true, 20_000, 100);
+    // The NAS retransmits what was not acknowledged until it is.
+    for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendOnce(unanswered, radiusPort);
+    expect(unanswered).toEqual([]);
+
+    // Every Stop, before, during and after the freeze, ends unlisted: nothing was lost.
+    let left = list;
+    await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, left)).length === 0, 60_000, 250);
+  }, 180_000);
+});
