@@ -146,6 +146,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       queueDepth: () => store.depth(),
       deadLetters: () => store.deadLetterCount(),
       sessions: () => store.sessions.size,
+      journalWaiting: () => store.waitingForDisk(),
       backendUp: () => backends.prober.backendUp(),
       ready: () => readiness().ready,
     });

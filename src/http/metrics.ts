@@ -130,6 +130,11 @@ export const METRIC_HELP = {
     labels: [],
     help: 'Failed journal writes (disk full, I/O error); while the last one is not followed by a good write the service is not ready',
   },
+  rbl_unlist_journal_waiting: {
+    type: 'gauge',
+    labels: [],
+    help: "Accounting requests and journal records waiting for the journal's write and fdatasync: a few hundred in a burst; at state.max_unwritten new requests are not answered (a slow or hung disk)",
+  },
 } as const satisfies Record<string, MetricDescription>;
 
 export type MetricName = keyof typeof METRIC_HELP;
@@ -139,6 +144,8 @@ export interface MetricsState {
   queueDepth(): number;
   deadLetters(): number;
   sessions(): number;
+  /** Requests and records waiting for the journal's write to disk; absent, 0. */
+  journalWaiting?(): number;
   backendUp(): { backend: string; zone: string; up: boolean }[];
   /** Whether /readyz would answer 200; absent, rbl_unlist_ready reads 0. */
   ready?(): boolean;
@@ -231,6 +238,7 @@ export function createMetrics(): Metrics {
   gauge('rbl_unlist_queue_dead_letters', (s) => s.deadLetters());
   gauge('rbl_unlist_sessions', (s) => s.sessions());
   gauge('rbl_unlist_ready', (s) => (s.ready?.() === true ? 1 : 0));
+  gauge('rbl_unlist_journal_waiting', (s) => s.journalWaiting?.() ?? 0);
   new Gauge<'backend' | 'zone'>({
     name: 'rbl_unlist_backend_up',
     help: METRIC_HELP.rbl_unlist_backend_up.help,

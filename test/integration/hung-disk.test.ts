@@ -66,6 +66,13 @@ async function journalCheck(port: number): Promise<{ status: number; journal: { 
   return { status: response.status, journal: body.checks.journal };
 }
 
+/** The value of an unlabelled gauge on /metrics. */
+async function gauge(port: number, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
 async function notAcknowledged(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let sum = 0;
@@ -135,6 +142,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
       const line = await service.waitForLog((entry) => refusal.test(String(entry.msg)));
       expect(line).toMatchObject({ level: 'error', code: 'RBL_STATE_DIR', client: 'nas1' });
       expect(await notAcknowledged(httpPort)).toBeGreaterThanOrEqual(frozen.length - MAX_UNWRITTEN);
+      expect(await gauge(httpPort, 'rbl_unlist_journal_waiting')).toBeGreaterThanOrEqual(MAX_UNWRITTEN);
       // A flood of them writes a few lines a minute, not one each.
       expect(service.logs().filter((entry) => refusal.test(String(entry.msg))).length).toBeLessThanOrEqual(5);
 
@@ -153,6 +161,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
 
     // No packet needed: once the write returns, the journal is healthy again.
     await waitFor('/readyz journal check to recover', async () => (await journalCheck(httpPort)).journal?.ok === true, 20_000, 100);
+    await waitFor('nothing to wait for the disk', async () => (await gauge(httpPort, 'rbl_unlist_journal_waiting')) === 0, 10_000, 100);
     // The NAS retransmits what was not acknowledged until it is.
     for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendOnce(unanswered, radiusPort);
     expect(unanswered).toEqual([]);

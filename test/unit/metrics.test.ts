@@ -100,24 +100,28 @@ describe('metrics', () => {
       { backend: 'bind', zone: 'rbl.example.net', up: false },
     ];
     let ready = true;
-    metrics.bindState({ queueDepth: () => depth, deadLetters: () => 2, sessions: () => 1234, backendUp: () => up, ready: () => ready });
+    let waiting = 321;
+    metrics.bindState({ queueDepth: () => depth, deadLetters: () => 2, sessions: () => 1234, journalWaiting: () => waiting, backendUp: () => up, ready: () => ready });
     let text = await metrics.registry.metrics();
     for (const line of [
       'rbl_unlist_queue_depth 5',
       'rbl_unlist_queue_dead_letters 2',
       'rbl_unlist_sessions 1234',
       'rbl_unlist_ready 1',
+      'rbl_unlist_journal_waiting 321',
       'rbl_unlist_backend_up{backend="pdns",zone="rbl.example.net"} 1',
       'rbl_unlist_backend_up{backend="bind",zone="rbl.example.net"} 0',
     ]) {
       expect(text).toContain(line);
     }
     depth = 0;
+    waiting = 0;
     ready = false;
     up.splice(1, 1);
     text = await metrics.registry.metrics();
     expect(text).toContain('rbl_unlist_queue_depth 0');
     expect(text).toContain('rbl_unlist_ready 0');
+    expect(text).toContain('rbl_unlist_journal_waiting 0');
     expect(text).not.toContain('backend="bind"');
   });
 
