@@ -71,42 +71,105 @@ export interface EventNote {
 }
 
 /**
- * What the history holds of one address, in one small object of fixed shape: the event and the job
- * are shared with the other addresses they name (kept as given, never copied), and the notes the
- * views read are put together only when asked. A burst touches tens of thousands of addresses, each
- * entry outlives several young-generation collections, and what it holds is what V8's old
- * generation fills with: the separate session note, unlist note and deliveries array per address
- * this replaced were about three times the size.
+ * What the history holds of each address, one slot per address in columns of `limit` places made
+ * once: typed arrays for times and job numbers, arrays of references for the texts. A burst touches
+ * tens of thousands of addresses, and what each one kept alive past a few young-generation
+ * collections went to V8's old generation, which its collector then marks: an entry object with
+ * three boxed times, the event note, the job with its targets and reason, the job's id text. With
+ * those the history cost the daemon about a sixth of its CPU per Stop in a burst (issue 13). Now an
+ * address keeps only the texts its event brought (the address, Acct-Session-Id, User-Name and NAS;
+ * event types and client names are shared), and a delivery outcome is one object for a whole
+ * backend call, kept as given.
  */
-class Entry {
-  /** The last accounting event that named the address. */
-  event: EventNote | undefined = undefined;
-  /** When the event's session was first seen naming it. */
-  since = 0;
+class Columns {
+  /** The type of the last accounting event that named the address; undefined when none did. */
+  readonly eventType: (string | undefined)[];
+  readonly client: string[];
+  readonly nas: string[];
+  readonly sessionId: (string | undefined)[];
   /** The event's User-Name, or the one an earlier event of the same session gave. */
-  userName: string | undefined = undefined;
-  /** The last job that unlisted it. */
-  job: UnlistJob | undefined = undefined;
-  /** That job's outcome per backend and zone: one alone as it is, several in an array. */
-  deliveries: DeliveryOutcome | DeliveryOutcome[] | undefined = undefined;
+  readonly userName: (string | undefined)[];
+  readonly eventAt: Float64Array;
+  /** When the event's session was first seen naming the address. */
+  readonly since: Float64Array;
+  /** The last job that unlisted it (its number: job ids are the queue's sequence numbers); NaN when none did. */
+  readonly jobId: Float64Array;
+  readonly jobCreatedAt: Float64Array;
+  /** The event that asked for the job. */
+  readonly reasonEvent: string[];
+  readonly reasonClient: string[];
+  readonly reasonNas: string[];
+  readonly reasonSessionId: (string | undefined)[];
+  /** The job's outcome per backend and zone: one alone as it is, several in an array. */
+  readonly deliveries: (DeliveryOutcome | DeliveryOutcome[] | undefined)[];
+
+  constructor(size: number) {
+    const texts = (): string[] => Array.from({ length: size }, () => '');
+    const optional = <T>(): (T | undefined)[] => Array.from({ length: size }, () => undefined);
+    this.eventType = optional();
+    this.client = texts();
+    this.nas = texts();
+    this.sessionId = optional();
+    this.userName = optional();
+    this.eventAt = new Float64Array(size);
+    this.since = new Float64Array(size);
+    this.jobId = new Float64Array(size).fill(Number.NaN);
+    this.jobCreatedAt = new Float64Array(size);
+    this.reasonEvent = texts();
+    this.reasonClient = texts();
+    this.reasonNas = texts();
+    this.reasonSessionId = optional();
+    this.deliveries = optional();
+  }
+
+  /** Empties a slot for another address: nothing of the last one stays referenced. */
+  clear(slot: number): void {
+    this.eventType[slot] = undefined;
+    this.client[slot] = this.nas[slot] = this.reasonEvent[slot] = this.reasonClient[slot] = this.reasonNas[slot] = '';
+    this.sessionId[slot] = this.userName[slot] = this.reasonSessionId[slot] = undefined;
+    this.jobId[slot] = Number.NaN;
+    this.deliveries[slot] = undefined;
+  }
+
+  /** The session note the views read, put together from the slot's event. */
+  sessionNote(slot: number): SessionNote | undefined {
+    const lastEvent = this.eventType[slot];
+    if (lastEvent === undefined) return undefined;
+    return {
+      client: this.client[slot]!,
+      nas: this.nas[slot]!,
+      sessionId: this.sessionId[slot],
+      userName: this.userName[slot],
+      since: this.since[slot]!,
+      lastEvent,
+      lastEventAt: this.eventAt[slot]!,
+    };
+  }
+
+  /** The reason of the slot's job, as the job had it. */
+  unlistReason(slot: number): UnlistReason {
+    const reason = { event: this.reasonEvent[slot]!, client: this.reasonClient[slot]!, nas: this.reasonNas[slot]! };
+    const sessionId = this.reasonSessionId[slot];
+    return sessionId === undefined ? reason : { ...reason, sessionId };
+  }
 }
 
-/** The session note the views read, put together from an entry's shared event. */
-function sessionNote(entry: Entry): SessionNote | undefined {
-  const event = entry.event;
-  if (!event) return undefined;
-  return { client: event.client, nas: event.nas, sessionId: event.sessionId, userName: entry.userName, since: entry.since, lastEvent: event.type, lastEventAt: event.at };
-}
-
-/** The LRU of recently touched addresses (canonical formatPrefix text). */
+/** The LRU of recently touched addresses (canonical formatPrefix text), each a slot of the columns. */
 export class AddressHistory {
   readonly limit: number;
-  #current = new Map<string, Entry>();
-  #old = new Map<string, Entry>();
+  #current = new Map<string, number>();
+  #old = new Map<string, number>();
+  readonly #columns: Columns;
+  /** Slots no address holds, as a stack. */
+  readonly #free: Int32Array;
+  #freeCount: number;
 
   constructor(limit = DEFAULT_HISTORY_LIMIT) {
     if (!Number.isInteger(limit) || limit < 2) throw new RangeError(`AddressHistory limit must be an integer of at least 2, got ${limit}`);
     this.limit = limit;
+    this.#columns = new Columns(limit);
+    this.#free = Int32Array.from({ length: limit }, (_, i) => limit - 1 - i);
+    this.#freeCount = limit;
   }
 
   get size(): number {
@@ -116,35 +179,52 @@ export class AddressHistory {
   /**
    * Records that an accounting event named this address (the caller walks the event's addresses,
    * without making an array of their texts). A further event of the same session (an
-   * Interim-Update, its Stop) updates the entry in place and keeps `since`, without making it the
+   * Interim-Update, its Stop) updates the slot in place and keeps `since`, without making it the
    * most recent: recency is when the address changed hands or was unlisted, so the steady stream
    * of Interim-Updates does not push those out.
    */
   noteAddress(address: string, event: EventNote): void {
+    const columns = this.#columns;
     // Each Map looked up once: a burst notes every address of every event.
     const current = this.#current.get(address);
     const known = current ?? this.#old.get(address);
-    const previous = known?.event;
-    const sameSession = previous !== undefined && previous.nas === event.nas && previous.sessionId === event.sessionId && previous.client === event.client;
-    const entry = sameSession || current !== undefined ? known! : this.#promote(address, known);
-    entry.userName = event.userName ?? (sameSession ? entry.userName : undefined);
-    if (!sameSession) entry.since = event.at;
-    entry.event = event;
+    const sameSession =
+      known !== undefined &&
+      columns.eventType[known] !== undefined &&
+      columns.nas[known] === event.nas &&
+      columns.sessionId[known] === event.sessionId &&
+      columns.client[known] === event.client;
+    const slot = sameSession || current !== undefined ? known! : this.#promote(address, known);
+    columns.userName[slot] = event.userName ?? (sameSession ? columns.userName[slot] : undefined);
+    if (!sameSession) columns.since[slot] = event.at;
+    columns.eventType[slot] = event.type;
+    columns.client[slot] = event.client;
+    columns.nas[slot] = event.nas;
+    columns.sessionId[slot] = event.sessionId;
+    columns.eventAt[slot] = event.at;
   }
 
   /** Records one backend call's outcome for each target of a job; `delivery` may be shared by all the call's jobs. */
   noteDelivery(job: UnlistJob, delivery: DeliveryOutcome): void {
+    const columns = this.#columns;
+    const jobId = Number(job.id);
     for (const target of job.targets) {
-      const entry = this.#touch(target);
-      if (entry.job?.id !== job.id) {
-        entry.job = job;
-        entry.deliveries = delivery;
+      const slot = this.#touch(target);
+      if (columns.jobId[slot] !== jobId) {
+        columns.jobId[slot] = jobId;
+        columns.jobCreatedAt[slot] = job.createdAt;
+        const { reason } = job;
+        columns.reasonEvent[slot] = reason.event;
+        columns.reasonClient[slot] = reason.client;
+        columns.reasonNas[slot] = reason.nas;
+        columns.reasonSessionId[slot] = reason.sessionId;
+        columns.deliveries[slot] = delivery;
         continue;
       }
-      const known = entry.deliveries;
+      const known = columns.deliveries[slot];
       const sameLane = (other: DeliveryOutcome): boolean => other.backend === delivery.backend && other.zone === delivery.zone;
-      if (known === undefined || (!Array.isArray(known) && sameLane(known))) entry.deliveries = delivery;
-      else if (!Array.isArray(known)) entry.deliveries = [known, delivery];
+      if (known === undefined || (!Array.isArray(known) && sameLane(known))) columns.deliveries[slot] = delivery;
+      else if (!Array.isArray(known)) columns.deliveries[slot] = [known, delivery];
       else {
         const index = known.findIndex(sameLane);
         if (index === -1) known.push(delivery);
@@ -155,8 +235,8 @@ export class AddressHistory {
 
   /** The last event seen naming the address, if the history still holds it. */
   session(address: string): SessionNote | undefined {
-    const entry = this.#find(address);
-    return entry && sessionNote(entry);
+    const slot = this.#find(address);
+    return slot === undefined ? undefined : this.#columns.sessionNote(slot);
   }
 
   /**
@@ -168,11 +248,13 @@ export class AddressHistory {
     const exact = this.session(address);
     let found = exact === undefined ? undefined : { named: address, session: exact };
     if (covers) {
+      const columns = this.#columns;
       // Rare (a helpdesk question), so a scan of the bounded maps is fine.
       for (const generation of [this.#current, this.#old]) {
-        for (const [named, entry] of generation) {
-          const event = entry.event;
-          if (event && named !== address && (!found || event.at > found.session.lastEventAt) && covers(named)) found = { named, session: sessionNote(entry)! };
+        for (const [named, slot] of generation) {
+          if (columns.eventType[slot] !== undefined && named !== address && (!found || columns.eventAt[slot]! > found.session.lastEventAt) && covers(named)) {
+            found = { named, session: columns.sessionNote(slot)! };
+          }
         }
       }
     }
@@ -181,48 +263,59 @@ export class AddressHistory {
 
   /** The last unlist of the address, or of any prefix `covers` accepts (an IPv6 prefix holding it). */
   lastUnlist(address: string, covers?: (target: string) => boolean): UnlistNote | undefined {
+    const columns = this.#columns;
+    const unlisted = (slot: number | undefined): slot is number => slot !== undefined && !Number.isNaN(columns.jobId[slot]!);
     let found = this.#find(address);
     let foundTarget = address;
-    if (!found?.job) found = undefined;
+    if (!unlisted(found)) found = undefined;
     if (covers) {
       // Rare (a helpdesk question), so a scan of the bounded maps is fine.
-      for (const [target, entry] of [...this.#current, ...this.#old]) {
-        if (entry.job && target !== address && covers(target) && (!found || entry.job.createdAt > found.job!.createdAt)) {
-          found = entry;
+      for (const [target, slot] of [...this.#current, ...this.#old]) {
+        if (unlisted(slot) && target !== address && covers(target) && (found === undefined || columns.jobCreatedAt[slot]! > columns.jobCreatedAt[found]!)) {
+          found = slot;
           foundTarget = target;
         }
       }
     }
-    const job = found?.job;
-    if (!found || !job) return undefined;
-    const outcomes = found.deliveries === undefined ? [] : Array.isArray(found.deliveries) ? found.deliveries : [found.deliveries];
+    if (!unlisted(found)) return undefined;
+    const requestedAt = columns.jobCreatedAt[found]!;
+    const delivered = columns.deliveries[found];
+    const outcomes = delivered === undefined ? [] : Array.isArray(delivered) ? delivered : [delivered];
     return {
-      job: job.id,
+      job: String(columns.jobId[found]),
       target: foundTarget,
-      reason: job.reason,
-      requestedAt: job.createdAt,
-      deliveries: outcomes.map(({ endedAt, ...note }) => ({ ...note, latencyMs: endedAt - job.createdAt })),
+      reason: columns.unlistReason(found),
+      requestedAt,
+      deliveries: outcomes.map(({ endedAt, ...note }) => ({ ...note, latencyMs: endedAt - requestedAt })),
     };
   }
 
-  #find(address: string): Entry | undefined {
+  #find(address: string): number | undefined {
     return this.#current.get(address) ?? this.#old.get(address);
   }
 
-  /** The address's entry in the current generation (moved there from the old one, or new). */
-  #touch(address: string): Entry {
+  /** The address's slot in the current generation (moved there from the old one, or new). */
+  #touch(address: string): number {
     return this.#current.get(address) ?? this.#promote(address, this.#old.get(address));
   }
 
-  /** Puts an address not in the current generation there: its entry from the old one, or a new one. */
-  #promote(address: string, old: Entry | undefined): Entry {
-    if (old) this.#old.delete(address);
-    const entry = old ?? new Entry();
+  /**
+   * Puts an address not in the current generation there: with its slot from the old one, or a free
+   * one. When the current generation is full it becomes the old one, and the slots of the previous
+   * old one are emptied and freed: the generations hold at most `limit` addresses together.
+   */
+  #promote(address: string, old: number | undefined): number {
+    if (old !== undefined) this.#old.delete(address);
     if (this.#current.size >= this.limit >> 1) {
+      for (const slot of this.#old.values()) {
+        this.#columns.clear(slot);
+        this.#free[this.#freeCount++] = slot;
+      }
       this.#old = this.#current;
       this.#current = new Map();
     }
-    this.#current.set(address, entry);
-    return entry;
+    const slot = old ?? this.#free[--this.#freeCount]!;
+    this.#current.set(address, slot);
+    return slot;
   }
 }

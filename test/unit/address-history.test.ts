@@ -110,4 +110,40 @@ describe('the address history', () => {
     expect(history.session('10.64.0.1')).toBeUndefined();
     expect(history.session('10.64.0.2')).toBeDefined();
   });
+
+  it('gives a forgotten address\'s place to another with nothing of the first left in it', () => {
+    const history = new AddressHistory(2);
+    noteEvent(history, ['10.64.0.1'], event());
+    history.noteDelivery(job('1', ['10.64.0.1']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, endedAt: 6000 });
+    noteEvent(history, ['10.64.0.2'], event({ sessionId: 's2' }));
+    history.noteDelivery(job('9', ['10.64.0.2']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6500, endedAt: 6500 });
+    // Two more addresses push both out; one is only unlisted, the other only named by an event.
+    history.noteDelivery(job('2', ['10.64.0.3']), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 7000, endedAt: 7000 });
+    noteEvent(history, ['10.64.0.4'], event({ sessionId: 's4', userName: undefined }));
+    expect(history.size).toBe(2);
+    expect(history.session('10.64.0.1')).toBeUndefined();
+    expect(history.lastUnlist('10.64.0.1')).toBeUndefined();
+    expect(history.session('10.64.0.3')).toBeUndefined();
+    expect(history.lastUnlist('10.64.0.3')).toMatchObject({ job: '2', deliveries: [{ at: 7000 }] });
+    expect(history.lastUnlist('10.64.0.4')).toBeUndefined();
+    expect(history.session('10.64.0.4')).toEqual({ client: 'nas1', nas: '192.0.2.1', sessionId: 's4', userName: undefined, since: 1000, lastEvent: 'start', lastEventAt: 1000 });
+  });
+
+  it('keeps the right notes of the last half of its limit through many generations', () => {
+    const limit = 64;
+    const history = new AddressHistory(limit);
+    const count = 1000;
+    for (let i = 0; i < count; i++) {
+      const address = `10.64.${i >> 8}.${i & 255}`;
+      noteEvent(history, [address], event({ sessionId: `s${i}`, userName: `user${i}`, at: 10_000 + i }));
+      history.noteDelivery(job(String(100 + i), [address], 20_000 + i), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 30_000 + i, endedAt: 30_000 + i });
+      expect(history.size).toBeLessThanOrEqual(limit);
+    }
+    for (let i = count - limit / 2; i < count; i++) {
+      const address = `10.64.${i >> 8}.${i & 255}`;
+      expect(history.session(address)).toMatchObject({ sessionId: `s${i}`, userName: `user${i}`, since: 10_000 + i });
+      expect(history.lastUnlist(address)).toMatchObject({ job: String(100 + i), requestedAt: 20_000 + i, deliveries: [{ latencyMs: 10_000 }] });
+    }
+    expect(history.session('10.64.0.0')).toBeUndefined();
+  });
 });
