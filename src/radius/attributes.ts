@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { formatAddressBytes, maskBytes } from '../net/address.js';
 import type { RadiusPacket } from './packet.js';
+import { nasAddressText } from './nas-address-text.js';
 import { Attribute, HEADER_LENGTH } from './protocol.js';
 
 /**
@@ -93,10 +94,11 @@ export function decodeAccountingAttributes(packet: RadiusPacket): AccountingAttr
         if (size > 0 && nasIdentifier === undefined) nasIdentifier = attributeText(bytes, start, end);
         break;
       case Attribute.NasIpAddress:
-        if (size === 4 && nasIpAddress === undefined) nasIpAddress = formatAddressBytes(bytes.subarray(start, end));
+        if (size === 4 && nasIpAddress === undefined) nasIpAddress = nasAddressText(bytes, start);
         break;
       case Attribute.FramedIpAddress:
-        if (size === 4 && framedIpAddress === undefined) framedIpAddress = formatAddressBytes(bytes.subarray(start, end));
+        // Written from the octets in place: a Buffer view per packet only to read four of them cost more than the text.
+        if (size === 4 && framedIpAddress === undefined) framedIpAddress = `${bytes[start]!}.${bytes[start + 1]!}.${bytes[start + 2]!}.${bytes[start + 3]!}`;
         break;
       case Attribute.NasIpv6Address:
         if (size === 16 && nasIpv6Address === undefined) nasIpv6Address = formatAddressBytes(bytes.subarray(start, end));
