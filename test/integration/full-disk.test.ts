@@ -6,15 +6,15 @@
  * unlisted. Needs root (mount), as CI runs.
  */
 import { spawnSync } from 'node:child_process';
-import { Resolver } from 'node:dns/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { runBuiltCli } from '../helpers/cli.js';
-import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { journalReadiness as readiness, sendEachOnce, stillListed } from '../helpers/disk.js';
+import { listingsOf } from '../helpers/dnsbl.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { accountingAnswered, buildAccountingRequest } from '../helpers/radius-packets.js';
+import { buildAccountingRequest } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
@@ -28,38 +28,6 @@ function stopRequest(i: number): Buffer {
     secret: NAS_SECRET,
     attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `full-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
   });
-}
-
-/** Sends each request once (one try, 1 s), 32 at a time; resolves with the indexes that got no answer. */
-async function sendOnce(indexes: readonly number[], port: number): Promise<number[]> {
-  const unanswered: number[] = [];
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < indexes.length) {
-      const index = indexes[next++]!;
-      if (!(await accountingAnswered(stopRequest(index), port, NAS_SECRET, { tries: 1, intervalMs: 1000 }))) unanswered.push(index);
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, lane));
-  return unanswered;
-}
-
-async function stillListed(port: number, addresses: readonly string[]): Promise<string[]> {
-  const resolver = new Resolver({ timeout: 2000, tries: 2 });
-  resolver.setServers([`127.0.0.1:${port}`]);
-  const out: string[] = [];
-  for (let i = 0; i < addresses.length; i += 50) {
-    const slice = addresses.slice(i, i + 50);
-    const listed = await Promise.all(slice.map((address) => resolver.resolve4(dnsblName(address, ZONE)).then((a) => a.length > 0, () => false)));
-    slice.forEach((address, j) => listed[j] && out.push(address));
-  }
-  return out;
-}
-
-async function readiness(port: number): Promise<{ status: number; journal: { ok: boolean; error?: string } | undefined }> {
-  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-  const body = (await response.json()) as { checks: { journal?: { ok: boolean; error?: string } } };
-  return { status: response.status, journal: body.checks.journal };
 }
 
 describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that fills up, end to end against a real BIND', () => {
@@ -108,7 +76,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that
       }
     })();
     const all = list.map((_, i) => i);
-    let unanswered = await sendOnce(all, radiusPort);
+    let unanswered = await sendEachOnce(all, radiusPort, NAS_SECRET, stopRequest);
     bursting = false;
     await watching;
     // The disk filled mid-burst: some Stops were acknowledged, the rest were not.
@@ -128,7 +96,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that
     await service.waitForLog((line) => line.msg.startsWith('journal writable again'));
 
     // The NAS retransmits what was not acknowledged until it is.
-    for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendOnce(unanswered, radiusPort);
+    for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendEachOnce(unanswered, radiusPort, NAS_SECRET, stopRequest);
     expect(unanswered).toEqual([]);
 
     // Every Stop is pending exactly once: none lost, none queued twice.
@@ -140,6 +108,6 @@ describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that
 
     await bind.restart();
     let left = list;
-    await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, left)).length === 0, 60_000, 250);
+    await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, ZONE, left)).length === 0, 60_000, 250);
   }, 180_000);
 });

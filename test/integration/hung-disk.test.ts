@@ -8,14 +8,14 @@
  * real BIND. Needs root (mount -o loop, fsfreeze), as CI runs.
  */
 import { spawnSync } from 'node:child_process';
-import { Resolver } from 'node:dns/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBind, type BindServer } from '../helpers/bind.js';
-import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
+import { journalReadiness, sendEachOnce, stillListed } from '../helpers/disk.js';
+import { listingsOf } from '../helpers/dnsbl.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
-import { accountingAnswered, buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
+import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
@@ -32,38 +32,6 @@ function stopRequest(i: number): Buffer {
     secret: NAS_SECRET,
     attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `hung-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
   });
-}
-
-/** Sends each request once (one try, 1 s), 32 at a time; resolves with the indexes that got no answer. */
-async function sendOnce(indexes: readonly number[], port: number): Promise<number[]> {
-  const unanswered: number[] = [];
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < indexes.length) {
-      const index = indexes[next++]!;
-      if (!(await accountingAnswered(stopRequest(index), port, NAS_SECRET, { tries: 1, intervalMs: 1000 }))) unanswered.push(index);
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, lane));
-  return unanswered.sort((a, b) => a - b);
-}
-
-async function stillListed(port: number, addresses: readonly string[]): Promise<string[]> {
-  const resolver = new Resolver({ timeout: 2000, tries: 2 });
-  resolver.setServers([`127.0.0.1:${port}`]);
-  const out: string[] = [];
-  for (let i = 0; i < addresses.length; i += 50) {
-    const slice = addresses.slice(i, i + 50);
-    const listed = await Promise.all(slice.map((address) => resolver.resolve4(dnsblName(address, ZONE)).then((a) => a.length > 0, () => false)));
-    slice.forEach((address, j) => listed[j] && out.push(address));
-  }
-  return out;
-}
-
-async function journalCheck(port: number): Promise<{ status: number; journal: { ok: boolean; error?: string } | undefined }> {
-  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-  const body = (await response.json()) as { checks: { journal?: { ok: boolean; error?: string } } };
-  return { status: response.status, journal: body.checks.journal };
 }
 
 /** The value of an unlabelled gauge on /metrics. */
@@ -128,13 +96,13 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
     });
     service = await startService(writeConfig(temp.dir, yaml));
     const before = Array.from({ length: BEFORE }, (_, i) => i);
-    expect(await sendOnce(before, radiusPort)).toEqual([]);
+    expect(await sendEachOnce(before, radiusPort, NAS_SECRET, stopRequest)).toEqual([]);
 
     run('fsfreeze', ['--freeze', stateDir]);
     let unanswered: number[];
     try {
       const frozen = Array.from({ length: STOPS - BEFORE }, (_, i) => BEFORE + i);
-      unanswered = await sendOnce(frozen, radiusPort);
+      unanswered = await sendEachOnce(frozen, radiusPort, NAS_SECRET, stopRequest);
       // Nothing can be made durable, so nothing is acknowledged...
       expect(unanswered).toEqual(frozen);
       // ...and past the cap the requests are refused at once rather than kept waiting in memory.
@@ -151,8 +119,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
       const answer = await sendRadius(status, radiusPort);
       expect(answer && verifyAccountingResponse(answer, status, NAS_SECRET)).toBe(true);
       expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
-      let report = await journalCheck(httpPort);
-      await waitFor('/readyz to report the journal waiting for the disk', async () => (report = await journalCheck(httpPort)).journal?.ok === false, 15_000, 250);
+      let report = await journalReadiness(httpPort);
+      await waitFor('/readyz to report the journal waiting for the disk', async () => (report = await journalReadiness(httpPort)).journal?.ok === false, 15_000, 250);
       expect(report.status).toBe(503);
       expect(report.journal?.error).toMatch(/^journal not writable: a write to the journal .*journal has waited \d+ s for the disk$/);
     } finally {
@@ -160,14 +128,14 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
     }
 
     // No packet needed: once the write returns, the journal is healthy again.
-    await waitFor('/readyz journal check to recover', async () => (await journalCheck(httpPort)).journal?.ok === true, 20_000, 100);
+    await waitFor('/readyz journal check to recover', async () => (await journalReadiness(httpPort)).journal?.ok === true, 20_000, 100);
     await waitFor('nothing to wait for the disk', async () => (await gauge(httpPort, 'rbl_unlist_journal_waiting')) === 0, 10_000, 100);
     // The NAS retransmits what was not acknowledged until it is.
-    for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendOnce(unanswered, radiusPort);
+    for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendEachOnce(unanswered, radiusPort, NAS_SECRET, stopRequest);
     expect(unanswered).toEqual([]);
 
     // Every Stop, before, during and after the freeze, ends unlisted: nothing was lost.
     let left = list;
-    await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, left)).length === 0, 60_000, 250);
+    await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, ZONE, left)).length === 0, 60_000, 250);
   }, 180_000);
 });

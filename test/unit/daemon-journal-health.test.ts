@@ -6,7 +6,7 @@
  * logged and leaves readiness alone: it is not the journal.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BACKENDS } from '../../src/backends/index.js';
@@ -19,6 +19,7 @@ import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
 import { logLineSink } from '../helpers/log-lines.js';
+import { fileHandlePrototype } from '../helpers/disk.js';
 
 let fileHandle: FileHandle;
 let temp: { dir: string; remove: () => void };
@@ -26,9 +27,7 @@ let daemon: Daemon | undefined;
 let logs: { msg: string; code?: string }[];
 
 beforeAll(async () => {
-  const probe = await open(import.meta.filename, 'r');
-  fileHandle = Object.getPrototypeOf(probe) as FileHandle;
-  await probe.close();
+  fileHandle = await fileHandlePrototype();
 });
 beforeEach(() => {
   temp = tempDir('daemon-journal');

@@ -6,21 +6,19 @@
  * disk would return them.
  */
 import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import type { StateChange } from '../../src/queue/store.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { fileHandlePrototype } from '../helpers/disk.js';
 
 const state = useStateDir('journal-failure');
 let fileHandle: FileHandle;
 
 beforeAll(async () => {
-  // The prototype every FileHandle shares: spying on it reaches the journal's own handle.
-  const probe = await open(import.meta.filename, 'r');
-  fileHandle = Object.getPrototypeOf(probe) as FileHandle;
-  await probe.close();
+  fileHandle = await fileHandlePrototype();
 });
 afterEach(() => vi.restoreAllMocks());
 

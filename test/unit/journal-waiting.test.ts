@@ -5,19 +5,18 @@
  * journal syncs with, as a hung disk holds an fdatasync (test/integration/hung-disk.test.ts freezes
  * a real file system).
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STALLED_WRITE_MS } from '../../src/queue/store.js';
 import type { StateChange } from '../../src/queue/store.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { fileHandlePrototype } from '../helpers/disk.js';
 
 const state = useStateDir('journal-waiting');
 let fileHandle: FileHandle;
 
 beforeAll(async () => {
-  const probe = await open(import.meta.filename, 'r');
-  fileHandle = Object.getPrototypeOf(probe) as FileHandle;
-  await probe.close();
+  fileHandle = await fileHandlePrototype();
 });
 afterEach(() => vi.restoreAllMocks());
 
