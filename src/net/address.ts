@@ -86,9 +86,17 @@ export function parseIPv6Bytes(input: string): Buffer | undefined {
   return bytes;
 }
 
+/**
+ * The dotted quad of the four octets at `start`, read in place: a packet's address attribute needs
+ * no Buffer view of its own to be written out.
+ */
+export function ipv4TextAt(bytes: Uint8Array, start: number): string {
+  return `${bytes[start]!}.${bytes[start + 1]!}.${bytes[start + 2]!}.${bytes[start + 3]!}`;
+}
+
 /** Formats 4 or 16 address bytes as dotted quad or RFC 5952 canonical IPv6 text. */
 export function formatAddressBytes(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length === 4) return ipv4TextAt(bytes, 0);
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
   // RFC 5952 §4.2: the longest run of two or more zero groups, the first one on a tie, becomes "::".

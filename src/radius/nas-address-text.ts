@@ -4,7 +4,7 @@
  * its session and the address history. One shared string instead of one per packet is less for V8's
  * young-generation collector to copy and for its old generation to keep (issue 13).
  */
-import { formatAddressBytes } from '../net/address.js';
+import { ipv4TextAt } from '../net/address.js';
 
 /** Far more NASes than a network has; past it the texts are made afresh, so a flood of forged addresses costs no memory. */
 const MOST_REMEMBERED = 4096;
@@ -16,7 +16,7 @@ export function nasAddressText(bytes: Uint8Array, start: number): string {
   const value = ((bytes[start]! << 24) | (bytes[start + 1]! << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!) >>> 0;
   let text = texts.get(value);
   if (text === undefined) {
-    text = formatAddressBytes(bytes.subarray(start, start + 4));
+    text = ipv4TextAt(bytes, start);
     if (texts.size < MOST_REMEMBERED) texts.set(value, text);
   }
   return text;
