@@ -116,7 +116,7 @@ export class AddressHistory {
       slots.nas[known] === event.nas &&
       slots.sessionId[known] === event.sessionId &&
       slots.client[known] === event.client;
-    const slot = sameSession || (known >= 0 && this.#generation[known] === this.#current) ? known : this.#promote(address, known);
+    const slot = sameSession ? known : this.#touch(address, known);
     slots.userName[slot] = event.userName ?? (sameSession ? slots.userName[slot] : undefined);
     if (!sameSession) slots.since[slot] = event.at;
     slots.eventType[slot] = event.type;
@@ -132,7 +132,7 @@ export class AddressHistory {
     const jobId = Number(job.id);
     for (const target of job.targets) {
       const known = slots.find(target);
-      const slot = known >= 0 && this.#generation[known] === this.#current ? known : this.#promote(target, known);
+      const slot = this.#touch(target, known);
       if (slots.jobId[slot] !== jobId) {
         slots.jobId[slot] = jobId;
         slots.jobCreatedAt[slot] = job.createdAt;
@@ -218,6 +218,11 @@ export class AddressHistory {
     for (const generation of [this.#current, this.#old]) {
       for (let slot = 0; slot < this.limit; slot++) if (this.#generation[slot] === generation) yield slot;
     }
+  }
+
+  /** The address's slot (`known`, or -1 when it has none) in the current generation, moved there from the old one or new. */
+  #touch(address: string, known: number): number {
+    return known >= 0 && this.#generation[known] === this.#current ? known : this.#promote(address, known);
   }
 
   /**
