@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { journalReadiness, sendEachOnce, stillListed } from '../helpers/disk.js';
 import { listingsOf } from '../helpers/dnsbl.js';
+import { packetsCounted, sample, scrapeMetrics } from '../helpers/metrics.js';
 import { freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, buildStatusServer, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
@@ -32,20 +33,6 @@ function stopRequest(i: number): Buffer {
     secret: NAS_SECRET,
     attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `hung-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
   });
-}
-
-/** The value of an unlabelled gauge on /metrics. */
-async function gauge(port: number, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : undefined;
-}
-
-async function notAcknowledged(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const match of text.matchAll(/^rbl_unlist_radius_packets_total\{outcome="not_acknowledged"[^}]*\} (\d+)$/gm)) sum += Number(match[1]);
-  return sum;
 }
 
 function run(command: string, args: readonly string[]): void {
@@ -109,8 +96,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
       const refusal = /^not recorded: \d+ requests already wait for the journal's write to disk \(state\.max_unwritten 50\); the disk is slow or hung$/;
       const line = await service.waitForLog((entry) => refusal.test(String(entry.msg)));
       expect(line).toMatchObject({ level: 'error', code: 'RBL_STATE_DIR', client: 'nas1' });
-      expect(await notAcknowledged(httpPort)).toBeGreaterThanOrEqual(frozen.length - MAX_UNWRITTEN);
-      expect(await gauge(httpPort, 'rbl_unlist_journal_waiting')).toBeGreaterThanOrEqual(MAX_UNWRITTEN);
+      expect(await packetsCounted(httpPort, 'not_acknowledged')).toBeGreaterThanOrEqual(frozen.length - MAX_UNWRITTEN);
+      expect(sample(await scrapeMetrics(httpPort), 'rbl_unlist_journal_waiting')).toBeGreaterThanOrEqual(MAX_UNWRITTEN);
       // A flood of them writes a few lines a minute, not one each.
       expect(service.logs().filter((entry) => refusal.test(String(entry.msg))).length).toBeLessThanOrEqual(5);
 
@@ -129,7 +116,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
 
     // No packet needed: once the write returns, the journal is healthy again.
     await waitFor('/readyz journal check to recover', async () => (await journalReadiness(httpPort)).journal?.ok === true, 20_000, 100);
-    await waitFor('nothing to wait for the disk', async () => (await gauge(httpPort, 'rbl_unlist_journal_waiting')) === 0, 10_000, 100);
+    await waitFor('nothing to wait for the disk', async () => (sample(await scrapeMetrics(httpPort), 'rbl_unlist_journal_waiting')) === 0, 10_000, 100);
     // The NAS retransmits what was not acknowledged until it is.
     for (let round = 0; round < 10 && unanswered.length > 0; round++) unanswered = await sendEachOnce(unanswered, radiusPort, NAS_SECRET, stopRequest);
     expect(unanswered).toEqual([]);

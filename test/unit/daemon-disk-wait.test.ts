@@ -16,6 +16,7 @@ import { createLogger } from '../../src/log.js';
 import { writeKeyFile } from '../helpers/cli.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
 import { logLineSink } from '../helpers/log-lines.js';
+import { packetsCounted, sample, scrapeMetrics } from '../helpers/metrics.js';
 import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
@@ -63,14 +64,7 @@ const stop = (i: number): Buffer =>
     attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `wait-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': `10.64.0.${i}` },
   });
 
-async function metric(httpPort: number, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  let sum = 0;
-  for (const match of text.matchAll(pattern)) sum += Number(match[1]);
-  return sum;
-}
-const notAcknowledged = (httpPort: number): Promise<number> => metric(httpPort, /^rbl_unlist_radius_packets_total\{outcome="not_acknowledged"[^}]*\} (\d+)$/gm);
-const waiting = (httpPort: number): Promise<number> => metric(httpPort, /^rbl_unlist_journal_waiting (\d+)$/gm);
+const waiting = async (httpPort: number): Promise<number> => sample(await scrapeMetrics(httpPort), 'rbl_unlist_journal_waiting');
 
 describe('the service while its disk does not finish a write', () => {
   it('refuses requests past state.max_unwritten, takes a raised cap on reload, and answers what waited once the disk returns', async () => {
@@ -94,7 +88,7 @@ describe('the service while its disk does not finish a write', () => {
     await waitFor('two requests waiting for the disk', async () => (await waiting(httpPort)) === 2, 5000, 20);
     // The third is refused at once, with the line that says why.
     expect(await sendRadius(stop(3), radiusPort, '127.0.0.1', 1000)).toBeUndefined();
-    await waitFor('the third to be refused', async () => (await notAcknowledged(httpPort)) === 1, 5000, 20);
+    await waitFor('the third to be refused', async () => (await packetsCounted(httpPort, 'not_acknowledged')) === 1, 5000, 20);
     expect(logs).toContainEqual(
       expect.objectContaining({ code: 'RBL_STATE_DIR', msg: "not recorded: 2 requests already wait for the journal's write to disk (state.max_unwritten 2); the disk is slow or hung" }),
     );
@@ -104,7 +98,7 @@ describe('the service while its disk does not finish a write', () => {
     await daemon.reload(loadConfig(writeConfig(temp.dir, yaml(10)), BACKENDS));
     const fourth = sendRadius(stop(4), radiusPort, '127.0.0.1', 10_000);
     await waitFor('the fourth request waiting for the disk', async () => (await waiting(httpPort)) === 3, 5000, 20);
-    expect(await notAcknowledged(httpPort)).toBe(1);
+    expect(await packetsCounted(httpPort, 'not_acknowledged')).toBe(1);
 
     // The disk returns: what waited is answered, and the refused Stop, sent again, is processed.
     releaseDisk();

@@ -19,6 +19,7 @@ import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius, verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
 import { logLineSink } from '../helpers/log-lines.js';
+import { packetsCounted } from '../helpers/metrics.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
 
 let fileHandle: FileHandle;
@@ -67,14 +68,6 @@ async function journalCheck(httpPort: number): Promise<{ status: number; journal
   return { status: response.status, journal: ((await response.json()) as { checks: { journal: { ok: boolean; error?: string } } }).checks.journal };
 }
 
-async function notAcknowledged(httpPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  // Every series of the outcome (by transport and client) added up.
-  let sum = 0;
-  for (const match of text.matchAll(/^rbl_unlist_radius_packets_total\{outcome="not_acknowledged"[^}]*\} (\d+)$/gm)) sum += Number(match[1]);
-  return sum;
-}
-
 /** Makes every journal write fail with `message` (its code first) until `failing` is set to false. */
 function failWrites(message: string): { failing: boolean } {
   const disk = { failing: true };
@@ -94,7 +87,7 @@ describe('the service when its journal fails', () => {
     const request = stop(1);
     const answer = sendRadius(request, radiusPort, '127.0.0.1', 1500);
     // The positive sign that the Stop was handled: it is counted as not acknowledged.
-    await waitFor('the Stop to be refused', async () => (await notAcknowledged(httpPort)) === 1, 5000, 20);
+    await waitFor('the Stop to be refused', async () => (await packetsCounted(httpPort, 'not_acknowledged')) === 1, 5000, 20);
     expect(await answer).toBeUndefined();
     const down = await journalCheck(httpPort);
     expect(down.status).toBe(503);
@@ -123,7 +116,7 @@ describe('the service when its journal fails', () => {
     // The first try forgot the session in memory before its write was refused: the retransmission
     // finds nothing to change there, and still must not be told it was recorded.
     expect(await sendRadius(on, radiusPort, '127.0.0.1', 1000)).toBeUndefined();
-    expect(await notAcknowledged(httpPort)).toBe(2);
+    expect(await packetsCounted(httpPort, 'not_acknowledged')).toBe(2);
 
     disk.failing = false;
     await waitFor('/readyz to recover', async () => (await journalCheck(httpPort)).journal.ok, 10_000, 50);
