@@ -25,7 +25,9 @@ export type QueueEvent =
     }
   /** A delivery was refused permanently and is kept as a dead letter until `queue retry` or `queue drop`. */
   | { readonly type: 'dead-lettered'; readonly backend: string; readonly zone: string; readonly job: UnlistJob; readonly error: RblError; readonly latencyMs: number }
-  /** Pending deliveries for a backend or zone no longer configured were dropped. */
+  /** Pending deliveries for a backend no longer configured went to the backends (`to`) that serve the zone now. */
+  | { readonly type: 'delivery-handed-over'; readonly backend: string; readonly zone: string; readonly to: readonly string[]; readonly jobs: readonly UnlistJob[] }
+  /** Pending deliveries for a backend or zone no longer configured were dropped: no backend serves the zone. */
   | { readonly type: 'delivery-dropped'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly why: 'backend-removed' }
   /** The journal ended in a torn or corrupt tail; everything after the last good record was skipped. */
   | {

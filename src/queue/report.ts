@@ -38,6 +38,12 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         metrics.unlists.inc({ backend: event.backend, outcome: 'dead_letter' }, event.job.targets.length);
         log.error({ ...jobLogFields(event.job), backend: event.backend, zone: event.zone, code: event.error.code }, `dead letter: ${event.error.message} (see rbl-unlist queue list)`);
         break;
+      case 'delivery-handed-over':
+        log.warn(
+          { backend: event.backend, zone: event.zone, to: event.to, jobs: event.jobs.length },
+          'pending unlists handed over to the backends that serve the zone now: the backend is no longer configured',
+        );
+        break;
       case 'delivery-dropped':
         log.warn({ backend: event.backend, zone: event.zone, jobs: event.jobs.length }, 'pending unlists dropped: the backend or zone is no longer configured');
         break;

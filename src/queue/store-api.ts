@@ -107,8 +107,9 @@ export interface StateStore {
   /** Dead-lettered deliveries. */
   deadLetterCount(): number;
   /**
-   * Swaps the backends (SIGHUP): pending deliveries of lanes that went away are dropped, with an
-   * event; new lanes get only new jobs; a lane given a new Backend object retries at once.
+   * Swaps the backends (SIGHUP): pending deliveries of lanes that went away go to the lanes that
+   * serve their zone now (handover.ts), or are dropped when none does, with an event either way;
+   * a lane given a new Backend object retries at once.
    */
   setBackends(backends: readonly Backend[]): void;
   /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */

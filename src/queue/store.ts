@@ -27,6 +27,7 @@ import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
+import { laneChanges } from './handover.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
@@ -40,6 +41,7 @@ import {
   type JobRow,
   type JobState,
   type JournalRecord,
+  type UnlistJob,
 } from './state.js';
 import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
@@ -300,7 +302,7 @@ class Store implements StateStore {
 
   setBackends(backends: readonly Backend[]): void {
     this.#worker.setBackends(backends);
-    this.#dropRemovedLanes();
+    this.#handOverRemovedLanes();
   }
 
   expireSessions(now = Date.now()): Session[] {
@@ -322,16 +324,10 @@ class Store implements StateStore {
       this.#state.apply(record);
       const written = this.#journal.append(record);
       if (record.t === 'rd') {
-        const orphans: [number, string][] = [];
-        for (const [id, lane] of record.d) if (!this.#worker.enqueue(id, lane)) orphans.push([id, lane]);
-        // A re-driven dead letter whose backend or zone left the config has nowhere to go.
-        if (orphans.length > 0) {
-          this.#record({ t: 'g', d: orphans });
-          for (const [id, lane] of orphans) {
-            const job = this.#state.jobs.get(id);
-            this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs: job ? [jobView(job)] : [], why: 'backend-removed' });
-          }
-        }
+        let orphaned = false;
+        for (const [id, lane] of record.d) if (!this.#worker.enqueue(id, lane)) orphaned = true;
+        // A re-driven dead letter whose backend left the config goes where its zone is served now.
+        if (orphaned) this.#handOverRemovedLanes();
       }
       await written;
       this.#emit({ type: 'admin-request', action: request.action, count });
@@ -420,7 +416,7 @@ class Store implements StateStore {
     this.#failure = undefined;
     this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
     this.#settleAfterRebuild();
-    this.#dropRemovedLanes();
+    this.#handOverRemovedLanes();
     this.#enqueueAllPending();
     this.#emit({ type: 'journal-writable', downMs, pending: this.#state.pendingCount });
   }
@@ -445,25 +441,49 @@ class Store implements StateStore {
     for (const job of this.#state.jobs.values()) for (const lane of job.pending) this.#worker.enqueue(job.id, lane);
   }
 
-  /** Pending deliveries of lanes no longer configured are dropped, with an event. */
-  #dropRemovedLanes(): void {
-    const lanes = new Set(this.#worker.laneKeys());
-    const dropped = new Map<string, JobState[]>();
-    for (const job of this.#state.jobs.values()) {
-      for (const lane of job.pending) {
-        if (lanes.has(lane)) continue;
-        const jobs = dropped.get(lane) ?? [];
-        jobs.push(job);
-        dropped.set(lane, jobs);
+  /**
+   * Pending deliveries of lanes no longer configured go to the lanes that serve their zone now
+   * (handover.ts), with an event per lane that left; those of a zone nobody serves are dropped.
+   */
+  #handOverRemovedLanes(): void {
+    const { handOvers, drops } = laneChanges(this.#state.jobs.values(), this.#worker.laneKeys());
+    if (handOvers.length > 0) {
+      const handed = new Map<string, { to: Set<string>; jobs: UnlistJob[] }>();
+      const settled: [number, string][] = [];
+      for (const { id, from, to } of handOvers) {
+        const job = this.#state.jobs.get(id)!;
+        // Journaled before the old deliveries are dropped: a torn write keeps the new job, never the drop alone.
+        const row: JobRow = { i: this.#state.nextSeq, t: [...job.targets], r: job.reason, a: job.createdAt, p: [...to] };
+        this.#record({ t: 'c', j: row });
+        for (const lane of to) this.#worker.enqueue(row.i, lane);
+        const view = jobView(this.#state.jobs.get(row.i)!);
+        for (const lane of from) {
+          settled.push([id, lane]);
+          const { zone } = splitLane(lane);
+          const heirs = to.filter((heir) => splitLane(heir).zone === zone);
+          this.#waiters.moved(
+            deliveryKey(id, lane),
+            heirs.map((heir) => deliveryKey(row.i, heir)),
+          );
+          const entry = handed.get(lane) ?? { to: new Set<string>(), jobs: [] };
+          for (const heir of heirs) entry.to.add(splitLane(heir).backend);
+          entry.jobs.push(view);
+          handed.set(lane, entry);
+        }
       }
+      this.#record({ t: 'g', d: settled });
+      for (const [lane, { to, jobs }] of handed) this.#emit({ type: 'delivery-handed-over', ...splitLane(lane), to: [...to], jobs });
     }
-    if (dropped.size === 0) return;
-    const deliveries: [number, string][] = [];
-    for (const [lane, jobs] of dropped) for (const job of jobs) deliveries.push([job.id, lane]);
-    this.#record({ t: 'g', d: deliveries });
-    for (const [lane, jobs] of dropped) {
-      this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs: jobs.map(jobView), why: 'backend-removed' });
-      for (const job of jobs) this.#waiters.done(deliveryKey(job.id, lane));
+    if (drops.length > 0) {
+      // Viewed before the record applies: a job with nothing left pending is gone after it.
+      const dropped = new Map<string, UnlistJob[]>();
+      for (const [id, lane] of drops) {
+        const job = this.#state.jobs.get(id);
+        if (job) dropped.set(lane, [...(dropped.get(lane) ?? []), jobView(job)]);
+      }
+      this.#record({ t: 'g', d: drops });
+      for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
+      for (const [lane, jobs] of dropped) this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs, why: 'backend-removed' });
     }
   }
 

@@ -76,6 +76,23 @@ describe('queue events reported', () => {
     ]);
   });
 
+  it('warns when a backend that left handed its pending unlists over, naming where they went, and when they were dropped', async () => {
+    report({ type: 'delivery-handed-over', backend: 'dns-update 127.0.0.1:5301', zone: 'rbl.test', to: ['dns-update 127.0.0.1:5302'], jobs: [job, job] });
+    report({ type: 'delivery-dropped', backend: 'old', zone: 'rbl6.test', jobs: [job], why: 'backend-removed' });
+    await settled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        backend: 'dns-update 127.0.0.1:5301',
+        zone: 'rbl.test',
+        to: ['dns-update 127.0.0.1:5302'],
+        jobs: 2,
+        msg: 'pending unlists handed over to the backends that serve the zone now: the backend is no longer configured',
+      }),
+      expect.objectContaining({ level: 'warn', backend: 'old', zone: 'rbl6.test', jobs: 1, msg: 'pending unlists dropped: the backend or zone is no longer configured' }),
+    ]);
+  });
+
   it('errs when another service took the state.dir lock, and counts it with the journal errors', async () => {
     report({ type: 'lock-lost', error: new RblError('RBL_STATE_DIR', 'the state.dir lock /s/lock was taken by another rbl-unlist while this one held it: restart this service') });
     await settled();
