@@ -3,7 +3,14 @@
  * source port, Identifier and Request Authenticator are. A duplicate of an answered request is
  * answered again, a duplicate of one still in progress is dropped. Pure code with an
  * injectable clock; expired entries are pruned as new ones arrive, so it needs no timer.
+ *
+ * Every entry lives in typed-array columns, found through a hash table of slot numbers: no object,
+ * string or Map entry per request. The cache holds a request per Stop for 5 s, and as objects
+ * (an entry, its key text, the Map's table) those tens of thousands of survivors were copied by
+ * every young-generation collection and filled the old generation, which cost 12 to 16% of the
+ * daemon's CPU a Stop at full rate although the cache's own code was 2% of the profile (issue 13).
  */
+import { hash } from 'node:crypto';
 import { sourceAddressBytes } from './clients.js';
 
 export interface DuplicateCacheOptions {
@@ -21,50 +28,9 @@ export type DuplicateLookup =
   | { readonly state: 'in_progress' }
   | { readonly state: 'answered' };
 
-/** A remembered request, linked into the list of its kind in the order entries were recorded. */
-interface Entry {
-  readonly key: string;
-  answered: boolean;
-  expiresAt: number;
-  /** The count of begin and answer calls when it was recorded: the lowest is the oldest, evicted first when the cache is full. */
-  sequence: number;
-  previous: Entry | undefined;
-  next: Entry | undefined;
-}
-
 const NEW: DuplicateLookup = Object.freeze({ state: 'new' });
 const IN_PROGRESS: DuplicateLookup = Object.freeze({ state: 'in_progress' });
 const ANSWERED: DuplicateLookup = Object.freeze({ state: 'answered' });
-
-/**
- * Entries of one kind (answered, or in progress) in the order they were recorded, which is their
- * expiry order, as each kind has a fixed time to live. A doubly linked list, so an entry answered
- * or forgotten leaves it at once, wherever it is.
- */
-class RecordList {
-  first: Entry | undefined;
-  private last: Entry | undefined;
-
-  append(entry: Entry): void {
-    entry.previous = this.last;
-    entry.next = undefined;
-    if (this.last) this.last.next = entry;
-    else this.first = entry;
-    this.last = entry;
-  }
-
-  remove(entry: Entry): void {
-    if (entry.previous) entry.previous.next = entry.next;
-    else this.first = entry.next;
-    if (entry.next) entry.next.previous = entry.previous;
-    else this.last = entry.previous;
-  }
-
-  clear(): void {
-    this.first = undefined;
-    this.last = undefined;
-  }
-}
 
 /**
  * 5 s for answers (FreeRADIUS's cleanup_delay: a NAS retransmits within a few seconds, RFC 5080
@@ -74,67 +40,79 @@ class RecordList {
  */
 export const DUPLICATE_CACHE_DEFAULTS = { answeredTtlMs: 5_000, inProgressTtlMs: 300_000, maxEntries: 100_000 } as const;
 
-/** Where a key is put together; it grows for a source that is no address (which a socket never gives). */
-let keyScratch = Buffer.allocUnsafe(64);
-
 /**
- * The request's cache key: source address, source port, Identifier and Request Authenticator,
- * as one flat latin1 string of their octets (the address's 4 or 16, port, Identifier, authenticator:
- * the authenticator's fixed 16 tell the address's length). A template string would be a tree of concatenations that the cache
- * would keep for 5 s: several times the memory, for each of tens of thousands of answers.
+ * A key is 9 words (36 octets): the source address's length and its 16 octets (an IPv4 address in
+ * the first 4, the rest zero), port, Identifier, and the 16 of the Request Authenticator.
  */
-export function duplicateKey(address: string, port: number, identifier: number, authenticator: Buffer): string {
-  const addressBytes = sourceAddressBytes(address) ?? Buffer.from(address);
-  const length = addressBytes.length + 3 + authenticator.length;
-  if (keyScratch.length < length) keyScratch = Buffer.allocUnsafe(length);
-  let at = addressBytes.copy(keyScratch, 0);
-  at = keyScratch.writeUInt16BE(port, at);
-  keyScratch[at++] = identifier;
-  authenticator.copy(keyScratch, at);
-  return keyScratch.toString('latin1', 0, length);
+const KEY_WORDS = 9;
+const KEY_BYTES = KEY_WORDS * 4;
+const NONE = -1;
+const IN_PROGRESS_KIND = 1;
+const ANSWERED_KIND = 2;
+/** Slots made at first; the columns double as entries arrive, up to maxEntries. */
+const FIRST_CAPACITY = 256;
+
+/** Entries of one kind in the order they were recorded, which is their expiry order: a doubly linked list of slots. */
+interface RecordList {
+  first: number;
+  last: number;
 }
 
 /**
  * RFC 5080 §2.2.2 duplicate detection: remembers requests in progress and the answers sent.
  *
- * Expiry walks two lists in record order (answers, requests in progress), never the map: deleting
- * the oldest key of a Map one at a time leaves holes that V8 skips on every walk from the front,
- * which cost 20 µs a packet once a sustained burst had filled 5 s of answers.
+ * Expiry walks two lists in record order (answers, requests in progress), never the table, so a
+ * burst of expiries costs what it removes.
  */
 export class DuplicateCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly answered = new RecordList();
-  private readonly inProgress = new RecordList();
-  private sequence = 0;
   private readonly answeredTtlMs: number;
   private readonly inProgressTtlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  /** The key being looked up, written in place by {@link writeKey}. */
+  private readonly scratchBytes = Buffer.alloc(KEY_BYTES);
+  private readonly scratch = new Uint32Array(this.scratchBytes.buffer, this.scratchBytes.byteOffset, KEY_WORDS);
+  private capacity = 0;
+  private keys = new Uint32Array(0);
+  private kinds = new Uint8Array(0);
+  private expiresAt = new Float64Array(0);
+  /** The count of begin and answer calls when it was recorded: the lowest is the oldest, evicted first when the cache is full. */
+  private sequences = new Float64Array(0);
+  private previous = new Int32Array(0);
+  private next = new Int32Array(0);
+  /** The next slot in the same hash bucket. */
+  private chained = new Int32Array(0);
+  private hashes = new Int32Array(0);
+  private buckets = new Int32Array(0);
+  private freeSlots = new Int32Array(0);
+  private freeCount = 0;
+  private count = 0;
+  private sequence = 0;
+  private readonly answered: RecordList = { first: NONE, last: NONE };
+  private readonly inProgress: RecordList = { first: NONE, last: NONE };
 
   constructor(options: DuplicateCacheOptions = {}) {
     this.answeredTtlMs = options.answeredTtlMs ?? DUPLICATE_CACHE_DEFAULTS.answeredTtlMs;
     this.inProgressTtlMs = options.inProgressTtlMs ?? DUPLICATE_CACHE_DEFAULTS.inProgressTtlMs;
     this.maxEntries = options.maxEntries ?? DUPLICATE_CACHE_DEFAULTS.maxEntries;
     this.now = options.now ?? Date.now;
+    this.grow(Math.min(FIRST_CAPACITY, Math.max(1, this.maxEntries)));
   }
 
   /** How many requests are remembered, in progress or answered. */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   /** Looks the request up; a new one is recorded as in progress before this returns. */
-  begin(key: string): DuplicateLookup {
+  begin(address: string, port: number, identifier: number, authenticator: Uint8Array): DuplicateLookup {
     const now = this.now();
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt > now) {
-      return entry.answered ? ANSWERED : IN_PROGRESS;
-    }
-    if (entry) this.delete(entry);
+    const hashed = this.writeKey(address, port, identifier, authenticator);
+    const slot = this.find(hashed);
+    if (slot !== NONE && this.expiresAt[slot]! > now) return this.kinds[slot] === ANSWERED_KIND ? ANSWERED : IN_PROGRESS;
+    if (slot !== NONE) this.delete(slot);
     this.prune(now, 1);
-    const fresh: Entry = { key, answered: false, expiresAt: now + this.inProgressTtlMs, sequence: this.sequence++, previous: undefined, next: undefined };
-    this.entries.set(key, fresh);
-    this.inProgress.append(fresh);
+    this.insert(hashed, IN_PROGRESS_KIND, now + this.inProgressTtlMs);
     return NEW;
   }
 
@@ -142,53 +120,157 @@ export class DuplicateCache {
    * Records that the request was answered, so a retransmission is answered again without being
    * processed. The answer itself is not kept: the handler builds it again from the retransmission.
    */
-  answer(key: string): void {
+  answer(address: string, port: number, identifier: number, authenticator: Uint8Array): void {
     const now = this.now();
-    let entry = this.entries.get(key);
-    if (entry) {
-      this.listOf(entry).remove(entry);
-    } else {
-      entry = { key, answered: true, expiresAt: 0, sequence: 0, previous: undefined, next: undefined };
-      this.entries.set(key, entry);
-    }
+    const hashed = this.writeKey(address, port, identifier, authenticator);
+    const slot = this.find(hashed);
     // Recorded anew: the answer counts as the newest entry and expires in its turn.
-    entry.answered = true;
-    entry.expiresAt = now + this.answeredTtlMs;
-    entry.sequence = this.sequence++;
-    this.answered.append(entry);
+    if (slot !== NONE) this.delete(slot);
+    this.insert(hashed, ANSWERED_KIND, now + this.answeredTtlMs);
     this.prune(now, 0);
   }
 
   /** Forgets a request that was not answered, so the NAS's retransmission is processed again. */
-  forget(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry) this.delete(entry);
+  forget(address: string, port: number, identifier: number, authenticator: Uint8Array): void {
+    const slot = this.find(this.writeKey(address, port, identifier, authenticator));
+    if (slot !== NONE) this.delete(slot);
   }
 
-  /** Forgets everything (the listener closing). */
+  /** Forgets everything (the listener closing); the columns go back to their first size. */
   clear(): void {
-    this.entries.clear();
-    this.answered.clear();
-    this.inProgress.clear();
+    this.capacity = 0;
+    this.count = 0;
+    this.answered.first = this.answered.last = NONE;
+    this.inProgress.first = this.inProgress.last = NONE;
+    this.grow(Math.min(FIRST_CAPACITY, Math.max(1, this.maxEntries)));
   }
 
-  private listOf(entry: Entry): RecordList {
-    return entry.answered ? this.answered : this.inProgress;
+  /** Writes the request's key into the scratch words and returns its hash. */
+  private writeKey(address: string, port: number, identifier: number, authenticator: Uint8Array): number {
+    const bytes = this.scratchBytes;
+    bytes.fill(0, 0, 20);
+    const source = sourceAddressBytes(address);
+    if (source) {
+      bytes[0] = source.length;
+      bytes.set(source, 1);
+    } else {
+      // A socket always gives an address; any other text (never seen) is keyed by a digest of it.
+      bytes[0] = 255;
+      bytes.set(hash('md5', address, 'buffer'), 1);
+    }
+    bytes.writeUInt16BE(port, 17);
+    bytes[19] = identifier;
+    for (let i = 0; i < 16; i++) bytes[20 + i] = authenticator[i] ?? 0;
+    let mixed = 0x9e3779b9;
+    const words = this.scratch;
+    for (let i = 0; i < KEY_WORDS; i++) mixed = Math.imul(mixed ^ words[i]!, 0x85ebca6b) ^ (mixed >>> 13);
+    return mixed ^ (mixed >>> 16);
   }
 
-  private delete(entry: Entry): void {
-    this.entries.delete(entry.key);
-    this.listOf(entry).remove(entry);
+  /** The slot holding the scratch key, or NONE. */
+  private find(hashed: number): number {
+    const words = this.scratch;
+    for (let slot = this.buckets[hashed & (this.buckets.length - 1)]!; slot !== NONE; slot = this.chained[slot]!) {
+      if (this.hashes[slot] !== hashed) continue;
+      const base = slot * KEY_WORDS;
+      let same = true;
+      for (let i = 0; i < KEY_WORDS; i++) {
+        if (this.keys[base + i] !== words[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return slot;
+    }
+    return NONE;
+  }
+
+  /** Records the scratch key as the newest entry of its kind. */
+  private insert(hashed: number, kind: number, expiresAt: number): void {
+    // Past maxEntries only for the moment between recording an answer and pruning for it.
+    if (this.freeCount === 0) this.grow(Math.max(this.capacity + 1, Math.min(this.capacity * 2, this.maxEntries + 1)));
+    const slot = this.freeSlots[--this.freeCount]!;
+    this.keys.set(this.scratch, slot * KEY_WORDS);
+    this.kinds[slot] = kind;
+    this.expiresAt[slot] = expiresAt;
+    this.sequences[slot] = this.sequence++;
+    this.hashes[slot] = hashed;
+    const bucket = hashed & (this.buckets.length - 1);
+    this.chained[slot] = this.buckets[bucket]!;
+    this.buckets[bucket] = slot;
+    const list = kind === ANSWERED_KIND ? this.answered : this.inProgress;
+    this.previous[slot] = list.last;
+    this.next[slot] = NONE;
+    if (list.last !== NONE) this.next[list.last] = slot;
+    else list.first = slot;
+    list.last = slot;
+    this.count++;
+  }
+
+  private delete(slot: number): void {
+    const bucket = this.hashes[slot]! & (this.buckets.length - 1);
+    if (this.buckets[bucket] === slot) {
+      this.buckets[bucket] = this.chained[slot]!;
+    } else {
+      let before = this.buckets[bucket]!;
+      while (this.chained[before] !== slot) before = this.chained[before]!;
+      this.chained[before] = this.chained[slot]!;
+    }
+    const list = this.kinds[slot] === ANSWERED_KIND ? this.answered : this.inProgress;
+    const previous = this.previous[slot]!;
+    const next = this.next[slot]!;
+    if (previous !== NONE) this.next[previous] = next;
+    else list.first = next;
+    if (next !== NONE) this.previous[next] = previous;
+    else list.last = previous;
+    this.kinds[slot] = 0;
+    this.freeSlots[this.freeCount++] = slot;
+    this.count--;
   }
 
   /** Drops expired entries of both kinds, then the oldest ones until `room` more fit. */
   private prune(now: number, room: number): void {
-    while (this.answered.first && this.answered.first.expiresAt <= now) this.delete(this.answered.first);
-    while (this.inProgress.first && this.inProgress.first.expiresAt <= now) this.delete(this.inProgress.first);
-    while (this.entries.size > 0 && this.entries.size + room > this.maxEntries) {
+    while (this.answered.first !== NONE && this.expiresAt[this.answered.first]! <= now) this.delete(this.answered.first);
+    while (this.inProgress.first !== NONE && this.expiresAt[this.inProgress.first]! <= now) this.delete(this.inProgress.first);
+    while (this.count > 0 && this.count + room > this.maxEntries) {
       const answered = this.answered.first;
       const inProgress = this.inProgress.first;
-      this.delete(inProgress === undefined || (answered !== undefined && answered.sequence < inProgress.sequence) ? answered! : inProgress);
+      this.delete(inProgress === NONE || (answered !== NONE && this.sequences[answered]! < this.sequences[inProgress]!) ? answered : inProgress);
+    }
+  }
+
+  /**
+   * Makes room for `capacity` entries (kept from the old columns, at the same slots, so the lists
+   * stay as they are), with twice as many hash buckets. From nothing when the cache is empty.
+   */
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const widen = <T extends Uint32Array | Uint8Array | Float64Array | Int32Array>(column: T, make: (length: number) => T, width = 1): T => {
+      const wider = make(capacity * width);
+      if (old > 0) wider.set(column);
+      return wider;
+    };
+    this.keys = widen(this.keys, (n) => new Uint32Array(n), KEY_WORDS);
+    this.kinds = widen(this.kinds, (n) => new Uint8Array(n));
+    this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));
+    this.sequences = widen(this.sequences, (n) => new Float64Array(n));
+    this.previous = widen(this.previous, (n) => new Int32Array(n));
+    this.next = widen(this.next, (n) => new Int32Array(n));
+    this.chained = widen(this.chained, (n) => new Int32Array(n));
+    this.hashes = widen(this.hashes, (n) => new Int32Array(n));
+    // Slots above the old capacity are free, the lowest handed out first.
+    this.freeSlots = new Int32Array(capacity);
+    this.freeCount = 0;
+    for (let slot = capacity - 1; slot >= old; slot--) this.freeSlots[this.freeCount++] = slot;
+    this.capacity = capacity;
+    let bucketCount = 1;
+    while (bucketCount < capacity * 2) bucketCount *= 2;
+    this.buckets = new Int32Array(bucketCount).fill(NONE);
+    for (let slot = 0; slot < old; slot++) {
+      if (this.kinds[slot] === 0) continue;
+      const bucket = this.hashes[slot]! & (bucketCount - 1);
+      this.chained[slot] = this.buckets[bucket]!;
+      this.buckets[bucket] = slot;
     }
   }
 }

@@ -8,7 +8,7 @@ import type { ClientConfig } from '../config/load.js';
 import { hostPort } from '../net/host-port.js';
 import { decodeAccountingAttributes, type AccountingAttributes } from './attributes.js';
 import { matchClient } from './clients.js';
-import { DuplicateCache, duplicateKey, type DuplicateCacheOptions } from './dedupe.js';
+import { DuplicateCache, type DuplicateCacheOptions } from './dedupe.js';
 import type { RadiusPacket } from './packet.js';
 import { buildAccountingResponse } from './response.js';
 import type { TransportName } from './transports/types.js';
@@ -129,8 +129,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         return report('status_server', detail);
       }
       const cache = from.duplicates ?? sharedCache;
-      const key = duplicateKey(from.address, from.port, packet.identifier, packet.authenticator);
-      const seen = cache.begin(key);
+      const seen = cache.begin(from.address, from.port, packet.identifier, packet.authenticator);
       if (seen.state === 'answered') {
         // RFC 5080 §2.2.2: answered again, not processed again. The answer is built afresh from the
         // retransmission: it has the first one's Identifier, authenticator and Proxy-States (the
@@ -158,7 +157,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         () => {
           try {
             const response = buildAccountingResponse(packet, client.secret, false);
-            cache.answer(key);
+            cache.answer(from.address, from.port, packet.identifier, packet.authenticator);
             reply(response);
             report('accepted', detail);
           } finally {
@@ -167,7 +166,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         },
         (error: unknown) => {
           // No answer: the NAS retransmits, and the retransmission must be processed again.
-          cache.forget(key);
+          cache.forget(from.address, from.port, packet.identifier, packet.authenticator);
           report('not_acknowledged', { ...detail, reason: errorMessage(error) });
           settled?.();
         },
