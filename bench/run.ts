@@ -71,9 +71,21 @@ interface Settings extends DaemonRunSettings {
   readonly baseline: string | undefined;
 }
 
+/** What `--help` prints: the usage of this file's comment. */
+const USAGE = `usage: npm run bench [-- OPTIONS]
+  --quick            smaller counts, one info run (a few minutes less)
+  --profile          one more info run under the CPU profiler; prints its top functions
+  --stops N          Stops in each throughput run (100000; 30000 with --quick)
+  --window N         requests in flight from the load generator (512)
+  --repeat N         log.level info runs (3; 1 with --quick)
+  --cli PATH         another build's dist/cli/main.js as the candidate
+  --only PHASES      some of ${PHASES.join(',')}
+  --baseline REF     the release run beside the candidate (v0.3.0), or none`;
+
 function settingsFromArgs(): Settings {
   const { values } = parseArgs({
     options: {
+      help: { type: 'boolean', short: 'h', default: false },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       stops: { type: 'string' },
@@ -84,6 +96,10 @@ function settingsFromArgs(): Settings {
       baseline: { type: 'string', default: 'v0.3.0' },
     },
   });
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const quick = values.quick === true;
   const phases = new Set<Phase>();
   for (const name of values.only?.split(',') ?? PHASES) {
