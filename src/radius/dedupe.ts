@@ -5,10 +5,8 @@
  * injectable clock; expired entries are pruned as new ones arrive, so it needs no timer.
  *
  * Every entry lives in typed-array columns, found through a hash table of slot numbers: no object,
- * string or Map entry per request. The cache holds a request per Stop for 5 s, and as objects
- * (an entry, its key text, the Map's table) those tens of thousands of survivors were copied by
- * every young-generation collection and filled the old generation, which cost 12 to 16% of the
- * daemon's CPU a Stop at full rate although the cache's own code was 2% of the profile (issue 13).
+ * string or Map entry per request. The cache holds a request per Stop for 5 s; kept as an object
+ * and a key text in a Map, it cost 8% more of the daemon's CPU a Stop in a burst (issue 13).
  */
 import { hash } from 'node:crypto';
 import { sourceAddressBytes } from './clients.js';
