@@ -65,6 +65,9 @@ describe('a backend that leaves the config with unlists pending', () => {
     answer();
     await commit.done;
     expect(store.depth()).toBe(0);
+    // And new jobs go to it as to any backend.
+    await store.commit({ unlist: unlist('10.64.6.2') }).done;
+    expect(renamed.delivered(ZONE)).toEqual(['10.64.6.1', '10.64.6.2']);
   });
 
   it('hands them over at a start whose config renamed the backend, and keeps the handover through a crash', async () => {

@@ -234,33 +234,6 @@ describe('queue delivery', () => {
     expect(healthy.delivered('rbl.example.net')).toEqual(['10.64.5.1']);
   });
 
-  it('gives a backend that replaced another for its zone what the other had pending, then new jobs', async () => {
-    const old = new FakeBackend('old', ['rbl.example.net']);
-    old.behaviour = never;
-    const store = await open([old], { closeGraceMs: 10 });
-    const before = store.commit({ unlist: unlist('10.64.6.1') });
-    await before.recorded;
-    const added = new FakeBackend('new', ['rbl.example.net']);
-    store.setBackends([added]);
-    await waitFor(() => store.depth() === 0);
-    expect(state.events.find((event) => event.type === 'delivery-handed-over')).toMatchObject({ backend: 'old', zone: 'rbl.example.net', to: ['new'], jobs: [{ targets: ['10.64.6.1'] }] });
-    await store.commit({ unlist: unlist('10.64.6.2') }).done;
-    expect(added.delivered('rbl.example.net')).toEqual(['10.64.6.1', '10.64.6.2']);
-  });
-
-  it('drops pending deliveries of a removed backend when no backend serves their zone', async () => {
-    const old = new FakeBackend('old', ['rbl.example.net']);
-    old.behaviour = never;
-    const store = await open([old], { closeGraceMs: 10 });
-    const before = store.commit({ unlist: unlist('10.64.6.3') });
-    await before.recorded;
-    const other = new FakeBackend('new', ['rbl2.example.net']);
-    store.setBackends([other]);
-    await before.done;
-    expect(state.events.find((event) => event.type === 'delivery-dropped')).toMatchObject({ backend: 'old', zone: 'rbl.example.net', jobs: [{ id: before.jobId }] });
-    expect(other.calls).toEqual([]);
-  });
-
   it('closes within the grace period while a call hangs, and replays the job on the next open', async () => {
     const hung = new FakeBackend('bind', ['rbl.example.net']);
     hung.behaviour = never;
