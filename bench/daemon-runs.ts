@@ -7,7 +7,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BindServer } from '../test/helpers/bind.js';
-import { freePort, tempDir } from '../test/helpers/peers.js';
+import { freePort } from '../test/helpers/peers.js';
+import { benchTempDir } from './temp-dir.js';
 import type { Series } from './chart.js';
 import { mainThreadSchedule, processCpuSeconds, type ThreadSchedule } from './cpu.js';
 import { nowMs, runLoad, type LoadResult } from './load.js';
@@ -81,7 +82,7 @@ export interface ThroughputOutcome {
 
 /** Sends every Stop of the zone as fast as the window allows, waits for the queue to drain, checks the zone. */
 export async function daemonThroughput(bind: BindServer, zone: BenchZone, logLevel: 'info' | 'warn', settings: DaemonRunSettings, profileTo?: string): Promise<ThroughputOutcome> {
-  const { dir, remove } = tempDir('bench-daemon');
+  const { dir, remove } = benchTempDir('bench-daemon');
   try {
     const warmup = settings.warmupStops;
     const packets = Array.from({ length: zone.count }, (_, i) => stopPacket(zone, i, `${logLevel}-`));
@@ -176,7 +177,7 @@ export function stopRunOf(load: LoadResult, stops: number, window: number, unlis
 
 /** Paced Stops at `rate` per second; latency from each Stop's send to its `unlisted` log line. */
 export async function latencyRun(bind: BindServer, zone: BenchZone, settings: DaemonRunSettings): Promise<{ run: LatencyRun; cdf: Series[] }> {
-  const { dir, remove } = tempDir('bench-latency');
+  const { dir, remove } = benchTempDir('bench-latency');
   try {
     const prefix = 'lat-';
     const packets = Array.from({ length: zone.count }, (_, i) => stopPacket(zone, i, prefix));

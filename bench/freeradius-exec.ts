@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { executable, findExecutable, freePort, tempDir } from '../test/helpers/peers.js';
+import { executable, findExecutable, freePort } from '../test/helpers/peers.js';
+import { benchTempDir } from './temp-dir.js';
 import { radiusdConf } from '../test/helpers/freeradius.js';
 import { runLoad, type LoadResult } from './load.js';
 import { BENCH_SECRET } from './zone.js';
@@ -75,7 +76,7 @@ printf 'server 127.0.0.1 ${options.bindPort}\\nzone ${options.zone}.\\nupdate de
 
 /** Starts FreeRADIUS with rlm_exec + nsupdate, sends the Stops, and stops it again. */
 export async function measureFreeRadiusExec(options: ExecBaselineOptions): Promise<LoadResult> {
-  const { dir, remove } = tempDir('bench-freeradius');
+  const { dir, remove } = benchTempDir('bench-freeradius');
   const acctPort = await freePort();
   raddb(dir, options, acctPort);
   const child = spawn(executable('freeradius'), ['-f', '-d', dir, '-l', 'stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });

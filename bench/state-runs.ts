@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecord } from '../src/queue/record.js';
 import { JOURNAL_FILE } from '../src/queue/store.js';
 import { tsigKeygen, type BindServer } from '../test/helpers/bind.js';
-import { freePort, tempDir } from '../test/helpers/peers.js';
+import { freePort } from '../test/helpers/peers.js';
+import { benchTempDir } from './temp-dir.js';
 import { buildStatusServer, sendRadius } from '../test/helpers/radius-packets.js';
 import { processCpuSeconds } from './cpu.js';
 import { sampleJournal, type JournalSizes } from './journal-size.js';
@@ -103,7 +104,7 @@ async function firstStatusAnswer(port: number, maxMs: number): Promise<number> {
 
 /** Start-up of a daemon whose state.dir holds `sessions` sessions and `pending` unlists (the DNS server down, so nothing drains meanwhile). */
 export async function startupRun(sessions: number, pending: number, cli: string | undefined): Promise<StartupRun> {
-  const { dir, remove } = tempDir('bench-startup');
+  const { dir, remove } = benchTempDir('bench-startup');
   try {
     const stateDir = join(dir, 'state');
     const deadPort = await freePort();
@@ -144,7 +145,7 @@ async function queueDepth(service: BenchService): Promise<number> {
 
 /** `stops` Stops over the zone's first `zone.count` addresses with the DNS server down; then the server comes back and the backlog drains. */
 export async function backlogRun(bind: BindServer, zone: BenchZone, stops: number, window: number, cli: string | undefined): Promise<BacklogRun> {
-  const { dir, remove } = tempDir('bench-backlog');
+  const { dir, remove } = benchTempDir('bench-backlog');
   try {
     const packets = Array.from({ length: stops }, (_, i) => stopPacket(zone, i, 'b-', i % zone.count));
     const radiusPort = await freePort();
