@@ -5,7 +5,9 @@
  * journal, new ones are not answered (the NAS retransmits) instead of piling up in memory; the
  * service still answers Status-Server and its monitoring endpoint; /readyz says the journal waits
  * for the disk; once the file system thaws, every retransmitted Stop is answered and unlisted in a
- * real BIND. Needs root (mount -o loop, fsfreeze), as CI runs.
+ * real BIND. A SIGTERM while it hangs ends the service by its forced exit (the journal's close waits
+ * for the write under way), and the next start takes what was not acknowledged. Needs root (mount
+ * -o loop, fsfreeze), as CI runs.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -26,12 +28,23 @@ const BEFORE = 20;
 const MAX_UNWRITTEN = 50;
 const isRoot = process.getuid?.() === 0;
 const list = Array.from({ length: STOPS }, (_, i) => `10.64.${30 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+/** The SIGTERM test's Stops: the first ten acknowledged before the freeze, the rest sent while frozen. */
+const TERM_STOPS = 30;
+const termList = Array.from({ length: TERM_STOPS }, (_, i) => `10.64.40.${1 + i}`);
 
 function stopRequest(i: number): Buffer {
   return buildAccountingRequest({
     identifier: i & 0xff,
     secret: NAS_SECRET,
     attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `hung-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
+  });
+}
+
+function termRequest(i: number): Buffer {
+  return buildAccountingRequest({
+    identifier: i & 0xff,
+    secret: NAS_SECRET,
+    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `term-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': termList[i]! },
   });
 }
 
@@ -49,7 +62,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
   const thaw = (): void => void spawnSync('fsfreeze', ['--unfreeze', stateDir]);
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(list, ZONE) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...list, ...termList], ZONE) }] });
     temp = tempDir('hung-disk');
     stateDir = join(temp.dir, 'state');
     mkdirSync(stateDir);
@@ -125,4 +138,44 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'fsfreeze', 'mkfs.ext4') || !
     let left = list;
     await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, ZONE, left)).length === 0, 60_000, 250);
   }, 180_000);
+
+  test('a SIGTERM while the disk hangs ends the service by its forced exit, and the next start takes what it did not acknowledge', async () => {
+    await service?.stop();
+    const radiusPort = await freePort();
+    const yaml = serviceConfigYaml({ radiusPort, bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], timeout: '1s' }, stateDir });
+    const file = writeConfig(temp.dir, yaml, 'term.yaml');
+    service = await startService(file);
+    const acknowledged = Array.from({ length: 10 }, (_, i) => i);
+    const frozen = Array.from({ length: TERM_STOPS - 10 }, (_, i) => 10 + i);
+    expect(await sendEachOnce(acknowledged, radiusPort, NAS_SECRET, termRequest)).toEqual([]);
+
+    run('fsfreeze', ['--freeze', stateDir]);
+    let exited: Promise<number | null>;
+    try {
+      expect(await sendEachOnce(frozen, radiusPort, NAS_SECRET, termRequest)).toEqual(frozen);
+      const signalledAt = Date.now();
+      // SIGKILL only if it outlives this test's own limit; the service is expected to end itself.
+      exited = service.stop('SIGTERM', 60_000);
+      // The journal's close waits for the write that hangs; the promise to systemd holds anyway.
+      const line = await service.waitForLog((entry) => entry.msg === 'did not close within 10 s; exiting anyway', 20_000);
+      expect(line).toMatchObject({ level: 'error' });
+      expect(Date.parse(String(line.time)) - signalledAt).toBeGreaterThanOrEqual(9_000);
+      // It has exited as far as it can: the kernel keeps a process whose thread waits on a frozen
+      // file system until that write returns (SIGKILL cannot end it either).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(service.child.exitCode).toBeNull();
+    } finally {
+      // A thread blocked on the frozen file system holds the process until the write returns.
+      thaw();
+    }
+    expect(await exited).toBe(1);
+
+    // Started again on the same state.dir: the NAS retransmits what was never acknowledged.
+    service = await startService(file);
+    let unanswered = frozen;
+    for (let round = 0; round < 5 && unanswered.length > 0; round++) unanswered = await sendEachOnce(unanswered, radiusPort, NAS_SECRET, termRequest);
+    expect(unanswered).toEqual([]);
+    let left = termList;
+    await waitFor(`all ${TERM_STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, ZONE, left)).length === 0, 30_000, 250);
+  }, 120_000);
 });
