@@ -9,6 +9,7 @@
  * and a key text in a Map, it cost 8% more of the daemon's CPU a Stop in a burst (issue 13).
  */
 import { hash } from 'node:crypto';
+import { hashBytes } from '../sessions/slot-index.js';
 import { sourceAddressBytes } from './clients.js';
 
 export interface DuplicateCacheOptions {
@@ -47,6 +48,8 @@ const KEY_BYTES = KEY_WORDS * 4;
 const NONE = -1;
 const IN_PROGRESS_KIND = 1;
 const ANSWERED_KIND = 2;
+/** Salt of the key's hash, apart from the other users of the process seed. */
+const KEY_SALT = 0x5d;
 /** Slots made at first; the columns double as entries arrive, up to maxEntries. */
 const FIRST_CAPACITY = 256;
 
@@ -159,10 +162,9 @@ export class DuplicateCache {
     bytes.writeUInt16BE(port, 17);
     bytes[19] = identifier;
     for (let i = 0; i < 16; i++) bytes[20 + i] = authenticator[i] ?? 0;
-    let mixed = 0x9e3779b9;
-    const words = this.scratch;
-    for (let i = 0; i < KEY_WORDS; i++) mixed = Math.imul(mixed ^ words[i]!, 0x85ebca6b) ^ (mixed >>> 13);
-    return mixed ^ (mixed >>> 16);
+    // Keyed by the process seed, as the session table's hashes: a client that knows its secret
+    // could otherwise make authenticators that all land in one bucket (hash flooding).
+    return hashBytes(bytes, 0, KEY_BYTES, KEY_SALT) | 0;
   }
 
   /** The slot holding the scratch key, or NONE. */
