@@ -479,7 +479,10 @@ class Store implements StateStore {
       const dropped = new Map<string, UnlistJob[]>();
       for (const [id, lane] of drops) {
         const job = this.#state.jobs.get(id);
-        if (job) dropped.set(lane, [...(dropped.get(lane) ?? []), jobView(job)]);
+        if (!job) continue;
+        const jobs = dropped.get(lane) ?? [];
+        jobs.push(jobView(job));
+        dropped.set(lane, jobs);
       }
       this.#record({ t: 'g', d: drops });
       for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
