@@ -1,7 +1,7 @@
 /**
  * Where the address history (address-history.ts) keeps what it knows of each address: one slot per
  * address in columns made once for the history's limit, found through an open-addressing index of
- * slot numbers (sessions/slot-index.ts). Pure code.
+ * slot numbers (collections/slot-index.ts). Pure code.
  *
  * A burst touches tens of thousands of addresses a second, and what each one kept alive past a few
  * young-generation collections went to V8's old generation, which its collector then marks: with an
@@ -14,7 +14,7 @@
  * shared) and the text of an IPv6 address or prefix.
  */
 import type { UnlistReason } from '../queue/state.js';
-import { hashEnd, hashNumber, hashStart, hashStep, ipv4Number, ipv4Text, SlotIndex } from '../sessions/slot-index.js';
+import { hashEnd, hashNumber, hashStart, hashStep, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
 import type { DeliveryOutcome, SessionNote } from './address-history.js';
 
 /** Salt of the hash of an address's text, apart from the session table's hashes. */

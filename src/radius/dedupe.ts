@@ -9,7 +9,7 @@
  * and a key text in a Map, it cost 8% more of the daemon's CPU a Stop in a burst (issue 13).
  */
 import { hash } from 'node:crypto';
-import { hashBytes } from '../sessions/slot-index.js';
+import { hashBytes } from '../collections/slot-index.js';
 import { sourceAddressBytes } from './clients.js';
 
 export interface DuplicateCacheOptions {

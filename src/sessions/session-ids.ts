@@ -6,7 +6,7 @@
  * where), anything else (non-ASCII, longer) to a Map. Pure code.
  */
 import { PagedColumn } from './columns.js';
-import { hashEnd, hashStart, hashStep } from './slot-index.js';
+import { hashEnd, hashStart, hashStep } from '../collections/slot-index.js';
 
 /** What a slot's shape byte says: 0..8 ASCII of that length; 16+n / 40+n: n (9..16) hex digits in lower / upper case; arena; Map. */
 const HEX_LOWER = 16;

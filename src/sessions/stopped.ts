@@ -8,7 +8,7 @@
  * Event-Timestamp order when another session of the same NAS holds the address. Pure code.
  */
 import { hash } from 'node:crypto';
-import { hashNumber, SlotIndex } from './slot-index.js';
+import { hashNumber, SlotIndex } from '../collections/slot-index.js';
 
 /** When a session stopped: the receive time minus Acct-Delay-Time, and the NAS's Event-Timestamp if it sent one. */
 export interface StopTime {

@@ -14,7 +14,7 @@
 import { formatAddressBytes, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
 import { SessionIds } from './session-ids.js';
-import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from './slot-index.js';
+import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
 
 export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';

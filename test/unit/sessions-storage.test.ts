@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { SessionIds } from '../../src/sessions/session-ids.js';
-import { mix32 } from '../../src/sessions/slot-index.js';
+import { mix32 } from '../../src/collections/slot-index.js';
 import { SessionTable, type Session } from '../../src/sessions/table.js';
 
 const DAY = 86_400_000;
