@@ -40,8 +40,9 @@ const ANSWERED: DuplicateLookup = Object.freeze({ state: 'answered' });
 export const DUPLICATE_CACHE_DEFAULTS = { answeredTtlMs: 5_000, inProgressTtlMs: 300_000, maxEntries: 100_000 } as const;
 
 /**
- * A key is 9 words (36 octets): the source address's length and its 16 octets (an IPv4 address in
- * the first 4, the rest zero), port, Identifier, and the 16 of the Request Authenticator.
+ * A key is 9 words (36 octets): the 16 of the Request Authenticator (first: they tell requests
+ * apart at the first word compared), the source address's length and its 16 octets (an IPv4
+ * address in the first 4, the rest zero), port and Identifier.
  */
 const KEY_WORDS = 9;
 const KEY_BYTES = KEY_WORDS * 4;
@@ -149,19 +150,19 @@ export class DuplicateCache {
   /** Writes the request's key into the scratch words and returns its hash. */
   private writeKey(address: string, port: number, identifier: number, authenticator: Uint8Array): number {
     const bytes = this.scratchBytes;
-    bytes.fill(0, 0, 20);
+    for (let i = 0; i < 16; i++) bytes[i] = authenticator[i] ?? 0;
+    bytes.fill(0, 16, 33);
     const source = sourceAddressBytes(address);
     if (source) {
-      bytes[0] = source.length;
-      bytes.set(source, 1);
+      bytes[16] = source.length;
+      bytes.set(source, 17);
     } else {
       // A socket always gives an address; any other text (never seen) is keyed by a digest of it.
-      bytes[0] = 255;
-      bytes.set(hash('md5', address, 'buffer'), 1);
+      bytes[16] = 255;
+      bytes.set(hash('md5', address, 'buffer'), 17);
     }
-    bytes.writeUInt16BE(port, 17);
-    bytes[19] = identifier;
-    for (let i = 0; i < 16; i++) bytes[20 + i] = authenticator[i] ?? 0;
+    bytes.writeUInt16BE(port, 33);
+    bytes[35] = identifier;
     // Keyed by the process seed, as the session table's hashes: a client that knows its secret
     // could otherwise make authenticators that all land in one bucket (hash flooding).
     return hashBytes(bytes, 0, KEY_BYTES, KEY_SALT) | 0;
@@ -169,20 +170,17 @@ export class DuplicateCache {
 
   /** The slot holding the scratch key, or NONE. */
   private find(hashed: number): number {
-    const words = this.scratch;
     for (let slot = this.buckets[hashed & (this.buckets.length - 1)]!; slot !== NONE; slot = this.chained[slot]!) {
-      if (this.hashes[slot] !== hashed) continue;
-      const base = slot * KEY_WORDS;
-      let same = true;
-      for (let i = 0; i < KEY_WORDS; i++) {
-        if (this.keys[base + i] !== words[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return slot;
+      if (this.holdsScratchKey(slot)) return slot;
     }
     return NONE;
+  }
+
+  /** Compares the slot's whole key with the scratch key: a bucket holds keys of other hashes too. */
+  private holdsScratchKey(slot: number): boolean {
+    const base = slot * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) if (this.keys[base + i] !== this.scratch[i]) return false;
+    return true;
   }
 
   /** Records the scratch key as the newest entry of its kind. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DuplicateCache } from '../../src/radius/dedupe.js';
@@ -55,6 +56,18 @@ describe('duplicate detection (RFC 5080 §2.2.2)', () => {
       expect(cache.begin(address, 1812, 7, auth(1)).state).toBe('new');
       expect(cache.begin(address, 1812, 7, last).state).toBe('new');
     }
+  });
+
+  it('tells apart requests whose keys share a hash bucket', () => {
+    // 5,000 keys in 16,384 buckets: a lookup often meets another key in its bucket, and only the
+    // comparison of the whole 36-octet key tells them apart.
+    const count = 5_000;
+    const cache = new DuplicateCache();
+    const authenticators = randomBytes(16 * count);
+    const request = (i: number): Request => ['192.0.2.1', 1812, 7, authenticators.subarray(16 * i, 16 * i + 16)];
+    for (let i = 0; i < count; i++) expect(cache.begin(...request(i)).state).toBe('new');
+    expect(cache.size).toBe(count);
+    for (let i = 0; i < count; i++) expect(cache.begin(...request(i)).state).toBe('in_progress');
   });
 
   it('remembers an answer given after clearing for its whole time, not the time of the answer cleared', () => {
