@@ -7,6 +7,7 @@
  * (compaction does not stop writers): sessions are assigned or removed, a delivery moves pending →
  * dead → pending or to gone, and a transition from a state the delivery is not in does nothing.
  */
+import { RenewingMap } from '../collections/renewing-map.js';
 import { RblError } from '../errors.js';
 import { redactUrlsIn } from '../redact.js';
 import type { IpPrefix } from '../net/address.js';
@@ -152,7 +153,8 @@ export function jobView(job: JobState): UnlistJob {
 /** Sessions, jobs and deliveries, changed only by applying journal records. */
 export class QueueState {
   readonly sessions = new SessionTable();
-  readonly jobs = new Map<number, JobState>();
+  /** Jobs come and go with every Stop: a RenewingMap keeps V8 from promoting the ones gone (issue 13). */
+  readonly jobs: Map<number, JobState> = new RenewingMap();
   nextSeq = 1;
   #pending = 0;
   #dead = 0;
@@ -338,7 +340,7 @@ export class QueueState {
     let targets = this.#pendingByTarget.get(lane);
     if (!targets) {
       if (!pending) return;
-      targets = new Map();
+      targets = new RenewingMap();
       this.#pendingByTarget.set(lane, targets);
     }
     for (const target of job.targets) {

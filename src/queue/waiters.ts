@@ -4,6 +4,7 @@
  * that will unlist them. A waiter resolves when all of them succeeded (or were dropped because their
  * backend left the config), and rejects when one became a dead letter. Pure code.
  */
+import { RenewingMap } from '../collections/renewing-map.js';
 import type { RblError } from '../errors.js';
 
 /** The key of one delivery: a job in a lane. */
@@ -20,7 +21,8 @@ interface Waiter {
 
 /** The waiters of pending deliveries. */
 export class DeliveryWaiters {
-  readonly #byDelivery = new Map<string, Set<Waiter>>();
+  /** A waiter per acknowledgement that waits: a RenewingMap, as they come and go with every Stop (issue 13). */
+  readonly #byDelivery: Map<string, Set<Waiter>> = new RenewingMap();
 
   /** Resolves once every delivery in `keys` is done; at once when there are none. */
   wait(keys: Iterable<string>): Promise<void> {
