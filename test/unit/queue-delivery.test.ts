@@ -210,6 +210,33 @@ describe('queue delivery', () => {
     expect(await listQueue(state.dir)).toEqual({ pending: [], live: true, dead: [], unreadableBytes: 0 });
   });
 
+  it('keeps every job through thousands delivered while others wait, and the next open finds those still pending', async () => {
+    // 3,300 jobs are delivered in one zone while they wait in another whose server does not
+    // answer: the targets pending per lane and the waiters, maps that rebuild themselves every few
+    // hundred deletions, lose entries by the thousand. After a restart the jobs are delivered in the
+    // other zone, once each, and the map of jobs loses them all in turn.
+    const bind = new FakeBackend('bind', ['rbl.example.net', 'rbl2.example.net']);
+    bind.behaviour = (zone) => (zone === 'rbl2.example.net' ? never() : undefined);
+    const store = await open([bind], { closeGraceMs: 50 });
+    const address = (k: number): string => `10.65.${k >> 8}.${k & 255}`;
+    const commits = [];
+    for (let k = 0; k < 3_300; k++) commits.push(store.commit({ unlist: unlist(address(k)) }));
+    await Promise.all(commits.map((commit) => commit.recorded));
+    await waitFor(() => bind.delivered('rbl.example.net').length === 3_300, 20_000);
+    expect(new Set(bind.delivered('rbl.example.net')).size).toBe(3_300);
+    // Every job still waits in the zone that does not answer: 3,300 deliveries pending.
+    expect(store.depth()).toBe(3_300);
+    await store.close();
+
+    const healthy = new FakeBackend('bind', ['rbl.example.net', 'rbl2.example.net']);
+    const reopened = await open([healthy]);
+    await waitFor(() => reopened.depth() === 0, 20_000);
+    const second = healthy.delivered('rbl2.example.net');
+    expect(second).toHaveLength(3_300);
+    expect(new Set(second).size).toBe(3_300);
+    expect(healthy.delivered('rbl.example.net')).toEqual([]);
+  });
+
   it('lists, re-drives and drops dead letters in the journal while the service is stopped', async () => {
     const bind = new FakeBackend('bind', ['rbl.example.net']);
     bind.behaviour = () => {
