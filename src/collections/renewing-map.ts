@@ -25,10 +25,6 @@ export class RenewingMap<K, V> implements Map<K, V> {
   /** Iterations started and not finished: the rebuild waits for them. */
   #iterating = 0;
 
-  constructor(entries?: Iterable<readonly [K, V]>) {
-    if (entries) for (const [key, value] of entries) this.#map.set(key, value);
-  }
-
   get size(): number {
     return this.#map.size;
   }
@@ -96,6 +92,5 @@ export class RenewingMap<K, V> implements Map<K, V> {
     } finally {
       this.#iterating--;
     }
-    return undefined;
   }
 }

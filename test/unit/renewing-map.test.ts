@@ -95,7 +95,7 @@ describe('RenewingMap', () => {
   });
 
   it('calls forEach with value, key and itself, and names itself', () => {
-    const renewing = new RenewingMap<string, number>([['a', 1], ['b', 2]]);
+    const renewing = new RenewingMap<string, number>().set('a', 1).set('b', 2);
     const calls: unknown[] = [];
     renewing.forEach(function (this: unknown, value, key, map) {
       calls.push([value, key, map === renewing, this]);
