@@ -32,21 +32,18 @@ const list = Array.from({ length: STOPS }, (_, i) => `10.64.${30 + Math.floor(i 
 const TERM_STOPS = 30;
 const termList = Array.from({ length: TERM_STOPS }, (_, i) => `10.64.40.${1 + i}`);
 
-function stopRequest(i: number): Buffer {
-  return buildAccountingRequest({
-    identifier: i & 0xff,
-    secret: NAS_SECRET,
-    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `hung-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
-  });
+/** The i-th Stop of a test: session `${prefix}-i`, for the i-th address of `addresses`. */
+function stopsOf(prefix: string, addresses: readonly string[]): (i: number) => Buffer {
+  return (i) =>
+    buildAccountingRequest({
+      identifier: i & 0xff,
+      secret: NAS_SECRET,
+      attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `${prefix}-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': addresses[i]! },
+    });
 }
 
-function termRequest(i: number): Buffer {
-  return buildAccountingRequest({
-    identifier: i & 0xff,
-    secret: NAS_SECRET,
-    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `term-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': termList[i]! },
-  });
-}
+const stopRequest = stopsOf('hung', list);
+const termRequest = stopsOf('term', termList);
 
 function run(command: string, args: readonly string[]): void {
   const result = spawnSync(command, args);
