@@ -54,18 +54,38 @@ export function unlistedLineWriter(log: Logger): UnlistedLineWriter {
     if (level === undefined) return logEach(log, backend, zone, jobs, at);
     // Read per batch: the level, the bindings and the time are the logger's as they are now.
     const head = `${level}${time.call(log)}${parts[symbols.chindingsSym] ?? ''}`;
-    const place = `,"backend":${JSON.stringify(backend)},"zone":${JSON.stringify(zone)}`;
-    let text = '';
-    for (const job of jobs) {
+    const place = `,"backend":${jsonString(backend)},"zone":${jsonString(zone)},"ms":`;
+    // Joined once, not concatenated: the stream measures the text, and a concatenation is a rope
+    // that measuring copies into a flat string first.
+    const lines = new Array<string>(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
       const { reason } = job;
-      // Client, NAS and session id come from packets: JSON.stringify escapes them as pino would.
-      const session = reason.sessionId === undefined ? '' : `,"session":${JSON.stringify(reason.sessionId)}`;
-      text +=
-        `${head},"client":${JSON.stringify(reason.client)},"nas":${JSON.stringify(reason.nas)}${session},"event":${JSON.stringify(reason.event)}` +
-        `,"addresses":${JSON.stringify(job.targets)},"job":${JSON.stringify(job.id)}${place},"ms":${at - job.createdAt},"msg":"unlisted"${end}`;
+      // Client, NAS and session id come from packets: escaped as pino would.
+      const session = reason.sessionId === undefined ? '' : `,"session":${jsonString(reason.sessionId)}`;
+      lines[i] =
+        `${head},"client":${jsonString(reason.client)},"nas":${jsonString(reason.nas)}${session},"event":${jsonString(reason.event)}` +
+        `,"addresses":${jsonStrings(job.targets)},"job":${jsonString(job.id)}${place}${at - job.createdAt},"msg":"unlisted"${end}`;
     }
+    const text = lines.join('');
     if (text !== '') stream.write(text);
   };
+}
+
+/** Characters a JSON string holds as they are: printable ASCII but the quote and the backslash. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The text as a JSON string, as JSON.stringify writes it. Nearly every text is plain (addresses,
+ * NAS names, session ids), and testing for that costs less than the escaping pass.
+ */
+function jsonString(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** The texts as a JSON array of strings, as JSON.stringify writes it; a job mostly has one. */
+function jsonStrings(texts: readonly string[]): string {
+  return texts.length === 1 ? `[${jsonString(texts[0]!)}]` : JSON.stringify(texts);
 }
 
 /** The same lines through pino, one call each. */

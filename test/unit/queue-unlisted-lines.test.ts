@@ -4,6 +4,7 @@
  * operators' log pipelines read it.
  */
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type LogFormat } from '../../src/log.js';
@@ -74,6 +75,26 @@ describe('unlisted lines of a delivered batch', () => {
     const lines = out.lines();
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ client: 'ras"1', nas: 'nas\\n\n{"level":"error"}', session: 's\u0000\u2028"x', ms: 5 });
+  });
+
+  it('hold any text from a packet as JSON.stringify writes it, plain text left as it is and everything else escaped', async () => {
+    // Printable ASCII goes in between quotes without an escaping pass; a quote, a backslash, a
+    // control character, non-ASCII text or a lone surrogate takes JSON.stringify's way.
+    const text = fc.oneof(fc.string({ unit: 'grapheme-ascii' }), fc.string({ unit: 'binary' }), fc.constantFrom('"', '\\', '\u007f', '\ud800', 'a\u2028b', ''));
+    await fc.assert(
+      fc.asyncProperty(text, text, text, fc.array(fc.constantFrom('10.64.0.1', '2001:db8::/56'), { minLength: 1, maxLength: 3 }), async (client, nas, sessionId, targets) => {
+        const { out, log } = logger('info');
+        unlistedLineWriter(log)('bind', 'rbl.test', [{ id: '1', targets, reason: { event: 'stop', client, nas, sessionId }, createdAt: 0 }], 5);
+        await settled();
+        const lines = out.lines();
+        expect(lines).toHaveLength(1);
+        const line = lines[0]!;
+        expect(line).toContain(`,"client":${JSON.stringify(client)},"nas":${JSON.stringify(nas)},"session":${JSON.stringify(sessionId)},"event":"stop"`);
+        expect(line).toContain(`,"addresses":${JSON.stringify(targets)},"job":"1","backend":"bind","zone":"rbl.test","ms":5,`);
+        expect(JSON.parse(line)).toMatchObject({ client, nas, session: sessionId, addresses: targets });
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('leave out the session of an event without Acct-Session-Id, as pino leaves out what is undefined', async () => {
