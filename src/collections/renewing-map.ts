@@ -80,7 +80,11 @@ export class RenewingMap<K, V> implements Map<K, V> {
   }
 
   #renew(): void {
-    this.#map = new Map(this.#map);
+    // forEach, not new Map(old): the constructor walks the old Map's entries as [key, value]
+    // arrays, one allocation each, and took half as long again.
+    const fresh = new Map<K, V>();
+    this.#map.forEach((value, key) => fresh.set(key, value));
+    this.#map = fresh;
     this.#deletes = 0;
   }
 
