@@ -46,7 +46,7 @@ export const ERROR_CODES = {
     'the state directory could not be created or written, or another rbl-unlist holds its lock',
     'check state.dir and its owner; when it is locked, the message names the holder: stop it, or, for a lock of 0.3 that no running service holds, delete `state.dir/lock`',
   ],
-  RBL_JOURNAL_CORRUPT: ['the journal has a corrupt record', 'the records after the last good one were skipped, see the warning'],
+  RBL_JOURNAL_CORRUPT: ['the journal has a corrupt record', 'a torn tail was cut, or a corrupt stretch skipped and the records after it replayed; see the warning (Troubleshooting)'],
   RBL_SERVICE_UNREACHABLE: ['the running service did not answer on http.listen', 'check that `rbl-unlist serve` runs with this config and that http.listen is not ""'],
   RBL_LISTEN: ['a socket could not be bound', 'check that the address exists on this host and the port is free (ports below 1024 need privileges)'],
   RBL_LISTED: ['`check` found the address listed in a zone', 'see the TXT reason; unlist it with `rbl-unlist unlist` if it is a dynamic address that should not be listed'],

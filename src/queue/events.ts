@@ -29,12 +29,16 @@ export type QueueEvent =
   | { readonly type: 'delivery-handed-over'; readonly backend: string; readonly zone: string; readonly to: readonly string[]; readonly jobs: readonly UnlistJob[] }
   /** Pending deliveries for a backend or zone no longer configured were dropped: no backend serves the zone. */
   | { readonly type: 'delivery-dropped'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly why: 'backend-removed' }
-  /** The journal ended in a torn or corrupt tail; everything after the last good record was skipped. */
+  /**
+   * Replay skipped bytes: corrupt stretches with good records after them (`stretches`, replayed
+   * past), and a torn or corrupt tail after the last good record.
+   */
   | {
       readonly type: 'journal-recovered';
       readonly file: string;
       readonly goodBytes: number;
       readonly skippedBytes: number;
+      readonly stretches: number;
       readonly reason: string;
       readonly savedAs: string | undefined;
     }

@@ -17,7 +17,7 @@ import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promis
 import { dirname } from 'node:path';
 import { RblError } from '../errors.js';
 import { compactionDue } from './compaction-rule.js';
-import { decodeRecord, encodeRecord, frameRecords } from './record.js';
+import { CANDIDATE_BYTES, decodeRecord, encodeRecord, frameRecords, nextRecordCandidate } from './record.js';
 import type { JournalRecord } from './state.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -32,19 +32,28 @@ export interface JournalReadResult {
   /** False when there was no journal (a fresh state.dir). */
   readonly exists: boolean;
   readonly records: number;
-  /** Bytes of good records, from the start of the file. */
+  /** Bytes of the good records replayed. */
   readonly goodBytes: number;
-  /** Bytes after the last good record that were skipped (and, when repairing, cut off). */
+  /** Bytes skipped: corrupt stretches with good records after them, and a torn or corrupt tail (when repairing, cut off). */
   readonly skippedBytes: number;
-  /** Why the skipped bytes were skipped. */
+  /** Corrupt stretches that good records followed, which were replayed: a compaction rewrites the file without them. */
+  readonly stretches: number;
+  /** Why the first skipped bytes were skipped. */
   readonly reason?: string;
-  /** Where the skipped bytes were saved when repairing. */
+  /** Where the skipped bytes were saved when repairing, one stretch after another. */
   readonly savedAs?: string;
 }
 
+const NO_JOURNAL: JournalReadResult = { exists: false, records: 0, goodBytes: 0, skippedBytes: 0, stretches: 0 };
+
 /**
- * Reads every good record of the journal in order into `onRecord`. A torn or corrupt tail ends the
- * replay; with `repair` it is saved to `<file>.corrupt-<ms>` and cut off so appends follow good data.
+ * Reads every good record of the journal in order into `onRecord`. A record that fails its
+ * checksum or is not JSON (a damaged sector, a bit flipped on the way) is skipped up to the next
+ * record that decodes, and replay goes on from there: the records after it hold Stops whose
+ * addresses would otherwise stay listed for the next customer. A torn or corrupt tail, or a record
+ * that does not apply, ends the replay. With `repair` the skipped bytes are saved to
+ * `<file>.corrupt-<ms>` and the tail is cut off, so appends follow good data; a corrupt stretch in
+ * the middle stays until the next compaction (the store compacts at once when there is one).
  * Throws RBL_JOURNAL_CORRUPT when the file does not start with a journal header.
  */
 export async function readJournal(file: string, onRecord: (record: JournalRecord) => void, options: { repair: boolean }): Promise<JournalReadResult> {
@@ -52,44 +61,74 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
   try {
     handle = await open(file, options.repair ? 'r+' : 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, records: 0, goodBytes: 0, skippedBytes: 0 };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return NO_JOURNAL;
     throw stateError(`cannot open the journal ${file}`, error);
   }
   try {
     const size = (await handle.stat()).size;
-    if (size === 0) return { exists: false, records: 0, goodBytes: 0, skippedBytes: 0 };
+    if (size === 0) return NO_JOURNAL;
     let buffer = Buffer.alloc(0);
     let base = 0;
     let offset = 0;
     let position = 0;
     let records = 0;
     let reason: string | undefined;
+    /** Where the corrupt stretch being passed over began (file offset); undefined while records decode. */
+    let stretchStart: number | undefined;
+    /** Corrupt stretches with a good record after them, [start, end) in the file. */
+    const stretches: [number, number][] = [];
+    const notAJournal = (why?: string): RblError =>
+      new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header${why ? ` (${why})` : ''}; move it aside to start with an empty state`);
+    /** Whether `offset` is where to look for the next candidate, not a record's start. */
+    let seeking = false;
     while (true) {
-      const result = decodeRecord(buffer, offset);
-      if (result.kind === 'record') {
-        const record = result.payload as JournalRecord;
-        if (records === 0 && (typeof record !== 'object' || record === null || record.t !== 'h')) {
-          throw new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header; move it aside to start with an empty state`);
+      const atEnd = position >= size;
+      if (seeking) {
+        const next = nextRecordCandidate(buffer, offset);
+        if (next >= 0) {
+          offset = next;
+          seeking = false;
+        } else {
+          // None in what is read: read on, keeping the bytes a record's start could straddle.
+          offset = Math.max(offset, buffer.length - CANDIDATE_BYTES + 1);
+          if (atEnd) break;
         }
-        try {
-          onRecord(record);
-        } catch (error) {
-          if (records === 0) throw error;
-          reason = `a record that does not apply (${(error as Error).message})`;
+      }
+      if (!seeking) {
+        const result = decodeRecord(buffer, offset);
+        if (result.kind === 'record') {
+          const record = result.payload as JournalRecord;
+          if (records === 0 && (typeof record !== 'object' || record === null || record.t !== 'h')) throw notAJournal();
+          if (stretchStart !== undefined) {
+            stretches.push([stretchStart, base + offset]);
+            stretchStart = undefined;
+          }
+          try {
+            onRecord(record);
+          } catch (error) {
+            if (records === 0) throw error;
+            reason ??= `a record that does not apply (${(error as Error).message})`;
+            break;
+          }
+          offset += result.bytes;
+          records++;
+          continue;
+        }
+        // In a corrupt stretch, a candidate that claims more bytes than the file has left is no record either.
+        if (result.kind === 'corrupt' || (stretchStart !== undefined && atEnd)) {
+          if (records === 0) throw notAJournal(result.kind === 'corrupt' ? result.why : undefined);
+          if (stretchStart === undefined) {
+            stretchStart = base + offset;
+            reason ??= result.kind === 'corrupt' ? result.why : 'an incomplete last record';
+          }
+          offset++;
+          seeking = true;
+          continue;
+        }
+        if (atEnd) {
+          if (offset < buffer.length) reason ??= 'an incomplete last record';
           break;
         }
-        offset += result.bytes;
-        records++;
-        continue;
-      }
-      if (result.kind === 'corrupt') {
-        if (records === 0) throw new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header (${result.why}); move it aside to start with an empty state`);
-        reason = result.why;
-        break;
-      }
-      if (position >= size) {
-        if (offset < buffer.length) reason = 'an incomplete last record';
-        break;
       }
       const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
@@ -99,18 +138,27 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
       base += offset;
       offset = 0;
     }
-    if (records === 0) throw new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header; move it aside to start with an empty state`);
-    const goodBytes = base + offset;
-    const skippedBytes = size - goodBytes;
-    if (skippedBytes === 0) return { exists: true, records, goodBytes, skippedBytes };
-    if (!options.repair) return { exists: true, records, goodBytes, skippedBytes, reason: reason ?? 'trailing bytes' };
+    if (records === 0) throw notAJournal();
+    // The replay ends at the last good record: a stretch that no good record followed is the tail.
+    const end = stretchStart ?? base + offset;
+    const spans: [number, number][] = end < size ? [...stretches, [end, size]] : stretches;
+    const skippedBytes = spans.reduce((sum, [from, to]) => sum + to - from, 0);
+    const read = { exists: true, records, goodBytes: size - skippedBytes, skippedBytes, stretches: stretches.length };
+    if (skippedBytes === 0) return read;
+    if (!options.repair) return { ...read, reason: reason ?? 'trailing bytes' };
     const savedAs = `${file}.corrupt-${Date.now()}`;
     const skipped = Buffer.allocUnsafe(skippedBytes);
-    await handle.read(skipped, 0, skippedBytes, goodBytes);
+    let filled = 0;
+    for (const [from, to] of spans) {
+      await handle.read(skipped, filled, to - from, from);
+      filled += to - from;
+    }
     await writeFile(savedAs, skipped, { mode: STATE_FILE_MODE });
-    await handle.truncate(goodBytes);
-    await handle.datasync();
-    return { exists: true, records, goodBytes, skippedBytes, reason: reason ?? 'trailing bytes', savedAs };
+    if (end < size) {
+      await handle.truncate(end);
+      await handle.datasync();
+    }
+    return { ...read, reason: reason ?? 'trailing bytes', savedAs };
   } finally {
     await handle.close();
   }

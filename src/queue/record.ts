@@ -7,6 +7,8 @@
  *
  * The length bounds a torn write; the checksum catches a half-written or overwritten one. A decoder
  * stops at the first record that is incomplete or fails its checksum: everything before is good.
+ * Every payload is an object whose first key is the record's type, `{"t":"`, which is how replay
+ * finds the records after a corrupt one (nextRecordCandidate).
  */
 import { crc32 } from 'node:zlib';
 
@@ -42,6 +44,23 @@ export function frameRecords(jsons: readonly string[]): Buffer {
     offset = body + length;
   }
   return out;
+}
+
+/** How every record's payload begins: JSON.stringify writes the type `t`, each record's first key, first. */
+const PAYLOAD_START = Buffer.from('{"t":"', 'latin1');
+
+/** Bytes a candidate needs before its payload's start can be recognised: the header and that start. */
+export const CANDIDATE_BYTES = RECORD_HEADER_BYTES + PAYLOAD_START.length;
+
+/**
+ * Where a record may start at or after `from`: the first offset whose payload begins as every
+ * record's does, or -1 when no such offset lies wholly within the buffer. After a corrupt record,
+ * replay looks there for the records that follow it; a candidate still has to decode (checksum and
+ * JSON) to count, so bytes that merely look like a start are passed over.
+ */
+export function nextRecordCandidate(buffer: Buffer, from: number): number {
+  const payload = buffer.indexOf(PAYLOAD_START, from + RECORD_HEADER_BYTES);
+  return payload < 0 ? -1 : payload - RECORD_HEADER_BYTES;
 }
 
 /** What decodeRecord found at an offset. */

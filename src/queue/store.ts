@@ -90,6 +90,7 @@ async function loadDurable(
       file,
       goodBytes: read.goodBytes,
       skippedBytes: read.skippedBytes,
+      stretches: read.stretches,
       reason: read.reason ?? 'trailing bytes',
       savedAs: read.savedAs,
     });
@@ -104,8 +105,10 @@ async function loadDurable(
   if (state.redactedDeadLetters > 0) {
     // The credential is out of memory already; a compaction writes the journal anew without it.
     emit(options.onEvent, { type: 'dead-letters-redacted', file, count: state.redactedDeadLetters });
-    void journal.compact();
   }
+  // A corrupt stretch replay went past stays in the file until a compaction writes it anew; until
+  // then each start would skip it again and save another copy.
+  if (state.redactedDeadLetters > 0 || read.stretches > 0) void journal.compact();
   if (probe) {
     try {
       // An empty commit: replaying it changes nothing. The folder sync makes durable a rename

@@ -1,10 +1,11 @@
 /**
  * End to end: nothing acknowledged is lost. The built service (state.ack: journal, the default)
  * answers Stops while BIND is down, is killed with SIGKILL, and on the next start, with BIND back,
- * unlists every one of them; a torn journal tail costs only the torn record.
+ * unlists every one of them; a torn journal tail costs only the torn record, and a damaged record
+ * in the middle only itself.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
@@ -98,12 +99,13 @@ function configYaml(options: { radiusPort: number; bindPort: number; keyFile: st
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('nothing acknowledged is lost, end to end against a real BIND', () => {
   const bulk = addresses(0, BULK);
   const torn = addresses(BULK, 6);
+  const damaged = addresses(BULK + 6, 7);
   let bind: BindServer;
   let temp: { dir: string; remove: () => void };
   const services: ServiceHandle[] = [];
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...bulk, ...torn], ZONE) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...bulk, ...torn, ...damaged], ZONE) }] });
     temp = tempDir('nothing-lost');
   });
 
@@ -189,4 +191,44 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('nothing acknowledged is los
       records.slice(0, -1).map((record) => record.payload),
     );
   });
+
+  test('a damaged record in the middle of the journal is skipped with a warning, and the Stops after it are unlisted too', async () => {
+    const hit = damaged[3]!;
+    const others = damaged.filter((address) => address !== hit);
+    const { stateDir, radiusPort, start } = await serve('damaged');
+    const first = await start();
+    await bind.stop();
+    // One Stop at a time, so each is a record of its own.
+    for (const [i, address] of damaged.entries()) expect(await sendAll([stopRequest(i, address)], radiusPort)).toEqual([]);
+    expect(await first.stop('SIGKILL')).toBeNull();
+
+    const journal = join(stateDir, 'journal');
+    const target = journalRecords(journal).find((record) => record.payload.j?.t.includes(hit))!;
+    expect(target).toBeDefined();
+    // A bit flipped in its payload, as a failing disk returns a sector.
+    const bytes = readFileSync(journal);
+    bytes[target.offset + 20] = bytes[target.offset + 20]! ^ 0x04;
+    writeFileSync(journal, bytes);
+    const damagedBytes = bytes.subarray(target.offset, target.offset + target.bytes);
+
+    await bind.restart();
+    const second = await start();
+    const warning = await second.waitForLog((line) => line.code === 'RBL_JOURNAL_CORRUPT');
+    expect(warning).toMatchObject({ level: 'warn', skipped_bytes: target.bytes, stretches: 1, file: journal });
+    expect(warning.msg).toBe(`journal recovered past a corrupt stretch: ${target.bytes} bytes skipped (a checksum mismatch), the records after replayed`);
+    expect(readFileSync(warning.saved_as as string)).toEqual(damagedBytes);
+    expect(await second.waitForLog((line) => line.msg === 'rbl-unlist started')).toMatchObject({ pending: others.length });
+
+    let left = others;
+    await waitFor('the Stops before and after the damaged record to be unlisted', async () => (left = await stillListed(bind.port, left)).length === 0, 10_000, 100);
+    // The damaged record is the one thing lost.
+    expect(await stillListed(bind.port, [hit])).toEqual([hit]);
+    // The service compacts at once, so the next start has nothing to skip.
+    await waitFor('the journal to be rewritten without the damaged record', () => !readFileSync(journal).includes(damagedBytes), 10_000, 50);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    const third = await start();
+    await third.waitForLog((line) => line.msg === 'rbl-unlist started');
+    expect(third.logs().filter((line) => line.code === 'RBL_JOURNAL_CORRUPT')).toEqual([]);
+  });
 });
+

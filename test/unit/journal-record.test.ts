@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
-import { decodeRecord, encodeRecord, frameRecords, MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
+import { CANDIDATE_BYTES, decodeRecord, encodeRecord, frameRecords, MAX_RECORD_BYTES, nextRecordCandidate, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
 
 const good = encodeRecord({ t: 'd', l: 'bind\nrbl.example.net', i: [1, 2, 3] });
 
@@ -98,4 +98,31 @@ describe('journal record framing', () => {
   it('frames no texts as no bytes', () => {
     expect(frameRecords([])).toEqual(Buffer.alloc(0));
   });
+
+  it('finds where the next record may start: a payload beginning {"t":", with its 8-byte header before it', () => {
+    const records = Buffer.concat([encodeRecord({ t: 'd', l: 'x', i: [1] }), encodeRecord({ t: 'g', d: [] })]);
+    const second = encodeRecord({ t: 'd', l: 'x', i: [1] }).length;
+    expect(CANDIDATE_BYTES).toBe(RECORD_HEADER_BYTES + 6);
+    expect(nextRecordCandidate(records, 0)).toBe(0);
+    expect(nextRecordCandidate(records, 1)).toBe(second);
+    expect(nextRecordCandidate(records, second)).toBe(second);
+    expect(nextRecordCandidate(records, second + 1)).toBe(-1);
+    // Garbage in front: the candidate is the record's start, not the payload's.
+    const behind = Buffer.concat([Buffer.alloc(37, 0xab), records]);
+    expect(nextRecordCandidate(behind, 0)).toBe(37);
+  });
+
+  it('finds no candidate whose header would begin before `from` or whose payload start is cut off by the end', () => {
+    const record = encodeRecord({ t: 'd', l: 'x', i: [1] });
+    // A payload start 3 bytes into the buffer has no room for its header there.
+    const early = Buffer.concat([Buffer.from('abc'), record.subarray(RECORD_HEADER_BYTES)]);
+    expect(nextRecordCandidate(early, 0)).toBe(-1);
+    // Cut in the middle of `{"t":"`: not yet a candidate (replay reads on and looks again).
+    expect(nextRecordCandidate(record.subarray(0, CANDIDATE_BYTES - 1), 0)).toBe(-1);
+    expect(nextRecordCandidate(record.subarray(0, CANDIDATE_BYTES), 0)).toBe(0);
+    // Quotes inside a payload's strings are escaped, so a session id cannot fake a start.
+    const hostile = encodeRecord({ t: 'c', r: [['ras1', 'nas1', '{"t":"c"}']] });
+    expect(nextRecordCandidate(hostile, 1)).toBe(-1);
+  });
 });
+

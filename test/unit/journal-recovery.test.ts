@@ -85,19 +85,37 @@ describe('journal durability', () => {
     expect(store.sessions.size).toBe(10);
   });
 
-  it('stops at a corrupt record in the middle, keeping everything before it', async () => {
+  it('replays past a corrupt record in the middle: the unlists after it are sent, and a compaction writes the file without it', async () => {
     let store = await open(hanging());
     for (let k = 0; k < 5; k++) await store.commit(event(k).change).recorded;
-    const goodBytes = statSync(journal()).size;
-    for (let k = 5; k < 10; k++) await store.commit(event(k).change).recorded;
+    const damagedAt = statSync(journal()).size;
+    await store.commit(event(5).change).recorded;
+    const damagedEnd = statSync(journal()).size;
+    for (let k = 6; k < 10; k++) await store.commit(event(k).change).recorded;
     await store.close();
     const bytes = readFileSync(journal());
-    bytes[goodBytes + 20] = bytes[goodBytes + 20]! ^ 0xff;
+    bytes[damagedAt + 20] = bytes[damagedAt + 20]! ^ 0xff;
     writeFileSync(journal(), bytes);
 
+    const healthy = new FakeBackend();
+    store = await open(healthy);
+    const recovered = state.events.find((e) => e.type === 'journal-recovered') as { savedAs: string } | undefined;
+    expect(recovered).toMatchObject({ goodBytes: bytes.length - (damagedEnd - damagedAt), skippedBytes: damagedEnd - damagedAt, stretches: 1, reason: 'a checksum mismatch' });
+    expect(readFileSync(recovered!.savedAs)).toEqual(bytes.subarray(damagedAt, damagedEnd));
+    // Stop 5's record is the one lost; the four after it are unlisted as the five before.
+    await waitFor(() => store.depth() === 0);
+    const lost = event(5).address;
+    expect(healthy.delivered('rbl.example.net').sort()).toEqual(Array.from({ length: 10 }, (_, k) => event(k).address).filter((address) => address !== lost).sort());
+    expect(store.sessions.size).toBe(9);
+    await waitFor(() => store.stats().compactions > 0);
+    await store.close();
+
+    // The compaction left a file with nothing to skip.
+    state.events = [];
     store = await open(hanging());
-    expect(state.events.find((e) => e.type === 'journal-recovered')).toMatchObject({ goodBytes, skippedBytes: bytes.length - goodBytes, reason: 'a checksum mismatch' });
-    expect(store.depth()).toBe(5);
+    expect(state.events.filter((e) => e.type === 'journal-recovered')).toEqual([]);
+    expect(store.sessions.size).toBe(9);
+    expect(store.depth()).toBe(0);
   });
 
   it('refuses a file that is not a journal', async () => {
