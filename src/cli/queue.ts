@@ -80,7 +80,7 @@ export async function runQueueList(options: QueueOptions, io: CliIo): Promise<nu
   if (listing.unreadableBytes > 0) {
     printErrorLine(
       io,
-      `rbl-unlist: warning: ${listing.unreadableBytes} bytes at the end of the journal in ${config.state.dir} could not be read (a write in progress, or corruption)`,
+      `rbl-unlist: warning: ${listing.unreadableBytes} bytes of the journal in ${config.state.dir} could not be read (a write in progress at its end, or corruption; what comes after corrupt bytes is listed)`,
     );
   }
   if (options.json) {

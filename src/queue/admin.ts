@@ -47,7 +47,7 @@ export interface QueueListing {
   /** Why a running service did not tell them (it did not answer in time, or could not). */
   readonly serviceError?: string;
   readonly dead: DeadLetter[];
-  /** Bytes at the journal's end that could not be read (a write in progress, or corruption). */
+  /** Bytes of the journal that could not be read: its end (a write in progress, or corruption) or corrupt stretches, which are skipped. */
   readonly unreadableBytes: number;
 }
 
@@ -133,14 +133,18 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
   }
   try {
     const state = new QueueState();
-    await readJournal(file, (record) => state.apply(record), { repair: true });
+    const read = await readJournal(file, (record) => state.apply(record), { repair: true });
     const { record, count, notFound } = deadLetterRecord(state, request.action, request.ids);
-    if (record) {
-      // Never compacts here: the service does that as the journal grows.
+    if (record || read.stretches > 0) {
+      // Compacts only past a corrupt stretch, which every later read would skip and save again;
+      // otherwise the service compacts as the journal grows.
       const journal = await Journal.open(file, { snapshot: () => state.snapshot(), compactBytes: Number.MAX_SAFE_INTEGER });
       try {
-        state.apply(record);
-        await journal.append(record);
+        if (record) {
+          state.apply(record);
+          await journal.append(record);
+        }
+        if (read.stretches > 0) await journal.compact();
       } finally {
         await journal.close();
       }

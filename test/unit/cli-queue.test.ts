@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
@@ -104,6 +104,35 @@ describe('rbl-unlist queue', () => {
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ ok: true, action: 'drop', count: 2, notFound: [], via: 'journal' });
     expect((JSON.parse((await queue('list', '--json')).stdout) as { dead: unknown[] }).dead).toEqual([]);
+  });
+
+  it('lists what comes after a corrupt record with a warning, and a drop without the service compacts the stretch away', async () => {
+    const [first, , third] = await journalJobs(['10.64.3.7', '10.64.3.8', '10.64.3.9']);
+    const journal = join(stateDir, 'journal');
+    const bytes = readFileSync(journal);
+    // The second job's record: its target's last digit changed, so its checksum fails.
+    const at = bytes.indexOf('10.64.3.8') + 8;
+    bytes[at] = '0'.charCodeAt(0);
+    writeFileSync(journal, bytes);
+
+    const listed = await queue('list', '--json');
+    expect(listed.status).toBe(0);
+    const skipped = (JSON.parse(listed.stdout) as { unreadableBytes: number }).unreadableBytes;
+    expect(skipped).toBeGreaterThan(0);
+    expect(listed.stderr).toBe(
+      `rbl-unlist: warning: ${skipped} bytes of the journal in ${stateDir} could not be read (a write in progress at its end, or corruption; what comes after corrupt bytes is listed)\n`,
+    );
+    const listing = JSON.parse(listed.stdout) as { pending: { id: string }[]; dead: { id: string }[] };
+    expect(listing.dead.map((letter) => letter.id)).toEqual([first, third]);
+    expect(listing.pending.map((entry) => entry.id)).toEqual([first, third]);
+
+    const dropped = await queue('drop', first!);
+    expect(dropped.status).toBe(0);
+    const after = await queue('list', '--json');
+    expect(after.stderr).toBe('');
+    expect((JSON.parse(after.stdout) as { dead: { id: string }[] }).dead.map((letter) => letter.id)).toEqual([third]);
+    // The stretch was saved once, by the drop; the list only read it.
+    expect(readdirSync(stateDir).filter((name) => name.startsWith('journal.corrupt-'))).toHaveLength(1);
   });
 
   it('refuses a job ID that is not a number with exit 2', async () => {
