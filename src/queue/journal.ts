@@ -114,8 +114,10 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
           records++;
           continue;
         }
-        // In a corrupt stretch, a candidate that claims more bytes than the file has left is no record either.
-        if (result.kind === 'corrupt' || (stretchStart !== undefined && atEnd)) {
+        if (atEnd && offset >= buffer.length) break;
+        // A record that claims more bytes than the file has left is a torn tail, unless a record
+        // that decodes follows it: then its length was damaged, and it starts a corrupt stretch.
+        if (result.kind === 'corrupt' || atEnd) {
           if (records === 0) throw notAJournal(result.kind === 'corrupt' ? result.why : undefined);
           if (stretchStart === undefined) {
             stretchStart = base + offset;
@@ -124,10 +126,6 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
           offset++;
           seeking = true;
           continue;
-        }
-        if (atEnd) {
-          if (offset < buffer.length) reason ??= 'an incomplete last record';
-          break;
         }
       }
       const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
