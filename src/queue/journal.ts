@@ -186,6 +186,8 @@ export interface JournalOptions {
   readonly onError?: (error: RblError) => void;
   /** A compaction failed; the old file is intact and appends go on. */
   readonly onCompactionError?: (error: RblError) => void;
+  /** How long after a failed compaction the next may start (30 s). */
+  readonly compactionRetryMs?: number;
 }
 
 /**
@@ -255,6 +257,9 @@ export class Journal {
   #draining: Promise<void> | undefined;
   #compaction: Compaction | undefined;
   #compactionFailedAt = 0;
+  /** Set by compactUntilDone until a compaction succeeds: its bytes must leave the disk, not only save space. */
+  #compactionWanted = false;
+  #compactionRetry: NodeJS.Timeout | undefined;
   #failure: RblError | undefined;
   #closed = false;
   /** Appends and written() calls not yet settled: on a hung disk, what grows. */
@@ -377,10 +382,21 @@ export class Journal {
     return result;
   }
 
+  /**
+   * Compacts now and, after each failure, again once the retry pause is over, until a compaction
+   * succeeds: for bytes that must leave the disk (a credential 0.1 journaled, a corrupt stretch replay
+   * went past), which waiting for the journal to grow enough to compact could leave there for days.
+   */
+  compactUntilDone(): void {
+    this.#compactionWanted = true;
+    void this.compact();
+  }
+
   /** Stops compacting, writes what is queued, and closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#compactionRetry);
     const compaction = this.#compaction;
     if (compaction && !compaction.snapshotWritten) {
       compaction.aborted = true;
@@ -467,7 +483,7 @@ export class Journal {
         return;
       }
       const due = compactionDue(this.#bytes - this.#baseBytes, this.#baseBytes, this.#options.compactBytes);
-      if (due && !this.#compaction && !this.#closed && Date.now() - this.#compactionFailedAt >= COMPACTION_RETRY_MS) void this.compact();
+      if (due && !this.#compaction && !this.#closed && Date.now() - this.#compactionFailedAt >= this.#retryMs) void this.compact();
     }
   }
 
@@ -496,9 +512,20 @@ export class Journal {
     }
   }
 
+  get #retryMs(): number {
+    return this.#options.compactionRetryMs ?? COMPACTION_RETRY_MS;
+  }
+
   #compactionFailed(error: unknown): void {
     this.#compactionFailedAt = Date.now();
-    this.#options.onCompactionError?.(stateError(`cannot compact the journal ${this.file} (the next try is in ${COMPACTION_RETRY_MS / 1000} s)`, error));
+    this.#options.onCompactionError?.(stateError(`cannot compact the journal ${this.file} (the next try is in ${this.#retryMs / 1000} s)`, error));
+    if (!this.#compactionWanted || this.#closed || this.#failure || this.#compactionRetry) return;
+    // An idle journal appends nothing that would start the next try: a timer does.
+    this.#compactionRetry = setTimeout(() => {
+      this.#compactionRetry = undefined;
+      if (this.#compactionWanted && !this.#closed) void this.compact();
+    }, this.#retryMs);
+    this.#compactionRetry.unref();
   }
 
   async #finishCompaction(compaction: Compaction): Promise<void> {
@@ -537,6 +564,7 @@ export class Journal {
     }
     this.#bytes = compaction.bytes + data.length;
     this.#baseBytes = this.#bytes;
+    this.#compactionWanted = false;
     this.stats.compactions++;
     this.#settle(batches);
     const result = { beforeBytes: compaction.beforeBytes, afterBytes: this.#bytes, durationMs: Date.now() - compaction.startedAt };

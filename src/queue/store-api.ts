@@ -136,6 +136,8 @@ export interface StateStoreOptions {
   readonly backoff?: Partial<BackoffPolicy>;
   /** Compact after this many appended bytes, or a quarter of the last snapshot's size if larger (1 MiB; see compaction-rule.ts). */
   readonly compactBytes?: number;
+  /** How long after a failed compaction the next may start (30 s). */
+  readonly compactionRetryMs?: number;
   /** The first pause before writing again after a journal failure (1 s; it doubles up to 5 s). */
   readonly recoveryMs?: number;
   /** How long close() waits for calls in flight (1 s). */

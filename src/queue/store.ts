@@ -101,6 +101,7 @@ async function loadDurable(
     onCompacted: (result) => emit(options.onEvent, { type: 'journal-compacted', file, ...result }),
     onError: (error) => onFailure(journal, error),
     onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),
+    compactionRetryMs: options.compactionRetryMs,
   });
   if (state.redactedDeadLetters > 0) {
     // The credential is out of memory already; a compaction writes the journal anew without it.
@@ -108,7 +109,7 @@ async function loadDurable(
   }
   // A corrupt stretch replay went past stays in the file until a compaction writes it anew; until
   // then each start would skip it again and save another copy.
-  if (state.redactedDeadLetters > 0 || read.stretches > 0) void journal.compact();
+  if (state.redactedDeadLetters > 0 || read.stretches > 0) journal.compactUntilDone();
   if (probe) {
     try {
       // An empty commit: replaying it changes nothing. The folder sync makes durable a rename

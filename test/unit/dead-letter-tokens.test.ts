@@ -7,7 +7,7 @@
  * 0.2 and 0.3 journaled a password holding a raw @ or a space in part or whole: the same holds.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressReport } from '../../src/http/address-view.js';
 import { AddressHistory } from '../../src/http/address-history.js';
@@ -103,6 +103,33 @@ describe('a 0.1 dead letter with a token in its message', () => {
     // Once the file is clean, opening it again neither warns nor compacts.
     expect(events.filter((event) => event.type === 'dead-letters-redacted')).toHaveLength(1);
     expect(events.filter((event) => event.type === 'journal-compacted')).toHaveLength(1);
+  });
+});
+
+describe('a compaction at start that fails (a full disk)', () => {
+  it('is tried again after the pause until the token has left the disk, with no write to start it, and then no more', async () => {
+    // A folder where the compacted file goes: opening it fails (EISDIR) as on a full disk.
+    const blocker = join(stateDir, 'journal.compact');
+    mkdirSync(blocker);
+    const events: QueueEvent[] = [];
+    const store = await openStateStore({ dir: stateDir, backends: [HANGING_BIND], maxSessionAgeMs: TEN_YEARS_MS, closeGraceMs: 10, compactionRetryMs: 50, onEvent: (event) => events.push(event) });
+    const compactionErrors = (): QueueEvent[] => events.filter((event) => event.type === 'journal-error' && event.writable && /cannot compact/.test(event.error.message));
+    try {
+      await waitFor('two failed compactions', () => compactionErrors().length >= 2, 10_000, 10);
+      expect(compactionErrors()[0]).toMatchObject({ error: { message: expect.stringContaining('the next try is in 0.05 s') } });
+      expect(filesText(stateDir)).toContain(TOKEN);
+      expect(store.health()).toEqual({ writable: true });
+
+      rmdirSync(blocker);
+      await waitFor('the compaction once the disk has room', () => events.some((event) => event.type === 'journal-compacted'), 10_000, 10);
+      expect(filesText(stateDir)).not.toContain(TOKEN);
+      const failed = compactionErrors().length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events.filter((event) => event.type === 'journal-compacted')).toHaveLength(1);
+      expect(compactionErrors()).toHaveLength(failed);
+    } finally {
+      await store.close();
+    }
   });
 });
 
