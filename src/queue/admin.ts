@@ -8,8 +8,11 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RblError } from '../errors.js';
 import { Journal, readJournal } from './journal.js';
 import { acquireLock, lockHolder, tryLock } from './lock.js';
+import { STALE_MS } from './lock-liveness.js';
+import { detachJournal } from './takeover.js';
 import { sendRequest, UnansweredRequest, type AdminReply, type AdminRequest } from './requests.js';
 import { requireStateDir } from './state-dir.js';
 import { deadLetterRecord, jobView, QueueState, splitLane, type UnlistJob } from './state.js';
@@ -132,13 +135,18 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
     }
   }
   try {
+    if (lock.brokeLiveHolder) await detachJournal(file);
     const state = new QueueState();
     const read = await readJournal(file, (record) => state.apply(record), { repair: true });
     const { record, count, notFound } = deadLetterRecord(state, request.action, request.ids);
     if (record || read.stretches > 0) {
       // Compacts only past a corrupt stretch, which every later read would skip and save again;
       // otherwise the service compacts as the journal grows.
-      const journal = await Journal.open(file, { snapshot: () => state.snapshot(), compactBytes: Number.MAX_SAFE_INTEGER });
+      const journal = await Journal.open(file, {
+        snapshot: () => state.snapshot(),
+        compactBytes: Number.MAX_SAFE_INTEGER,
+        fence: () => (lock.held() ? undefined : new RblError('RBL_STATE_DIR', `the state.dir lock ${lock.file} was taken by another rbl-unlist while this command held it (it was stopped or stalled for longer than the lock's ${STALE_MS / 1000} s): the change is not recorded`)),
+      });
       try {
         if (record) {
           state.apply(record);

@@ -55,6 +55,8 @@ export type QueueEvent =
   | { readonly type: 'journal-error'; readonly error: RblError; readonly writable: boolean }
   /** Another service took the state.dir lock while this one held it: nothing more is written or acknowledged until a restart. */
   | { readonly type: 'lock-lost'; readonly error: RblError }
+  /** The lock was broken from a holder that may still run: the journal was copied to a new file first (takeover.ts). */
+  | { readonly type: 'journal-detached'; readonly dir: string }
   /** The journal takes writes again after downMs; the state was rebuilt from it, `pending` deliveries. */
   | { readonly type: 'journal-writable'; readonly downMs: number; readonly pending: number }
   /** A `queue` request file could not be read or answered. */

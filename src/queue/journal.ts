@@ -188,6 +188,12 @@ export interface JournalOptions {
   readonly onCompactionError?: (error: RblError) => void;
   /** How long after a failed compaction the next may start (30 s). */
   readonly compactionRetryMs?: number;
+  /**
+   * Asked after each write is on disk, before its records are acknowledged: an error refuses them
+   * and fails the journal without touching the file again (state.dir's lock was broken by another
+   * process, whose journal this may be now).
+   */
+  readonly fence?: () => RblError | undefined;
 }
 
 /**
@@ -260,6 +266,8 @@ export class Journal {
   /** Set by compactUntilDone until a compaction succeeds: its bytes must leave the disk, not only save space. */
   #compactionWanted = false;
   #compactionRetry: NodeJS.Timeout | undefined;
+  /** Set once the fence refused: no file in state.dir is touched again. */
+  #fencedOff = false;
   #failure: RblError | undefined;
   #closed = false;
   /** Appends and written() calls not yet settled: on a hung disk, what grows. */
@@ -434,7 +442,7 @@ export class Journal {
   async #abandon(compaction: Compaction): Promise<void> {
     if (this.#compaction === compaction) this.#compaction = undefined;
     await compaction.handle?.close().catch(() => undefined);
-    await unlink(compaction.path).catch(() => undefined);
+    if (!this.#fencedOff) await unlink(compaction.path).catch(() => undefined);
     compaction.settle(undefined);
   }
 
@@ -473,6 +481,11 @@ export class Journal {
         await writeFully(this.#handle, data, this.#bytes);
         await this.#handle.datasync();
         this.stats.fsyncs++;
+        const fenced = this.#options.fence?.();
+        if (fenced) {
+          this.#fenceOff(batches, fenced);
+          return;
+        }
         this.#bytes += data.length;
         this.#compaction?.tail.push(data);
         this.#settle(batches);
@@ -485,6 +498,15 @@ export class Journal {
       const due = compactionDue(this.#bytes - this.#baseBytes, this.#baseBytes, this.#options.compactBytes);
       if (due && !this.#compaction && !this.#closed && Date.now() - this.#compactionFailedAt >= this.#retryMs) void this.compact();
     }
+  }
+
+  /**
+   * The fence refused: the journal's name may be another process's now. Refuses as #fail does, and
+   * leaves every file alone, a compaction's included (the other process compacts under the same name).
+   */
+  #fenceOff(batches: readonly PendingBatch[], failure: RblError): void {
+    this.#fencedOff = true;
+    this.#fail(batches, failure);
   }
 
   /** Refuses the batch, everything queued behind it and every later append. */
@@ -534,16 +556,22 @@ export class Journal {
     const data = Buffer.concat([...compaction.tail, frameRecords(batchTexts(batches))]);
     // Where the records acknowledged before (the tail) end, and this batch's begin.
     const tailEnd = compaction.bytes + compaction.tail.reduce((bytes, chunk) => bytes + chunk.length, 0);
+    let fenced: RblError | undefined;
     try {
       await writeFully(compaction.handle!, data, compaction.bytes);
       await compaction.handle!.datasync();
       this.stats.fsyncs++;
-      await rename(compaction.path, this.file);
+      fenced = this.#options.fence?.();
+      if (!fenced) await rename(compaction.path, this.file);
     } catch (error) {
       // The old journal is intact and still holds the name: keep appending there.
       this.#queue = [...batches, ...this.#queue];
       await this.#abandon(compaction);
       this.#compactionFailed(error);
+      return;
+    }
+    if (fenced) {
+      this.#fenceOff(batches, fenced);
       return;
     }
     // The new file holds the name now, so nothing more may go to the old one, whatever happens next.

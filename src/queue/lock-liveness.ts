@@ -62,10 +62,22 @@ export type LockVerdict = 'held' | 'stale' | 'watching' | 'unverifiable';
 /** Judges the lock `record` from this process (`own`), with `look` to see pids of our own PID namespace. */
 export function judgeLock(record: LockRecord, own: OwnIdentity, look: (pid: number) => ProcessSighting, watched: Watched): LockVerdict {
   if (record.refreshed === undefined) return judgeOldLock(record, own, look);
-  const here = record.host === own.host && record.boot === own.boot && own.pidns !== undefined && record.pidns === own.pidns;
-  if (here) return processVerdict(record, own, look);
+  if (runsHere(record, own)) return processVerdict(record, own, look);
   if (watched.unchangedForMs >= STALE_MS) return 'stale';
   return watched.sawRefresh ? 'held' : 'watching';
+}
+
+/**
+ * Whether a lock judged stale may still have a live holder: one that runs elsewhere (another
+ * container, host or boot's view we cannot check) and only stopped refreshing it. It may be frozen,
+ * or stalled on a hung disk, and write again once it wakes; a holder judged by its pid is dead.
+ */
+export function holderMayStillRun(record: LockRecord, own: OwnIdentity): boolean {
+  return record.refreshed !== undefined && !runsHere(record, own);
+}
+
+function runsHere(record: LockRecord, own: OwnIdentity): boolean {
+  return record.host === own.host && record.boot === own.boot && own.pidns !== undefined && record.pidns === own.pidns;
 }
 
 /**

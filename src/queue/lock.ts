@@ -10,11 +10,12 @@
  * the same stale lock at once can never both delete a lock, nor delete the one the other just took.
  */
 import { randomBytes } from 'node:crypto';
+import { fstatSync } from 'node:fs';
 import { link, open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RblError } from '../errors.js';
-import { describeHolder, judgeLock, parseLockRecord, REFRESH_MS, STALE_MS, type LockRecord, type LockVerdict, type Watched } from './lock-liveness.js';
+import { describeHolder, holderMayStillRun, judgeLock, parseLockRecord, REFRESH_MS, STALE_MS, type LockRecord, type LockVerdict, type Watched } from './lock-liveness.js';
 import { lookAtPid, ownIdentity } from './process-identity.js';
 
 export const LOCK_FILE = 'lock';
@@ -29,6 +30,17 @@ export interface StateLock {
    * this process was stopped or stalled for longer than STALE_MS); never while it is released.
    */
   readonly lost: Promise<void>;
+  /**
+   * Whether the lock is still this process's, answered at once (one fstat): asked after each journal
+   * write is on disk and before it is acknowledged, so a process that was frozen while another broke
+   * its lock acknowledges nothing it wrote after waking, not even before its next refresh notices.
+   */
+  held(): boolean;
+  /**
+   * Taken by breaking a lock whose holder ran elsewhere and only stopped refreshing it: that holder
+   * may still run, and write to the files it has open once it wakes (holderMayStillRun).
+   */
+  readonly brokeLiveHolder: boolean;
   release(): Promise<void>;
 }
 
@@ -99,13 +111,16 @@ function lockedError(dir: string, file: string, { record, verdict }: Refusal): R
 
 /** Up to five tries: take the lock, or judge its holder and break it when stale. */
 async function takeLock(file: string, role: string, watch: LockWatch): Promise<StateLock | Refusal> {
+  let brokeLiveHolder = false;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const taken = await createLock(file, role);
+    const taken = await createLock(file, role, brokeLiveHolder);
     if (taken) return taken;
     const holder = await readRecord(file);
     if (holder === 'gone') continue;
     const verdict = holder ? verdictOf(holder, watch) : 'stale';
     if (holder && verdict !== 'stale') return { record: holder, verdict };
+    // Whoever breaks it, the lock taken next follows a holder that may wake: say so either way.
+    if (holder && holderMayStillRun(holder, ownIdentity())) brokeLiveHolder = true;
     await breakStaleLock(file, holder);
   }
   throw new RblError('RBL_STATE_DIR', `cannot take the lock ${file}: it keeps reappearing; is another rbl-unlist starting on the same state.dir?`);
@@ -116,7 +131,7 @@ function verdictOf(record: LockRecord, watch: LockWatch): LockVerdict {
 }
 
 /** Creates the lock, or returns undefined when it exists; the lock is refreshed until released. */
-async function createLock(file: string, role: string): Promise<StateLock | undefined> {
+async function createLock(file: string, role: string, brokeLiveHolder: boolean): Promise<StateLock | undefined> {
   const nonce = randomBytes(8).toString('hex');
   // Written aside, then linked into place: link() fails if the lock exists, and never shows a half-written file.
   const temporary = `${file}.${process.pid}.${nonce}`;
@@ -126,7 +141,7 @@ async function createLock(file: string, role: string): Promise<StateLock | undef
     const record: LockRecord = { ...ownIdentity(), since: Date.now(), nonce, role, refreshed: Date.now() };
     await writeRecord(handle, record);
     await link(temporary, file);
-    return holdLock(file, handle, record);
+    return holdLock(file, handle, record, brokeLiveHolder);
   } catch (error) {
     await handle?.close();
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
@@ -137,19 +152,30 @@ async function createLock(file: string, role: string): Promise<StateLock | undef
 }
 
 /** Refreshes the held lock every REFRESH_MS, through its own open file, until released. */
-function holdLock(file: string, handle: FileHandle, record: LockRecord): StateLock {
+function holdLock(file: string, handle: FileHandle, record: LockRecord, brokeLiveHolder: boolean): StateLock {
   let lost = false;
   let markLost: () => void = () => undefined;
   const lostPromise = new Promise<void>((resolve) => (markLost = resolve));
+  // No link left: someone found the lock stale (this process was stopped longer than STALE_MS) and
+  // broke it. Writing through the handle could never touch their lock, but refreshing ours is pointless.
+  const noteLinks = (links: number): boolean => {
+    if (links > 0) return true;
+    lost = true;
+    if (!released) markLost();
+    return false;
+  };
   const refresh = async (): Promise<void> => {
-    // No link left: someone found the lock stale (this process was stopped longer than STALE_MS) and
-    // broke it. Writing through the handle could never touch their lock, but refreshing ours is pointless.
-    if ((await handle.stat()).nlink === 0) {
-      lost = true;
-      if (!released) markLost();
-      return;
+    if (noteLinks((await handle.stat()).nlink)) await writeRecord(handle, { ...record, refreshed: Date.now() });
+  };
+  const held = (): boolean => {
+    if (lost || released) return false;
+    try {
+      return noteLinks(fstatSync(handle.fd).nlink);
+    } catch {
+      // The lock's own file cannot be looked at (EIO): the journal write just before succeeded on
+      // the same volume, and the refresh goes on judging; an error here is no sign of a breaker.
+      return true;
     }
-    await writeRecord(handle, { ...record, refreshed: Date.now() });
   };
   let refreshing: Promise<void> | undefined;
   const timer = setInterval(() => {
@@ -170,7 +196,7 @@ function holdLock(file: string, handle: FileHandle, record: LockRecord): StateLo
       if (now && now !== 'gone' && now.nonce === record.nonce) await unlink(file).catch(() => undefined);
       await handle.close();
     })());
-  return { file, lost: lostPromise, release };
+  return { file, lost: lostPromise, held, brokeLiveHolder, release };
 }
 
 /**

@@ -55,6 +55,12 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
             : `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,
         );
         break;
+      case 'journal-detached':
+        log.warn(
+          { dir: event.dir },
+          'took state.dir over from an rbl-unlist elsewhere that stopped refreshing its lock: the journal was copied to a new file first, so that service, if it still runs, cannot write over what this one records',
+        );
+        break;
       case 'lock-lost':
         // Counted with the journal's errors: the same alert (RblUnlistJournalErrors) says the service stopped recording.
         metrics.journalErrors.inc();

@@ -30,6 +30,7 @@ import { serveRequests, type AdminReply, type AdminRequest } from './requests.js
 import { laneChanges } from './handover.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
+import { detachJournal } from './takeover.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
@@ -65,8 +66,9 @@ export async function openStateStore(options: StateStoreOptions): Promise<StateS
   try {
     const tightened = await tightenStateDir(options.dir);
     if (tightened.paths.length > 0 || tightened.failed.length > 0) emit(options.onEvent, { type: 'state-dir-tightened', dir: options.dir, ...tightened });
+    if (lock.brokeLiveHolder && (await detachJournal(join(options.dir, JOURNAL_FILE)))) emit(options.onEvent, { type: 'journal-detached', dir: options.dir });
     const failures: { store?: Store } = {};
-    const durable = await loadDurable(options, (journal, error) => failures.store?.journalFailed(journal, error), false);
+    const durable = await loadDurable(options, lock, (journal, error) => failures.store?.journalFailed(journal, error), false);
     failures.store = new Store(options, durable.state, durable.journal, lock);
     return failures.store;
   } catch (error) {
@@ -78,6 +80,7 @@ export async function openStateStore(options: StateStoreOptions): Promise<StateS
 /** Replays the journal into a fresh state and opens it for appending; with `probe`, proves a write reaches the disk. */
 async function loadDurable(
   options: StateStoreOptions,
+  lock: StateLock,
   onFailure: (journal: Journal, error: RblError) => void,
   probe: boolean,
 ): Promise<{ state: QueueState; journal: Journal }> {
@@ -102,6 +105,7 @@ async function loadDurable(
     onError: (error) => onFailure(journal, error),
     onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),
     compactionRetryMs: options.compactionRetryMs,
+    fence: () => (lock.held() ? undefined : lockLostError(lock.file)),
   });
   if (state.redactedDeadLetters > 0) {
     // The credential is out of memory already; a compaction writes the journal anew without it.
@@ -122,6 +126,13 @@ async function loadDurable(
     }
   }
   return { state, journal };
+}
+
+function lockLostError(file: string): RblError {
+  return new RblError(
+    'RBL_STATE_DIR',
+    `the state.dir lock ${file} was taken by another rbl-unlist while this one held it (this one was stopped or stalled for longer than the lock's ${STALE_MS / 1000} s): nothing more is written or acknowledged here; restart this service`,
+  );
 }
 
 /** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
@@ -363,6 +374,8 @@ class Store implements StateStore {
   /** The journal refused a write: acknowledge nothing more until a rebuilt state can be written again. */
   journalFailed(journal: Journal, error: RblError): void {
     if (journal !== this.#journal || this.#closing || this.#lockGone) return;
+    // The fence refused: not a disk to wait for, another service's state.dir now.
+    if (!this.#lock.held()) return this.#lockLost();
     if (this.#failure) return;
     this.#failure = { error, since: Date.now() };
     this.#emit({ type: 'journal-error', error, writable: false });
@@ -375,11 +388,8 @@ class Store implements StateStore {
    * there is no recovery but a restart, which waits for the lock.
    */
   #lockLost(): void {
-    if (this.#closing) return;
-    const error = new RblError(
-      'RBL_STATE_DIR',
-      `the state.dir lock ${this.#lock.file} was taken by another rbl-unlist while this one held it (this one was stopped or stalled for longer than the lock's ${STALE_MS / 1000} s): nothing more is written or acknowledged here; restart this service`,
-    );
+    if (this.#closing || this.#lockGone) return;
+    const error = lockLostError(this.#lock.file);
     clearTimeout(this.#recoveryTimer);
     this.#failure = { error, since: Date.now() };
     this.#lockGone = true;
@@ -400,7 +410,7 @@ class Store implements StateStore {
     await this.#journal.close().catch(() => undefined);
     let durable: { state: QueueState; journal: Journal };
     try {
-      durable = await loadDurable(this.#options, (journal, error) => this.journalFailed(journal, error), true);
+      durable = await loadDurable(this.#options, this.#lock, (journal, error) => this.journalFailed(journal, error), true);
     } catch (error) {
       const failure = stateError('the journal still cannot be written', error);
       this.#emit({ type: 'journal-error', error: failure, writable: false });

@@ -5,7 +5,7 @@
  * Failures are injected through the FileHandle the journal writes with (EIO, ENOSPC), as a failing
  * disk would return them.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync, unlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -151,6 +151,35 @@ describe('a compaction that fails', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ writable: true, error: { message: expect.stringContaining('cannot compact the journal') } });
     expect(store.health()).toEqual({ writable: true });
+  });
+});
+
+describe('a journal write that lands after another process broke the lock', () => {
+  it('is not acknowledged, and the service records nothing more, without waiting for a refresh to notice', async () => {
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 20 });
+    await store.commit(start(1)).recorded;
+    // Broken as a process that found it unrefreshed would (this one was frozen): the file unlinked.
+    unlinkSync(join(state.dir, 'lock'));
+    await expect(store.commit(start(2)).recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR', message: expect.stringContaining('was taken by another rbl-unlist') });
+    expect(() => store.commit(start(3))).toThrow(/not recorded/);
+    expect(state.events.filter((event) => event.type === 'lock-lost')).toHaveLength(1);
+    // A lock lost is no disk to wait for: no rebuild, no error line about writing again.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(state.events.some((event) => event.type === 'journal-error' || event.type === 'journal-writable')).toBe(false);
+    await store.close();
+  });
+
+  it('in a compaction, does not put the compacted file in place of a journal that may be the other process\'s now', async () => {
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000 });
+    await store.commit(start(1)).recorded;
+    const journal = join(state.dir, 'journal');
+    const { ino } = statSync(journal);
+    unlinkSync(join(state.dir, 'lock'));
+    await store.compact();
+    expect(statSync(journal).ino).toBe(ino);
+    expect(state.events.some((event) => event.type === 'journal-compacted')).toBe(false);
+    expect(state.events.filter((event) => event.type === 'lock-lost')).toHaveLength(1);
+    await store.close();
   });
 });
 

@@ -5,7 +5,7 @@
  * except one from another container on this boot, which nothing can check.
  */
 import { describe, expect, it } from 'vitest';
-import { describeHolder, judgeLock, parseLockRecord, STALE_MS, type LockRecord, type LockVerdict, type OwnIdentity, type ProcessSighting } from '../../src/queue/lock-liveness.js';
+import { describeHolder, holderMayStillRun, judgeLock, parseLockRecord, STALE_MS, type LockRecord, type LockVerdict, type OwnIdentity, type ProcessSighting } from '../../src/queue/lock-liveness.js';
 
 const BOOT = '22562985-d653-4867-ad95-5ad286f1cb36';
 const OTHER_BOOT = 'ffffffff-0000-0000-0000-000000000000';
@@ -95,5 +95,25 @@ describe('the lock record', () => {
       `rbl-unlist serve, pid 1 in PID namespace ${OTHER_NS} on host web-1 (boot ${BOOT}), since 2025-01-02T03:04:05.000Z, last refreshed 2025-01-02T03:05:00.000Z (1.5 s ago)`,
     );
     expect(describeHolder({ pid: 7, since: 0 }, 0)).toBe('rbl-unlist serve, pid 7, since 1970-01-01T00:00:00.000Z, never refreshed');
+  });
+});
+
+describe('whether the holder of a lock found stale may still run', () => {
+  it.each([
+    // [what, record, may still run]
+    ['a process of our namespace: judged dead by its pid', current({ pid: 77 }), false],
+    ['our pid with another start: judged dead by its start time', current({ start: '499' }), false],
+    ['PID 1 of another PID namespace: only its refreshes stopped', current({ pidns: OTHER_NS, start: '100' }), true],
+    ['another host', current({ host: 'web-1', boot: OTHER_BOOT }), true],
+    ['the same host name on another boot: another machine, or before a reboot', current({ boot: OTHER_BOOT }), true],
+    ['a holder that could not read its PID namespace', current({ pidns: undefined }), true],
+    ['a 0.3 lock: judged by boot and pid, never by refreshes', of03({ boot: OTHER_BOOT }), false],
+  ] as const)('%s', (_what, record, mayRun) => {
+    expect(holderMayStillRun(record, own)).toBe(mayRun);
+  });
+
+  it('is true when this process cannot read its own PID namespace, even for a lock naming it', () => {
+    // Without our namespace nothing is known to run here: the lock was judged by its refreshes alone.
+    expect(holderMayStillRun(current({}), { ...own, pidns: undefined })).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * ago), the command waits out the lock's STALE_MS and does the work on the journal itself. A holder
  * that still refreshes its lock is left alone, and its silence is the error.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,10 +39,14 @@ describe('queue drop while another container holds the lock', () => {
     async () => {
       const id = await deadLetterLeft();
       writeLock(foreignLock());
+      const journal = join(state.dir, 'journal');
+      const { ino } = statSync(journal);
       const started = performance.now();
       expect(await dropDeadLetters(state.dir, [id], { timeoutMs: 200 })).toEqual({ count: 1, notFound: [], via: 'journal' });
       // Not before the lock went STALE_MS unrefreshed while the command watched it.
       expect(performance.now() - started).toBeGreaterThanOrEqual(STALE_MS);
+      // Its holder may still run with the journal open: the command wrote to a copy under the name.
+      expect(statSync(journal).ino).not.toBe(ino);
       expect((await listQueue(state.dir)).dead).toEqual([]);
     },
     STALE_MS + 15_000,

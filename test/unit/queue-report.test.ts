@@ -57,6 +57,19 @@ describe('queue events reported', () => {
     ]);
   });
 
+  it('warns that state.dir was taken over from a holder that may still run, and that the journal was copied first', async () => {
+    report({ type: 'journal-detached', dir: '/var/lib/rbl-unlist' });
+    await settled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        component: 'queue',
+        dir: '/var/lib/rbl-unlist',
+        msg: 'took state.dir over from an rbl-unlist elsewhere that stopped refreshing its lock: the journal was copied to a new file first, so that service, if it still runs, cannot write over what this one records',
+      }),
+    ]);
+  });
+
   it('warns once with what a state.dir left open was tightened to, and errs for each path it could not change, with the command that does', async () => {
     report({ type: 'state-dir-tightened', dir: '/var/lib/rbl-unlist', paths: ['/var/lib/rbl-unlist', '/var/lib/rbl-unlist/journal'], failed: [{ path: '/var/lib/rbl-unlist/journal.corrupt-1', code: 'EPERM' }] });
     await settled();

@@ -134,6 +134,36 @@ describe('the state.dir lock', () => {
     await lock.release();
   });
 
+  it('says at once, without waiting for a refresh, that it is no longer held once another process broke it', async () => {
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    expect(lock.brokeLiveHolder).toBe(false);
+    let lost = false;
+    void lock.lost.then(() => (lost = true));
+    expect(lock.held()).toBe(true);
+    unlinkSync(join(dir, LOCK_FILE));
+    expect(lock.held()).toBe(false);
+    await Promise.resolve();
+    expect(lost).toBe(true);
+    await lock.release();
+  });
+
+  it('is not held once released', async () => {
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    await lock.release();
+    expect(lock.held()).toBe(false);
+  });
+
+  it('was taken from a holder that may still run only when it broke one judged by missed refreshes', async () => {
+    // A dead process of our own namespace: certain.
+    writeLock({ pid: 2 ** 22 + 1, host: hostname(), boot: bootId, start: '1', pidns: readlinkSync('/proc/self/ns/pid'), nonce: 'dead', refreshed: 1 });
+    const lock = await tryLock(dir, 'test');
+    if (!('release' in lock)) throw new Error('not taken');
+    expect(lock.brokeLiveHolder).toBe(false);
+    await lock.release();
+  });
+
   it('is held against a second taker in the same process, and released only by its owner', async () => {
     const lock = await tryLock(dir, 'test');
     if (!('release' in lock)) throw new Error('not taken');
