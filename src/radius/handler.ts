@@ -117,6 +117,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       if (!client) return report('unknown_client', { source, transport, octets: bytes });
       clientName = client.name;
       const detail = { source, transport, client: client.name, octets: bytes, receivedAt };
+      // No socket sends from port 0, and no answer can go there: a forged datagram (a captured
+      // packet sent again through a raw socket). Processed, it would be recorded and then unanswerable.
+      if (from.port === 0) return report('malformed', { ...detail, reason: 'source port 0, where no answer can go' });
       const verdict = checkDatagram(bytes, client.secret);
       if (verdict.outcome === 'malformed' || verdict.outcome === 'bad_authenticator') {
         return report(verdict.outcome, { ...detail, reason: verdict.reason });

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { Socket } from 'node:dgram';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientConfig, Endpoint } from '../../src/config/load.js';
 import { isRblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
@@ -137,6 +138,35 @@ describe('RADIUS listener', () => {
     nas.send(status);
     expect(verifyAccountingResponse(await nas.answerTo(status), status, SECRET)).toBe(true);
     expect(nas.answers).toHaveLength(1);
+  });
+
+  it('reports an answer the socket refuses at once as a send error, and goes on serving', async () => {
+    const errors: Error[] = [];
+    const outcomes: PacketOutcome[] = [];
+    const transport = createUdpTransport({
+      listen: [LOOPBACK4],
+      handler: createRequestHandler({ clients: () => [client('local', '127.0.0.0/8')], onAccounting: async () => {}, onPacket: (outcome) => outcomes.push(outcome) }),
+      onError: (error) => errors.push(error),
+    });
+    open.push(transport);
+    await transport.start();
+    const nas = await nasSocket(transport.addresses()[0]!.port);
+    // The NAS's own send goes out; the answer's throws, as dgram does for a destination it cannot
+    // address (port 0, say) before anything is sent.
+    const original = Socket.prototype.send;
+    let calls = 0;
+    const send = vi.spyOn(Socket.prototype, 'send').mockImplementation(function (this: Socket, ...args: unknown[]) {
+      if (++calls === 2) throw Object.assign(new RangeError('Port should be > 0 and < 65536. Received 0.'), { code: 'ERR_SOCKET_BAD_PORT' });
+      return (original as (...a: unknown[]) => void).apply(this, args);
+    } as typeof original);
+    nas.send(stop(15));
+    await waitFor('the refused send to be reported', () => errors.length === 1);
+    expect(errors[0]).toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+    send.mockRestore();
+    const again = stop(16);
+    nas.send(again);
+    expect(verifyAccountingResponse(await nas.answerTo(again), again, SECRET)).toBe(true);
+    expect(outcomes).toEqual(['accepted', 'accepted']);
   });
 
   it('answers a Status-Server without calling the handler', async () => {

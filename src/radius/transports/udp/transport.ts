@@ -64,7 +64,13 @@ export function createUdpTransport(options: UdpTransportOptions): Transport {
         socket.on('message', (datagram, from) => {
           options.handler.receive(datagram, { transport: 'udp', address: from.address, port: from.port }, (response) => {
             if (state !== 'bound') return;
-            socket.send(response, from.port, from.address, afterSend);
+            try {
+              socket.send(response, from.port, from.address, afterSend);
+            } catch (error) {
+              // send throws at once for what it refuses before sending (a destination it cannot
+              // address): reported like a failed send, never thrown into the handler's callbacks.
+              onError?.(error as Error);
+            }
           });
         });
         socket.on('error', (error) => options.onError?.(error));
