@@ -243,12 +243,13 @@ export class DeliveryWorker {
       if (error === undefined) {
         lane.failures = 0;
         this.#host.delivered(lane.key, jobs);
-      } else if (error instanceof RblError && !error.transient) {
+      } else if (error instanceof RblError && !error.transient && lane.backend === backend) {
         if (jobs.length === 1) this.#host.deadLettered(lane.key, jobs[0]!, error);
         else lane.solo.push(...jobs.map((job) => job.id));
       } else {
         // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
-        // A call to a backend that a reload has replaced since says nothing of the new one: no pause.
+        // A call to a backend that a reload has replaced since says nothing of the new one, whatever
+        // it failed with (the old token refused, say, which the reload fixed): tried again at once.
         const retired = lane.backend !== backend;
         if (!retired) lane.failures++;
         const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);

@@ -98,6 +98,27 @@ describe('a reload that changes a lane backend', () => {
     expect(state.events.filter((event) => event.type === 'retry-scheduled')).toMatchObject([{ targets: ['10.64.1.4'], delayMs: 0, attempt: 0 }]);
   });
 
+  it('does not dead-letter a job when the replaced backend refuses it for good after the reload (the old token), and delivers it with the new one', async () => {
+    const old = new FakeBackend('api', ['rbl.example.net']);
+    let refuse: () => void = () => undefined;
+    const refused = new Promise<void>((resolve) => (refuse = resolve));
+    old.behaviour = async () => {
+      await refused;
+      throw new RblError('RBL_HTTP_AUTH', 'api: 401 from https://rbl.example.net/v1/delist: the token was refused', { transient: false });
+    };
+    const store = await state.open({ backends: [old], maxSessionAgeMs: 86_400_000 });
+    const job = store.commit({ unlist: unlist('10.64.3.1') });
+    await waitUntil(() => old.calls.length === 1, 5000);
+
+    const fixed = new FakeBackend('api', ['rbl.example.net']);
+    store.setBackends([fixed]);
+    refuse();
+    await job.done;
+    expect(fixed.delivered('rbl.example.net')).toEqual(['10.64.3.1']);
+    expect(state.events.some((event) => event.type === 'dead-lettered')).toBe(false);
+    expect(store.depth()).toBe(0);
+  });
+
   it('holds a small batch back for a call in flight to the new backend, not for one to the old', async () => {
     const old = new FakeBackend('bind', ['rbl.example.net']);
     let oldAnswers: () => void = () => undefined;
