@@ -67,15 +67,28 @@ export function urlCredentials(url: string): string[] {
 }
 
 /**
- * The text with each of `secrets` replaced by REDACTED, longest first. Secrets shorter than 4
- * characters are left alone: hiding every "on" or "1" in a message would say nothing and hide much.
+ * The text with each of `secrets` replaced by REDACTED, longest first, in every form an answer may
+ * echo it in (echoedForms). Secrets shorter than 4 characters are left alone: hiding every "on"
+ * or "1" in a message would say nothing and hide much.
  */
 export function redactSecretsIn(text: string, secrets: readonly string[]): string {
   let shown = text;
-  for (const secret of [...new Set(secrets)].filter((value) => value.length >= 4).sort((a, b) => b.length - a.length)) {
+  const forms = secrets.filter((value) => value.length >= 4).flatMap(echoedForms);
+  for (const secret of [...new Set(forms)].sort((a, b) => b.length - a.length)) {
     shown = shown.split(secret).join(REDACTED);
   }
   return shown;
+}
+
+/**
+ * A secret as an API's answer may quote it: as sent; inside a JSON string, also with "/" escaped
+ * as PHP's json_encode writes it; percent-encoded with upper- or lower-case digits, or with "+"
+ * for a space as in a form. A base64 token holds "/" and "+" often enough for this to matter.
+ */
+function echoedForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const percent = encodeURIComponent(secret);
+  return [secret, json, json.replace(/\//g, '\\/'), percent, percent.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()), percent.replace(/%20/g, '+')];
 }
 
 /** Where a userinfo's secret starts: after the user name's colon (the password), or at once (a bare token). */

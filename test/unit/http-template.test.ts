@@ -138,3 +138,22 @@ describe('bodyExcerpt', () => {
     expect(bodyExcerpt(Buffer.from(body))).toBe(expected);
   });
 });
+
+describe('bodyExcerpt with the credentials the request carried', () => {
+  /** A base64 token: "/", "+" and "=" are where JSON and percent-encoding change it. */
+  const TOKEN = 'AbC/dEf+GhI=';
+  it.each([
+    ['as sent', `invalid token ${TOKEN}`, 'invalid token REDACTED'],
+    ['in PowerDNS\'s error field', JSON.stringify({ error: `invalid token ${TOKEN}` }), 'invalid token REDACTED'],
+    ['in JSON with "/" escaped, as PHP writes it', JSON.stringify({ message: `invalid token ${TOKEN}` }).replace(/\//g, '\\/'), '{"message":"invalid token REDACTED"}'],
+    ['in another JSON field, unescaped', JSON.stringify({ message: `invalid token ${TOKEN}` }), '{"message":"invalid token REDACTED"}'],
+    ['percent-encoded', `<html>invalid token ${encodeURIComponent(TOKEN)}</html>`, '<html>invalid token REDACTED</html>'],
+    ['percent-encoded in lower case', `bad key=${encodeURIComponent(TOKEN).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`, 'bad key=REDACTED'],
+  ])('hides a token echoed %s', (_how, body, shown) => {
+    expect(bodyExcerpt(Buffer.from(body), [TOKEN, `Bearer ${TOKEN}`])).toBe(shown);
+  });
+
+  it('hides a password with a space echoed as a form encodes it', () => {
+    expect(bodyExcerpt(Buffer.from('user=alice&password=pa+ss+word'), ['pa ss word'])).toBe('user=alice&password=REDACTED');
+  });
+});
