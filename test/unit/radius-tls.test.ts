@@ -223,6 +223,43 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
     await connection.waitForClose();
     expect(harness.notices).toContain('RadSec connection closed: its client is no longer configured');
   });
+
+  it('closes a connection whose address a reload gives to another client, unhandled, at its next packet', async () => {
+    const harness = await start({ clients: [radsecClient('proxy1', 'proxy1.test', '127.0.0.0/8')] });
+    const connection = await open(harness.port);
+    await stillAnswers(connection, 64);
+    // The more specific address is proxy2's now: the connection would be proxy2's, whose certificate it may not have.
+    harness.setClients([radsecClient('proxy1', 'proxy1.test', '127.0.0.0/8'), radsecClient('proxy2', 'proxy1.test', '127.0.0.1')]);
+    const handled = harness.requests.length;
+    await connection.write(stop(65));
+    await connection.waitForClose();
+    expect(harness.notices).toContain("RadSec connection closed: its address is client proxy2's in the reloaded config, not proxy1's");
+    expect(harness.requests).toHaveLength(handled);
+    // A new connection from there is proxy2's.
+    await stillAnswers(await open(harness.port), 66);
+    expect(harness.requests.at(-1)!.client.name).toBe('proxy2');
+  });
+
+  it('closes a connection whose certificate lacks the certificate_name a reload adds to its client', async () => {
+    const harness = await start({ clients: [radsecClient('proxy1')] });
+    const connection = await open(harness.port);
+    await stillAnswers(connection, 68);
+    harness.setClients([radsecClient('proxy1', 'other-proxy.test')]);
+    const handled = harness.requests.length;
+    await connection.write(stop(69));
+    await connection.waitForClose();
+    expect(harness.notices).toContain('RadSec connection closed: its certificate does not carry certificate_name other-proxy.test, which the reloaded config asks of proxy1');
+    expect(harness.requests).toHaveLength(handled);
+  });
+
+  it('keeps a connection a reload still admits as the same client, with the reloaded secret', async () => {
+    const harness = await start({ clients: [radsecClient('proxy1', 'proxy1.test')] });
+    const connection = await open(harness.port);
+    await stillAnswers(connection, 71);
+    harness.setClients([radsecClient('proxy1', 'proxy1.test'), radsecClient('proxy9', undefined, '127.0.0.9')]);
+    await stillAnswers(connection, 72);
+    expect(harness.notices).toEqual([]);
+  });
 });
 
 describe('a RadSec client over UDP', () => {

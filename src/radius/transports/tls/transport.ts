@@ -23,7 +23,7 @@ import type { TlsListenerConfig } from './config.js';
 import { answerWriter } from './answers.js';
 import { closingDiscard } from './discard.js';
 import { RadiusStreamFramer } from './framing.js';
-import { certificateCarriesName, certificateNames } from './identity.js';
+import { certificateCarriesName, certificateNames, type CertificateNames } from './identity.js';
 import { OpenConnections } from './open-connections.js';
 import { readingGate } from './reading.js';
 import { requestQueue } from './requests.js';
@@ -104,11 +104,11 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       return refuse('too_many_connections', `${open} connections open, radius.tls.max_connections_per_client is ${config.maxConnectionsPerClient}`, client.name);
     }
     perClient.hold(client.name, socket);
-    serve(socket, client.name, address, port, source);
+    serve(socket, client.name, certificate, address, port, source);
   };
 
   /** One established connection: frame, hand over, answer on the same connection. */
-  const serve = (socket: TLSSocket, clientName: string, address: string, port: number, source: string): void => {
+  const serve = (socket: TLSSocket, clientName: string, certificate: CertificateNames, address: string, port: number, source: string): void => {
     const framer = new RadiusStreamFramer();
     // RFC 5080 §2.2.2 per connection: a request is only ever retransmitted on the connection it came on.
     const duplicates = new DuplicateCache();
@@ -123,15 +123,25 @@ export function createTlsTransport(initial: TlsListenerConfig, context: Transpor
       },
     });
     const reply = (response: Buffer): void => answers.write(response);
+    // The client list the connection was last judged against, and its client there.
+    let judgedAgainst: readonly ClientConfig[] | undefined;
+    let client: ClientConfig | undefined;
     const requests = requestQueue(reading, (packet, finished) => {
       if (closing.has(socket) || socket.destroyed) return 'closing';
-      // Looked up per packet, so a reloaded secret applies at once; a removed client loses its connection.
-      const client = currentClient(context.clients(), clientName);
-      if (!client) {
-        notice('RadSec connection closed: its client is no longer configured', { source, client: clientName });
-        closeConnection(socket);
-        return 'closing';
+      // Judged again after each reload, so a reloaded secret applies at once, and a connection the
+      // new config would refuse (its client gone, or its address or certificate_name changed) goes.
+      const clients = context.clients();
+      if (clients !== judgedAgainst) {
+        judgedAgainst = clients;
+        const verdict = rejudge(clients, clientName, address, certificate);
+        if (typeof verdict === 'string') {
+          notice(`RadSec connection closed: ${verdict}`, { source, client: clientName });
+          closeConnection(socket);
+          return 'closing';
+        }
+        client = verdict;
       }
+      if (!client) return 'closing';
       const outcome = context.handler.receive(packet, { transport: 'tls', address, port, client, duplicates }, reply, finished);
       if (outcome === undefined) return 'handed_over';
       // RFC 6613 §2.6.4: the handler counted and logged the discard; the connection goes with it,
@@ -309,9 +319,18 @@ function boundPort(server: Server, configured: number): number {
   return address && typeof address === 'object' ? address.port : configured;
 }
 
-/** The client config of `name` in the current (maybe reloaded) list, if it is still a RadSec client. */
-function currentClient(clients: readonly ClientConfig[], name: string): ClientConfig | undefined {
-  return clients.find((client) => client.name === name && client.transport === 'tls');
+/**
+ * The connection's client in a reloaded list, judged as admit() judged it (RFC 6614 §2.3: its
+ * address and its certificate both say who it is), or why the new config would refuse it.
+ */
+function rejudge(clients: readonly ClientConfig[], name: string, address: string, certificate: CertificateNames): ClientConfig | string {
+  if (!clients.some((client) => client.name === name && client.transport === 'tls')) return 'its client is no longer configured';
+  const client = matchClient(clients, address, 'tls');
+  if (client?.name !== name) return `its address is ${client ? `client ${client.name}'s` : "no tls client's"} in the reloaded config, not ${name}'s`;
+  if (client.certificateName !== undefined && !certificateCarriesName(certificate, client.certificateName)) {
+    return `its certificate does not carry certificate_name ${client.certificateName}, which the reloaded config asks of ${name}`;
+  }
+  return client;
 }
 
 /** "::ffff:192.0.2.1" as "192.0.2.1": a dual-stack socket reports IPv4 peers mapped. */
