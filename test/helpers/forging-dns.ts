@@ -23,7 +23,11 @@ export type Forgery =
   | 'NOTAUTH/BADKEY with a MAC'
   | 'unsigned NOTAUTH without a TSIG error'
   | 'unsigned REFUSED with another message ID'
-  | 'unsigned REFUSED from another port';
+  | 'unsigned REFUSED from another port'
+  // The one unsigned answer RFC 8945 §5.3.2 lets a server send: anyone can forge it too.
+  | 'NOTAUTH/BADSIG with an empty MAC'
+  | 'NOTAUTH/BADKEY with an empty MAC'
+  | 'NOTAUTH/BADTIME with an empty MAC';
 
 export interface ForgingDnsServer {
   readonly port: number;
@@ -105,9 +109,9 @@ export function forgeAnswer(request: Buffer, forgery: Forgery, key: TsigKey): Bu
   body.writeUInt16BE(0, 10);
   if (forgery.includes('another message ID')) body.writeUInt16BE((request.readUInt16BE(0) + 1) & 0xffff, 0);
   if (forgery.startsWith('unsigned')) return body;
-  const error = forgery.includes('BADSIG') ? 16 : forgery.includes('BADKEY') ? 17 : 0;
+  const error = forgery.includes('BADSIG') ? 16 : forgery.includes('BADKEY') ? 17 : forgery.includes('BADTIME') ? 18 : 0;
   // A MAC of the right length that no one computed: all a forger without the key can offer.
-  const mac = randomBytes(tsigMacLength(key));
+  const mac = forgery.endsWith('with an empty MAC') ? Buffer.alloc(0) : randomBytes(tsigMacLength(key));
   const time = Buffer.alloc(6);
   time.writeUIntBE(Math.floor(Date.now() / 1000), 0, 6);
   const fixed = (value: number): Buffer => Buffer.from([value >> 8, value & 0xff]);

@@ -32,13 +32,16 @@ const FORGERIES: readonly Forgery[] = [
   'unsigned REFUSED from another port',
 ];
 const ADDRESSES = FORGERIES.map((_, index) => `10.64.9.${index + 1}`);
+/** What a server may send unsigned, and so a forger too: believed only when no signed answer comes. */
+const UNSIGNED_REJECTIONS: readonly Forgery[] = ['NOTAUTH/BADSIG with an empty MAC', 'NOTAUTH/BADKEY with an empty MAC', 'NOTAUTH/BADTIME with an empty MAC'];
+const REJECTED_ADDRESSES = UNSIGNED_REJECTIONS.map((_, index) => `10.64.10.${index + 1}`);
 
 describe.skipIf(!havePeers('named', 'tsig-keygen'))('forged DNS answers in front of a real BIND', () => {
   let bind: BindServer;
   let forger: ForgingDnsServer | undefined;
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...ADDRESSES, '10.64.8.1', '10.64.8.2'], ZONE) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...ADDRESSES, ...REJECTED_ADDRESSES, '10.64.8.1', '10.64.8.2', '10.64.8.3'], ZONE) }] });
   });
   afterEach(async () => {
     await forger?.close();
@@ -56,6 +59,25 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('forged DNS answers in front
     expect(forger.forged()).toBe(1);
     expect(forger.relayed()).toBe(1);
     expect(bind.query(dnsblName(address, ZONE), 'A')).toEqual([]);
+  });
+
+  test.each(UNSIGNED_REJECTIONS.map((forgery, index) => [forgery, REJECTED_ADDRESSES[index]!] as const))(
+    'an unlist raced by "%s" (which a server may send) waits for the signed answer and succeeds',
+    async (forgery, address) => {
+      forger = await startForgingDns({ key: bind.key, forgeries: [forgery], upstreamPort: bind.port, letThrough: true });
+      await backendVia(forger.port).unlist(ZONE, [parsePrefix(address)]);
+      expect(forger.forged()).toBe(1);
+      expect(bind.query(dnsblName(address, ZONE), 'A')).toEqual([]);
+    },
+  );
+
+  test('with only an unsigned BADKEY and no signed answer, the unlist fails transiently with BADKEY once the timeout is over', async () => {
+    forger = await startForgingDns({ key: bind.key, forgeries: ['NOTAUTH/BADKEY with an empty MAC'], upstreamPort: bind.port });
+    const started = Date.now();
+    const error = await rejection(backendVia(forger.port, 600).unlist(ZONE, [parsePrefix('10.64.8.3')]));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(error).toMatchObject({ code: 'RBL_DNS_BADKEY', transient: true });
+    expect(bind.query(dnsblName('10.64.8.3', ZONE), 'A')).toEqual(['127.0.0.2']);
   });
 
   test('check and probe, raced by every forgery at once, read the real answer', async () => {

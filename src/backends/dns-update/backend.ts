@@ -63,16 +63,29 @@ export function createDnsUpdateBackend(config: DnsUpdateBackendConfig): Backend 
     const signed = signTsig(message, config.tsig);
     const requestMac = requestMacOf(signed, config.tsig);
     let believed: BelievedAnswer | undefined;
-    await exchange(config.server, signed, {
-      timeoutMs: config.timeoutMs,
-      pool,
-      judge: (response) => {
-        const judged = judgeAnswer(response, requestMac, config.tsig);
-        if ('reason' in judged) return judged.reason;
-        believed = judged;
-        return undefined;
-      },
-    });
+    // An unsigned rejection of our key or time (the one unsigned answer RFC 8945 §5.3.2 allows): anyone
+    // who can send a datagram can forge it, so the wait goes on for a signed answer, and it is
+    // believed only when none comes.
+    let rejection: BelievedAnswer | undefined;
+    try {
+      await exchange(config.server, signed, {
+        timeoutMs: config.timeoutMs,
+        pool,
+        judge: (response) => {
+          const judged = judgeAnswer(response, requestMac, config.tsig);
+          if ('reason' in judged) return judged.reason;
+          if (!judged.verification.valid) {
+            rejection ??= judged;
+            return 'an unsigned rejection of the key (NOTAUTH with an empty MAC), believed only if no signed answer follows';
+          }
+          believed = judged;
+          return undefined;
+        },
+      });
+    } catch (error) {
+      if (rejection) checkAnswer(rejection.message.header.rcode, rejection.verification, answer, acceptNxdomain);
+      throw error;
+    }
     // exchange resolves only after judge took an answer (a TC answer is followed by a TCP exchange).
     const { message: parsed, verification } = believed!;
     checkAnswer(parsed.header.rcode, verification, answer, acceptNxdomain);
