@@ -59,7 +59,7 @@ export function statusText(report: StatusReport): string[] {
     `http: ${report.http ? hostPort(report.http.address, report.http.port) : 'off'}`,
     `journal: ${report.journal.writable ? 'writable' : 'NOT WRITABLE (see the log for RBL_STATE_DIR)'}; acknowledging once ${report.ack === 'unlisted' ? 'unlisted' : 'journaled'}`,
     `queue: ${report.queue.depth} pending, ${report.queue.dead_letters} dead ${report.queue.dead_letters === 1 ? 'letter' : 'letters'}${report.queue.dead_letters > 0 ? ' (see rbl-unlist queue list)' : ''}`,
-    `sessions: ${report.sessions}`,
+    `sessions: ${report.sessions}${report.nas_keys === undefined ? '' : ` from ${plural(report.nas_keys, 'NAS key')}`}`,
     `rates over the last ${rates.window_seconds} s: ${rates.packets_per_second} packets/s, ${rates.events_per_second} events/s, ${rates.unlists_per_second} unlists/s`,
     `clients (${report.clients.length}):`,
     ...alignColumns(report.clients.map(clientRow), '  '),

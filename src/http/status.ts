@@ -54,6 +54,7 @@ export interface StatusSources {
   readonly queueDepth: () => number;
   readonly deadLetters: () => number;
   readonly sessions: () => number;
+  readonly nasKeys: () => number;
 }
 
 /** One client's line in the report. */
@@ -98,6 +99,8 @@ export interface StatusReport {
   readonly journal: { readonly writable: boolean };
   readonly queue: { readonly depth: number; readonly dead_letters: number };
   readonly sessions: number;
+  /** Client and NAS key pairs those sessions come from. */
+  readonly nas_keys: number;
   readonly rates: { readonly window_seconds: number; readonly packets_per_second: number; readonly events_per_second: number; readonly unlists_per_second: number };
 }
 
@@ -148,6 +151,7 @@ export function statusReport(sources: StatusSources, now = Date.now()): StatusRe
     journal: { writable: sources.journalWritable() },
     queue: { depth: sources.queueDepth(), dead_letters: sources.deadLetters() },
     sessions: sources.sessions(),
+    nas_keys: sources.nasKeys(),
     rates: {
       window_seconds: sources.rates.seconds,
       packets_per_second: round(sources.rates.perSecond('packets')),

@@ -56,6 +56,8 @@ export interface SessionRecord extends Omit<Session, 'addresses'> {
 
 /** The read side of the table, as the daemon sees it. */
 export interface ReadonlySessionTable {
+  /** Client and NAS key pairs that have a recorded session now. */
+  readonly nasKeys: number;
   /** The session with this client, NAS key and Acct-Session-Id. */
   get(client: string, nas: string, sessionId: string): Session | undefined;
   /** The session that holds this address (formatPrefix text) now, if any. */
@@ -94,6 +96,13 @@ export class SessionTable implements ReadonlySessionTable {
   readonly #scopeIds = new Map<string, number>();
   readonly #scopeClient: string[] = [];
   readonly #scopeNas: string[] = [];
+  /**
+   * Sessions per scope. A scope no session holds is forgotten and its number used again: a client
+   * may name a new NAS-Identifier in every session, and the scopes would otherwise outgrow the
+   * sessions (about 700 bytes each) until a restart.
+   */
+  readonly #scopeSessions: number[] = [];
+  readonly #freeScopes: number[] = [];
   readonly #stopped = new StoppedSessions();
 
   readonly #flags = new PagedColumn((n) => new Uint8Array(n));
@@ -255,6 +264,7 @@ export class SessionTable implements ReadonlySessionTable {
     if (slot < 0) {
       slot = this.#allocate();
       this.#setScope(slot, scope);
+      this.#scopeSessions[scope]!++;
       this.#ids.store(slot, session.sessionId);
       this.#byKey.insert(slot, this.#ids.hash(slot, scope));
       this.#size++;
@@ -340,8 +350,9 @@ export class SessionTable implements ReadonlySessionTable {
     const slot = this.#slotOf(client, nas, sessionId);
     if (slot < 0) return undefined;
     const session = this.#session(slot);
+    const scope = this.#scopeOf(slot);
     this.#unindex(slot);
-    this.#byKey.delete(slot, this.#ids.hash(slot, this.#scopeOf(slot)));
+    this.#byKey.delete(slot, this.#ids.hash(slot, scope));
     this.#ids.release(slot);
     this.#oddTimes.delete(slot);
     this.#oddScopes.delete(slot);
@@ -349,6 +360,7 @@ export class SessionTable implements ReadonlySessionTable {
     this.#flags.set(slot, FREE);
     this.#freeSlots.push(slot);
     this.#size--;
+    this.#releaseScope(scope);
     this.#ids.compact(() => this.#liveSlots());
     return session;
   }
@@ -377,12 +389,25 @@ export class SessionTable implements ReadonlySessionTable {
     const key = scopeKey(client, nas);
     let id = this.#scopeIds.get(key);
     if (id === undefined) {
-      id = this.#scopeClient.length;
-      this.#scopeClient.push(client);
-      this.#scopeNas.push(nas);
+      id = this.#freeScopes.pop() ?? this.#scopeClient.length;
+      this.#scopeClient[id] = client;
+      this.#scopeNas[id] = nas;
+      this.#scopeSessions[id] = 0;
       this.#scopeIds.set(key, id);
     }
     return id;
+  }
+
+  #releaseScope(scope: number): void {
+    if (--this.#scopeSessions[scope]! > 0) return;
+    this.#scopeIds.delete(scopeKey(this.#scopeClient[scope]!, this.#scopeNas[scope]!));
+    this.#scopeClient[scope] = '';
+    this.#scopeNas[scope] = '';
+    this.#freeScopes.push(scope);
+  }
+
+  get nasKeys(): number {
+    return this.#scopeIds.size;
   }
 
   #scopeOf(slot: number): number {

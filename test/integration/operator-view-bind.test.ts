@@ -173,7 +173,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     const result = await cli('status', '--json');
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as StatusReport & { ok: boolean };
-    expect(report).toMatchObject({ ok: true, service: 'rbl-unlist', ack: 'journal', journal: { writable: true }, sessions: 1 });
+    expect(report).toMatchObject({ ok: true, service: 'rbl-unlist', ack: 'journal', journal: { writable: true }, sessions: 1, nas_keys: 1 });
     expect(report.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(report.uptime_seconds).toBeGreaterThanOrEqual(0);
     expect(report.listeners).toEqual([expect.objectContaining({ transport: 'udp', address: '127.0.0.1', port: radiusPort })]);
@@ -196,7 +196,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     expect(text.stdout).toMatch(/^version: rbl-unlist \d+\.\d+\.\d+/m);
     expect(text.stdout).toMatch(/^clients \(1\):\n {2}nas1\s+127\.0\.0\.1\s+7 packets\s+6 accepted\s+1 discarded\s+last packet /m);
     expect(text.stdout).toContain('last discard: bad_authenticator');
-    expect(text.stdout).toMatch(/^sessions: 1$/m);
+    expect(text.stdout).toMatch(/^sessions: 1 from 1 NAS key$/m);
     expect(text.stdout).toMatch(/^rates over the last 60 s: [\d.]+ packets\/s, [\d.]+ events\/s, [\d.]+ unlists\/s$/m);
   }, 40_000);
 

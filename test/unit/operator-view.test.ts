@@ -27,6 +27,7 @@ function viewWith(table: SessionTable | undefined, jobs: JobDeliveries[] = [], n
     queueDepth: () => jobs.length,
     deadLetters: () => 0,
     sessions: () => table?.size ?? 0,
+    nasKeys: () => table?.nasKeys ?? 0,
     sessionTable: () => table,
     jobsMatching: (matches) => jobs.filter(({ job }) => job.targets.some(matches)),
     now,

@@ -386,3 +386,39 @@ describe('stopped-session memory', () => {
     expect(rows.map((row) => row[2])).toEqual(Array.from({ length: 3000 }, (_, i) => 2001 + i));
   });
 });
+
+describe('NAS keys that come and go', () => {
+  it('are forgotten with their last session, so 70,000 distinct NAS-Identifiers leave nothing behind', () => {
+    const table = new SessionTable();
+    // More than the 65,535 scope numbers a slot keeps inline: the overflow path is churned through too.
+    for (let i = 0; i < 70_000; i++) {
+      table.upsert(session(`nas-${i}-${'x'.repeat(200)}`, 's', [ipv4Text(0x0a400000 + (i % 60_000))]));
+      expect(table.stop({ client: 'ras1', nas: `nas-${i}-${'x'.repeat(200)}`, sessionId: 's' }, { at: 2000, nasTime: undefined })).toBeDefined();
+    }
+    expect(table.size).toBe(0);
+    expect(table.nasKeys).toBe(0);
+  });
+
+  it('give their number to the next NAS key without mixing the sessions of the two', () => {
+    const table = new SessionTable();
+    table.upsert(session('nas-a', 'a1', ['10.64.0.1']));
+    table.upsert(session('nas-keep', 'k1', ['10.64.0.9']));
+    table.remove('ras1', 'nas-a', 'a1');
+    expect(table.nasKeys).toBe(1);
+    // nas-b takes nas-a's freed number; then nas-a comes back with a new one.
+    table.upsert(session('nas-b', 'a1', ['10.64.0.2']));
+    table.upsert(session('nas-a', 'a1', ['10.64.0.3']));
+    expect(table.nasKeys).toBe(3);
+    expect(table.get('ras1', 'nas-b', 'a1')?.addresses).toEqual(['10.64.0.2']);
+    expect(table.get('ras1', 'nas-a', 'a1')?.addresses).toEqual(['10.64.0.3']);
+    expect(table.get('ras1', 'nas-keep', 'k1')?.addresses).toEqual(['10.64.0.9']);
+    expect(table.sessionsOfNas('ras1', 'nas-b').map((s) => s.addresses)).toEqual([['10.64.0.2']]);
+    expect(table.sessionsOfNas('ras1', 'nas-a').map((s) => s.addresses)).toEqual([['10.64.0.3']]);
+    expect(table.ownerOf('10.64.0.2')).toMatchObject({ nas: 'nas-b' });
+    // A session of a NAS key that still has another keeps the key.
+    table.upsert(session('nas-b', 'b2', ['10.64.0.4']));
+    table.remove('ras1', 'nas-b', 'a1');
+    expect(table.nasKeys).toBe(3);
+    expect(table.get('ras1', 'nas-b', 'b2')).toBeDefined();
+  });
+});
