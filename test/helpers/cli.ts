@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/program.js';
-import { BUILT_CLI, PROJECT_ROOT } from './service.js';
+import { freePort } from './peers.js';
+import { BUILT_CLI, PROJECT_ROOT, serviceConfigYaml, writeConfig } from './service.js';
 
 export interface CliResult {
   readonly status: number;
@@ -69,6 +70,21 @@ export function writeKeyFile(dir: string, file: string, options: { name?: string
   const text = `key "${options.name ?? 'unlist-key'}" {\n\talgorithm ${options.algorithm ?? 'hmac-sha256'};\n\tsecret "${options.secret ?? TEST_TSIG_SECRET}";\n};\n`;
   writeFileSync(path, text, { mode: options.mode ?? 0o600 });
   return path;
+}
+
+/**
+ * A service config in `dir` on a free RADIUS port whose one backend never answers (127.0.0.1:9), so
+ * every Stop stays pending: for tests of the service and its state.dir, not of delivery.
+ */
+export async function pendingServiceConfig(dir: string, stateDir: string, name = 'config.yaml'): Promise<{ file: string; radiusPort: number }> {
+  const radiusPort = await freePort();
+  const keyFile = writeKeyFile(dir, 'tsig.key');
+  const yaml = serviceConfigYaml({
+    radiusPort,
+    backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }],
+    stateDir,
+  });
+  return { file: writeConfig(dir, yaml, name), radiusPort };
 }
 
 export interface DnsBackendSpec {

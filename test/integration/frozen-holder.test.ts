@@ -9,10 +9,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBuiltCli, writeKeyFile } from '../helpers/cli.js';
-import { executable, freePort, havePeers, tempDir } from '../helpers/peers.js';
+import { pendingServiceConfig, runBuiltCli } from '../helpers/cli.js';
+import { executable, havePeers, tempDir } from '../helpers/peers.js';
 import { accountingAnswered, buildAccountingRequest } from '../helpers/radius-packets.js';
-import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { NAS_SECRET, startService, type ServiceHandle } from '../helpers/service.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -30,17 +30,7 @@ afterEach(async () => {
   temp.remove();
 });
 
-/** A service config on its own RADIUS port; the backend never answers, so every Stop stays pending. */
-async function configFor(stateDir: string, name: string): Promise<{ file: string; radiusPort: number }> {
-  const radiusPort = await freePort();
-  const keyFile = writeKeyFile(temp.dir, 'tsig.key');
-  const yaml = serviceConfigYaml({
-    radiusPort,
-    backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }],
-    stateDir,
-  });
-  return { file: writeConfig(temp.dir, yaml, name), radiusPort };
-}
+const configFor = (stateDir: string, name?: string): Promise<{ file: string; radiusPort: number }> => pendingServiceConfig(temp.dir, stateDir, name);
 
 const stop = (identifier: number, address: string): Buffer =>
   buildAccountingRequest({

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBuiltCli, writeKeyFile } from '../helpers/cli.js';
-import { executable, freePort, havePeers, tempDir } from '../helpers/peers.js';
+import { pendingServiceConfig, runBuiltCli } from '../helpers/cli.js';
+import { executable, havePeers, tempDir } from '../helpers/peers.js';
 import { accountingAnswered, buildAccountingRequest } from '../helpers/radius-packets.js';
-import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
+import { NAS_SECRET, startService, type ServiceHandle } from '../helpers/service.js';
 
 const isRoot = process.getuid?.() === 0;
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
@@ -28,16 +28,7 @@ afterEach(async () => {
   temp.remove();
 });
 
-async function configFor(stateDir: string, name = 'config.yaml'): Promise<{ file: string; radiusPort: number }> {
-  const radiusPort = await freePort();
-  const keyFile = writeKeyFile(temp.dir, 'tsig.key');
-  const yaml = serviceConfigYaml({
-    radiusPort,
-    backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }],
-    stateDir,
-  });
-  return { file: writeConfig(temp.dir, yaml, name), radiusPort };
-}
+const configFor = (stateDir: string, name?: string): Promise<{ file: string; radiusPort: number }> => pendingServiceConfig(temp.dir, stateDir, name);
 
 async function serve(file: string, launcher?: readonly string[], timeoutMs?: number): Promise<ServiceHandle> {
   const service = await startService(file, { launcher, timeoutMs });
