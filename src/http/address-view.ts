@@ -83,13 +83,24 @@ export interface AddressReport {
   readonly history: { readonly addresses: number; readonly limit: number };
 }
 
-/** The report for one address, or RBL_ADDRESS_INVALID when the text does not parse. */
+/**
+ * The widest prefixes a report looks into: a customer's address, or a delegated IPv6 prefix. A
+ * wider one (0.0.0.0/0) would list the whole queue in one answer, hundreds of MB built while the
+ * accounting on the same event loop waits.
+ */
+export const WIDEST_PREFIX = { 4: 24, 6: 48 } as const;
+
+/** The report for one address, or RBL_ADDRESS_INVALID when the text does not parse or is too wide a prefix. */
 export function addressReport(text: string, sources: AddressSources): AddressReport {
   let target: IpPrefix;
   try {
     target = parsePrefix(text);
   } catch (error) {
     throw error instanceof RblError ? error : new RblError('RBL_ADDRESS_INVALID', `"${text}" is not an address or prefix`);
+  }
+  const widest = WIDEST_PREFIX[target.family];
+  if (target.prefixLength < widest) {
+    throw new RblError('RBL_ADDRESS_INVALID', `"${text}" is wider than the /${widest} an IPv${target.family} question may be: ask about an address or a prefix of /${widest} or longer`);
   }
   const address = formatPrefix(target);
   const iso = (ms: number): string => new Date(ms).toISOString();

@@ -3,7 +3,10 @@
  * loopback listener under the page's own name (one its owner makes resolve to 127.0.0.1), and read
  * the answers, and /status and /addresses name subscribers. So a listener on a loopback address
  * answers only requests whose Host names a loopback address or localhost. A listener on another
- * address is reached by name (Prometheus, a load balancer) and takes any Host. Pure code.
+ * address is reached by name (Prometheus, a load balancer) and takes any Host for its health and
+ * metrics; but it may be the loopback listener in disguise (0.0.0.0 answers on 127.0.0.1 too, and
+ * a container's port is published on the host's loopback), so the views that name subscribers
+ * answer there only a Host that is an address or localhost: no name a web page can rebind. Pure code.
  */
 import { unmappedAddressBytes } from '../net/address.js';
 
@@ -27,4 +30,16 @@ export function hostAllowed(listenHost: string, header: string | undefined): boo
   if (!isLoopbackAddress(listenHost) || header === undefined) return true;
   const host = hostOfHeader(header);
   return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
+}
+
+/**
+ * Whether a request with this Host header may read the views that name subscribers (/status,
+ * /addresses) from a listener on `listenHost`: on a loopback listener as hostAllowed, elsewhere
+ * for an address or localhost only.
+ */
+export function subscriberViewsAllowed(listenHost: string, header: string | undefined): boolean {
+  if (header === undefined) return true;
+  if (isLoopbackAddress(listenHost)) return hostAllowed(listenHost, header);
+  const host = hostOfHeader(header);
+  return host === 'localhost' || host.endsWith('.localhost') || unmappedAddressBytes(host) !== undefined;
 }

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Endpoint } from '../config/load.js';
 import { RblError } from '../errors.js';
-import { hostAllowed } from './host-check.js';
+import { hostAllowed, subscriberViewsAllowed } from './host-check.js';
 import type { Metrics } from './metrics.js';
 import type { ReadinessReport } from './readiness.js';
 import { endpointText } from '../net/host-port.js';
@@ -49,6 +49,15 @@ export const HTTP_LIMITS = Object.freeze({
   keepAliveTimeoutMs: 5_000,
   /** How often Node checks the two request timeouts; its default (30 s) would let a slow client stay six times longer. */
   checkIntervalMs: 1_000,
+  /**
+   * An answer not handed to the kernel this long after it was made closes its connection: the
+   * request timeouts end once a request is read, and Node's socket timeout counts the kernel taking
+   * a few bytes now and then as activity, so a client that never reads its answers would otherwise
+   * hold its place (and the answers in memory) for good.
+   */
+  stalledMs: 10_000,
+  /** Requests one connection may send; the ones past it are answered 503 and the connection closes. */
+  maxRequestsPerConnection: 100,
 });
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -67,12 +76,21 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       };
     }
     const path = (request.url ?? '/').split('?')[0];
-    const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
-    const view = known ? undefined : options.views?.(path ?? '/');
-    if (!known && !view) return { status: 404, contentType: TEXT_TYPE, body: 'not found: try /healthz, /readyz, /metrics, /status or /addresses/ADDRESS\n' };
+    // Checked before a view is built: a POST must not cost what a GET of the same view does.
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return { status: 405, contentType: TEXT_TYPE, body: 'method not allowed: this endpoint is read-only\n', headers: { Allow: 'GET, HEAD' } };
     }
+    const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
+    const namesSubscribers = path === '/status' || (path ?? '').startsWith('/addresses/');
+    if (namesSubscribers && !subscriberViewsAllowed(listen.host, request.headers.host)) {
+      return {
+        status: 403,
+        contentType: TEXT_TYPE,
+        body: `forbidden: ${path} names subscribers, and is answered for a Host that is an address or localhost only, not for ${JSON.stringify(request.headers.host)} (a name a web page could make resolve to this endpoint, DNS rebinding); /healthz, /readyz and /metrics take any Host here\n`,
+      };
+    }
+    const view = known ? undefined : options.views?.(path ?? '/');
+    if (!known && !view) return { status: 404, contentType: TEXT_TYPE, body: 'not found: try /healthz, /readyz, /metrics, /status or /addresses/ADDRESS\n' };
     if (view) return { status: view.status, contentType: JSON_TYPE, body: `${JSON.stringify(view.body)}\n` };
     if (path === '/healthz') return { status: 200, contentType: JSON_TYPE, body: `${JSON.stringify({ status: 'ok' })}\n` };
     if (path === '/readyz') {
@@ -90,6 +108,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }, (request: IncomingMessage, response: ServerResponse) => {
     // The request body, if any, is never needed: drain it so the connection can be reused.
     request.resume();
+    const stalled = setTimeout(() => response.destroy(), HTTP_LIMITS.stalledMs);
+    stalled.unref();
+    response.once('close', () => clearTimeout(stalled));
     route(request)
       .catch((error: unknown): Reply => ({ status: 500, contentType: TEXT_TYPE, body: `internal error: ${error instanceof Error ? error.message : String(error)}\n` }))
       .then((reply) => {
@@ -104,6 +125,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   server.maxConnections = HTTP_LIMITS.maxConnections;
+  server.maxRequestsPerSocket = HTTP_LIMITS.maxRequestsPerConnection;
 
   return {
     start() {

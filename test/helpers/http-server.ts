@@ -14,7 +14,7 @@ import type { Backend } from '../../src/backends/types.js';
 import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import type { ReadinessReport } from '../../src/http/readiness.js';
-import { createHttpServer, type HttpServer } from '../../src/http/server.js';
+import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../src/http/server.js';
 import { tempDir } from './peers.js';
 
 export interface RecordedRequest {
@@ -160,7 +160,10 @@ export function useRecordingServer(): RecordingFixture {
 export const LOOPBACK = { host: '127.0.0.1', port: 0, family: 4 as const };
 
 /** Registers an afterEach hook that closes the monitoring endpoints `serve` started (those left in `servers`). */
-export function useMonitoringServers(): { servers: HttpServer[]; serve(readiness?: () => ReadinessReport, metrics?: ReturnType<typeof createMetrics>): Promise<string> } {
+export function useMonitoringServers(): {
+  servers: HttpServer[];
+  serve(readiness?: () => ReadinessReport, metrics?: ReturnType<typeof createMetrics>, views?: HttpServerOptions['views']): Promise<string>;
+} {
   const servers: HttpServer[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((server) => server.close()));
@@ -168,8 +171,8 @@ export function useMonitoringServers(): { servers: HttpServer[]; serve(readiness
   return {
     servers,
     /** Starts the monitoring endpoint on LOOPBACK and returns its http://127.0.0.1:PORT. */
-    async serve(readiness = () => ({ ready: true, checks: {} }), metrics = createMetrics()) {
-      const server = createHttpServer({ listen: LOOPBACK, metrics, readiness });
+    async serve(readiness = () => ({ ready: true, checks: {} }), metrics = createMetrics(), views = undefined) {
+      const server = createHttpServer({ listen: LOOPBACK, metrics, readiness, views });
       servers.push(server);
       await server.start();
       return `http://127.0.0.1:${server.address().port}`;

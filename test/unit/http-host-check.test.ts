@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/http/metrics.js';
-import { hostAllowed, hostOfHeader, isLoopbackAddress } from '../../src/http/host-check.js';
+import { hostAllowed, hostOfHeader, isLoopbackAddress, subscriberViewsAllowed } from '../../src/http/host-check.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { LOOPBACK, useMonitoringServers } from '../helpers/http-server.js';
 
@@ -56,6 +56,24 @@ describe('which Host a listener answers', () => {
   ])('a listener on %s answers Host %s: %s', (listen, header, allowed) => {
     expect(hostAllowed(listen, header)).toBe(allowed);
   });
+
+  it.each([
+    ['127.0.0.1', 'localhost:9813', true],
+    ['127.0.0.1', 'rebind.example:9813', false],
+    // 0.0.0.0 answers on 127.0.0.1 too, and a container's port is published on the host's loopback.
+    ['0.0.0.0', 'rebind.example:9813', false],
+    ['0.0.0.0', 'rbl-unlist.example.net:9813', false],
+    ['0.0.0.0', '127.0.0.1:9813', true],
+    ['0.0.0.0', '192.0.2.10:9813', true],
+    ['0.0.0.0', '[2001:db8::10]:9813', true],
+    ['0.0.0.0', 'localhost:9813', true],
+    ['::', 'rebind.example', false],
+    ['192.0.2.10', 'rbl-unlist.example.net', false],
+    ['192.0.2.10', '192.0.2.10:9813', true],
+    ['0.0.0.0', undefined, true],
+  ])('a listener on %s shows /status and /addresses to Host %s: %s', (listen, header, allowed) => {
+    expect(subscriberViewsAllowed(listen, header)).toBe(allowed);
+  });
 });
 
 /** GET path from 127.0.0.1:port with this Host header. */
@@ -84,5 +102,28 @@ describe('the monitoring endpoint on a loopback address', () => {
     expect(refused.body).not.toContain('alice');
     expect(await getWithHost(port, '/status', `localhost:${port}`)).toEqual({ status: 200, body: '{"subscribers":"alice"}\n' });
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('the monitoring endpoint on a wildcard address', () => {
+  it('shows /status only for a Host that is an address or localhost, and /metrics and /healthz for any', async () => {
+    const server = createHttpServer({
+      listen: { host: '0.0.0.0', port: 0, family: 4 },
+      metrics: createMetrics(),
+      readiness: () => ({ ready: true, checks: {} }),
+      views: () => ({ status: 200, body: { subscribers: 'alice' } }),
+    });
+    servers.push(server);
+    await server.start();
+    const { port } = server.address();
+    for (const path of ['/status', '/addresses/10.64.0.9']) {
+      const refused = await getWithHost(port, path, `rebind.example:${port}`);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toContain(`${path} names subscribers`);
+      expect(refused.body).not.toContain('alice');
+      expect(await getWithHost(port, path, `127.0.0.1:${port}`)).toEqual({ status: 200, body: '{"subscribers":"alice"}\n' });
+    }
+    expect((await getWithHost(port, '/healthz', `rbl-unlist.example.net:${port}`)).status).toBe(200);
+    expect((await getWithHost(port, '/metrics', `rbl-unlist.example.net:${port}`)).status).toBe(200);
   });
 });

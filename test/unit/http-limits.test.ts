@@ -51,6 +51,37 @@ describe('monitoring endpoint bounds', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   }, 20_000);
 
+  it('closes a connection that never reads its answers once one has waited stalledMs to be sent, and keeps answering /healthz', async () => {
+    // A view of 8 MB: four of them fill every socket buffer on the way.
+    const big = { blob: 'x'.repeat(8_000_000) };
+    const base = await serve(undefined, undefined, (path) => (path === '/status' ? { status: 200, body: big } : undefined));
+    const greedy = await rawConnection(base);
+    greedy.socket.pause();
+    greedy.socket.write('GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(4));
+    // A paused socket does not see the server's close: it reads again once the server has given up.
+    await new Promise((resolve) => setTimeout(resolve, HTTP_LIMITS.stalledMs + 3000));
+    let bytes = 0;
+    greedy.socket.removeAllListeners('data');
+    greedy.socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    greedy.socket.resume();
+    const closed = await Promise.race([greedy.closed.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 5000))]);
+    expect(closed).toBe(true);
+    // Cut off: what the socket buffers held, not the four answers.
+    expect(bytes).toBeLessThan(4 * 8_000_000);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  }, 40_000);
+
+  it(`answers at most ${HTTP_LIMITS.maxRequestsPerConnection} requests on one connection, the ones past it 503, and then closes it`, async () => {
+    const base = await serve();
+    const pipelining = await rawConnection(base);
+    pipelining.socket.write(HEALTHZ.repeat(HTTP_LIMITS.maxRequestsPerConnection + 5));
+    await pipelining.closed;
+    const statuses = [...pipelining.received().matchAll(/HTTP\/1\.1 (\d+)/g)].map((match) => match[1]);
+    expect(statuses.slice(0, HTTP_LIMITS.maxRequestsPerConnection).every((status) => status === '200')).toBe(true);
+    expect(statuses.slice(HTTP_LIMITS.maxRequestsPerConnection).every((status) => status === '503')).toBe(true);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  }, 30_000);
+
   it(`refuses a connection over the cap of ${HTTP_LIMITS.maxConnections}, and answers /healthz again once they close`, async () => {
     const base = await serve();
     // Each held connection is first answered on a keep-alive request: the server has accepted it.

@@ -76,7 +76,21 @@ describe("the operator's view", () => {
     expect(session('2001:db8:1:3::/56')).toMatchObject({ session_id: 's1', held_prefix: '2001:db8:1::/48' });
     expect(session('2001:db8:1::/48')).toMatchObject({ session_id: 's1', held_prefix: null });
     expect(session('2001:db8:2::5')).toBeNull();
-    expect(session('2001:db8::/32')).toBeNull();
+    expect(session('2001:db8:2::/48')).toBeNull();
+  });
+
+  it('refuses a prefix wider than /24 (IPv4) or /48 (IPv6), which would list the whole queue, with 400 RBL_ADDRESS_INVALID', () => {
+    const table = new SessionTable();
+    const jobs = Array.from({ length: 3 }, (_, i) => ({ job: { id: `${i}`, targets: [`10.64.${i}.1`], reason: { event: 'stop', client: 'nas1', nas: 'n', sessionId: `s${i}` }, createdAt: 0 }, pending: [], dead: [] }) as unknown as JobDeliveries);
+    const view = viewWith(table, jobs);
+    for (const [prefix, widest] of [['0.0.0.0/0', 24], ['10.64.0.0/16', 24], ['10.64.0.0/23', 24], ['::/0', 48], ['2001:db8::/47', 48]] as const) {
+      expect(view.route(`/addresses/${encodeURIComponent(prefix)}`)).toEqual({
+        status: 400,
+        body: { error: { code: 'RBL_ADDRESS_INVALID', message: expect.stringContaining(`is wider than the /${widest} an IPv`) } },
+      });
+    }
+    expect(view.route(`/addresses/${encodeURIComponent('10.64.1.0/24')}`)!.status).toBe(200);
+    expect(view.route(`/addresses/${encodeURIComponent('2001:db8::/48')}`)!.status).toBe(200);
   });
 
   it("gives a host the last accounting of the prefix that held it, after that prefix's Stop (why 2001:db8:1:2::5)", () => {
