@@ -33,13 +33,27 @@ export function yamlProblem(error: YAMLError, text: string): ConfigProblem {
   return { code: 'RBL_CONFIG_SYNTAX', text: `line ${position.line}, column ${position.col}: ${reason}: ${JSON.stringify(withoutSecret(line.trimEnd()))}` };
 }
 
+/** Keys whose values are credentials: `secret` (a RADIUS client's, an inline TSIG key's), and an HTTP header's or API's. */
+const CREDENTIAL_KEY = String.raw`[\w-]*(?:secret|password|passwd|token|authorization|api[-_]?key)[\w-]*`;
+/** A credential key starting the line (block style): its value runs to the end of the line. */
+const BLOCK_CREDENTIAL = new RegExp(String.raw`^(\s*(?:-\s+)?(["']?)(${CREDENTIAL_KEY})\2\s*:).*$`, 'i');
+/** A credential key inside a flow map (`{name: k, secret: X}`): its value runs to the next `,`, `}` or `]`, or its closing quote. */
+const FLOW_CREDENTIAL = new RegExp(String.raw`([{,]\s*(["']?)(${CREDENTIAL_KEY})\2\s*:)\s*("(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?|[^,}\]]*)`, 'gi');
+
 /**
- * The offending line as an error quotes it, with the value of a `secret:` key (a RADIUS client's,
- * an inline TSIG key's) REDACTED: the error goes to a terminal and the service's log. (A URL's
- * credentials are redacted in every error's text already.)
+ * The offending line as an error quotes it, with the value of every credential key REDACTED, in
+ * block or flow style (`secret: X`, `{secret: X}`, `headers: {Authorization: Bearer X}`), but not a
+ * `*_file` key's path: the error goes to a terminal and the service's log. (A URL's credentials are
+ * redacted in every error's text already.)
  */
 function withoutSecret(line: string): string {
-  return line.replace(/^(\s*(?:-\s+)?(["']?)secret\2\s*:).*$/, '$1 REDACTED');
+  const block = BLOCK_CREDENTIAL.exec(line);
+  if (block && !isPathKey(block[3]!)) return `${block[1]} REDACTED`;
+  return line.replace(FLOW_CREDENTIAL, (match, head: string, _quote: string, key: string) => (isPathKey(key) ? match : `${head} REDACTED`));
+}
+
+function isPathKey(key: string): boolean {
+  return key.toLowerCase().endsWith('_file');
 }
 
 /**

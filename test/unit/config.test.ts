@@ -179,11 +179,23 @@ describe('config errors an operator can act on', () => {
     ['a client secret', '      secret: s3cret', '      secret: s3cret: oops', '      secret: REDACTED'],
     ['a quoted key', '      secret: s3cret', '      "secret": s3cret: oops', '      "secret": REDACTED'],
     ['a list item', '    - name: ras1', '    - secret: s3cret: oops', '    - secret: REDACTED'],
+    ['a client written as a flow map', '    - name: ras1', '    - {name: ras1, secret: s3cret]', '    - {name: ras1, secret: REDACTED]'],
+    ['an inline TSIG key written as a flow map', '      secret: s3cret', '      tsig: {name: k, algorithm: hmac-sha256, secret: s3cret]', '      tsig: {name: k, algorithm: hmac-sha256, secret: REDACTED]'],
+    ['a quoted secret in a flow map', '      secret: s3cret', "      tsig: {secret: 'ab s3cret, x', name: k]", '      tsig: {secret: REDACTED, name: k]'],
+    ['an Authorization header in a flow map', '      secret: s3cret', '      headers: {Authorization: Bearer s3cret]', '      headers: {Authorization: REDACTED]'],
+    ['an API key header after another', '      secret: s3cret', '      headers: {Accept: text/plain, X-API-Key: s3cret]', '      headers: {Accept: text/plain, X-API-Key: REDACTED]'],
+    ['a block secret holding a comma', '      secret: s3cret', '      secret: a,s3cret: oops', '      secret: REDACTED'],
   ])('quotes a YAML error on the line of %s with the secret REDACTED', (_case, from, to, shown) => {
     const error = failure(minimal.replace(from, to));
     expect(error.code).toBe('RBL_CONFIG_SYNTAX');
     expect(error.message).toContain(JSON.stringify(shown));
     expect(error.message).not.toContain('s3cret');
+  });
+
+  it('quotes the path of a *_file key as it is, whatever its name', () => {
+    const error = failure(minimal.replace('      secret: s3cret', '      tsig: {token_file: /etc/rbl-unlist/token]'));
+    expect(error.code).toBe('RBL_CONFIG_SYNTAX');
+    expect(error.message).toContain('token_file: /etc/rbl-unlist/token]');
   });
 
   it('says how to give a config when the file does not exist', () => {
