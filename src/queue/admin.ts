@@ -14,7 +14,7 @@ import { acquireLock, lockHolder, tryLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { detachJournal } from './takeover.js';
 import { sendRequest, UnansweredRequest, type AdminReply, type AdminRequest } from './requests.js';
-import { requireStateDir } from './state-dir.js';
+import { requireStateDir, requireStateDirOwner } from './state-dir.js';
 import { deadLetterRecord, jobView, QueueState, splitLane, type UnlistJob } from './state.js';
 import { JOURNAL_FILE } from './store.js';
 
@@ -113,6 +113,7 @@ export interface AdminOptions {
 
 async function administer(dir: string, request: AdminRequest & { action: 'retry' | 'drop' }, options: AdminOptions = {}): Promise<AdminResult> {
   await requireStateDir(dir);
+  await requireStateDirOwner(dir);
   const file = join(dir, JOURNAL_FILE);
   try {
     await access(file);

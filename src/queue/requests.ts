@@ -9,9 +9,15 @@ import { join } from 'node:path';
 import { RblError } from '../errors.js';
 import type { DeliveryAttempt } from './attempts.js';
 import { STATE_FILE_MODE } from './journal.js';
-import { STATE_DIR_MODE } from './state-dir.js';
+import { requireStateDirOwner, STATE_DIR_MODE } from './state-dir.js';
 
 export const REQUESTS_FOLDER = 'requests';
+/**
+ * A request older than this is not applied but removed: the command that wrote it stopped waiting
+ * long ago (Ctrl-C, a service that was stalled), and `drop --all` applied an hour later is not what
+ * anyone asked for any more.
+ */
+export const REQUEST_MAX_AGE_MS = 60_000;
 
 /** What the CLI asks of the service: re-drive or drop dead letters, or list what it knows of pending deliveries. */
 export interface AdminRequest {
@@ -33,6 +39,7 @@ export interface AdminReply {
 
 /** CLI side: writes the request and waits up to timeoutMs for the service's reply. */
 export async function sendRequest(dir: string, request: AdminRequest, timeoutMs: number): Promise<AdminReply> {
+  await requireStateDirOwner(dir);
   const folder = join(dir, REQUESTS_FOLDER);
   await mkdir(folder, { mode: STATE_DIR_MODE }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
@@ -76,6 +83,11 @@ export async function serveRequests(dir: string, apply: (request: AdminRequest) 
   }
   for (const name of names) {
     const file = join(folder, name);
+    const writtenAt = Number(name.slice(0, name.indexOf('-')));
+    if (!(Date.now() - writtenAt <= REQUEST_MAX_AGE_MS)) {
+      await unlink(file).catch(() => undefined);
+      continue;
+    }
     let reply: AdminReply;
     try {
       const request = parseRequest(await readFile(file, 'utf8'));

@@ -68,6 +68,22 @@ export async function tightenStateDir(dir: string): Promise<Tightened> {
   return { paths, failed };
 }
 
+/**
+ * For the queue commands that write to state.dir: they must run as its owner (the service's user).
+ * A file root made there (the requests folder, a request, a compacted journal) would be root's,
+ * 0600: the service could not read it, and would not answer, or not start, until someone chowned it.
+ */
+export async function requireStateDirOwner(dir: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const owner = (await stat(dir)).uid;
+  if (owner === uid) return;
+  throw new RblError(
+    'RBL_STATE_DIR',
+    `state.dir ${dir} belongs to uid ${owner}, and this command runs as uid ${uid}: what it wrote there would not be readable by the service; run it as the service's user (sudo -u '#${owner}' rbl-unlist ...)`,
+  );
+}
+
 /** For the queue commands: state.dir must exist and be a directory. */
 export async function requireStateDir(dir: string): Promise<void> {
   let isDirectory: boolean;

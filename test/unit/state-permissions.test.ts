@@ -2,15 +2,15 @@
  * state.dir holds subscribers' sessions and addresses: the folder is created 0700 and every file in it
  * 0600, whatever the umask (here 000, which would leave them world-writable).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/queue/journal.js';
-import { sendRequest, serveRequests } from '../../src/queue/requests.js';
+import { REQUEST_MAX_AGE_MS, sendRequest, serveRequests } from '../../src/queue/requests.js';
 import { openStateStore } from '../../src/queue/store.js';
 import type { QueueEvent } from '../../src/queue/events.js';
-import { listQueue } from '../../src/queue/admin.js';
+import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
 import { copyFixtureState, FIXTURE_ZONE } from '../helpers/old-state.js';
 import { canonical, FakeBackend, never, waitUntil } from '../helpers/state-store.js';
 
@@ -60,9 +60,40 @@ describe('state.dir permissions under umask 000', () => {
     expect(seen).toEqual(['request 600']);
     expect(mode(requests)).toBe('700');
 
-    writeFileSync(join(requests, 'by-hand.request'), JSON.stringify({ action: 'retry' }), { mode: 0o600 });
+    const byHand = `${Date.now()}-1-byhand`;
+    writeFileSync(join(requests, `${byHand}.request`), JSON.stringify({ action: 'retry' }), { mode: 0o600 });
     await serveRequests(dir, async () => ({ count: 0, notFound: [] }));
-    expect(mode(join(requests, 'by-hand.reply'))).toBe('600');
+    expect(mode(join(requests, `${byHand}.reply`))).toBe('600');
+  });
+
+  it('removes a request older than a minute unapplied: the command that wrote it gave up long ago', async () => {
+    const dir = join(parent, 'state');
+    await openStateStore({ dir, backends: [], maxSessionAgeMs: 60_000, requestPollMs: 3_600_000 }).then((store) => store.close());
+    const requests = join(dir, 'requests');
+    mkdirSync(requests, { mode: 0o700 });
+    const old = `${Date.now() - REQUEST_MAX_AGE_MS - 1000}-1-forgotten`;
+    const fresh = `${Date.now()}-2-fresh`;
+    for (const name of [old, fresh, 'no-time']) writeFileSync(join(requests, `${name}.request`), JSON.stringify({ action: 'drop' }), { mode: 0o600 });
+    const applied: string[] = [];
+    await serveRequests(dir, async (request) => {
+      applied.push(request.action);
+      return { count: 0, notFound: [] };
+    });
+    expect(applied).toEqual(['drop']);
+    expect(readdirSync(requests).sort()).toEqual([`${fresh}.reply`]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('refuses queue retry, drop and the service request of list when run as another user than the owner of state.dir, writing nothing', async () => {
+    const dir = join(parent, 'state');
+    await openStateStore({ dir, backends: [], maxSessionAgeMs: 60_000 }).then((store) => store.close());
+    // The service's user owns state.dir; this test runs as root, as `sudo rbl-unlist queue ...` would.
+    chownSync(dir, 65534, 65534);
+    const before = readdirSync(dir).sort();
+    const refusal = { code: 'RBL_STATE_DIR', message: expect.stringMatching(/^state\.dir .* belongs to uid 65534, and this command runs as uid 0: .*sudo -u '#65534'/) };
+    await expect(dropDeadLetters(dir)).rejects.toMatchObject(refusal);
+    await expect(retryDeadLetters(dir, ['1'])).rejects.toMatchObject(refusal);
+    await expect(sendRequest(dir, { action: 'list' }, 1000)).rejects.toMatchObject(refusal);
+    expect(readdirSync(dir).sort()).toEqual(before);
   });
 
   it('saves a corrupt journal tail 0600', async () => {
