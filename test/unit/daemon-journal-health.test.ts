@@ -133,8 +133,9 @@ describe('the service when its journal fails', () => {
     const requests = join(stateDir, 'requests');
     mkdirSync(requests, { recursive: true });
     // The reply's temporary name is taken by a folder: writing the reply fails.
-    mkdirSync(join(requests, 'stuck.reply.tmp'));
-    writeFileSync(join(requests, 'stuck.request'), JSON.stringify({ action: 'list' }));
+    const name = `${Date.now()}-1-stuck`;
+    mkdirSync(join(requests, `${name}.reply.tmp`));
+    writeFileSync(join(requests, `${name}.request`), JSON.stringify({ action: 'list' }));
     await waitFor('the request failure to be logged', () => logs.some((line) => line.msg.includes('cannot answer a queue request')), 5000, 20);
     expect((await journalCheck(httpPort)).journal).toEqual({ ok: true });
   });
