@@ -366,7 +366,9 @@ export class Journal {
   /** Rewrites the journal as a snapshot of the state; resolves when the new file is in place (undefined if aborted by close). */
   compact(): Promise<CompactionResult | undefined> {
     if (this.#compaction) return this.#compaction.result;
-    if (this.#closed || this.#failure) return Promise.resolve(undefined);
+    // A process that woke after its lock was broken must not open `journal.compact`, which may be
+    // the new holder's compaction under way (opening it truncates it).
+    if (this.#closed || this.#failure || this.#options.fence?.()) return Promise.resolve(undefined);
     let settle: (result: CompactionResult | undefined) => void = () => undefined;
     const result = new Promise<CompactionResult | undefined>((resolve) => {
       settle = resolve;
@@ -442,7 +444,8 @@ export class Journal {
   async #abandon(compaction: Compaction): Promise<void> {
     if (this.#compaction === compaction) this.#compaction = undefined;
     await compaction.handle?.close().catch(() => undefined);
-    if (!this.#fencedOff) await unlink(compaction.path).catch(() => undefined);
+    // Not by name once the lock is gone: `journal.compact` may be the new holder's now.
+    if (!this.#fencedOff && !this.#options.fence?.()) await unlink(compaction.path).catch(() => undefined);
     compaction.settle(undefined);
   }
 

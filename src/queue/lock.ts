@@ -111,16 +111,21 @@ function lockedError(dir: string, file: string, { record, verdict }: Refusal): R
 
 /** Up to five tries: take the lock, or judge its holder and break it when stale. */
 async function takeLock(file: string, role: string, watch: LockWatch): Promise<StateLock | Refusal> {
-  let brokeLiveHolder = false;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const taken = await createLock(file, role, brokeLiveHolder);
+    const taken = await createLock(file, role, watch.sawLiveHolder);
     if (taken) return taken;
     const holder = await readRecord(file);
-    if (holder === 'gone') continue;
+    if (holder === 'gone') {
+      // Released, or broken by another process: which holder it was is not known, so it may be one
+      // that may still run.
+      watch.sawLiveHolder = true;
+      continue;
+    }
+    // Whoever breaks it (we, or another process while we watch), the lock taken next follows a
+    // holder that may wake: remembered for this whole acquisition.
+    if (holder && holderMayStillRun(holder, ownIdentity())) watch.sawLiveHolder = true;
     const verdict = holder ? verdictOf(holder, watch) : 'stale';
     if (holder && verdict !== 'stale') return { record: holder, verdict };
-    // Whoever breaks it, the lock taken next follows a holder that may wake: say so either way.
-    if (holder && holderMayStillRun(holder, ownIdentity())) brokeLiveHolder = true;
     await breakStaleLock(file, holder);
   }
   throw new RblError('RBL_STATE_DIR', `cannot take the lock ${file}: it keeps reappearing; is another rbl-unlist starting on the same state.dir?`);
@@ -165,15 +170,24 @@ function holdLock(file: string, handle: FileHandle, record: LockRecord, brokeLiv
     return false;
   };
   const refresh = async (): Promise<void> => {
-    if (noteLinks((await handle.stat()).nlink)) await writeRecord(handle, { ...record, refreshed: Date.now() });
+    const links = await handle.stat().then(
+      (stats) => stats.nlink,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ESTALE') return 0;
+        throw error;
+      },
+    );
+    if (noteLinks(links)) await writeRecord(handle, { ...record, refreshed: Date.now() });
   };
   const held = (): boolean => {
     if (lost || released) return false;
     try {
       return noteLinks(fstatSync(handle.fd).nlink);
-    } catch {
-      // The lock's own file cannot be looked at (EIO): the journal write just before succeeded on
-      // the same volume, and the refresh goes on judging; an error here is no sign of a breaker.
+    } catch (error) {
+      // NFS says ESTALE for a file another client removed: a breaker on another host.
+      if ((error as NodeJS.ErrnoException).code === 'ESTALE') return noteLinks(0);
+      // Otherwise (EIO) the lock's own file cannot be looked at: the journal write just before
+      // succeeded on the same volume, and the refresh goes on judging; no sign of a breaker.
       return true;
     }
   };
@@ -214,6 +228,8 @@ async function writeRecord(handle: FileHandle, record: LockRecord): Promise<void
 /** What this process saw of one lock's refreshes, by its own monotonic clock. */
 class LockWatch {
   #seen: { nonce?: string; refreshed?: number; at: number; sawRefresh: boolean } | undefined;
+  /** Whether a lock seen while acquiring had a holder that may still run, or vanished unseen. */
+  sawLiveHolder = false;
 
   observe(record: LockRecord): Watched {
     const now = performance.now();

@@ -14,6 +14,7 @@
  * processed afresh, never twice), and the store tries to write again, with growing pauses, until it
  * can; health() says which it is.
  */
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
 import { RblError, type ErrorCode } from '../errors.js';
@@ -30,7 +31,7 @@ import { serveRequests, type AdminReply, type AdminRequest } from './requests.js
 import { laneChanges } from './handover.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
-import { detachJournal } from './takeover.js';
+import { detachJournal, TAKEOVER_FILE } from './takeover.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
@@ -66,6 +67,8 @@ export async function openStateStore(options: StateStoreOptions): Promise<StateS
   try {
     const tightened = await tightenStateDir(options.dir);
     if (tightened.paths.length > 0 || tightened.failed.length > 0) emit(options.onEvent, { type: 'state-dir-tightened', dir: options.dir, ...tightened });
+    // A copy a takeover made and a crash left before it took the journal's name: the journal is whole.
+    await unlink(join(options.dir, TAKEOVER_FILE)).catch(() => undefined);
     if (lock.brokeLiveHolder && (await detachJournal(join(options.dir, JOURNAL_FILE)))) emit(options.onEvent, { type: 'journal-detached', dir: options.dir });
     const failures: { store?: Store } = {};
     const durable = await loadDurable(options, lock, (journal, error) => failures.store?.journalFailed(journal, error), false);
@@ -406,16 +409,20 @@ class Store implements StateStore {
   }
 
   async #recover(): Promise<void> {
-    if (this.#closing || !this.#failure) return;
+    if (this.#closing || !this.#failure || this.#lockGone) return;
     await this.#journal.close().catch(() => undefined);
+    // A rebuild reads, repairs and writes the journal by its name: once the lock is broken, that
+    // name is the new holder's, and a rebuild would write into its journal every few seconds.
+    if (!this.#lock.held()) return this.#lockLost();
     let durable: { state: QueueState; journal: Journal };
     try {
       durable = await loadDurable(this.#options, this.#lock, (journal, error) => this.journalFailed(journal, error), true);
     } catch (error) {
+      if (!this.#lock.held()) return this.#lockLost();
       const failure = stateError('the journal still cannot be written', error);
       this.#emit({ type: 'journal-error', error: failure, writable: false });
       this.#recoveryDelayMs = Math.min(this.#recoveryDelayMs * 2, MAX_RECOVERY_MS);
-      if (!this.#closing) this.#scheduleRecovery();
+      if (!this.#closing && !this.#lockGone) this.#scheduleRecovery();
       return;
     }
     if (this.#closing || this.#lockGone) {

@@ -9,12 +9,15 @@
  * nothing acknowledged is lost with that file.
  */
 import { copyFile, open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stateError, syncFolder } from './journal.js';
+
+/** The copy's name in state.dir while it is made; one a crash left is removed at the next start. */
+export const TAKEOVER_FILE = 'journal.takeover';
 
 /** Puts a copy of the journal at `file` in its place; false when there is no journal. */
 export async function detachJournal(file: string): Promise<boolean> {
-  const copy = `${file}.takeover`;
+  const copy = join(dirname(file), TAKEOVER_FILE);
   try {
     // copy_file_range where the file system has it: the kernel copies, a journal of 100 MB in well under a second.
     await copyFile(file, copy);

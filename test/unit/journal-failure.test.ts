@@ -5,7 +5,7 @@
  * Failures are injected through the FileHandle the journal writes with (EIO, ENOSPC), as a failing
  * disk would return them.
  */
-import { mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -169,16 +169,42 @@ describe('a journal write that lands after another process broke the lock', () =
     await store.close();
   });
 
-  it('in a compaction, does not put the compacted file in place of a journal that may be the other process\'s now', async () => {
+  it('in a compaction, does not put the compacted file in place of a journal that may be the other process\'s now, nor touch its journal.compact', async () => {
     const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000 });
     await store.commit(start(1)).recorded;
     const journal = join(state.dir, 'journal');
     const { ino } = statSync(journal);
     unlinkSync(join(state.dir, 'lock'));
+    // The new holder's compaction under way.
+    writeFileSync(join(state.dir, 'journal.compact'), 'theirs');
     await store.compact();
     expect(statSync(journal).ino).toBe(ino);
+    expect(readFileSync(join(state.dir, 'journal.compact'), 'utf8')).toBe('theirs');
     expect(state.events.some((event) => event.type === 'journal-compacted')).toBe(false);
     expect(state.events.filter((event) => event.type === 'lock-lost')).toHaveLength(1);
+    await store.close();
+  });
+});
+
+describe('a service rebuilding after a failed write when another process breaks its lock', () => {
+  it('stops rebuilding: no rebuild reads, repairs or writes the journal that is the new holder\'s now', async () => {
+    const failing = failWrites();
+    const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 20, closeGraceMs: 10 });
+    await store.commit(start(1)).recorded;
+    failing.code = 'EIO';
+    await expect(store.commit(start(2)).recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
+    // Rebuilds fail while the disk fails; meanwhile another process breaks the lock and takes the journal.
+    await waitUntil(() => state.events.filter((event) => event.type === 'journal-error').length >= 3, 5000);
+    unlinkSync(join(state.dir, 'lock'));
+    // The journal under the name is the new holder's now (here, the same bytes).
+    const journal = join(state.dir, 'journal');
+    const theirs = readFileSync(journal);
+    failing.code = undefined;
+    await waitUntil(() => state.events.some((event) => event.type === 'lock-lost'), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(readFileSync(journal).equals(theirs)).toBe(true);
+    expect(state.events.some((event) => event.type === 'journal-writable')).toBe(false);
+    expect(readdirSync(state.dir).filter((name) => name.startsWith('journal.corrupt'))).toEqual([]);
     await store.close();
   });
 });

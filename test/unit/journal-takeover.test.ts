@@ -6,7 +6,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { detachJournal } from '../../src/queue/takeover.js';
+import { openStateStore } from '../../src/queue/store.js';
+import { detachJournal, TAKEOVER_FILE } from '../../src/queue/takeover.js';
+import { canonical } from '../helpers/state-store.js';
 import { tempDir } from '../helpers/peers.js';
 
 let temp: { dir: string; remove: () => void };
@@ -48,5 +50,22 @@ describe('detaching the journal from a holder that may still run', () => {
     mkdirSync(`${journal}.takeover`);
     await expect(detachJournal(journal)).rejects.toMatchObject({ code: 'RBL_STATE_DIR', message: expect.stringContaining(`cannot copy the journal ${journal}`) });
     expect(readFileSync(journal, 'utf8')).toBe('x');
+  });
+
+  it('leaves no copy a crash left between copy and rename: the next start removes it and reads the journal', async () => {
+    const dir = join(temp.dir, 'state');
+    const now = Date.now();
+    const store = await openStateStore({ dir, backends: [], maxSessionAgeMs: 86_400_000 });
+    await store.commit({ upsert: [{ client: 'ras1', nas: 'nas1', sessionId: 's1', addresses: [canonical('10.64.0.1')], updatedAt: now, eventAt: now }] }).recorded;
+    await store.close();
+    // A full copy, which may hold what a compaction was to take off the disk.
+    writeFileSync(join(dir, TAKEOVER_FILE), readFileSync(join(dir, 'journal')), { mode: 0o600 });
+    const again = await openStateStore({ dir, backends: [], maxSessionAgeMs: 86_400_000 });
+    try {
+      expect(readdirSync(dir)).not.toContain(TAKEOVER_FILE);
+      expect(again.sessions.get('ras1', 'nas1', 's1')).toBeDefined();
+    } finally {
+      await again.close();
+    }
   });
 });
