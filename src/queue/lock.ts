@@ -169,25 +169,25 @@ function holdLock(file: string, handle: FileHandle, record: LockRecord, brokeLiv
     if (!released) markLost();
     return false;
   };
+  /** The lock file's links now; NFS says ESTALE for a file another client removed: a breaker on another host. */
+  const links = (): number => {
+    try {
+      return fstatSync(handle.fd).nlink;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESTALE') return 0;
+      throw error;
+    }
+  };
   const refresh = async (): Promise<void> => {
-    const links = await handle.stat().then(
-      (stats) => stats.nlink,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ESTALE') return 0;
-        throw error;
-      },
-    );
-    if (noteLinks(links)) await writeRecord(handle, { ...record, refreshed: Date.now() });
+    if (noteLinks(links())) await writeRecord(handle, { ...record, refreshed: Date.now() });
   };
   const held = (): boolean => {
     if (lost || released) return false;
     try {
-      return noteLinks(fstatSync(handle.fd).nlink);
-    } catch (error) {
-      // NFS says ESTALE for a file another client removed: a breaker on another host.
-      if ((error as NodeJS.ErrnoException).code === 'ESTALE') return noteLinks(0);
-      // Otherwise (EIO) the lock's own file cannot be looked at: the journal write just before
-      // succeeded on the same volume, and the refresh goes on judging; no sign of a breaker.
+      return noteLinks(links());
+    } catch {
+      // The lock's own file cannot be looked at (EIO): the journal write just before succeeded on
+      // the same volume, and the refresh goes on judging; no sign of a breaker.
       return true;
     }
   };
