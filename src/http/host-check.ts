@@ -29,7 +29,12 @@ export function hostAllowed(listenHost: string, header: string | undefined): boo
   // Without a Host (HTTP/1.0) there is no name to rebind.
   if (!isLoopbackAddress(listenHost) || header === undefined) return true;
   const host = hostOfHeader(header);
-  return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
+  return isLocalhostName(host) || isLoopbackAddress(host);
+}
+
+/** `localhost` or a name under it, which resolvers keep on loopback (RFC 6761 §6.3): no page can rebind it. */
+function isLocalhostName(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost');
 }
 
 /**
@@ -41,5 +46,5 @@ export function subscriberViewsAllowed(listenHost: string, header: string | unde
   if (header === undefined) return true;
   if (isLoopbackAddress(listenHost)) return hostAllowed(listenHost, header);
   const host = hostOfHeader(header);
-  return host === 'localhost' || host.endsWith('.localhost') || unmappedAddressBytes(host) !== undefined;
+  return isLocalhostName(host) || unmappedAddressBytes(host) !== undefined;
 }
