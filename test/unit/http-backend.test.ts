@@ -153,6 +153,42 @@ describe('generic HTTP backend', () => {
     await expect(generic().probe('rbl.example.net')).rejects.toMatchObject({ code });
   });
 
+  it('counts a probe redirected within the same server as up: a docs page says nothing about the unlist URLs', async () => {
+    http.server.respondWith(() => ({ status: 301, headers: { Location: '/docs/' } }));
+    await expect(generic().probe('rbl.example.net')).resolves.toBeUndefined();
+    http.server.respondWith(() => ({ status: 302 }));
+    await expect(generic().probe('rbl.example.net')).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['http to https on the same host', (origin: string) => `${origin.replace('http:', 'https:')}/v1/zones/rbl.example.net/entries/`],
+    ['another host', () => 'http://api.example.net/v1/'],
+    ['another port', (origin: string) => `${origin.replace(/:\d+$/, ':1')}/v1/`],
+  ])('fails a probe redirected to %s, as every unlist would be, naming where it points', async (_, location) => {
+    const target = location(http.server.origin);
+    http.server.respondWith(() => ({ status: 301, headers: { Location: target } }));
+    const error = await generic().probe('rbl.example.net').then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(RblError);
+    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS', transient: false });
+    expect((error as RblError).message).toContain(`redirects (GET ${http.server.origin}/v1/zones/rbl.example.net/entries/: 301 Moved Permanently) to ${new URL(target).origin}`);
+    expect((error as RblError).message).toMatch(/set url to the address it redirects to$/);
+    expect(http.server.requests).toHaveLength(1);
+  });
+
+  it('fails an unlist that is redirected without following it, and keeps the credentials out of the message', async () => {
+    http.server.respondWith(() => ({ status: 308, headers: { Location: 'https://user:pw-secret@api.example.net/v2/tok-987654/entries?key=qk-123456' } }));
+    const error = (await generic({ token: 'tok-987654' })
+      .unlist('rbl.example.net', [parsePrefix('10.0.0.2')])
+      .catch((thrown: unknown) => thrown)) as RblError;
+    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS', transient: false });
+    expect(error.message).toContain('to https://api.example.net/v2/REDACTED/entries: set url to the address it redirects to');
+    expect(error.message).not.toMatch(/pw-secret|tok-987654|qk-123456/);
+    expect(http.server.requests).toHaveLength(1);
+  });
+
   it('refuses check() with a message that says what to use instead', async () => {
     await expect(generic().check('rbl.example.net', parsePrefix('10.0.0.2'))).rejects.toThrow(/generic HTTP backend has no way to read a listing/);
     expect(http.server.requests).toHaveLength(0);

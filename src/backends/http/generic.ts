@@ -8,7 +8,7 @@ import { RblError } from '../../errors.js';
 import { formatPrefix, type IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';
 import type { Backend, Listing } from '../types.js';
-import { createAgents, expectStatus, sendHttpRequest, type CredentialSource, type HttpRequestSpec } from './request.js';
+import { createAgents, expectStatus, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec } from './request.js';
 import { redactUrl } from '../../redact.js';
 import { expandBody, expandUrl, isJsonContentType, probeUrl } from './template.js';
 
@@ -102,10 +102,12 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
 
     async probe(zone) {
       // A generic API need not serve GET at the base URL, so any answer but 401/403 or 5xx shows it is up
-      // and takes the credentials; a 404 there says nothing about the unlist URLs.
+      // and takes the credentials; a 404 there says nothing about the unlist URLs, nor does a redirect
+      // to a page of the same server. A redirect to another origin (http to https, another host) is
+      // what every unlist would get too, and no redirect is followed: each would be a dead letter.
       const spec: HttpRequestSpec = { method: 'GET', url: probeUrl(config.url, zone), headers: authHeaders(config) };
       const response = await sendHttpRequest(config.name, spec, agents, config.timeoutMs);
-      const acceptable = response.status < 500 && response.status !== 401 && response.status !== 403;
+      const acceptable = response.status < 500 && response.status !== 401 && response.status !== 403 && !redirectsElsewhere(spec, response);
       if (!acceptable) expectStatus(config.name, spec, response, [], credentials, 'URL');
     },
 

@@ -21,6 +21,8 @@ export interface HttpResponse {
   readonly status: number;
   readonly statusText: string;
   readonly body: Buffer;
+  /** The Location header of a redirect, as the server sent it. */
+  readonly location?: string | undefined;
 }
 
 /** Keep-alive agents for http and https; `ca` is trusted in addition to the system CAs. */
@@ -76,7 +78,7 @@ export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: 
       });
       response.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks) });
+        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks), location: response.headers.location });
       });
       response.on('error', fail);
     });
@@ -120,10 +122,36 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   if (response.status === 404) {
     throw new RblError('RBL_HTTP_NOT_FOUND', `${backend}: ${what404} not found at ${host} (${detail}): check url and the zone name`);
   }
+  const redirect = redirectTarget(spec, response);
+  if (redirect !== undefined) {
+    // Never followed: a redirect would carry the credentials to wherever the server points.
+    const shown = redactSecretsIn(redactUrl(redirect), requestCredentials(spec));
+    throw new RblError('RBL_HTTP_STATUS', `${backend}: ${host} redirects (${detail}) to ${shown}: set url to the address it redirects to`);
+  }
   // 5xx is the server's trouble, 408 and 429 ask us to come back later; every other 4xx repeats itself.
   const transient = response.status >= 500 || response.status === 408 || response.status === 429;
   const expected = success.join(', ');
   throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? '; will retry' : ''}`, { transient });
+}
+
+/**
+ * Where a 3xx answer points, as origin and path (no query, no user or password), or undefined when
+ * the answer is no redirect or names no valid Location.
+ */
+export function redirectTarget(spec: HttpRequestSpec, response: HttpResponse): string | undefined {
+  if (response.status < 300 || response.status > 399 || response.location === undefined) return undefined;
+  try {
+    const target = new URL(response.location, spec.url);
+    return `${target.origin}${target.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a redirect leaves the request's origin (scheme, host and port): http to https, or another host. */
+export function redirectsElsewhere(spec: HttpRequestSpec, response: HttpResponse): boolean {
+  const target = redirectTarget(spec, response);
+  return target !== undefined && new URL(target).origin !== new URL(spec.url).origin;
 }
 
 /** Headers that carry no credential: everything else a request sends (Authorization, X-API-Key, configured headers) may. */
