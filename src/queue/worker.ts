@@ -240,7 +240,11 @@ export class DeliveryWorker {
       if (lane.backendGeneration === generation) lane.callsToBackend--;
       for (const job of jobs) lane.inFlight.delete(job.id);
       if (this.#detached || lane.removed) return;
-      if (error === undefined) {
+      if (error === undefined && lane.backend !== backend) {
+        // Done by the backend a reload has replaced since (a zone's primary moved, another key):
+        // the lane's backend now has not done it, so it goes again, at once.
+        this.#putBack(lane, jobs);
+      } else if (error === undefined) {
         lane.failures = 0;
         this.#host.delivered(lane.key, jobs);
       } else if (error instanceof RblError && !error.transient && lane.backend === backend) {
@@ -253,8 +257,7 @@ export class DeliveryWorker {
         const retired = lane.backend !== backend;
         if (!retired) lane.failures++;
         const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
-        lane.front = [...jobs.map((job) => job.id), ...lane.front.slice(lane.frontHead)];
-        lane.frontHead = 0;
+        this.#putBack(lane, jobs);
         if (!retired && !this.#closed) {
           clearTimeout(lane.timer);
           lane.retryAt = Date.now() + delayMs;
@@ -270,6 +273,12 @@ export class DeliveryWorker {
     })();
     this.#calls.add(call);
     void call.finally(() => this.#calls.delete(call));
+  }
+
+  /** Puts a call's jobs back at the lane's front, to be taken first. */
+  #putBack(lane: Lane, jobs: readonly JobState[]): void {
+    lane.front = [...jobs.map((job) => job.id), ...lane.front.slice(lane.frontHead)];
+    lane.frontHead = 0;
   }
 
   /** The batch's distinct targets as the prefixes the store carries; none is parsed here. */

@@ -98,6 +98,24 @@ describe('a reload that changes a lane backend', () => {
     expect(state.events.filter((event) => event.type === 'retry-scheduled')).toMatchObject([{ targets: ['10.64.1.4'], delayMs: 0, attempt: 0 }]);
   });
 
+  it('sends again with the new backend what the replaced backend did after the reload (the zone primary moved), and records it delivered once', async () => {
+    const old = new FakeBackend('bind', ['rbl.example.net']);
+    let oldAnswers: () => void = () => undefined;
+    old.behaviour = () => new Promise<void>((resolve) => (oldAnswers = resolve));
+    const store = await state.open({ backends: [old], maxSessionAgeMs: 86_400_000 });
+    const job = store.commit({ unlist: unlist('10.64.4.1') });
+    await waitUntil(() => old.calls.length === 1, 5000);
+
+    const moved = new FakeBackend('bind', ['rbl.example.net']);
+    store.setBackends([moved]);
+    oldAnswers();
+    await job.done;
+    expect(moved.delivered('rbl.example.net')).toEqual(['10.64.4.1']);
+    expect(state.events.filter((event) => event.type === 'delivered')).toHaveLength(1);
+    expect(state.events.some((event) => event.type === 'retry-scheduled')).toBe(false);
+    expect(store.depth()).toBe(0);
+  });
+
   it('does not dead-letter a job when the replaced backend refuses it for good after the reload (the old token), and delivers it with the new one', async () => {
     const old = new FakeBackend('api', ['rbl.example.net']);
     let refuse: () => void = () => undefined;
@@ -135,15 +153,15 @@ describe('a reload that changes a lane backend', () => {
     store.setBackends([back]);
     const second = store.commit({ unlist: unlist('10.64.2.2') });
     await waitUntil(() => back.calls.length === 1, 5000);
-    // The old call ends; the new backend's call is still under way, and a lone unlist waits for it.
+    // The old call ends (its job goes again, to the new backend); the new backend's call is still
+    // under way, and what is waiting is small, so it waits for that call.
     oldAnswers();
-    await first.done;
     const third = store.commit({ unlist: unlist('10.64.2.3') });
     await third.recorded;
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(back.calls.map((call) => call.targets)).toEqual([['10.64.2.2']]);
     newAnswers();
-    await Promise.all([second.done, third.done]);
-    expect(back.calls.map((call) => call.targets)).toEqual([['10.64.2.2'], ['10.64.2.3']]);
+    await Promise.all([first.done, second.done, third.done]);
+    expect(back.calls.map((call) => call.targets)).toEqual([['10.64.2.2'], ['10.64.2.1', '10.64.2.3']]);
   });
 });
