@@ -74,6 +74,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   const radiusLog = log.child({ component: 'radius' });
   const metrics = createMetrics();
   let config = initialConfig;
+  /** The config start() opened the sockets, state.dir and logger with: what the restart-only keys still are. */
+  let startedWith: Config | undefined;
   let running: Running | undefined;
   // new → started → closed; a start that fails goes straight to closed, without a "stopped" line.
   let phase: 'new' | 'started' | 'closed' = 'new';
@@ -108,6 +110,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
   async function start(): Promise<void> {
     setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+    startedWith = config;
     loadDictionaries(config.radius.dictionaries);
     const backends = new ActiveBackends(config, options.backends, metrics);
     const store = await openStateStore({
@@ -192,10 +195,13 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     },
 
     async reload(next: Config) {
-      const restartOnly = restartOnlyChanges(config, next);
+      // Against what runs, not the last reload: a restart-only change is announced at every reload
+      // until a restart applies it, and one undone in the file is not announced at all.
+      const restartOnly = restartOnlyChanges(startedWith ?? config, next);
       if (restartOnly.length > 0) log.warn({ keys: restartOnly }, `config reload: ${restartOnly.join(', ')} changed and take effect only after a restart`);
       // Backends first: one that cannot be built fails the reload before anything else changed.
       await running?.backends.reload(next, (backends) => running?.store.setBackends(backends));
+      running?.store.setMaxSessionAge(next.sessions.maxAgeMs);
       config = next;
       // RadSec certificates: new handshakes use the reloaded ones, established connections stay.
       running?.listener.reload(next);

@@ -114,6 +114,8 @@ export interface StateStore {
   setBackends(backends: readonly Backend[]): void;
   /** Forgets (through the journal) sessions not updated within maxSessionAgeMs; runs by itself every minute. */
   expireSessions(now?: number): Session[];
+  /** sessions.max_age as a SIGHUP reloaded it: the next expiry uses it. */
+  setMaxSessionAge(ms: number): void;
   /** Re-drives or drops dead letters, as `queue retry|drop` does. */
   applyAdmin(request: AdminRequest): Promise<AdminReply>;
   /** Rewrites the journal as a snapshot now (it also compacts by itself as it grows). */

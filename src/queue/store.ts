@@ -152,6 +152,7 @@ function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[
 
 class Store implements StateStore {
   readonly #options: StateStoreOptions;
+  #maxSessionAgeMs: number;
   #state: QueueState;
   #journal: Journal;
   readonly #lock: StateLock;
@@ -171,6 +172,7 @@ class Store implements StateStore {
 
   constructor(options: StateStoreOptions, state: QueueState, journal: Journal, lock: StateLock) {
     this.#options = options;
+    this.#maxSessionAgeMs = options.maxSessionAgeMs;
     this.#state = state;
     this.#journal = journal;
     this.#lock = lock;
@@ -323,9 +325,13 @@ class Store implements StateStore {
     this.#handOverRemovedLanes();
   }
 
+  setMaxSessionAge(ms: number): void {
+    this.#maxSessionAgeMs = ms;
+  }
+
   expireSessions(now = Date.now()): Session[] {
     if (this.#closing || this.#failure) return [];
-    const stale = this.#state.sessions.expired(now, this.#options.maxSessionAgeMs);
+    const stale = this.#state.sessions.expired(now, this.#maxSessionAgeMs);
     for (let i = 0; i < stale.length; i += 5000) {
       this.#record({ t: 'c', r: stale.slice(i, i + 5000).map(removalRow) });
     }

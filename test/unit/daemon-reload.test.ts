@@ -1,0 +1,114 @@
+/**
+ * What a SIGHUP reload applies to the running service in-process, beyond the backends
+ * (queue-lane-reload.test.ts) and the clients (radius-listener tests): sessions.max_age for the
+ * next expiry, and the restart-only keys judged against what the service started with.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BACKENDS, createBackendRegistry } from '../../src/backends/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/log.js';
+import { logLineSink } from '../helpers/log-lines.js';
+import { freePort, tempDir } from '../helpers/peers.js';
+import { buildAccountingRequest, sendRadius } from '../helpers/radius-packets.js';
+import { recordedUnlists, recordingBackend } from '../helpers/recording-backend/index.js';
+import { NAS_SECRET, serviceConfigYaml, writeConfig } from '../helpers/service.js';
+
+const registry = createBackendRegistry([...BACKENDS.plugins, recordingBackend]);
+let temp: { dir: string; remove: () => void };
+let daemon: Daemon | undefined;
+let logs: { msg: string; level: number; keys?: string[] }[];
+
+beforeEach(() => {
+  temp = tempDir('daemon-reload');
+  logs = [];
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await daemon?.close();
+  daemon = undefined;
+  temp.remove();
+});
+
+interface Setup {
+  readonly radiusPort: number;
+  readonly backend: string;
+  /** Writes the config with these differences and returns it loaded. */
+  config(options?: { maxAge?: string; httpPort?: number }): ReturnType<typeof loadConfig>;
+}
+
+async function setup(backend: string): Promise<Setup> {
+  const radiusPort = await freePort();
+  return {
+    radiusPort,
+    backend,
+    config: ({ maxAge = '1d', httpPort } = {}) =>
+      loadConfig(
+        writeConfig(
+          temp.dir,
+          serviceConfigYaml({
+            radiusPort,
+            httpPort,
+            stateDir: join(temp.dir, 'state'),
+            backends: [{ type: 'recording', name: backend, zones: ['rbl.test'] }],
+            extra: `sessions:\n  max_age: ${maxAge}`,
+          }),
+        ),
+        registry,
+      ),
+  };
+}
+
+const accounting = (identifier: number, attributes: Record<string, string>): Buffer =>
+  buildAccountingRequest({ identifier, secret: NAS_SECRET, attributes: { 'NAS-IP-Address': '192.0.2.1', 'Acct-Session-Id': 's1', ...attributes } });
+
+describe('a reload of sessions.max_age', () => {
+  it('keeps a session the old, shorter age would have expired, so its Stop without an address still unlists it', async () => {
+    // Only the store's once-a-minute expiry is driven by hand; everything else runs in real time.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const service = await setup('rec-max-age');
+    daemon = createDaemon(service.config({ maxAge: '1s' }), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    expect(await sendRadius(accounting(1, { 'Acct-Status-Type': 'Start', 'Framed-IP-Address': '10.64.0.5' }), service.radiusPort, '127.0.0.1', 3000)).toBeDefined();
+    await daemon.reload(service.config({ maxAge: '7d' }));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    vi.advanceTimersByTime(61_000);
+    vi.useRealTimers();
+    expect(logs.map((line) => line.msg)).not.toContain('sessions expired (sessions.max_age)');
+    const before = recordedUnlists('rec-max-age').length;
+    expect(await sendRadius(accounting(2, { 'Acct-Status-Type': 'Stop' }), service.radiusPort, '127.0.0.1', 3000)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(recordedUnlists('rec-max-age').slice(before).flatMap((call) => call.targets)).toEqual(['10.64.0.5']);
+  });
+
+  it('expires by a shortened age at the next expiry', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const service = await setup('rec-max-age-short');
+    daemon = createDaemon(service.config({ maxAge: '7d' }), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    expect(await sendRadius(accounting(1, { 'Acct-Status-Type': 'Start', 'Framed-IP-Address': '10.64.0.6' }), service.radiusPort, '127.0.0.1', 3000)).toBeDefined();
+    await daemon.reload(service.config({ maxAge: '1s' }));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    vi.advanceTimersByTime(61_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logs.map((line) => line.msg)).toContain('sessions expired (sessions.max_age)');
+  });
+});
+
+describe('the restart-only keys at a reload', () => {
+  it('are compared with what the service started with: announced at every reload until a restart, and not once the file is put back', async () => {
+    const service = await setup('rec-restart-only');
+    const [started, moved] = [await freePort(), await freePort()];
+    daemon = createDaemon(service.config({ httpPort: started }), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    const warned = (): string[][] => logs.filter((line) => line.msg.includes('take effect only after a restart')).map((line) => line.keys ?? []);
+
+    await daemon.reload(service.config({ httpPort: moved }));
+    await daemon.reload(service.config({ httpPort: moved, maxAge: '2d' }));
+    expect(warned()).toEqual([['http.listen'], ['http.listen']]);
+    await daemon.reload(service.config({ httpPort: started }));
+    expect(warned()).toHaveLength(2);
+    expect(daemon.addresses().http?.port).toBe(started);
+  });
+});
