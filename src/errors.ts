@@ -38,13 +38,20 @@ export const ERROR_CODES = {
   // HTTP backend (exit 1)
   RBL_HTTP_AUTH: ['the HTTP API rejected the API key or token (401/403)', 'check api_key_file or token_file'],
   RBL_HTTP_NOT_FOUND: ['the HTTP API does not know the zone or URL (404)', 'check url and the zone name'],
-  RBL_HTTP_STATUS: ['the HTTP API answered with an unexpected status', 'see its log, 5xx is retried'],
+  RBL_HTTP_STATUS: [
+    'the HTTP API answered with an unexpected status, or redirected (`… redirects (…) to https://…`: redirects are not followed, as they would carry the credentials)',
+    'see its log, 5xx is retried; for a redirect, set `url` to the address named',
+  ],
   RBL_HTTP_TIMEOUT: ['the HTTP API did not answer in time', 'check that it runs and the url'],
   RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure)', 'check url and ca_file'],
   // state and service
   RBL_STATE_DIR: [
     'the state directory could not be created or written, or another rbl-unlist holds its lock',
     'check state.dir and its owner; when it is locked, the message names the holder: stop it, or, for a lock of 0.3 that no running service holds, delete `state.dir/lock`',
+  ],
+  RBL_BACKEND_REMOVED: [
+    'no backend in the config serves the zone of these unlists any more: they are kept as dead letters',
+    'put a backend for the zone back in the config, reload, and run `rbl-unlist queue retry`; `rbl-unlist queue drop` if they are not wanted',
   ],
   RBL_JOURNAL_CORRUPT: ['the journal has a corrupt record', 'a torn tail was cut, or a corrupt stretch skipped and the records after it replayed; see the warning (Troubleshooting)'],
   RBL_SERVICE_UNREACHABLE: ['the running service did not answer on http.listen', 'check that `rbl-unlist serve` runs with this config and that http.listen is not ""'],

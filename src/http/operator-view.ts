@@ -101,6 +101,19 @@ export class OperatorView {
           message: event.error.message,
         });
         break;
+      case 'delivery-unserved':
+        for (const job of event.jobs) {
+          this.history.noteDelivery(job, {
+            backend: event.backend,
+            zone: event.zone,
+            outcome: 'dead_letter',
+            at,
+            endedAt: at,
+            code: event.error.code,
+            message: event.error.message,
+          });
+        }
+        break;
       default:
         break;
     }

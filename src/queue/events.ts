@@ -27,8 +27,10 @@ export type QueueEvent =
   | { readonly type: 'dead-lettered'; readonly backend: string; readonly zone: string; readonly job: UnlistJob; readonly error: RblError; readonly latencyMs: number }
   /** Pending deliveries for a backend no longer configured went to the backends (`to`) that serve the zone now. */
   | { readonly type: 'delivery-handed-over'; readonly backend: string; readonly zone: string; readonly to: readonly string[]; readonly jobs: readonly UnlistJob[] }
-  /** Pending deliveries for a backend or zone no longer configured were dropped: no backend serves the zone. */
+  /** Pending deliveries for a backend no longer configured were dropped: every backend that serves the zone has them already. */
   | { readonly type: 'delivery-dropped'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly why: 'backend-removed' }
+  /** Pending deliveries for a backend no longer configured became dead letters (RBL_BACKEND_REMOVED): no backend serves the zone now. */
+  | { readonly type: 'delivery-unserved'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly error: RblError }
   /**
    * Replay skipped bytes: corrupt stretches with good records after them (`stretches`, replayed
    * past), and a torn or corrupt tail after the last good record.

@@ -9,7 +9,9 @@
  * A backend that serves the zone may already have unlisted the job's addresses (it was configured
  * beside the one that left): it gets them again, and a delete of a name that is gone deletes
  * nothing. That is the cost of never knowing less than the journal knows; a lost delivery is a
- * listing nobody removes.
+ * listing nobody removes. For the same reason a zone that no backend serves any more keeps its
+ * deliveries, as dead letters: a reload that dropped a backend by mistake (a config file read
+ * half-written) loses nothing, and `queue retry` sends them once a backend serves the zone again.
  */
 import { splitLane, type JobState } from './state.js';
 
@@ -24,18 +26,22 @@ export interface HandOver {
   readonly to: string[];
 }
 
-/** One job's pending delivery in a lane that left, which no configured lane can take. */
+/** One job's pending delivery in a lane that left. */
 export type Drop = [id: number, lane: string];
 
 export interface LaneChanges {
   readonly handOvers: HandOver[];
+  /** Deliveries whose zone's configured lanes all have the job already (pending or dead-lettered): nothing is lost by dropping them. */
   readonly drops: Drop[];
+  /** Deliveries of a zone no configured lane serves: to be kept as dead letters. */
+  readonly unserved: Drop[];
 }
 
 /**
  * For every pending delivery of `jobs` in a lane not in `configured`: the configured lanes of the
- * same zone where that job is neither pending nor dead-lettered, or a drop when there are none.
- * Dead letters stay where they are: `queue retry` re-drives them, and then they come through here.
+ * same zone where that job is neither pending nor dead-lettered; a drop when every such lane has
+ * it already; unserved when the zone has no configured lane. Dead letters stay where they are:
+ * `queue retry` re-drives them, and then they come through here.
  */
 export function laneChanges(jobs: Iterable<JobState>, configured: readonly string[]): LaneChanges {
   const current = new Set(configured);
@@ -48,13 +54,17 @@ export function laneChanges(jobs: Iterable<JobState>, configured: readonly strin
   }
   const handOvers: HandOver[] = [];
   const drops: Drop[] = [];
+  const unserved: Drop[] = [];
   for (const job of jobs) {
     let handOver: HandOver | undefined;
     for (const lane of job.pending) {
       if (current.has(lane)) continue;
-      const heirs = (lanesByZone.get(splitLane(lane).zone) ?? []).filter(
-        (heir) => !job.pending.includes(heir) && !job.dead.some((dead) => dead.lane === heir),
-      );
+      const serving = lanesByZone.get(splitLane(lane).zone) ?? [];
+      if (serving.length === 0) {
+        unserved.push([job.id, lane]);
+        continue;
+      }
+      const heirs = serving.filter((heir) => !job.pending.includes(heir) && !job.dead.some((dead) => dead.lane === heir));
       if (heirs.length === 0) {
         drops.push([job.id, lane]);
         continue;
@@ -66,5 +76,5 @@ export function laneChanges(jobs: Iterable<JobState>, configured: readonly strin
     }
     if (handOver) handOvers.push(handOver);
   }
-  return { handOvers, drops };
+  return { handOvers, drops, unserved };
 }

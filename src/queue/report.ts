@@ -44,8 +44,16 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
           'pending unlists handed over to the backends that serve the zone now: the backend is no longer configured',
         );
         break;
+      case 'delivery-unserved':
+        metrics.unlists.inc({ backend: event.backend, outcome: 'dead_letter' }, event.jobs.reduce((sum, job) => sum + job.targets.length, 0));
+        log.warn(
+          { backend: event.backend, zone: event.zone, jobs: event.jobs.length, code: event.error.code },
+          'pending unlists kept as dead letters: no backend in the config serves the zone any more; `rbl-unlist queue retry` sends them once one does',
+        );
+        break;
       case 'delivery-dropped':
-        log.warn({ backend: event.backend, zone: event.zone, jobs: event.jobs.length }, 'pending unlists dropped: the backend or zone is no longer configured');
+        // Nothing is lost: each backend that serves the zone has these unlists pending or dead-lettered.
+        log.info({ backend: event.backend, zone: event.zone, jobs: event.jobs.length }, 'pending unlists of a backend no longer configured dropped: the backends that serve the zone have them already');
         break;
       case 'journal-recovered':
         log.warn(

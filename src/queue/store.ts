@@ -28,7 +28,7 @@ import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
-import { laneChanges } from './handover.js';
+import { laneChanges, type Drop } from './handover.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
 import { detachJournal, TAKEOVER_FILE } from './takeover.js';
@@ -470,10 +470,11 @@ class Store implements StateStore {
 
   /**
    * Pending deliveries of lanes no longer configured go to the lanes that serve their zone now
-   * (handover.ts), with an event per lane that left; those of a zone nobody serves are dropped.
+   * (handover.ts), with an event per lane that left; those of a zone nobody serves become dead
+   * letters; those every serving lane has already are dropped.
    */
   #handOverRemovedLanes(): void {
-    const { handOvers, drops } = laneChanges(this.#state.jobs.values(), this.#worker.laneKeys());
+    const { handOvers, drops, unserved } = laneChanges(this.#state.jobs.values(), this.#worker.laneKeys());
     if (handOvers.length > 0) {
       const handed = new Map<string, { to: Set<string>; jobs: UnlistJob[] }>();
       const settled: [number, string][] = [];
@@ -514,6 +515,30 @@ class Store implements StateStore {
       this.#record({ t: 'g', d: drops });
       for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
       for (const [lane, jobs] of dropped) this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs, why: 'backend-removed' });
+    }
+    if (unserved.length > 0) this.#deadLetterUnserved(unserved);
+  }
+
+  /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */
+  #deadLetterUnserved(unserved: readonly Drop[]): void {
+    const now = Date.now();
+    const byLane = new Map<string, JobState[]>();
+    for (const [id, lane] of unserved) {
+      const job = this.#state.jobs.get(id);
+      if (!job) continue;
+      const jobs = byLane.get(lane) ?? [];
+      jobs.push(job);
+      byLane.set(lane, jobs);
+    }
+    for (const [lane, jobs] of byLane) {
+      const { backend, zone } = splitLane(lane);
+      const error = new RblError('RBL_BACKEND_REMOVED', `no backend in the config serves zone ${zone} any more (${backend} left the config)`);
+      for (const job of jobs) {
+        this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
+        this.#waiters.failed(deliveryKey(job.id, lane), error);
+        this.#attempts.forget(job.id, lane);
+      }
+      this.#emit({ type: 'delivery-unserved', backend, zone, jobs: jobs.map(jobView), error });
     }
   }
 

@@ -1,8 +1,8 @@
 /**
  * A backend that leaves the config with unlists pending: removed, or renamed because its `server`
  * changed without a `name`. What it had pending goes to the backends that serve the same zone now,
- * through a reload and through a restart, and survives a crash after the handover; only a zone no
- * backend serves drops it.
+ * through a reload and through a restart, and survives a crash after the handover; a zone no
+ * backend serves keeps it as a dead letter, for `queue retry` once a backend serves it again.
  */
 import { describe, expect, it } from 'vitest';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
@@ -95,7 +95,7 @@ describe('a backend that leaves the config with unlists pending', () => {
     expect(state.events.some((event) => event.type === 'delivery-handed-over' || event.type === 'delivery-dropped')).toBe(false);
   });
 
-  it('gives each zone to the backends that serve it, and drops only what no backend serves', async () => {
+  it('gives each zone to the backends that serve it, and keeps what no backend serves as a dead letter', async () => {
     const store = await open([silent('old', [ZONE, OTHER_ZONE])]);
     const commit = store.commit({ unlist: unlist('10.64.8.1') });
     await commit.recorded;
@@ -107,7 +107,41 @@ describe('a backend that leaves the config with unlists pending', () => {
     expect(primary.delivered(ZONE)).toEqual(['10.64.8.1']);
     expect(api.delivered(ZONE)).toEqual(['10.64.8.1']);
     expect(state.events.filter((event) => event.type === 'delivery-handed-over')).toMatchObject([{ backend: 'old', zone: ZONE, to: ['primary', 'api'] }]);
-    expect(state.events.filter((event) => event.type === 'delivery-dropped')).toMatchObject([{ backend: 'old', zone: OTHER_ZONE, jobs: [{ id: commit.jobId }] }]);
+    expect(state.events.filter((event) => event.type === 'delivery-unserved')).toMatchObject([
+      { backend: 'old', zone: OTHER_ZONE, jobs: [{ id: commit.jobId }], error: { code: 'RBL_BACKEND_REMOVED' } },
+    ]);
+    expect(state.events.some((event) => event.type === 'delivery-dropped')).toBe(false);
+    expect(store.deadLetterCount()).toBe(1);
+  });
+
+  it('loses nothing when a reload takes away the only backend of a zone: a dead letter through restarts, sent by queue retry once the zone is served again', async () => {
+    // A config read half-written: backend b, the only one of OTHER_ZONE, is missing from it.
+    let store = await open([new FakeBackend('a', [ZONE]), silent('b', [OTHER_ZONE])]);
+    const commit = store.commit({ unlist: unlist('10.64.11.1') });
+    await commit.recorded;
+    store.setBackends([new FakeBackend('a', [ZONE])]);
+    await waitUntil(() => store.depth() === 0, 5000);
+    expect(store.deadLetterCount()).toBe(1);
+    await store.close();
+
+    store = await open([new FakeBackend('a', [ZONE])]);
+    const listing = await listQueue(state.dir);
+    expect(listing.dead).toMatchObject([
+      { id: commit.jobId, targets: ['10.64.11.1'], backend: 'b', zone: OTHER_ZONE, code: 'RBL_BACKEND_REMOVED', message: `no backend in the config serves zone ${OTHER_ZONE} any more (b left the config)` },
+    ]);
+    // A retry while the zone is still unserved keeps it, as a dead letter again.
+    expect(await retryDeadLetters(state.dir)).toMatchObject({ count: 1, via: 'service' });
+    await waitUntil(() => store.deadLetterCount() === 1 && store.depth() === 0, 5000);
+    await store.close();
+
+    // The whole file again: b is back. The dead letter waits for the operator, then goes.
+    const back = new FakeBackend('b', [OTHER_ZONE]);
+    store = await open([new FakeBackend('a', [ZONE]), back]);
+    expect(store.deadLetterCount()).toBe(1);
+    expect(back.calls).toEqual([]);
+    expect(await retryDeadLetters(state.dir)).toMatchObject({ count: 1, via: 'service' });
+    await waitUntil(() => store.depth() === 0 && store.deadLetterCount() === 0, 5000);
+    expect(back.delivered(OTHER_ZONE)).toEqual(['10.64.11.1']);
   });
 
   it('does not send a job twice to the backend that was beside the one that left', async () => {

@@ -1,6 +1,7 @@
 /**
  * Pending deliveries of a backend that left the config, as pure rules over the queue state: which
- * lanes take them over and which are dropped. (What the store journals for them, and its replay:
+ * lanes take them over, which are dropped (another lane of the zone has them) and which are kept
+ * as dead letters (no lane serves the zone). (What the store journals for them, and its replay:
  * queue-backend-left.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
@@ -32,13 +33,14 @@ describe('laneChanges', () => {
         { id: 1, from: [OLD], to: [NEW, API] },
         { id: 2, from: [OLD], to: [NEW, API] },
       ],
-      drops: [[2, OLD_OTHER]],
+      drops: [],
+      unserved: [[2, OLD_OTHER]],
     });
   });
 
   it('changes nothing while every pending lane is configured', () => {
     const state = stateWith(row(1, [OLD, NEW]));
-    expect(laneChanges(state.jobs.values(), [OLD, NEW])).toEqual({ handOvers: [], drops: [] });
+    expect(laneChanges(state.jobs.values(), [OLD, NEW])).toEqual({ handOvers: [], drops: [], unserved: [] });
   });
 
   it('does not hand a job to a lane where it is already pending or dead-lettered', () => {
@@ -49,14 +51,17 @@ describe('laneChanges', () => {
         { id: 2, from: [OLD], to: [NEW] },
       ],
       drops: [],
+      unserved: [],
     });
-    // Already pending in the one lane that serves the zone: nothing to hand over.
-    expect(laneChanges(state.jobs.values(), [NEW])).toEqual({ handOvers: [{ id: 2, from: [OLD], to: [NEW] }], drops: [[1, OLD]] });
+    // Already pending in the one lane that serves the zone: nothing to hand over, nothing lost.
+    expect(laneChanges(state.jobs.values(), [NEW])).toEqual({ handOvers: [{ id: 2, from: [OLD], to: [NEW] }], drops: [[1, OLD]], unserved: [] });
+    // Dead-lettered in the one lane that serves the zone: that dead letter holds it.
+    expect(laneChanges(state.jobs.values(), [API])).toEqual({ handOvers: [{ id: 1, from: [OLD, NEW], to: [API] }], drops: [[2, OLD]], unserved: [] });
   });
 
   it('leaves dead letters of a lane that left where they are', () => {
     const state = stateWith(row(1, [], [[OLD, 5, 'RBL_DNS_REFUSED', 'REFUSED']]));
-    expect(laneChanges(state.jobs.values(), [NEW])).toEqual({ handOvers: [], drops: [] });
+    expect(laneChanges(state.jobs.values(), [NEW])).toEqual({ handOvers: [], drops: [], unserved: [] });
   });
 
   it('names each heir once when two lanes of a zone left, and gives each zone its own', () => {
@@ -66,11 +71,20 @@ describe('laneChanges', () => {
     expect(laneChanges(state.jobs.values(), [NEW, NEW_OTHER])).toEqual({
       handOvers: [{ id: 1, from: [OLDER, OLD, OLD_OTHER], to: [NEW, NEW_OTHER] }],
       drops: [],
+      unserved: [],
     });
   });
 
-  it('drops every pending delivery when no backend is configured', () => {
-    const state = stateWith(row(1, [OLD]));
-    expect(laneChanges(state.jobs.values(), [])).toEqual({ handOvers: [], drops: [[1, OLD]] });
+  it('keeps every pending delivery, none dropped, when no backend is configured', () => {
+    const state = stateWith(row(1, [OLD]), row(2, [OLD, OLD_OTHER]));
+    expect(laneChanges(state.jobs.values(), [])).toEqual({
+      handOvers: [],
+      drops: [],
+      unserved: [
+        [1, OLD],
+        [2, OLD],
+        [2, OLD_OTHER],
+      ],
+    });
   });
 });

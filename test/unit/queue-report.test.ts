@@ -89,9 +89,10 @@ describe('queue events reported', () => {
     ]);
   });
 
-  it('warns when a backend that left handed its pending unlists over, naming where they went, and when they were dropped', async () => {
+  it('warns when a backend that left handed its pending unlists over, naming where they went, and when they were kept as dead letters; says when they were dropped', async () => {
     report({ type: 'delivery-handed-over', backend: 'dns-update 127.0.0.1:5301', zone: 'rbl.test', to: ['dns-update 127.0.0.1:5302'], jobs: [job, job] });
     report({ type: 'delivery-dropped', backend: 'old', zone: 'rbl6.test', jobs: [job], why: 'backend-removed' });
+    report({ type: 'delivery-unserved', backend: 'old', zone: 'rbl7.test', jobs: [job, job, job], error: new RblError('RBL_BACKEND_REMOVED', 'no backend in the config serves zone rbl7.test any more (old left the config)') });
     await settled();
     expect(lines).toEqual([
       expect.objectContaining({
@@ -102,7 +103,21 @@ describe('queue events reported', () => {
         jobs: 2,
         msg: 'pending unlists handed over to the backends that serve the zone now: the backend is no longer configured',
       }),
-      expect.objectContaining({ level: 'warn', backend: 'old', zone: 'rbl6.test', jobs: 1, msg: 'pending unlists dropped: the backend or zone is no longer configured' }),
+      expect.objectContaining({
+        level: 'info',
+        backend: 'old',
+        zone: 'rbl6.test',
+        jobs: 1,
+        msg: 'pending unlists of a backend no longer configured dropped: the backends that serve the zone have them already',
+      }),
+      expect.objectContaining({
+        level: 'warn',
+        backend: 'old',
+        zone: 'rbl7.test',
+        jobs: 3,
+        code: 'RBL_BACKEND_REMOVED',
+        msg: 'pending unlists kept as dead letters: no backend in the config serves the zone any more; `rbl-unlist queue retry` sends them once one does',
+      }),
     ]);
   });
 
