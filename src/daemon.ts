@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { accountingIntake } from './accounting/intake.js';
+import { poolPolicy } from './accounting/policy.js';
 import { ActiveBackends } from './backends/active.js';
 import type { BackendRegistry } from './backends/index.js';
 import type { Config } from './config/load.js';
@@ -117,6 +118,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       dir: config.state.dir,
       backends: backends.list,
       maxSessionAgeMs: config.sessions.maxAgeMs,
+      mayUnlist: poolPolicy(config.pools, config.radius.clients),
       onEvent: (event) => {
         operatorView.onQueueEvent(event);
         reportQueueEvent(event);
@@ -202,6 +204,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       // Backends first: one that cannot be built fails the reload before anything else changed.
       await running?.backends.reload(next, (backends) => running?.store.setBackends(backends));
       running?.store.setMaxSessionAge(next.sessions.maxAgeMs);
+      running?.store.setMayUnlist(poolPolicy(next.pools, next.radius.clients));
       config = next;
       // RadSec certificates: new handshakes use the reloaded ones, established connections stay.
       running?.listener.reload(next);

@@ -64,3 +64,19 @@ export function unlistRefusal(target: IpPrefix, policy: UnlistPolicy): RblError 
   }
   return undefined;
 }
+
+/** A client's name and its own pools, as the config gives them. */
+export interface ClientPools {
+  readonly name: string;
+  readonly pools?: readonly IpPrefix[];
+}
+
+/**
+ * Whether a target may be unlisted for the client (by config name) that sent its event, under the
+ * config's pools now: for unlists already queued when the pools change. A client no longer in the
+ * config has no pools of its own; the global pools still apply.
+ */
+export function poolPolicy(pools: readonly IpPrefix[], clients: readonly ClientPools[]): (target: IpPrefix, client: string) => boolean {
+  const clientPools = new Map(clients.map((client) => [client.name, client.pools]));
+  return (target, client) => unlistRefusal(target, { pools, clientPools: clientPools.get(client) }) === undefined;
+}

@@ -29,6 +29,8 @@ export type QueueEvent =
   | { readonly type: 'delivery-handed-over'; readonly backend: string; readonly zone: string; readonly to: readonly string[]; readonly jobs: readonly UnlistJob[] }
   /** Pending deliveries for a backend no longer configured were dropped: every backend that serves the zone has them already. */
   | { readonly type: 'delivery-dropped'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly why: 'backend-removed' }
+  /** Pending unlists of targets the pools no longer allow were dropped (`jobs` of them, each target once in `targets`). */
+  | { readonly type: 'pending-outside-pools'; readonly targets: readonly string[]; readonly jobs: number }
   /** Pending deliveries for a backend no longer configured became dead letters (RBL_BACKEND_REMOVED): no backend serves the zone now. */
   | { readonly type: 'delivery-unserved'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly error: RblError }
   /**

@@ -44,6 +44,12 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
           'pending unlists handed over to the backends that serve the zone now: the backend is no longer configured',
         );
         break;
+      case 'pending-outside-pools':
+        log.warn(
+          { addresses: event.targets.slice(0, 20), count: event.targets.length, jobs: event.jobs, code: 'RBL_ADDRESS_OUTSIDE_POOLS' },
+          'pending unlists of addresses outside the pools dropped: the pools no longer hold them (a reload or a start on a changed config)',
+        );
+        break;
       case 'delivery-unserved':
         metrics.unlists.inc({ backend: event.backend, outcome: 'dead_letter' }, event.jobs.reduce((sum, job) => sum + job.targets.length, 0));
         log.warn(

@@ -8,6 +8,7 @@ import type { CanonicalSession, ReadonlySessionTable, Session, SessionKey, StopT
 import type { DeliveryAttempt } from './attempts.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { QueueEvent } from './events.js';
+import type { MayUnlist } from './pool-narrowing.js';
 import type { AdminReply, AdminRequest } from './requests.js';
 import type { UnlistJob } from './state.js';
 
@@ -116,6 +117,8 @@ export interface StateStore {
   expireSessions(now?: number): Session[];
   /** sessions.max_age as a SIGHUP reloaded it: the next expiry uses it. */
   setMaxSessionAge(ms: number): void;
+  /** The pools as a SIGHUP reloaded them: pending unlists of targets they no longer allow are dropped at once (pool-narrowing.ts). */
+  setMayUnlist(mayUnlist: MayUnlist): void;
   /** Re-drives or drops dead letters, as `queue retry|drop` does. */
   applyAdmin(request: AdminRequest): Promise<AdminReply>;
   /** Rewrites the journal as a snapshot now (it also compacts by itself as it grows). */
@@ -130,6 +133,8 @@ export interface StateStoreOptions {
   readonly backends: readonly Backend[];
   /** sessions.max_age. */
   readonly maxSessionAgeMs: number;
+  /** The pools: pending unlists of targets they do not allow are dropped at the start (pool-narrowing.ts). Without it, none is. */
+  readonly mayUnlist?: MayUnlist;
   readonly onEvent?: (event: QueueEvent) => void;
   /** Most targets per Backend.unlist call (500). */
   readonly maxTargetsPerCall?: number;

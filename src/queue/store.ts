@@ -29,6 +29,7 @@ import { acquireLock, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
 import { laneChanges, type Drop } from './handover.js';
+import { narrowToPools, type MayUnlist } from './pool-narrowing.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
 import { detachJournal, TAKEOVER_FILE } from './takeover.js';
@@ -153,6 +154,7 @@ function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[
 class Store implements StateStore {
   readonly #options: StateStoreOptions;
   #maxSessionAgeMs: number;
+  #mayUnlist: MayUnlist | undefined;
   #state: QueueState;
   #journal: Journal;
   readonly #lock: StateLock;
@@ -173,6 +175,7 @@ class Store implements StateStore {
   constructor(options: StateStoreOptions, state: QueueState, journal: Journal, lock: StateLock) {
     this.#options = options;
     this.#maxSessionAgeMs = options.maxSessionAgeMs;
+    this.#mayUnlist = options.mayUnlist;
     this.#state = state;
     this.#journal = journal;
     this.#lock = lock;
@@ -197,6 +200,7 @@ class Store implements StateStore {
     );
     void lock.lost.then(() => this.#lockLost());
     this.setBackends(options.backends);
+    this.#narrowToPools();
     this.#enqueueAllPending();
     this.expireSessions();
     const every = (ms: number, task: () => void): void => {
@@ -325,6 +329,11 @@ class Store implements StateStore {
     this.#handOverRemovedLanes();
   }
 
+  setMayUnlist(mayUnlist: MayUnlist): void {
+    this.#mayUnlist = mayUnlist;
+    this.#narrowToPools();
+  }
+
   setMaxSessionAge(ms: number): void {
     this.#maxSessionAgeMs = ms;
   }
@@ -352,6 +361,7 @@ class Store implements StateStore {
         for (const [id, lane] of record.d) if (!this.#worker.enqueue(id, lane)) orphaned = true;
         // A re-driven dead letter whose backend left the config goes where its zone is served now.
         if (orphaned) this.#handOverRemovedLanes();
+        this.#narrowToPools();
       }
       await written;
       this.#emit({ type: 'admin-request', action: request.action, count });
@@ -517,6 +527,32 @@ class Store implements StateStore {
       for (const [lane, jobs] of dropped) this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs, why: 'backend-removed' });
     }
     if (unserved.length > 0) this.#deadLetterUnserved(unserved);
+  }
+
+  /**
+   * Pending unlists of targets the pools no longer allow (pool-narrowing.ts): dropped, or the job
+   * goes on as a new one with the targets still allowed; one event for all.
+   */
+  #narrowToPools(): void {
+    if (!this.#mayUnlist || this.#closing || this.#failure) return;
+    const { narrowed, drops, refused } = narrowToPools(this.#state.jobs.values(), this.#mayUnlist, (job) => this.#targetPrefixes(job));
+    if (narrowed.length === 0 && drops.length === 0) return;
+    const settled: Drop[] = [...drops];
+    for (const { id, targets, lanes } of narrowed) {
+      const job = this.#state.jobs.get(id)!;
+      const row: JobRow = { i: this.#state.nextSeq, t: targets, r: job.reason, a: job.createdAt, p: lanes };
+      this.#record({ t: 'c', j: row });
+      for (const lane of lanes) {
+        this.#worker.enqueue(row.i, lane);
+        this.#waiters.moved(deliveryKey(id, lane), [deliveryKey(row.i, lane)]);
+        settled.push([id, lane]);
+      }
+    }
+    // Journaled after the new jobs, as a handover is: a torn write keeps a job, never the drop alone.
+    this.#record({ t: 'g', d: settled });
+    for (const [id, lane] of settled) this.#attempts.forget(id, lane);
+    for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
+    this.#emit({ type: 'pending-outside-pools', targets: refused, jobs: narrowed.length + new Set(drops.map(([id]) => id)).size });
   }
 
   /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */

@@ -1,7 +1,8 @@
 /**
  * What a SIGHUP reload applies to the running service in-process, beyond the backends
  * (queue-lane-reload.test.ts) and the clients (radius-listener tests): sessions.max_age for the
- * next expiry, and the restart-only keys judged against what the service started with.
+ * next expiry, narrowed pools for the unlists already queued, and the restart-only keys judged
+ * against what the service started with.
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -9,6 +10,8 @@ import { BACKENDS, createBackendRegistry } from '../../src/backends/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
+import { listQueue } from '../../src/queue/admin.js';
+import { writeKeyFile } from '../helpers/cli.js';
 import { logLineSink } from '../helpers/log-lines.js';
 import { freePort, tempDir } from '../helpers/peers.js';
 import { buildAccountingRequest, sendRadius } from '../helpers/radius-packets.js';
@@ -93,6 +96,32 @@ describe('a reload of sessions.max_age', () => {
     vi.advanceTimersByTime(61_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(logs.map((line) => line.msg)).toContain('sessions expired (sessions.max_age)');
+  });
+});
+
+describe('a reload that narrows the pools', () => {
+  it('drops the queued unlists of addresses the pools no longer hold, and says so', async () => {
+    const radiusPort = await freePort();
+    const keyFile = writeKeyFile(temp.dir, 'tsig.key');
+    const stateDir = join(temp.dir, 'state');
+    // Its server never answers: every unlist stays pending.
+    const config = (pools: string[]) =>
+      loadConfig(
+        writeConfig(temp.dir, serviceConfigYaml({ radiusPort, stateDir, pools, backends: [{ type: 'dns-update', server: '127.0.0.1:9', zones: ['rbl.test'], tsig_key_file: keyFile, timeout: '1s' }] })),
+        registry,
+      );
+    daemon = createDaemon(config(['10.64.0.0/16', '10.65.0.0/16']), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    for (const [identifier, address] of [
+      [1, '10.64.0.1'],
+      [2, '10.65.0.7'],
+    ] as const) {
+      expect(await sendRadius(accounting(identifier, { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `s${identifier}`, 'Framed-IP-Address': address }), radiusPort, '127.0.0.1', 3000)).toBeDefined();
+    }
+    // 10.65.0.0/16 goes to static business customers.
+    await daemon.reload(config(['10.64.0.0/16']));
+    expect(logs.find((line) => line.msg.startsWith('pending unlists of addresses outside the pools dropped'))).toMatchObject({ addresses: ['10.65.0.7'], count: 1, jobs: 1 });
+    expect((await listQueue(stateDir)).pending.map((entry) => entry.targets)).toEqual([['10.64.0.1']]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unlistRefusal } from '../../src/accounting/policy.js';
+import { poolPolicy, unlistRefusal } from '../../src/accounting/policy.js';
 import { parsePrefix } from '../../src/net/address.js';
 
 const pools = ['10.64.0.0/16', '2001:db8:100::/40', '127.0.0.0/8', '::/0'].map((text) => parsePrefix(text));
@@ -59,5 +59,15 @@ describe('what overlaps the RFC 5782 §5 test ranges', () => {
 
   it('an empty list of client pools narrows nothing', () => {
     expect(unlistRefusal(parsePrefix('10.64.9.1'), { pools: [parsePrefix('10.64.0.0/16')], clientPools: [] })).toBeUndefined();
+  });
+
+  it('judges queued unlists by the pools and the sending client\'s own pools, as a new event is; a client no longer configured by the global pools', () => {
+    const may = poolPolicy([parsePrefix('10.64.0.0/16')], [{ name: 'ras1', pools: [parsePrefix('10.64.0.0/22')] }, { name: 'ras2' }]);
+    expect(may(parsePrefix('10.64.1.1'), 'ras1')).toBe(true);
+    expect(may(parsePrefix('10.64.9.1'), 'ras1')).toBe(false);
+    expect(may(parsePrefix('10.64.9.1'), 'ras2')).toBe(true);
+    expect(may(parsePrefix('10.64.9.1'), 'gone')).toBe(true);
+    expect(may(parsePrefix('10.65.0.1'), 'gone')).toBe(false);
+    expect(may(parsePrefix('127.0.0.2'), 'ras2')).toBe(false);
   });
 });
