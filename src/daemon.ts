@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './http/metrics.js';
 import { OperatorView } from './http/operator-view.js';
 import { createReadiness } from './http/readiness.js';
 import type { Logger } from './log.js';
+import type { ReadonlySessionTable } from './sessions/table.js';
 import { queueEventReporter } from './queue/report.js';
 import { openStateStore, type StateStore } from './queue/store.js';
 import { createRadiusListener, loadDictionaries, type RadiusListener } from './radius/listener.js';
@@ -59,6 +60,19 @@ const RESTART_ONLY_KEYS = ['radius.listen', 'radius.tls.listen', 'http.listen', 
 function restartOnlyChanges(previous: Config, next: Config): string[] {
   const at = (root: Config, key: string): unknown => key.split('.').reduce<unknown>((value, field) => (value as Record<string, unknown> | undefined)?.[field], root);
   return RESTART_ONLY_KEYS.filter((key) => !isDeepStrictEqual(at(previous, key), at(next, key)));
+}
+
+/**
+ * Sessions recorded under client names the config no longer has: a client renamed, or its NASes
+ * moved to another client entry. Their Stops and Accounting-On/Off now come as the new client and
+ * do not find them (sessions are keyed by client), so what only the table knew (a Stop without
+ * Framed-IP-Address, a NAS's restart) unlists nothing until they expire.
+ */
+function sessionsOfGoneClients(sessions: ReadonlySessionTable, config: Config): Record<string, number> {
+  const named = new Set(config.radius.clients.map((client) => client.name));
+  const gone: Record<string, number> = {};
+  for (const [client, count] of sessions.sessionsByClient()) if (!named.has(client)) gone[client] = count;
+  return gone;
 }
 
 /** What start() opened, in the order close() releases it. */
@@ -164,6 +178,15 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     }
   }
 
+  const warnOfGoneClients = (sessions: ReadonlySessionTable, current: Config): void => {
+    const gone = sessionsOfGoneClients(sessions, current);
+    if (Object.keys(gone).length === 0) return;
+    log.warn(
+      { clients: gone },
+      'sessions recorded for clients the config no longer names: Stops and Accounting-On/Off of their NASes, coming as another client now, do not find them; they expire after sessions.max_age (keep the client name to keep them)',
+    );
+  };
+
   return {
     metrics,
 
@@ -180,6 +203,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         { radius: listener.addresses(), http: http?.address(), backends: backends.list.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: store.depth() },
         'rbl-unlist started',
       );
+      warnOfGoneClients(store.sessions, config);
       phase = 'started';
     },
 
@@ -206,6 +230,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       running?.store.setMaxSessionAge(next.sessions.maxAgeMs);
       running?.store.setMayUnlist(poolPolicy(next.pools, next.radius.clients));
       config = next;
+      if (running) warnOfGoneClients(running.store.sessions, next);
       // RadSec certificates: new handshakes use the reloaded ones, established connections stay.
       running?.listener.reload(next);
       log.info({ file: next.file, clients: next.radius.clients.length, backends: (running?.backends.list ?? []).map((b) => b.name) }, 'config reloaded');

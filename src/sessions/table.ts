@@ -58,6 +58,8 @@ export interface SessionRecord extends Omit<Session, 'addresses'> {
 export interface ReadonlySessionTable {
   /** Client and NAS key pairs that have a recorded session now. */
   readonly nasKeys: number;
+  /** How many sessions each client (by config name) has recorded now. */
+  sessionsByClient(): Map<string, number>;
   /** The session with this client, NAS key and Acct-Session-Id. */
   get(client: string, nas: string, sessionId: string): Session | undefined;
   /** The session that holds this address (formatPrefix text) now, if any. */
@@ -408,6 +410,15 @@ export class SessionTable implements ReadonlySessionTable {
 
   get nasKeys(): number {
     return this.#scopeIds.size;
+  }
+
+  sessionsByClient(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const scope of this.#scopeIds.values()) {
+      const client = this.#scopeClient[scope]!;
+      counts.set(client, (counts.get(client) ?? 0) + this.#scopeSessions[scope]!);
+    }
+    return counts;
   }
 
   #scopeOf(slot: number): number {

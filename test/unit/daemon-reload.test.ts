@@ -125,6 +125,36 @@ describe('a reload that narrows the pools', () => {
   });
 });
 
+describe('sessions of a client the config no longer names', () => {
+  it('are named in a warning at the reload that renames the client and at each start after, until the name is back', async () => {
+    const radiusPort = await freePort();
+    const stateDir = join(temp.dir, 'state');
+    const config = (client: string) =>
+      loadConfig(
+        writeConfig(
+          temp.dir,
+          serviceConfigYaml({ radiusPort, stateDir, clients: [{ name: client, address: '127.0.0.0/24', secret: NAS_SECRET }], backends: [{ type: 'recording', name: 'rec-renamed', zones: ['rbl.test'] }] }),
+        ),
+        registry,
+      );
+    const gone = (): unknown[] => logs.filter((line) => line.msg.startsWith('sessions recorded for clients the config no longer names')).map((line) => (line as { clients?: unknown }).clients);
+    daemon = createDaemon(config('ras-net'), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    expect(await sendRadius(accounting(1, { 'Acct-Status-Type': 'Start', 'Framed-IP-Address': '10.64.0.9' }), radiusPort, '127.0.0.1', 3000)).toBeDefined();
+    expect(gone()).toEqual([]);
+
+    // The NAS gets an entry of its own, under another name.
+    await daemon.reload(config('ras7'));
+    expect(gone()).toEqual([{ 'ras-net': 1 }]);
+    await daemon.close();
+    daemon = createDaemon(config('ras7'), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    expect(gone()).toEqual([{ 'ras-net': 1 }, { 'ras-net': 1 }]);
+    await daemon.reload(config('ras-net'));
+    expect(gone()).toHaveLength(2);
+  });
+});
+
 describe('the restart-only keys at a reload', () => {
   it('are compared with what the service started with: announced at every reload until a restart, and not once the file is put back', async () => {
     const service = await setup('rec-restart-only');
