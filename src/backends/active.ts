@@ -85,7 +85,7 @@ export class ActiveBackends {
     this.#config = next;
     if (changed || previous.http.probeIntervalMs !== next.http.probeIntervalMs) {
       this.#prober.stop();
-      this.#prober = this.#newProber(next);
+      this.#prober = this.#newProber(next, this.#prober);
       this.#prober.start();
     }
     await Promise.all(retired.map((backend) => backend.close()));
@@ -102,7 +102,7 @@ export class ActiveBackends {
     return config.backends.map((entry) => timedBackend(this.#registry.create(entry), this.#metrics));
   }
 
-  #newProber(config: Config): BackendProber {
-    return new BackendProber(this.#list, { intervalMs: config.http.probeIntervalMs });
+  #newProber(config: Config, previous?: BackendProber): BackendProber {
+    return new BackendProber(this.#list, { intervalMs: config.http.probeIntervalMs, previous });
   }
 }

@@ -41,6 +41,11 @@ export interface BackendProberOptions {
   readonly staleAfterIntervals?: number;
   /** The clock, for tests. */
   readonly now?: () => number;
+  /**
+   * The prober this one replaces (a reload): what it knew of a backend kept as it was (the same
+   * Backend object) and its zone is kept, so an unchanged backend stays ready across the reload.
+   */
+  readonly previous?: BackendProber;
 }
 
 export const DEFAULT_PROBE_INTERVAL_MS = 10_000;
@@ -68,7 +73,10 @@ export class BackendProber {
     this.staleAfterMs = this.intervalMs * (options.staleAfterIntervals ?? 3);
     this.now = options.now ?? Date.now;
     this.states = backends.flatMap((backend) =>
-      backend.zones.map((zone) => ({ backend, zone, lastSuccess: undefined, lastProbe: undefined, error: undefined, running: false })),
+      backend.zones.map((zone) => {
+        const known = options.previous?.states.find((state) => state.backend === backend && state.zone === zone);
+        return { backend, zone, lastSuccess: known?.lastSuccess, lastProbe: known?.lastProbe, error: known?.error, running: false };
+      }),
     );
   }
 

@@ -49,4 +49,18 @@ describe('backends across a reload', () => {
     expect(active.list).toBe(before);
     await active.close();
   });
+
+  it('keeps what the probes knew of an unchanged backend, so /readyz stays ready through a reload that changed another', async () => {
+    const active = new ActiveBackends(config('1s'), registry, createMetrics());
+    await active.prober.probeAll();
+    expect(Object.values(active.prober.report()).every((check) => check.ok)).toBe(true);
+    // From now on the first backend's server is slow to answer a probe.
+    const [first] = active.list as [Backend];
+    first.probe = () => new Promise<void>(() => undefined);
+
+    await active.reload(config('2s'), () => undefined);
+    const report = active.prober.report();
+    expect(report['backend first zone rbl.test']).toEqual({ ok: true, last_success: expect.any(String), last_probe: expect.any(String) });
+    await active.close();
+  });
 });
