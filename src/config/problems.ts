@@ -29,8 +29,65 @@ export function yamlProblem(error: YAMLError, text: string): ConfigProblem {
   const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
   const position = error.linePos?.[0];
   if (!position) return { code: 'RBL_CONFIG_SYNTAX', text: reason };
-  const line = text.split(/\r?\n/)[position.line - 1] ?? '';
-  return { code: 'RBL_CONFIG_SYNTAX', text: `line ${position.line}, column ${position.col}: ${reason}: ${JSON.stringify(withoutSecret(line.trimEnd()))}` };
+  const lines = text.split(/\r?\n/);
+  const line = lines[position.line - 1] ?? '';
+  const shown = continuesCredential(lines, position.line - 1) ? 'REDACTED' : withoutSecret(line.trimEnd());
+  return { code: 'RBL_CONFIG_SYNTAX', text: `line ${position.line}, column ${position.col}: ${reason}: ${JSON.stringify(shown)}` };
+}
+
+/**
+ * Whether line `at` (0-based) continues the value of a credential key above it: a line more
+ * indented than the key (a block scalar `secret: |`, a plain scalar's next line), or inside a quote
+ * the key's line opened and did not close (`secret: "hunter2` on one line, `hunter3"` on the next,
+ * in block or flow style). Such a line is nothing but the secret, whatever it looks like, so it is
+ * not quoted at all. Read from the top, as the parser does.
+ */
+function continuesCredential(lines: readonly string[], at: number): boolean {
+  let within: { readonly quote: '"' | "'" } | { readonly indent: number } | undefined;
+  for (let i = 0; i <= at; i++) {
+    const line = lines[i]!;
+    if (within && 'quote' in within) {
+      if (i === at) return true;
+      if (closesQuote(line, within.quote)) within = undefined;
+      continue;
+    }
+    if (within) {
+      if (line.trim() === '' || line.search(/\S/) > within.indent) {
+        if (i === at) return true;
+        continue;
+      }
+      within = undefined;
+    }
+    if (i === at) return false;
+    within = credentialOpenedBy(line);
+  }
+  return false;
+}
+
+/** What a line's credential key leaves open for the lines after it: a quote, or its value's indentation. */
+function credentialOpenedBy(line: string): { readonly quote: '"' | "'" } | { readonly indent: number } | undefined {
+  const block = BLOCK_CREDENTIAL.exec(line);
+  if (block && !isPathKey(block[3]!)) {
+    const quote = openQuote(line.slice(block[1]!.length).trim());
+    return quote === undefined ? { indent: line.indexOf(block[3]!) - (block[2] ? 1 : 0) } : { quote };
+  }
+  for (const match of line.matchAll(FLOW_CREDENTIAL)) {
+    const quote = isPathKey(match[3]!) ? undefined : openQuote(match[4]!.trim());
+    if (quote !== undefined) return { quote };
+  }
+  return undefined;
+}
+
+/** The quote character a value opens and does not close on its line, if any. */
+function openQuote(value: string): '"' | "'" | undefined {
+  const quote = value[0];
+  if (quote !== '"' && quote !== "'") return undefined;
+  return closesQuote(value.slice(1), quote) ? undefined : quote;
+}
+
+/** Whether the text holds the closing `quote`: an unescaped `"`, or a `'` not doubled. */
+function closesQuote(text: string, quote: '"' | "'"): boolean {
+  return quote === '"' ? /(^|[^\\])(\\\\)*"/.test(text) : /'(?!')/.test(text.replace(/''/g, ''));
 }
 
 /** Keys whose values are credentials: `secret` (a RADIUS client's, an inline TSIG key's), and an HTTP header's or API's. */

@@ -192,6 +192,25 @@ describe('config errors an operator can act on', () => {
     expect(error.message).not.toContain('s3cret');
   });
 
+  it.each([
+    ['a double quote the key line opened', '      secret: "hunter2\n  s3cret" x'],
+    ['a double quote open over several lines', '      secret: "hunter2\n    more\n  s3cret" x'],
+    ['a single quote', "      secret: 'hunter2\n  s3cret' x"],
+    ['a plain value on the next line, more indented', '      secret: hunter2\n        s3cret: x: y'],
+    ['a block scalar', '      secret: |\n        hunter2\n       s3cret: x: y'],
+    ['a quote opened in a flow map', '      tsig: {name: k, secret: "hunter2\n  s3cret" x}'],
+  ])('does not quote an error line that continues a secret: %s', (_case, to) => {
+    const error = failure(minimal.replace('      secret: s3cret', to));
+    expect(error.code).toBe('RBL_CONFIG_SYNTAX');
+    expect(error.message).not.toMatch(/s3cret|hunter2/);
+  });
+
+  it('still quotes an error line after a secret that ended', () => {
+    const error = failure(minimal.replace('      secret: s3cret', '      secret: "hunter2\n        x"\n      address: 192.0.2.10/32: oops'));
+    expect(error.code).toBe('RBL_CONFIG_SYNTAX');
+    expect(error.message).toContain('"      address: 192.0.2.10/32: oops"');
+  });
+
   it('quotes the path of a *_file key as it is, whatever its name', () => {
     const error = failure(minimal.replace('      secret: s3cret', '      tsig: {token_file: /etc/rbl-unlist/token]'));
     expect(error.code).toBe('RBL_CONFIG_SYNTAX');
