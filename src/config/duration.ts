@@ -4,8 +4,19 @@
  */
 import { z } from 'zod';
 
-/** A duration: a number of seconds, or text such as "250ms", "5s", "10m", "1h", "7d". */
-export const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as "5s", "250ms", "10m", "7d"')]);
+/**
+ * A duration: a number of seconds, or text such as "250ms", "5s", "10m", "1h", "7d". Every duration
+ * of the config is a time-out, an interval or an age, for which zero means nothing useful (a probe
+ * every 0 ms, a DNS answer awaited for none): refused here, where check-config sees it.
+ */
+export const duration = z.union([
+  z.number().positive('a duration above zero'),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as "5s", "250ms", "10m", "7d"')
+    // Run even when the pattern failed: only a number written as zero is judged here.
+    .refine((text) => Number(/^\d+(\.\d+)?/.exec(text)?.[0] ?? 1) > 0, 'a duration above zero'),
+]);
 
 /** Milliseconds in a duration value of the schema. */
 export function durationMs(value: number | string): number {

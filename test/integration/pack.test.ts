@@ -2,7 +2,7 @@
  * The npm package as operators get it: `npm pack` gives a tarball that installs into an empty
  * prefix with production dependencies only, and whose `rbl-unlist` executable runs.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../helpers/cli.js';
@@ -53,6 +53,11 @@ describe('the npm package', () => {
     expect(packedFiles).toContain('deploy/freeradius/detail-relay/sites-available/rbl-unlist-detail');
     expect(packedFiles.some((path) => path.startsWith('dictionaries/'))).toBe(true);
     expect(packedFiles.filter((path) => path.startsWith('src/') || path.startsWith('test/'))).toEqual([]);
+    // Every entry point package.json names is in the package: an installer links bin, a require of the package reads main.
+    const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin?: Record<string, string>; main?: string; exports?: unknown };
+    const entries = [...Object.values(manifest.bin ?? {}), ...(manifest.main === undefined ? [] : [manifest.main]), ...JSON.stringify(manifest.exports ?? {}).match(/\.\/[^"]+/g) ?? []];
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) expect(packedFiles).toContain(entry.replace(/^\.\//, ''));
   });
 
   it('installs into a clean prefix with production dependencies; rbl-unlist --help prints the usage and serve runs', async () => {

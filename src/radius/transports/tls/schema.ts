@@ -3,11 +3,10 @@
  * keys a client entry gets for it. Only zod here, so config/schema.ts can build the section from it.
  */
 import { z } from 'zod';
+import { duration } from '../../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const count = z.number().int().positive();
-/** A duration as the rest of the config writes it: seconds, or "250ms", "5s", "10m". */
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as "5s", "250ms", "10m", "7d"')]);
 
 /** Defaults of `radius.tls`; the README reference and deploy/config.example.yaml name the same. */
 export const TLS_DEFAULTS = {
