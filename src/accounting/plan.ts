@@ -72,6 +72,15 @@ export function isEmptyPlan(plan: EventPlan): boolean {
  * that live until its journal record is written: at thousands of Stops a second that room was
  * most of what planning allocated.
  */
+/** Up to this many unlist candidates are told apart by comparing each with those before it. */
+const FEW_CANDIDATES = 16;
+
+/** Whether candidate i names an address one before it named. */
+function namedBefore(candidates: readonly CanonicalPrefix[], i: number): boolean {
+  for (let j = 0; j < i; j++) if (candidates[j]!.text === candidates[i]!.text) return true;
+  return false;
+}
+
 function withItem<T>(list: T[], item: T): T[] {
   if (list.length === 0) return [item];
   list.push(item);
@@ -212,13 +221,18 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
   }
 
   let unlist: CanonicalPrefix[] = [];
+  // Judged once: an address named twice (a Start's own list, an Accounting-On's sessions) is one
+  // target. A few are compared with those before them; many (an Accounting-On of a large NAS names
+  // tens of thousands) through a Set, since comparing each with all before it blocked the event
+  // loop for tens of seconds.
+  const judged = candidates.length > FEW_CANDIDATES ? new Set<string>() : undefined;
   for (let i = 0; i < candidates.length; i++) {
     const target = candidates[i]!;
     const address = target.text;
-    // Judged once: an address named twice (a Start's own list, an Accounting-On's sessions) is one target.
-    let judged = false;
-    for (let j = 0; j < i && !judged; j++) judged = candidates[j]!.text === address;
-    if (judged) continue;
+    if (judged) {
+      if (judged.has(address)) continue;
+      judged.add(address);
+    } else if (namedBefore(candidates, i)) continue;
     const error = unlistRefusal(target, context);
     if (error) refuse(address, error);
     else unlist = withItem(unlist, target);

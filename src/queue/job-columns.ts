@@ -51,7 +51,9 @@ export function encodeJobColumns(jobs: readonly JobRow[]): JobColumns {
     columns.r.push(intern(job.r.event), intern(job.r.client), intern(job.r.nas));
     columns.u.push(job.r.sessionId ?? 0);
     columns.tn.push(job.t.length);
-    columns.t.push(...job.t);
+    // One push per target: spread as arguments, an Accounting-On of a large NAS (some 125,000
+    // targets) overflowed the stack and failed every compaction while it was pending.
+    for (const target of job.t) columns.t.push(target);
     columns.pn.push(job.p.length);
     for (const lane of job.p) columns.p.push(intern(lane));
     for (const dead of job.x ?? []) columns.x.push([place, ...dead]);

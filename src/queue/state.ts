@@ -93,6 +93,12 @@ export const JOURNAL_VERSION = 3;
 const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3]);
 /** Stopped-session rows per snapshot record (about 50 KB of base64). */
 const STOPPED_CHUNK = 4096;
+/**
+ * Targets in one snapshot record of jobs at most, besides the 2000 jobs: a few large Accounting-On
+ * jobs must not make one record past MAX_RECORD_BYTES (64 MiB), which replay takes for corruption.
+ * 100,000 targets are some 4 MB of JSON (an IPv6 prefix is about 40 octets).
+ */
+const TARGETS_PER_JOB_CHUNK = 100_000;
 
 /** The journal's record payloads. */
 export type JournalRecord =
@@ -276,11 +282,14 @@ export class QueueState {
     // Encoded at once: a chunk is a view of the memory's ring, which the next Stop may overwrite.
     for (const columns of this.sessions.stoppedColumns(STOPPED_CHUNK)) yield { t: 'st', b: encodeStoppedColumns(columns) };
     let jobs: JobRow[] = [];
+    let targets = 0;
     for (const job of this.jobs.values()) {
       jobs.push(jobRow(job));
-      if (jobs.length === chunk) {
+      targets += job.targets.length;
+      if (jobs.length === chunk || targets >= TARGETS_PER_JOB_CHUNK) {
         yield { t: 'j', c: encodeJobColumns(jobs) };
         jobs = [];
+        targets = 0;
       }
     }
     if (jobs.length > 0) yield { t: 'j', c: encodeJobColumns(jobs) };

@@ -101,6 +101,21 @@ describe('what a Start or Interim-Update records', () => {
     expect(unlistedText(plan)).toEqual(['2001:db8:100::5']);
   });
 
+  it('unlists and refuses each address of a long list once, however often it is named', () => {
+    const own = Array.from({ length: 20 }, (_, k) => `2001:db8:100::${(k % 7) + 1}`);
+    const plan = planEvent(event('start', { framedIpAddress: '198.51.100.7', framedIpv6Addresses: [...own, '2001:db8:100::1', '198.51.100.7'] }), tableOf([]), CONTEXT);
+    expect(unlistedText(plan)).toEqual(['2001:db8:100::1', '2001:db8:100::2', '2001:db8:100::3', '2001:db8:100::4', '2001:db8:100::5', '2001:db8:100::6', '2001:db8:100::7']);
+    expect(plan.refused.map(({ address }) => address)).toEqual(['198.51.100.7']);
+  });
+
+  it('unlists the addresses of an Accounting-On of a large NAS each once', () => {
+    const recorded = Array.from({ length: 5000 }, (_, k) => session(`s${k}`, [`10.64.${k >> 8}.${k & 255}`, `2001:db8:100:${k.toString(16)}::/64`], 10_000));
+    const plan = planEvent(event('on'), tableOf(recorded), CONTEXT);
+    expect(plan.unlist).toHaveLength(10_000);
+    expect(new Set(unlistedText(plan)).size).toBe(10_000);
+    expect(plan.remove).toHaveLength(5000);
+  });
+
   it('unlists once, and checks the owner once, an address a Stop names twice and its session recorded', () => {
     const recorded = [session('s1', ['10.64.0.5', '10.64.0.6', '10.64.0.6'], 10_000)];
     const plan = planEvent(event('stop', { framedIpv6Addresses: ['2001:db8:100::5', '2001:db8:100:0::5'], framedIpAddress: '10.64.0.5' }), tableOf(recorded), CONTEXT);

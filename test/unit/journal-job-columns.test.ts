@@ -52,6 +52,19 @@ describe('jobs in a snapshot, column by column', () => {
     expect([...(again.pendingJobsFor('b\nz2', '10.64.0.1') ?? [])]).toEqual([1]);
   });
 
+  it('writes the jobs of large Accounting-On events (130,000 targets each) in records far below the 64 MiB replay takes for corruption, and gives them back', () => {
+    const state = new QueueState();
+    const targets = (n: number): string[] => Array.from({ length: 130_000 }, (_, k) => `2001:db8:${n.toString(16)}:${k.toString(16)}::/64`);
+    for (let n = 1; n <= 4; n++) state.apply({ t: 'c', j: job(n, { r: { event: 'accounting-on', client: 'ras1', nas: `bras${n}` }, t: targets(n) }) });
+    const records = [...state.snapshot()].filter((record) => record.t === 'j');
+    expect(records).toHaveLength(4);
+    for (const record of records) expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(16 * 1024 * 1024);
+    const again = new QueueState();
+    for (const record of state.snapshot()) again.apply(record);
+    expect([...again.jobs.values()].map((restored) => restored.targets.length)).toEqual([130_000, 130_000, 130_000, 130_000]);
+    expect([...(again.pendingJobsFor('dns\nrbl.test', '2001:db8:4:1fbcf::/64') ?? [])]).toEqual([4]);
+  });
+
   it.each([
     ['a column shorter than the ids', (c: JobColumns) => ({ ...c, a: c.a.slice(1) })],
     ['fewer targets than counted', (c: JobColumns) => ({ ...c, t: c.t.slice(1) })],
