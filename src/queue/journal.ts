@@ -38,13 +38,22 @@ export interface JournalReadResult {
   readonly skippedBytes: number;
   /** Corrupt stretches that good records followed, which were replayed: a compaction rewrites the file without them. */
   readonly stretches: number;
+  /**
+   * Where the snapshot the file starts with ends: the header and the session, stopped-session and
+   * job records after it, up to the first record of an event. The size compaction judges the
+   * records after it by (compaction-rule.ts), so a restart does not take the whole file for one.
+   */
+  readonly snapshotBytes: number;
   /** Why the first skipped bytes were skipped. */
   readonly reason?: string;
   /** Where the skipped bytes were saved when repairing, one stretch after another. */
   readonly savedAs?: string;
 }
 
-const NO_JOURNAL: JournalReadResult = { exists: false, records: 0, goodBytes: 0, skippedBytes: 0, stretches: 0 };
+const NO_JOURNAL: JournalReadResult = { exists: false, records: 0, goodBytes: 0, skippedBytes: 0, stretches: 0, snapshotBytes: 0 };
+
+/** The record types a snapshot is written in: the header, sessions, stopped sessions, jobs. */
+const SNAPSHOT_TYPES: ReadonlySet<unknown> = new Set(['h', 's', 'st', 'j']);
 
 /**
  * Reads every good record of the journal in order into `onRecord`. A record that fails its
@@ -72,6 +81,8 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
     let offset = 0;
     let position = 0;
     let records = 0;
+    let snapshotBytes = 0;
+    let inSnapshot = true;
     let reason: string | undefined;
     /** Where the corrupt stretch being passed over began (file offset); undefined while records decode. */
     let stretchStart: number | undefined;
@@ -112,6 +123,8 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
           }
           offset += result.bytes;
           records++;
+          inSnapshot &&= SNAPSHOT_TYPES.has(record.t);
+          if (inSnapshot) snapshotBytes = base + offset;
           continue;
         }
         if (atEnd && offset >= buffer.length) break;
@@ -141,7 +154,7 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
     const end = stretchStart ?? base + offset;
     const spans: [number, number][] = end < size ? [...stretches, [end, size]] : stretches;
     const skippedBytes = spans.reduce((sum, [from, to]) => sum + to - from, 0);
-    const read = { exists: true, records, goodBytes: size - skippedBytes, skippedBytes, stretches: stretches.length };
+    const read = { exists: true, records, goodBytes: size - skippedBytes, skippedBytes, stretches: stretches.length, snapshotBytes };
     if (skippedBytes === 0) return read;
     if (!options.repair) return { ...read, reason: reason ?? 'trailing bytes' };
     const savedAs = `${file}.corrupt-${Date.now()}`;
@@ -275,16 +288,20 @@ export class Journal {
   /** When the disk work under way (a write and fdatasync, a compaction's last step) started; undefined when idle. */
   #diskBusySince: number | undefined;
 
-  private constructor(file: string, handle: FileHandle, bytes: number, options: JournalOptions) {
+  private constructor(file: string, handle: FileHandle, bytes: number, snapshotBytes: number, options: JournalOptions) {
     this.file = file;
     this.#handle = handle;
     this.#bytes = bytes;
-    this.#baseBytes = bytes;
+    this.#baseBytes = snapshotBytes;
     this.#options = options;
   }
 
-  /** Opens the journal for appending (after readJournal replayed it), creating it from the snapshot if absent. */
-  static async open(file: string, options: JournalOptions): Promise<Journal> {
+  /**
+   * Opens the journal for appending (after readJournal replayed it), creating it from the snapshot
+   * if absent. `snapshotBytes` is where the file's snapshot ends, as readJournal found it; without
+   * it the whole file counts as one.
+   */
+  static async open(file: string, options: JournalOptions, snapshotBytes?: number): Promise<Journal> {
     await unlink(`${file}.compact`).catch(() => undefined);
     let handle: FileHandle | undefined;
     try {
@@ -297,15 +314,18 @@ export class Journal {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw stateError(`cannot open the journal ${file}`, error);
     }
     try {
+      let fromSnapshot = snapshotBytes;
       if (!handle) {
         const fresh = Buffer.concat([...options.snapshot()].map((record) => encodeRecord(record)));
+        fromSnapshot = fresh.length;
         const temporary = `${file}.compact`;
         await writeFile(temporary, fresh, { flush: true, mode: STATE_FILE_MODE });
         await rename(temporary, file);
         await syncFolder(dirname(file));
         handle = await open(file, 'r+');
       }
-      return new Journal(file, handle, (await handle.stat()).size, options);
+      const size = (await handle.stat()).size;
+      return new Journal(file, handle, size, Math.min(fromSnapshot ?? size, size), options);
     } catch (error) {
       await handle?.close();
       throw stateError(`cannot create the journal ${file}`, error);

@@ -110,7 +110,7 @@ async function loadDurable(
     onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),
     compactionRetryMs: options.compactionRetryMs,
     fence: () => (lock.held() ? undefined : lockLostError(lock.file)),
-  });
+  }, read.snapshotBytes);
   if (state.redactedDeadLetters > 0) {
     // The credential is out of memory already; a compaction writes the journal anew without it.
     emit(options.onEvent, { type: 'dead-letters-redacted', file, count: state.redactedDeadLetters });

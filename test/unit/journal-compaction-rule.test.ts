@@ -83,4 +83,31 @@ describe('a journal over a large snapshot', () => {
     expect(stops).toBeGreaterThan(0);
     expect(stops).toBeLessThan(stop);
   });
+
+  it('judges the records by the snapshot the file starts with after a restart too, so restarts between compactions do not let it grow', async () => {
+    const { dir, remove } = tempDir('journal-rule-restart');
+    cleanup = remove;
+    const file = join(dir, 'journal');
+    const compacted: number[] = [];
+    const options = { snapshot, compactBytes: 1024, onCompacted: (result: { afterBytes: number }) => compacted.push(result.afterBytes) };
+    let journal = await Journal.open(file, options);
+    const snapshotBytes = journal.bytes;
+    let stop = 0;
+    const append = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i++, stop++) await journal.append({ t: 'c', r: [['ras1', 'nas1', `gone-${stop}`, 1_800_000_000 + stop]] });
+    };
+    // Each run of the service appends a fifth of the snapshot, less than the quarter that compacts, then restarts.
+    for (let restart = 0; restart < 3 && compacted.length === 0; restart++) {
+      while (journal.bytes - (snapshotBytes + restart * (snapshotBytes / 5)) < snapshotBytes / 5 && compacted.length === 0) await append(10);
+      await journal.close();
+      const read = await readJournal(file, () => undefined, { repair: true });
+      expect(read.snapshotBytes).toBe(snapshotBytes);
+      journal = await Journal.open(file, options, read.snapshotBytes);
+    }
+    await append(10);
+    await journal.close();
+    // The second run's records pass the quarter of the snapshot: it compacts, as without the restarts.
+    expect(compacted.length).toBeGreaterThanOrEqual(1);
+    expect(statSync(file).size).toBeLessThan(snapshotBytes * 1.25 + 1024 * 4);
+  });
 });
