@@ -54,6 +54,8 @@ const NO_JOURNAL: JournalReadResult = { exists: false, records: 0, goodBytes: 0,
 
 /** The record types a snapshot is written in: the header, sessions, stopped sessions, jobs. */
 const SNAPSHOT_TYPES: ReadonlySet<unknown> = new Set(['h', 's', 'st', 'j']);
+/** Every record type: after a damaged header, a record of one of these shows the file is a journal. */
+const RECORD_TYPES: ReadonlySet<unknown> = new Set([...SNAPSHOT_TYPES, 'c', 'd', 'x', 'rd', 'g']);
 
 /**
  * Reads every good record of the journal in order into `onRecord`. A record that fails its
@@ -92,6 +94,12 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
       new RblError('RBL_JOURNAL_CORRUPT', `${file} does not start with a journal header${why ? ` (${why})` : ''}; move it aside to start with an empty state`);
     /** Whether `offset` is where to look for the next candidate, not a record's start. */
     let seeking = false;
+    /**
+     * The first record failed its checksum: the header, damaged in place. The records after it are
+     * replayed as after any corrupt stretch (job numbers go on from the highest replayed), so one bad
+     * byte at the start does not cost the whole state; a file with no good record is no journal.
+     */
+    let headerDamaged = false;
     while (true) {
       const atEnd = position >= size;
       if (seeking) {
@@ -109,7 +117,7 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
         const result = decodeRecord(buffer, offset);
         if (result.kind === 'record') {
           const record = result.payload as JournalRecord;
-          if (records === 0 && (typeof record !== 'object' || record === null || record.t !== 'h')) throw notAJournal();
+          if (records === 0 && (typeof record !== 'object' || record === null || !(record.t === 'h' || (headerDamaged && RECORD_TYPES.has(record.t))))) throw notAJournal();
           if (stretchStart !== undefined) {
             stretches.push([stretchStart, base + offset]);
             stretchStart = undefined;
@@ -131,7 +139,8 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
         // A record that claims more bytes than the file has left is a torn tail, unless a record
         // that decodes follows it: then its length was damaged, and it starts a corrupt stretch.
         if (result.kind === 'corrupt' || atEnd) {
-          if (records === 0) throw notAJournal(result.kind === 'corrupt' ? result.why : undefined);
+          if (records === 0 && base + offset === 0 && result.kind === 'corrupt') headerDamaged = true;
+          if (records === 0 && !headerDamaged) throw notAJournal(result.kind === 'corrupt' ? result.why : undefined);
           if (stretchStart === undefined) {
             stretchStart = base + offset;
             reason ??= result.kind === 'corrupt' ? result.why : 'an incomplete last record';
@@ -149,7 +158,7 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
       base += offset;
       offset = 0;
     }
-    if (records === 0) throw notAJournal();
+    if (records === 0) throw notAJournal(headerDamaged ? 'a damaged header, and no good record after it' : undefined);
     // The replay ends at the last good record: a stretch that no good record followed is the tail.
     const end = stretchStart ?? base + offset;
     const spans: [number, number][] = end < size ? [...stretches, [end, size]] : stretches;

@@ -118,6 +118,34 @@ describe('journal durability', () => {
     expect(store.depth()).toBe(0);
   });
 
+  it('starts past a damaged header with every record after it: nothing pending is lost, new jobs get new numbers, and a compaction writes a good header', async () => {
+    let store = await open(hanging());
+    const commits: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      const commit = store.commit(event(k).change);
+      await commit.recorded;
+      commits.push(commit.jobId!);
+    }
+    await store.close();
+    const bytes = readFileSync(journal());
+    bytes[20] = bytes[20]! ^ 0x01;
+    writeFileSync(journal(), bytes);
+
+    store = await open(hanging());
+    expect(state.events.find((e) => e.type === 'journal-recovered')).toMatchObject({ stretches: 1, reason: 'a checksum mismatch' });
+    expect(store.depth()).toBe(5);
+    expect(store.sessions.size).toBe(5);
+    const next = store.commit(event(5).change);
+    await next.recorded;
+    expect(Number(next.jobId)).toBeGreaterThan(Math.max(...commits.map(Number)));
+    await waitFor(() => store.stats().compactions > 0);
+    await store.close();
+    state.events = [];
+    store = await open(hanging());
+    expect(state.events.filter((e) => e.type === 'journal-recovered')).toEqual([]);
+    expect(store.depth()).toBe(6);
+  });
+
   it('refuses a file that is not a journal', async () => {
     writeFileSync(journal(), 'hello, this is not a journal\n');
     await expect(open(hanging())).rejects.toMatchObject({ code: 'RBL_JOURNAL_CORRUPT' });

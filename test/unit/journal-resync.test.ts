@@ -115,8 +115,22 @@ describe('journal replay past a corrupt stretch', () => {
     expect((await replay(true)).read).toMatchObject({ skippedBytes: 0, stretches: 0 });
   });
 
-  it('still refuses a file whose first record is damaged: it may not be a journal at all', async () => {
-    writeFileSync(file, Buffer.concat([damaged(header()), record(1)]));
+  it('replays the records after a damaged header, which only a journal has, and counts the header as a stretch for the compaction to rewrite', async () => {
+    const bad = damaged(header());
+    writeFileSync(file, Buffer.concat([bad, record(1), record(2)]));
+    const { read, numbers: replayed } = await replay(true);
+    expect(replayed).toEqual([1, 2]);
+    expect(read).toMatchObject({ records: 2, skippedBytes: bad.length, stretches: 1, reason: 'a checksum mismatch' });
+    expect(readFileSync(read.savedAs!)).toEqual(bad);
+  });
+
+  it.each([
+    ['a damaged header with no good record after it', () => Buffer.concat([damaged(header()), Buffer.alloc(64, 0x41)])],
+    ['a file of text', () => Buffer.from('{"t":"h","v":3}\nnot a journal, though it names a header\n'.repeat(20))],
+    ['a good record of a kind no journal has, first', () => Buffer.concat([encodeRecord({ t: 'zz' }), record(1)])],
+    ['a record that is not the header, first, with the header nowhere damaged', () => Buffer.concat([record(1), header()])],
+  ])('still refuses %s: it may not be a journal at all', async (_case, bytes) => {
+    writeFileSync(file, bytes());
     await expect(replay(true)).rejects.toMatchObject({ code: 'RBL_JOURNAL_CORRUPT' });
   });
 
