@@ -19,6 +19,7 @@ import type { Logger } from './log.js';
 import type { ReadonlySessionTable } from './sessions/table.js';
 import { queueEventReporter } from './queue/report.js';
 import { openStateStore, type StateStore } from './queue/store.js';
+import { openWaitingForSpace } from './queue/wait-for-space.js';
 import { createRadiusListener, loadDictionaries, type RadiusListener } from './radius/listener.js';
 import { packetReporter } from './radius/report.js';
 import { packageVersion } from './version.js';
@@ -128,14 +129,27 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     startedWith = config;
     loadDictionaries(config.radius.dictionaries);
     const backends = new ActiveBackends(config, options.backends, metrics);
-    const store = await openStateStore({
-      dir: config.state.dir,
-      backends: backends.list,
-      maxSessionAgeMs: config.sessions.maxAgeMs,
-      mayUnlist: poolPolicy(config.pools, config.radius.clients),
-      onEvent: (event) => {
-        operatorView.onQueueEvent(event);
-        reportQueueEvent(event);
+    const stateDir = config.state.dir;
+    const open = (): Promise<StateStore> =>
+      openStateStore({
+        dir: stateDir,
+        backends: backends.list,
+        maxSessionAgeMs: config.sessions.maxAgeMs,
+        mayUnlist: poolPolicy(config.pools, config.radius.clients),
+        onEvent: (event) => {
+          operatorView.onQueueEvent(event);
+          reportQueueEvent(event);
+        },
+      });
+    const store = await openWaitingForSpace(open, {
+      abandoned: () => phase === 'closed',
+      // Every 2 s a try; a line at the first and then once a minute.
+      onFull: (error, code, failures) => {
+        if (failures % 30 !== 1) return;
+        log.error(
+          { code: 'RBL_STATE_DIR', dir: stateDir, errno: code, attempts: failures },
+          `cannot start: state.dir ${stateDir} has no room (${code}): waiting for space, trying every 2 s; nothing is received or acknowledged until then (${error.message})`,
+        );
       },
     }).catch(async (error: unknown) => {
       await backends.close();

@@ -46,6 +46,8 @@ export async function startService(
     cli?: string;
     /** A command that runs node, e.g. ['unshare', '-p', '-f', '--mount-proc'] or ['sh', '-c', 'umask 000; exec "$@"', 'sh']. */
     launcher?: readonly string[];
+    /** The log line to wait for before returning (default: `rbl-unlist started`). */
+    until?: (line: LogLine) => boolean;
   } = {},
 ): Promise<ServiceHandle> {
   const cli = options.cli ?? BUILT_CLI;
@@ -109,7 +111,7 @@ export async function startService(
       return code;
     },
   };
-  await handle.waitForLog((line) => line.msg === 'rbl-unlist started', options.timeoutMs ?? 15_000);
+  await handle.waitForLog(options.until ?? ((line) => line.msg === 'rbl-unlist started'), options.timeoutMs ?? 15_000);
   return handle;
 }
 

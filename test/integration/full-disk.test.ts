@@ -3,10 +3,11 @@
  * of a burst of Stops while BIND is down. Whatever was acknowledged is in the journal; what was not
  * is retransmitted, as a NAS does, until it is; /readyz says the journal cannot be written and comes
  * back by itself once the tmpfs is grown; no Stop is queued twice; and with BIND back, every Stop is
- * unlisted. Needs root (mount), as CI runs.
+ * unlisted. A restart on a state.dir with no room left waits for space, and then starts with what
+ * was pending. Needs root (mount), as CI runs.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBind, type BindServer } from '../helpers/bind.js';
@@ -21,12 +22,14 @@ const ZONE = 'rbl.test';
 const STOPS = 800;
 const isRoot = process.getuid?.() === 0;
 const list = Array.from({ length: STOPS }, (_, i) => `10.64.${20 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+/** Listed too, for the restart on a full state.dir. */
+const more = ['10.64.40.1', '10.64.40.2', '10.64.40.3'];
 
-function stopRequest(i: number): Buffer {
+function stopRequest(i: number, addresses = list): Buffer {
   return buildAccountingRequest({
     identifier: i & 0xff,
     secret: NAS_SECRET,
-    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `full-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': list[i]! },
+    attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': `full-${i}`, 'NAS-IP-Address': '192.0.2.1', 'Framed-IP-Address': addresses[i]! },
   });
 }
 
@@ -37,7 +40,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that
   let service: ServiceHandle | undefined;
 
   beforeAll(async () => {
-    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(list, ZONE) }] });
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf([...list, ...more], ZONE) }] });
     temp = tempDir('full-disk');
     stateDir = join(temp.dir, 'state');
     mkdirSync(stateDir);
@@ -110,4 +113,48 @@ describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that
     let left = list;
     await waitFor(`all ${STOPS} addresses to be unlisted`, async () => (left = await stillListed(bind.port, ZONE, left)).length === 0, 60_000, 250);
   }, 180_000);
+
+  test('a restart on a state.dir with no room waits for space instead of failing (systemd would give up), then unlists what was pending', async () => {
+    const small = join(temp.dir, 'small');
+    mkdirSync(small);
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', small]);
+    expect(mount.status, mount.stderr.toString()).toBe(0);
+    let restarted: ServiceHandle | undefined;
+    try {
+      const radiusPort = await freePort();
+      const file = writeConfig(temp.dir, serviceConfigYaml({ radiusPort, bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], timeout: '1s' }, stateDir: small }), 'small.yaml');
+      restarted = await startService(file);
+      expect(await stillListed(bind.port, ZONE, more).catch(() => more)).toEqual(more);
+      await bind.stop();
+      expect(await sendEachOnce([0, 1, 2], radiusPort, NAS_SECRET, (i) => stopRequest(i, more))).toEqual([]);
+      await restarted.stop('SIGKILL');
+
+      // Filled to the last byte while it was down.
+      const filler = join(small, 'filler');
+      for (let size = 256 * 1024; size >= 1; size = Math.floor(size / 2)) {
+        for (;;) {
+          try {
+            writeFileSync(filler, Buffer.alloc(size), { flag: 'a' });
+          } catch {
+            break;
+          }
+        }
+      }
+      restarted = await startService(file, { until: (line) => String(line.msg).startsWith(`cannot start: state.dir ${small} has no room (ENOSPC)`) });
+      const full = restarted.logs().find((line) => String(line.msg).startsWith('cannot start'));
+      expect(full).toMatchObject({ level: 'error', code: 'RBL_STATE_DIR', errno: 'ENOSPC' });
+      // Still there a while later, waiting, not exited.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(restarted.child.exitCode).toBeNull();
+
+      rmSync(filler);
+      await restarted.waitForLog((line) => line.msg === 'rbl-unlist started', 10_000);
+      await bind.restart();
+      let left = more;
+      await waitFor('the pending addresses to be unlisted', async () => (left = await stillListed(bind.port, ZONE, left)).length === 0, 30_000, 250);
+    } finally {
+      await restarted?.stop('SIGKILL');
+      spawnSync('umount', ['-l', small]);
+    }
+  }, 120_000);
 });
