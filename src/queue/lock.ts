@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fstatSync } from 'node:fs';
-import { link, open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RblError } from '../errors.js';
@@ -91,6 +91,27 @@ export async function acquireLock(dir: string, role: string, waitMs: number): Pr
     if (now >= deadline + STALE_MS + WATCH_MARGIN_MS || (now >= deadline && result.verdict !== 'watching')) throw lockedError(dir, file, result);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A lock written aside, `lock.<pid>.<nonce>`, before it is linked into place (createLock). */
+const LOCK_TEMPORARY = /^lock\.\d+\.[0-9a-f]{16}$/;
+/** Far longer than writing one takes: a younger one may be another process's try of this moment. */
+const LEFTOVER_AGE_MS = 60_000;
+
+/**
+ * Removes the locks written aside that a process killed between writing and linking one left
+ * (each start or `queue` command that was killed there adds one); to be called holding the lock.
+ */
+export async function removeLeftoverLockFiles(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [])) {
+    if (!LOCK_TEMPORARY.test(name)) continue;
+    const path = join(dir, name);
+    const written = await stat(path).catch(() => undefined);
+    if (!written || now - written.mtimeMs < LEFTOVER_AGE_MS) continue;
+    await unlink(path).then(() => removed++, () => undefined);
+  }
+  return removed;
 }
 
 function lockedError(dir: string, file: string, { record, verdict }: Refusal): RblError {

@@ -75,12 +75,19 @@ export class UnansweredRequest extends RblError {
 /** Service side: applies every waiting request with `apply` and writes each reply. */
 export async function serveRequests(dir: string, apply: (request: AdminRequest) => Promise<AdminReply>): Promise<void> {
   const folder = join(dir, REQUESTS_FOLDER);
-  let names: string[];
+  let all: string[];
   try {
-    names = (await readdir(folder)).filter((name) => name.endsWith('.request')).sort();
+    all = await readdir(folder);
   } catch {
     return;
   }
+  // What a command killed mid-way, or one that stopped waiting, left: a half-written request, a
+  // reply nobody read. Every name starts with the time it was written.
+  for (const name of all) {
+    if (name.endsWith('.request') || !(Date.now() - Number(name.slice(0, name.indexOf('-'))) > REQUEST_MAX_AGE_MS)) continue;
+    await unlink(join(folder, name)).catch(() => undefined);
+  }
+  const names = all.filter((name) => name.endsWith('.request')).sort();
   for (const name of names) {
     const file = join(folder, name);
     const writtenAt = Number(name.slice(0, name.indexOf('-')));

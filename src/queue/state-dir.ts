@@ -52,7 +52,9 @@ export async function tightenStateDir(dir: string): Promise<Tightened> {
   const paths: string[] = [];
   const failed: { path: string; code: string }[] = [];
   const visit = async (path: string): Promise<void> => {
-    const info = await lstat(path);
+    // state.dir itself is followed when it is a link (/var/lib/rbl-unlist pointing at a bigger
+    // volume); links inside it are left alone.
+    const info = path === dir ? await stat(path) : await lstat(path);
     if (info.isSymbolicLink()) return;
     if ((info.mode & 0o077) !== 0) {
       try {

@@ -25,7 +25,7 @@ import type { QueueEvent } from './events.js';
 import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
 import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
 import { Journal, readJournal, stateError, syncFolder } from './journal.js';
-import { acquireLock, type StateLock } from './lock.js';
+import { acquireLock, removeLeftoverLockFiles, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
 import { laneChanges, type Drop } from './handover.js';
@@ -70,6 +70,7 @@ export async function openStateStore(options: StateStoreOptions): Promise<StateS
     if (tightened.paths.length > 0 || tightened.failed.length > 0) emit(options.onEvent, { type: 'state-dir-tightened', dir: options.dir, ...tightened });
     // A copy a takeover made and a crash left before it took the journal's name: the journal is whole.
     await unlink(join(options.dir, TAKEOVER_FILE)).catch(() => undefined);
+    await removeLeftoverLockFiles(options.dir);
     if (lock.brokeLiveHolder && (await detachJournal(join(options.dir, JOURNAL_FILE)))) emit(options.onEvent, { type: 'journal-detached', dir: options.dir });
     const failures: { store?: Store } = {};
     const durable = await loadDurable(options, lock, (journal, error) => failures.store?.journalFailed(journal, error), false);

@@ -5,13 +5,13 @@
  * one. Processes that find the same stale lock at once never both take it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REFRESH_MS } from '../../src/queue/lock-liveness.js';
 import type { QueueEvent } from '../../src/queue/events.js';
-import { acquireLock, LOCK_FILE, tryLock } from '../../src/queue/lock.js';
+import { acquireLock, LOCK_FILE, removeLeftoverLockFiles, tryLock } from '../../src/queue/lock.js';
 import type { StateChange } from '../../src/queue/store-api.js';
 import { openStateStore } from '../../src/queue/store.js';
 import { canonical, FakeBackend, waitUntil } from '../helpers/state-store.js';
@@ -33,6 +33,22 @@ const writeLock = (record: object): void => writeFileSync(join(dir, LOCK_FILE), 
 const readLockFile = (): Record<string, unknown> => JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Record<string, unknown>;
 
 describe('the state.dir lock', () => {
+  it('removes the locks written aside that killed processes left, older than a minute, and nothing else; the service does so at its start', async () => {
+    const aMinuteAgo = (Date.now() - 61_000) / 1000;
+    const left = ['lock.4242.0123456789abcdef', 'lock.1.fedcba9876543210'];
+    const kept = ['lock.4243.00000000000000aa', 'lock.x.0123456789abcdef', 'notes', 'lock.4244.0123456789abcdef.bak'];
+    for (const name of [...left, ...kept]) writeFileSync(join(dir, name), '{}');
+    for (const name of [...left, 'lock.x.0123456789abcdef', 'lock.4244.0123456789abcdef.bak']) utimesSync(join(dir, name), aMinuteAgo, aMinuteAgo);
+    expect(await removeLeftoverLockFiles(dir)).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual([...kept].sort());
+
+    writeFileSync(join(dir, left[0]!), '{}');
+    utimesSync(join(dir, left[0]!), aMinuteAgo, aMinuteAgo);
+    const store = await openStateStore({ dir, backends: [], maxSessionAgeMs: 60_000 });
+    expect(readdirSync(dir)).not.toContain(left[0]);
+    await store.close();
+  });
+
   it('takes over a lock that names our own pid but another process start (a container PID 1 started again)', async () => {
     writeLock({ pid: process.pid, boot: bootId, start: '1' });
     const lock = await tryLock(dir, 'test');

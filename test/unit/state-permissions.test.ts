@@ -83,6 +83,19 @@ describe('state.dir permissions under umask 000', () => {
     expect(readdirSync(requests).sort()).toEqual([`${fresh}.reply`]);
   });
 
+  it('removes what killed or impatient commands left older than a minute (a half-written request, a reply nobody read), and nothing newer', async () => {
+    const dir = join(parent, 'state');
+    await openStateStore({ dir, backends: [], maxSessionAgeMs: 60_000, requestPollMs: 3_600_000 }).then((store) => store.close());
+    const requests = join(dir, 'requests');
+    mkdirSync(requests, { mode: 0o700 });
+    const old = Date.now() - REQUEST_MAX_AGE_MS - 1000;
+    const left = [`${old}-1-a.request.tmp`, `${old}-2-b.reply`, `${old}-3-c.reply.tmp`];
+    const recent = [`${Date.now()}-4-d.request.tmp`, `${Date.now()}-5-e.reply`, 'README'];
+    for (const name of [...left, ...recent]) writeFileSync(join(requests, name), '{}', { mode: 0o600 });
+    await serveRequests(dir, async () => ({ count: 0, notFound: [] }));
+    expect(readdirSync(requests).sort()).toEqual([...recent].sort());
+  });
+
   it.skipIf(process.getuid?.() !== 0)('refuses queue retry, drop and the service request of list when run as another user than the owner of state.dir, writing nothing', async () => {
     const dir = join(parent, 'state');
     await openStateStore({ dir, backends: [], maxSessionAgeMs: 60_000 }).then((store) => store.close());
@@ -142,5 +155,17 @@ describe('a state.dir an older release left open to group and others', () => {
     const again: QueueEvent[] = [];
     await (await openStateStore({ dir, backends: [bind], maxSessionAgeMs: 60_000, closeGraceMs: 10, onEvent: (event) => again.push(event) })).close();
     expect(again.filter((event) => event.type === 'state-dir-tightened')).toEqual([]);
+  });
+
+  it('is made owner-only through state.dir given as a link to the folder (/var/lib/rbl-unlist pointing at another volume)', async () => {
+    const real = copyFixtureState('state-0.1', parent);
+    chmodSync(real, 0o750);
+    chmodSync(join(real, 'journal'), 0o644);
+    const link = join(parent, 'state-link');
+    symlinkSync(real, link);
+    const bind = new FakeBackend('bind', [FIXTURE_ZONE]);
+    bind.behaviour = never;
+    await (await openStateStore({ dir: link, backends: [bind], maxSessionAgeMs: 10 * 365 * 86_400_000, closeGraceMs: 10 })).close();
+    expect([mode(real), mode(join(real, 'journal'))]).toEqual(['700', '600']);
   });
 });
