@@ -76,6 +76,11 @@ function sessionsOfGoneClients(sessions: ReadonlySessionTable, config: Config): 
   return gone;
 }
 
+/** The pools a config allows unlists in: its own, and each client's. */
+function poolsOf(config: Config): unknown {
+  return { pools: config.pools, clients: config.radius.clients.map((client) => [client.name, client.pools]) };
+}
+
 /** What start() opened, in the order close() releases it. */
 interface Running {
   readonly backends: ActiveBackends;
@@ -242,7 +247,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       // Backends first: one that cannot be built fails the reload before anything else changed.
       await running?.backends.reload(next, (backends) => running?.store.setBackends(backends));
       running?.store.setMaxSessionAge(next.sessions.maxAgeMs);
-      running?.store.setMayUnlist(poolPolicy(next.pools, next.radius.clients));
+      // Judging the whole backlog again is for a change of pools only, not every SIGHUP.
+      if (!isDeepStrictEqual(poolsOf(config), poolsOf(next))) running?.store.setMayUnlist(poolPolicy(next.pools, next.radius.clients));
       config = next;
       if (running) warnOfGoneClients(running.store.sessions, next);
       // RadSec certificates: new handshakes use the reloaded ones, established connections stay.

@@ -28,8 +28,11 @@ export interface PoolNarrowing {
   readonly refused: string[];
 }
 
-/** The pending deliveries whose targets the pools no longer allow. `prefixesOf` gives a job's targets parsed, in order. */
-export function narrowToPools(jobs: Iterable<JobState>, mayUnlist: MayUnlist, prefixesOf: (job: JobState) => readonly IpPrefix[]): PoolNarrowing {
+/**
+ * The pending deliveries whose targets the pools no longer allow. `prefixesOf` gives a job's
+ * targets parsed, in order; undefined for one that does not parse, which no pool allows.
+ */
+export function narrowToPools(jobs: Iterable<JobState>, mayUnlist: MayUnlist, prefixesOf: (job: JobState) => readonly (IpPrefix | undefined)[]): PoolNarrowing {
   const narrowed: Narrowing[] = [];
   const drops: Drop[] = [];
   const refused = new Set<string>();
@@ -38,7 +41,8 @@ export function narrowToPools(jobs: Iterable<JobState>, mayUnlist: MayUnlist, pr
     const prefixes = prefixesOf(job);
     const allowed: string[] = [];
     for (let i = 0; i < job.targets.length; i++) {
-      if (mayUnlist(prefixes[i]!, job.reason.client)) allowed.push(job.targets[i]!);
+      const prefix = prefixes[i];
+      if (prefix !== undefined && mayUnlist(prefix, job.reason.client)) allowed.push(job.targets[i]!);
       else refused.add(job.targets[i]!);
     }
     if (allowed.length === job.targets.length) continue;

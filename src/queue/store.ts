@@ -140,6 +140,15 @@ function lockLostError(file: string): RblError {
   );
 }
 
+/** A journaled target as a prefix, or undefined where its text does not parse (a damaged journal): then no pool holds it. */
+function parseTargetOrNone(target: string): IpPrefix | undefined {
+  try {
+    return parsePrefix(target);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
 function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[] {
   const seen = new Set<string>();
@@ -455,6 +464,8 @@ class Store implements StateStore {
     this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
     this.#settleAfterRebuild();
     this.#handOverRemovedLanes();
+    // What the pools allow now: a narrowing done while the journal failed never reached the disk.
+    this.#narrowToPools();
     this.#enqueueAllPending();
     this.#emit({ type: 'journal-writable', downMs, pending: this.#state.pendingCount });
   }
@@ -536,7 +547,9 @@ class Store implements StateStore {
    */
   #narrowToPools(): void {
     if (!this.#mayUnlist || this.#closing || this.#failure) return;
-    const { narrowed, drops, refused } = narrowToPools(this.#state.jobs.values(), this.#mayUnlist, (job) => this.#targetPrefixes(job));
+    // Parsed for the judgement only: the prefixes a job keeps (sendPrefixes) are for the jobs about
+    // to be sent, not the whole backlog.
+    const { narrowed, drops, refused } = narrowToPools(this.#state.jobs.values(), this.#mayUnlist, (job) => job.sendPrefixes ?? job.targets.map(parseTargetOrNone));
     if (narrowed.length === 0 && drops.length === 0) return;
     const settled: Drop[] = [...drops];
     for (const { id, targets, lanes } of narrowed) {

@@ -50,6 +50,12 @@ describe('narrowToPools', () => {
     expect(narrowToPools(state.jobs.values(), () => false, parsed)).toEqual({ narrowed: [], drops: [], refused: [] });
   });
 
+  it('refuses a target whose journaled text does not parse: no pool holds it', () => {
+    const state = stateWith(row(1, ['10.64.0.1', 'not-an-address'], [LANE]));
+    const lenient = (job: { targets: readonly string[] }) => job.targets.map((target) => (target.startsWith('10.') ? parsePrefix(target) : undefined));
+    expect(narrowToPools(state.jobs.values(), () => true, lenient)).toEqual({ narrowed: [{ id: 1, targets: ['10.64.0.1'], lanes: [LANE] }], drops: [], refused: ['not-an-address'] });
+  });
+
   it('changes nothing when the pools allow everything', () => {
     const state = stateWith(row(1, ['10.64.0.1', '2001:db8::/56'], [LANE]));
     expect(narrowToPools(state.jobs.values(), () => true, parsed)).toEqual({ narrowed: [], drops: [], refused: [] });

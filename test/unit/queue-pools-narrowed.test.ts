@@ -3,13 +3,15 @@
  * an address outside the configured pools is never unlisted, also when its unlist was queued
  * before. What is still allowed is sent, the rest dropped and said, and a restart keeps it so.
  */
-import { describe, expect, it } from 'vitest';
+import type { FileHandle } from 'node:fs/promises';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { poolPolicy } from '../../src/accounting/policy.js';
 import { RblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { listQueue, retryDeadLetters } from '../../src/queue/admin.js';
 import type { Backend } from '../../src/backends/types.js';
 import type { StateStoreOptions } from '../../src/queue/store.js';
+import { fileHandlePrototype } from '../helpers/disk.js';
 import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const ZONE = 'rbl.example.net';
@@ -21,6 +23,11 @@ function unlist(targets: string[], event = 'stop') {
 }
 
 const state = useStateDir('pools-narrowed');
+let fileHandle: FileHandle;
+beforeAll(async () => {
+  fileHandle = await fileHandlePrototype();
+});
+afterEach(() => vi.restoreAllMocks());
 
 function open(backends: Backend[], options: Partial<StateStoreOptions> = {}) {
   return state.open({ backends, maxSessionAgeMs: 86_400_000, backoff: { baseMs: 20, maxMs: 80 }, requestPollMs: 20, closeGraceMs: 10, mayUnlist: BOTH, ...options });
@@ -92,5 +99,33 @@ describe('pending unlists when the pools narrow', () => {
     expect(refusing.calls.length).toBe(calls);
     expect(store.depth()).toBe(0);
     expect(store.deadLetterCount()).toBe(0);
+  });
+
+  it('narrows again once a journal that failed is rebuilt: a narrowing while the disk was full never reached it', async () => {
+    let full = false;
+    const write = fileHandle.write;
+    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+      if (full) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      return (write as (...given: unknown[]) => Promise<unknown>).apply(this, args);
+    } as typeof fileHandle.write);
+    const held = new FakeBackend('bind', [ZONE]);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    held.behaviour = () => released;
+    const store = await open([held], { recoveryMs: 20, concurrency: 1 });
+    const first = store.commit({ unlist: unlist(['10.64.3.1']) });
+    await waitUntil(() => held.calls.length === 1, 5000);
+    await store.commit({ unlist: unlist(['10.65.3.7']) }).recorded;
+    full = true;
+    await expect(store.commit({ unlist: unlist(['10.64.3.9']) }).recorded).rejects.toBeDefined();
+    expect(store.health().writable).toBe(false);
+    store.setMayUnlist(NARROWED);
+    full = false;
+    await waitUntil(() => store.health().writable, 5000);
+    release();
+    await first.recorded;
+    await waitUntil(() => store.depth() === 0, 5000);
+    expect(held.delivered(ZONE)).not.toContain('10.65.3.7');
+    expect(state.events.filter((event) => event.type === 'pending-outside-pools').at(-1)).toMatchObject({ targets: ['10.65.3.7'] });
   });
 });
