@@ -37,6 +37,8 @@ export interface Daemon {
   close(): Promise<void>;
   /** Swaps clients, secrets, pools, unlist_on and backends without dropping packets (SIGHUP). */
   reload(config: Config): Promise<void>;
+  /** A stop was asked for during start(): a start waiting for room on a full state.dir gives up at once. */
+  interruptStart(): void;
   /** The metrics registry, for the endpoint and tests. */
   readonly metrics: Metrics;
   /** The bound RADIUS and HTTP addresses (their real ports when configured as 0). */
@@ -97,6 +99,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let config = initialConfig;
   /** The config start() opened the sockets, state.dir and logger with: what the restart-only keys still are. */
   let startedWith: Config | undefined;
+  const startInterrupted = new AbortController();
   let running: Running | undefined;
   // new → started → closed; a start that fails goes straight to closed, without a "stopped" line.
   let phase: 'new' | 'started' | 'closed' = 'new';
@@ -147,7 +150,8 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         },
       });
     const store = await openWaitingForSpace(open, {
-      abandoned: () => phase === 'closed',
+      abandoned: () => phase === 'closed' || startInterrupted.signal.aborted,
+      signal: startInterrupted.signal,
       // Every 2 s a try; a line at the first and then once a minute.
       onFull: (error, code, failures) => {
         if (failures % 30 !== 1) return;
@@ -258,6 +262,10 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
 
     addresses() {
       return { radius: running?.listener.addresses() ?? [], http: running?.http?.address() };
+    },
+
+    interruptStart() {
+      startInterrupted.abort();
     },
   };
 }

@@ -23,6 +23,8 @@ export function stackAtDebug(logger: Logger, error: unknown): { err?: unknown } 
 export interface Reloadable {
   close(): Promise<void>;
   reload(config: Config): Promise<void>;
+  /** A stop was asked for while it starts: a start that waits (for room on a full disk) gives up. */
+  interruptStart(): void;
 }
 
 /** What `serve` tells the signal handling, and learns from it, around the daemon's start. */
@@ -33,6 +35,8 @@ export interface SignalControl {
   readonly abandoned: Promise<number>;
   /** Removes the listeners (the start failed). */
   detach(): void;
+  /** The stop signal received while starting, if any: a start that then fails was asked to stop. */
+  stopAsked(): NodeJS.Signals | undefined;
 }
 
 /** Listens for SIGTERM, SIGINT and SIGHUP on `signals` until the daemon has closed or the start failed. */
@@ -119,6 +123,7 @@ export function handleSignals(signals: SignalSource, logger: Logger, file: strin
     // Closing halfway through the start would race it: the close waits for the start (a journal
     // replay takes seconds) and follows at once, within the same FORCED_EXIT_MS.
     logger.info({ signal }, `${signal} while starting: stopping as soon as started`);
+    daemon.interruptStart();
   };
 
   const listeners: [NodeJS.Signals, () => void][] = [
@@ -139,6 +144,7 @@ export function handleSignals(signals: SignalSource, logger: Logger, file: strin
       return status;
     },
     abandoned,
+    stopAsked: () => stopAsked,
     detach() {
       clearTimeout(forced);
       detach();

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { BACKENDS } from '../backends/index.js';
 import { configPath, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
+import { outOfSpaceCode } from '../queue/wait-for-space.js';
 import { configOption, type ConfigOptions } from './options.js';
 import { errorReport, type CliIo, type CommandRunner } from './output.js';
 import { FORCED_EXIT_MS, handleSignals, stackAtDebug } from './serve-signals.js';
@@ -60,6 +61,15 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
     if (outcome !== 'started') return outcome;
   } catch (error) {
     const { code, message } = errorReport(error);
+    const signal = control.stopAsked();
+    if (signal !== undefined && outOfSpaceCode(error) !== undefined) {
+      // Asked to stop while it waited for room: a stop, not a failure.
+      logger.info({ signal, code }, `stopped while waiting for room in state.dir: ${message}`);
+      await daemon.close().catch(() => undefined);
+      control.detach();
+      logger.flush();
+      return 0;
+    }
     logger.fatal({ code, ...stackAtDebug(logger, error) }, `rbl-unlist failed to start: ${message}`);
     await daemon.close().catch(() => undefined);
     control.detach();

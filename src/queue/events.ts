@@ -45,6 +45,8 @@ export type QueueEvent =
       readonly stretches: number;
       readonly reason: string;
       readonly savedAs: string | undefined;
+      /** Why the skipped bytes could not be saved aside (ENOSPC): skipped all the same. */
+      readonly saveError?: string | undefined;
     }
   /** Files in state.dir (or the folder) that group or others could read, as an older release left them: now owner-only; `failed` could not be changed. */
   | { readonly type: 'state-dir-tightened'; readonly dir: string; readonly paths: readonly string[]; readonly failed: readonly { readonly path: string; readonly code: string }[] }

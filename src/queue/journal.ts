@@ -48,6 +48,8 @@ export interface JournalReadResult {
   readonly reason?: string;
   /** Where the skipped bytes were saved when repairing, one stretch after another. */
   readonly savedAs?: string;
+  /** Why they could not be saved (no room on a full disk, say): they were skipped all the same. */
+  readonly saveError?: string;
 }
 
 const NO_JOURNAL: JournalReadResult = { exists: false, records: 0, goodBytes: 0, skippedBytes: 0, stretches: 0, snapshotBytes: 0 };
@@ -166,19 +168,29 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
     const read = { exists: true, records, goodBytes: size - skippedBytes, skippedBytes, stretches: stretches.length, snapshotBytes };
     if (skippedBytes === 0) return read;
     if (!options.repair) return { ...read, reason: reason ?? 'trailing bytes' };
-    const savedAs = `${file}.corrupt-${Date.now()}`;
+    let savedAs: string | undefined = `${file}.corrupt-${Date.now()}`;
+    let saveError: string | undefined;
     const skipped = Buffer.allocUnsafe(skippedBytes);
     let filled = 0;
     for (const [from, to] of spans) {
       await handle.read(skipped, filled, to - from, from);
       filled += to - from;
     }
-    await writeFile(savedAs, skipped, { mode: STATE_FILE_MODE });
+    try {
+      await writeFile(savedAs, skipped, { mode: STATE_FILE_MODE });
+    } catch (error) {
+      // The copy is for inspection; what it holds was never acknowledged (a torn tail) or cannot be
+      // read anyway. Without room for it the start goes on, and a part-written copy is not left to
+      // take the room a start waiting for space needs (each try would leave another).
+      await unlink(savedAs).catch(() => undefined);
+      saveError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      savedAs = undefined;
+    }
     if (end < size) {
       await handle.truncate(end);
       await handle.datasync();
     }
-    return { ...read, reason: reason ?? 'trailing bytes', savedAs };
+    return { ...read, reason: reason ?? 'trailing bytes', ...(savedAs === undefined ? { saveError } : { savedAs }) };
   } finally {
     await handle.close();
   }

@@ -63,7 +63,7 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         break;
       case 'journal-recovered':
         log.warn(
-          { code: 'RBL_JOURNAL_CORRUPT', file: event.file, good_bytes: event.goodBytes, skipped_bytes: event.skippedBytes, stretches: event.stretches, saved_as: event.savedAs },
+          { code: 'RBL_JOURNAL_CORRUPT', file: event.file, good_bytes: event.goodBytes, skipped_bytes: event.skippedBytes, stretches: event.stretches, saved_as: event.savedAs, save_error: event.saveError },
           event.stretches > 0
             ? `journal recovered past ${event.stretches === 1 ? 'a corrupt stretch' : `${event.stretches} corrupt stretches`}: ${event.skippedBytes} bytes skipped (${event.reason}), the records after replayed`
             : `journal recovered up to the last good record: ${event.skippedBytes} bytes skipped (${event.reason})`,

@@ -25,6 +25,22 @@ export interface WaitForSpaceOptions {
   readonly abandoned: () => boolean;
   /** Between attempts; default 2 s. */
   readonly retryMs?: number;
+  /** Cuts the wait between attempts short (a stop signal); `abandoned` then decides. */
+  readonly signal?: AbortSignal;
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Runs `open` until it succeeds or fails for another reason than space. */
@@ -36,7 +52,8 @@ export async function openWaitingForSpace<T>(open: () => Promise<T>, options: Wa
       const code = outOfSpaceCode(error);
       if (code === undefined || options.abandoned()) throw error;
       options.onFull(error as Error, code, failures);
-      await new Promise((resolve) => setTimeout(resolve, options.retryMs ?? 2000));
+      await pause(options.retryMs ?? 2000, options.signal);
+      if (options.abandoned()) throw error;
     }
   }
 }

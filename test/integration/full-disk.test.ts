@@ -146,6 +146,11 @@ describe.skipIf(!havePeers('named', 'tsig-keygen') || !isRoot)('a state.dir that
       // Still there a while later, waiting, not exited.
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(restarted.child.exitCode).toBeNull();
+      // A stop while it waits is a stop: at once, exit 0 (systemd would otherwise wait and mark it failed).
+      const stopping = performance.now();
+      expect(await restarted.stop('SIGTERM', 5000)).toBe(0);
+      expect(performance.now() - stopping).toBeLessThan(5000);
+      restarted = await startService(file, { until: (line) => String(line.msg).startsWith(`cannot start: state.dir ${small} has no room (ENOSPC)`) });
 
       rmSync(filler);
       await restarted.waitForLog((line) => line.msg === 'rbl-unlist started', 10_000);

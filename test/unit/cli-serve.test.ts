@@ -22,6 +22,7 @@ const daemon = vi.hoisted(() => ({
   startError: undefined as Error | undefined,
   closeNever: false,
   startGate: undefined as Promise<void> | undefined,
+  interrupted: 0,
 }));
 vi.mock('../../src/daemon.js', () => ({
   createDaemon: (config: Config, options: { backends: BackendRegistry }) => {
@@ -39,6 +40,9 @@ vi.mock('../../src/daemon.js', () => ({
       },
       reload: async (config: Config) => {
         daemon.reloaded.push(config);
+      },
+      interruptStart: () => {
+        daemon.interrupted++;
       },
     };
   },
@@ -66,7 +70,7 @@ beforeAll(() => {
 afterAll(() => removeDir());
 beforeEach(() => {
   writeFileSync(configFile, goodYaml());
-  Object.assign(daemon, { configs: [], backends: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false, startGate: undefined });
+  Object.assign(daemon, { configs: [], backends: [], started: 0, closed: 0, reloaded: [], startError: undefined, closeNever: false, startGate: undefined, interrupted: 0 });
   logs.length = 0;
 });
 afterEach(() => {
@@ -215,6 +219,21 @@ describe('rbl-unlist serve', () => {
     expect(await run.status).toBe(1);
     expect(daemon.closed).toBe(1);
     expect(run.signals.listenerCount('SIGTERM')).toBe(0);
+  });
+
+  it('tells a start that waits for room on a full state.dir to give up on SIGTERM, and exits 0: a stop, not a failure', async () => {
+    const open = holdStart();
+    daemon.startError = new RblError('RBL_STATE_DIR', 'cannot create the lock /var/lib/rbl-unlist/lock: ENOSPC', { cause: Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }) });
+    const run = serve();
+    await settle();
+    expect(daemon.interrupted).toBe(0);
+    run.signals.emit('SIGTERM');
+    expect(daemon.interrupted).toBe(1);
+    open();
+    expect(await run.status).toBe(0);
+    expect(logs.find((line) => line.msg.startsWith('stopped while waiting for room in state.dir'))).toMatchObject({ level: 'info', code: 'RBL_STATE_DIR' });
+    expect(logs.some((line) => line.level === 'fatal')).toBe(false);
+    expect(daemon.closed).toBe(1);
   });
 
   it('exits 1 when the daemon has not closed 10 s after SIGTERM', async () => {

@@ -45,4 +45,19 @@ describe('a start that waits for space', () => {
     await expect(openWaitingForSpace(failing(errno('ENOSPC')), { onFull: () => undefined, abandoned: () => true, retryMs: 1 })).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(tries).toBe(2);
   });
+
+  it('cuts the wait between tries short when told to stop, and gives the last error', async () => {
+    const stop = new AbortController();
+    let stopping = false;
+    const waiting = openWaitingForSpace(() => Promise.reject(errno('ENOSPC')), {
+      onFull: () => {
+        stopping = true;
+        stop.abort();
+      },
+      abandoned: () => stopping,
+      retryMs: 3_600_000,
+      signal: stop.signal,
+    });
+    await expect(waiting).rejects.toMatchObject({ code: 'ENOSPC' });
+  });
 });
