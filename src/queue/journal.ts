@@ -141,7 +141,8 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
         // A record that claims more bytes than the file has left is a torn tail, unless a record
         // that decodes follows it: then its length was damaged, and it starts a corrupt stretch.
         if (result.kind === 'corrupt' || atEnd) {
-          if (records === 0 && base + offset === 0 && result.kind === 'corrupt') headerDamaged = true;
+          // Its length damaged too: a header that claims more than the file holds.
+          if (records === 0 && base + offset === 0) headerDamaged = true;
           if (records === 0 && !headerDamaged) throw notAJournal(result.kind === 'corrupt' ? result.why : undefined);
           if (stretchStart === undefined) {
             stretchStart = base + offset;
@@ -160,7 +161,7 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
       base += offset;
       offset = 0;
     }
-    if (records === 0) throw notAJournal(headerDamaged ? 'a damaged header, and no good record after it' : undefined);
+    if (records === 0) throw notAJournal(headerDamaged ? 'its first record is damaged, and no record after it decodes' : undefined);
     // The replay ends at the last good record: a stretch that no good record followed is the tail.
     const end = stretchStart ?? base + offset;
     const spans: [number, number][] = end < size ? [...stretches, [end, size]] : stretches;

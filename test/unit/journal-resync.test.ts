@@ -124,6 +124,15 @@ describe('journal replay past a corrupt stretch', () => {
     expect(readFileSync(read.savedAs!)).toEqual(bad);
   });
 
+  it('replays the records after a header whose length was damaged to claim more than the file holds', async () => {
+    const bad = header();
+    bad.writeUInt32LE(1_000_000, 0);
+    writeFileSync(file, Buffer.concat([bad, record(1), record(2)]));
+    const { read, numbers: replayed } = await replay(false);
+    expect(replayed).toEqual([1, 2]);
+    expect(read).toMatchObject({ records: 2, skippedBytes: bad.length, stretches: 1 });
+  });
+
   it.each([
     ['a damaged header with no good record after it', () => Buffer.concat([damaged(header()), Buffer.alloc(64, 0x41)])],
     ['a file of text', () => Buffer.from('{"t":"h","v":3}\nnot a journal, though it names a header\n'.repeat(20))],
