@@ -72,6 +72,9 @@ export function isEmptyPlan(plan: EventPlan): boolean {
  * that live until its journal record is written: at thousands of Stops a second that room was
  * most of what planning allocated.
  */
+/** Sessions one event evicts at most (sessions.max): about 600 kB of journal record. */
+const MAX_EVICTIONS = 10_000;
+
 /** Up to this many unlist candidates are told apart by comparing each with those before it. */
 const FEW_CANDIDATES = 16;
 
@@ -153,8 +156,11 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         if (addresses.length > 0) {
           upsert.push({ ...key, addresses, updatedAt: event.receivedAt, eventAt: event.at, nasTime: event.nasTime });
           if (!known && sessions.size >= context.maxSessions) {
-            // Evict in batches of a thousandth of the cap, so the scan for the oldest runs rarely.
-            const count = Math.max(sessions.size - context.maxSessions + 1, Math.ceil(context.maxSessions / 1000));
+            // Evict in batches of a thousandth of the cap, so the scan for the oldest runs rarely; at
+            // most MAX_EVICTIONS: a reload that lowered the cap far below the table is worked off
+            // over the next new sessions, not by one event whose journal record (some 60 bytes a
+            // session) would outgrow what replay reads, while the service answers nothing.
+            const count = Math.min(MAX_EVICTIONS, Math.max(sessions.size - context.maxSessions + 1, Math.ceil(context.maxSessions / 1000)));
             for (const session of sessions.oldest(count)) {
               evicted.push(session);
               remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId });

@@ -71,6 +71,15 @@ describe('sessions.max', () => {
     expect(plan.upsert.map((s) => s.sessionId)).toEqual(['new']);
   });
 
+  it('evicts at most 10,000 sessions for one new session, however far a reload lowered the cap below the table', () => {
+    const table = tableOf(full(12_000));
+    const plan = planEvent(event('start', { sessionId: 'new', framedIpAddress: '10.65.0.1' }), table, { ...CONTEXT, pools: [parsePrefix('10.0.0.0/8')], maxSessions: 100 });
+    expect(plan.evicted).toHaveLength(10_000);
+    expect(plan.evicted[0]!.sessionId).toBe('old-0');
+    expect(plan.evicted.at(-1)!.sessionId).toBe('old-9999');
+    expect(plan.upsert.map((s) => s.sessionId)).toEqual(['new']);
+  });
+
   it('evicts nothing to refresh a session it already holds, even at the cap', () => {
     const plan = planEvent(event('interim', { sessionId: 'old-4', framedIpAddress: '10.64.0.4' }), tableOf(full(5)), { ...CONTEXT, maxSessions: 5 });
     expect(plan.evicted).toEqual([]);
