@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { RblError } from '../errors.js';
 import { compactionDue } from './compaction-rule.js';
 import { CANDIDATE_BYTES, decodeRecord, encodeRecord, frameRecords, nextRecordCandidate } from './record.js';
-import type { JournalRecord } from './state.js';
+import { JOURNAL_VERSION, type JournalRecord } from './state.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
@@ -142,7 +142,10 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
         // that decodes follows it: then its length was damaged, and it starts a corrupt stretch.
         if (result.kind === 'corrupt' || atEnd) {
           // Its length damaged too: a header that claims more than the file holds.
-          if (records === 0 && base + offset === 0) headerDamaged = true;
+          if (records === 0 && base + offset === 0) {
+            headerDamaged = true;
+            refuseNewerFormat(buffer, file);
+          }
           if (records === 0 && !headerDamaged) throw notAJournal(result.kind === 'corrupt' ? result.why : undefined);
           if (stretchStart === undefined) {
             stretchStart = base + offset;
@@ -194,6 +197,18 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
     return { ...read, reason: reason ?? 'trailing bytes', ...(savedAs === undefined ? { saveError } : { savedAs }) };
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A damaged header still names its format version in its text, most likely: a journal of a newer
+ * release (read by an older one after a downgrade) is refused, not replayed as this format and
+ * then compacted over, losing what this release does not know.
+ */
+function refuseNewerFormat(buffer: Buffer, file: string): void {
+  const version = /"v":(\d+)/.exec(buffer.subarray(0, 256).toString('latin1'));
+  if (version && Number(version[1]) > JOURNAL_VERSION) {
+    throw new RblError('RBL_JOURNAL_CORRUPT', `${file} has a damaged header of format version ${version[1]}; this rbl-unlist reads versions 1 to ${JOURNAL_VERSION}`);
   }
 }
 

@@ -116,7 +116,7 @@ describe('journal replay past a corrupt stretch', () => {
   });
 
   it('replays the records after a damaged header, which only a journal has, and counts the header as a stretch for the compaction to rewrite', async () => {
-    const bad = damaged(header());
+    const bad = damaged(encodeRecord({ t: 'h', v: 3, seq: 1, at: 0 }));
     writeFileSync(file, Buffer.concat([bad, record(1), record(2)]));
     const { read, numbers: replayed } = await replay(true);
     expect(replayed).toEqual([1, 2]);
@@ -125,7 +125,7 @@ describe('journal replay past a corrupt stretch', () => {
   });
 
   it('replays the records after a header whose length was damaged to claim more than the file holds', async () => {
-    const bad = header();
+    const bad = encodeRecord({ t: 'h', v: 3, seq: 1, at: 0 });
     bad.writeUInt32LE(1_000_000, 0);
     writeFileSync(file, Buffer.concat([bad, record(1), record(2)]));
     const { read, numbers: replayed } = await replay(false);
@@ -138,6 +138,14 @@ describe('journal replay past a corrupt stretch', () => {
     ['a file of text', () => Buffer.from('{"t":"h","v":3}\nnot a journal, though it names a header\n'.repeat(20))],
     ['a good record of a kind no journal has, first', () => Buffer.concat([encodeRecord({ t: 'zz' }), record(1)])],
     ['a record that is not the header, first, with the header nowhere damaged', () => Buffer.concat([record(1), header()])],
+    [
+      'a damaged header of a newer format (a downgrade), though good records follow',
+      () => {
+        const newer = encodeRecord({ t: 'h', v: 9, seq: 1, at: 0 });
+        newer[5] = newer[5]! ^ 0x01; // its checksum
+        return Buffer.concat([newer, record(1)]);
+      },
+    ],
   ])('still refuses %s: it may not be a journal at all', async (_case, bytes) => {
     writeFileSync(file, bytes());
     await expect(replay(true)).rejects.toMatchObject({ code: 'RBL_JOURNAL_CORRUPT' });
