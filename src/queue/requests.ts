@@ -84,14 +84,14 @@ export async function serveRequests(dir: string, apply: (request: AdminRequest) 
   // What a command killed mid-way, or one that stopped waiting, left: a half-written request, a
   // reply nobody read. Every name starts with the time it was written.
   for (const name of all) {
-    if (name.endsWith('.request') || !(Date.now() - Number(name.slice(0, name.indexOf('-'))) > REQUEST_MAX_AGE_MS)) continue;
+    if (name.endsWith('.request') || !(ageOf(name) > REQUEST_MAX_AGE_MS)) continue;
     await unlink(join(folder, name)).catch(() => undefined);
   }
   const names = all.filter((name) => name.endsWith('.request')).sort();
   for (const name of names) {
     const file = join(folder, name);
-    const writtenAt = Number(name.slice(0, name.indexOf('-')));
-    if (!(Date.now() - writtenAt <= REQUEST_MAX_AGE_MS)) {
+    // A request without its time (not written by sendRequest) is not applied either.
+    if (!(ageOf(name) <= REQUEST_MAX_AGE_MS)) {
       await unlink(file).catch(() => undefined);
       continue;
     }
@@ -108,6 +108,11 @@ export async function serveRequests(dir: string, apply: (request: AdminRequest) 
     await rename(`${replyFile}.tmp`, replyFile);
     await unlink(file).catch(() => undefined);
   }
+}
+
+/** How long ago a file of the folder was written, by the time its name starts with; NaN when it names none. */
+function ageOf(name: string): number {
+  return Date.now() - Number(name.slice(0, name.indexOf('-')));
 }
 
 function parseRequest(text: string): AdminRequest {
