@@ -506,17 +506,15 @@ class Store implements StateStore {
       for (const { id, from, to } of handOvers) {
         const job = this.#state.jobs.get(id)!;
         // Journaled before the old deliveries are dropped: a torn write keeps the new job, never the drop alone.
-        const row: JobRow = { i: this.#state.nextSeq, t: [...job.targets], r: job.reason, a: job.createdAt, p: [...to] };
-        this.#record({ t: 'c', j: row });
-        for (const lane of to) this.#worker.enqueue(row.i, lane);
-        const view = jobView(this.#state.jobs.get(row.i)!);
+        const next = this.#continueAsNewJob(job, [...job.targets], [...to]);
+        const view = jobView(this.#state.jobs.get(next)!);
         for (const lane of from) {
           settled.push([id, lane]);
           const { zone } = splitLane(lane);
           const heirs = to.filter((heir) => splitLane(heir).zone === zone);
           this.#waiters.moved(
             deliveryKey(id, lane),
-            heirs.map((heir) => deliveryKey(row.i, heir)),
+            heirs.map((heir) => deliveryKey(next, heir)),
           );
           const entry = handed.get(lane) ?? { to: new Set<string>(), jobs: [] };
           for (const heir of heirs) entry.to.add(splitLane(heir).backend);
@@ -556,12 +554,9 @@ class Store implements StateStore {
     if (narrowed.length === 0 && drops.length === 0) return;
     const settled: Drop[] = [...drops];
     for (const { id, targets, lanes } of narrowed) {
-      const job = this.#state.jobs.get(id)!;
-      const row: JobRow = { i: this.#state.nextSeq, t: targets, r: job.reason, a: job.createdAt, p: lanes };
-      this.#record({ t: 'c', j: row });
+      const next = this.#continueAsNewJob(this.#state.jobs.get(id)!, targets, lanes);
       for (const lane of lanes) {
-        this.#worker.enqueue(row.i, lane);
-        this.#waiters.moved(deliveryKey(id, lane), [deliveryKey(row.i, lane)]);
+        this.#waiters.moved(deliveryKey(id, lane), [deliveryKey(next, lane)]);
         settled.push([id, lane]);
       }
     }
@@ -570,6 +565,18 @@ class Store implements StateStore {
     for (const [id, lane] of settled) this.#attempts.forget(id, lane);
     for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
     this.#emit({ type: 'pending-outside-pools', targets: refused, jobs: narrowed.length + new Set(drops.map(([id]) => id)).size });
+  }
+
+  /**
+   * Journals a new job that continues `job` (its reason and time) with these targets in these
+   * lanes, and queues it; returns its id. The caller journals the drop of the old deliveries after
+   * it, so a torn write keeps a job, never the drop alone (handover, pool narrowing).
+   */
+  #continueAsNewJob(job: JobState, targets: string[], lanes: string[]): number {
+    const row: JobRow = { i: this.#state.nextSeq, t: targets, r: job.reason, a: job.createdAt, p: lanes };
+    this.#record({ t: 'c', j: row });
+    for (const lane of lanes) this.#worker.enqueue(row.i, lane);
+    return row.i;
   }
 
   /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */
@@ -586,12 +593,9 @@ class Store implements StateStore {
     for (const [lane, jobs] of byLane) {
       const { backend, zone } = splitLane(lane);
       const error = new RblError('RBL_BACKEND_REMOVED', `no backend in the config serves zone ${zone} any more (${backend} left the config)`);
-      for (const job of jobs) {
-        this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
-        this.#waiters.failed(deliveryKey(job.id, lane), error);
-        this.#attempts.forget(job.id, lane);
-      }
-      this.#emit({ type: 'delivery-unserved', backend, zone, jobs: jobs.map(jobView), error });
+      const views = jobs.map(jobView);
+      for (const job of jobs) this.#recordDeadLetter(lane, job, error, now);
+      this.#emit({ type: 'delivery-unserved', backend, zone, jobs: views, error });
     }
   }
 
@@ -644,8 +648,14 @@ class Store implements StateStore {
 
   #deadLettered(lane: string, job: JobState, error: RblError): void {
     const now = Date.now();
-    this.#record({ t: 'x', l: lane, i: job.id, a: now, c: error.code, m: error.message });
-    this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: jobView(job), error, latencyMs: now - job.createdAt });
+    const view = jobView(job);
+    this.#recordDeadLetter(lane, job, error, now);
+    this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: view, error, latencyMs: now - job.createdAt });
+  }
+
+  /** Journals the delivery as a dead letter and fails whoever waits on it; the caller reports it. */
+  #recordDeadLetter(lane: string, job: JobState, error: RblError, at: number): void {
+    this.#record({ t: 'x', l: lane, i: job.id, a: at, c: error.code, m: error.message });
     job.sendPrefixes = undefined;
     this.#waiters.failed(deliveryKey(job.id, lane), error);
     this.#attempts.forget(job.id, lane);
