@@ -66,10 +66,13 @@ const RECORD_TYPES: ReadonlySet<unknown> = new Set([...SNAPSHOT_TYPES, 'c', 'd',
  * addresses would otherwise stay listed for the next customer. A torn or corrupt tail, or a record
  * that does not apply, ends the replay. With `repair` the skipped bytes are saved to
  * `<file>.corrupt-<ms>` and the tail is cut off, so appends follow good data; a corrupt stretch in
- * the middle stays until the next compaction (the store compacts at once when there is one).
- * Throws RBL_JOURNAL_CORRUPT when the file does not start with a journal header.
+ * the middle stays until the next compaction (the store compacts at once when there is one), and
+ * `<file>.compact`, a compaction a crash interrupted, is removed first: of no use, and on a full
+ * disk the room the copy aside needs. Throws RBL_JOURNAL_CORRUPT when the file does not start with
+ * a journal header.
  */
 export async function readJournal(file: string, onRecord: (record: JournalRecord) => void, options: { repair: boolean }): Promise<JournalReadResult> {
+  if (options.repair) await unlink(`${file}.compact`).catch(() => undefined);
   let handle: FileHandle;
   try {
     handle = await open(file, options.repair ? 'r+' : 'r');
@@ -339,7 +342,6 @@ export class Journal {
    * it the whole file counts as one.
    */
   static async open(file: string, options: JournalOptions, snapshotBytes?: number): Promise<Journal> {
-    await unlink(`${file}.compact`).catch(() => undefined);
     let handle: FileHandle | undefined;
     try {
       handle = await open(file, 'r+');

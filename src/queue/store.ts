@@ -91,8 +91,6 @@ async function loadDurable(
 ): Promise<{ state: QueueState; journal: Journal }> {
   const file = join(options.dir, JOURNAL_FILE);
   const state = new QueueState();
-  // A compaction a crash interrupted: of no use, and on a full disk the room the replay needs.
-  await unlink(`${file}.compact`).catch(() => undefined);
   const read = await readJournal(file, (record) => state.apply(record), { repair: true });
   if (read.skippedBytes > 0) {
     emit(options.onEvent, {
