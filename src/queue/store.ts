@@ -30,6 +30,7 @@ import { STALE_MS } from './lock-liveness.js';
 import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
 import { laneChanges, type Drop } from './handover.js';
 import { narrowToPools, type MayUnlist } from './pool-narrowing.js';
+import { eventRecords, fitsOneRecord } from './event-records.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
 import { detachJournal, TAKEOVER_FILE } from './takeover.js';
@@ -264,28 +265,45 @@ class Store implements StateStore {
         record.j = job;
       }
     }
-    this.#state.apply(record, change.upsert);
-    // The journal's promise is shared by the records of one write, and never an unhandled rejection.
-    const recorded = this.#journal.append(record);
-    if (job) {
-      const made = this.#state.jobs.get(job.i);
+    let recorded: Promise<void>;
+    let jobs: readonly JobRow[] = job ? [job] : [];
+    if (!fitsOneRecord(record)) {
+      // An event too large for one record (a big NAS's Accounting-On): written in parts, jobs first.
+      const split = eventRecords(record);
+      jobs = split.jobs;
+      recorded = Promise.resolve();
+      for (const part of split.records) {
+        this.#state.apply(part, part.u ? change.upsert : undefined);
+        recorded = this.#journal.append(part);
+      }
+    } else {
+      this.#state.apply(record, change.upsert);
+      // The journal's promise is shared by the records of one write, and never an unhandled rejection.
+      recorded = this.#journal.append(record);
+    }
+    let from = 0;
+    for (const row of jobs) {
+      const made = this.#state.jobs.get(row.i);
       let sentSoon = true;
-      for (const lane of job.p) if (this.#worker.laneRetryAt(lane) !== undefined) sentSoon = false;
+      for (const lane of row.p) if (this.#worker.laneRetryAt(lane) !== undefined) sentSoon = false;
       // Carried only for jobs expected to leave soon: a prefix's bytes are a slice of a shared 8 KiB
       // pool, and a backlog holding them for hours would keep those pools alive. Jobs committed
       // while a lane is paused, or whose call failed, are parsed from their text when sent.
-      if (made && sentSoon) made.sendPrefixes = prefixes;
-      for (const lane of job.p) this.#worker.enqueue(job.i, lane);
+      if (made && sentSoon && prefixes) made.sendPrefixes = jobs.length === 1 ? prefixes : prefixes.slice(from, from + row.t.length);
+      from += row.t.length;
+      for (const lane of row.p) this.#worker.enqueue(row.i, lane);
     }
     let done = recorded;
     if (options.trackDelivery !== false) {
-      const deliveries = new Set([...covering, ...(job ? job.p.map((lane) => deliveryKey(job.i, lane)) : [])]);
+      const deliveries = new Set(covering);
+      for (const row of jobs) for (const lane of row.p) deliveries.add(deliveryKey(row.i, lane));
       if (deliveries.size > 0) {
         done = Promise.all([recorded, this.#waiters.wait(deliveries)]).then(() => undefined);
         done.catch(() => undefined);
       }
     }
-    return { jobId: job ? String(job.i) : undefined, recorded, done };
+    const main = jobs.at(-1);
+    return { jobId: main ? String(main.i) : undefined, recorded, done };
   }
 
   committed(): Promise<void> {
