@@ -640,7 +640,10 @@ class Store implements StateStore {
     return ids;
   }
 
-  #retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void {
+  #retryScheduled(lane: string, failed: readonly JobState[], error: Error, attempt: number, delayMs: number): void {
+    // A job dropped while its call was under way (pools narrowed, the backend left) is not retried.
+    const jobs = failed.filter((job) => job.pending.includes(lane));
+    if (jobs.length === 0) return;
     const targets = [...new Set(jobs.flatMap((job) => job.targets))];
     this.#emit({ type: 'retry-scheduled', ...splitLane(lane), jobs: jobs.map(jobView), targets, error, attempt, delayMs });
     const code = error instanceof RblError ? error.code : error.name;
@@ -663,6 +666,7 @@ class Store implements StateStore {
   }
 
   #deadLettered(lane: string, job: JobState, error: RblError): void {
+    if (!job.pending.includes(lane)) return;
     const now = Date.now();
     const view = jobView(job);
     this.#recordDeadLetter(lane, job, error, now);

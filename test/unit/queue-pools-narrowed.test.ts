@@ -63,6 +63,29 @@ describe('pending unlists when the pools narrow', () => {
     expect(store.depth()).toBe(0);
   });
 
+  it.each([
+    ['transient', () => new RblError('RBL_DNS_TIMEOUT', 'no answer', { transient: true })],
+    ['permanent', () => new RblError('RBL_DNS_REFUSED', 'refused')],
+  ] as const)('forgets a dropped job whose call was in flight and then failed (%s): no attempt, no dead letter, no retry of it', async (_, failure) => {
+    const held = new FakeBackend('bind', [ZONE]);
+    let fail: () => void = () => undefined;
+    const failed = new Promise<void>((_resolve, reject) => (fail = () => reject(failure())));
+    failed.catch(() => undefined);
+    held.behaviour = () => failed;
+    const store = await open([held], { backoff: { baseMs: 60_000, maxMs: 60_000 } });
+    await store.commit({ unlist: unlist(['10.65.4.1']) }).recorded;
+    await waitUntil(() => held.calls.length === 1, 5000);
+    store.setMayUnlist(NARROWED);
+    expect(store.depth()).toBe(0);
+    fail();
+    await waitUntil(() => state.events.some((event) => event.type === 'retry-scheduled' || event.type === 'dead-lettered'), 1000).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(store.deliveryAttempts()).toEqual([]);
+    expect(state.events.filter((event) => event.type === 'retry-scheduled' || event.type === 'dead-lettered')).toEqual([]);
+    expect(store.deadLetterCount()).toBe(0);
+    expect(held.calls).toHaveLength(1);
+  });
+
   it('drops them at a start on a changed config, and the journal keeps the drop through a crash', async () => {
     let store = await open([silent()]);
     const commits = [['10.64.1.1'], ['10.65.1.1'], ['10.64.1.2', '10.65.1.2']].map((targets) => store.commit({ unlist: unlist(targets) }));
