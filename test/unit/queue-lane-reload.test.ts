@@ -137,6 +137,24 @@ describe('a reload that changes a lane backend', () => {
     expect(store.depth()).toBe(0);
   });
 
+  it('sends to the new backend at once while calls to the replaced one still hang (they hold none of its slots)', async () => {
+    const old = new FakeBackend('bind', ['rbl.example.net']);
+    old.behaviour = () => new Promise<void>(() => undefined);
+    // Two names a call: a second call starts as soon as one job waits behind the first.
+    const store = await state.open({ backends: [old], maxSessionAgeMs: 86_400_000, maxTargetsPerCall: 2 });
+    store.commit({ unlist: unlist('10.64.5.1') });
+    await waitUntil(() => old.calls.length === 1, 5000);
+    store.commit({ unlist: unlist('10.64.5.2') });
+    store.commit({ unlist: unlist('10.64.5.3') });
+    await waitUntil(() => old.calls.length === 2, 5000);
+
+    const back = new FakeBackend('bind', ['rbl.example.net']);
+    store.setBackends([back]);
+    store.commit({ unlist: unlist('10.64.5.4') });
+    await waitUntil(() => back.calls.length === 1, 5000);
+    expect(back.delivered('rbl.example.net')).toEqual(['10.64.5.4']);
+  });
+
   it('holds a small batch back for a call in flight to the new backend, not for one to the old', async () => {
     const old = new FakeBackend('bind', ['rbl.example.net']);
     let oldAnswers: () => void = () => undefined;
