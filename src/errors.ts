@@ -28,7 +28,10 @@ export const ERROR_CODES = {
   RBL_DNS_BADSIG: ['the server rejected the TSIG signature (NOTAUTH/BADSIG)', 'the secret in the key file differs from the server\'s'],
   RBL_DNS_BADTIME: ['the server rejected the TSIG time (NOTAUTH/BADTIME)', 'the clocks of this host and the server differ by more than the fudge, fix NTP'],
   RBL_DNS_NOTAUTH: ['the server is not authoritative for the zone (NOTAUTH)', 'check the zone name and that the server is its primary'],
-  RBL_DNS_REFUSED: ['the server refused the update (REFUSED)', 'its update-policy or ACL does not grant this key the zone and record types'],
+  RBL_DNS_REFUSED: [
+    'the server refused the update (REFUSED), or a query (`check`, the probe); a refused update is retried, never a dead letter',
+    'the zone is frozen for a hand edit (`rndc thaw ZONE`, `knotc zone-thaw ZONE`), or its update-policy or ACL does not grant this key the zone and record types; the unlists go out by themselves once the server takes them',
+  ],
   RBL_DNS_NOTZONE: ['a name in the update is outside the zone (NOTZONE)', 'check the zone name'],
   RBL_DNS_NXDOMAIN: ['the zone does not exist on the server', 'check the zone name'],
   RBL_DNS_SERVFAIL: ['the server failed to process the update (SERVFAIL)', 'see the server\'s log, the update is retried'],

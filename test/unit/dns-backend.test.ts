@@ -41,7 +41,7 @@ describe('checkAnswer', () => {
     ['NOTAUTH/BADTRUNC, unsigned', 9, unsigned(22), false, 'RBL_DNS_BAD_RESPONSE', true],
     ['NOTAUTH without a TSIG error, signed', 9, verified, false, 'RBL_DNS_NOTAUTH', false],
     ['NOTAUTH without a TSIG record (Knot, zone not served)', 9, unsigned(), false, 'RBL_DNS_BAD_RESPONSE', true],
-    ['REFUSED, signed', 5, verified, false, 'RBL_DNS_REFUSED', false],
+    ['REFUSED, signed (a frozen zone refuses every UPDATE until the thaw)', 5, verified, false, 'RBL_DNS_REFUSED', true],
     ['NOTZONE', 10, verified, false, 'RBL_DNS_NOTZONE', false],
     ['NXDOMAIN to an update', 3, verified, false, 'RBL_DNS_NXDOMAIN', false],
     ['SERVFAIL', 2, verified, false, 'RBL_DNS_SERVFAIL', true],

@@ -47,7 +47,7 @@ describe('checkAnswer: the words of each answer', () => {
       'REFUSED to an update',
       5,
       UPDATE,
-      'RBL_DNS_REFUSED: 192.0.2.53:5353 refused to let TSIG key `unlist-key` delete A, TXT in zone rbl.example.net (REFUSED): its update-policy or ACL must grant the key those types in the zone',
+      'RBL_DNS_REFUSED (retried): 192.0.2.53:5353 refused to let TSIG key `unlist-key` delete A, TXT in zone rbl.example.net (REFUSED): the zone may be frozen for a hand edit (rndc thaw, knotc zone-thaw), or its update-policy or ACL must grant the key those types in the zone; it is retried',
     ],
     [
       'REFUSED to a query',
@@ -121,7 +121,7 @@ describe('checkAnswer: TSIG rejections (RFC 8945 §5.2, §5.3.2)', () => {
   });
 
   test('reads a TSIG error as a rejection only in a NOTAUTH answer (RFC 8945 §5.3.2)', () => {
-    expect(outcome(5, signed(16))).toMatch(/^RBL_DNS_REFUSED: /);
+    expect(outcome(5, signed(16))).toMatch(/^RBL_DNS_REFUSED \(retried\): /);
     expect(outcome(0, signed(18))).toBe('ok');
   });
 

@@ -143,12 +143,18 @@ export function checkAnswer(rcode: number, verification: TsigVerification, conte
     case RCODE.NOTAUTH:
       throw new RblError('RBL_DNS_NOTAUTH', `${server} is not authoritative for zone ${zone} (NOTAUTH): check the zone name and that the server is its primary`);
     case RCODE.REFUSED:
-      throw new RblError(
-        'RBL_DNS_REFUSED',
-        update
-          ? `${server} refused to let ${keyText(context)} delete ${context.what} in zone ${zone} (REFUSED): its update-policy or ACL must grant the key those types in the zone`
-          : `${server} refused the ${context.what} for zone ${zone} (REFUSED): check that it serves the zone and allows queries from this host`,
-      );
+      // Retried, not a dead letter: BIND and Knot also refuse every UPDATE to a zone frozen for a
+      // hand edit (rndc freeze, knotc zone-freeze), and an unlist refused only until the thaw must
+      // not leave the listing for the next customer. A key the policy does not grant is retried as
+      // well, and goes out once the policy is fixed.
+      if (update) {
+        throw new RblError(
+          'RBL_DNS_REFUSED',
+          `${server} refused to let ${keyText(context)} delete ${context.what} in zone ${zone} (REFUSED): the zone may be frozen for a hand edit (rndc thaw, knotc zone-thaw), or its update-policy or ACL must grant the key those types in the zone; it is retried`,
+          { transient: true },
+        );
+      }
+      throw new RblError('RBL_DNS_REFUSED', `${server} refused the ${context.what} for zone ${zone} (REFUSED): check that it serves the zone and allows queries from this host`);
     case RCODE.NOTZONE:
       throw new RblError('RBL_DNS_NOTZONE', `${server} says a name in the update is outside zone ${zone} (NOTZONE): check the zone name`);
     case RCODE.SERVFAIL:
