@@ -3,7 +3,7 @@
  * record (replay takes one past 64 MiB for corruption), it is written as several, jobs first, so a
  * write torn between them never forgets a session whose addresses no job unlists.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
