@@ -14,7 +14,7 @@ import type { Config } from './config/load.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { OperatorView } from './http/operator-view.js';
-import { createReadiness } from './http/readiness.js';
+import { createReadiness, startingReadiness, startingView, type ReadinessReport } from './http/readiness.js';
 import type { Logger } from './log.js';
 import type { ReadonlySessionTable } from './sessions/table.js';
 import { queueEventReporter } from './queue/report.js';
@@ -88,7 +88,6 @@ interface Running {
   readonly backends: ActiveBackends;
   readonly store: StateStore;
   readonly listener: RadiusListener;
-  http?: HttpServer;
 }
 
 /** Builds the service from a validated config. */
@@ -101,6 +100,14 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
   let startedWith: Config | undefined;
   const startInterrupted = new AbortController();
   let running: Running | undefined;
+  /**
+   * Up before state.dir is open, so /healthz answers and /readyz says why it is not ready while the
+   * journal is replayed or the service waits for room on a full disk (and rbl_unlist_ready is 0).
+   */
+  let http: HttpServer | undefined;
+  /** What /readyz and /status say until the state store is open. */
+  let opening = 'opening state.dir (replaying the journal)';
+  let readiness: () => ReadinessReport = () => startingReadiness(opening);
   // new → started → closed; a start that fails goes straight to closed, without a "stopped" line.
   let phase: 'new' | 'started' | 'closed' = 'new';
 
@@ -110,7 +117,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     configFile: () => config.file,
     ack: () => config.state.ack,
     listeners: () => running?.listener.addresses() ?? [],
-    http: () => running?.http?.address(),
+    http: () => http?.address(),
     clients: () => config.radius.clients,
     probes: () => running?.backends.prober.probeStates() ?? [],
     journalWritable: () => running?.store.health().writable ?? false,
@@ -138,6 +145,20 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     loadDictionaries(config.radius.dictionaries);
     const backends = new ActiveBackends(config, options.backends, metrics);
     const stateDir = config.state.dir;
+    if (config.http.listen) {
+      http = createHttpServer({
+        listen: config.http.listen,
+        metrics,
+        readiness: () => readiness(),
+        views: (path) => (running ? operatorView.route(path) : startingView(path, opening)),
+      });
+      try {
+        await http.start();
+      } catch (error) {
+        await backends.close();
+        throw error;
+      }
+    }
     const open = (): Promise<StateStore> =>
       openStateStore({
         dir: stateDir,
@@ -154,6 +175,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       signal: startInterrupted.signal,
       // Every 2 s a try; a line at the first and then once a minute.
       onFull: (error, code, failures) => {
+        opening = `state.dir ${stateDir} has no room (${code}): waiting for space`;
         if (failures % 30 !== 1) return;
         log.error(
           { code: 'RBL_STATE_DIR', dir: stateDir, errno: code, attempts: failures },
@@ -184,7 +206,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     const parts: Running = { backends, store, listener };
     running = parts;
     // Built per call because a reload replaces the prober.
-    const readiness = () => createReadiness({ listeners: () => listener.checks(), journal: () => store.health(), prober: backends.prober })();
+    readiness = () => createReadiness({ listeners: () => listener.checks(), journal: () => store.health(), prober: backends.prober })();
     metrics.bindState({
       queueDepth: () => store.depth(),
       deadLetters: () => store.deadLetterCount(),
@@ -195,10 +217,6 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     });
     await listener.start();
     backends.startProbing();
-    if (config.http.listen) {
-      parts.http = createHttpServer({ listen: config.http.listen, metrics, readiness, views: (path) => operatorView.route(path) });
-      await parts.http.start();
-    }
   }
 
   const warnOfGoneClients = (sessions: ReadonlySessionTable, current: Config): void => {
@@ -221,7 +239,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         await this.close();
         throw error;
       }
-      const { listener, http, backends, store } = running!;
+      const { listener, backends, store } = running!;
       log.info(
         { radius: listener.addresses(), http: http?.address(), backends: backends.list.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: store.depth() },
         'rbl-unlist started',
@@ -237,7 +255,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       const parts = running;
       parts?.backends.stopProbing();
       await parts?.listener.close();
-      await parts?.http?.close();
+      await http?.close();
       await parts?.store.close();
       await parts?.backends.close();
       if (wasStarted) log.info('rbl-unlist stopped');
@@ -261,7 +279,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     },
 
     addresses() {
-      return { radius: running?.listener.addresses() ?? [], http: running?.http?.address() };
+      return { radius: running?.listener.addresses() ?? [], http: http?.address() };
     },
 
     interruptStart() {

@@ -43,6 +43,11 @@ export async function getServiceJson(config: Config, path: string, timeoutMs = S
     const error = (body as { error?: { code?: string; message?: string } }).error;
     if (error?.code === 'RBL_ADDRESS_INVALID') throw new RblError('RBL_ADDRESS_INVALID', error.message ?? text);
   }
+  if (response.status === 503) {
+    // Up but not open yet: replaying its journal, or waiting for room in state.dir.
+    const error = (body as { error?: { code?: string; message?: string } }).error;
+    if (error?.code === 'RBL_STATE_DIR') throw new RblError('RBL_STATE_DIR', `the service at ${base} is not serving yet: ${error.message ?? text.trim()}`);
+  }
   if (!response.ok) throw new RblError('RBL_SERVICE_UNREACHABLE', `the service at ${url} answered ${response.status}: ${text.trim().slice(0, 200)}`);
   return body;
 }

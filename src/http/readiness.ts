@@ -173,3 +173,14 @@ export function createReadiness(sources: ReadinessSources): () => ReadinessRepor
     return { ready: Object.values(checks).every((check) => check.ok), checks };
   };
 }
+
+/** /readyz while state.dir is not open yet: not ready, and why (the journal replaying, a full disk). */
+export function startingReadiness(opening: string): ReadinessReport {
+  return { ready: false, checks: { journal: { ok: false, error: opening }, radius: { ok: false, error: 'RADIUS sockets not bound until state.dir is open' } } };
+}
+
+/** GET /status and GET /addresses/ADDRESS while state.dir is not open yet: 503, saying why. */
+export function startingView(path: string, opening: string): { readonly status: number; readonly body: unknown } | undefined {
+  if (path !== '/status' && !path.startsWith('/addresses/')) return undefined;
+  return { status: 503, body: { error: { code: 'RBL_STATE_DIR', message: `starting: ${opening}` } } };
+}
