@@ -48,9 +48,24 @@ export function errorLine(error: unknown, where?: string): string {
   return `rbl-unlist: ${code}: ${where ? `${where}: ` : ''}${message}`;
 }
 
-/** Writes one line to stdout. */
+/**
+ * Writes one line to stdout. Its control characters are shown escaped (`\x1b`): a line shows what
+ * others chose (a User-Name, an Acct-Session-Id, a TXT reason, a server's error), and a newline or a
+ * terminal escape in one must not forge a line of the report or drive the operator's terminal.
+ */
 export function printLine(io: CliIo, text = ''): void {
-  io.stdout.write(`${text}\n`);
+  io.stdout.write(`${printable(text)}\n`);
+}
+
+/** Writes text of this program's own making as it is, newlines and all (an nsupdate script). */
+export function printText(io: CliIo, text: string): void {
+  io.stdout.write(text);
+}
+
+/** The text with C0 controls (but a tab), DEL and C1 controls written as `\xNN`. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point.
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** Writes one line to stderr. */

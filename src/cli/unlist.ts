@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { unlistRefusal } from '../accounting/policy.js';
 import { formatPrefix, parsePrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
-import { errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
+import { errorLine, errorReport, printErrorLine, printJson, printLine, printText, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
 
 export interface UnlistOptions extends ConfigOptions, JsonOptions {
@@ -95,7 +95,7 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
     if (!outcome.ok) continue;
     if (dryRun) {
       printLine(io, `; ${zoneLabel(outcome)} (dry run: nothing sent)`);
-      printLine(io, (outcome.value ?? '').replace(/\n?$/, '\n'));
+      printText(io, `${(outcome.value ?? '').replace(/\n?$/, '\n')}\n`);
     } else {
       printLine(io, `unlisted ${allowedText.join(', ')} from ${zoneLabel(outcome)}`);
     }

@@ -68,13 +68,15 @@ export async function runWhy(args: readonly string[], options: WhyOptions, io: C
   const status = listed || failed.length > 0 ? 1 : 0;
 
   for (const outcome of failed) if (!outcome.ok) printErrorLine(io, errorLine(outcome.error, zoneLabel(outcome)));
-  if ('error' in service) printErrorLine(io, `rbl-unlist: warning: ${service.error.code}: ${service.error.message}`);
+  const serviceErrors = [...new Map(service.flatMap((answer) => ('error' in answer ? [[`${answer.error.code}: ${answer.error.message}`, answer.error] as const] : []))).values()];
+  for (const error of serviceErrors) printErrorLine(io, `rbl-unlist: warning: ${error.code}: ${error.message}`);
+  const answered = service.some((answer) => 'report' in answer);
 
   if (options.json) {
     printJson(io, {
       ok: status === 0,
       listed,
-      service: 'error' in service ? { answered: false, error: service.error } : { answered: true },
+      service: answered ? { answered: true } : { answered: false, error: serviceErrors[0] },
       addresses: targets.map((target, index) => ({
         address: formatPrefix(target),
         listed: answers[index]!.some((zone) => zone.listing?.listed === true),
@@ -85,7 +87,8 @@ export async function runWhy(args: readonly string[], options: WhyOptions, io: C
             ? { listed: zone.listing.listed, names: zone.listing.names.filter((name) => name.a.length > 0 || name.txt.length > 0) }
             : { error: errorReport(zone.error) }),
         })),
-        service: 'reports' in service ? service.reports[index] : null,
+        service: reportOf(service[index]!),
+        ...('error' in service[index]! ? { service_error: service[index].error } : {}),
       })),
     });
     return status;
@@ -95,21 +98,39 @@ export async function runWhy(args: readonly string[], options: WhyOptions, io: C
     if (index > 0) printLine(io);
     printLine(io, formatPrefix(target));
     for (const line of zoneLines(answers[index]!)) printLine(io, `  ${line}`);
-    const lines = 'reports' in service ? serviceLines(service.reports[index]!) : [`service: no answer (${service.error.code}): who holds the address, its last unlist and pending work are unknown`];
+    const answer = service[index]!;
+    const lines = 'report' in answer ? serviceLines(answer.report) : [`service: no answer (${answer.error.code}): who holds the address, its last unlist and pending work are unknown`];
     for (const line of lines) printLine(io, `  ${line}`);
   });
   return status;
 }
 
-/** Every address's report from the service, or why there is none. */
-async function askService(config: Parameters<typeof getServiceJson>[0], addresses: readonly string[]): Promise<{ reports: AddressReport[] } | { error: ErrorReport }> {
-  try {
-    const reports: AddressReport[] = [];
-    for (const address of addresses) reports.push((await getServiceJson(config, `/addresses/${encodeURIComponent(address)}`)) as AddressReport);
-    return { reports };
-  } catch (error) {
-    return { error: errorReport(error) };
+type ServiceAnswer = { readonly report: AddressReport } | { readonly error: ErrorReport };
+
+/**
+ * Each address's report from the service, or why there is none: one address the service refuses
+ * (a prefix wider than it looks up) leaves the others' reports standing.
+ */
+async function askService(config: Parameters<typeof getServiceJson>[0], addresses: readonly string[]): Promise<ServiceAnswer[]> {
+  const answers: ServiceAnswer[] = [];
+  for (const address of addresses) {
+    const previous = answers.at(-1);
+    // A service that did not answer (or is still starting) does not for the next address either.
+    if (previous && 'error' in previous && previous.error.code !== 'RBL_ADDRESS_INVALID') {
+      answers.push(previous);
+      continue;
+    }
+    try {
+      answers.push({ report: (await getServiceJson(config, `/addresses/${encodeURIComponent(address)}`)) as AddressReport });
+    } catch (error) {
+      answers.push({ error: errorReport(error) });
+    }
   }
+  return answers;
+}
+
+function reportOf(answer: ServiceAnswer): AddressReport | null {
+  return 'report' in answer ? answer.report : null;
 }
 
 function zoneLines(zones: readonly ZoneAnswer[]): string[] {
