@@ -26,3 +26,19 @@ export function durationMs(value: number | string): number {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }
+
+/** The longest wait Node's timers take (2^31 - 1 ms, 24.8 days): a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration the service waits with a timer (a time-out, a probe interval): at most 24 days, since
+ * a longer one would fire at once and, as a backend's timeout, fail every call.
+ */
+export const timerDuration = duration.refine((value) => {
+  try {
+    return durationMs(value) <= LONGEST_TIMER_MS;
+  } catch {
+    // Not a duration at all: said by the union above.
+    return true;
+  }
+}, 'a duration of at most 24 days (24d): a longer wait overflows the timer and ends at once');

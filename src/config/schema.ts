@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { BACKENDS, BackendRegistry } from '../backends/index.js';
 import { transportClientShape, transportSectionShape } from '../radius/transports/schemas.js';
-import { duration } from './duration.js';
+import { duration, timerDuration } from './duration.js';
 
 export { durationMs } from './duration.js';
 
@@ -58,7 +58,7 @@ export function configSchemaFor<Registry extends BackendRegistry>(backends: Regi
       .strictObject({ max_age: duration.default('7d'), max: z.number().int().positive().default(2_000_000) })
       .default({ max_age: '7d', max: 2_000_000 }),
     http: z
-      .strictObject({ listen: z.string().default('127.0.0.1:9813'), probe_interval: duration.default('10s') })
+      .strictObject({ listen: z.string().default('127.0.0.1:9813'), probe_interval: timerDuration.default('10s') })
       .default({ listen: '127.0.0.1:9813', probe_interval: '10s' }),
     log: z
       .strictObject({

@@ -91,6 +91,8 @@ describe('config', () => {
     ['a bad duration', `${minimal}sessions:\n  max_age: forever\n`, 'RBL_CONFIG_INVALID', 'sessions.max_age'],
     ['a probe interval of 0', `${minimal}http:\n  probe_interval: 0\n`, 'RBL_CONFIG_INVALID', 'http.probe_interval: a duration above zero'],
     ['a backend timeout of "0ms"', minimal.replace('tsig_key_file: tsig.key', 'tsig_key_file: tsig.key\n    timeout: 0ms'), 'RBL_CONFIG_INVALID', 'backends.0.timeout: a duration above zero'],
+    ['a backend timeout of 30 days, past what a timer waits', minimal.replace('tsig_key_file: tsig.key', 'tsig_key_file: tsig.key\n    timeout: 30d'), 'RBL_CONFIG_INVALID', 'backends.0.timeout: a duration of at most 24 days (24d): a longer wait overflows the timer and ends at once'],
+    ['a probe interval of 2,147,484 s', `${minimal}http:\n  probe_interval: 2147484\n`, 'RBL_CONFIG_INVALID', 'http.probe_interval: a duration of at most 24 days'],
     ['a RadSec idle timeout of 0.0s', `${minimal.replace('radius:', 'radius:\n  tls: {certificate_file: c.pem, key_file: k.pem, ca_file: ca.pem, idle_timeout: 0.0s}')}`, 'RBL_CONFIG_INVALID', 'a duration above zero'],
     ['a session cap of 0', `${minimal}sessions:\n  max: 0\n`, 'RBL_CONFIG_INVALID', 'sessions.max'],
     ['a cap of 0 requests waiting for the disk', `${minimal}state:\n  max_unwritten: 0\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],

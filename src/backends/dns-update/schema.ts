@@ -3,7 +3,7 @@
  * Only zod here, so the config schema can build its union of backend types from it.
  */
 import { z } from 'zod';
-import { duration } from '../../config/duration.js';
+import { duration, timerDuration } from '../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
@@ -22,7 +22,7 @@ export const dnsUpdateSchema = z
     tsig_key_file: nonEmpty.optional(),
     tsig: tsigInline.optional(),
     delete: z.array(nonEmpty).min(1).default(['A', 'TXT']),
-    timeout: duration.default('3s'),
+    timeout: timerDuration.default('3s'),
   })
   .refine((backend) => (backend.tsig_key_file === undefined) !== (backend.tsig === undefined), {
     message: 'give exactly one of tsig_key_file or tsig',

@@ -4,7 +4,7 @@
  * union of backend types from it.
  */
 import { z } from 'zod';
-import { duration } from '../../config/duration.js';
+import { duration, timerDuration } from '../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
@@ -21,7 +21,7 @@ export const httpSchema = z.strictObject({
   token_file: nonEmpty.optional(),
   success_status: z.array(z.number().int().min(100).max(599)).optional(),
   delete: z.array(nonEmpty).min(1).default(['A', 'TXT']),
-  timeout: duration.default('5s'),
+  timeout: timerDuration.default('5s'),
   ca_file: nonEmpty.optional(),
 });
 

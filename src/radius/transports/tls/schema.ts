@@ -3,7 +3,7 @@
  * keys a client entry gets for it. Only zod here, so config/schema.ts can build the section from it.
  */
 import { z } from 'zod';
-import { duration } from '../../../config/duration.js';
+import { duration, timerDuration } from '../../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const count = z.number().int().positive();
@@ -25,7 +25,7 @@ export const tlsSchema = {
       certificate_file: nonEmpty,
       key_file: nonEmpty,
       ca_file: nonEmpty,
-      idle_timeout: duration.default(TLS_DEFAULTS.idle_timeout),
+      idle_timeout: timerDuration.default(TLS_DEFAULTS.idle_timeout),
       max_connections: count.default(TLS_DEFAULTS.max_connections),
       max_connections_per_client: count.default(TLS_DEFAULTS.max_connections_per_client),
     })
