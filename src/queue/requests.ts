@@ -61,8 +61,19 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  await unlink(file).catch(() => undefined);
-  throw new UnansweredRequest(`the running service did not answer within ${Math.round(timeoutMs / 1000)} s; check that it is healthy (it polls ${folder})`);
+  // Gone means taken: the service is applying it (on a slow or hung disk, say) and will finish.
+  // Still there, it was never read, and removing it makes sure it never is.
+  const taken = await unlink(file).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+  const seconds = Math.round(timeoutMs / 1000);
+  if (taken) {
+    throw new UnansweredRequest(
+      `the running service took the request but did not finish it within ${seconds} s (a slow or hung disk?): it applies it when it can; \`rbl-unlist queue list\` shows the outcome`,
+    );
+  }
+  throw new UnansweredRequest(`the running service did not answer within ${seconds} s, and nothing was applied; check that it is healthy (it polls ${folder})`);
 }
 
 /** The service holding the lock did not answer a request in time (it may have died holding it). */
@@ -95,18 +106,25 @@ export async function serveRequests(dir: string, apply: (request: AdminRequest) 
       await unlink(file).catch(() => undefined);
       continue;
     }
-    let reply: AdminReply;
+    // Claimed by its rename before it is applied: a command that stops waiting meanwhile finds it
+    // gone and says it is being applied, not that nothing was (sendRequest).
+    const taken = join(folder, name.replace(/\.request$/, '.taken'));
     try {
-      const request = parseRequest(await readFile(file, 'utf8'));
-      reply = await apply(request);
+      await rename(file, taken);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    let reply: AdminReply;
+    try {
+      reply = await apply(parseRequest(await readFile(taken, 'utf8')));
+    } catch (error) {
       reply = { count: 0, notFound: [], error: (error as Error).message };
     }
     const replyFile = join(folder, name.replace(/\.request$/, '.reply'));
     await writeFile(`${replyFile}.tmp`, JSON.stringify(reply), { mode: STATE_FILE_MODE });
     await rename(`${replyFile}.tmp`, replyFile);
-    await unlink(file).catch(() => undefined);
+    await unlink(taken).catch(() => undefined);
   }
 }
 

@@ -57,7 +57,7 @@ describe('state.dir permissions under umask 000', () => {
       return { count: 0, notFound: [] };
     });
     await asked;
-    expect(seen).toEqual(['request 600']);
+    expect(seen).toEqual(['taken 600']);
     expect(mode(requests)).toBe('700');
 
     const byHand = `${Date.now()}-1-byhand`;
