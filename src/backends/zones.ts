@@ -11,7 +11,10 @@ export function resolveZones(zones: readonly string[], context: BackendResolveCo
   return names;
 }
 
-/** The `delete` list upper case. */
+/**
+ * The `delete` list upper case, each type once: PowerDNS refuses a PATCH naming an RRset twice
+ * (`422 Duplicate RRset`), for good, so `[A, TXT, a]` would make every unlist a dead letter.
+ */
 export function resolveDeleteTypes(types: readonly string[]): string[] {
-  return types.map((type) => type.toUpperCase());
+  return [...new Set(types.map((type) => type.toUpperCase()))];
 }

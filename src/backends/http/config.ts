@@ -8,6 +8,7 @@ import { redactUrl, urlUserinfo } from '../../redact.js';
 import type { BackendConfigBase, BackendResolveContext, BackendSummary } from '../types.js';
 import { resolveDeleteTypes, resolveZones } from '../zones.js';
 import type { RawHttpBackend } from './schema.js';
+import { templateProblem } from './template.js';
 
 export interface HttpBackendConfig extends BackendConfigBase {
   readonly type: 'http';
@@ -34,6 +35,17 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
     ? [decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/\.$/, '')]
     : zones;
   if (presetZones.length === 0 || presetZones[0] === '') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: list at least one zone`);
+  if (!powerDns) {
+    const problem = templateProblem(raw.url, raw.body);
+    if (problem) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: ${problem}`);
+  }
+  const method = (raw.method ?? (powerDns ? 'PATCH' : 'DELETE')).toUpperCase();
+  if (!HTTP_TOKEN.test(method)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.method: ${JSON.stringify(method)} is not an HTTP method (one word, such as DELETE or POST)`);
+  for (const [name, value] of Object.entries(raw.headers)) {
+    if (!HTTP_TOKEN.test(name)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.headers: ${JSON.stringify(name)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)`);
+    // The value is not quoted: it may be a credential.
+    if (/[\r\n\0]/.test(value)) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.headers.${name}: the value holds a line break or NUL, which no header may`);
+  }
   const ca = raw.ca_file ? context.readFile(raw.ca_file, `${key}.ca_file`) : undefined;
   return Object.freeze({
     type: 'http',
@@ -41,7 +53,7 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
     preset: raw.preset,
     url: raw.url,
     zones: presetZones,
-    method: (raw.method ?? (powerDns ? 'PATCH' : 'DELETE')).toUpperCase(),
+    method,
     headers: Object.freeze({ ...raw.headers }),
     body: raw.body,
     apiKey: raw.api_key_file ? context.readSecret(raw.api_key_file, `${key}.api_key_file`) : undefined,
@@ -52,6 +64,9 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
     ca,
   });
 }
+
+/** RFC 9110 §5.6.2: a method and a header name are tokens; Node throws at each request for anything else. */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** RFC 3986 §3.2.1: userinfo = *( unreserved / pct-encoded / sub-delims / ":" ). */
 const RFC_USERINFO = /^(?:[\w.~!$&'()*+,;=:-]|%[0-9a-f]{2})*$/i;

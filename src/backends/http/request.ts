@@ -109,9 +109,11 @@ export type CredentialSource = 'api_key_file' | 'token_file' | undefined;
  */
 export function expectStatus(backend: string, spec: HttpRequestSpec, response: HttpResponse, success: readonly number[], credentials: CredentialSource, what404: string): void {
   if (success.includes(response.status)) return;
-  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-  // An API may echo the request, or the rejected key, in its error: the credentials it was sent stay out.
-  const excerpt = bodyExcerpt(response.body, requestCredentials(spec));
+  // An API may echo the request, or the rejected key, in its error (its reason phrase too): the
+  // credentials it was sent stay out.
+  const sent = requestCredentials(spec);
+  const status = `${response.status}${response.statusText ? ` ${redactSecretsIn(response.statusText, sent)}` : ''}`;
+  const excerpt = bodyExcerpt(response.body, sent);
   const detail = `${spec.method} ${redactUrl(spec.url)}: ${status}${excerpt ? ` ${JSON.stringify(excerpt)}` : ''}`;
   const host = hostOf(spec.url);
   if (response.status === 401 || response.status === 403) {
@@ -157,12 +159,28 @@ export function redirectsElsewhere(spec: HttpRequestSpec, response: HttpResponse
 /** Headers that carry no credential: everything else a request sends (Authorization, X-API-Key, configured headers) may. */
 const PLAIN_HEADERS: ReadonlySet<string> = new Set(['user-agent', 'accept', 'content-type', 'content-length']);
 
-/** The credentials a request carries: its URL's, and every header value but the plain ones (with "Bearer X", also X). */
+/**
+ * The credentials a request carries: its URL's, and every header value but the plain ones (with
+ * "Bearer X", also X), and the Basic credentials Node makes of a URL's user:password@, which decode
+ * back to the password.
+ */
 function requestCredentials(spec: HttpRequestSpec): string[] {
   const values = Object.entries(spec.headers)
     .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
     .flatMap(([, value]) => [value, value.slice(value.indexOf(' ') + 1)]);
-  return [...values, ...urlCredentials(spec.url)];
+  return [...values, ...urlCredentials(spec.url), ...basicCredentials(spec.url)];
+}
+
+/** The Authorization: Basic value Node sends for a URL's userinfo (http.request decodes it first). */
+function basicCredentials(url: string): string[] {
+  try {
+    const { username, password } = new URL(url);
+    if (!username && !password) return [];
+    const basic = Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64');
+    return [basic, `Basic ${basic}`];
+  } catch {
+    return [];
+  }
 }
 
 /**
