@@ -3,7 +3,7 @@
  * Only zod here, so the config schema can build its union of backend types from it.
  */
 import { z } from 'zod';
-import { duration, timerDuration } from '../../config/duration.js';
+import { timerDuration } from '../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 

@@ -4,7 +4,7 @@
  * union of backend types from it.
  */
 import { z } from 'zod';
-import { duration, timerDuration } from '../../config/duration.js';
+import { timerDuration } from '../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 

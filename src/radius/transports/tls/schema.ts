@@ -3,7 +3,7 @@
  * keys a client entry gets for it. Only zod here, so config/schema.ts can build the section from it.
  */
 import { z } from 'zod';
-import { duration, timerDuration } from '../../../config/duration.js';
+import { timerDuration } from '../../../config/duration.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const count = z.number().int().positive();
