@@ -31,7 +31,7 @@ export interface SessionRemoval extends SessionKey {
 /**
  * Why an event (or one of its addresses) acts on nothing:
  * - session_stopped: a Start or Interim-Update of a session that already stopped (a replay, or delayed);
- * - out_of_order: a Start or Interim-Update older than its own session's last one;
+ * - out_of_order: a Start, Interim-Update or Stop older than its own session's last one (a Stop: by the NAS's clock);
  * - address_taken: the address belongs to another session with a newer event;
  * - sessions_newer: an Accounting-On/Off older than some of its NAS's sessions, which it leaves alone;
  * - unknown_session: a Stop that names no address and matches no recorded session.
@@ -174,6 +174,15 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     }
     case 'stop': {
       const known = key && sessions.get(key.client, key.nas, key.sessionId);
+      if (known && provablyAfter(sessionTime(known), time)) {
+        // The NAS's own clock dates this Stop before its session's last record: the Stop of an
+        // earlier session under a reused Acct-Session-Id (replayed after the duplicate cache forgot
+        // it, or late). It ends nothing that runs now: the session and what it holds stay. What
+        // it names that no session holds went back to the pool then, and is unlisted as it was.
+        stale.push({ reason: 'out_of_order', owner: known });
+        if (context.unlistOn.has('stop')) for (const target of event.addresses) if (sessions.ownerOf(target.text) === undefined) candidates = withItem(candidates, target);
+        break;
+      }
       // Remembered even when unknown, so a replay of its Start is recognised.
       if (key) remove = [{ client: key.client, nas: key.nas, sessionId: key.sessionId, stoppedAt: stopTimeOf(stopTime, known) }];
       // The Stop's own addresses and what its session recorded: a Stop may repeat only some of them.

@@ -252,6 +252,42 @@ describe('what a Stop does', () => {
     expect(unlistedText(plan)).toEqual(['10.64.0.5', '2001:db8:100::/56']);
   });
 
+  describe('of an earlier session under a reused Acct-Session-Id (replayed, or late)', () => {
+    // s1 now: started at T0 + 1000 by the NAS's clock, after a reboot, holding 10.64.0.9.
+    const live = { ...session('s1', ['10.64.0.9'], 60_000), nasTime: T0 + 1000 };
+    const oldStop = (overrides: Partial<EventAttributes> = {}) => event('stop', { framedIpAddress: '10.64.0.5', eventTimestamp: T0 + 60, ...overrides }, 90_000);
+
+    it('ends nothing that runs now: the session and what it holds stay, and what it named that nobody holds is unlisted', () => {
+      const plan = planEvent(oldStop(), tableOf([live]), CONTEXT);
+      expect(plan.remove).toEqual([]);
+      expect(unlistedText(plan)).toEqual(['10.64.0.5']);
+      expect(plan.stale).toEqual([{ reason: 'out_of_order', owner: live }]);
+    });
+
+    it('leaves an address the running session holds again listed as it is', () => {
+      const plan = planEvent(oldStop({ framedIpAddress: '10.64.0.9' }), tableOf([live]), CONTEXT);
+      expect(plan.remove).toEqual([]);
+      expect(unlistedText(plan)).toEqual([]);
+    });
+
+    it('unlists nothing when stop is not in unlist_on', () => {
+      const plan = planEvent(oldStop(), tableOf([live]), { ...CONTEXT, unlistOn: new Set(['start']) });
+      expect(unlistedText(plan)).toEqual([]);
+      expect(plan.remove).toEqual([]);
+    });
+
+    it.each([
+      ['the same NAS time as the record', { eventTimestamp: T0 + 1000 }],
+      ['a later NAS time', { eventTimestamp: T0 + 1001 }],
+      ['no Event-Timestamp (receive times prove nothing of a reused id)', { eventTimestamp: undefined }],
+    ] as const)('is the running session’s own Stop with %s: it ends it and unlists what it holds', (_case, overrides) => {
+      const plan = planEvent(oldStop(overrides), tableOf([live]), CONTEXT);
+      expect(plan.remove).toHaveLength(1);
+      expect(unlistedText(plan)).toEqual(['10.64.0.5', '10.64.0.9']);
+      expect(plan.stale).toEqual([]);
+    });
+  });
+
   it('keeps an address outside the pools listed and names it', () => {
     const plan = planEvent(event('stop', { framedIpAddress: '198.51.100.7' }), tableOf([]), CONTEXT);
     expect(unlistedText(plan)).toEqual([]);
