@@ -29,8 +29,8 @@ export const ERROR_CODES = {
   RBL_DNS_BADTIME: ['the server rejected the TSIG time (NOTAUTH/BADTIME)', 'the clocks of this host and the server differ by more than the fudge, fix NTP'],
   RBL_DNS_NOTAUTH: ['the server is not authoritative for the zone (NOTAUTH)', 'check the zone name and that the server is its primary'],
   RBL_DNS_REFUSED: [
-    'the server refused the update (REFUSED), or a query (`check`, the probe); a refused update is retried, never a dead letter',
-    'the zone is frozen for a hand edit (`rndc thaw ZONE`, `knotc zone-thaw ZONE`), or its update-policy or ACL does not grant this key the zone and record types; the unlists go out by themselves once the server takes them',
+    'the server refused the update (REFUSED), or a query (`check`, the probe); while it refuses every name of the zone the unlists wait and are retried, a name refused while others are taken is a dead letter',
+    'the zone is frozen for a hand edit (`rndc thaw ZONE`, `knotc zone-thaw ZONE`): the unlists go out by themselves after the thaw; or its update-policy or ACL does not grant this key the zone, the names or the record types: fix it, then `rbl-unlist queue retry` for the dead letters',
   ],
   RBL_DNS_NOTZONE: ['a name in the update is outside the zone (NOTZONE)', 'check the zone name'],
   RBL_DNS_NXDOMAIN: ['the zone does not exist on the server', 'check the zone name'],
@@ -68,12 +68,18 @@ export interface RblErrorOptions {
   cause?: unknown;
   /** A transient failure is retried (timeouts, SERVFAIL, 5xx); a permanent one becomes a dead letter. */
   transient?: boolean;
+  /**
+   * The server refused the change (a signed REFUSED): for good when it takes other names of the
+   * zone, for now when it refuses them all (a zone frozen for a hand edit); see queue/refusal-pass.ts.
+   */
+  refusal?: boolean;
 }
 
 /** A coded, operator-facing error: the message says what is wrong and what to check. */
 export class RblError extends Error {
   readonly code: ErrorCode;
   readonly transient: boolean;
+  readonly refusal: boolean;
 
   constructor(code: ErrorCode, message: string, options: RblErrorOptions = {}) {
     // Messages are printed, logged and served by /readyz: a URL in one never carries its credentials.
@@ -81,6 +87,7 @@ export class RblError extends Error {
     this.name = 'RblError';
     this.code = code;
     this.transient = options.transient ?? false;
+    this.refusal = options.refusal ?? false;
   }
 }
 

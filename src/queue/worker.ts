@@ -13,6 +13,7 @@
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
 import type { IpPrefix } from '../net/address.js';
+import { RefusalPass } from './refusal-pass.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { laneKey, type JobState } from './state.js';
 
@@ -49,8 +50,10 @@ interface Lane {
    */
   front: number[];
   frontHead: number;
-  /** Jobs of a batch refused permanently, retried one per call. */
+  /** Jobs of a batch refused permanently, or refused (RblError.refusal), retried one per call. */
   solo: number[];
+  /** Set while the jobs of a refused batch are tried one per call (refusal-pass.ts). */
+  refusals: RefusalPass | undefined;
   readonly inFlight: Set<number>;
   /** Calls in flight to the lane's current backend: the slots of `concurrency`, and those a small batch waits for (see #kick). */
   callsToBackend: number;
@@ -245,7 +248,13 @@ export class DeliveryWorker {
         this.#putBack(lane, jobs);
       } else if (error === undefined) {
         lane.failures = 0;
+        if (lane.refusals) {
+          if (lane.solo.length === 0) lane.refusals = undefined;
+          else lane.refusals.succeeded();
+        }
         this.#host.delivered(lane.key, jobs);
+      } else if (error instanceof RblError && error.refusal && lane.backend === backend) {
+        this.#refused(lane, jobs, error);
       } else if (error instanceof RblError && !error.transient && lane.backend === backend) {
         if (jobs.length === 1) this.#host.deadLettered(lane.key, jobs[0]!, error);
         else lane.solo.push(...jobs.map((job) => job.id));
@@ -253,25 +262,54 @@ export class DeliveryWorker {
         // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
         // A call to a backend that a reload has replaced since says nothing of the new one, whatever
         // it failed with (the old token refused, say, which the reload fixed): tried again at once.
-        const retired = lane.backend !== backend;
-        if (!retired) lane.failures++;
-        const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
         this.#putBack(lane, jobs);
-        if (!retired && !this.#closed) {
-          clearTimeout(lane.timer);
-          lane.retryAt = Date.now() + delayMs;
-          lane.timer = setTimeout(() => {
-            lane.timer = undefined;
-            this.#kick(lane);
-          }, delayMs);
-          lane.timer.unref();
-        }
-        this.#host.retryScheduled(lane.key, jobs, error instanceof Error ? error : new Error(String(error)), lane.failures, delayMs);
+        this.#backOff(lane, jobs, error instanceof Error ? error : new Error(String(error)), lane.backend !== backend);
       }
       this.#scheduleKick(lane);
     })();
     this.#calls.add(call);
     void call.finally(() => this.#calls.delete(call));
+  }
+
+  /** Pauses the lane after a failure (not for a call to a replaced backend) and reports the retry. */
+  #backOff(lane: Lane, jobs: readonly JobState[], error: Error, retired: boolean): void {
+    if (!retired) lane.failures++;
+    const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
+    if (!retired && !this.#closed) {
+      clearTimeout(lane.timer);
+      lane.retryAt = Date.now() + delayMs;
+      lane.timer = setTimeout(() => {
+        lane.timer = undefined;
+        this.#kick(lane);
+      }, delayMs);
+      lane.timer.unref();
+    }
+    this.#host.retryScheduled(lane.key, jobs, error, lane.failures, delayMs);
+  }
+
+  /** A refused call: its jobs one per call, a job refused for itself a dead letter, a zone refusing all a pause. */
+  #refused(lane: Lane, jobs: readonly JobState[], error: RblError): void {
+    lane.refusals ??= new RefusalPass();
+    const step = lane.refusals.refused(jobs.length, lane.solo.length);
+    const job = jobs[0]!;
+    switch (step) {
+      case 'split':
+        lane.solo.push(...jobs.map((each) => each.id));
+        this.#host.retryScheduled(lane.key, jobs, error, lane.failures, 0);
+        return;
+      case 'try-others':
+        lane.solo.push(job.id);
+        return;
+      case 'dead-letter':
+        this.#host.deadLettered(lane.key, job, new RblError(error.code, `${error.message}; refused for these names alone, while the zone took others`));
+        return;
+      case 'pause':
+        // Back at the front, not alone: after the pause it goes with what came meanwhile, and if
+        // only it is refused then, the next pass shows it, instead of holding the others back.
+        this.#putBack(lane, jobs);
+        this.#backOff(lane, jobs, error, false);
+        return;
+    }
   }
 
   /** Puts a call's jobs back at the lane's front, to be taken first. */
@@ -308,6 +346,6 @@ function waitingJobs(lane: Lane): number {
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }
 

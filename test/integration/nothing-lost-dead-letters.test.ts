@@ -3,7 +3,8 @@
  * that the operator sees with `queue list`, re-drives with `queue retry` and removes with
  * `queue drop`, all through the built CLI while the built service runs on the same state.dir.
  * The service is told of a second zone BIND does not serve, so every update there is answered with
- * a signed NOTAUTH, a refusal for good (a REFUSED is retried: the zone may be frozen for an edit).
+ * a signed NOTAUTH, a refusal for good (a zone that REFUSES every name is retried: it may be frozen
+ * for an edit).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { join } from 'node:path';

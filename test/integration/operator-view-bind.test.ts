@@ -110,7 +110,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     const deliveries = Object.fromEntries(report.last_unlist!.deliveries.map((delivery) => [delivery.zone, delivery]));
     expect(deliveries[ZONE]).toMatchObject({ backend: 'bind', outcome: 'unlisted', code: null });
     expect(deliveries[ZONE]!.latency_ms).toBeGreaterThanOrEqual(0);
-    // A REFUSED may be a zone frozen for a hand edit: retried until the zone takes it, never a dead letter.
+    // The locked zone refuses every name, as a zone frozen for a hand edit does: retried, not a dead letter.
     expect(deliveries[LOCKED]).toMatchObject({ backend: 'bind', outcome: 'retrying', code: 'RBL_DNS_REFUSED' });
     expect(report.pending.map((pending) => pending.zone)).toEqual([LOCKED]);
     expect(report.dead_letters).toEqual([]);

@@ -47,7 +47,7 @@ describe('checkAnswer: the words of each answer', () => {
       'REFUSED to an update',
       5,
       UPDATE,
-      'RBL_DNS_REFUSED (retried): 192.0.2.53:5353 refused to let TSIG key `unlist-key` delete A, TXT in zone rbl.example.net (REFUSED): the zone may be frozen for a hand edit (rndc thaw, knotc zone-thaw), or its update-policy or ACL must grant the key those types in the zone; it is retried',
+      'RBL_DNS_REFUSED (retried): 192.0.2.53:5353 refused to let TSIG key `unlist-key` delete A, TXT in zone rbl.example.net (REFUSED): the zone may be frozen for a hand edit (rndc thaw, knotc zone-thaw), or its update-policy or ACL must grant the key those types in the zone',
     ],
     [
       'REFUSED to a query',

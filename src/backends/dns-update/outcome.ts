@@ -143,15 +143,15 @@ export function checkAnswer(rcode: number, verification: TsigVerification, conte
     case RCODE.NOTAUTH:
       throw new RblError('RBL_DNS_NOTAUTH', `${server} is not authoritative for zone ${zone} (NOTAUTH): check the zone name and that the server is its primary`);
     case RCODE.REFUSED:
-      // Retried, not a dead letter: BIND and Knot also refuse every UPDATE to a zone frozen for a
-      // hand edit (rndc freeze, knotc zone-freeze), and an unlist refused only until the thaw must
-      // not leave the listing for the next customer. A key the policy does not grant is retried as
-      // well, and goes out once the policy is fixed.
+      // A refusal, not a dead letter at once: BIND and Knot also refuse every UPDATE to a zone
+      // frozen for a hand edit (rndc freeze, knotc zone-freeze), and an unlist refused only until
+      // the thaw must not leave the listing for the next customer. The delivery worker tells the
+      // two apart (queue/refusal-pass.ts).
       if (update) {
         throw new RblError(
           'RBL_DNS_REFUSED',
-          `${server} refused to let ${keyText(context)} delete ${context.what} in zone ${zone} (REFUSED): the zone may be frozen for a hand edit (rndc thaw, knotc zone-thaw), or its update-policy or ACL must grant the key those types in the zone; it is retried`,
-          { transient: true },
+          `${server} refused to let ${keyText(context)} delete ${context.what} in zone ${zone} (REFUSED): the zone may be frozen for a hand edit (rndc thaw, knotc zone-thaw), or its update-policy or ACL must grant the key those types in the zone`,
+          { transient: true, refusal: true },
         );
       }
       throw new RblError('RBL_DNS_REFUSED', `${server} refused the ${context.what} for zone ${zone} (REFUSED): check that it serves the zone and allows queries from this host`);
