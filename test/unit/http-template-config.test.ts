@@ -23,7 +23,7 @@ describe('a generic http backend', () => {
   it.each([
     ['a url naming no target', 'url: "http://127.0.0.1:8080/v1/entries/{zone}"', 'backends.0: name the target with {address} or {name} in the url or the body'],
     ['a misspelt placeholder', 'url: "http://127.0.0.1:8080/v1/entries/{ip}"', 'backends.0: {ip} is not a placeholder: use {address}, {name} or {zone}'],
-    ['a misspelt placeholder in the body', 'url: "http://127.0.0.1:8080/v1/entries/{name}"\n    method: POST\n    body: \'{"ip": "{adress}"}\'', 'backends.0: {adress} is not a placeholder'],
+    ['a body whose placeholder is misspelt, naming no target', 'url: "http://127.0.0.1:8080/v1/delete"\n    method: POST\n    body: \'{"ip": "{adress}"}\'', 'backends.0: name the target with {address} or {name} in the url or the body'],
     ['a method of two words', 'url: "http://127.0.0.1:8080/v1/{name}"\n    method: "POST /v2"', 'backends.0.method: "POST /V2" is not an HTTP method'],
     ['a header name with a space', 'url: "http://127.0.0.1:8080/v1/{name}"\n    headers: {"X Key": "v"}', 'backends.0.headers: "X Key" is not a header name'],
     ['a header value with a line break', 'url: "http://127.0.0.1:8080/v1/{name}"\n    headers: {"X-Key": "v\\r\\nX-Evil: 1"}', 'backends.0.headers.X-Key: the value holds a line break or NUL'],
@@ -31,6 +31,11 @@ describe('a generic http backend', () => {
     const error = configRefusal(backend(lines), CONFIG_PATH);
     expect(error.code).toBe('RBL_CONFIG_INVALID');
     expect(error.message).toContain(message);
+  });
+
+  it('takes a body with braces of its own (a GraphQL selection)', () => {
+    const text = backend(`url: "http://127.0.0.1:8080/graphql"\n    method: POST\n    headers: {Content-Type: application/json}\n    body: '{"query": "mutation { unlist(ip: \\\\"{address}\\\\", zone: \\\\"{zone}\\\\") {ok} }"}'`);
+    expect((parseConfigText(text, CONFIG_PATH).backends[0] as HttpBackendConfig).body).toContain('{ok}');
   });
 
   it('takes the target in the body alone, and sends one request per address', async () => {

@@ -15,11 +15,12 @@ const PLACEHOLDER = /\{(address|name|zone)\}/g;
 /**
  * What is wrong with the templates of a generic backend, or undefined: each request must name its
  * target ({address} or {name}) in the URL or the body, or every address of a batch would become one
- * request naming none, whose success would count for them all; and a {word} that is no placeholder
- * ({ip}) is a typo that would be sent as it is.
+ * request naming none, whose success would count for them all; and a {word} in the URL that is no
+ * placeholder ({ip}) is a typo that would be sent as it is. A body may hold braces of its own (a
+ * GraphQL selection such as `{ok}`), so there only the target is required.
  */
 export function templateProblem(url: string, body: string | undefined): string | undefined {
-  const unknown = `${url} ${body ?? ''}`.match(/\{[A-Za-z_][\w-]*\}/g)?.find((word) => !/^\{(address|name|zone)\}$/.test(word));
+  const unknown = url.match(/\{[A-Za-z_][\w-]*\}/g)?.find((word) => !/^\{(address|name|zone)\}$/.test(word));
   if (unknown) return `${unknown} is not a placeholder: use {address}, {name} or {zone}`;
   if (!/\{(address|name)\}/.test(`${url} ${body ?? ''}`)) return 'name the target with {address} or {name} in the url or the body: a request that names none would count for every address';
   return undefined;
