@@ -8,7 +8,7 @@ import type { Listing } from '../backends/index.js';
 import { RblError } from '../errors.js';
 import { formatPrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
-import { alignColumns, errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
+import { alignColumns, errorLine, errorReport, printable, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
 
 export type CheckOptions = ConfigOptions & JsonOptions;
@@ -59,7 +59,9 @@ export async function runCheck(args: readonly string[], options: CheckOptions, i
   // stderr (or a person skimming it) sees why check exited 1.
   for (const row of rows) {
     if (row.listing?.listed !== true) continue;
-    const reasons = row.listing.names.flatMap((name) => name.txt).map(quoteTxt);
+    // A TXT reason is the zone's text, written by whatever listed the address: shown escaped, as
+    // stdout shows it, so it cannot forge a line of this error output or drive the terminal.
+    const reasons = row.listing.names.flatMap((name) => name.txt).map((text) => printable(quoteTxt(text)));
     printErrorLine(io, errorLine(new RblError('RBL_LISTED', `${row.address} is listed in ${zoneLabel(row)}${reasons.length > 0 ? `: ${reasons.join(', ')}` : ''}`)));
   }
 

@@ -119,6 +119,15 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'dig', 'nsupdate'))('rbl-unli
     expect((JSON.parse((await runCliCaptured(['check', '--json', '--config', file, '10.64.3.20'])).stdout) as { ok: boolean }).ok).toBe(true);
   });
 
+  it('check shows a TXT reason with a line break and a terminal escape escaped, on stdout and in the RBL_LISTED line', async () => {
+    // The zone's text is written by whatever listed the address; \010 is a newline, \027 ESC.
+    bind.addRecords(ZONE, ['21.3.64.10 A 127.0.0.2', '21.3.64.10 TXT "spam\\010rbl-unlist: forged line\\027[2K"']);
+    const result = await runCliCaptured(['check', '--config', config('check-escape.yaml'), '10.64.3.21']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('"spam\\x0arbl-unlist: forged line\\x1b[2K"');
+    expect(result.stderr).toBe(`rbl-unlist: RBL_LISTED: 10.64.3.21 is listed in bind, zone ${ZONE}: "spam\\x0arbl-unlist: forged line\\x1b[2K"\n`);
+  });
+
   it('exits 1 naming TSIG and BADSIG when the secret is wrong, and changes nothing', async () => {
     list(ZONE, '30.3.64.10');
     const file = config('wrong-secret.yaml', [{ name: 'bind', server: `127.0.0.1:${bind.port}`, zones: [ZONE], keyFile: wrongKeyFile }]);
