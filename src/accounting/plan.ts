@@ -174,11 +174,13 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     }
     case 'stop': {
       const known = key && sessions.get(key.client, key.nas, key.sessionId);
-      if (known && provablyAfter(sessionTime(known), time)) {
-        // The NAS's own clock dates this Stop before its session's last record: the Stop of an
-        // earlier session under a reused Acct-Session-Id (replayed after the duplicate cache forgot
-        // it, or late). It ends nothing that runs now: the session and what it holds stay. What
-        // it names that no session holds went back to the pool then, and is unlisted as it was.
+      if (known && namesNoneOf(event.addresses, known) && provablyAfter(sessionTime(known), time)) {
+        // The NAS's own clock dates this Stop before its session's last record, and it names none
+        // of the addresses the session holds: the Stop of an earlier session under a reused
+        // Acct-Session-Id (replayed after the duplicate cache forgot it, or late). It ends nothing
+        // that runs now: the session and what it holds stay. What it names that no session holds
+        // went back to the pool then, and is unlisted as it was. A Stop that names what the session
+        // holds is its own, even dated earlier (a NAS clock stepped back): ended, and unlisted.
         stale.push({ reason: 'out_of_order', owner: known });
         if (context.unlistOn.has('stop')) for (const target of event.addresses) if (sessions.ownerOf(target.text) === undefined) candidates = withItem(candidates, target);
         break;
@@ -274,6 +276,11 @@ function stopTimeOf(stop: StopTime, session: PlannedSession | undefined): StopTi
  * Event-Timestamp (the NAS's clock, so it is the same event) and the same addresses, or none.
  * An Interim-Update in the same second that brings an address is news, and is recorded.
  */
+/** Whether a Stop names addresses, none of which the session holds. */
+function namesNoneOf(addresses: readonly CanonicalPrefix[], session: PlannedSession): boolean {
+  return addresses.length > 0 && addresses.every((address) => !session.addresses.includes(address.text));
+}
+
 function repeatsRecord(time: EventTime, addresses: readonly string[], known: PlannedSession): boolean {
   if (time.nasTime === undefined || time.nasTime !== known.nasTime) return false;
   return addresses.every((address) => known.addresses.includes(address)) && known.addresses.every((address) => addresses.length === 0 || addresses.includes(address));

@@ -264,12 +264,6 @@ describe('what a Stop does', () => {
       expect(plan.stale).toEqual([{ reason: 'out_of_order', owner: live }]);
     });
 
-    it('leaves an address the running session holds again listed as it is', () => {
-      const plan = planEvent(oldStop({ framedIpAddress: '10.64.0.9' }), tableOf([live]), CONTEXT);
-      expect(plan.remove).toEqual([]);
-      expect(unlistedText(plan)).toEqual([]);
-    });
-
     it('unlists nothing when stop is not in unlist_on', () => {
       const plan = planEvent(oldStop(), tableOf([live]), { ...CONTEXT, unlistOn: new Set(['start']) });
       expect(unlistedText(plan)).toEqual([]);
@@ -277,13 +271,15 @@ describe('what a Stop does', () => {
     });
 
     it.each([
+      ['an earlier NAS time but the address it holds (the NAS clock stepped back)', { framedIpAddress: '10.64.0.9' }],
+      ['an earlier NAS time and no address (nothing to tell it by)', { framedIpAddress: undefined }],
       ['the same NAS time as the record', { eventTimestamp: T0 + 1000 }],
       ['a later NAS time', { eventTimestamp: T0 + 1001 }],
       ['no Event-Timestamp (receive times prove nothing of a reused id)', { eventTimestamp: undefined }],
     ] as const)('is the running session’s own Stop with %s: it ends it and unlists what it holds', (_case, overrides) => {
       const plan = planEvent(oldStop(overrides), tableOf([live]), CONTEXT);
       expect(plan.remove).toHaveLength(1);
-      expect(unlistedText(plan)).toEqual(['10.64.0.5', '10.64.0.9']);
+      expect(unlistedText(plan)).toEqual([...new Set([...(oldStop(overrides).addresses.map((address) => address.text)), '10.64.0.9'])]);
       expect(plan.stale).toEqual([]);
     });
   });
