@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventRecords, REMOVALS_PER_EVENT_RECORD, TARGETS_PER_EVENT_RECORD } from '../../src/queue/event-records.js';
+import { EVENT_PART_BYTES, eventRecords, REMOVALS_PER_EVENT_RECORD, TARGETS_PER_EVENT_RECORD } from '../../src/queue/event-records.js';
 import { decodeRecord } from '../../src/queue/record.js';
 import type { JobRow, JournalRecord, RemovalRow } from '../../src/queue/state.js';
 import type { StateChange, StateStore } from '../../src/queue/store-api.js';
@@ -29,23 +29,33 @@ describe('the records of one event', () => {
     expect(eventRecords(record)).toEqual({ records: [record], jobs: [record.j] });
   });
 
-  it('put a large event in parts of bounded size: its job first, in consecutive jobs, then the session changes', () => {
-    const targets = Array.from({ length: 2 * TARGETS_PER_EVENT_RECORD + 7 }, (_, k) => `2001:db8:${(k >> 16).toString(16)}:${(k & 0xffff).toString(16)}::/64`);
-    const removals: RemovalRow[] = Array.from({ length: 2 * REMOVALS_PER_EVENT_RECORD + 3 }, (_, k) => ['ras1', '192.0.2.1', `session-${k}`]);
+  it.each([
+    ['many rows', 2 * TARGETS_PER_EVENT_RECORD + 7, 2 * REMOVALS_PER_EVENT_RECORD + 3, (k: number) => `session-${k}`],
+    // 253-octet Acct-Session-Ids of control characters: six octets each in JSON. 30,000 of them were one 45 MB record.
+    ['few rows of long escaped ids', 30_000, 30_000, (k: number) => `${'\u0001'.repeat(245)}${String(k).padStart(8, '0')}`],
+  ])('put a large event (%s) in parts of bounded size: its job first, in consecutive jobs, then the session changes', (_, targetCount, removalCount, sessionId) => {
+    const targets = Array.from({ length: targetCount }, (_, k) => `2001:db8:${(k >> 16).toString(16)}:${(k & 0xffff).toString(16)}::/64`);
+    const removals: RemovalRow[] = Array.from({ length: removalCount }, (_, k) => ['ras1', '192.0.2.1', sessionId(k)]);
     const job: JobRow = { i: 7, t: targets, r: reason, a: 1, p: ['dns\nrbl.test', 'pdns\nrbl.test'] };
     const { records, jobs } = eventRecords({ t: 'c', r: removals, j: job });
-    expect(records.map((record) => [record.j?.i, record.j?.t.length, record.r?.length])).toEqual([
-      [7, TARGETS_PER_EVENT_RECORD, undefined],
-      [8, TARGETS_PER_EVENT_RECORD, undefined],
-      [9, 7, REMOVALS_PER_EVENT_RECORD],
-      [undefined, undefined, REMOVALS_PER_EVENT_RECORD],
-      [undefined, undefined, 3],
-    ]);
-    expect(jobs.map((part) => part.i)).toEqual([7, 8, 9]);
+    expect(records.length).toBeGreaterThan(2);
+    // Jobs first, consecutive ids from the event's own; the last part of the job rides with the
+    // first session changes; then the rest of them.
+    const lastJob = records.findLastIndex((record) => record.j !== undefined);
+    const firstRemoval = records.findIndex((record) => record.r !== undefined);
+    expect(firstRemoval).toBe(lastJob);
+    for (const record of records.slice(0, lastJob)) expect(record.r).toBeUndefined();
+    for (const record of records.slice(lastJob + 1)) expect(record.j).toBeUndefined();
+    expect(jobs.map((part) => part.i)).toEqual(jobs.map((_, k) => 7 + k));
+    expect(jobs).toEqual(records.flatMap((record) => (record.j ? [record.j] : [])));
     expect(jobs.flatMap((part) => part.t)).toEqual(targets);
     expect(records.flatMap((record) => record.r ?? [])).toEqual(removals);
     for (const part of jobs) expect(part).toMatchObject({ r: reason, a: 1, p: job.p });
-    for (const record of records) expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(8 * 1024 * 1024);
+    for (const record of records) {
+      expect(record.j?.t.length ?? 0).toBeLessThanOrEqual(TARGETS_PER_EVENT_RECORD);
+      expect(record.r?.length ?? 0).toBeLessThanOrEqual(REMOVALS_PER_EVENT_RECORD);
+      expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThanOrEqual(2 * EVENT_PART_BYTES);
+    }
   });
 });
 
