@@ -302,6 +302,8 @@ export class DeliveryWorker {
         return;
       case 'dead-letter':
         this.#host.deadLettered(lane.key, job, new RblError(error.code, `${error.message}; refused for these names alone, while the zone took others`));
+        // The pass ends with its last job: a later refusal (a zone frozen since) is judged afresh.
+        if (lane.solo.length === 0) lane.refusals = undefined;
         return;
       case 'pause':
         // Back at the front, not alone: after the pause it goes with what came meanwhile, and if

@@ -66,6 +66,27 @@ describe('refused UPDATEs', () => {
     expect(new Set(bind.delivered('rbl.example.net')).size).toBe(12);
   });
 
+  it('judge a refusal after a pass that ended in a dead letter afresh: a zone frozen since loses nothing', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let frozen = false;
+    bind.behaviour = (_zone, targets) => {
+      if (frozen || targets.includes('10.64.9.9')) refuse();
+    };
+    const store = await open(bind);
+    const refused = store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true });
+    await waitUntil(() => bind.calls.length >= 1, 5000);
+    await store.commit({ unlist: unlist('10.64.6.1') }, { trackDelivery: true }).done;
+    await expect(refused.done).rejects.toMatchObject({ code: 'RBL_DNS_REFUSED' });
+    // The zone is frozen now: a lone Stop's refusal says nothing of its name.
+    frozen = true;
+    const lone = store.commit({ unlist: unlist('10.64.6.2') }, { trackDelivery: true });
+    await waitUntil(() => bind.calls.filter((call) => call.targets.includes('10.64.6.2')).length >= 2, 5000);
+    expect(store.deadLetterCount()).toBe(1);
+    frozen = false;
+    await lone.done;
+    expect(store.deadLetterCount()).toBe(1);
+  });
+
   it('retry a name refused alone, and dead-letter it once a later job shows the zone takes others', async () => {
     const bind = new FakeBackend('bind', ['rbl.example.net']);
     bind.behaviour = (_zone, targets) => {
