@@ -264,6 +264,15 @@ describe('what a Stop does', () => {
       expect(plan.stale).toEqual([{ reason: 'out_of_order', owner: live }]);
     });
 
+    it('leaves listed what it names that another session holds now', () => {
+      const other = { ...session('s2', ['10.64.0.7'], 70_000), nasTime: T0 + 1100 };
+      const plan = planEvent(oldStop(), tableOf([live, other]), CONTEXT);
+      expect(unlistedText(plan)).toEqual(['10.64.0.5']);
+      const both = planEvent(event('stop', { framedIpAddress: '10.64.0.7', eventTimestamp: T0 + 60 }, 90_000), tableOf([live, other]), CONTEXT);
+      expect(unlistedText(both)).toEqual([]);
+      expect(both.remove).toEqual([]);
+    });
+
     it('unlists nothing when stop is not in unlist_on', () => {
       const plan = planEvent(oldStop(), tableOf([live]), { ...CONTEXT, unlistOn: new Set(['start']) });
       expect(unlistedText(plan)).toEqual([]);
@@ -273,6 +282,7 @@ describe('what a Stop does', () => {
     it.each([
       ['an earlier NAS time but the address it holds (the NAS clock stepped back)', { framedIpAddress: '10.64.0.9' }],
       ['an earlier NAS time and no address (nothing to tell it by)', { framedIpAddress: undefined }],
+      ['an earlier NAS time, naming the address it holds beside another', { framedIpAddress: '10.64.0.9', framedIpv6Addresses: ['2001:db8:100::5'] }],
       ['the same NAS time as the record', { eventTimestamp: T0 + 1000 }],
       ['a later NAS time', { eventTimestamp: T0 + 1001 }],
       ['no Event-Timestamp (receive times prove nothing of a reused id)', { eventTimestamp: undefined }],

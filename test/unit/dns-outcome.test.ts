@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { tsigKey } from '../../src/backends/dns-update/keyfile.js';
 import { checkAnswer, type AnswerContext } from '../../src/backends/dns-update/outcome.js';
 import type { TsigVerification } from '../../src/backends/dns-update/tsig.js';
+import type { RblError } from '../../src/errors.js';
 
 const KEY = tsigKey('unlist-key', 'hmac-sha512', Buffer.alloc(64, 1).toString('base64'), 'test');
 const UPDATE: AnswerContext = { server: '192.0.2.53:5353', zone: 'rbl.example.net', key: KEY, keySource: '/etc/rbl-unlist/tsig.key', what: 'A, TXT', operation: 'update' };
@@ -118,6 +119,21 @@ describe('checkAnswer: TSIG rejections (RFC 8945 §5.2, §5.3.2)', () => {
     ['BADTIME, unsigned: retried', { ...notValid('unsigned', 18), serverTime: undefined }, `RBL_DNS_BADTIME (retried): TSIG key \`unlist-key\` rejected by ${badtime}; fix NTP`],
   ] as const)('%s', (_case, verification, words) => {
     expect(outcome(9, verification)).toBe(words);
+  });
+
+  test('marks only a REFUSED to an update as a refusal, which the delivery worker judges by what the zone does with other names', () => {
+    const refusalOf = (rcode: number, context: AnswerContext): boolean | undefined => {
+      try {
+        checkAnswer(rcode, signed(0), context);
+      } catch (error) {
+        return (error as RblError).refusal;
+      }
+      return undefined;
+    };
+    expect(refusalOf(5, UPDATE)).toBe(true);
+    expect(refusalOf(5, QUERY)).toBe(false);
+    expect(refusalOf(2, UPDATE)).toBe(false);
+    expect(refusalOf(9, UPDATE)).toBe(false);
   });
 
   test('reads a TSIG error as a rejection only in a NOTAUTH answer (RFC 8945 §5.3.2)', () => {
