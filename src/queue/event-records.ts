@@ -44,13 +44,13 @@ export function fitsOneRecord(record: EventRecord): boolean {
 }
 
 /**
- * The records to journal for `record` in order, and the jobs they make. The job of `record`, when
+ * The records to journal for `record` in order, and the jobs they make, for an event that
+ * fitsOneRecord found too large (one that fits comes back as one record). The job of `record`, when
  * it has more targets than one record takes, becomes consecutive jobs numbered from its own id,
  * the last in the record that carries the session changes.
  */
 export function eventRecords(record: EventRecord): { readonly records: EventRecord[]; readonly jobs: JobRow[] } {
   const { j: job, r: removals } = record;
-  if (fitsOneRecord(record)) return { records: [record], jobs: job ? [job] : [] };
   const records: EventRecord[] = [];
   const jobs: JobRow[] = [];
   let last = job;
