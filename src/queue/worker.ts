@@ -13,6 +13,7 @@
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
 import type { IpPrefix } from '../net/address.js';
+import { PartlyUnlisted } from '../backends/partly-unlisted.js';
 import { RefusalPass } from './refusal-pass.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { laneKey, type JobState } from './state.js';
@@ -54,6 +55,9 @@ interface Lane {
   solo: number[];
   /** Set while the jobs of a refused batch are tried one per call (refusal-pass.ts). */
   refusals: RefusalPass | undefined;
+  /** Jobs that failed while others of their call went through, and how many times in a row: they wait on their own backoff (#hold). */
+  readonly held: Map<number, number>;
+  readonly holdTimers: Set<NodeJS.Timeout>;
   readonly inFlight: Set<number>;
   /** Calls in flight to the lane's current backend: the slots of `concurrency`, and those a small batch waits for (see #kick). */
   callsToBackend: number;
@@ -97,6 +101,7 @@ export class DeliveryWorker {
       if (wanted.has(key)) continue;
       lane.removed = true;
       clearTimeout(lane.timer);
+      for (const timer of lane.holdTimers) clearTimeout(timer);
       this.#lanes.delete(key);
       removed.push(key);
     }
@@ -144,7 +149,10 @@ export class DeliveryWorker {
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
     if (this.#calls.size === 0) this.#detached = true;
-    for (const lane of this.#lanes.values()) clearTimeout(lane.timer);
+    for (const lane of this.#lanes.values()) {
+      clearTimeout(lane.timer);
+      for (const timer of lane.holdTimers) clearTimeout(timer);
+    }
     if (this.#calls.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.#calls]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -232,43 +240,113 @@ export class DeliveryWorker {
     for (const job of jobs) lane.inFlight.add(job.id);
     const backend = lane.backend;
     const generation = lane.backendGeneration;
+    const targets = this.#targetsOf(jobs);
     const call = (async () => {
       let error: unknown;
       try {
-        await backend.unlist(lane.zone, this.#targetsOf(jobs));
+        await backend.unlist(lane.zone, targets.prefixes);
       } catch (caught) {
         error = caught;
       }
       if (lane.backendGeneration === generation) lane.callsToBackend--;
       for (const job of jobs) lane.inFlight.delete(job.id);
       if (this.#detached || lane.removed) return;
-      if (error === undefined && lane.backend !== backend) {
+      if (lane.backend !== backend) {
         // Done by the backend a reload has replaced since (a zone's primary moved, another key):
-        // the lane's backend now has not done it, so it goes again, at once.
+        // the lane's backend now has not done it, so it goes again, at once. A failure says nothing
+        // of the new one either (the old token refused, say, which the reload fixed).
         this.#putBack(lane, jobs);
+        if (error !== undefined) this.#backOff(lane, jobs, asError(error), true);
       } else if (error === undefined) {
-        lane.failures = 0;
-        if (lane.refusals) {
-          if (lane.solo.length === 0) lane.refusals = undefined;
-          else lane.refusals.succeeded();
-        }
-        this.#host.delivered(lane.key, jobs);
-      } else if (error instanceof RblError && error.refusal && lane.backend === backend) {
-        this.#refused(lane, jobs, error);
-      } else if (error instanceof RblError && !error.transient && lane.backend === backend) {
-        if (jobs.length === 1) this.#host.deadLettered(lane.key, jobs[0]!, error);
-        else lane.solo.push(...jobs.map((job) => job.id));
+        this.#succeeded(lane, jobs);
+      } else if (error instanceof PartlyUnlisted) {
+        this.#partlyUnlisted(lane, jobs, targets, error);
       } else {
-        // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
-        // A call to a backend that a reload has replaced since says nothing of the new one, whatever
-        // it failed with (the old token refused, say, which the reload fixed): tried again at once.
-        this.#putBack(lane, jobs);
-        this.#backOff(lane, jobs, error instanceof Error ? error : new Error(String(error)), lane.backend !== backend);
+        this.#failed(lane, jobs, error, false);
       }
       this.#scheduleKick(lane);
     })();
     this.#calls.add(call);
     void call.finally(() => this.#calls.delete(call));
+  }
+
+  #succeeded(lane: Lane, jobs: readonly JobState[]): void {
+    lane.failures = 0;
+    if (lane.refusals) {
+      if (lane.solo.length === 0) lane.refusals = undefined;
+      else lane.refusals.succeeded();
+    }
+    if (lane.held.size > 0) for (const job of jobs) lane.held.delete(job.id);
+    this.#host.delivered(lane.key, jobs);
+  }
+
+  /** The jobs whose targets were all unlisted are delivered; the rest failed, but not for want of a server. */
+  #partlyUnlisted(lane: Lane, jobs: readonly JobState[], targets: CallTargets, error: PartlyUnlisted): void {
+    const unlisted = new Set(error.unlisted.map((prefix) => targets.texts.get(prefix)));
+    const done = jobs.filter((job) => job.targets.every((target) => unlisted.has(target)));
+    if (done.length === 0) {
+      this.#failed(lane, jobs, error.failure, false);
+      return;
+    }
+    this.#succeeded(lane, done);
+    this.#failed(
+      lane,
+      jobs.filter((job) => !done.includes(job)),
+      error.failure,
+      true,
+    );
+  }
+
+  /**
+   * A failed call. `othersWent`: other jobs of the same call went through, so the server is up and
+   * these jobs fail for themselves (a name an HTTP API keeps failing).
+   */
+  #failed(lane: Lane, jobs: readonly JobState[], error: unknown, othersWent: boolean): void {
+    if (error instanceof RblError && error.refusal) {
+      this.#refused(lane, jobs, error);
+    } else if (error instanceof RblError && !error.transient) {
+      if (jobs.length === 1) this.#deadLettered(lane, jobs[0]!, error);
+      else lane.solo.push(...jobs.map((job) => job.id));
+    } else if (othersWent || (lane.held.size > 0 && jobs.every((job) => lane.held.has(job.id)))) {
+      // Failing for themselves, they wait on their own backoff, and the lane goes on: pausing it
+      // would hold back every unlist queued behind them, again at each of their retries.
+      this.#hold(lane, jobs, asError(error));
+    } else {
+      // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
+      this.#putBack(lane, jobs);
+      this.#backOff(lane, jobs, asError(error), false);
+    }
+  }
+
+  #deadLettered(lane: Lane, job: JobState, error: RblError): void {
+    lane.held.delete(job.id);
+    this.#host.deadLettered(lane.key, job, error);
+  }
+
+  /** Jobs failing for themselves go back to the front after their own backoff, which grows with each of their failures. */
+  #hold(lane: Lane, jobs: readonly JobState[], error: Error): void {
+    let attempt = 0;
+    for (const job of jobs) {
+      const failures = (lane.held.get(job.id) ?? 0) + 1;
+      lane.held.set(job.id, failures);
+      attempt = Math.max(attempt, failures);
+    }
+    const delayMs = backoffDelay(attempt, this.#options.backoff, this.#options.random);
+    const timer = setTimeout(() => {
+      lane.holdTimers.delete(timer);
+      // Delivered by a newer job covering its targets, dropped, or dead-lettered meanwhile: forgotten.
+      const waiting = jobs.filter((job) => {
+        const pending = this.#host.pendingJob(job.id, lane.key) !== undefined;
+        if (!pending) lane.held.delete(job.id);
+        return pending;
+      });
+      if (waiting.length === 0) return;
+      this.#putBack(lane, waiting);
+      this.#scheduleKick(lane);
+    }, delayMs);
+    timer.unref();
+    lane.holdTimers.add(timer);
+    this.#host.retryScheduled(lane.key, jobs, error, attempt, delayMs);
   }
 
   /** Pauses the lane after a failure (not for a call to a replaced backend) and reports the retry. */
@@ -301,7 +379,7 @@ export class DeliveryWorker {
         lane.solo.push(job.id);
         return;
       case 'dead-letter':
-        this.#host.deadLettered(lane.key, job, new RblError(error.code, `${error.message}; refused for these names alone, while the zone took others`));
+        this.#deadLettered(lane, job, new RblError(error.code, `${error.message}; refused for these names alone, while the zone took others`));
         // The pass ends with its last job: a later refusal (a zone frozen since) is judged afresh.
         if (lane.solo.length === 0) lane.refusals = undefined;
         return;
@@ -320,22 +398,33 @@ export class DeliveryWorker {
     lane.frontHead = 0;
   }
 
-  /** The batch's distinct targets as the prefixes the store carries; none is parsed here. */
-  #targetsOf(jobs: readonly JobState[]): IpPrefix[] {
-    if (jobs.length === 1) return [...this.#host.targetPrefixes(jobs[0]!)];
+  /** The batch's distinct targets as the prefixes the store carries (none is parsed here), and each one's text. */
+  #targetsOf(jobs: readonly JobState[]): CallTargets {
+    const prefixes: IpPrefix[] = [];
+    const texts = new Map<IpPrefix, string>();
     const seen = new Set<string>();
-    const out: IpPrefix[] = [];
     for (const job of jobs) {
-      const prefixes = this.#host.targetPrefixes(job);
+      const jobPrefixes = this.#host.targetPrefixes(job);
       for (let i = 0; i < job.targets.length; i++) {
         const target = job.targets[i]!;
         if (seen.has(target)) continue;
         seen.add(target);
-        out.push(prefixes[i]!);
+        prefixes.push(jobPrefixes[i]!);
+        texts.set(jobPrefixes[i]!, target);
       }
     }
-    return out;
+    return { prefixes, texts };
   }
+}
+
+/** What a call sends: the distinct targets, and each one's text as the jobs carry it. */
+interface CallTargets {
+  readonly prefixes: IpPrefix[];
+  readonly texts: ReadonlyMap<IpPrefix, string>;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**
@@ -348,6 +437,6 @@ function waitingJobs(lane: Lane): number {
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new Map(), holdTimers: new Set(), inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }
 

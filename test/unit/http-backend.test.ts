@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { RblError, type ErrorCode } from '../../src/errors.js';
-import { parsePrefix } from '../../src/net/address.js';
+import { formatPrefix, parsePrefix } from '../../src/net/address.js';
+import { PartlyUnlisted } from '../../src/backends/partly-unlisted.js';
 import { selfSignedCertificate, startRecordingServer, useRecordingServer, type RecordingServer } from '../helpers/http-server.js';
 
 const http = useRecordingServer();
@@ -194,11 +195,42 @@ describe('generic HTTP backend', () => {
     expect(http.server.requests).toHaveLength(0);
   });
 
-  it('stops sending after the first failure of a batch', async () => {
+  it('sends only the first requests of a batch to an API that takes none of them', async () => {
     http.server.respondWith(() => ({ status: 400 }));
     const targets = Array.from({ length: 40 }, (_, i) => parsePrefix(`10.0.0.${i + 1}`));
-    await expect(generic().unlist('rbl.example.net', targets)).rejects.toMatchObject({ code: 'RBL_HTTP_STATUS' });
-    expect(http.server.requests.length).toBeLessThanOrEqual(4);
+    const error = await generic()
+      .unlist('rbl.example.net', targets)
+      .catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS' });
+    expect(error).not.toBeInstanceOf(PartlyUnlisted);
+    expect(http.server.requests.length).toBe(4);
+  });
+
+  it('sends every other name of a batch when the API fails one, and says which targets were unlisted', async () => {
+    // The API fails one record for itself (a 500 for that row alone), first in the batch.
+    http.server.respondWith((request) => ({ status: request.url.endsWith('ip=10.0.0.1') ? 500 : 204 }));
+    const targets = Array.from({ length: 40 }, (_, i) => parsePrefix(`10.0.0.${i + 1}`));
+    const error = (await generic()
+      .unlist('rbl.example.net', targets)
+      .catch((thrown: unknown) => thrown)) as PartlyUnlisted;
+    expect(error).toBeInstanceOf(PartlyUnlisted);
+    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS', transient: true, failure: { code: 'RBL_HTTP_STATUS', transient: true } });
+    expect(error.message).toContain('ip=10.0.0.1:');
+    expect(http.server.requests).toHaveLength(40);
+    // The same prefix objects the call was given, every one but the failed.
+    expect(error.unlisted).toEqual(targets.slice(1));
+    expect(error.unlisted[0]).toBe(targets[1]);
+  });
+
+  it('counts a target unlisted only when every request of its names went through', async () => {
+    // An IPv6 /63 has two /64 owner names (each with its wildcard); the second of them fails.
+    const v6 = parsePrefix('2001:db8:0:2::/63');
+    http.server.respondWith((request) => ({ status: request.url.includes('3.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2') ? 503 : 204 }));
+    const error = (await generic()
+      .unlist('rbl.example.net', [parsePrefix('10.0.0.2'), v6, parsePrefix('10.0.0.3')])
+      .catch((thrown: unknown) => thrown)) as PartlyUnlisted;
+    expect(http.server.requests.filter((request) => request.url.includes('ip=2001')).length).toBe(4);
+    expect(error.unlisted.map(formatPrefix)).toEqual(['10.0.0.2', '10.0.0.3']);
   });
 
   describe('over https', () => {

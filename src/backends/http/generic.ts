@@ -7,6 +7,7 @@ import type { HttpBackendConfig } from './config.js';
 import { RblError } from '../../errors.js';
 import { formatPrefix, type IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';
+import { PartlyUnlisted } from '../partly-unlisted.js';
 import type { Backend, Listing } from '../types.js';
 import { createAgents, expectStatus, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec } from './request.js';
 import { redactUrl } from '../../redact.js';
@@ -30,8 +31,14 @@ export function credentialSource(config: HttpBackendConfig): CredentialSource {
   return undefined;
 }
 
-/** The requests that unlist the targets in a zone: one per owner name, duplicates dropped. Pure. */
-export function genericRequests(config: HttpBackendConfig, zone: string, targets: readonly IpPrefix[]): HttpRequestSpec[] {
+/** One request of an unlist call, and the targets (indexes into the call's) whose names it deletes. */
+interface TargetRequest {
+  readonly spec: HttpRequestSpec;
+  readonly targets: number[];
+}
+
+/** The requests that unlist the targets in a zone: one per owner name, duplicates sent once. Pure. */
+export function genericRequests(config: HttpBackendConfig, zone: string, targets: readonly IpPrefix[]): TargetRequest[] {
   const headers = authHeaders(config);
   let contentType: string | undefined;
   if (config.body !== undefined) {
@@ -41,21 +48,20 @@ export function genericRequests(config: HttpBackendConfig, zone: string, targets
     contentType = configured === undefined ? 'application/json' : headers[configured];
   }
   const json = contentType !== undefined && isJsonContentType(contentType);
-  const seen = new Set<string>();
-  const requests: HttpRequestSpec[] = [];
-  for (const target of targets) {
+  const byKey = new Map<string, TargetRequest>();
+  targets.forEach((target, index) => {
     const address = formatPrefix(target);
     for (const name of dnsblNames(target, zone)) {
       const values = { address, name, zone };
       const url = expandUrl(config.url, values);
       const body = config.body === undefined ? undefined : expandBody(config.body, values, json);
       const key = `${url}\n${body ?? ''}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      requests.push({ method: config.method, url, headers, body });
+      const known = byKey.get(key);
+      if (known === undefined) byKey.set(key, { spec: { method: config.method, url, headers, body }, targets: [index] });
+      else if (!known.targets.includes(index)) known.targets.push(index);
     }
-  }
-  return requests;
+  });
+  return [...byKey.values()];
 }
 
 /** A Backend for an HTTP API described by a URL template. */
@@ -73,22 +79,33 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
     zones: config.zones,
 
     async unlist(zone, targets) {
-      const queue = genericRequests(config, zone, targets);
+      const requests = genericRequests(config, zone, targets);
+      // Targets with a request that failed or was never sent: not unlisted.
+      const notUnlisted = new Set<number>();
       let failure: unknown;
+      let successes = 0;
+      let next = 0;
       const worker = async (): Promise<void> => {
-        // Stop starting requests after the first failure: the whole batch is retried or dead-lettered.
-        while (failure === undefined) {
-          const spec = queue.shift();
-          if (!spec) return;
+        // Until one request went through, only the first CONCURRENCY are sent: an API that takes none
+        // of them is down or refuses us, and every further one would fail too. Once one went
+        // through, a name's failure says nothing of the others: all are sent.
+        while (next < requests.length && (successes > 0 || next < CONCURRENCY)) {
+          const request = requests[next++]!;
           try {
-            await send(spec, config.successStatus, 'URL');
+            await send(request.spec, config.successStatus, 'URL');
+            successes++;
           } catch (error) {
             failure ??= error;
+            for (const index of request.targets) notUnlisted.add(index);
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
-      if (failure !== undefined) throw failure;
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, requests.length) }, worker));
+      if (failure === undefined) return;
+      for (const request of requests.slice(next)) for (const index of request.targets) notUnlisted.add(index);
+      const unlisted = targets.filter((_, index) => !notUnlisted.has(index));
+      if (unlisted.length > 0 && failure instanceof RblError) throw new PartlyUnlisted(failure, unlisted);
+      throw failure;
     },
 
     check(zone: string, target: IpPrefix): Promise<Listing> {
@@ -113,7 +130,7 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
 
     describe(zone, targets) {
       return genericRequests(config, zone, targets)
-        .map((spec) => `${spec.method} ${redactUrl(spec.url)}${spec.body === undefined ? '' : `\n${spec.body}`}`)
+        .map(({ spec }) => `${spec.method} ${redactUrl(spec.url)}${spec.body === undefined ? '' : `\n${spec.body}`}`)
         .join('\n');
     },
 
