@@ -73,6 +73,8 @@ export interface RblErrorOptions {
    * zone, for now when it refuses them all (a zone frozen for a hand edit); see queue/refusal-pass.ts.
    */
   refusal?: boolean;
+  /** How long the server asked us to wait before trying again (an HTTP Retry-After), in ms. */
+  retryAfterMs?: number | undefined;
 }
 
 /** A coded, operator-facing error: the message says what is wrong and what to check. */
@@ -80,6 +82,7 @@ export class RblError extends Error {
   readonly code: ErrorCode;
   readonly transient: boolean;
   readonly refusal: boolean;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: RblErrorOptions = {}) {
     // Messages are printed, logged and served by /readyz: a URL in one never carries its credentials.
@@ -88,6 +91,7 @@ export class RblError extends Error {
     this.code = code;
     this.transient = options.transient ?? false;
     this.refusal = options.refusal ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

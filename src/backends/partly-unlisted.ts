@@ -15,7 +15,7 @@ export class PartlyUnlisted extends RblError {
   readonly unlisted: readonly IpPrefix[];
 
   constructor(failure: RblError, unlisted: readonly IpPrefix[]) {
-    super(failure.code, failure.message, { cause: failure, transient: failure.transient, refusal: failure.refusal });
+    super(failure.code, failure.message, { cause: failure, transient: failure.transient, refusal: failure.refusal, retryAfterMs: failure.retryAfterMs });
     this.failure = failure;
     this.unlisted = unlisted;
   }

@@ -331,7 +331,7 @@ export class DeliveryWorker {
       lane.held.set(job.id, failures);
       attempt = Math.max(attempt, failures);
     }
-    const delayMs = backoffDelay(attempt, this.#options.backoff, this.#options.random);
+    const delayMs = this.#retryDelay(attempt, error);
     const timer = setTimeout(() => {
       lane.holdTimers.delete(timer);
       // Delivered by a newer job covering its targets, dropped, or dead-lettered meanwhile: forgotten.
@@ -349,10 +349,17 @@ export class DeliveryWorker {
     this.#host.retryScheduled(lane.key, jobs, error, attempt, delayMs);
   }
 
+  /** The wait before retry number `attempt`: the backoff, or what the server asked for if longer, never over the backoff's maximum. */
+  #retryDelay(attempt: number, error: Error): number {
+    const backoff = backoffDelay(attempt, this.#options.backoff, this.#options.random);
+    const asked = error instanceof RblError ? error.retryAfterMs : undefined;
+    return asked === undefined ? backoff : Math.max(backoff, Math.min(asked, this.#options.backoff.maxMs));
+  }
+
   /** Pauses the lane after a failure (not for a call to a replaced backend) and reports the retry. */
   #backOff(lane: Lane, jobs: readonly JobState[], error: Error, retired: boolean): void {
     if (!retired) lane.failures++;
-    const delayMs = retired ? 0 : backoffDelay(lane.failures, this.#options.backoff, this.#options.random);
+    const delayMs = retired ? 0 : this.#retryDelay(lane.failures, error);
     if (!retired && !this.#closed) {
       clearTimeout(lane.timer);
       lane.retryAt = Date.now() + delayMs;

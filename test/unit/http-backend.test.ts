@@ -5,6 +5,7 @@ import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { RblError, type ErrorCode } from '../../src/errors.js';
 import { formatPrefix, parsePrefix } from '../../src/net/address.js';
 import { PartlyUnlisted } from '../../src/backends/partly-unlisted.js';
+import { retryAfterMs } from '../../src/backends/http/request.js';
 import { selfSignedCertificate, startRecordingServer, useRecordingServer, type RecordingServer } from '../helpers/http-server.js';
 
 const http = useRecordingServer();
@@ -231,6 +232,28 @@ describe('generic HTTP backend', () => {
       .catch((thrown: unknown) => thrown)) as PartlyUnlisted;
     expect(http.server.requests.filter((request) => request.url.includes('ip=2001')).length).toBe(4);
     expect(error.unlisted.map(formatPrefix)).toEqual(['10.0.0.2', '10.0.0.3']);
+  });
+
+  it('carries the wait a 503 or 429 asks for in Retry-After, and says it', async () => {
+    http.server.respondWith(() => ({ status: 503, headers: { 'Retry-After': '7' } }));
+    const error = (await generic()
+      .unlist('rbl.example.net', [parsePrefix('10.0.0.2')])
+      .catch((thrown: unknown) => thrown)) as RblError;
+    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS', transient: true, retryAfterMs: 7000 });
+    expect(error.message).toContain('will retry (the API asks for 7 s)');
+    // A 400 asks for nothing: it is a dead letter whatever the header says.
+    http.server.respondWith(() => ({ status: 400, headers: { 'Retry-After': '7' } }));
+    await expect(generic().unlist('rbl.example.net', [parsePrefix('10.0.0.2')])).rejects.toMatchObject({ transient: false, retryAfterMs: undefined });
+  });
+
+  it('reads Retry-After as delay-seconds or an HTTP-date, and ignores what it cannot read', () => {
+    const now = Date.parse('2026-12-01T10:00:00Z');
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('999999999', now)).toBe(86_400_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 10:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 09:00:00 GMT', now)).toBe(0);
+    for (const junk of [undefined, '', '-5', '1.5', 'soon', 'x1', '2026-12-01T10:00:30Z', 'Tue, 01 Dec 2026 10:00:30 XYZ']) expect(retryAfterMs(junk, now)).toBeUndefined();
   });
 
   describe('over https', () => {

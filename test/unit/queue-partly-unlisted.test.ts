@@ -20,6 +20,8 @@ class OneNameFails extends FakeBackend {
   /** Targets of calls that went through, or of the part of a call that did. */
   readonly unlisted: string[] = [];
   gate: Promise<void> = Promise.resolve();
+  /** Makes the error the API's answer would be. */
+  shape: (error: RblError) => RblError = (error) => error;
 
   override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
     this.calls.push({ zone, targets: targets.map(formatPrefix) });
@@ -28,7 +30,7 @@ class OneNameFails extends FakeBackend {
     const unlisted = targets.filter((target) => !failed.includes(target));
     this.unlisted.push(...unlisted.map(formatPrefix));
     if (failed.length === 0) return;
-    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: this.transient });
+    const error = this.shape(new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: this.transient }));
     throw unlisted.length > 0 ? new PartlyUnlisted(error, unlisted) : error;
   }
 }
@@ -115,5 +117,25 @@ describe('a call the backend did in part', () => {
     api.failing.clear();
     await Promise.all(commits.map((commit) => commit.done));
     expect(store.deadLetterCount()).toBe(0);
+  });
+
+  it('waits as long as the API asks in Retry-After, up to the backoff maximum, the lane and a held name alike', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    api.failing.add('10.64.9.9');
+    const asked = (ms: number) => (error: RblError) => new RblError(error.code, error.message, { transient: true, retryAfterMs: ms });
+    api.shape = asked(400);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 10, maxMs: 1000 }, concurrency: 1, requestPollMs: 20 });
+    const alone = store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true });
+    await waitUntil(() => retries().length === 1, 2000);
+    expect(retries()[0]!.delayMs).toBe(400);
+    // Held after others of its call went through: its own wait too.
+    api.shape = asked(1_000_000);
+    await waitUntil(() => retries().length === 2, 2000);
+    store.commit({ unlist: unlist('10.64.3.1') }, { trackDelivery: true });
+    await waitUntil(() => retries().length === 3, 5000);
+    expect(retries()[1]!.delayMs).toBe(1000);
+    expect(retries()[2]!.delayMs).toBe(1000);
+    api.failing.clear();
+    await alone.done;
   });
 });

@@ -23,6 +23,8 @@ export interface HttpResponse {
   readonly body: Buffer;
   /** The Location header of a redirect, as the server sent it. */
   readonly location?: string | undefined;
+  /** The Retry-After header of a 429 or 503, as the server sent it. */
+  readonly retryAfter?: string | undefined;
 }
 
 /** Keep-alive agents for http and https; `ca` is trusted in addition to the system CAs. */
@@ -78,7 +80,7 @@ export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: 
       });
       response.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks), location: response.headers.location });
+        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks), location: response.headers.location, retryAfter: response.headers['retry-after'] });
       });
       response.on('error', fail);
     });
@@ -133,7 +135,23 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   // 5xx is the server's trouble, 408 and 429 ask us to come back later; every other 4xx repeats itself.
   const transient = response.status >= 500 || response.status === 408 || response.status === 429;
   const expected = success.join(', ');
-  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? '; will retry' : ''}`, { transient });
+  const retryAfter = transient ? retryAfterMs(response.retryAfter, Date.now()) : undefined;
+  const when = retryAfter === undefined ? '' : ` (the API asks for ${Math.ceil(retryAfter / 1000)} s)`;
+  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? `; will retry${when}` : ''}`, { transient, retryAfterMs: retryAfter });
+}
+
+/**
+ * The wait a Retry-After header asks for (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date; in ms,
+ * undefined when absent or not understood. A date in the past asks for no wait.
+ */
+export function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Math.min(Number(text), 86_400) * 1000;
+  // Date.parse takes far more than an HTTP-date (a bare "1"); only the IMF-fixdate form every server sends.
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /**
