@@ -133,7 +133,7 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   // 5xx is the server's trouble, 408 and 429 ask us to come back later; every other 4xx repeats itself.
   const transient = response.status >= 500 || response.status === 408 || response.status === 429;
   const expected = success.join(', ');
-  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? '; will retry' : ''}`, { transient });
+  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}`, { transient });
 }
 
 /**
