@@ -1,10 +1,12 @@
 /**
  * `rbl-unlist unlist [--dry-run] [--force] ADDRESS|PREFIX...`: the operator's one-shot unlist,
  * through the same backends and safety rules as the service. Every target goes to every zone of
- * every backend in one backend.unlist call per zone; one failure does not stop the others.
+ * every backend in one backend.unlist call per zone; one failure does not stop the others. It sends
+ * once and queues nothing: a failure is reported, never retried.
  */
 import type { Command } from 'commander';
 import { unlistRefusal } from '../accounting/policy.js';
+import { RblError } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
 import { errorLine, errorReport, printErrorLine, printJson, printLine, printText, type CliIo, type CommandRunner } from './output.js';
@@ -71,7 +73,7 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
   const status = refused.length > 0 || failed.length > 0 ? 1 : 0;
 
   for (const { error } of refused) printErrorLine(io, errorLine(error));
-  for (const outcome of failed) if (!outcome.ok) printErrorLine(io, errorLine(outcome.error, zoneLabel(outcome)));
+  for (const outcome of failed) if (!outcome.ok) printErrorLine(io, `${errorLine(outcome.error, zoneLabel(outcome))}${notRetried(outcome.error)}`);
 
   if (json) {
     printJson(io, {
@@ -101,6 +103,15 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
     }
   }
   return status;
+}
+
+/**
+ * What follows a transient failure (a time-out, SERVFAIL, a 5xx, a frozen zone's REFUSED): the
+ * service would retry it from its queue, but this command sends once and hands nothing to the
+ * queue, so only running it again unlists the address there.
+ */
+function notRetried(error: unknown): string {
+  return error instanceof RblError && error.transient ? '; this command tried once and queued nothing, so nothing retries it: run it again later' : '';
 }
 
 /**

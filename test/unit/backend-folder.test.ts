@@ -110,7 +110,7 @@ describe('a backend type added as a folder of its own', () => {
       parseConfig(text.replace('    colour: "blue"\n', '').replace('shape: round\n', '').replace('pools: ["10.64.0.0/16"]', 'pools: ["10.64.0.0/99"]'), join(temp.dir, 'config.yaml'), withRecording),
     );
     expect(resolveError.message).toContain('2 problems:\n');
-    expect(resolveError.message).toContain('\n  - backends.1.zones: "not a zone" is not a domain name');
+    expect(resolveError.message).toContain('\n  - backends.1.zones.0: "not a zone" is not a domain name');
     expect(resolveError.message).toContain('\n  - pools.0: "10.64.0.0/99" is not an address or CIDR prefix');
   });
 

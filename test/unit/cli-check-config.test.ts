@@ -58,6 +58,20 @@ describe('rbl-unlist check-config', () => {
     );
   });
 
+  it('refuses a zone too long for the longest DNSBL name under it, naming its key, and exits 2', async () => {
+    const zone = [...Array<string>(3).fill('z'.repeat(60)), 'z'.repeat(5)].join('.');
+    const file = join(dir, 'long-zone.yaml');
+    writeFileSync(file, cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [{ server: '127.0.0.1:53', zones: ['rbl.example.net', zone], keyFile: 'tsig.key' }] }));
+    const result = await runCliCaptured(['check-config', '--config', file], {});
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `rbl-unlist: RBL_CONFIG_INVALID: ${file}: backends.0.zones.1: "${zone}" is too long: the longest owner name under it, ` +
+        'the wildcard below an IPv6 /127 (* and 32 nibble labels), would be 256 octets, past the 255 a domain name may have (RFC 1035 §2.3.4); ' +
+        'use a zone of at most 187 characters\n',
+    );
+  });
+
   it('prints a summary of clients, pools, backends and zones and exits 0', async () => {
     const result = await runCliCaptured(['check-config', '--config', writeConfig('ok.yaml')]);
     expect(result.status).toBe(0);

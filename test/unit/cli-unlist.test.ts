@@ -100,6 +100,19 @@ describe('rbl-unlist unlist --dry-run', () => {
   });
 });
 
+describe('rbl-unlist unlist against a server that fails', () => {
+  it('says a transient failure is not retried, as it queued nothing, and exits 1', async () => {
+    // The recording server answers nothing: the update times out, a transient failure.
+    const result = await unlist('10.64.3.7');
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `rbl-unlist: RBL_DNS_TIMEOUT: dns-update 127.0.0.1:${port}, zone rbl.example.net: 127.0.0.1:${port} did not answer over UDP within 300 ms: ` +
+        'check that the DNS server runs and listens there; this command tried once and queued nothing, so nothing retries it: run it again later\n',
+    );
+  });
+});
+
 describe('rbl-unlist unlist arguments and safety rules', () => {
   it('says which prefix it used when a prefix has host bits set, and says nothing for a clean one', async () => {
     const result = await unlist('--dry-run', '10.64.0.5/24', '2001:db8:100:1::5/64', '10.64.1.0/24');

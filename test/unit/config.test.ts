@@ -3,7 +3,10 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS } from '../../src/backends/index.js';
 import { loadConfig, parseConfig, configPath } from '../../src/config/load.js';
+import { encodeName } from '../../src/backends/dns-update/message.js';
+import { dnsblNames } from '../../src/backends/naming.js';
 import { exitStatusFor, isRblError, RblError } from '../../src/errors.js';
+import { parsePrefix } from '../../src/net/address.js';
 import { configRefusal, configWithBackend } from '../helpers/config-text.js';
 import { tempDir } from '../helpers/peers.js';
 
@@ -133,6 +136,50 @@ describe('config', () => {
     expect(backend.zones).toEqual(['rbl.example.net']);
     expect(backend.type === 'http' && backend.method).toBe('PATCH');
     expect(backend.type === 'http' && backend.apiKey).toBe('secret-api-key');
+  });
+});
+
+/** A zone name of `length` characters (184 to 243): three labels of 60 and the rest. */
+function zoneOfLength(length: number): string {
+  return [...Array<string>(3).fill('z'.repeat(60)), 'z'.repeat(length - 183)].join('.');
+}
+
+describe('zones too long for a DNSBL name', () => {
+  // The longest name dnsblNames writes: the wildcard below an IPv6 /127, "*" and 32 nibble labels.
+  const longestName = (zone: string): string => dnsblNames(parsePrefix('2001:db8::/127'), zone).at(-1)!;
+  const withZone = (zone: string): string => minimal.replace('zones: [rbl.example.net]', `zones: [rbl.example.net, ${zone}]`);
+
+  it('takes a zone of 187 characters, whose longest owner name is 255 octets on the wire', () => {
+    const zone = zoneOfLength(187);
+    expect(zone).toHaveLength(187);
+    expect(encodeName(longestName(zone))).toHaveLength(255);
+    expect(parse(withZone(zone)).backends[0]!.zones).toEqual(['rbl.example.net', zone]);
+  });
+
+  it('refuses a zone of 188 characters, naming its key and the length of the longest name', () => {
+    const zone = zoneOfLength(188);
+    expect(encodeName(longestName(zone))).toHaveLength(256);
+    const error = failure(withZone(`${zone}.`));
+    expect(error.code).toBe('RBL_CONFIG_INVALID');
+    expect(error.message).toContain(
+      `backends.0.zones.1: "${zone}" is too long: the longest owner name under it, the wildcard below an IPv6 /127 (* and 32 nibble labels), ` +
+        'would be 256 octets, past the 255 a domain name may have (RFC 1035 §2.3.4); use a zone of at most 187 characters',
+    );
+    expect(exitStatusFor(error)).toBe(2);
+  });
+
+  it('refuses a zone with a label over 63 octets', () => {
+    const zone = `${'l'.repeat(64)}.example.net`;
+    expect(failure(withZone(zone)).message).toContain(`backends.0.zones.1: "${zone}" has a label of 64 octets, past the 63 a label may have (RFC 1035 §2.3.4)`);
+    expect(parse(withZone(zone.slice(1))).backends[0]!.zones).toContain(zone.slice(1));
+  });
+
+  it('refuses a PowerDNS API URL that ends in such a zone, naming the url', () => {
+    writeFileSync(join(dir, 'pdns.key'), 'secret-api-key\n', { mode: 0o600 });
+    const zone = zoneOfLength(188);
+    const error = failure(`${minimal}  - type: http\n    preset: powerdns\n    url: http://127.0.0.1:8081/api/v1/servers/localhost/zones/${zone}.\n    api_key_file: pdns.key\n`);
+    expect(error.code).toBe('RBL_CONFIG_INVALID');
+    expect(error.message).toContain(`backends.1.url: the zone it ends in, "${zone}" is too long`);
   });
 });
 

@@ -37,8 +37,31 @@ describe('which Host a listener answers', () => {
     ['LocalHost:9813', 'localhost'],
     ['rbl.example.net', 'rbl.example.net'],
     ['rbl.example.net:', 'rbl.example.net'],
+    ['[::1]:', '::1'],
+    ['[2001:DB8::1]:80', '2001:db8::1'],
   ])('reads the host of %s as %s', (header, host) => {
     expect(hostOfHeader(header)).toBe(host);
+  });
+
+  it.each([
+    ['[::1]evil'],
+    ['[::1]:80x'],
+    ['[::1]foo:80'],
+    ['[::1]]'],
+    ['[::1'],
+    ['[]'],
+    ['[localhost]'],
+    ['[127.0.0.1]:80'],
+    ['127.0.0.1:80:80'],
+    ['localhost:abc'],
+    ['localhost: 80'],
+    ['::1'],
+    ['::1:9813'],
+    ['::ffff:127.0.0.1'],
+    [':9813'],
+    [''],
+  ])('reads no host from the malformed %j', (header) => {
+    expect(hostOfHeader(header)).toBeUndefined();
   });
 
   it.each([
@@ -51,6 +74,13 @@ describe('which Host a listener answers', () => {
     ['127.0.0.1', 'rebind.example:9813', false],
     ['127.0.0.1', '10.0.0.1:9813', false],
     ['::1', 'localhost.rebind.example', false],
+    ['127.0.0.1', '[::1]evil', false],
+    ['127.0.0.1', '[::1]:80x', false],
+    ['::1', '[::1]foo:80', false],
+    ['127.0.0.1', '127.0.0.1:80:80', false],
+    ['127.0.0.1', 'localhost:abc', false],
+    ['127.0.0.1', '::1:9813', false],
+    ['127.0.0.1', '', false],
     ['0.0.0.0', 'rbl-unlist.example.net:9813', true],
     ['192.0.2.10', 'rbl-unlist.example.net', true],
   ])('a listener on %s answers Host %s: %s', (listen, header, allowed) => {
@@ -71,6 +101,10 @@ describe('which Host a listener answers', () => {
     ['192.0.2.10', 'rbl-unlist.example.net', false],
     ['192.0.2.10', '192.0.2.10:9813', true],
     ['0.0.0.0', undefined, true],
+    ['0.0.0.0', '[::1]evil', false],
+    ['0.0.0.0', '[2001:db8::10]rebind.example', false],
+    ['0.0.0.0', '192.0.2.10:80:80', false],
+    ['0.0.0.0', '', false],
   ])('a listener on %s shows /status and /addresses to Host %s: %s', (listen, header, allowed) => {
     expect(subscriberViewsAllowed(listen, header)).toBe(allowed);
   });
@@ -91,7 +125,7 @@ function getWithHost(port: number, path: string, host: string): Promise<{ status
 }
 
 describe('the monitoring endpoint on a loopback address', () => {
-  it('refuses a request for another name with 403 saying why, and answers one for localhost', async () => {
+  it('refuses a request for another name or a malformed Host with 403 saying why, and answers one for localhost', async () => {
     const server = createHttpServer({ listen: LOOPBACK, metrics: createMetrics(), readiness: () => ({ ready: true, checks: {} }), views: () => ({ status: 200, body: { subscribers: 'alice' } }) });
     servers.push(server);
     await server.start();
@@ -100,6 +134,8 @@ describe('the monitoring endpoint on a loopback address', () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toContain(`not for "rebind.example:${port}"`);
     expect(refused.body).not.toContain('alice');
+    // A bracketed loopback address with a name after it is not a loopback address.
+    expect((await getWithHost(port, '/status', `[::1]rebind.example:${port}`)).status).toBe(403);
     expect(await getWithHost(port, '/status', `localhost:${port}`)).toEqual({ status: 200, body: '{"subscribers":"alice"}\n' });
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });

@@ -43,7 +43,7 @@ export class DiscardedAnswers {
     if (this.count === 0) return otherwise;
     return new RblError(
       'RBL_DNS_BAD_RESPONSE',
-      `${endpointText(server)} sent no answer that verifies over ${protocol} ${ending}; ${this.count} discarded, the last ${this.last}: check the TSIG key and that nothing else answers on that address; it is retried`,
+      `${endpointText(server)} sent no answer that verifies over ${protocol} ${ending}; ${this.count} discarded, the last ${this.last}: check the TSIG key and that nothing else answers on that address`,
       { transient: true },
     );
   }

@@ -158,7 +158,7 @@ export function checkAnswer(rcode: number, verification: TsigVerification, conte
     case RCODE.NOTZONE:
       throw new RblError('RBL_DNS_NOTZONE', `${server} says a name in the update is outside zone ${zone} (NOTZONE): check the zone name`);
     case RCODE.SERVFAIL:
-      throw new RblError('RBL_DNS_SERVFAIL', `${server} failed the ${update ? 'update' : context.what} for zone ${zone} (SERVFAIL): see the server's log; it is retried`, {
+      throw new RblError('RBL_DNS_SERVFAIL', `${server} failed the ${update ? 'update' : context.what} for zone ${zone} (SERVFAIL): see the server's log`, {
         transient: true,
       });
     case RCODE.FORMERR:

@@ -6,7 +6,7 @@ import { durationMs } from '../../config/duration.js';
 import { RblError } from '../../errors.js';
 import { redactUrl, urlUserinfo } from '../../redact.js';
 import type { BackendConfigBase, BackendResolveContext, BackendSummary } from '../types.js';
-import { resolveDeleteTypes, resolveZones } from '../zones.js';
+import { resolveDeleteTypes, resolveZones, zoneProblem } from '../zones.js';
 import type { RawHttpBackend } from './schema.js';
 import { templateProblem } from './template.js';
 
@@ -31,10 +31,14 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
   const url = checkedUrl(raw.url, `${path}: ${key}.url`);
   const powerDns = raw.preset === 'powerdns';
   // The PowerDNS API URL ends in the zone: .../zones/rbl.example.net.
-  const presetZones = powerDns && zones.length === 0
-    ? [decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/\.$/, '')]
-    : zones;
+  const urlZone = powerDns && zones.length === 0
+    ? decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/\.$/, '')
+    : undefined;
+  const presetZones = urlZone === undefined ? zones : [urlZone];
   if (presetZones.length === 0 || presetZones[0] === '') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: list at least one zone`);
+  // The zone taken from the API URL is held to what a listed zone is.
+  const urlZoneProblem = urlZone === undefined ? undefined : zoneProblem(urlZone);
+  if (urlZoneProblem) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.url: the zone it ends in, ${urlZoneProblem}`);
   if (!powerDns) {
     const problem = templateProblem(raw.url, raw.body);
     if (problem) throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}: ${problem}`);

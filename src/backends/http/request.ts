@@ -136,8 +136,8 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   const transient = response.status >= 500 || response.status === 408 || response.status === 429;
   const expected = success.join(', ');
   const retryAfter = transient ? retryAfterMs(response.retryAfter, Date.now()) : undefined;
-  const when = retryAfter === undefined ? '' : ` (the API asks for ${Math.ceil(retryAfter / 1000)} s)`;
-  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${transient ? `; will retry${when}` : ''}`, { transient, retryAfterMs: retryAfter });
+  const when = retryAfter === undefined ? '' : `; the API asks to wait ${Math.ceil(retryAfter / 1000)} s`;
+  throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${when}`, { transient, retryAfterMs: retryAfter });
 }
 
 /**
