@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   ],
   RBL_DNS_NOTZONE: ['a name in the update is outside the zone (NOTZONE)', 'check the zone name'],
   RBL_DNS_NXDOMAIN: ['the zone does not exist on the server', 'check the zone name'],
-  RBL_DNS_SERVFAIL: ['the server failed to process the update (SERVFAIL)', 'see the server\'s log, the update is retried'],
+  RBL_DNS_SERVFAIL: ['the server failed to process the update (SERVFAIL)', 'see the server\'s log; the service retries the update, a one-shot `unlist` does not (run it again)'],
   RBL_DNS_FORMERR: ['the server could not parse the update (FORMERR)', 'please report this as a bug with the server\'s log line'],
   RBL_DNS_RCODE: ['the server answered with an unexpected response code', 'see the server\'s log'],
   RBL_DNS_BAD_RESPONSE: ['the answer from the DNS server was malformed, unsigned or wrongly signed', 'check the key and that nothing else answers on that address'],
@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   RBL_HTTP_NOT_FOUND: ['the HTTP API does not know the zone or URL (404)', 'check url and the zone name'],
   RBL_HTTP_STATUS: [
     'the HTTP API answered with an unexpected status, or redirected (`… redirects (…) to https://…`: redirects are not followed, as they would carry the credentials)',
-    'see its log, 5xx is retried; for a redirect, set `url` to the address named',
+    'see its log; the service retries a 5xx (waiting as long as a `Retry-After` asks, up to 60 s), a one-shot `unlist` does not; for a redirect, set `url` to the address named',
   ],
   RBL_HTTP_TIMEOUT: ['the HTTP API did not answer in time', 'check that it runs and the url'],
   RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure)', 'check url and ca_file'],
