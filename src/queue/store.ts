@@ -27,7 +27,7 @@ import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
 import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, removeLeftoverLockFiles, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
-import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
+import { RequestServer, type AdminReply, type AdminRequest } from './requests.js';
 import { laneChanges, type Drop } from './handover.js';
 import { narrowToPools, type MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
@@ -179,6 +179,8 @@ class Store implements StateStore {
   #recoveryTimer: NodeJS.Timeout | undefined;
   #recovering: Promise<void> | undefined;
   #recoveryDelayMs: number;
+  readonly #requests: RequestServer;
+  /** A poll of the requests is under way: the timer's next ones are skipped, so polls do not pile up behind a hung disk. */
   #polling = false;
   /** The lock was taken by another service: the failure is for good. */
   #lockGone = false;
@@ -192,6 +194,11 @@ class Store implements StateStore {
     this.#journal = journal;
     this.#lock = lock;
     this.#recoveryDelayMs = options.recoveryMs ?? 1000;
+    this.#requests = new RequestServer(
+      options.dir,
+      (request) => this.applyAdmin(request),
+      ({ request, writtenAt }) => this.#emit({ type: 'request-not-applied', request, writtenAt }),
+    );
     this.#worker = new DeliveryWorker(
       {
         pendingJob: (id, lane) => {
@@ -691,7 +698,7 @@ class Store implements StateStore {
     if (this.#polling || this.#closing) return;
     this.#polling = true;
     try {
-      await serveRequests(this.#options.dir, (request) => this.applyAdmin(request));
+      await this.#requests.poll();
     } catch (error) {
       this.#emit({ type: 'request-error', error: stateError('cannot answer a queue request', error) });
     } finally {
