@@ -67,8 +67,9 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  // Gone means taken: the service is applying it (on a slow or hung disk, say) and will finish.
-  // Still there, it was never read, and removing it makes sure it never is.
+  // Gone means taken: the service is applying it (on a slow or hung disk, say) and will finish;
+  // should it die first, the next service applies it (RequestServer). Still there, it was never
+  // read, and removing it makes sure it never is.
   const taken = await unlink(file).then(
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
@@ -76,7 +77,7 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
   const seconds = Math.round(timeoutMs / 1000);
   if (taken) {
     throw new UnansweredRequest(
-      `the running service took the request but did not finish it within ${seconds} s (a slow or hung disk?): it applies it when it can; \`rbl-unlist queue list\` shows the outcome`,
+      `the running service took the request but did not finish it within ${seconds} s (a slow or hung disk?): it applies it when it can, or, should it stop first, when it starts again within a minute of the request (later, it logs the request as not applied); \`rbl-unlist queue list\` shows the outcome`,
     );
   }
   throw new UnansweredRequest(`the running service did not answer within ${seconds} s, and nothing was applied; check that it is healthy (it polls ${folder})`);
