@@ -51,10 +51,10 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
     if (error.code !== 'EEXIST') throw error;
   });
   const name = `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const file = join(folder, `${name}.request`);
+  const file = join(folder, `${name}${REQUEST}`);
   await writeFile(`${file}.tmp`, JSON.stringify(request), { mode: STATE_FILE_MODE });
   await rename(`${file}.tmp`, file);
-  const replyFile = join(folder, `${name}.reply`);
+  const replyFile = join(folder, `${name}${REPLY}`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
@@ -78,6 +78,7 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
   if (taken) {
     throw new UnansweredRequest(
       `the running service took the request but did not finish it within ${seconds} s (a slow or hung disk?): it applies it when it can, or, should it stop first, when it starts again within a minute of the request (later, it logs the request as not applied); \`rbl-unlist queue list\` shows the outcome`,
+      join(folder, `${name}${TAKEN}`),
     );
   }
   throw new UnansweredRequest(`the running service did not answer within ${seconds} s, and nothing was applied; check that it is healthy (it polls ${folder})`);
@@ -85,7 +86,14 @@ export async function sendRequest(dir: string, request: AdminRequest, timeoutMs:
 
 /** The service holding the lock did not answer a request in time (it may have died holding it). */
 export class UnansweredRequest extends RblError {
-  constructor(message: string) {
+  /**
+   * @param takenFile the request as the service took it (`.taken`), when it did: what a service
+   *   started later applies, unless whoever applies it instead removes it first.
+   */
+  constructor(
+    message: string,
+    readonly takenFile?: string,
+  ) {
     super('RBL_STATE_DIR', message);
   }
 }
@@ -209,7 +217,7 @@ export class RequestServer {
    */
   async #answer(stem: string): Promise<void> {
     const taken = join(this.#folder, `${stem}${TAKEN}`);
-    // Gone: removed meanwhile, by whoever applied it instead.
+    // Gone: the command applied it itself, having found the service that took it gone (admin.ts).
     const text = await readFile(taken, 'utf8').catch(ignoreGone);
     if (text === undefined) return;
     let reply: AdminReply;

@@ -5,11 +5,15 @@
  * service took and died before answering is applied by the next service, or, once more than a
  * minute old, removed and reported: never silently lost.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
-import { listQueue } from '../../src/queue/admin.js';
+import { dropDeadLetters, listQueue } from '../../src/queue/admin.js';
+import { LOCK_FILE } from '../../src/queue/lock.js';
+import { ownIdentity } from '../../src/queue/process-identity.js';
 import { REQUEST_MAX_AGE_MS, RequestServer, sendRequest, type AbandonedRequest, type AdminReply, type AdminRequest } from '../../src/queue/requests.js';
 import { FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
 
@@ -23,6 +27,12 @@ beforeEach(() => {
 });
 /** One poll of the requests by a service just started, applying them with `apply`. */
 const pollRequests = (apply: (request: AdminRequest) => Promise<AdminReply>): Promise<void> => new RequestServer(state.dir, apply, notApplied).poll();
+
+/** Field 22 of /proc/PID/stat, the process's start, as a lock records it. */
+function startOf(pid: number): string {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ')[19]!;
+}
 
 /** Writes a request file as a command (`.request`) or a service that took it (`.taken`) left it. */
 function leave(name: string, request: AdminRequest): void {
@@ -128,6 +138,29 @@ describe('a queue request a service took and died before answering', () => {
     expect(abandoned).toEqual([]);
     expect(readdirSync(requests())).toEqual([`${name}.reply`]);
     expect(JSON.parse(readFileSync(join(requests(), `${name}.reply`), 'utf8'))).toEqual({ count: 1, notFound: [] });
+  });
+
+  it('is applied by the command itself once it finds that service gone, and withdrawn so that no later service applies it again', async () => {
+    const id = await deadLetterLeft();
+    // The service: a process of this host that holds the lock, takes the request, and is killed.
+    const service = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const exited = once(service, 'exit');
+    let dropped: Promise<unknown>;
+    try {
+      await once(service, 'spawn');
+      const pid = service.pid!;
+      writeFileSync(join(state.dir, LOCK_FILE), JSON.stringify({ ...ownIdentity(), pid, start: startOf(pid), nonce: 'theirs', role: 'serve', since: 1, refreshed: Date.now() }));
+      dropped = dropDeadLetters(state.dir, [id], { timeoutMs: 1000 });
+      await waitUntil(() => existsSync(requests()) && readdirSync(requests()).some((name) => name.endsWith('.request')), 1000);
+      const name = readdirSync(requests()).find((name) => name.endsWith('.request'))!;
+      renameSync(join(requests(), name), join(requests(), name.replace(/\.request$/, '.taken')));
+    } finally {
+      service.kill('SIGKILL');
+      await exited;
+    }
+
+    expect(await dropped).toEqual({ count: 1, notFound: [], via: 'journal' });
+    expect(readdirSync(requests())).toEqual([]);
   });
 
   it('is applied once by the live service\'s next poll, which leaves alone the one that service is still applying', async () => {
