@@ -384,6 +384,14 @@ class Store implements StateStore {
     return stale;
   }
 
+  /**
+   * Applying a request twice is harmless; that happens when its service died after the journal's
+   * write and before removing its `.taken`, which the next service applies again (requests.ts).
+   * Retry and drop act on the dead letters there are when applied, and the first application left
+   * none of those it named: the second finds nothing (count 0, given ids not found), unless a
+   * delivery was refused in the moment between, which a retry gives one more try and a drop of all
+   * (or of that delivery's job) drops, as it would have a moment earlier.
+   */
   async applyAdmin(request: AdminRequest): Promise<AdminReply> {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
     if (request.action === 'list') return { count: 0, notFound: [], deliveries: this.deliveryAttempts() };
