@@ -6,7 +6,7 @@
  * running service, when there is one, for what only it knows: each delivery's attempts, last error and
  * next try. All of them refuse a state.dir that does not exist (RBL_STATE_DIR).
  */
-import { access } from 'node:fs/promises';
+import { access, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RblError } from '../errors.js';
 import { Journal, readJournal } from './journal.js';
@@ -122,6 +122,7 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
   }
   const role = `queue ${request.action}`;
   let lock = await tryLock(dir, role);
+  let takenFile: string | undefined;
   if (!('release' in lock)) {
     try {
       return { ...(await sendRequest(dir, request, options.timeoutMs ?? 10_000)), via: 'service' };
@@ -133,9 +134,13 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
       lock = await acquireLock(dir, role, 0).catch(() => {
         throw error;
       });
+      takenFile = error.takenFile;
     }
   }
   try {
+    // The service that took the request is gone, and this command applies it now: left there, it
+    // would be applied again by the next service to start (requests.ts).
+    if (takenFile !== undefined) await unlink(takenFile).catch(() => undefined);
     if (lock.brokeLiveHolder) await detachJournal(file);
     const state = new QueueState();
     const read = await readJournal(file, (record) => state.apply(record), { repair: true });

@@ -4,6 +4,7 @@
  * session, the error, the latency from the accounting event).
  */
 import type { RblError } from '../errors.js';
+import type { AdminRequest } from './requests.js';
 import type { UnlistJob } from './state.js';
 
 export type QueueEvent =
@@ -67,6 +68,13 @@ export type QueueEvent =
   | { readonly type: 'journal-writable'; readonly downMs: number; readonly pending: number }
   /** A `queue` request file could not be read or answered. */
   | { readonly type: 'request-error'; readonly error: RblError }
+  /**
+   * A `queue retry|drop` request that a service took and died before answering, found more than a
+   * minute old (REQUEST_MAX_AGE_MS): removed, not applied (unless that service died after applying
+   * it, just before its reply). `request` is undefined when its file could not be read, `writtenAt`
+   * (epoch ms, from its name) when the name holds no time.
+   */
+  | { readonly type: 'request-not-applied'; readonly request: AdminRequest | undefined; readonly writtenAt: number | undefined }
   | { readonly type: 'sessions-expired'; readonly count: number }
   /** `queue retry` or `queue drop` was applied at the CLI's request. */
   | { readonly type: 'admin-request'; readonly action: 'retry' | 'drop'; readonly count: number };

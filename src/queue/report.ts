@@ -6,6 +6,7 @@ import { RblError } from '../errors.js';
 import type { Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
 import type { QueueEvent } from './events.js';
+import type { AdminRequest } from './requests.js';
 import { jobLogFields, unlistedLineWriter } from './unlisted-lines.js';
 
 /** A function for the store's `onEvent` that logs to `log` (the queue component's logger) and counts into `metrics`. */
@@ -97,6 +98,15 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
       case 'request-error':
         log.error({ code: event.error.code }, event.error.message);
         break;
+      case 'request-not-applied': {
+        const asked = event.writtenAt === undefined ? undefined : new Date(event.writtenAt).toISOString();
+        const what = event.request ? `\`${queueCommand(event.request)}\`` : 'a `queue retry` or `queue drop` (its request file could not be read)';
+        log.warn(
+          { action: event.request?.action, ids: event.request?.ids, asked_at: asked },
+          `${what}${asked === undefined ? '' : ` asked at ${asked}`} was not applied: the service that took it stopped before answering, and a minute has passed; check \`rbl-unlist queue list\` and run the command again if it is still wanted`,
+        );
+        break;
+      }
       case 'state-dir-tightened':
         if (event.paths.length > 0) {
           log.warn({ dir: event.dir, paths: event.paths }, `${event.paths.length} files or folders in state.dir were open to group or others, as an older release left them: now readable by the service's user only`);
@@ -122,6 +132,12 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         break;
     }
   };
+}
+
+/** The command line that asks for a retry or drop again. */
+function queueCommand({ action, ids }: AdminRequest): string {
+  const which = ids === undefined ? (action === 'drop' ? ' --all' : '') : ids.map((id) => ` ${id}`).join('');
+  return `rbl-unlist queue ${action}${which}`;
 }
 
 function codeOf(error: Error): string | undefined {

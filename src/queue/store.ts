@@ -27,7 +27,7 @@ import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
 import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, removeLeftoverLockFiles, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
-import { serveRequests, type AdminReply, type AdminRequest } from './requests.js';
+import { RequestServer, type AdminReply, type AdminRequest } from './requests.js';
 import { laneChanges, type Drop } from './handover.js';
 import { narrowToPools, type MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
@@ -179,6 +179,8 @@ class Store implements StateStore {
   #recoveryTimer: NodeJS.Timeout | undefined;
   #recovering: Promise<void> | undefined;
   #recoveryDelayMs: number;
+  readonly #requests: RequestServer;
+  /** A poll of the requests is under way: the timer's next ones are skipped, so polls do not pile up behind a hung disk. */
   #polling = false;
   /** The lock was taken by another service: the failure is for good. */
   #lockGone = false;
@@ -192,6 +194,11 @@ class Store implements StateStore {
     this.#journal = journal;
     this.#lock = lock;
     this.#recoveryDelayMs = options.recoveryMs ?? 1000;
+    this.#requests = new RequestServer(
+      options.dir,
+      (request) => this.applyAdmin(request),
+      ({ request, writtenAt }) => this.#emit({ type: 'request-not-applied', request, writtenAt }),
+    );
     this.#worker = new DeliveryWorker(
       {
         pendingJob: (id, lane) => {
@@ -377,6 +384,14 @@ class Store implements StateStore {
     return stale;
   }
 
+  /**
+   * Applying a request twice is harmless; that happens when its service died after the journal's
+   * write and before removing its `.taken`, which the next service applies again (requests.ts).
+   * Retry and drop act on the dead letters there are when applied, and the first application left
+   * none of those it named: the second finds nothing (count 0, given ids not found), unless a
+   * delivery was refused in the moment between, which a retry gives one more try and a drop of all
+   * (or of that delivery's job) drops, as it would have a moment earlier.
+   */
   async applyAdmin(request: AdminRequest): Promise<AdminReply> {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
     if (request.action === 'list') return { count: 0, notFound: [], deliveries: this.deliveryAttempts() };
@@ -691,7 +706,7 @@ class Store implements StateStore {
     if (this.#polling || this.#closing) return;
     this.#polling = true;
     try {
-      await serveRequests(this.#options.dir, (request) => this.applyAdmin(request));
+      await this.#requests.poll();
     } catch (error) {
       this.#emit({ type: 'request-error', error: stateError('cannot answer a queue request', error) });
     } finally {

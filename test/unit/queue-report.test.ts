@@ -121,6 +121,26 @@ describe('queue events reported', () => {
     ]);
   });
 
+  it.each([
+    ['a drop of some jobs', { action: 'drop', ids: ['7', '8'] }, '`rbl-unlist queue drop 7 8` asked at 2026-11-29T19:58:02.131Z'],
+    ['a drop of all', { action: 'drop', ids: undefined }, '`rbl-unlist queue drop --all` asked at 2026-11-29T19:58:02.131Z'],
+    ['a retry of all', { action: 'retry', ids: undefined }, '`rbl-unlist queue retry` asked at 2026-11-29T19:58:02.131Z'],
+    ['a request that cannot be read', undefined, 'a `queue retry` or `queue drop` (its request file could not be read) asked at 2026-11-29T19:58:02.131Z'],
+  ] as const)('warns that %s, taken by a service that died, was never applied, and to run it again', async (_, request, what) => {
+    report({ type: 'request-not-applied', request, writtenAt: Date.parse('2026-11-29T19:58:02.131Z') });
+    await settled();
+    expect(lines.map(({ level, component, action, ids, asked_at, msg }) => ({ level, component, action, ids, asked_at, msg }))).toEqual([
+      {
+        level: 'warn',
+        component: 'queue',
+        action: request?.action,
+        ids: request?.ids,
+        asked_at: '2026-11-29T19:58:02.131Z',
+        msg: `${what} was not applied: the service that took it stopped before answering, and a minute has passed; check \`rbl-unlist queue list\` and run the command again if it is still wanted`,
+      },
+    ]);
+  });
+
   it('errs when another service took the state.dir lock, and counts it with the journal errors', async () => {
     report({ type: 'lock-lost', error: new RblError('RBL_STATE_DIR', 'the state.dir lock /s/lock was taken by another rbl-unlist while this one held it: restart this service') });
     await settled();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/queue/journal.js';
-import { REQUEST_MAX_AGE_MS, sendRequest, serveRequests } from '../../src/queue/requests.js';
+import { REQUEST_MAX_AGE_MS, RequestServer, sendRequest, type AdminReply, type AdminRequest } from '../../src/queue/requests.js';
 import { openStateStore } from '../../src/queue/store.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
@@ -15,6 +15,8 @@ import { copyFixtureState, FIXTURE_ZONE } from '../helpers/old-state.js';
 import { canonical, FakeBackend, never, waitUntil } from '../helpers/state-store.js';
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+/** One poll of a service's requests, applying them with `apply` (none of these tests leaves one too old to apply). */
+const pollRequests = (dir: string, apply: (request: AdminRequest) => Promise<AdminReply>): Promise<void> => new RequestServer(dir, apply, () => undefined).poll();
 
 let parent: string;
 let previousUmask: number;
@@ -52,7 +54,7 @@ describe('state.dir permissions under umask 000', () => {
     // sendRequest makes the folder itself, a moment after it is called.
     await waitUntil(() => existsSync(requests) && readdirSync(requests, { withFileTypes: true }).some((entry) => entry.name.endsWith('.request')), 2000);
     const seen: string[] = [];
-    await serveRequests(dir, async () => {
+    await pollRequests(dir, async () => {
       for (const name of readdirSync(requests)) seen.push(`${name.replace(/^.*\./, '')} ${mode(join(requests, name))}`);
       return { count: 0, notFound: [] };
     });
@@ -62,7 +64,7 @@ describe('state.dir permissions under umask 000', () => {
 
     const byHand = `${Date.now()}-1-byhand`;
     writeFileSync(join(requests, `${byHand}.request`), JSON.stringify({ action: 'retry' }), { mode: 0o600 });
-    await serveRequests(dir, async () => ({ count: 0, notFound: [] }));
+    await pollRequests(dir, async () => ({ count: 0, notFound: [] }));
     expect(mode(join(requests, `${byHand}.reply`))).toBe('600');
   });
 
@@ -75,7 +77,7 @@ describe('state.dir permissions under umask 000', () => {
     const fresh = `${Date.now()}-2-fresh`;
     for (const name of [old, fresh, 'no-time']) writeFileSync(join(requests, `${name}.request`), JSON.stringify({ action: 'drop' }), { mode: 0o600 });
     const applied: string[] = [];
-    await serveRequests(dir, async (request) => {
+    await pollRequests(dir, async (request) => {
       applied.push(request.action);
       return { count: 0, notFound: [] };
     });
@@ -92,7 +94,7 @@ describe('state.dir permissions under umask 000', () => {
     const left = [`${old}-1-a.request.tmp`, `${old}-2-b.reply`, `${old}-3-c.reply.tmp`];
     const recent = [`${Date.now()}-4-d.request.tmp`, `${Date.now()}-5-e.reply`, 'README'];
     for (const name of [...left, ...recent]) writeFileSync(join(requests, name), '{}', { mode: 0o600 });
-    await serveRequests(dir, async () => ({ count: 0, notFound: [] }));
+    await pollRequests(dir, async () => ({ count: 0, notFound: [] }));
     expect(readdirSync(requests).sort()).toEqual([...recent].sort());
   });
 
