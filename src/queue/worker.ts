@@ -13,7 +13,9 @@
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
 import type { IpPrefix } from '../net/address.js';
-import { PartlyUnlisted } from '../backends/partly-unlisted.js';
+import { TargetFailures } from '../backends/target-failures.js';
+import { callOutcome } from './call-outcome.js';
+import { HeldJobs } from './held-jobs.js';
 import { RefusalPass } from './refusal-pass.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { laneKey, type JobState } from './state.js';
@@ -55,9 +57,9 @@ interface Lane {
   solo: number[];
   /** Set while the jobs of a refused batch are tried one per call (refusal-pass.ts). */
   refusals: RefusalPass | undefined;
-  /** Jobs that failed while others of their call went through, and how many times in a row: they wait on their own backoff (#hold). */
-  readonly held: Map<number, number>;
-  readonly holdTimers: Set<NodeJS.Timeout>;
+  /** Jobs that failed for themselves (a name an HTTP API keeps failing), and their wait (held-jobs.ts). */
+  readonly held: HeldJobs;
+  heldTimer: NodeJS.Timeout | undefined;
   readonly inFlight: Set<number>;
   /** Calls in flight to the lane's current backend: the slots of `concurrency`, and those a small batch waits for (see #kick). */
   callsToBackend: number;
@@ -101,7 +103,7 @@ export class DeliveryWorker {
       if (wanted.has(key)) continue;
       lane.removed = true;
       clearTimeout(lane.timer);
-      for (const timer of lane.holdTimers) clearTimeout(timer);
+      clearTimeout(lane.heldTimer);
       this.#lanes.delete(key);
       removed.push(key);
     }
@@ -113,6 +115,10 @@ export class DeliveryWorker {
         // What the old backend still has in flight holds nothing back: it may be why it was replaced.
         lane.callsToBackend = 0;
         lane.backendGeneration++;
+        // Held for what the old backend did with them: the new one has not tried them yet.
+        clearTimeout(lane.heldTimer);
+        lane.heldTimer = undefined;
+        this.#putBack(lane, lane.held.release().flatMap((id) => this.#host.pendingJob(id, lane.key) ?? []));
         this.#retryNow(lane);
       }
     }
@@ -125,9 +131,13 @@ export class DeliveryWorker {
     return this.#laneKeys;
   }
 
-  /** Whether a call with this job is under way in the lane (a new unlist of its targets cannot merge into it). */
+  /**
+   * Whether a call with this job is under way in the lane, or it is held for failing by itself: a
+   * new unlist of its targets cannot merge into it, as it might not go with the job's next try.
+   */
   isInFlight(id: number, lane: string): boolean {
-    return this.#lanes.get(lane)?.inFlight.has(id) === true;
+    const target = this.#lanes.get(lane);
+    return target !== undefined && (target.inFlight.has(id) || target.held.has(id));
   }
 
   /** When a lane paused by a transient failure tries again (epoch ms); undefined when it is not paused. */
@@ -151,7 +161,7 @@ export class DeliveryWorker {
     if (this.#calls.size === 0) this.#detached = true;
     for (const lane of this.#lanes.values()) {
       clearTimeout(lane.timer);
-      for (const timer of lane.holdTimers) clearTimeout(timer);
+      clearTimeout(lane.heldTimer);
     }
     if (this.#calls.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -212,9 +222,15 @@ export class DeliveryWorker {
       taken.add(job.id);
       for (const target of job.targets) targets.add(target);
     };
+    // A held job queued again (a rebuilt journal queues every pending job) goes only with the held ones.
+    const fresh = (id: number): JobState | undefined => (lane.held.size > 0 && lane.held.has(id) ? undefined : usable(id));
+    let full = false;
     while (lane.frontHead < lane.front.length) {
-      const job = usable(lane.front[lane.frontHead]!);
-      if (job && !fits(job)) return jobs;
+      const job = fresh(lane.front[lane.frontHead]!);
+      if (job && !fits(job)) {
+        full = true;
+        break;
+      }
       lane.frontHead++;
       if (job) add(job);
     }
@@ -222,15 +238,28 @@ export class DeliveryWorker {
       lane.front = [];
       lane.frontHead = 0;
     }
-    while (lane.head < lane.queue.length) {
-      const job = usable(lane.queue[lane.head]!);
-      if (job && !fits(job)) break;
+    while (!full && lane.head < lane.queue.length) {
+      const job = fresh(lane.queue[lane.head]!);
+      if (job && !fits(job)) {
+        full = true;
+        break;
+      }
       lane.head++;
       if (job) add(job);
     }
     if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
       lane.queue = lane.queue.slice(lane.head);
       lane.head = 0;
+    }
+    // Held jobs go last: the first requests of a call are new ones, which tell whether the API is up.
+    if (!full && lane.held.due) {
+      for (const id of [...lane.held.ids()]) {
+        if (lane.inFlight.has(id) || taken.has(id)) continue;
+        const job = this.#host.pendingJob(id, lane.key);
+        if (!job) lane.held.forget(id);
+        else if (!fits(job)) break;
+        else add(job);
+      }
     }
     return jobs;
   }
@@ -241,6 +270,7 @@ export class DeliveryWorker {
     const backend = lane.backend;
     const generation = lane.backendGeneration;
     const targets = this.#targetsOf(jobs);
+    const held = lane.held.size > 0 ? new Set(jobs.filter((job) => lane.held.has(job.id)).map((job) => job.id)) : undefined;
     const call = (async () => {
       let error: unknown;
       try {
@@ -259,10 +289,18 @@ export class DeliveryWorker {
         if (error !== undefined) this.#backOff(lane, jobs, asError(error), true);
       } else if (error === undefined) {
         this.#succeeded(lane, jobs);
-      } else if (error instanceof PartlyUnlisted) {
-        this.#partlyUnlisted(lane, jobs, targets, error);
+        if (held?.size) this.#heldTried(lane, true, [], undefined);
+      } else if (error instanceof TargetFailures) {
+        this.#targetsFailed(lane, jobs, targets, held, error);
+      } else if (error instanceof RblError && error.refusal) {
+        this.#refused(lane, jobs, error);
+      } else if (error instanceof RblError && !error.transient) {
+        if (jobs.length === 1) this.#deadLettered(lane, jobs[0]!, error);
+        else lane.solo.push(...jobs.map((job) => job.id));
       } else {
-        this.#failed(lane, jobs, error, false);
+        // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
+        this.#putBack(lane, jobs);
+        this.#backOff(lane, jobs, asError(error), false);
       }
       this.#scheduleKick(lane);
     })();
@@ -276,77 +314,62 @@ export class DeliveryWorker {
       if (lane.solo.length === 0) lane.refusals = undefined;
       else lane.refusals.succeeded();
     }
-    if (lane.held.size > 0) for (const job of jobs) lane.held.delete(job.id);
+    if (lane.held.size > 0) for (const job of jobs) lane.held.forget(job.id);
     this.#host.delivered(lane.key, jobs);
   }
 
-  /** The jobs whose targets were all unlisted are delivered; the rest failed, but not for want of a server. */
-  #partlyUnlisted(lane: Lane, jobs: readonly JobState[], targets: CallTargets, error: PartlyUnlisted): void {
-    const unlisted = new Set(error.unlisted.map((prefix) => targets.texts.get(prefix)));
-    const done = jobs.filter((job) => job.targets.every((target) => unlisted.has(target)));
-    if (done.length === 0) {
-      this.#failed(lane, jobs, error.failure, false);
-      return;
+  /**
+   * A call the backend did in part: the jobs whose targets were all unlisted are delivered, those
+   * that failed for themselves are held (or dead letters, refused for good), the untried go again.
+   * The lane backs off when the whole API failed, or when it took none of a call with new jobs in
+   * it; a call of held jobs alone that went nowhere is their own wait's business.
+   */
+  #targetsFailed(lane: Lane, jobs: readonly JobState[], targets: CallTargets, held: ReadonlySet<number> | undefined, error: TargetFailures): void {
+    const { done, failed, untried } = callOutcome(jobs, targets.texts, error);
+    if (done.length > 0) this.#succeeded(lane, done);
+    const hold: JobState[] = [];
+    for (const { job, error: itsOwn } of failed) {
+      if (itsOwn.transient) hold.push(job);
+      else this.#deadLettered(lane, job, itsOwn);
     }
-    this.#succeeded(lane, done);
-    this.#failed(
-      lane,
-      jobs.filter((job) => !done.includes(job)),
-      error.failure,
-      true,
-    );
+    if (hold.length > 0 || held?.size) this.#heldTried(lane, done.some((job) => held?.has(job.id)), hold, error.failure);
+    const fresh = untried.filter((job) => !lane.held.has(job.id));
+    const newInCall = jobs.some((job) => !held?.has(job.id));
+    if (error.serverFailure || (error.unlisted.length === 0 && newInCall)) {
+      this.#putBack(lane, fresh);
+      this.#backOff(lane, fresh, error.failure, false);
+    } else {
+      if (error.unlisted.length > 0) lane.failures = 0;
+      this.#putBack(lane, fresh);
+    }
   }
 
   /**
-   * A failed call. `othersWent`: other jobs of the same call went through, so the server is up and
-   * these jobs fail for themselves (a name an HTTP API keeps failing).
+   * Held jobs were tried (`wentThrough`: one of them went through), or `hold` jobs failed for
+   * themselves: those join the held ones, which wait on their own backoff unless one went through.
    */
-  #failed(lane: Lane, jobs: readonly JobState[], error: unknown, othersWent: boolean): void {
-    if (error instanceof RblError && error.refusal) {
-      this.#refused(lane, jobs, error);
-    } else if (error instanceof RblError && !error.transient) {
-      if (jobs.length === 1) this.#deadLettered(lane, jobs[0]!, error);
-      else lane.solo.push(...jobs.map((job) => job.id));
-    } else if (othersWent || (lane.held.size > 0 && jobs.every((job) => lane.held.has(job.id)))) {
-      // Failing for themselves, they wait on their own backoff, and the lane goes on: pausing it
-      // would hold back every unlist queued behind them, again at each of their retries.
-      this.#hold(lane, jobs, asError(error));
-    } else {
-      // Transient, or not an RblError at all (a bug in a backend): never lose the job, retry it.
-      this.#putBack(lane, jobs);
-      this.#backOff(lane, jobs, asError(error), false);
+  #heldTried(lane: Lane, wentThrough: boolean, hold: readonly JobState[], error: RblError | undefined): void {
+    lane.held.hold(hold.map((job) => job.id));
+    const failures = lane.held.tried(wentThrough, hold.length > 0);
+    if (failures === undefined || error === undefined) return;
+    const delayMs = this.#retryDelay(failures, error);
+    clearTimeout(lane.heldTimer);
+    lane.heldTimer = undefined;
+    if (!this.#closed) {
+      lane.heldTimer = setTimeout(() => {
+        lane.heldTimer = undefined;
+        lane.held.becameDue();
+        this.#scheduleKick(lane);
+      }, delayMs);
+      lane.heldTimer.unref();
     }
+    const waiting = lane.held.ids().flatMap((id) => this.#host.pendingJob(id, lane.key) ?? []);
+    this.#host.retryScheduled(lane.key, waiting, error, failures, delayMs);
   }
 
   #deadLettered(lane: Lane, job: JobState, error: RblError): void {
-    lane.held.delete(job.id);
+    lane.held.forget(job.id);
     this.#host.deadLettered(lane.key, job, error);
-  }
-
-  /** Jobs failing for themselves go back to the front after their own backoff, which grows with each of their failures. */
-  #hold(lane: Lane, jobs: readonly JobState[], error: Error): void {
-    let attempt = 0;
-    for (const job of jobs) {
-      const failures = (lane.held.get(job.id) ?? 0) + 1;
-      lane.held.set(job.id, failures);
-      attempt = Math.max(attempt, failures);
-    }
-    const delayMs = this.#retryDelay(attempt, error);
-    const timer = setTimeout(() => {
-      lane.holdTimers.delete(timer);
-      // Delivered by a newer job covering its targets, dropped, or dead-lettered meanwhile: forgotten.
-      const waiting = jobs.filter((job) => {
-        const pending = this.#host.pendingJob(job.id, lane.key) !== undefined;
-        if (!pending) lane.held.delete(job.id);
-        return pending;
-      });
-      if (waiting.length === 0) return;
-      this.#putBack(lane, waiting);
-      this.#scheduleKick(lane);
-    }, delayMs);
-    timer.unref();
-    lane.holdTimers.add(timer);
-    this.#host.retryScheduled(lane.key, jobs, error, attempt, delayMs);
   }
 
   /** The wait before retry number `attempt`: the backoff, or what the server asked for if longer, never over the backoff's maximum. */
@@ -399,9 +422,11 @@ export class DeliveryWorker {
     }
   }
 
-  /** Puts a call's jobs back at the lane's front, to be taken first. */
+  /** Puts a call's jobs back at the lane's front, to be taken first; held ones stay held. */
   #putBack(lane: Lane, jobs: readonly JobState[]): void {
-    lane.front = [...jobs.map((job) => job.id), ...lane.front.slice(lane.frontHead)];
+    const ids = jobs.flatMap((job) => (lane.held.size > 0 && lane.held.has(job.id) ? [] : [job.id]));
+    if (ids.length === 0) return;
+    lane.front = [...ids, ...lane.front.slice(lane.frontHead)];
     lane.frontHead = 0;
   }
 
@@ -444,6 +469,6 @@ function waitingJobs(lane: Lane): number {
 }
 
 function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new Map(), holdTimers: new Set(), inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), heldTimer: undefined, inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }
 

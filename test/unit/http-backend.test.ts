@@ -4,7 +4,8 @@ import type { Backend } from '../../src/backends/types.js';
 import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import { RblError, type ErrorCode } from '../../src/errors.js';
 import { formatPrefix, parsePrefix } from '../../src/net/address.js';
-import { PartlyUnlisted } from '../../src/backends/partly-unlisted.js';
+import { TargetFailures } from '../../src/backends/target-failures.js';
+import { failsForItself } from '../../src/backends/http/generic.js';
 import { retryAfterMs } from '../../src/backends/http/request.js';
 import { selfSignedCertificate, startRecordingServer, useRecordingServer, type RecordingServer } from '../helpers/http-server.js';
 
@@ -196,15 +197,49 @@ describe('generic HTTP backend', () => {
     expect(http.server.requests).toHaveLength(0);
   });
 
-  it('sends only the first requests of a batch to an API that takes none of them', async () => {
+  it('sends only the first requests of a batch to an API that takes none of them, blaming only those', async () => {
     http.server.respondWith(() => ({ status: 400 }));
     const targets = Array.from({ length: 40 }, (_, i) => parsePrefix(`10.0.0.${i + 1}`));
-    const error = await generic()
+    const error = (await generic()
       .unlist('rbl.example.net', targets)
-      .catch((thrown: unknown) => thrown);
-    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS' });
-    expect(error).not.toBeInstanceOf(PartlyUnlisted);
+      .catch((thrown: unknown) => thrown)) as TargetFailures;
+    expect(error).toBeInstanceOf(TargetFailures);
+    expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS', transient: false, serverFailure: false, unlisted: [] });
     expect(http.server.requests.length).toBe(4);
+    expect([...error.failed.keys()]).toEqual(targets.slice(0, 4));
+  });
+
+  it('stops a call at a failure of the whole API, even after names went through, and sends nothing more', async () => {
+    let answered = 0;
+    http.server.respondWith(() => (answered++ === 0 ? { status: 204 } : { status: 503, headers: { 'Retry-After': '120' } }));
+    const targets = Array.from({ length: 200 }, (_, i) => parsePrefix(`10.0.${i >> 8}.${i & 255}`));
+    const error = (await generic()
+      .unlist('rbl.example.net', targets)
+      .catch((thrown: unknown) => thrown)) as TargetFailures;
+    expect(error).toBeInstanceOf(TargetFailures);
+    expect(error).toMatchObject({ serverFailure: true, transient: true, retryAfterMs: 120_000 });
+    expect(error.failed.size).toBe(0);
+    // The first, and those already under way when the 503 came.
+    expect(http.server.requests.length).toBeLessThanOrEqual(1 + 4);
+    expect(error.unlisted).toHaveLength(1);
+  });
+
+  it('stops a call when the API stops answering, rather than waiting out a time-out per name', async () => {
+    let answered = 0;
+    http.server.respondWith(() => (answered++ === 0 ? { status: 204 } : { status: 204, delayMs: 2000 }));
+    const targets = Array.from({ length: 40 }, (_, i) => parsePrefix(`10.0.0.${i}`));
+    const error = (await generic({ timeoutMs: 100 })
+      .unlist('rbl.example.net', targets)
+      .catch((thrown: unknown) => thrown)) as TargetFailures;
+    expect(error).toMatchObject({ code: 'RBL_HTTP_TIMEOUT', serverFailure: true });
+    expect(http.server.requests.length).toBeLessThanOrEqual(1 + 4);
+  });
+
+  it('tells an answer that fails its own names from one that speaks for the whole API', () => {
+    const answer = (status: number, retryAfter?: string) => ({ status, statusText: '', body: Buffer.alloc(0), retryAfter });
+    for (const status of [500, 400, 404, 409, 410, 422]) expect(failsForItself(answer(status)), String(status)).toBe(true);
+    for (const status of [301, 308, 401, 403, 407, 408, 429, 501, 502, 503, 504]) expect(failsForItself(answer(status)), String(status)).toBe(false);
+    expect(failsForItself(answer(500, '30'))).toBe(false);
   });
 
   it('sends every other name of a batch when the API fails one, and says which targets were unlisted', async () => {
@@ -213,8 +248,8 @@ describe('generic HTTP backend', () => {
     const targets = Array.from({ length: 40 }, (_, i) => parsePrefix(`10.0.0.${i + 1}`));
     const error = (await generic()
       .unlist('rbl.example.net', targets)
-      .catch((thrown: unknown) => thrown)) as PartlyUnlisted;
-    expect(error).toBeInstanceOf(PartlyUnlisted);
+      .catch((thrown: unknown) => thrown)) as TargetFailures;
+    expect(error).toBeInstanceOf(TargetFailures);
     expect(error).toMatchObject({ code: 'RBL_HTTP_STATUS', transient: true, failure: { code: 'RBL_HTTP_STATUS', transient: true } });
     expect(error.message).toContain('ip=10.0.0.1:');
     expect(http.server.requests).toHaveLength(40);
@@ -226,12 +261,13 @@ describe('generic HTTP backend', () => {
   it('counts a target unlisted only when every request of its names went through', async () => {
     // An IPv6 /63 has two /64 owner names (each with its wildcard); the second of them fails.
     const v6 = parsePrefix('2001:db8:0:2::/63');
-    http.server.respondWith((request) => ({ status: request.url.includes('3.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2') ? 503 : 204 }));
+    http.server.respondWith((request) => ({ status: request.url.includes('3.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2') ? 500 : 204 }));
     const error = (await generic()
       .unlist('rbl.example.net', [parsePrefix('10.0.0.2'), v6, parsePrefix('10.0.0.3')])
-      .catch((thrown: unknown) => thrown)) as PartlyUnlisted;
+      .catch((thrown: unknown) => thrown)) as TargetFailures;
     expect(http.server.requests.filter((request) => request.url.includes('ip=2001')).length).toBe(4);
     expect(error.unlisted.map(formatPrefix)).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect([...error.failed.keys()]).toEqual([v6]);
   });
 
   it('carries the wait a 503 or 429 asks for in Retry-After, and says it', async () => {

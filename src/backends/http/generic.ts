@@ -7,9 +7,9 @@ import type { HttpBackendConfig } from './config.js';
 import { RblError } from '../../errors.js';
 import { formatPrefix, type IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';
-import { PartlyUnlisted } from '../partly-unlisted.js';
+import { TargetFailures } from '../target-failures.js';
 import type { Backend, Listing } from '../types.js';
-import { createAgents, expectStatus, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec } from './request.js';
+import { createAgents, expectStatus, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec, type HttpResponse } from './request.js';
 import { redactUrl } from '../../redact.js';
 import { expandBody, expandUrl, isJsonContentType, probeUrl } from './template.js';
 
@@ -64,15 +64,22 @@ export function genericRequests(config: HttpBackendConfig, zone: string, targets
   return [...byKey.values()];
 }
 
+/**
+ * Whether an answer fails its request's names alone: a 500 (the API's trouble with that record),
+ * or a 4xx about the request itself. Everything else speaks for the whole API, and what was not
+ * sent would fail too: no answer, a rejected key (401, 403, 407), "come back later" (408, 429, a
+ * Retry-After), a gateway or overload (502, 503, 504), a redirect, anything else.
+ */
+export function failsForItself(response: HttpResponse): boolean {
+  if (response.retryAfter !== undefined) return false;
+  if (response.status === 500) return true;
+  return response.status >= 400 && response.status < 500 && ![401, 403, 407, 408, 429].includes(response.status);
+}
+
 /** A Backend for an HTTP API described by a URL template. */
 export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
   const agents = createAgents(config.ca);
   const credentials = credentialSource(config);
-
-  const send = async (spec: HttpRequestSpec, success: readonly number[], what404: string): Promise<void> => {
-    const response = await sendHttpRequest(config.name, spec, agents, config.timeoutMs);
-    expectStatus(config.name, spec, response, success, credentials, what404);
-  };
 
   return {
     name: config.name,
@@ -80,32 +87,43 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
 
     async unlist(zone, targets) {
       const requests = genericRequests(config, zone, targets);
-      // Targets with a request that failed or was never sent: not unlisted.
+      // Targets of requests that failed or were never sent: not unlisted.
       const notUnlisted = new Set<number>();
-      let failure: unknown;
+      // Targets of requests the API failed for themselves, each with its first failure.
+      const failed = new Map<number, RblError>();
+      let firstFailure: RblError | undefined;
+      let serverFailure = false;
       let successes = 0;
       let next = 0;
       const worker = async (): Promise<void> => {
-        // Until one request went through, only the first CONCURRENCY are sent: an API that takes none
-        // of them is down or refuses us, and every further one would fail too. Once one went
-        // through, a name's failure says nothing of the others: all are sent.
-        while (next < requests.length && (successes > 0 || next < CONCURRENCY)) {
+        // Until one request went through, only the first CONCURRENCY are sent: an API that takes
+        // none of them may fail every name, and the lane backs off. A failure of the whole API
+        // stops the call at once.
+        while (next < requests.length && !serverFailure && (successes > 0 || next < CONCURRENCY)) {
           const request = requests[next++]!;
+          let response: HttpResponse | undefined;
           try {
-            await send(request.spec, config.successStatus, 'URL');
+            response = await sendHttpRequest(config.name, request.spec, agents, config.timeoutMs);
+            expectStatus(config.name, request.spec, response, config.successStatus, credentials, 'URL');
             successes++;
-          } catch (error) {
-            failure ??= error;
-            for (const index of request.targets) notUnlisted.add(index);
+          } catch (caught) {
+            const error = caught instanceof RblError ? caught : new RblError('RBL_HTTP_CONNECTION', `${config.name}: ${String(caught)}`, { transient: true });
+            firstFailure ??= error;
+            const itsOwn = response !== undefined && failsForItself(response);
+            if (!itsOwn) serverFailure = true;
+            for (const index of request.targets) {
+              notUnlisted.add(index);
+              if (itsOwn && !failed.has(index)) failed.set(index, error);
+            }
           }
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, requests.length) }, worker));
-      if (failure === undefined) return;
+      if (firstFailure === undefined) return;
       for (const request of requests.slice(next)) for (const index of request.targets) notUnlisted.add(index);
       const unlisted = targets.filter((_, index) => !notUnlisted.has(index));
-      if (unlisted.length > 0 && failure instanceof RblError) throw new PartlyUnlisted(failure, unlisted);
-      throw failure;
+      if (unlisted.length === 0 && failed.size === 0) throw firstFailure;
+      throw new TargetFailures(firstFailure, unlisted, new Map([...failed].map(([index, error]) => [targets[index]!, error])), serverFailure);
     },
 
     check(zone: string, target: IpPrefix): Promise<Listing> {

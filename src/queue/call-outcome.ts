@@ -1,0 +1,34 @@
+/**
+ * What became of each job of a call that a backend did in part (backends/target-failures.ts): a
+ * job is done when every one of its targets was unlisted, its own failure when one of its targets
+ * failed for itself, and untried otherwise (the call stopped before its names, or for a failure of
+ * the whole API). Pure code.
+ */
+import type { TargetFailures } from '../backends/target-failures.js';
+import type { RblError } from '../errors.js';
+import type { IpPrefix } from '../net/address.js';
+import type { JobState } from './state.js';
+
+export interface CallOutcome {
+  readonly done: JobState[];
+  /** Jobs a target of which failed for itself, each with that failure. */
+  readonly failed: { readonly job: JobState; readonly error: RblError }[];
+  readonly untried: JobState[];
+}
+
+/** Sorts the call's jobs; `texts` maps each prefix the call was given to its target text. */
+export function callOutcome(jobs: readonly JobState[], texts: ReadonlyMap<IpPrefix, string>, error: TargetFailures): CallOutcome {
+  const unlisted = new Set<string | undefined>(error.unlisted.map((prefix) => texts.get(prefix)));
+  const failedBy = new Map<string | undefined, RblError>([...error.failed].map(([prefix, failure]) => [texts.get(prefix), failure]));
+  const outcome: CallOutcome = { done: [], failed: [], untried: [] };
+  for (const job of jobs) {
+    if (job.targets.every((target) => unlisted.has(target))) {
+      outcome.done.push(job);
+      continue;
+    }
+    const own = job.targets.find((target) => failedBy.has(target));
+    if (own === undefined) outcome.untried.push(job);
+    else outcome.failed.push({ job, error: failedBy.get(own)! });
+  }
+  return outcome;
+}

@@ -1,0 +1,257 @@
+/**
+ * An HTTP API takes one request per name, and may fail one name for itself (a 500 for that record
+ * alone) while it takes the others. The jobs of the names it took are delivered; the failing one
+ * is held, apart, on a backoff of its own, and goes at the end of later calls, so it never holds
+ * back the unlists queued behind it (their addresses would stay listed for the next customers).
+ * An API that fails as a whole still pauses the lane, held jobs included.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { describe, expect, it, vi } from 'vitest';
+import { TargetFailures } from '../../src/backends/target-failures.js';
+import { RblError } from '../../src/errors.js';
+import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
+import type { QueueEvent } from '../../src/queue/events.js';
+import { HeldJobs } from '../../src/queue/held-jobs.js';
+import { fileHandlePrototype } from '../helpers/disk.js';
+import { useRecordingServer } from '../helpers/http-server.js';
+import { canonical, FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
+
+const state = useStateDir('held-jobs');
+const http = useRecordingServer();
+
+/** Fails the names in `failing` for themselves, as the generic HTTP backend reports it; `down` fails everything, as a dead API. */
+class OneNameFails extends FakeBackend {
+  readonly failing = new Set<string>();
+  transient = true;
+  down = false;
+  gate: Promise<void> = Promise.resolve();
+  /** Makes the error the API's answer would be. */
+  shape: (error: RblError) => RblError = (error) => error;
+
+  override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
+    this.calls.push({ zone, targets: targets.map(formatPrefix) });
+    await this.gate;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.down) throw new RblError('RBL_HTTP_CONNECTION', 'api: connection refused', { transient: true });
+    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)));
+    if (failed.length === 0) return;
+    const error = this.shape(new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: this.transient }));
+    const unlisted = targets.filter((target) => !failed.includes(target));
+    throw new TargetFailures(error, unlisted, new Map(failed.map((target) => [target, error])), false);
+  }
+}
+
+function unlist(...targets: string[]) {
+  return { targets, reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10', sessionId: `s-${targets.join(',')}` }, createdAt: Date.now() };
+}
+
+const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
+
+/** 'settled' when the promise settles within ms. */
+async function within(promise: Promise<unknown>, ms: number): Promise<'settled' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([promise.then(() => 'settled' as const), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]);
+  clearTimeout(timer);
+  return outcome;
+}
+
+describe('a call the backend did in part', () => {
+  it('delivers the jobs whose names went through and holds only the failing one, which holds back nothing queued behind it', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    api.failing.add('10.64.9.9');
+    let release: () => void = () => undefined;
+    api.gate = new Promise<void>((resolve) => (release = resolve));
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 1000, maxMs: 4000 }, concurrency: 1, requestPollMs: 20 });
+    const first = store.commit({ unlist: unlist('10.64.0.1') }, { trackDelivery: true });
+    await waitUntil(() => api.calls.length === 1, 2000);
+    // Queued behind the first call, they go out as one batch with the failing name first.
+    const failing = store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true });
+    const good = Array.from({ length: 20 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    release();
+    api.gate = Promise.resolve();
+    await Promise.all([first.done, ...good.map((commit) => commit.done)]);
+    expect(api.calls[1]!.targets).toContain('10.64.9.9');
+    expect(api.calls[1]!.targets).toHaveLength(21);
+    expect(retries().flatMap((event) => event.targets)).toEqual(['10.64.9.9']);
+    expect(store.depth()).toBe(1);
+
+    // Failing alone after its backoff, it waits again, longer: the lane is not paused.
+    await waitUntil(() => api.calls.some((call) => call.targets.length === 1 && call.targets[0] === '10.64.9.9'), 5000);
+    await waitUntil(() => retries().length === 2, 2000);
+    const later = store.commit({ unlist: unlist('10.64.5.1') }, { trackDelivery: true });
+    expect(later.jobId).toBeDefined();
+    await later.done;
+    expect(api.calls.find((call) => call.targets.includes('10.64.5.1'))!.targets).toEqual(['10.64.5.1']);
+    expect(retries().map((event) => [event.targets, event.attempt])).toEqual([
+      [['10.64.9.9'], 1],
+      [['10.64.9.9'], 2],
+    ]);
+    expect(retries()[1]!.delayMs).toBeGreaterThanOrEqual(1000);
+    // `queue list` shows its own attempts and next try.
+    const attempt = store.deliveryAttempts().find((delivery) => delivery.id === Number(failing.jobId));
+    expect(attempt).toMatchObject({ attempts: 2, lastCode: 'RBL_HTTP_STATUS', nextTryAt: expect.any(Number) as unknown });
+
+    // Nothing is lost: once the API takes it, it is delivered.
+    api.failing.clear();
+    await failing.done;
+    expect(store.depth()).toBe(0);
+    expect(store.deadLetterCount()).toBe(0);
+  });
+
+  it('dead-letters only the job of a name refused for good, delivering the others of its call at once', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    api.failing.add('10.64.9.9');
+    api.transient = false;
+    let release: () => void = () => undefined;
+    api.gate = new Promise<void>((resolve) => (release = resolve));
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 20, maxMs: 40 }, concurrency: 1, requestPollMs: 20 });
+    const first = store.commit({ unlist: unlist('10.64.0.1') }, { trackDelivery: true });
+    await waitUntil(() => api.calls.length === 1, 2000);
+    const good = Array.from({ length: 5 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    const refused = store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true });
+    release();
+    api.gate = Promise.resolve();
+    await Promise.all([first.done, ...good.map((commit) => commit.done)]);
+    await expect(refused.done).rejects.toMatchObject({ code: 'RBL_HTTP_STATUS' });
+    // Two calls: no job was sent again to find which one the API refused.
+    expect(api.calls).toHaveLength(2);
+    expect(store.deadLetterCount()).toBe(1);
+    expect(store.depth()).toBe(0);
+  });
+
+  it('a Stop naming a held job\'s address has a job of its own, which goes at once', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    api.failing.add('2001:db8:0:2::/63');
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 5000, maxMs: 5000 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    // A dual-stack Stop: its IPv4 address went through, its IPv6 prefix failed for itself.
+    store.commit({ unlist: unlist('2001:db8:0:2::/63', '10.64.0.5') }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => retries().length === 1, 2000);
+    // The next customer of 10.64.0.5 stops: merged into the held job, it would wait with it.
+    const next = store.commit({ unlist: unlist('10.64.0.5') }, { trackDelivery: true });
+    expect(next.jobId).toBeDefined();
+    // The lane was not paused by the dual-stack job, though no job of its call went through whole.
+    expect(store.deliveryAttempts().find((delivery) => delivery.id === Number(next.jobId))?.nextTryAt).toBeUndefined();
+    expect(await within(next.done, 1000)).toBe('settled');
+  });
+
+  it('waits as long as the API asks in Retry-After, up to the backoff maximum, the lane and the held jobs alike', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    api.failing.add('10.64.9.9');
+    const asked = (ms: number) => (error: RblError) => new RblError(error.code, error.message, { transient: true, retryAfterMs: ms });
+    api.shape = asked(400);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 10, maxMs: 1000 }, concurrency: 1, requestPollMs: 20 });
+    const alone = store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true });
+    await waitUntil(() => retries().length === 1, 2000);
+    expect(retries()[0]!.delayMs).toBe(400);
+    api.shape = asked(1_000_000);
+    await waitUntil(() => retries().length === 2, 2000);
+    expect(retries()[1]!.delayMs).toBe(1000);
+    api.failing.clear();
+    await alone.done;
+  });
+});
+
+describe('an API that fails as a whole', () => {
+  it('pauses the lane, held jobs and all: one call per backoff, however many are held', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 200 }, concurrency: 1, requestPollMs: 20 });
+    // Twenty held jobs, each held after a call of its own.
+    for (let i = 0; i < 20; i++) {
+      api.failing.add(`10.64.9.${i}`);
+      store.commit({ unlist: unlist(`10.64.9.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+      await store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }).done;
+    }
+    api.down = true;
+    store.commit({ unlist: unlist('10.64.4.1') }, { trackDelivery: true }).done.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = api.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A lane backing off at most 200 ms makes about five calls a second.
+    expect(api.calls.length - before).toBeLessThanOrEqual(8);
+    expect(store.deadLetterCount()).toBe(0);
+    api.down = false;
+    api.failing.clear();
+    await waitUntil(() => store.depth() === 0, 5000);
+  });
+
+  it('tries other names after a call whose first names all failed: four failing names first in a batch block nothing', async () => {
+    const bad = ['10.64.9.1', '10.64.9.2', '10.64.9.3', '10.64.9.4'];
+    http.server.respondWith((request) => ({ status: bad.some((address) => request.url.endsWith(`ip=${address}`)) ? 500 : 204 }));
+    const api = http.backend({ url: `${http.server.origin}/v1/{name}?ip={address}` });
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 20, maxMs: 50 }, concurrency: 1, requestPollMs: 20 });
+    const failing = bad.map((address) => store.commit({ unlist: unlist(address) }, { trackDelivery: true }));
+    for (const commit of failing) commit.done.catch(() => undefined);
+    const good = Array.from({ length: 20 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    expect(await within(Promise.all(good.map((commit) => commit.done)), 3000)).toBe('settled');
+    expect(store.depth()).toBe(4);
+  });
+
+  it('holds an IPv6 prefix whose four names fail first in a batch, and delivers what came behind it', async () => {
+    http.server.respondWith((request) => ({ status: request.url.includes('ip=2001') ? 500 : 204 }));
+    const api = http.backend({ url: `${http.server.origin}/v1/{name}?ip={address}` });
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 20, maxMs: 50 }, concurrency: 1, requestPollMs: 20 });
+    store.commit({ unlist: unlist('2001:db8:0:2::/63') }, { trackDelivery: true }).done.catch(() => undefined);
+    const good = Array.from({ length: 20 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    expect(await within(Promise.all(good.map((commit) => commit.done)), 3000)).toBe('settled');
+  });
+});
+
+describe('held jobs', () => {
+  it('keep their wait when the journal is rebuilt after a write failure, which queues every pending job again', async () => {
+    const fileHandle: FileHandle = await fileHandlePrototype();
+    let failing: string | undefined;
+    const original = fileHandle.write;
+    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+      if (failing) return Promise.reject(Object.assign(new Error(`${failing}: injected failure, write`), { code: failing }));
+      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as typeof fileHandle.write);
+    try {
+      const api = new OneNameFails('api', ['rbl.example.net']);
+      api.failing.add('10.64.9.9');
+      const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 5000, maxMs: 5000 }, random: () => 1, concurrency: 1, requestPollMs: 20, recoveryMs: 20, closeGraceMs: 10 });
+      store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true }).done.catch(() => undefined);
+      await store.commit({ unlist: unlist('10.64.3.1') }, { trackDelivery: true }).done;
+      await waitUntil(() => retries().length === 1, 2000);
+      await store.committed();
+      failing = 'EIO';
+      const now = Date.now();
+      await store.commit({ upsert: [{ nas: 'nas1', sessionId: 's1', client: 'ras1', addresses: [canonical('10.64.1.1')], updatedAt: now, eventAt: now }] }).recorded.catch(() => undefined);
+      failing = undefined;
+      await waitUntil(() => store.health().writable, 3000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(api.calls.filter((call) => call.targets.includes('10.64.9.9'))).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('go at once to a backend a reload put in the lane, which has not failed them', async () => {
+    const api = new OneNameFails('api', ['rbl.example.net']);
+    api.failing.add('10.64.9.9');
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 5000, maxMs: 5000 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    const bad = store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true });
+    await store.commit({ unlist: unlist('10.64.3.1') }, { trackDelivery: true }).done;
+    await waitUntil(() => retries().length === 1, 2000);
+    store.setBackends([new OneNameFails('api', ['rbl.example.net'])]);
+    expect(await within(bad.done, 2000)).toBe('settled');
+  });
+
+  it('go least recently tried first, and wait longer after each try none of them went through', () => {
+    const held = new HeldJobs();
+    held.hold([1, 2]);
+    expect(held.tried(false, true)).toBe(1);
+    expect(held.due).toBe(false);
+    held.becameDue();
+    // 1 failed again (to the back), 2 was not tried.
+    held.hold([1]);
+    expect(held.ids()).toEqual([2, 1]);
+    expect(held.tried(false, true)).toBe(2);
+    held.becameDue();
+    held.forget(2);
+    expect(held.tried(true, false)).toBeUndefined();
+    expect(held.due).toBe(true);
+    expect(held.release()).toEqual([1]);
+    expect(held.size).toBe(0);
+    expect(held.due).toBe(false);
+  });
+});
