@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { unlistRefusal } from '../accounting/policy.js';
+import { TargetFailures } from '../backends/target-failures.js';
 import { RblError } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
@@ -88,13 +89,19 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
         ok: outcome.ok,
         ...(outcome.ok && dryRun ? { update: outcome.value } : {}),
         ...(outcome.ok ? {} : { error: errorReport(outcome.error) }),
+        ...(!outcome.ok && outcome.error instanceof TargetFailures ? { unlisted: outcome.error.unlisted.map(formatPrefix) } : {}),
       })),
     });
     return status;
   }
 
   for (const outcome of outcomes) {
-    if (!outcome.ok) continue;
+    if (!outcome.ok) {
+      // An HTTP API that failed some names took the others: those are unlisted.
+      const partly = outcome.error instanceof TargetFailures ? outcome.error.unlisted.map(formatPrefix) : [];
+      if (partly.length > 0) printLine(io, `unlisted ${partly.join(', ')} from ${zoneLabel(outcome)} (not ${allowedText.filter((text) => !partly.includes(text)).join(', ')}: see the error)`);
+      continue;
+    }
     if (dryRun) {
       printLine(io, `; ${zoneLabel(outcome)} (dry run: nothing sent)`);
       printText(io, `${(outcome.value ?? '').replace(/\n?$/, '\n')}\n`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
 import { tempDir } from '../helpers/peers.js';
 import { startRecordingServer, type RecordingServer } from '../helpers/recording-server.js';
+import { startRecordingServer as startHttpServer } from '../helpers/http-server.js';
 
 let dir: string;
 let removeDir: () => void;
@@ -110,6 +111,27 @@ describe('rbl-unlist unlist against a server that fails', () => {
       `rbl-unlist: RBL_DNS_TIMEOUT: dns-update 127.0.0.1:${port}, zone rbl.example.net: 127.0.0.1:${port} did not answer over UDP within 300 ms: ` +
         'check that the DNS server runs and listens there; this command tried once and queued nothing, so nothing retries it: run it again later\n',
     );
+  });
+});
+
+describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
+  it('says which addresses it unlisted and which not, on stdout, stderr and in --json', async () => {
+    const api = await startHttpServer((request) => ({ status: request.url.endsWith('/5.3.64.10.rbl.example.net') ? 500 : 204 }));
+    try {
+      const config = join(dir, 'http.yaml');
+      writeFileSync(
+        config,
+        cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [] }).replace('backends:\n', `backends:\n  - type: http\n    name: api\n    url: "${api.origin}/{zone}/{name}"\n    zones: [rbl.example.net]\n`),
+      );
+      const result = await runCliCaptured(['unlist', '--config', config, '10.64.3.4', '10.64.3.5', '10.64.3.6']);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('unlisted 10.64.3.4, 10.64.3.6 from api, zone rbl.example.net (not 10.64.3.5: see the error)\n');
+      expect(result.stderr).toMatch(/^rbl-unlist: RBL_HTTP_STATUS: api, zone rbl\.example\.net: api: unexpected status from .*5\.3\.64\.10\.rbl\.example\.net: 500.*this command tried once and queued nothing/);
+      const json = await runCliCaptured(['unlist', '--json', '--config', config, '10.64.3.4', '10.64.3.5']);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, results: [{ backend: 'api', ok: false, unlisted: ['10.64.3.4'], error: { code: 'RBL_HTTP_STATUS' } }] });
+    } finally {
+      await api.close();
+    }
   });
 });
 
