@@ -14,15 +14,16 @@ export class TargetFailures extends RblError {
   readonly failure: RblError;
   /** The targets that were unlisted: some of those the call was given, the same objects. */
   readonly unlisted: readonly IpPrefix[];
-  /** Targets tried that failed for themselves, each with its failure. The others were not tried. */
+  /** Targets tried that failed, each with its failure. The others were not tried. */
   readonly failed: ReadonlyMap<IpPrefix, RblError>;
   /**
-   * The call stopped for a failure of the whole API (no connection, a time-out, 429 or 503, a
-   * rejected key): what it did not try would have failed too, and the lane backs off.
+   * Set when the call stopped for a failure of the whole API (no connection, a time-out, 429 or
+   * 503, a rejected key): what it did not try would have failed too, and the lane backs off for
+   * this failure (its Retry-After).
    */
-  readonly serverFailure: boolean;
+  readonly serverFailure: RblError | undefined;
 
-  constructor(failure: RblError, unlisted: readonly IpPrefix[], failed: ReadonlyMap<IpPrefix, RblError>, serverFailure: boolean) {
+  constructor(failure: RblError, unlisted: readonly IpPrefix[], failed: ReadonlyMap<IpPrefix, RblError>, serverFailure: RblError | undefined) {
     super(failure.code, failure.message, { cause: failure, transient: failure.transient, refusal: failure.refusal, retryAfterMs: failure.retryAfterMs });
     this.failure = failure;
     this.unlisted = unlisted;

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { unlistRefusal } from '../accounting/policy.js';
 import { TargetFailures } from '../backends/target-failures.js';
 import { RblError } from '../errors.js';
-import { formatPrefix, parsePrefix } from '../net/address.js';
+import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
 import { errorLine, errorReport, printErrorLine, printJson, printLine, printText, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
@@ -74,13 +74,14 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
   const status = refused.length > 0 || failed.length > 0 ? 1 : 0;
 
   for (const { error } of refused) printErrorLine(io, errorLine(error));
-  for (const outcome of failed) if (!outcome.ok) printErrorLine(io, `${errorLine(outcome.error, zoneLabel(outcome))}${notRetried(outcome.error)}`);
+  for (const outcome of failed) if (!outcome.ok) for (const line of failureLines(outcome.error, zoneLabel(outcome), allowed)) printErrorLine(io, line);
 
   if (json) {
     printJson(io, {
       ok: status === 0,
       dryRun,
-      unlisted: dryRun ? [] : allowedText,
+      // What every zone took: a zone that failed took nothing, or what its result says.
+      unlisted: dryRun ? [] : allowedText.filter((text) => outcomes.every((outcome) => outcome.ok || (outcome.error instanceof TargetFailures && outcome.error.unlisted.some((prefix) => formatPrefix(prefix) === text)))),
       refused: refused.map(({ address, error }) => ({ address, ...errorReport(error) })),
       results: outcomes.map((outcome) => ({
         backend: outcome.backend,
@@ -89,7 +90,9 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
         ok: outcome.ok,
         ...(outcome.ok && dryRun ? { update: outcome.value } : {}),
         ...(outcome.ok ? {} : { error: errorReport(outcome.error) }),
-        ...(!outcome.ok && outcome.error instanceof TargetFailures ? { unlisted: outcome.error.unlisted.map(formatPrefix) } : {}),
+        ...(!outcome.ok && outcome.error instanceof TargetFailures
+          ? { unlisted: outcome.error.unlisted.map(formatPrefix), failed: [...outcome.error.failed].map(([prefix, error]) => ({ address: formatPrefix(prefix), ...errorReport(error) })) }
+          : {}),
       })),
     });
     return status;
@@ -110,6 +113,19 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
     }
   }
   return status;
+}
+
+/**
+ * The stderr lines of a zone's failure: one per failed name when the backend says what became of
+ * each (an HTTP API fails some names and takes others), and one for those it did not send.
+ */
+function failureLines(error: unknown, label: string, allowed: readonly IpPrefix[]): string[] {
+  if (!(error instanceof TargetFailures)) return [`${errorLine(error, label)}${notRetried(error)}`];
+  const lines = [...new Set(error.failed.values())].map((failure) => `${errorLine(failure, label)}${notRetried(failure)}`);
+  const reached = new Set([...error.unlisted, ...error.failed.keys()].map(formatPrefix));
+  const unsent = allowed.map(formatPrefix).filter((text) => !reached.has(text));
+  if (unsent.length > 0) lines.push(`${errorLine(error.serverFailure ?? error.failure, label)}: not sent after that: ${unsent.join(', ')}; run this command again later`);
+  return lines;
 }
 
 /**

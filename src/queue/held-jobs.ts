@@ -13,8 +13,10 @@ export class HeldJobs {
   readonly #ids = new Set<number>();
   /** Tries in a row that none of the held jobs went through. */
   #failures = 0;
-  /** They may go with the next call; false while they wait. */
-  #due = false;
+  /** They wait out a backoff (the worker's timer runs). */
+  #waiting = false;
+  /** Jobs were held while none was: their first wait starts after the call. */
+  #firstHeld = false;
 
   get size(): number {
     return this.#ids.size;
@@ -24,18 +26,22 @@ export class HeldJobs {
     return this.#failures;
   }
 
+  /** They may go with the next call. */
   get due(): boolean {
-    return this.#due && this.#ids.size > 0;
+    return !this.#waiting && this.#ids.size > 0;
   }
 
   has(id: number): boolean {
     return this.#ids.has(id);
   }
 
-  /** Holds jobs that failed for themselves, behind the others held, so those are tried first next time. */
+  /** Holds jobs that failed, behind the others held, so those are tried first next time. */
   hold(ids: readonly number[]): void {
-    for (const id of ids) this.#remove(id);
-    for (const id of ids) {
+    if (ids.length === 0) return;
+    if (this.#ids.size === 0 && !this.#waiting) this.#firstHeld = true;
+    const moving = new Set(ids);
+    this.#order = this.#order.filter((id) => !moving.has(id) && this.#ids.has(id));
+    for (const id of moving) {
       this.#ids.add(id);
       this.#order.push(id);
     }
@@ -43,44 +49,45 @@ export class HeldJobs {
 
   /** The job left the lane (delivered, dead-lettered, dropped). */
   forget(id: number): void {
-    this.#remove(id);
+    if (!this.#ids.delete(id)) return;
+    if (this.#ids.size === 0) {
+      this.#order = [];
+      this.#failures = 0;
+    }
   }
 
   /** The held jobs in the order they go, the least recently tried first. */
   ids(): readonly number[] {
+    // Forgotten ones leave the order lazily: a delivered batch forgets each of its jobs.
+    if (this.#order.length > this.#ids.size) this.#order = this.#order.filter((id) => this.#ids.has(id));
     return this.#order;
   }
 
   /**
-   * A call with held jobs ended, or new ones were held: `wentThrough` says whether any held job
-   * of the call went through. Returns the failure count to wait for, or undefined when they stay due.
+   * A call ended: `tried`, held jobs went with it, and `wentThrough`, one of them went through.
+   * Returns the failure count of a wait to start, or undefined when none starts: one of them went
+   * through, or jobs held meanwhile join the held ones as they are, waiting or due, rather than put
+   * off the others' next try.
    */
-  tried(wentThrough: boolean, newlyHeld: boolean): number | undefined {
-    if (wentThrough) this.#failures = 0;
-    if (wentThrough && !newlyHeld) return undefined;
+  afterCall(tried: boolean, wentThrough: boolean): number | undefined {
+    const first = this.#firstHeld;
+    this.#firstHeld = false;
+    if (tried && wentThrough) this.#failures = 0;
+    if (!(tried && !wentThrough) && !first) return undefined;
+    if (this.#ids.size === 0) return undefined;
     this.#failures++;
-    this.#due = false;
+    this.#waiting = true;
     return this.#failures;
   }
 
   /** Their wait is over. */
   becameDue(): void {
-    this.#due = true;
+    this.#waiting = false;
   }
 
-  /** Empties the list (a new backend: nothing they failed says anything of it); returns the ids. */
-  release(): number[] {
-    const ids = this.#order;
-    this.#order = [];
-    this.#ids.clear();
+  /** They go with the next call, counting afresh (a new backend: nothing they failed says anything of it). */
+  retryNow(): void {
     this.#failures = 0;
-    this.#due = false;
-    return ids;
-  }
-
-  #remove(id: number): void {
-    if (!this.#ids.delete(id)) return;
-    const at = this.#order.indexOf(id);
-    if (at !== -1) this.#order.splice(at, 1);
+    this.#waiting = false;
   }
 }

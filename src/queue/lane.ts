@@ -26,6 +26,8 @@ export interface Lane {
   /** Jobs that failed for themselves (a name an HTTP API keeps failing), and their wait (held-jobs.ts). */
   readonly held: HeldJobs;
   heldTimer: NodeJS.Timeout | undefined;
+  /** When the held jobs' wait ends (epoch ms). */
+  heldDueAt: number;
   readonly inFlight: Set<number>;
   /** Calls in flight to the lane's current backend: the slots of `concurrency`, and those a small batch waits for (see #kick). */
   callsToBackend: number;
@@ -48,5 +50,5 @@ export function waitingJobs(lane: Lane): number {
 }
 
 export function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), heldTimer: undefined, inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), heldTimer: undefined, heldDueAt: 0, inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }

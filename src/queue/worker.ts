@@ -84,10 +84,11 @@ export class DeliveryWorker {
         // What the old backend still has in flight holds nothing back: it may be why it was replaced.
         lane.callsToBackend = 0;
         lane.backendGeneration++;
-        // Held for what the old backend did with them: the new one has not tried them yet.
+        // Held for what the old backend did with them: the new one has not tried them yet. They
+        // go with its next call, still after the new jobs, which tell whether it takes anything.
         clearTimeout(lane.heldTimer);
         lane.heldTimer = undefined;
-        this.#putBack(lane, lane.held.release().flatMap((id) => this.#host.pendingJob(id, lane.key) ?? []));
+        lane.held.retryNow();
         this.#retryNow(lane);
       }
     }
@@ -185,12 +186,26 @@ export class DeliveryWorker {
       if (job) return [job];
     }
     const targets = new Set<string>();
-    const fits = (job: JobState): boolean => jobs.length === 0 || targets.size + job.targets.length <= this.#options.maxTargets;
-    const add = (job: JobState): void => {
-      jobs.push(job);
+    const held: JobState[] = [];
+    const fits = (job: JobState): boolean => jobs.length + held.length === 0 || targets.size + job.targets.length <= this.#options.maxTargets;
+    const add = (job: JobState, to: JobState[]): void => {
+      to.push(job);
       taken.add(job.id);
       for (const target of job.targets) targets.add(target);
     };
+    // Held jobs that are due: an eighth of the call (one job at least) is theirs, as a backlog
+    // fills every call; what new jobs leave of it, they may fill too.
+    const addHeld = (limit: number): void => {
+      if (!lane.held.due) return;
+      for (const id of [...lane.held.ids()]) {
+        if (lane.inFlight.has(id) || taken.has(id)) continue;
+        const job = this.#host.pendingJob(id, lane.key);
+        if (!job) lane.held.forget(id);
+        else if (held.length > 0 && targets.size + job.targets.length > limit) return;
+        else add(job, held);
+      }
+    };
+    addHeld(Math.floor(this.#options.maxTargets / 8));
     // A held job queued again (a rebuilt journal queues every pending job) goes only with the held ones.
     const fresh = (id: number): JobState | undefined => (lane.held.size > 0 && lane.held.has(id) ? undefined : usable(id));
     let full = false;
@@ -201,7 +216,7 @@ export class DeliveryWorker {
         break;
       }
       lane.frontHead++;
-      if (job) add(job);
+      if (job) add(job, jobs);
     }
     if (lane.frontHead === lane.front.length) {
       lane.front = [];
@@ -214,23 +229,15 @@ export class DeliveryWorker {
         break;
       }
       lane.head++;
-      if (job) add(job);
+      if (job) add(job, jobs);
     }
     if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
       lane.queue = lane.queue.slice(lane.head);
       lane.head = 0;
     }
+    if (!full) addHeld(this.#options.maxTargets);
     // Held jobs go last: the first requests of a call are new ones, which tell whether the API is up.
-    if (!full && lane.held.due) {
-      for (const id of [...lane.held.ids()]) {
-        if (lane.inFlight.has(id) || taken.has(id)) continue;
-        const job = this.#host.pendingJob(id, lane.key);
-        if (!job) lane.held.forget(id);
-        else if (!fits(job)) break;
-        else add(job);
-      }
-    }
-    return jobs;
+    return held.length === 0 ? jobs : [...jobs, ...held];
   }
 
   #call(lane: Lane, jobs: JobState[]): void {
@@ -258,7 +265,7 @@ export class DeliveryWorker {
         if (error !== undefined) this.#backOff(lane, jobs, asError(error), true);
       } else if (error === undefined) {
         this.#succeeded(lane, jobs);
-        if (held?.size) this.#heldTried(lane, true, [], undefined);
+        if (held?.size) this.#heldTried(lane, true, true, []);
       } else if (error instanceof TargetFailures) {
         this.#targetsFailed(lane, jobs, targets, held, error);
       } else if (error instanceof RblError && error.refusal) {
@@ -289,51 +296,52 @@ export class DeliveryWorker {
 
   /**
    * A call the backend did in part: the jobs whose targets were all unlisted are delivered, those
-   * that failed for themselves are held (or dead letters, refused for good), the untried go again.
-   * The lane backs off when the whole API failed, or when it took none of a call with new jobs in
-   * it; a call of held jobs alone that went nowhere is their own wait's business.
+   * that failed are held (or dead letters, refused for good), the untried go again first. The lane
+   * backs off when the whole API failed (for that failure, with its Retry-After), or when it took
+   * none of a call with new jobs in it; a call of held jobs alone that went nowhere is their own
+   * wait's business.
    */
   #targetsFailed(lane: Lane, jobs: readonly JobState[], targets: CallTargets, held: ReadonlySet<number> | undefined, error: TargetFailures): void {
     const { done, failed, untried } = callOutcome(jobs, targets.texts, error);
     if (done.length > 0) this.#succeeded(lane, done);
-    const hold: JobState[] = [];
-    for (const { job, error: itsOwn } of failed) {
-      if (itsOwn.transient) hold.push(job);
-      else this.#deadLettered(lane, job, itsOwn);
+    const hold: { job: JobState; error: RblError }[] = [];
+    for (const outcome of failed) {
+      if (outcome.error.transient) hold.push(outcome);
+      else this.#deadLettered(lane, outcome.job, outcome.error);
     }
-    if (hold.length > 0 || held?.size) this.#heldTried(lane, done.some((job) => held?.has(job.id)), hold, error.failure);
+    if (hold.length > 0 || held?.size) this.#heldTried(lane, held !== undefined && held.size > 0, done.some((job) => held?.has(job.id)), hold, error.serverFailure);
     const fresh = untried.filter((job) => !lane.held.has(job.id));
     const newInCall = jobs.some((job) => !held?.has(job.id));
-    if (error.serverFailure || (error.unlisted.length === 0 && newInCall)) {
-      this.#putBack(lane, fresh);
-      this.#backOff(lane, fresh, error.failure, false);
-    } else {
-      if (error.unlisted.length > 0) lane.failures = 0;
-      this.#putBack(lane, fresh);
-    }
+    this.#putBack(lane, fresh);
+    if (error.serverFailure || (error.unlisted.length === 0 && newInCall)) this.#backOff(lane, fresh, error.serverFailure ?? error.failure, false);
+    else if (error.unlisted.length > 0) lane.failures = 0;
   }
 
   /**
-   * Held jobs were tried (`wentThrough`: one of them went through), or `hold` jobs failed for
-   * themselves: those join the held ones, which wait on their own backoff unless one went through.
+   * After a call: `tried`, held jobs went with it, `wentThrough`, one of them went through; `failed`,
+   * jobs of it that failed for now (held ones again, or new ones), held with their failure. Held
+   * jobs wait on their own backoff unless one went through; each failed job is reported once.
    */
-  #heldTried(lane: Lane, wentThrough: boolean, hold: readonly JobState[], error: RblError | undefined): void {
-    lane.held.hold(hold.map((job) => job.id));
-    const failures = lane.held.tried(wentThrough, hold.length > 0);
-    if (failures === undefined || error === undefined) return;
-    const delayMs = this.#retryDelay(failures, error);
-    clearTimeout(lane.heldTimer);
-    lane.heldTimer = undefined;
-    if (!this.#closed) {
-      lane.heldTimer = setTimeout(() => {
-        lane.heldTimer = undefined;
-        lane.held.becameDue();
-        this.#scheduleKick(lane);
-      }, delayMs);
-      lane.heldTimer.unref();
+  #heldTried(lane: Lane, tried: boolean, wentThrough: boolean, failed: readonly { job: JobState; error: RblError }[], serverFailure?: RblError): void {
+    lane.held.hold(failed.map(({ job }) => job.id));
+    const failures = lane.held.afterCall(tried, wentThrough);
+    if (failures !== undefined) {
+      // As long as the API asked, if it did (a Retry-After with the failure of the whole API).
+      const delayMs = this.#retryDelay(failures, serverFailure ?? failed[0]?.error ?? new Error('held'));
+      clearTimeout(lane.heldTimer);
+      lane.heldTimer = undefined;
+      lane.heldDueAt = Date.now() + delayMs;
+      if (!this.#closed) {
+        lane.heldTimer = setTimeout(() => {
+          lane.heldTimer = undefined;
+          lane.held.becameDue();
+          this.#scheduleKick(lane);
+        }, delayMs);
+        lane.heldTimer.unref();
+      }
     }
-    const waiting = lane.held.ids().flatMap((id) => this.#host.pendingJob(id, lane.key) ?? []);
-    this.#host.retryScheduled(lane.key, waiting, error, failures, delayMs);
+    const waitMs = lane.held.due ? 0 : Math.max(0, lane.heldDueAt - Date.now());
+    for (const { job, error } of failed) this.#host.retryScheduled(lane.key, [job], error, Math.max(lane.held.failures, 1), waitMs);
   }
 
   #deadLettered(lane: Lane, job: JobState, error: RblError): void {

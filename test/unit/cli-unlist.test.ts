@@ -128,7 +128,33 @@ describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
       expect(result.stdout).toBe('unlisted 10.64.3.4, 10.64.3.6 from api, zone rbl.example.net (not 10.64.3.5: see the error)\n');
       expect(result.stderr).toMatch(/^rbl-unlist: RBL_HTTP_STATUS: api, zone rbl\.example\.net: api: unexpected status from .*5\.3\.64\.10\.rbl\.example\.net: 500.*this command tried once and queued nothing/);
       const json = await runCliCaptured(['unlist', '--json', '--config', config, '10.64.3.4', '10.64.3.5']);
-      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, results: [{ backend: 'api', ok: false, unlisted: ['10.64.3.4'], error: { code: 'RBL_HTTP_STATUS' } }] });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        ok: false,
+        unlisted: ['10.64.3.4'],
+        results: [{ backend: 'api', ok: false, unlisted: ['10.64.3.4'], failed: [{ address: '10.64.3.5', code: 'RBL_HTTP_STATUS' }], error: { code: 'RBL_HTTP_STATUS' } }],
+      });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('names every failed address with its own failure, and those it did not send', async () => {
+    // 10.64.3.7 is refused (404), 10.64.3.8 fails (500), 10.64.3.9 is taken.
+    const api = await startHttpServer((request) => ({ status: request.url.endsWith('/7.3.64.10.rbl.example.net') ? 404 : request.url.endsWith('/8.3.64.10.rbl.example.net') ? 500 : 204 }));
+    try {
+      const config = join(dir, 'http2.yaml');
+      writeFileSync(
+        config,
+        cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [] }).replace('backends:\n', `backends:\n  - type: http\n    name: api\n    url: "${api.origin}/{zone}/{name}"\n    zones: [rbl.example.net]\n`),
+      );
+      const result = await runCliCaptured(['unlist', '--config', config, '10.64.3.7', '10.64.3.8', '10.64.3.9']);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('unlisted 10.64.3.9 from api, zone rbl.example.net (not 10.64.3.7, 10.64.3.8: see the error)\n');
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines.find((line) => line.includes('7.3.64.10'))).toMatch(/RBL_HTTP_NOT_FOUND.*not found/);
+      expect(lines.find((line) => line.includes('7.3.64.10'))).not.toContain('run it again');
+      expect(lines.find((line) => line.includes('8.3.64.10'))).toMatch(/RBL_HTTP_STATUS.*500.*run it again later$/);
     } finally {
       await api.close();
     }

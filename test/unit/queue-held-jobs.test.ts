@@ -37,7 +37,7 @@ class OneNameFails extends FakeBackend {
     if (failed.length === 0) return;
     const error = this.shape(new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: this.transient }));
     const unlisted = targets.filter((target) => !failed.includes(target));
-    throw new TargetFailures(error, unlisted, new Map(failed.map((target) => [target, error])), false);
+    throw new TargetFailures(error, unlisted, new Map(failed.map((target) => [target, error])), undefined);
   }
 }
 
@@ -239,19 +239,141 @@ describe('held jobs', () => {
   it('go least recently tried first, and wait longer after each try none of them went through', () => {
     const held = new HeldJobs();
     held.hold([1, 2]);
-    expect(held.tried(false, true)).toBe(1);
+    // Held while none was: their first wait starts.
+    expect(held.afterCall(false, false)).toBe(1);
     expect(held.due).toBe(false);
+    // Held meanwhile: it joins the wait as it is.
+    held.hold([3]);
+    expect(held.afterCall(false, false)).toBeUndefined();
     held.becameDue();
-    // 1 failed again (to the back), 2 was not tried.
+    expect(held.due).toBe(true);
+    // 1 failed again (to the back), 2 and 3 were not reached.
     held.hold([1]);
-    expect(held.ids()).toEqual([2, 1]);
-    expect(held.tried(false, true)).toBe(2);
+    expect(held.ids()).toEqual([2, 3, 1]);
+    expect(held.afterCall(true, false)).toBe(2);
     held.becameDue();
     held.forget(2);
-    expect(held.tried(true, false)).toBeUndefined();
+    expect(held.ids()).toEqual([3, 1]);
+    expect(held.afterCall(true, true)).toBeUndefined();
+    expect(held.failures).toBe(0);
     expect(held.due).toBe(true);
-    expect(held.release()).toEqual([1]);
+    held.hold([1]);
+    expect(held.afterCall(true, false)).toBe(1);
+    held.retryNow();
+    expect(held.due).toBe(true);
+    held.forget(3);
+    held.forget(1);
     expect(held.size).toBe(0);
     expect(held.due).toBe(false);
+  });
+});
+
+describe('one name the API answers as a whole API would', () => {
+  it.each([
+    [403, {}, 'a record the token may not change: a dead letter'],
+    [400, { 'Retry-After': '1' }, 'a bad request that also sends Retry-After: a dead letter'],
+    [502, {}, 'a proxy whose upstream crashes on that record: held'],
+  ])('a %i %j for one name only (%s) blocks nothing queued behind it', async (status, headers, why) => {
+    http.server.respondWith((request) => (request.url.endsWith('ip=10.64.9.9') ? { status, headers } : { status: 204 }));
+    const api = http.backend({ url: `${http.server.origin}/v1/{name}?ip={address}` });
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 1000, maxMs: 60_000 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true }).done.catch(() => undefined);
+    const good = Array.from({ length: 20 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    expect(await within(Promise.all(good.map((commit) => commit.done)), 4000)).toBe('settled');
+    expect(store.deadLetterCount()).toBe(why.endsWith('dead letter') ? 1 : 0);
+  });
+
+  it('waits as long as a 429 asked, though a 500 of one name came first in the call', async () => {
+    http.server.respondWith((request) => {
+      if (request.url.endsWith('ip=10.64.9.9')) return { status: 500 };
+      if (request.url.includes('ip=10.64.5.')) return { status: 429, headers: { 'Retry-After': '3' }, delayMs: 50 };
+      return { status: 204 };
+    });
+    const api = http.backend({ url: `${http.server.origin}/v1/{name}?ip={address}` });
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 10, maxMs: 5000 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    const commits = [store.commit({ unlist: unlist('10.64.9.9') }, { trackDelivery: true })];
+    for (let i = 0; i < 3; i++) commits.push(store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    for (let i = 0; i < 10; i++) commits.push(store.commit({ unlist: unlist(`10.64.5.${i}`) }, { trackDelivery: true }));
+    for (const commit of commits) commit.done.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The lane waits for the untried ones, and the held ones (the 429'd among them) as long too.
+    const lanePause = retries().find((event) => event.targets.includes('10.64.5.9'));
+    expect(lanePause).toBeDefined();
+    expect(lanePause!.delayMs).toBeGreaterThanOrEqual(3000);
+    expect(lanePause!.error.message).toContain('429');
+    for (const event of retries()) expect(event.delayMs).toBeGreaterThanOrEqual(2900);
+    // Those under way when the 429 came, no more.
+    expect(http.server.requests.filter((request) => request.url.includes('ip=10.64.5.')).length).toBeLessThanOrEqual(4);
+  });
+
+  it('a reload puts held jobs the API still fails after the new unlists, not before them', async () => {
+    http.server.respondWith((request) => ({ status: request.url.includes('ip=10.64.9.') ? 500 : 204 }));
+    const config = { url: `${http.server.origin}/v1/{name}?ip={address}` };
+    const store = await state.open({ backends: [http.backend(config)], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 1000, maxMs: 60_000 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    const first = Array.from({ length: 8 }, (_, i) => store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }));
+    for (let i = 0; i < 12; i++) store.commit({ unlist: unlist(`10.64.9.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+    await Promise.all(first.map((commit) => commit.done));
+    await waitUntil(() => store.depth() === 12, 3000);
+    // A SIGHUP that changed the backend's timeout: a new Backend, the same API.
+    store.setBackends([http.backend({ ...config, timeoutMs: 3000 })]);
+    const fresh = Array.from({ length: 5 }, (_, i) => store.commit({ unlist: unlist(`10.64.4.${i}`) }, { trackDelivery: true }));
+    expect(await within(Promise.all(fresh.map((commit) => commit.done)), 3000)).toBe('settled');
+  });
+});
+
+/** Fails every name under 10.64.9.0/24 for itself, each with its own error. */
+class SubnetFails extends FakeBackend {
+  override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
+    this.calls.push({ zone, targets: targets.map(formatPrefix) });
+    await new Promise((resolve) => setImmediate(resolve));
+    const failed = targets.filter((target) => formatPrefix(target).startsWith('10.64.9.'));
+    if (failed.length === 0) return;
+    const errorOf = (target: IpPrefix) => new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${formatPrefix(target)}`, { transient: true });
+    throw new TargetFailures(errorOf(failed[0]!), targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, errorOf(target)])), undefined);
+  }
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('held jobs and jobs held after them', () => {
+  it('a held job is tried again after its backoff though other jobs keep being held meanwhile', async () => {
+    const api = new SubnetFails('api', ['rbl.example.net']);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 200 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    store.commit({ unlist: unlist('10.64.9.200') }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => retries().length === 1, 2000);
+    for (let i = 0; i < 37; i++) {
+      store.commit({ unlist: unlist(`10.64.3.${i}`, `10.64.9.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+      await sleep(40);
+    }
+    expect(api.calls.filter((call) => call.targets.includes('10.64.9.200')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a job held later is no try of those held before it, and each is reported with its own failure', async () => {
+    const api = new SubnetFails('api', ['rbl.example.net']);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60_000, maxMs: 60_000 }, concurrency: 1, requestPollMs: 20 });
+    const first = store.commit({ unlist: unlist('10.64.3.1', '10.64.9.1') }, { trackDelivery: true });
+    first.done.catch(() => undefined);
+    await waitUntil(() => retries().length === 1, 2000);
+    store.commit({ unlist: unlist('10.64.3.2', '10.64.9.2') }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => retries().length === 2, 2000);
+    expect(api.calls.filter((call) => call.targets.includes('10.64.9.1'))).toHaveLength(1);
+    expect(store.deliveryAttempts().find((delivery) => delivery.id === Number(first.jobId))).toMatchObject({ attempts: 1, lastError: expect.stringContaining('10.64.9.1') as unknown });
+    expect(retries()[1]!.targets).toEqual(['10.64.3.2', '10.64.9.2']);
+  });
+
+  it('go within a few backoffs though a backlog fills every call', async () => {
+    const api = new SubnetFails('api', ['rbl.example.net']);
+    const slow = api.unlist.bind(api);
+    api.unlist = async (zone, targets) => {
+      await sleep(20);
+      return slow(zone, targets);
+    };
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 200 }, random: () => 1, concurrency: 1, maxTargetsPerCall: 10, requestPollMs: 20 });
+    store.commit({ unlist: unlist('10.64.3.250', '10.64.9.200') }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => retries().length === 1, 2000);
+    for (let i = 0; i < 75; i++) {
+      for (let j = 0; j < 12; j++) store.commit({ unlist: unlist(`10.${65 + (i >> 4)}.${(i & 15) * 16 + (j >> 4)}.${j & 15}`) }, { trackDelivery: true }).done.catch(() => undefined);
+      await sleep(20);
+    }
+    expect(api.calls.filter((call) => call.targets.includes('10.64.9.200')).length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -89,17 +89,18 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
       const requests = genericRequests(config, zone, targets);
       // Targets of requests that failed or were never sent: not unlisted.
       const notUnlisted = new Set<number>();
-      // Targets of requests the API failed for themselves, each with its first failure.
+      // Targets of requests that failed, each with its first failure: the jobs they are in are
+      // held or dead letters, so that a name failing every time is never first of every call.
       const failed = new Map<number, RblError>();
       let firstFailure: RblError | undefined;
-      let serverFailure = false;
+      let serverFailure: RblError | undefined;
       let successes = 0;
       let next = 0;
       const worker = async (): Promise<void> => {
         // Until one request went through, only the first CONCURRENCY are sent: an API that takes
         // none of them may fail every name, and the lane backs off. A failure of the whole API
         // stops the call at once.
-        while (next < requests.length && !serverFailure && (successes > 0 || next < CONCURRENCY)) {
+        while (next < requests.length && serverFailure === undefined && (successes > 0 || next < CONCURRENCY)) {
           const request = requests[next++]!;
           let response: HttpResponse | undefined;
           try {
@@ -109,11 +110,10 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
           } catch (caught) {
             const error = caught instanceof RblError ? caught : new RblError('RBL_HTTP_CONNECTION', `${config.name}: ${String(caught)}`, { transient: true });
             firstFailure ??= error;
-            const itsOwn = response !== undefined && failsForItself(response);
-            if (!itsOwn) serverFailure = true;
+            if (response === undefined || !failsForItself(response)) serverFailure ??= error;
             for (const index of request.targets) {
               notUnlisted.add(index);
-              if (itsOwn && !failed.has(index)) failed.set(index, error);
+              if (!failed.has(index)) failed.set(index, error);
             }
           }
         }
@@ -122,7 +122,6 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
       if (firstFailure === undefined) return;
       for (const request of requests.slice(next)) for (const index of request.targets) notUnlisted.add(index);
       const unlisted = targets.filter((_, index) => !notUnlisted.has(index));
-      if (unlisted.length === 0 && failed.size === 0) throw firstFailure;
       throw new TargetFailures(firstFailure, unlisted, new Map([...failed].map(([index, error]) => [targets[index]!, error])), serverFailure);
     },
 
