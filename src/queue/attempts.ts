@@ -39,7 +39,7 @@ export class DeliveryAttempts {
     this.#byKey.delete(deliveryKey(id, lane));
   }
 
-  /** The view of a delivery; `laneRetryAt` is when its lane, paused by a failure, tries again. */
+  /** The view of a delivery; `laneRetryAt` is when the worker tries it next, if it knows (its lane paused, or it is held). */
   view(id: number, lane: string, laneRetryAt: number | undefined): DeliveryAttempt {
     const known = this.#byKey.get(deliveryKey(id, lane));
     if (!known) return { id, lane, attempts: 0, ...(laneRetryAt === undefined ? {} : { nextTryAt: laneRetryAt }) };

@@ -31,6 +31,8 @@ export interface Lane {
   readonly inFlight: Set<number>;
   /** Calls in flight to the lane's current backend: the slots of `concurrency`, and those a small batch waits for (see #kick). */
   callsToBackend: number;
+  /** Of those, calls of held jobs alone (held-jobs.ts): a small batch does not wait for them. */
+  heldOnlyCalls: number;
   /** Counts the backend replacements, so a call's end is told apart from a call to a former backend. */
   backendGeneration: number;
   failures: number;
@@ -50,5 +52,5 @@ export function waitingJobs(lane: Lane): number {
 }
 
 export function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), heldTimer: undefined, heldDueAt: 0, inFlight: new Set(), callsToBackend: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), heldTimer: undefined, heldDueAt: 0, inFlight: new Set(), callsToBackend: 0, heldOnlyCalls: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }

@@ -334,7 +334,7 @@ class Store implements StateStore {
   deliveryAttempts(): DeliveryAttempt[] {
     const out: DeliveryAttempt[] = [];
     for (const job of this.#state.jobs.values()) {
-      for (const lane of job.pending) out.push(this.#attempts.view(job.id, lane, this.#worker.laneRetryAt(lane)));
+      for (const lane of job.pending) out.push(this.#attempts.view(job.id, lane, this.#worker.nextTryAt(job.id, lane)));
     }
     return out;
   }

@@ -83,6 +83,7 @@ export class DeliveryWorker {
         lane.backend = backend;
         // What the old backend still has in flight holds nothing back: it may be why it was replaced.
         lane.callsToBackend = 0;
+        lane.heldOnlyCalls = 0;
         lane.backendGeneration++;
         // Held for what the old backend did with them: the new one has not tried them yet. They
         // go with its next call, still after the new jobs, which tell whether it takes anything.
@@ -108,6 +109,15 @@ export class DeliveryWorker {
   isInFlight(id: number, lane: string): boolean {
     const target = this.#lanes.get(lane);
     return target !== undefined && (target.inFlight.has(id) || target.held.has(id));
+  }
+
+  /** When the job goes next in the lane (epoch ms): after the lane's pause, and a held job after the held ones' wait; undefined when with the next call. */
+  nextTryAt(id: number, lane: string): number | undefined {
+    const target = this.#lanes.get(lane);
+    if (!target) return undefined;
+    const laneAt = target.timer ? target.retryAt : undefined;
+    if (!target.held.has(id) || target.held.due) return laneAt;
+    return Math.max(target.heldDueAt, laneAt ?? 0);
   }
 
   /** When a lane paused by a transient failure tries again (epoch ms); undefined when it is not paused. */
@@ -167,7 +177,8 @@ export class DeliveryWorker {
       // less waits one round trip and goes out with what comes meanwhile. Under a burst, 70 names an
       // UPDATE cost BIND 22 µs and us 6.8 µs a name, 250 names 20.5 and 3.1 (issue 13); an idle
       // lane still sends each Stop at once.
-      if (lane.callsToBackend > 0 && waitingJobs(lane) < this.#options.maxTargets / 2) return;
+      // A call of held jobs alone is not one to wait for: it may be long, and they failed before.
+      if (lane.callsToBackend - lane.heldOnlyCalls > 0 && waitingJobs(lane) < this.#options.maxTargets / 2) return;
       const jobs = this.#takeBatch(lane);
       if (jobs.length === 0) return;
       this.#call(lane, jobs);
@@ -247,6 +258,8 @@ export class DeliveryWorker {
     const generation = lane.backendGeneration;
     const targets = this.#targetsOf(jobs);
     const held = lane.held.size > 0 ? new Set(jobs.filter((job) => lane.held.has(job.id)).map((job) => job.id)) : undefined;
+    const heldOnly = held !== undefined && held.size === jobs.length;
+    if (heldOnly) lane.heldOnlyCalls++;
     const call = (async () => {
       let error: unknown;
       try {
@@ -254,7 +267,10 @@ export class DeliveryWorker {
       } catch (caught) {
         error = caught;
       }
-      if (lane.backendGeneration === generation) lane.callsToBackend--;
+      if (lane.backendGeneration === generation) {
+        lane.callsToBackend--;
+        if (heldOnly) lane.heldOnlyCalls--;
+      }
       for (const job of jobs) lane.inFlight.delete(job.id);
       if (this.#detached || lane.removed) return;
       if (lane.backend !== backend) {
@@ -312,9 +328,21 @@ export class DeliveryWorker {
     if (hold.length > 0 || held?.size) this.#heldTried(lane, held !== undefined && held.size > 0, done.some((job) => held?.has(job.id)), hold, error.serverFailure);
     const fresh = untried.filter((job) => !lane.held.has(job.id));
     const newInCall = jobs.some((job) => !held?.has(job.id));
-    this.#putBack(lane, fresh);
-    if (error.serverFailure || (error.unlisted.length === 0 && newInCall)) this.#backOff(lane, fresh, error.serverFailure ?? error.failure, false);
-    else if (error.unlisted.length > 0) lane.failures = 0;
+    if (error.serverFailure) {
+      // The whole API failed: what was not tried goes first again, after the lane's backoff.
+      this.#putBack(lane, fresh);
+      this.#backOff(lane, fresh, error.serverFailure, false);
+    } else if (error.unlisted.length === 0 && newInCall) {
+      // Names failing for themselves, none going through: the API may fail every name, or they
+      // were the oldest of the queue (a restart forgot which were held). The tried ones are held
+      // now; the untried go behind what is queued, the newest first (a Stop that came meanwhile
+      // tells best whether the API takes anything), after the first step of the backoff only.
+      lane.queue.push(...fresh.map((job) => job.id).reverse());
+      this.#backOff(lane, fresh, error.failure, false, false);
+    } else {
+      if (error.unlisted.length > 0) lane.failures = 0;
+      this.#putBack(lane, fresh);
+    }
   }
 
   /**
@@ -325,12 +353,14 @@ export class DeliveryWorker {
   #heldTried(lane: Lane, tried: boolean, wentThrough: boolean, failed: readonly { job: JobState; error: RblError }[], serverFailure?: RblError): void {
     lane.held.hold(failed.map(({ job }) => job.id));
     const failures = lane.held.afterCall(tried, wentThrough);
+    let waitMs = lane.held.due ? 0 : Math.max(0, lane.heldDueAt - Date.now());
     if (failures !== undefined) {
       // As long as the API asked, if it did (a Retry-After with the failure of the whole API).
       const delayMs = this.#retryDelay(failures, serverFailure ?? failed[0]?.error ?? new Error('held'));
       clearTimeout(lane.heldTimer);
       lane.heldTimer = undefined;
       lane.heldDueAt = Date.now() + delayMs;
+      waitMs = delayMs;
       if (!this.#closed) {
         lane.heldTimer = setTimeout(() => {
           lane.heldTimer = undefined;
@@ -340,7 +370,6 @@ export class DeliveryWorker {
         lane.heldTimer.unref();
       }
     }
-    const waitMs = lane.held.due ? 0 : Math.max(0, lane.heldDueAt - Date.now());
     for (const { job, error } of failed) this.#host.retryScheduled(lane.key, [job], error, Math.max(lane.held.failures, 1), waitMs);
   }
 
@@ -357,9 +386,9 @@ export class DeliveryWorker {
   }
 
   /** Pauses the lane after a failure (not for a call to a replaced backend) and reports the retry. */
-  #backOff(lane: Lane, jobs: readonly JobState[], error: Error, retired: boolean): void {
-    if (!retired) lane.failures++;
-    const delayMs = retired ? 0 : this.#retryDelay(lane.failures, error);
+  #backOff(lane: Lane, jobs: readonly JobState[], error: Error, retired: boolean, grow = true): void {
+    if (!retired && grow) lane.failures++;
+    const delayMs = retired ? 0 : this.#retryDelay(grow ? lane.failures : 1, error);
     if (!retired && !this.#closed) {
       clearTimeout(lane.timer);
       lane.retryAt = Date.now() + delayMs;

@@ -209,6 +209,24 @@ describe('generic HTTP backend', () => {
     expect([...error.failed.keys()]).toEqual(targets.slice(0, 4));
   });
 
+  it('sends the rest of a batch four at a time once a request went through, though the first ones failed', async () => {
+    // The three failing names answer at once; each good one takes 100 ms.
+    const arrivals: number[] = [];
+    http.server.respondWith((request) => {
+      if (request.url.includes('ip=10.0.9.')) return { status: 500 };
+      arrivals.push(Date.now());
+      return { status: 204, delayMs: 100 };
+    });
+    const targets = [...['10.0.9.1', '10.0.9.2', '10.0.9.3'], ...Array.from({ length: 24 }, (_, i) => `10.0.0.${i}`)].map((text) => parsePrefix(text));
+    const error = (await generic()
+      .unlist('rbl.example.net', targets)
+      .catch((thrown: unknown) => thrown)) as TargetFailures;
+    expect(error.unlisted).toHaveLength(24);
+    // How many good requests were under way together: one at a time, each came after the last was answered.
+    const together = Math.max(...arrivals.map((at) => arrivals.filter((other) => other <= at && other > at - 90).length));
+    expect(together).toBeGreaterThanOrEqual(3);
+  });
+
   it('stops a call at a failure of the whole API, even after names went through, and sends nothing more', async () => {
     let answered = 0;
     http.server.respondWith(() => (answered++ === 0 ? { status: 204 } : { status: 503, headers: { 'Retry-After': '120' } }));

@@ -377,3 +377,74 @@ describe('held jobs and jobs held after them', () => {
     expect(api.calls.filter((call) => call.targets.includes('10.64.9.200')).length).toBeGreaterThanOrEqual(2);
   });
 });
+
+/** 2 ms a name, as an API answering one request per name; the names under 10.64.9.0/24 fail for themselves. */
+class PerNameApi extends FakeBackend {
+  gate: Promise<void> = Promise.resolve();
+  override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
+    this.calls.push({ zone, targets: targets.map(formatPrefix) });
+    await this.gate;
+    await sleep(targets.length * 2);
+    const failed = targets.filter((target) => formatPrefix(target).startsWith('10.64.9.'));
+    if (failed.length === 0) return;
+    const errorOf = (target: IpPrefix) => new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${formatPrefix(target)}`, { transient: true });
+    throw new TargetFailures(errorOf(failed[0]!), targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, errorOf(target)])), undefined);
+  }
+}
+
+describe('held jobs beside new ones', () => {
+  it('a call of held jobs alone, however long, holds back no new Stop', async () => {
+    const api = new PerNameApi('api', ['rbl.example.net']);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 300, maxMs: 300 }, random: () => 1, requestPollMs: 20 });
+    // An Accounting-On of 400 addresses, one of which the API fails.
+    const accountingOn = [...Array.from({ length: 399 }, (_, i) => `10.64.${1 + (i >> 8)}.${i & 255}`), '10.64.9.9'];
+    store.commit({ unlist: unlist(...accountingOn) }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => retries().length === 1, 3000);
+    // Its retry, alone, is under way (some 800 ms).
+    await waitUntil(() => api.calls.length === 2, 3000);
+    const fresh = store.commit({ unlist: unlist('10.64.5.1') }, { trackDelivery: true });
+    expect(await within(fresh.done, 400)).toBe('settled');
+  });
+
+  it('a Stop after a restart goes before the jobs the last run held, which the new run takes for new', async () => {
+    http.server.respondWith((request) => ({ status: request.url.includes('ip=10.64.9.') ? 500 : 204 }));
+    const config = { url: `${http.server.origin}/v1/{name}?ip={address}` };
+    const options = { maxSessionAgeMs: 86_400_000, backoff: { baseMs: 1000, maxMs: 60_000 }, random: () => 1, requestPollMs: 20 };
+    const first = await state.open({ backends: [http.backend(config)], ...options });
+    for (let i = 0; i < 20; i++) {
+      first.commit({ unlist: unlist(`10.64.9.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+      await first.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }).done;
+    }
+    expect(first.depth()).toBe(20);
+    await first.close();
+    const store = await state.open({ backends: [http.backend(config)], ...options });
+    const fresh = store.commit({ unlist: unlist('10.64.5.1') }, { trackDelivery: true });
+    // One call of four old ones, a first-step pause (1 s), then the Stop before the other sixteen.
+    expect(await within(fresh.done, 2500)).toBe('settled');
+  });
+
+  it('queue list shows a held job left out of a call that restarted the held wait with the new wait', async () => {
+    const api = new PerNameApi('api', ['rbl.example.net']);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 1000, maxMs: 4000 }, random: () => 1, concurrency: 1, maxTargetsPerCall: 8, requestPollMs: 20 });
+    // Two held jobs, H1 and H2, from one call.
+    const h1 = store.commit({ unlist: unlist('10.64.9.1') }, { trackDelivery: true });
+    const h2 = store.commit({ unlist: unlist('10.64.9.2') }, { trackDelivery: true });
+    for (const commit of [h1, h2]) commit.done.catch(() => undefined);
+    await store.commit({ unlist: unlist('10.64.0.3') }, { trackDelivery: true }).done;
+    await waitUntil(() => retries().length >= 2, 2000);
+    // A backlog fills the calls: when the wait ends (1 s), a call takes new jobs and H1 alone, its share.
+    let release: () => void = () => undefined;
+    api.gate = new Promise<void>((resolve) => (release = resolve));
+    store.commit({ unlist: unlist('10.64.0.4') }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => api.calls.length === 2, 2000);
+    for (let i = 0; i < 20; i++) store.commit({ unlist: unlist(`10.64.4.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+    await sleep(1100);
+    api.gate = Promise.resolve();
+    release();
+    await waitUntil(() => api.calls.some((call) => call.targets.includes('10.64.9.1') && call.targets.length > 1), 3000);
+    await waitUntil(() => retries().some((event) => event.attempt === 2), 3000);
+    expect(api.calls.filter((call) => call.targets.includes('10.64.9.2'))).toHaveLength(1);
+    const view = store.deliveryAttempts().find((delivery) => delivery.id === Number(h2.jobId))!;
+    expect(view.nextTryAt).toBeGreaterThan(Date.now() + 1000);
+  });
+});

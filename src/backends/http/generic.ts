@@ -96,29 +96,39 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
       let serverFailure: RblError | undefined;
       let successes = 0;
       let next = 0;
-      const worker = async (): Promise<void> => {
-        // Until one request went through, only the first CONCURRENCY are sent: an API that takes
-        // none of them may fail every name, and the lane backs off. A failure of the whole API
-        // stops the call at once.
-        while (next < requests.length && serverFailure === undefined && (successes > 0 || next < CONCURRENCY)) {
-          const request = requests[next++]!;
-          let response: HttpResponse | undefined;
-          try {
-            response = await sendHttpRequest(config.name, request.spec, agents, config.timeoutMs);
-            expectStatus(config.name, request.spec, response, config.successStatus, credentials, 'URL');
-            successes++;
-          } catch (caught) {
-            const error = caught instanceof RblError ? caught : new RblError('RBL_HTTP_CONNECTION', `${config.name}: ${String(caught)}`, { transient: true });
-            firstFailure ??= error;
-            if (response === undefined || !failsForItself(response)) serverFailure ??= error;
-            for (const index of request.targets) {
-              notUnlisted.add(index);
-              if (!failed.has(index)) failed.set(index, error);
-            }
+      const send = async (request: TargetRequest): Promise<void> => {
+        let response: HttpResponse | undefined;
+        try {
+          response = await sendHttpRequest(config.name, request.spec, agents, config.timeoutMs);
+          expectStatus(config.name, request.spec, response, config.successStatus, credentials, 'URL');
+          successes++;
+        } catch (caught) {
+          const error = caught instanceof RblError ? caught : new RblError('RBL_HTTP_CONNECTION', `${config.name}: ${String(caught)}`, { transient: true });
+          firstFailure ??= error;
+          if (response === undefined || !failsForItself(response)) serverFailure ??= error;
+          for (const index of request.targets) {
+            notUnlisted.add(index);
+            if (!failed.has(index)) failed.set(index, error);
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, requests.length) }, worker));
+      // Until one request went through, only the first CONCURRENCY are sent: an API that takes none
+      // of them may fail every name, and the lane backs off. A failure of the whole API stops the
+      // call at once. Each answer lets the next request go, CONCURRENCY at a time.
+      await new Promise<void>((resolve) => {
+        let running = 0;
+        const pump = (): void => {
+          while (running < CONCURRENCY && next < requests.length && serverFailure === undefined && (successes > 0 || next < CONCURRENCY)) {
+            running++;
+            void send(requests[next++]!).finally(() => {
+              running--;
+              pump();
+            });
+          }
+          if (running === 0) resolve();
+        };
+        pump();
+      });
       if (firstFailure === undefined) return;
       for (const request of requests.slice(next)) for (const index of request.targets) notUnlisted.add(index);
       const unlisted = targets.filter((_, index) => !notUnlisted.has(index));
