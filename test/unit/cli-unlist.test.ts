@@ -114,15 +114,18 @@ describe('rbl-unlist unlist against a server that fails', () => {
   });
 });
 
+/** A config whose one backend is a generic HTTP API at `origin`, named api. */
+function apiConfig(name: string, origin: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [] }).replace('backends:\n', `backends:\n  - type: http\n    name: api\n    url: "${origin}/{zone}/{name}"\n    zones: [rbl.example.net]\n`));
+  return file;
+}
+
 describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
   it('says which addresses it unlisted and which not, on stdout, stderr and in --json', async () => {
     const api = await startHttpServer((request) => ({ status: request.url.endsWith('/5.3.64.10.rbl.example.net') ? 500 : 204 }));
     try {
-      const config = join(dir, 'http.yaml');
-      writeFileSync(
-        config,
-        cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [] }).replace('backends:\n', `backends:\n  - type: http\n    name: api\n    url: "${api.origin}/{zone}/{name}"\n    zones: [rbl.example.net]\n`),
-      );
+      const config = apiConfig('http.yaml', api.origin);
       const result = await runCliCaptured(['unlist', '--config', config, '10.64.3.4', '10.64.3.5', '10.64.3.6']);
       expect(result.status).toBe(1);
       expect(result.stdout).toBe('unlisted 10.64.3.4, 10.64.3.6 from api, zone rbl.example.net (not 10.64.3.5: see the error)\n');
@@ -142,11 +145,7 @@ describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
     // 10.64.3.7 is refused (404), 10.64.3.8 fails (500), 10.64.3.9 is taken.
     const api = await startHttpServer((request) => ({ status: request.url.endsWith('/7.3.64.10.rbl.example.net') ? 404 : request.url.endsWith('/8.3.64.10.rbl.example.net') ? 500 : 204 }));
     try {
-      const config = join(dir, 'http2.yaml');
-      writeFileSync(
-        config,
-        cliConfigYaml({ pools: ['10.64.0.0/16'], backends: [] }).replace('backends:\n', `backends:\n  - type: http\n    name: api\n    url: "${api.origin}/{zone}/{name}"\n    zones: [rbl.example.net]\n`),
-      );
+      const config = apiConfig('http2.yaml', api.origin);
       const result = await runCliCaptured(['unlist', '--config', config, '10.64.3.7', '10.64.3.8', '10.64.3.9']);
       expect(result.status).toBe(1);
       expect(result.stdout).toBe('unlisted 10.64.3.9 from api, zone rbl.example.net (not 10.64.3.7, 10.64.3.8: see the error)\n');
