@@ -378,13 +378,14 @@ describe('held jobs and jobs held after them', () => {
   });
 });
 
-/** 2 ms a name, as an API answering one request per name; the names under 10.64.9.0/24 fail for themselves. */
+/** `msPerName` a name, as an API answering one request per name; the names under 10.64.9.0/24 fail for themselves. */
 class PerNameApi extends FakeBackend {
   gate: Promise<void> = Promise.resolve();
+  msPerName = 2;
   override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
     this.calls.push({ zone, targets: targets.map(formatPrefix) });
     await this.gate;
-    await sleep(targets.length * 2);
+    await sleep(targets.length * this.msPerName);
     const failed = targets.filter((target) => formatPrefix(target).startsWith('10.64.9.'));
     if (failed.length === 0) return;
     const errorOf = (target: IpPrefix) => new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${formatPrefix(target)}`, { transient: true });
@@ -395,15 +396,16 @@ class PerNameApi extends FakeBackend {
 describe('held jobs beside new ones', () => {
   it('a call of held jobs alone, however long, holds back no new Stop', async () => {
     const api = new PerNameApi('api', ['rbl.example.net']);
+    api.msPerName = 10;
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 300, maxMs: 300 }, random: () => 1, requestPollMs: 20 });
     // An Accounting-On of 400 addresses, one of which the API fails.
     const accountingOn = [...Array.from({ length: 399 }, (_, i) => `10.64.${1 + (i >> 8)}.${i & 255}`), '10.64.9.9'];
     store.commit({ unlist: unlist(...accountingOn) }, { trackDelivery: true }).done.catch(() => undefined);
-    await waitUntil(() => retries().length === 1, 3000);
-    // Its retry, alone, is under way (some 800 ms).
-    await waitUntil(() => api.calls.length === 2, 3000);
+    await waitUntil(() => retries().length === 1, 8000);
+    // Its retry, alone, is under way (some 4 s).
+    await waitUntil(() => api.calls.length === 2, 8000);
     const fresh = store.commit({ unlist: unlist('10.64.5.1') }, { trackDelivery: true });
-    expect(await within(fresh.done, 400)).toBe('settled');
+    expect(await within(fresh.done, 2000)).toBe('settled');
   });
 
   it('a Stop after a restart goes before the jobs the last run held, which the new run takes for new', async () => {
