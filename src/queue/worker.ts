@@ -172,7 +172,8 @@ export class DeliveryWorker {
     if (this.#closed || lane.removed || lane.timer) return;
     // Calls still under way to a backend a reload replaced hold none of the slots: they wait on
     // another server (up to its timeout), and the new one must not wait for them.
-    while (lane.callsToBackend < this.#options.concurrency) {
+    // A call of held jobs alone takes no slot from new ones: at most one such call is under way.
+    while (lane.callsToBackend - lane.heldOnlyCalls < this.#options.concurrency) {
       // A further call while one is under way only for a backlog of half a batch or more: what is
       // less waits one round trip and goes out with what comes meanwhile. Under a burst, 70 names an
       // UPDATE cost BIND 22 µs and us 6.8 µs a name, 250 names 20.5 and 3.1 (issue 13); an idle
@@ -205,7 +206,7 @@ export class DeliveryWorker {
       for (const target of job.targets) targets.add(target);
     };
     // Held jobs that are due: an eighth of the call (one job at least) is theirs, as a backlog
-    // fills every call; what new jobs leave of it, they may fill too.
+    // fills every call.
     const addHeld = (limit: number): void => {
       if (!lane.held.due) return;
       for (const id of [...lane.held.ids()]) {
@@ -246,7 +247,13 @@ export class DeliveryWorker {
       lane.queue = lane.queue.slice(lane.head);
       lane.head = 0;
     }
-    if (!full) addHeld(this.#options.maxTargets);
+    // With new jobs, held ones keep to their share: a new Stop does not wait for a call full of
+    // names that failed before. Alone, they fill the call, but one such call at a time, which
+    // takes no slot of the new ones (#kick).
+    if (jobs.length === 0) {
+      if (lane.heldOnlyCalls > 0) return [];
+      addHeld(this.#options.maxTargets);
+    }
     // Held jobs go last: the first requests of a call are new ones, which tell whether the API is up.
     return held.length === 0 ? jobs : [...jobs, ...held];
   }
@@ -336,9 +343,10 @@ export class DeliveryWorker {
       // Names failing for themselves, none going through: the API may fail every name, or they
       // were the oldest of the queue (a restart forgot which were held). The tried ones are held
       // now; the untried go behind what is queued, the newest first (a Stop that came meanwhile
-      // tells best whether the API takes anything), after the first step of the backoff only.
+      // tells best whether the API takes anything), after the lane's backoff, which the first
+      // call that goes through ends.
       lane.queue.push(...fresh.map((job) => job.id).reverse());
-      this.#backOff(lane, fresh, error.failure, false, false);
+      this.#backOff(lane, fresh, error.failure, false);
     } else {
       if (error.unlisted.length > 0) lane.failures = 0;
       this.#putBack(lane, fresh);
@@ -386,10 +394,13 @@ export class DeliveryWorker {
   }
 
   /** Pauses the lane after a failure (not for a call to a replaced backend) and reports the retry. */
-  #backOff(lane: Lane, jobs: readonly JobState[], error: Error, retired: boolean, grow = true): void {
-    if (!retired && grow) lane.failures++;
-    const delayMs = retired ? 0 : this.#retryDelay(grow ? lane.failures : 1, error);
-    if (!retired && !this.#closed) {
+  #backOff(lane: Lane, jobs: readonly JobState[], error: Error, retired: boolean): void {
+    if (!retired) lane.failures++;
+    let delayMs = retired ? 0 : this.#retryDelay(lane.failures, error);
+    // A pause under way that ends later stays: another call's failure (a Retry-After) asked for it.
+    if (!retired && lane.timer && lane.retryAt > Date.now() + delayMs) {
+      delayMs = lane.retryAt - Date.now();
+    } else if (!retired && !this.#closed) {
       clearTimeout(lane.timer);
       lane.retryAt = Date.now() + delayMs;
       lane.timer = setTimeout(() => {

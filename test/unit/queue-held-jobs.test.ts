@@ -450,3 +450,70 @@ describe('held jobs beside new ones', () => {
     expect(view.nextTryAt).toBeGreaterThan(Date.now() + 1000);
   });
 });
+
+const status500 = (target: IpPrefix) => new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${formatPrefix(target)}`, { transient: true });
+
+describe('held jobs against a slow or failing API (fourth review)', () => {
+  it('one call of held jobs alone at a time, which takes no slot from a new Stop', async () => {
+    const api = new FakeBackend('api', ['rbl.example.net']);
+    let failAll = true;
+    let msPerName = 0;
+    api.unlist = async (zone, targets) => {
+      api.calls.push({ zone, targets: targets.map(formatPrefix) });
+      await sleep(targets.length * msPerName);
+      if (failAll) throw new TargetFailures(status500(targets[0]!), [], new Map(targets.map((target) => [target, status500(target)])), undefined);
+    };
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 300, maxMs: 300 }, random: () => 1, maxTargetsPerCall: 20, requestPollMs: 20 });
+    for (let i = 0; i < 40; i++) store.commit({ unlist: unlist(`10.64.9.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => new Set(retries().flatMap((event) => event.targets)).size === 40, 3000);
+    // The API recovers, slowly: 2 s a call of 20.
+    failAll = false;
+    msPerName = 100;
+    await waitUntil(() => api.calls.length === 3, 3000);
+    await sleep(100);
+    // One call of held jobs under way, not two.
+    expect(api.calls).toHaveLength(3);
+    const fresh = store.commit({ unlist: unlist('10.64.5.1') }, { trackDelivery: true });
+    expect(await within(fresh.done, 1500)).toBe('settled');
+  });
+
+  it('a call failing after a concurrent 429 does not cut the pause the API asked for', async () => {
+    const api = new FakeBackend('api', ['rbl.example.net']);
+    let call = 0;
+    api.unlist = async (zone, targets) => {
+      api.calls.push({ zone, targets: targets.map(formatPrefix) });
+      const n = call++;
+      if (n === 0) {
+        const busy = new RblError('RBL_HTTP_STATUS', 'api: unexpected status 429', { transient: true, retryAfterMs: 3000 });
+        throw new TargetFailures(busy, [], new Map([[targets[0]!, busy]]), busy);
+      }
+      if (n === 1) {
+        await sleep(50);
+        throw new TargetFailures(status500(targets[0]!), [], new Map(targets.slice(0, 4).map((target) => [target, status500(target)])), undefined);
+      }
+    };
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 10_000 }, random: () => 1, maxTargetsPerCall: 10, requestPollMs: 20 });
+    for (let i = 0; i < 20; i++) store.commit({ unlist: unlist(`10.64.3.${i}`) }, { trackDelivery: true }).done.catch(() => undefined);
+    await waitUntil(() => call >= 2, 2000);
+    await sleep(1000);
+    expect(call).toBe(2);
+    expect(retries().map((event) => event.attempt)).not.toContain(0);
+  });
+
+  it('an API answering 500 to every name gets no more requests than a dead one, give or take', async () => {
+    const count = async (status: number): Promise<number> => {
+      http.server.respondWith(() => ({ status }));
+      const api = http.backend({ url: `${http.server.origin}/v1/{name}?ip={address}` });
+      const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 60_000 }, random: () => 1, maxTargetsPerCall: 20, requestPollMs: 20 });
+      const before = http.server.requests.length;
+      for (let i = 0; i < 1000; i++) store.commit({ unlist: unlist(`10.${64 + (i >> 8)}.3.${i & 255}`) }, { trackDelivery: true }).done.catch(() => undefined);
+      await sleep(3000);
+      const sent = http.server.requests.length - before;
+      await store.close();
+      return sent;
+    };
+    const dead = await count(503);
+    const allFail = await count(500);
+    expect(allFail).toBeLessThanOrEqual(dead * 2);
+  }, 15_000);
+});
