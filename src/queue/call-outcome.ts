@@ -16,8 +16,21 @@ export interface CallOutcome {
   readonly untried: JobState[];
 }
 
-/** Sorts the call's jobs; `texts` maps each prefix the call was given to its target text. */
-export function callOutcome(jobs: readonly JobState[], texts: ReadonlyMap<IpPrefix, string>, error: TargetFailures): CallOutcome {
+/**
+ * Sorts the call's jobs. `targets` are the prefixes the call was given: the jobs' distinct targets
+ * in their order (the worker's #targetsOf), so the n-th new text of the jobs names the n-th prefix.
+ * Only a call that failed in part pays for this pairing, not every call.
+ */
+export function callOutcome(jobs: readonly JobState[], targets: readonly IpPrefix[], error: TargetFailures): CallOutcome {
+  const texts = new Map<IpPrefix, string>();
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    for (const target of job.targets) {
+      if (seen.has(target)) continue;
+      seen.add(target);
+      texts.set(targets[texts.size]!, target);
+    }
+  }
   const unlisted = new Set<string | undefined>(error.unlisted.map((prefix) => texts.get(prefix)));
   const failedBy = new Map<string | undefined, RblError>([...error.failed].map(([prefix, failure]) => [texts.get(prefix), failure]));
   const outcome: CallOutcome = { done: [], failed: [], untried: [] };

@@ -270,7 +270,7 @@ export class DeliveryWorker {
     const call = (async () => {
       let error: unknown;
       try {
-        await backend.unlist(lane.zone, targets.prefixes);
+        await backend.unlist(lane.zone, targets);
       } catch (caught) {
         error = caught;
       }
@@ -324,8 +324,8 @@ export class DeliveryWorker {
    * none of a call with new jobs in it; a call of held jobs alone that went nowhere is their own
    * wait's business.
    */
-  #targetsFailed(lane: Lane, jobs: readonly JobState[], targets: CallTargets, held: ReadonlySet<number> | undefined, error: TargetFailures): void {
-    const { done, failed, untried } = callOutcome(jobs, targets.texts, error);
+  #targetsFailed(lane: Lane, jobs: readonly JobState[], targets: readonly IpPrefix[], held: ReadonlySet<number> | undefined, error: TargetFailures): void {
+    const { done, failed, untried } = callOutcome(jobs, targets, error);
     if (done.length > 0) this.#succeeded(lane, done);
     const hold: { job: JobState; error: RblError }[] = [];
     for (const outcome of failed) {
@@ -447,29 +447,22 @@ export class DeliveryWorker {
     lane.frontHead = 0;
   }
 
-  /** The batch's distinct targets as the prefixes the store carries (none is parsed here), and each one's text. */
-  #targetsOf(jobs: readonly JobState[]): CallTargets {
-    const prefixes: IpPrefix[] = [];
-    const texts = new Map<IpPrefix, string>();
+  /** The batch's distinct targets as the prefixes the store carries; none is parsed here. */
+  #targetsOf(jobs: readonly JobState[]): IpPrefix[] {
+    if (jobs.length === 1) return [...this.#host.targetPrefixes(jobs[0]!)];
     const seen = new Set<string>();
+    const out: IpPrefix[] = [];
     for (const job of jobs) {
-      const jobPrefixes = this.#host.targetPrefixes(job);
+      const prefixes = this.#host.targetPrefixes(job);
       for (let i = 0; i < job.targets.length; i++) {
         const target = job.targets[i]!;
         if (seen.has(target)) continue;
         seen.add(target);
-        prefixes.push(jobPrefixes[i]!);
-        texts.set(jobPrefixes[i]!, target);
+        out.push(prefixes[i]!);
       }
     }
-    return { prefixes, texts };
+    return out;
   }
-}
-
-/** What a call sends: the distinct targets, and each one's text as the jobs carry it. */
-interface CallTargets {
-  readonly prefixes: IpPrefix[];
-  readonly texts: ReadonlyMap<IpPrefix, string>;
 }
 
 function asError(error: unknown): Error {
