@@ -87,8 +87,6 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
 
     async unlist(zone, targets) {
       const requests = genericRequests(config, zone, targets);
-      // Targets of requests that failed or were never sent: not unlisted.
-      const notUnlisted = new Set<number>();
       // Targets of requests that failed, each with its first failure: the jobs they are in are
       // held or dead letters, so that a name failing every time is never first of every call.
       const failed = new Map<number, RblError>();
@@ -106,10 +104,7 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
           const error = caught instanceof RblError ? caught : new RblError('RBL_HTTP_CONNECTION', `${config.name}: ${String(caught)}`, { transient: true });
           firstFailure ??= error;
           if (response === undefined || !failsForItself(response)) serverFailure ??= error;
-          for (const index of request.targets) {
-            notUnlisted.add(index);
-            if (!failed.has(index)) failed.set(index, error);
-          }
+          for (const index of request.targets) if (!failed.has(index)) failed.set(index, error);
         }
       };
       // Until one request went through, only the first CONCURRENCY are sent: an API that takes none
@@ -130,8 +125,9 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
         pump();
       });
       if (firstFailure === undefined) return;
-      for (const request of requests.slice(next)) for (const index of request.targets) notUnlisted.add(index);
-      const unlisted = targets.filter((_, index) => !notUnlisted.has(index));
+      // Not unlisted: the targets of a request that failed or was never sent.
+      const unsent = new Set(requests.slice(next).flatMap((request) => request.targets));
+      const unlisted = targets.filter((_, index) => !failed.has(index) && !unsent.has(index));
       throw new TargetFailures(firstFailure, unlisted, new Map([...failed].map(([index, error]) => [targets[index]!, error])), serverFailure);
     },
 
