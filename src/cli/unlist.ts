@@ -81,7 +81,7 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
       ok: status === 0,
       dryRun,
       // What every zone took: a zone that failed took nothing, or what its result says.
-      unlisted: dryRun ? [] : allowedText.filter((text) => outcomes.every((outcome) => outcome.ok || (outcome.error instanceof TargetFailures && outcome.error.unlisted.some((prefix) => formatPrefix(prefix) === text)))),
+      unlisted: dryRun ? [] : allowedText.filter((text) => outcomes.every((outcome) => outcome.ok || partlyUnlisted(outcome.error).includes(text))),
       refused: refused.map(({ address, error }) => ({ address, ...errorReport(error) })),
       results: outcomes.map((outcome) => ({
         backend: outcome.backend,
@@ -91,7 +91,7 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
         ...(outcome.ok && dryRun ? { update: outcome.value } : {}),
         ...(outcome.ok ? {} : { error: errorReport(outcome.error) }),
         ...(!outcome.ok && outcome.error instanceof TargetFailures
-          ? { unlisted: outcome.error.unlisted.map(formatPrefix), failed: [...outcome.error.failed].map(([prefix, error]) => ({ address: formatPrefix(prefix), ...errorReport(error) })) }
+          ? { unlisted: partlyUnlisted(outcome.error), failed: [...outcome.error.failed].map(([prefix, error]) => ({ address: formatPrefix(prefix), ...errorReport(error) })) }
           : {}),
       })),
     });
@@ -100,8 +100,7 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
 
   for (const outcome of outcomes) {
     if (!outcome.ok) {
-      // An HTTP API that failed some names took the others: those are unlisted.
-      const partly = outcome.error instanceof TargetFailures ? outcome.error.unlisted.map(formatPrefix) : [];
+      const partly = partlyUnlisted(outcome.error);
       if (partly.length > 0) printLine(io, `unlisted ${partly.join(', ')} from ${zoneLabel(outcome)} (not ${allowedText.filter((text) => !partly.includes(text)).join(', ')}: see the error)`);
       continue;
     }
@@ -113,6 +112,11 @@ export async function runUnlist(args: readonly string[], options: UnlistOptions,
     }
   }
   return status;
+}
+
+/** What a zone's failure unlisted all the same: an HTTP API that failed some names took the others. */
+function partlyUnlisted(error: unknown): string[] {
+  return error instanceof TargetFailures ? error.unlisted.map(formatPrefix) : [];
 }
 
 /**
