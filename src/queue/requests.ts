@@ -205,7 +205,7 @@ export class RequestServer {
       // A listing nobody waits for any more is not worth a word.
       if (request?.action === 'list') return;
       const writtenAt = timeOf(stem);
-      this.#notApplied({ request, writtenAt: Number.isNaN(new Date(writtenAt).getTime()) ? undefined : writtenAt });
+      this.#notApplied({ request, writtenAt: Number.isNaN(writtenAt) ? undefined : writtenAt });
     } finally {
       this.#applying.delete(stem);
     }
