@@ -43,25 +43,43 @@ export function executable(name: string): string {
   return path;
 }
 
-/** A port that is free for both TCP and UDP on 127.0.0.1 right now. */
+/*
+ * Ports are handed out below the kernel's ephemeral range (32768-60999 on Linux), never from it: a
+ * port the kernel picked for `listen(0)` and that was closed again can be given at once to another
+ * test's client socket, which then holds it when the service is started on it (EADDRINUSE). Below
+ * that range only freePort itself hands out ports, and each vitest worker has a slice of its own.
+ */
+const FIRST_PORT = 20_000;
+const LAST_PORT = 32_767;
+const WORKER_SLICES = 8;
+const sliceSize = Math.floor((LAST_PORT - FIRST_PORT + 1) / WORKER_SLICES);
+const workerSlice = (Number(process.env.VITEST_POOL_ID ?? process.pid) || 0) % WORKER_SLICES;
+const sliceStart = FIRST_PORT + workerSlice * sliceSize;
+let nextInSlice = Math.floor(Math.random() * sliceSize);
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+/** A port that is free for both TCP and UDP on 127.0.0.1 right now, and that no other test is given. */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+  for (let attempt = 0; attempt < sliceSize; attempt++) {
+    const port = sliceStart + (nextInSlice++ % sliceSize);
+    if ((await tcpFree(port)) && (await udpFree(port))) return port;
   }
-  throw new Error('no free port on 127.0.0.1 after 50 attempts');
+  throw new Error(`no free port on 127.0.0.1 in ${sliceStart}-${sliceStart + sliceSize - 1}`);
 }
 
 /** A new temporary folder and a function that removes it. */
