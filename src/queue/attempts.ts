@@ -39,6 +39,15 @@ export class DeliveryAttempts {
     this.#byKey.delete(deliveryKey(id, lane));
   }
 
+  /** The delivery goes on as job `to`'s in the same lane (the targets a call left of it): its count goes with it. */
+  moved(id: number, lane: string, to: number): void {
+    const key = deliveryKey(id, lane);
+    const known = this.#byKey.get(key);
+    if (!known) return;
+    this.#byKey.delete(key);
+    this.#byKey.set(deliveryKey(to, lane), { ...known, id: to });
+  }
+
   /** The view of a delivery; `laneRetryAt` is when the worker tries it next, if it knows (its lane paused, or it is held). */
   view(id: number, lane: string, laneRetryAt: number | undefined): DeliveryAttempt {
     const known = this.#byKey.get(deliveryKey(id, lane));

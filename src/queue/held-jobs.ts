@@ -56,6 +56,19 @@ export class HeldJobs {
     }
   }
 
+  /**
+   * The job went on as another one, with the targets a call left of it: that one is held in its
+   * place, and the wait and its count go on as they were (forgetting the last held job would start
+   * them afresh).
+   */
+  replace(id: number, by: number): void {
+    if (!this.#ids.delete(id)) return;
+    this.#ids.add(by);
+    const at = this.#order.indexOf(id);
+    if (at === -1) this.#order.push(by);
+    else this.#order[at] = by;
+  }
+
   /** The held jobs in the order they go, the least recently tried first. */
   ids(): readonly number[] {
     // Forgotten ones leave the order lazily: a delivered batch forgets each of its jobs.

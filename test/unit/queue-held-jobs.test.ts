@@ -268,6 +268,26 @@ describe('held jobs', () => {
   });
 });
 
+describe('a held job gone on as a new one', () => {
+  it('has the new one held in its place, the wait and its count unchanged', () => {
+    const held = new HeldJobs();
+    held.hold([1]);
+    expect(held.afterCall(false, false)).toBe(1);
+    held.becameDue();
+    held.hold([1]);
+    expect(held.afterCall(true, false)).toBe(2);
+    // The only held job: forgetting it would start the count afresh.
+    held.replace(1, 7);
+    expect(held.has(1)).toBe(false);
+    expect(held.ids()).toEqual([7]);
+    expect(held.failures).toBe(2);
+    expect(held.due).toBe(false);
+    held.hold([8]);
+    held.replace(7, 9);
+    expect(held.ids()).toEqual([9, 8]);
+  });
+});
+
 describe('one name the API answers as a whole API would', () => {
   it.each([
     [403, {}, 'a record the token may not change: a dead letter'],
