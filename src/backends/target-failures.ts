@@ -4,7 +4,8 @@
  * nothing of the others. Were the whole call retried, that name would hold back every unlist
  * queued behind it, and their addresses would stay listed for the next customers. The worker
  * delivers the jobs whose targets were all unlisted, holds those that failed for themselves
- * (queue/held-jobs.ts), and sends the untried ones again.
+ * (queue/held-jobs.ts), each as a new job of the targets it has left when some were unlisted, and
+ * sends the untried ones again.
  */
 import { RblError } from '../errors.js';
 import type { IpPrefix } from '../net/address.js';

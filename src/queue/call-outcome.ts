@@ -11,8 +11,11 @@ import type { JobState } from './state.js';
 
 export interface CallOutcome {
   readonly done: JobState[];
-  /** Jobs a target of which failed for itself, each with that failure. */
-  readonly failed: { readonly job: JobState; readonly error: RblError }[];
+  /**
+   * Jobs a target of which failed for itself, each with that failure and those of its targets the
+   * call unlisted all the same (none when it was the job's only target).
+   */
+  readonly failed: { readonly job: JobState; readonly error: RblError; readonly unlisted: readonly string[] }[];
   readonly untried: JobState[];
 }
 
@@ -41,7 +44,7 @@ export function callOutcome(jobs: readonly JobState[], targets: readonly IpPrefi
     }
     const own = job.targets.find((target) => failedBy.has(target));
     if (own === undefined) outcome.untried.push(job);
-    else outcome.failed.push({ job, error: failedBy.get(own)! });
+    else outcome.failed.push({ job, error: failedBy.get(own)!, unlisted: job.targets.filter((target) => unlisted.has(target)) });
   }
   return outcome;
 }

@@ -207,6 +207,7 @@ class Store implements StateStore {
         },
         targetPrefixes: (job) => this.#targetPrefixes(job),
         delivered: (lane, jobs) => this.#delivered(lane, jobs),
+        continuedInPart: (lane, parts) => this.#continuedInPart(lane, parts),
         retryScheduled: (lane, jobs, error, attempt, delayMs) => this.#retryScheduled(lane, jobs, error, attempt, delayMs),
         deadLettered: (lane, job, error) => this.#deadLettered(lane, job, error),
       },
@@ -636,6 +637,32 @@ class Store implements StateStore {
     this.#emit({ type: 'delivered', ...splitLane(lane), jobs: jobs.map(jobView), at: Date.now() });
     if (this.#waiters.size > 0) for (const job of jobs) this.#waiters.done(deliveryKey(job.id, lane));
     if (this.#attempts.size > 0) for (const job of jobs) this.#attempts.forget(job.id, lane);
+  }
+
+  /**
+   * Jobs a call unlisted in part: each goes on in the lane as a new job of the targets left, and its
+   * delivery there is settled, as a handover does it, so no record of a new kind. Its other lanes
+   * keep their pending deliveries of the old job. The names unlisted are reported now, once; the
+   * new job's delivery reports the rest. While the journal fails, the jobs stay whole: the state
+   * rebuilt from the disk would not know the new ones, and their waiters would be told done.
+   */
+  #continuedInPart(lane: string, parts: readonly { readonly job: JobState; readonly unlisted: readonly string[] }[]): Map<number, JobState> {
+    const heirs = new Map<number, JobState>();
+    if (this.#failure) return heirs;
+    const settled: Drop[] = [];
+    for (const { job, unlisted } of parts) {
+      if (!job.pending.includes(lane)) continue;
+      const done = new Set(unlisted);
+      const next = this.#continueAsNewJob(job, job.targets.filter((target) => !done.has(target)), [lane]);
+      heirs.set(job.id, this.#state.jobs.get(next)!);
+      settled.push([job.id, lane]);
+      this.#waiters.moved(deliveryKey(job.id, lane), [deliveryKey(next, lane)]);
+      this.#attempts.moved(job.id, lane, next);
+    }
+    // Journaled after the new jobs: a torn write keeps a job, never the drop alone.
+    if (settled.length > 0) this.#record({ t: 'g', d: settled });
+    this.#emit({ type: 'delivered', ...splitLane(lane), jobs: parts.map(({ job, unlisted }) => ({ ...jobView(job), targets: unlisted })), at: Date.now() });
+    return heirs;
   }
 
   /** The job's targets as prefixes: carried from its commit, or parsed once from the journal's text. */

@@ -27,6 +27,12 @@ export interface WorkerHost {
   /** The job's targets as prefixes, in the order of its text targets (never parsed again per call). */
   targetPrefixes(job: JobState): readonly IpPrefix[];
   delivered(lane: string, jobs: readonly JobState[]): void;
+  /**
+   * Jobs a call unlisted in part (`unlisted`; a target of each failed): each goes on in this lane
+   * alone as a new job of its targets left, and the part done is reported delivered. Returns the
+   * new jobs by the old ids; one no longer pending in the lane has none.
+   */
+  continuedInPart(lane: string, parts: readonly { readonly job: JobState; readonly unlisted: readonly string[] }[]): ReadonlyMap<number, JobState>;
   retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void;
   deadLettered(lane: string, job: JobState, error: RblError): void;
 }
@@ -319,7 +325,8 @@ export class DeliveryWorker {
 
   /**
    * A call the backend did in part: the jobs whose targets were all unlisted are delivered, those
-   * that failed are held (or dead letters, refused for good), the untried go again first. The lane
+   * that failed are held (or dead letters, refused for good), as new jobs of their targets left when
+   * some went through, the untried go again first. The lane
    * backs off when the whole API failed (for that failure, with its Retry-After), or when it took
    * none of a call with new jobs in it; a call of held jobs alone that went nowhere is their own
    * wait's business.
@@ -327,10 +334,17 @@ export class DeliveryWorker {
   #targetsFailed(lane: Lane, jobs: readonly JobState[], targets: readonly IpPrefix[], held: ReadonlySet<number> | undefined, error: TargetFailures): void {
     const { done, failed, untried } = callOutcome(jobs, targets, error);
     if (done.length > 0) this.#succeeded(lane, done);
+    // A failed job whose other names went through goes on as a new job of the names left (the
+    // store journals it), held in its place: its retries send those alone.
+    const parts = failed.filter((outcome) => outcome.unlisted.length > 0);
+    const heirs = parts.length > 0 ? this.#host.continuedInPart(lane.key, parts) : undefined;
     const hold: { job: JobState; error: RblError }[] = [];
     for (const outcome of failed) {
-      if (outcome.error.transient) hold.push(outcome);
-      else this.#deadLettered(lane, outcome.job, outcome.error);
+      const heir = heirs?.get(outcome.job.id);
+      if (heir) lane.held.replace(outcome.job.id, heir.id);
+      const job = heir ?? outcome.job;
+      if (outcome.error.transient) hold.push({ job, error: outcome.error });
+      else this.#deadLettered(lane, job, outcome.error);
     }
     if (hold.length > 0 || held?.size) this.#heldTried(lane, held !== undefined && held.size > 0, done.some((job) => held?.has(job.id)), hold, error.serverFailure);
     const fresh = untried.filter((job) => !lane.held.has(job.id));
