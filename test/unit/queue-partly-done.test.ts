@@ -45,15 +45,16 @@ const unlistedAddresses = (): string[] =>
   state.events.flatMap((event) => (event.type === 'delivered' ? event.jobs.flatMap((job) => job.targets) : []));
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 
-/** Fails `BAD` for itself, as the generic HTTP backend reports it, and takes the other names. */
+/** Fails the names in `failing` (`BAD` at first) for themselves, as the generic HTTP backend reports it, and takes the others. */
 class OneNameFails extends FakeBackend {
   transient = true;
+  readonly failing = new Set([BAD]);
   override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
     this.calls.push({ zone, targets: targets.map(formatPrefix) });
     await new Promise((resolve) => setImmediate(resolve));
-    const failed = targets.filter((target) => formatPrefix(target) === BAD);
+    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)));
     if (failed.length === 0) return;
-    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${BAD}`, { transient: this.transient });
+    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: this.transient });
     throw new TargetFailures(error, targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, error])), undefined);
   }
 }
@@ -114,6 +115,32 @@ describe('a job the API did in part', () => {
     expect(lines.filter((line) => line.msg === 'unlisted').flatMap((line) => line.addresses).sort()).toEqual([...GOOD, BAD].sort());
     const counted = (await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'rbl_unlist_backend_unlists_total')!;
     expect(counted.values.find((sample) => sample.labels.outcome === 'success')?.value).toBe(3);
+  });
+
+  it('goes on again as a new job when a held one does in part, its wait and attempts counting on', async () => {
+    const api = new OneNameFails('api', [ZONE]);
+    const other = '10.64.9.8';
+    api.failing.add(other);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 30, maxMs: 1000 }, random: () => 1, concurrency: 1, requestPollMs: 20 });
+    const commit = store.commit({ unlist: unlist(GOOD[0]!, other, BAD) }, { trackDelivery: true });
+    await waitUntil(() => retries().length === 2, 3000);
+    // Held as [other, BAD]; now the API takes `other`.
+    api.failing.delete(other);
+    await waitUntil(() => unlistedAddresses().includes(other), 3000);
+    await waitUntil(() => retries().length === 4, 5000);
+    expect(retries().map((event) => [event.targets, event.attempt])).toEqual([
+      [[other, BAD], 1],
+      [[other, BAD], 2],
+      [[BAD], 3],
+      [[BAD], 4],
+    ]);
+    expect(retries()[3]!.delayMs).toBeGreaterThanOrEqual(240);
+    expect(store.deliveryAttempts()).toEqual([expect.objectContaining({ attempts: 4 })]);
+    expect(api.calls.flatMap((call) => call.targets).filter((target) => target === GOOD[0])).toHaveLength(1);
+    api.failing.clear();
+    await commit.done;
+    expect(unlistedAddresses().sort()).toEqual([GOOD[0]!, other, BAD].sort());
+    expect(store.depth()).toBe(0);
   });
 
   it('dead-letters only the name refused for good, the others of its job unlisted', async () => {
