@@ -130,13 +130,22 @@ export class AddressHistory {
   noteDelivery(job: UnlistJob, delivery: DeliveryOutcome): void {
     const slots = this.#slots;
     const jobId = Number(job.id);
+    const { reason } = job;
     for (const target of job.targets) {
       const known = slots.find(target);
       const slot = this.#touch(target, known);
-      if (slots.jobId[slot] !== jobId) {
+      // A job that continues another (handed over, narrowed to the pools, or left of a call an HTTP
+      // API did in part) has a new id but the same request: its outcomes join the other lanes'.
+      const sameUnlist =
+        slots.jobId[slot] === jobId ||
+        (slots.jobCreatedAt[slot] === job.createdAt &&
+          slots.reasonEvent[slot] === reason.event &&
+          slots.reasonNas[slot] === reason.nas &&
+          slots.reasonSessionId[slot] === reason.sessionId &&
+          slots.reasonClient[slot] === reason.client);
+      if (!sameUnlist) {
         slots.jobId[slot] = jobId;
         slots.jobCreatedAt[slot] = job.createdAt;
-        const { reason } = job;
         slots.reasonEvent[slot] = reason.event;
         slots.reasonClient[slot] = reason.client;
         slots.reasonNas[slot] = reason.nas;
@@ -144,6 +153,7 @@ export class AddressHistory {
         slots.deliveries[slot] = delivery;
         continue;
       }
+      slots.jobId[slot] = jobId;
       const earlier = slots.deliveries[slot];
       const sameLane = (other: DeliveryOutcome): boolean => other.backend === delivery.backend && other.zone === delivery.zone;
       if (earlier === undefined || (!Array.isArray(earlier) && sameLane(earlier))) slots.deliveries[slot] = delivery;

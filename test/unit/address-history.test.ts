@@ -44,6 +44,18 @@ describe('the address history', () => {
     expect(history.lastUnlist('10.64.0.1')).toMatchObject({ job: '2', requestedAt: 9000, deliveries: [{ zone: 'a.test', outcome: 'unlisted', latencyMs: 100 }] });
   });
 
+  it('keeps the other lanes\' outcomes when the unlist goes on as a new job of the same request, and names the new job', () => {
+    const history = new AddressHistory();
+    history.noteDelivery(job('1', ['10.64.0.1', '10.64.0.2'], 5000), { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 6000, endedAt: 6000 });
+    history.noteDelivery(job('1', ['10.64.0.1', '10.64.0.2'], 5000), { backend: 'api', zone: 'a.test', outcome: 'retrying', at: 6100, endedAt: 6100, attempt: 1 });
+    // The API lane went on as job 7 with the address it failed (same request: time and reason).
+    history.noteDelivery(job('7', ['10.64.0.2'], 5000), { backend: 'api', zone: 'a.test', outcome: 'unlisted', at: 9000, endedAt: 9000 });
+    expect(history.lastUnlist('10.64.0.2')).toMatchObject({ job: '7', deliveries: [{ backend: 'bind', outcome: 'unlisted' }, { backend: 'api', outcome: 'unlisted', latencyMs: 4000 }] });
+    // A new request for the address at the same moment but from another session is another unlist.
+    history.noteDelivery({ ...job('8', ['10.64.0.2'], 5000), reason: { event: 'stop', client: 'nas1', nas: '192.0.2.1', sessionId: 's2' } }, { backend: 'api', zone: 'a.test', outcome: 'unlisted', at: 9500, endedAt: 9500 });
+    expect(history.lastUnlist('10.64.0.2')).toMatchObject({ job: '8', deliveries: [{ backend: 'api', outcome: 'unlisted' }] });
+  });
+
   it("gives each job of one call its own latency, from the job's creation to the call's end", () => {
     const history = new AddressHistory();
     const outcome = { backend: 'bind', zone: 'a.test', outcome: 'unlisted', at: 8000, endedAt: 7900 } as const;
