@@ -12,7 +12,18 @@ export type QueueEvent =
    * One call unlisted these jobs' targets in one backend and zone, at `at` (epoch ms): one event per
    * call, not per job, so a batch of 500 costs one event. A job's latency is `at - job.createdAt`.
    */
-  | { readonly type: 'delivered'; readonly backend: string; readonly zone: string; readonly jobs: readonly UnlistJob[]; readonly at: number }
+  | {
+      readonly type: 'delivered';
+      readonly backend: string;
+      readonly zone: string;
+      readonly jobs: readonly UnlistJob[];
+      readonly at: number;
+      /**
+       * The jobs' targets here are the part a call did of each; the rest goes on as new jobs of the
+       * same request, whose delivery reports the unlist latency (observed once per backend and zone).
+       */
+      readonly partial?: true;
+    }
   /** A batch failed transiently; the lane waits delayMs and tries again (attempt counts the lane's consecutive failures). */
   | {
       readonly type: 'retry-scheduled';

@@ -22,7 +22,7 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         let targets = 0;
         for (const job of event.jobs) {
           targets += job.targets.length;
-          metrics.unlistLatencySeconds.observe((event.at - job.createdAt) / 1000);
+          if (!event.partial) metrics.unlistLatencySeconds.observe((event.at - job.createdAt) / 1000);
         }
         metrics.unlists.inc({ backend: event.backend, outcome: 'success' }, targets);
         writeUnlisted(event.backend, event.zone, event.jobs, event.at);

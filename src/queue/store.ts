@@ -163,6 +163,18 @@ function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[
   return out;
 }
 
+/** For each covering delivery, the commit's targets it covers (undefined when none: the common case). */
+function mergedTargets(covering: readonly string[], targets: readonly string[]): Map<string, string[]> | undefined {
+  if (covering.length === 0) return undefined;
+  const merged = new Map<string, string[]>();
+  for (let i = 0; i < covering.length; i++) {
+    const own = merged.get(covering[i]!);
+    if (own) own.push(targets[i]!);
+    else merged.set(covering[i]!, [targets[i]!]);
+  }
+  return merged;
+}
+
 class Store implements StateStore {
   readonly #options: StateStoreOptions;
   #maxSessionAgeMs: number;
@@ -173,6 +185,12 @@ class Store implements StateStore {
   readonly #worker: DeliveryWorker;
   readonly #waiters = new DeliveryWaiters();
   readonly #attempts = new DeliveryAttempts();
+  /**
+   * Deliveries of jobs that continue others (handover, pool narrowing, a call done in part) whose
+   * waiters were moved there, each to the delivery they came from, until the new job's record is on
+   * disk: a rebuild after that write failed knows no such job, and gives the waiters back.
+   */
+  readonly #movedBeforeDurable = new Map<string, string>();
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
@@ -246,6 +264,8 @@ class Store implements StateStore {
     let job: JobRow | undefined;
     let prefixes: CanonicalPrefix[] | undefined;
     const covering: string[] = [];
+    // The target each covering delivery is waited on for, side by side with `covering`.
+    const coveringTargets: string[] = [];
     if (change.unlist && change.unlist.targets.length > 0) {
       // A canonical prefix is trusted as made at decode (issue 11); only text is parsed. Lists made
       // by map are their exact length: a Stop's job keeps them until it is delivered.
@@ -263,7 +283,10 @@ class Store implements StateStore {
           some?.push(lane);
           continue;
         }
-        for (const id of cover) covering.push(deliveryKey(id, lane));
+        for (let t = 0; t < cover.length; t++) {
+          covering.push(deliveryKey(cover[t]!, lane));
+          coveringTargets.push(targets[t]!);
+        }
         some ??= laneKeys.slice(0, i);
       }
       const lanes = some ?? laneKeys;
@@ -306,7 +329,7 @@ class Store implements StateStore {
       const deliveries = new Set(covering);
       for (const row of jobs) for (const lane of row.p) deliveries.add(deliveryKey(row.i, lane));
       if (deliveries.size > 0) {
-        done = Promise.all([recorded, this.#waiters.wait(deliveries)]).then(() => undefined);
+        done = Promise.all([recorded, this.#waiters.wait(deliveries, mergedTargets(covering, coveringTargets))]).then(() => undefined);
         done.catch(() => undefined);
       }
     }
@@ -507,17 +530,21 @@ class Store implements StateStore {
 
   /** Waiters of deliveries the rebuilt state no longer holds as pending: durably delivered, or dead. */
   #settleAfterRebuild(): void {
-    for (const key of this.#waiters.keys()) {
-      const cut = key.indexOf(' ');
-      const id = Number(key.slice(0, cut));
-      const lane = key.slice(cut + 1);
-      const job = this.#state.jobs.get(id);
+    const jobOf = (key: string): JobState | undefined => this.#state.jobs.get(Number(key.slice(0, key.indexOf(' '))));
+    for (const moved of this.#waiters.keys()) {
+      // Waiters moved to a job whose record never reached the disk wait again where they came from.
+      let key = moved;
+      for (let from = this.#movedBeforeDurable.get(key); from !== undefined && !jobOf(key); from = this.#movedBeforeDurable.get(key)) key = from;
+      if (key !== moved) this.#waiters.moved(moved, [key]);
+      const lane = key.slice(key.indexOf(' ') + 1);
+      const job = jobOf(key);
       if (job?.pending.includes(lane)) continue;
       const dead = job?.dead.find((letter) => letter.lane === lane);
       // A delivery of a change that never reached the disk is gone too; that commit's `recorded` failed.
       if (dead) this.#waiters.failed(key, new RblError(dead.code as ErrorCode, dead.message));
       else this.#waiters.done(key);
     }
+    this.#movedBeforeDurable.clear();
     this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);
   }
 
@@ -544,7 +571,7 @@ class Store implements StateStore {
           settled.push([id, lane]);
           const { zone } = splitLane(lane);
           const heirs = to.filter((heir) => splitLane(heir).zone === zone);
-          this.#waiters.moved(
+          this.#moveToContinuation(
             deliveryKey(id, lane),
             heirs.map((heir) => deliveryKey(next, heir)),
           );
@@ -588,7 +615,7 @@ class Store implements StateStore {
     for (const { id, targets, lanes } of narrowed) {
       const next = this.#continueAsNewJob(this.#state.jobs.get(id)!, targets, lanes);
       for (const lane of lanes) {
-        this.#waiters.moved(deliveryKey(id, lane), [deliveryKey(next, lane)]);
+        this.#moveToContinuation(deliveryKey(id, lane), [deliveryKey(next, lane)]);
         settled.push([id, lane]);
       }
     }
@@ -609,6 +636,22 @@ class Store implements StateStore {
     this.#record({ t: 'c', j: row });
     for (const lane of lanes) this.#worker.enqueue(row.i, lane);
     return row.i;
+  }
+
+  /**
+   * The waiters of delivery `from` wait for the deliveries of the job that continues it (just
+   * journaled); with `unlisted`, the targets `from` unlisted, those merged in for those alone are done.
+   */
+  #moveToContinuation(from: string, to: readonly string[], unlisted?: ReadonlySet<string>): void {
+    if (this.#waiters.size === 0) return;
+    if (unlisted) this.#waiters.continued(from, to[0]!, unlisted);
+    else this.#waiters.moved(from, to);
+    for (const key of to) this.#movedBeforeDurable.set(key, from);
+    const forget = (): void => {
+      for (const key of to) if (this.#movedBeforeDurable.get(key) === from) this.#movedBeforeDurable.delete(key);
+    };
+    // A failed write is the rebuild's business: it reads the map, then clears it.
+    this.#journal.written().then(forget, () => undefined);
   }
 
   /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */
@@ -656,12 +699,12 @@ class Store implements StateStore {
       const next = this.#continueAsNewJob(job, job.targets.filter((target) => !done.has(target)), [lane]);
       heirs.set(job.id, this.#state.jobs.get(next)!);
       settled.push([job.id, lane]);
-      this.#waiters.moved(deliveryKey(job.id, lane), [deliveryKey(next, lane)]);
+      this.#moveToContinuation(deliveryKey(job.id, lane), [deliveryKey(next, lane)], done);
       this.#attempts.moved(job.id, lane, next);
     }
     // Journaled after the new jobs: a torn write keeps a job, never the drop alone.
     if (settled.length > 0) this.#record({ t: 'g', d: settled });
-    this.#emit({ type: 'delivered', ...splitLane(lane), jobs: parts.map(({ job, unlisted }) => ({ ...jobView(job), targets: unlisted })), at: Date.now() });
+    this.#emit({ type: 'delivered', ...splitLane(lane), jobs: parts.map(({ job, unlisted }) => ({ ...jobView(job), targets: unlisted })), at: Date.now(), partial: true });
     return heirs;
   }
 

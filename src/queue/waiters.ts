@@ -14,6 +14,11 @@ export function deliveryKey(id: number, lane: string): string {
 
 interface Waiter {
   readonly remaining: Set<string>;
+  /**
+   * For a delivery of another commit's job that this one merged into, the targets it waits there
+   * for (its own); a delivery not here counts with all its targets.
+   */
+  readonly merged: Map<string, readonly string[]> | undefined;
   settled: boolean;
   resolve(): void;
   reject(error: RblError): void;
@@ -24,10 +29,13 @@ export class DeliveryWaiters {
   /** A waiter per acknowledgement that waits: a RenewingMap, as they come and go with every Stop (issue 13). */
   readonly #byDelivery: Map<string, Set<Waiter>> = new RenewingMap();
 
-  /** Resolves once every delivery in `keys` is done; at once when there are none. */
-  wait(keys: Iterable<string>): Promise<void> {
+  /**
+   * Resolves once every delivery in `keys` is done; at once when there are none. `merged` names,
+   * for the deliveries of other jobs the commit merged into, which of their targets are its own.
+   */
+  wait(keys: Iterable<string>, merged?: Map<string, readonly string[]>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { remaining: new Set(keys), settled: false, resolve, reject };
+      const waiter: Waiter = { remaining: new Set(keys), merged, settled: false, resolve, reject };
       if (waiter.remaining.size === 0) return resolve();
       for (const key of waiter.remaining) this.#add(key, waiter);
     });
@@ -50,6 +58,29 @@ export class DeliveryWaiters {
       if (waiter.settled) continue;
       waiter.settled = true;
       waiter.reject(error);
+    }
+  }
+
+  /**
+   * The delivery unlisted `unlisted` and goes on as `to` with its other targets (a call an HTTP API
+   * did in part): a waiter merged into it for targets all unlisted is done with it, the others
+   * wait for `to`, a merged one for its own targets left.
+   */
+  continued(key: string, to: string, unlisted: ReadonlySet<string>): void {
+    for (const waiter of this.#take(key)) {
+      waiter.remaining.delete(key);
+      const own = waiter.merged?.get(key)?.filter((target) => !unlisted.has(target));
+      waiter.merged?.delete(key);
+      if (own?.length === 0) {
+        if (waiter.remaining.size === 0 && !waiter.settled) {
+          waiter.settled = true;
+          waiter.resolve();
+        }
+        continue;
+      }
+      if (own) waiter.merged!.set(to, own);
+      waiter.remaining.add(to);
+      this.#add(to, waiter);
     }
   }
 

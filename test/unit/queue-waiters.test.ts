@@ -43,4 +43,24 @@ describe('delivery waiters', () => {
     waiters.done(deliveryKey(6, 'a'));
     expect(await settled(waiting)).toBe('resolved');
   });
+
+  it('of a delivery done in part, lets a commit merged in for unlisted targets go, and moves the others to the job that goes on', async () => {
+    const waiters = new DeliveryWaiters();
+    const job = deliveryKey(1, 'api');
+    const own = waiters.wait([job]);
+    const mergedDone = waiters.wait([job, deliveryKey(9, 'dns')], new Map([[job, ['10.0.0.1']]]));
+    const mergedLeft = waiters.wait([job], new Map([[job, ['10.0.0.1', '10.0.0.2']]]));
+    waiters.continued(job, deliveryKey(4, 'api'), new Set(['10.0.0.1', '10.0.0.3']));
+    waiters.done(deliveryKey(9, 'dns'));
+    expect(await settled(mergedDone)).toBe('resolved');
+    expect(await settled(own)).toBe('pending');
+    expect(await settled(mergedLeft)).toBe('pending');
+    // The job that goes on is done in part again: the merged commit's 10.0.0.2 among it this time.
+    waiters.continued(deliveryKey(4, 'api'), deliveryKey(5, 'api'), new Set(['10.0.0.2']));
+    expect(await settled(mergedLeft)).toBe('resolved');
+    expect(await settled(own)).toBe('pending');
+    waiters.done(deliveryKey(5, 'api'));
+    expect(await settled(own)).toBe('resolved');
+    expect(waiters.keys()).toEqual([]);
+  });
 });
