@@ -181,6 +181,21 @@ describe('zones too long for a DNSBL name', () => {
     expect(error.code).toBe('RBL_CONFIG_INVALID');
     expect(error.message).toContain(`backends.1.url: the zone it ends in, "${zone}" is too long`);
   });
+
+  it('refuses a PowerDNS API URL that names no zone (ending in /zones, or a {zone} template) when no zones are listed, and takes it with zones', () => {
+    writeFileSync(join(dir, 'pdns.key'), 'secret-api-key\n', { mode: 0o600 });
+    for (const [url, says] of [
+      ['http://127.0.0.1:8081/api/v1/servers/localhost/zones', 'ending in /zones'],
+      ['http://127.0.0.1:8081/api/v1/servers/localhost/zones/', 'ending in /zones'],
+      ['http://127.0.0.1:8081/api/v1/servers/localhost/zones/{zone}', 'with {zone}'],
+    ] as const) {
+      const error = failure(`${minimal}  - type: http\n    preset: powerdns\n    url: ${url}\n    api_key_file: pdns.key\n`);
+      expect(error.code).toBe('RBL_CONFIG_INVALID');
+      expect(error.message).toContain(`backends.1.zones: list at least one zone: the url (${says}) names none`);
+      const listed = parse(`${minimal}  - type: http\n    preset: powerdns\n    url: ${url}\n    api_key_file: pdns.key\n    zones: [rbl.example.net]\n`);
+      expect(listed.backends[1]!.zones).toEqual(['rbl.example.net']);
+    }
+  });
 });
 
 describe('config errors an operator can act on', () => {

@@ -31,9 +31,12 @@ export function resolveHttpConfig(raw: RawHttpBackend, context: BackendResolveCo
   const url = checkedUrl(raw.url, `${path}: ${key}.url`);
   const powerDns = raw.preset === 'powerdns';
   // The PowerDNS API URL ends in the zone: .../zones/rbl.example.net.
-  const urlZone = powerDns && zones.length === 0
-    ? decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '').toLowerCase().replace(/\.$/, '')
-    : undefined;
+  const lastSegment = url.pathname.split('/').filter(Boolean).pop() ?? '';
+  // ".../zones" and a {zone} template name no zone: the zones are the listed ones (powerDnsZoneUrl).
+  if (powerDns && zones.length === 0 && (lastSegment === 'zones' || raw.url.includes('{zone}'))) {
+    throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: list at least one zone: the url (${lastSegment === 'zones' ? 'ending in /zones' : 'with {zone}'}) names none`);
+  }
+  const urlZone = powerDns && zones.length === 0 ? decodeURIComponent(lastSegment).toLowerCase().replace(/\.$/, '') : undefined;
   const presetZones = urlZone === undefined ? zones : [urlZone];
   if (presetZones.length === 0 || presetZones[0] === '') throw new RblError('RBL_CONFIG_INVALID', `${path}: ${key}.zones: list at least one zone`);
   // The zone taken from the API URL is held to what a listed zone is.
