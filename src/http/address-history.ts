@@ -134,16 +134,7 @@ export class AddressHistory {
     for (const target of job.targets) {
       const known = slots.find(target);
       const slot = this.#touch(target, known);
-      // A job that continues another (handed over, narrowed to the pools, or left of a call an HTTP
-      // API did in part) has a new id but the same request: its outcomes join the other lanes'.
-      const sameUnlist =
-        slots.jobId[slot] === jobId ||
-        (slots.jobCreatedAt[slot] === job.createdAt &&
-          slots.reasonEvent[slot] === reason.event &&
-          slots.reasonNas[slot] === reason.nas &&
-          slots.reasonSessionId[slot] === reason.sessionId &&
-          slots.reasonClient[slot] === reason.client);
-      if (!sameUnlist) {
+      if (!this.#sameUnlist(slot, job)) {
         slots.jobId[slot] = jobId;
         slots.jobCreatedAt[slot] = job.createdAt;
         slots.reasonEvent[slot] = reason.event;
@@ -164,6 +155,40 @@ export class AddressHistory {
         else earlier[index] = delivery;
       }
     }
+  }
+
+  /**
+   * The job's delivery in a backend and zone left with the backend (handed over to those that serve
+   * the zone now, or dropped as they have it already): its outcome there is no longer the address's.
+   */
+  forgetDelivery(job: UnlistJob, backend: string, zone: string): void {
+    const slots = this.#slots;
+    for (const target of job.targets) {
+      const slot = slots.find(target);
+      if (slot < 0 || !this.#sameUnlist(slot, job)) continue;
+      const earlier = slots.deliveries[slot];
+      const other = (delivery: DeliveryOutcome): boolean => delivery.backend !== backend || delivery.zone !== zone;
+      if (Array.isArray(earlier)) slots.deliveries[slot] = earlier.filter(other);
+      else if (earlier !== undefined && !other(earlier)) slots.deliveries[slot] = undefined;
+    }
+  }
+
+  /**
+   * Whether the slot's last unlist is the job's request. A job that continues another (handed over,
+   * narrowed to the pools, or left of a call an HTTP API did in part) has a new id but the same
+   * request time and reason: its outcomes join the other lanes'.
+   */
+  #sameUnlist(slot: number, job: UnlistJob): boolean {
+    const slots = this.#slots;
+    const { reason } = job;
+    return (
+      slots.jobId[slot] === Number(job.id) ||
+      (slots.jobCreatedAt[slot] === job.createdAt &&
+        slots.reasonEvent[slot] === reason.event &&
+        slots.reasonNas[slot] === reason.nas &&
+        slots.reasonSessionId[slot] === reason.sessionId &&
+        slots.reasonClient[slot] === reason.client)
+    );
   }
 
   /** The last event seen naming the address, if the history still holds it. */

@@ -103,7 +103,7 @@ export const METRIC_HELP = {
   rbl_unlist_unlist_latency_seconds: {
     type: 'histogram',
     labels: [],
-    help: 'Time from receiving an event to its addresses being unlisted, observed once per backend and zone',
+    help: 'Time from receiving an event to its addresses being unlisted, observed once per backend and zone, once all of them are unlisted there',
   },
   rbl_unlist_queue_depth: {
     type: 'gauge',

@@ -101,6 +101,10 @@ export class OperatorView {
           message: event.error.message,
         });
         break;
+      case 'delivery-handed-over':
+      case 'delivery-dropped':
+        for (const job of event.jobs) this.history.forgetDelivery(job, event.backend, event.zone);
+        break;
       case 'delivery-unserved':
         for (const job of event.jobs) {
           this.history.noteDelivery(job, {

@@ -163,9 +163,8 @@ function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[
   return out;
 }
 
-/** For each covering delivery, the commit's targets it covers (undefined when none: the common case). */
-function mergedTargets(covering: readonly string[], targets: readonly string[]): Map<string, string[]> | undefined {
-  if (covering.length === 0) return undefined;
+/** For each covering delivery, the commit's targets it covers. */
+function mergedTargets(covering: readonly string[], targets: readonly string[]): Map<string, readonly string[]> {
   const merged = new Map<string, string[]>();
   for (let i = 0; i < covering.length; i++) {
     const own = merged.get(covering[i]!);
@@ -185,12 +184,6 @@ class Store implements StateStore {
   readonly #worker: DeliveryWorker;
   readonly #waiters = new DeliveryWaiters();
   readonly #attempts = new DeliveryAttempts();
-  /**
-   * Deliveries of jobs that continue others (handover, pool narrowing, a call done in part) whose
-   * waiters were moved there, each to the delivery they came from, until the new job's record is on
-   * disk: a rebuild after that write failed knows no such job, and gives the waiters back.
-   */
-  readonly #movedBeforeDurable = new Map<string, string>();
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
@@ -326,10 +319,10 @@ class Store implements StateStore {
     }
     let done = recorded;
     if (options.trackDelivery !== false) {
-      const deliveries = new Set(covering);
-      for (const row of jobs) for (const lane of row.p) deliveries.add(deliveryKey(row.i, lane));
+      const deliveries = mergedTargets(covering, coveringTargets);
+      for (const row of jobs) for (const lane of row.p) deliveries.set(deliveryKey(row.i, lane), row.t);
       if (deliveries.size > 0) {
-        done = Promise.all([recorded, this.#waiters.wait(deliveries, mergedTargets(covering, coveringTargets))]).then(() => undefined);
+        done = Promise.all([recorded, this.#waiters.wait(deliveries)]).then(() => undefined);
         done.catch(() => undefined);
       }
     }
@@ -514,13 +507,14 @@ class Store implements StateStore {
       return;
     }
     const downMs = Date.now() - this.#failure.since;
+    const durableSeq = durable.state.nextSeq;
     // Job ids are never reused: a call still in flight reports the ids it was given.
     durable.state.nextSeq = Math.max(durable.state.nextSeq, this.#state.nextSeq);
     this.#state = durable.state;
     this.#journal = durable.journal;
     this.#failure = undefined;
     this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
-    this.#settleAfterRebuild();
+    this.#settleAfterRebuild(durableSeq);
     this.#handOverRemovedLanes();
     // What the pools allow now: a narrowing done while the journal failed never reached the disk.
     this.#narrowToPools();
@@ -528,23 +522,21 @@ class Store implements StateStore {
     this.#emit({ type: 'journal-writable', downMs, pending: this.#state.pendingCount });
   }
 
-  /** Waiters of deliveries the rebuilt state no longer holds as pending: durably delivered, or dead. */
-  #settleAfterRebuild(): void {
-    const jobOf = (key: string): JobState | undefined => this.#state.jobs.get(Number(key.slice(0, key.indexOf(' '))));
-    for (const moved of this.#waiters.keys()) {
-      // Waiters moved to a job whose record never reached the disk wait again where they came from.
-      let key = moved;
-      for (let from = this.#movedBeforeDurable.get(key); from !== undefined && !jobOf(key); from = this.#movedBeforeDurable.get(key)) key = from;
-      if (key !== moved) this.#waiters.moved(moved, [key]);
-      const lane = key.slice(key.indexOf(' ') + 1);
-      const job = jobOf(key);
-      if (job?.pending.includes(lane)) continue;
+  /**
+   * Waiters of deliveries the rebuilt state no longer holds as pending: durably delivered, or dead;
+   * those of jobs numbered from `durableSeq` on never reached the disk.
+   */
+  #settleAfterRebuild(durableSeq: number): void {
+    this.#waiters.rebuilt((key) => {
+      const cut = key.indexOf(' ');
+      const id = Number(key.slice(0, cut));
+      const lane = key.slice(cut + 1);
+      if (id >= durableSeq) return 'lost';
+      const job = this.#state.jobs.get(id);
+      if (job?.pending.includes(lane)) return 'pending';
       const dead = job?.dead.find((letter) => letter.lane === lane);
-      // A delivery of a change that never reached the disk is gone too; that commit's `recorded` failed.
-      if (dead) this.#waiters.failed(key, new RblError(dead.code as ErrorCode, dead.message));
-      else this.#waiters.done(key);
-    }
-    this.#movedBeforeDurable.clear();
+      return dead ? new RblError(dead.code as ErrorCode, dead.message) : 'done';
+    });
     this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);
   }
 
@@ -614,8 +606,9 @@ class Store implements StateStore {
     const settled: Drop[] = [...drops];
     for (const { id, targets, lanes } of narrowed) {
       const next = this.#continueAsNewJob(this.#state.jobs.get(id)!, targets, lanes);
+      const kept = new Set(targets);
       for (const lane of lanes) {
-        this.#moveToContinuation(deliveryKey(id, lane), [deliveryKey(next, lane)]);
+        this.#moveToContinuation(deliveryKey(id, lane), [deliveryKey(next, lane)], kept);
         settled.push([id, lane]);
       }
     }
@@ -639,19 +632,13 @@ class Store implements StateStore {
   }
 
   /**
-   * The waiters of delivery `from` wait for the deliveries of the job that continues it (just
-   * journaled); with `unlisted`, the targets `from` unlisted, those merged in for those alone are done.
+   * The waiters of delivery `from` wait for the deliveries `to` of the job that continues it (just
+   * journaled); with `left`, the targets it goes on with, those waiting for none of them are done.
    */
-  #moveToContinuation(from: string, to: readonly string[], unlisted?: ReadonlySet<string>): void {
+  #moveToContinuation(from: string, to: readonly string[], left?: ReadonlySet<string>): void {
     if (this.#waiters.size === 0) return;
-    if (unlisted) this.#waiters.continued(from, to[0]!, unlisted);
+    if (left) this.#waiters.continued(from, to, left);
     else this.#waiters.moved(from, to);
-    for (const key of to) this.#movedBeforeDurable.set(key, from);
-    const forget = (): void => {
-      for (const key of to) if (this.#movedBeforeDurable.get(key) === from) this.#movedBeforeDurable.delete(key);
-    };
-    // A failed write is the rebuild's business: it reads the map, then clears it.
-    this.#journal.written().then(forget, () => undefined);
   }
 
   /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */
@@ -687,7 +674,7 @@ class Store implements StateStore {
    * delivery there is settled, as a handover does it, so no record of a new kind. Its other lanes
    * keep their pending deliveries of the old job. The names unlisted are reported now, once; the
    * new job's delivery reports the rest. While the journal fails, the jobs stay whole: the state
-   * rebuilt from the disk would not know the new ones, and their waiters would be told done.
+   * rebuilt from the disk will not know new ones.
    */
   #continuedInPart(lane: string, parts: readonly { readonly job: JobState; readonly unlisted: readonly string[] }[]): Map<number, JobState> {
     const heirs = new Map<number, JobState>();
@@ -696,10 +683,11 @@ class Store implements StateStore {
     for (const { job, unlisted } of parts) {
       if (!job.pending.includes(lane)) continue;
       const done = new Set(unlisted);
-      const next = this.#continueAsNewJob(job, job.targets.filter((target) => !done.has(target)), [lane]);
+      const left = job.targets.filter((target) => !done.has(target));
+      const next = this.#continueAsNewJob(job, left, [lane]);
       heirs.set(job.id, this.#state.jobs.get(next)!);
       settled.push([job.id, lane]);
-      this.#moveToContinuation(deliveryKey(job.id, lane), [deliveryKey(next, lane)], done);
+      this.#moveToContinuation(deliveryKey(job.id, lane), [deliveryKey(next, lane)], new Set(left));
       this.#attempts.moved(job.id, lane, next);
     }
     // Journaled after the new jobs: a torn write keeps a job, never the drop alone.

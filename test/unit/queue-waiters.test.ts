@@ -4,7 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
-import { deliveryKey, DeliveryWaiters } from '../../src/queue/waiters.js';
+import { deliveryKey, DeliveryWaiters, type RebuiltDelivery } from '../../src/queue/waiters.js';
+
+/** Waits on each delivery for one target of its own. */
+const on = (keys: readonly string[]): Map<string, readonly string[]> => new Map(keys.map((key) => [key, ['10.0.0.1']]));
 
 const settled = async (promise: Promise<void>): Promise<string> => {
   const state = await Promise.race([promise.then(() => 'resolved', (error: Error) => `rejected ${error.message}`), new Promise<string>((resolve) => setImmediate(() => resolve('pending')))]);
@@ -13,12 +16,12 @@ const settled = async (promise: Promise<void>): Promise<string> => {
 
 describe('delivery waiters', () => {
   it('answers at once when there is nothing to wait for', async () => {
-    expect(await settled(new DeliveryWaiters().wait([]))).toBe('resolved');
+    expect(await settled(new DeliveryWaiters().wait(new Map()))).toBe('resolved');
   });
 
   it('answers once every delivery it waits on is done, and not before', async () => {
     const waiters = new DeliveryWaiters();
-    const waiting = waiters.wait([deliveryKey(1, 'a'), deliveryKey(1, 'b')]);
+    const waiting = waiters.wait(on([deliveryKey(1, 'a'), deliveryKey(1, 'b')]));
     waiters.done(deliveryKey(1, 'a'));
     expect(await settled(waiting)).toBe('pending');
     waiters.done(deliveryKey(1, 'b'));
@@ -28,14 +31,14 @@ describe('delivery waiters', () => {
 
   it('fails with the dead letter of any delivery it waits on', async () => {
     const waiters = new DeliveryWaiters();
-    const waiting = waiters.wait([deliveryKey(1, 'a'), deliveryKey(2, 'a')]);
+    const waiting = waiters.wait(on([deliveryKey(1, 'a'), deliveryKey(2, 'a')]));
     waiters.failed(deliveryKey(2, 'a'), new RblError('RBL_DNS_REFUSED', 'refused'));
     expect(await settled(waiting)).toBe('rejected refused');
   });
 
   it('follows a delivery merged into newer ones, and is answered when those are done', async () => {
     const waiters = new DeliveryWaiters();
-    const waiting = waiters.wait([deliveryKey(1, 'a')]);
+    const waiting = waiters.wait(on([deliveryKey(1, 'a')]));
     waiters.moved(deliveryKey(1, 'a'), [deliveryKey(5, 'a'), deliveryKey(6, 'a')]);
     waiters.done(deliveryKey(1, 'a'));
     waiters.done(deliveryKey(5, 'a'));
@@ -44,23 +47,57 @@ describe('delivery waiters', () => {
     expect(await settled(waiting)).toBe('resolved');
   });
 
-  it('of a delivery done in part, lets a commit merged in for unlisted targets go, and moves the others to the job that goes on', async () => {
+  it('of a delivery done in part, lets a commit merged in for targets not left go, and moves the others to the job that goes on', async () => {
     const waiters = new DeliveryWaiters();
     const job = deliveryKey(1, 'api');
-    const own = waiters.wait([job]);
-    const mergedDone = waiters.wait([job, deliveryKey(9, 'dns')], new Map([[job, ['10.0.0.1']]]));
-    const mergedLeft = waiters.wait([job], new Map([[job, ['10.0.0.1', '10.0.0.2']]]));
-    waiters.continued(job, deliveryKey(4, 'api'), new Set(['10.0.0.1', '10.0.0.3']));
+    const own = waiters.wait(new Map([[job, ['10.0.0.1', '10.0.0.2', '10.0.0.3']]]));
+    const mergedDone = waiters.wait(new Map([[job, ['10.0.0.1']], [deliveryKey(9, 'dns'), ['10.0.0.1']]]));
+    const mergedLeft = waiters.wait(new Map([[job, ['10.0.0.1', '10.0.0.2']]]));
+    waiters.continued(job, [deliveryKey(4, 'api')], new Set(['10.0.0.2', '10.0.0.3']));
     waiters.done(deliveryKey(9, 'dns'));
     expect(await settled(mergedDone)).toBe('resolved');
     expect(await settled(own)).toBe('pending');
     expect(await settled(mergedLeft)).toBe('pending');
-    // The job that goes on is done in part again: the merged commit's 10.0.0.2 among it this time.
-    waiters.continued(deliveryKey(4, 'api'), deliveryKey(5, 'api'), new Set(['10.0.0.2']));
+    // The job that goes on is done in part again, 10.0.0.2 unlisted this time.
+    waiters.continued(deliveryKey(4, 'api'), [deliveryKey(5, 'api')], new Set(['10.0.0.3']));
     expect(await settled(mergedLeft)).toBe('resolved');
     expect(await settled(own)).toBe('pending');
     waiters.done(deliveryKey(5, 'api'));
     expect(await settled(own)).toBe('resolved');
     expect(waiters.keys()).toEqual([]);
+  });
+
+  it('keeps its own targets through a move, so a job it was moved to and then done in part lets it go', async () => {
+    const waiters = new DeliveryWaiters();
+    const stop = waiters.wait(new Map([[deliveryKey(1, 'api'), ['10.0.0.1']]]));
+    waiters.moved(deliveryKey(1, 'api'), [deliveryKey(2, 'api')]);
+    waiters.continued(deliveryKey(2, 'api'), [deliveryKey(3, 'api')], new Set(['10.0.0.2']));
+    expect(await settled(stop)).toBe('resolved');
+  });
+
+  it('after a rebuild, waits again where it came from when the job it was moved to never reached the disk, and fails or ends as the rebuilt state says', async () => {
+    const waiters = new DeliveryWaiters();
+    const moved = waiters.wait(new Map([[deliveryKey(1, 'api'), ['10.0.0.1']]]));
+    const other = waiters.wait(new Map([[deliveryKey(2, 'api'), ['10.0.0.2']]]));
+    const own = waiters.wait(new Map([[deliveryKey(7, 'api'), ['10.0.0.7']]]));
+    const dead = waiters.wait(new Map([[deliveryKey(3, 'api'), ['10.0.0.3']]]));
+    // Jobs 1 and 2 are superseded by job 5, which continues as 6; neither 5 nor 6 reached the disk.
+    waiters.moved(deliveryKey(1, 'api'), [deliveryKey(5, 'api')]);
+    waiters.moved(deliveryKey(2, 'api'), [deliveryKey(5, 'api')]);
+    waiters.continued(deliveryKey(5, 'api'), [deliveryKey(6, 'api')], new Set(['10.0.0.1', '10.0.0.2']));
+    const state: Record<string, RebuiltDelivery> = {
+      [deliveryKey(1, 'api')]: 'pending',
+      [deliveryKey(2, 'api')]: 'done',
+      [deliveryKey(3, 'api')]: new RblError('RBL_DNS_REFUSED', 'refused'),
+    };
+    waiters.rebuilt((key) => state[key] ?? 'lost');
+    expect(await settled(other)).toBe('resolved');
+    expect(await settled(own)).toBe('resolved');
+    expect(await settled(dead)).toBe('rejected refused');
+    expect(await settled(moved)).toBe('pending');
+    // Back on job 1, not on job 2: each waiter walks its own trail.
+    expect(waiters.keys()).toEqual([deliveryKey(1, 'api')]);
+    waiters.done(deliveryKey(1, 'api'));
+    expect(await settled(moved)).toBe('resolved');
   });
 });
