@@ -28,8 +28,8 @@ import { Journal, readJournal, stateError, syncFolder } from './journal.js';
 import { acquireLock, removeLeftoverLockFiles, type StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { RequestServer, type AdminReply, type AdminRequest } from './requests.js';
-import { laneChanges, type Drop } from './handover.js';
-import { narrowToPools, type MayUnlist } from './pool-narrowing.js';
+import { JobContinuations, type PartDone } from './continuations.js';
+import type { MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
 import { coveringJob, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
@@ -45,7 +45,6 @@ import {
   type JobRow,
   type JobState,
   type JournalRecord,
-  type UnlistJob,
 } from './state.js';
 import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
@@ -142,15 +141,6 @@ function lockLostError(file: string): RblError {
   );
 }
 
-/** A journaled target as a prefix, or undefined where its text does not parse (a damaged journal): then no pool holds it. */
-function parseTargetOrNone(target: string): IpPrefix | undefined {
-  try {
-    return parsePrefix(target);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
 function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[] {
   const seen = new Set<string>();
@@ -184,6 +174,16 @@ class Store implements StateStore {
   readonly #worker: DeliveryWorker;
   readonly #waiters = new DeliveryWaiters();
   readonly #attempts = new DeliveryAttempts();
+  readonly #continuations = new JobContinuations({
+    state: () => this.#state,
+    record: (record) => this.#record(record),
+    enqueue: (id, lane) => void this.#worker.enqueue(id, lane),
+    laneKeys: () => this.#worker.laneKeys(),
+    recordDeadLetter: (lane, job, error, at) => this.#recordDeadLetter(lane, job, error, at),
+    emit: (event) => this.#emit(event),
+    waiters: this.#waiters,
+    attempts: this.#attempts,
+  });
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
@@ -544,156 +544,12 @@ class Store implements StateStore {
     for (const job of this.#state.jobs.values()) for (const lane of job.pending) this.#worker.enqueue(job.id, lane);
   }
 
-  /**
-   * Pending deliveries of lanes no longer configured go to the lanes that serve their zone now
-   * (handover.ts), with an event per lane that left; those of a zone nobody serves become dead
-   * letters; those every serving lane has already are dropped.
-   */
-  #handOverRemovedLanes(): void {
-    const { handOvers, drops, unserved } = laneChanges(this.#state.jobs.values(), this.#worker.laneKeys());
-    if (handOvers.length > 0) {
-      const handed = new Map<string, { to: Set<string>; jobs: UnlistJob[] }>();
-      const settled: [number, string][] = [];
-      for (const { id, from, to } of handOvers) {
-        const job = this.#state.jobs.get(id)!;
-        // Journaled before the old deliveries are dropped: a torn write keeps the new job, never the drop alone.
-        const next = this.#continueAsNewJob(job, [...job.targets], [...to]);
-        const view = jobView(this.#state.jobs.get(next)!);
-        for (const lane of from) {
-          settled.push([id, lane]);
-          const { zone } = splitLane(lane);
-          const heirs = to.filter((heir) => splitLane(heir).zone === zone);
-          this.#moveToContinuation(
-            deliveryKey(id, lane),
-            heirs.map((heir) => deliveryKey(next, heir)),
-          );
-          const entry = handed.get(lane) ?? { to: new Set<string>(), jobs: [] };
-          for (const heir of heirs) entry.to.add(splitLane(heir).backend);
-          entry.jobs.push(view);
-          handed.set(lane, entry);
-        }
-      }
-      this.#record({ t: 'g', d: settled });
-      for (const [lane, { to, jobs }] of handed) this.#emit({ type: 'delivery-handed-over', ...splitLane(lane), to: [...to], jobs });
-    }
-    if (drops.length > 0) {
-      // Viewed before the record applies: a job with nothing left pending is gone after it.
-      const dropped = new Map<string, UnlistJob[]>();
-      for (const [id, lane] of drops) {
-        const job = this.#state.jobs.get(id);
-        if (!job) continue;
-        const jobs = dropped.get(lane) ?? [];
-        jobs.push(jobView(job));
-        dropped.set(lane, jobs);
-      }
-      this.#record({ t: 'g', d: drops });
-      for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
-      for (const [lane, jobs] of dropped) this.#emit({ type: 'delivery-dropped', ...splitLane(lane), jobs, why: 'backend-removed' });
-    }
-    if (unserved.length > 0) this.#deadLetterUnserved(unserved);
-  }
-
-  /**
-   * Pending unlists of targets the pools no longer allow (pool-narrowing.ts): dropped, or the job
-   * goes on as a new one with the targets still allowed; one event for all.
-   */
-  #narrowToPools(): void {
-    if (!this.#mayUnlist || this.#closing || this.#failure) return;
-    // Parsed for the judgement only: the prefixes a job keeps (sendPrefixes) are for the jobs about
-    // to be sent, not the whole backlog.
-    const { narrowed, drops, refused } = narrowToPools(this.#state.jobs.values(), this.#mayUnlist, (job) => job.sendPrefixes ?? job.targets.map(parseTargetOrNone));
-    if (narrowed.length === 0 && drops.length === 0) return;
-    const settled: Drop[] = [...drops];
-    for (const { id, targets, lanes } of narrowed) {
-      const next = this.#continueAsNewJob(this.#state.jobs.get(id)!, targets, lanes);
-      const kept = new Set(targets);
-      for (const lane of lanes) {
-        this.#moveToContinuation(deliveryKey(id, lane), [deliveryKey(next, lane)], kept);
-        settled.push([id, lane]);
-      }
-    }
-    // Journaled after the new jobs, as a handover is: a torn write keeps a job, never the drop alone.
-    this.#record({ t: 'g', d: settled });
-    for (const [id, lane] of settled) this.#attempts.forget(id, lane);
-    for (const [id, lane] of drops) this.#waiters.done(deliveryKey(id, lane));
-    this.#emit({ type: 'pending-outside-pools', targets: refused, jobs: narrowed.length + new Set(drops.map(([id]) => id)).size });
-  }
-
-  /**
-   * Journals a new job that continues `job` (its reason and time) with these targets in these
-   * lanes, and queues it; returns its id. The caller journals the drop of the old deliveries after
-   * it, so a torn write keeps a job, never the drop alone (handover, pool narrowing).
-   */
-  #continueAsNewJob(job: JobState, targets: string[], lanes: string[]): number {
-    const row: JobRow = { i: this.#state.nextSeq, t: targets, r: job.reason, a: job.createdAt, p: lanes };
-    this.#record({ t: 'c', j: row });
-    for (const lane of lanes) this.#worker.enqueue(row.i, lane);
-    return row.i;
-  }
-
-  /**
-   * The waiters of delivery `from` wait for the deliveries `to` of the job that continues it (just
-   * journaled); with `left`, the targets it goes on with, those waiting for none of them are done.
-   */
-  #moveToContinuation(from: string, to: readonly string[], left?: ReadonlySet<string>): void {
-    if (this.#waiters.size === 0) return;
-    if (left) this.#waiters.continued(from, to, left);
-    else this.#waiters.moved(from, to);
-  }
-
-  /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */
-  #deadLetterUnserved(unserved: readonly Drop[]): void {
-    const now = Date.now();
-    const byLane = new Map<string, JobState[]>();
-    for (const [id, lane] of unserved) {
-      const job = this.#state.jobs.get(id);
-      if (!job) continue;
-      const jobs = byLane.get(lane) ?? [];
-      jobs.push(job);
-      byLane.set(lane, jobs);
-    }
-    for (const [lane, jobs] of byLane) {
-      const { backend, zone } = splitLane(lane);
-      const error = new RblError('RBL_BACKEND_REMOVED', `no backend in the config serves zone ${zone} any more (${backend} left the config)`);
-      const views = jobs.map(jobView);
-      for (const job of jobs) this.#recordDeadLetter(lane, job, error, now);
-      this.#emit({ type: 'delivery-unserved', backend, zone, jobs: views, error });
-    }
-  }
-
   /** One record and one event for the whole call; then the waiters, since the delivery is recorded. */
   #delivered(lane: string, jobs: readonly JobState[]): void {
     this.#record({ t: 'd', l: lane, i: jobs.map((job) => job.id) });
     this.#emit({ type: 'delivered', ...splitLane(lane), jobs: jobs.map(jobView), at: Date.now() });
     if (this.#waiters.size > 0) for (const job of jobs) this.#waiters.done(deliveryKey(job.id, lane));
     if (this.#attempts.size > 0) for (const job of jobs) this.#attempts.forget(job.id, lane);
-  }
-
-  /**
-   * Jobs a call unlisted in part: each goes on in the lane as a new job of the targets left, and its
-   * delivery there is settled, as a handover does it, so no record of a new kind. Its other lanes
-   * keep their pending deliveries of the old job. The names unlisted are reported now, once; the
-   * new job's delivery reports the rest. While the journal fails, the jobs stay whole: the state
-   * rebuilt from the disk will not know new ones.
-   */
-  #continuedInPart(lane: string, parts: readonly { readonly job: JobState; readonly unlisted: readonly string[] }[]): Map<number, JobState> {
-    const heirs = new Map<number, JobState>();
-    if (this.#failure) return heirs;
-    const settled: Drop[] = [];
-    for (const { job, unlisted } of parts) {
-      if (!job.pending.includes(lane)) continue;
-      const done = new Set(unlisted);
-      const left = job.targets.filter((target) => !done.has(target));
-      const next = this.#continueAsNewJob(job, left, [lane]);
-      heirs.set(job.id, this.#state.jobs.get(next)!);
-      settled.push([job.id, lane]);
-      this.#moveToContinuation(deliveryKey(job.id, lane), [deliveryKey(next, lane)], new Set(left));
-      this.#attempts.moved(job.id, lane, next);
-    }
-    // Journaled after the new jobs: a torn write keeps a job, never the drop alone.
-    if (settled.length > 0) this.#record({ t: 'g', d: settled });
-    this.#emit({ type: 'delivered', ...splitLane(lane), jobs: parts.map(({ job, unlisted }) => ({ ...jobView(job), targets: unlisted })), at: Date.now(), partial: true });
-    return heirs;
   }
 
   /** The job's targets as prefixes: carried from its commit, or parsed once from the journal's text. */
@@ -752,6 +608,21 @@ class Store implements StateStore {
     job.sendPrefixes = undefined;
     this.#waiters.failed(deliveryKey(job.id, lane), error);
     this.#attempts.forget(job.id, lane);
+  }
+
+  /** The guards of a narrowing: nothing while closing or while the journal fails (the rebuild narrows again). */
+  #narrowToPools(): void {
+    if (!this.#mayUnlist || this.#closing || this.#failure) return;
+    this.#continuations.narrowToPools(this.#mayUnlist);
+  }
+
+  #handOverRemovedLanes(): void {
+    this.#continuations.handOverRemovedLanes();
+  }
+
+  /** While the journal fails, the jobs stay whole: the state rebuilt from the disk would not know new ones. */
+  #continuedInPart(lane: string, parts: readonly PartDone[]): Map<number, JobState> {
+    return this.#failure ? new Map() : this.#continuations.continuedInPart(lane, parts);
   }
 
   /** Applies and journals a record nobody waits on; a write failure fails the journal, and the state is rebuilt. */
