@@ -63,10 +63,8 @@ export class JobContinuations {
           settled.push([id, lane]);
           const { zone } = splitLane(lane);
           const heirs = to.filter((heir) => splitLane(heir).zone === zone);
-          this.#moveToContinuation(
-            deliveryKey(id, lane),
-            heirs.map((heir) => deliveryKey(next, heir)),
-          );
+          const all = new Set(job.targets);
+          this.#moveToContinuation(deliveryKey(id, lane), new Map(heirs.map((heir) => [deliveryKey(next, heir), all])));
           const entry = handed.get(lane) ?? { to: new Set<string>(), jobs: [] };
           for (const heir of heirs) entry.to.add(splitLane(heir).backend);
           entry.jobs.push(view);
@@ -108,7 +106,7 @@ export class JobContinuations {
       const next = this.#continueAsNewJob(state.jobs.get(id)!, targets, lanes);
       const kept = new Set(targets);
       for (const lane of lanes) {
-        this.#moveToContinuation(deliveryKey(id, lane), [deliveryKey(next, lane)], kept);
+        this.#moveToContinuation(deliveryKey(id, lane), new Map([[deliveryKey(next, lane), kept]]));
         settled.push([id, lane]);
       }
     }
@@ -135,7 +133,7 @@ export class JobContinuations {
       const next = this.#continueAsNewJob(job, left, [lane]);
       heirs.set(job.id, this.#host.state().jobs.get(next)!);
       settled.push([job.id, lane]);
-      this.#moveToContinuation(deliveryKey(job.id, lane), [deliveryKey(next, lane)], new Set(left));
+      this.#moveToContinuation(deliveryKey(job.id, lane), new Map([[deliveryKey(next, lane), new Set(left)]]));
       this.#host.attempts.moved(job.id, lane, next);
     }
     // Journaled after the new jobs: a torn write keeps a job, never the drop alone.
@@ -156,14 +154,9 @@ export class JobContinuations {
     return row.i;
   }
 
-  /**
-   * The waiters of delivery `from` wait for the deliveries `to` of the job that continues it (just
-   * journaled); with `left`, the targets it goes on with, those waiting for none of them are done.
-   */
-  #moveToContinuation(from: string, to: readonly string[], left?: ReadonlySet<string>): void {
-    if (this.#host.waiters.size === 0) return;
-    if (left) this.#host.waiters.continued(from, to, left);
-    else this.#host.waiters.moved(from, to);
+  /** The waiters of delivery `from` wait for the deliveries of the job that continues it (just journaled), each holding these targets of it. */
+  #moveToContinuation(from: string, to: ReadonlyMap<string, ReadonlySet<string>>): void {
+    if (this.#host.waiters.size > 0) this.#host.waiters.moved(from, to);
   }
 
   /** Keeps the deliveries of zones no backend serves as dead letters, one event per lane. */

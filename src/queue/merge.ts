@@ -16,10 +16,10 @@ export function coveringJob(state: QueueState, lane: string, target: string, inF
   return best;
 }
 
-/** A delivery that newer ones take over: its job id and the delivery keys that cover its targets. */
+/** A delivery that newer ones take over: its job id and the delivery keys that cover its targets, each with those it covers. */
 export interface Superseded {
   readonly id: number;
-  readonly by: readonly string[];
+  readonly by: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Of `jobs`, pending in `lane`, those whose every target has a newer pending delivery in the lane. */
@@ -27,7 +27,7 @@ export function supersededDeliveries(state: QueueState, lane: string, jobs: read
   const out: Superseded[] = [];
   for (const job of jobs) {
     if (!job.pending.includes(lane)) continue;
-    const by = new Set<string>();
+    const by = new Map<string, Set<string>>();
     let covered = true;
     for (const target of job.targets) {
       let newest = -1;
@@ -36,9 +36,12 @@ export function supersededDeliveries(state: QueueState, lane: string, jobs: read
         covered = false;
         break;
       }
-      by.add(deliveryKey(newest, lane));
+      const key = deliveryKey(newest, lane);
+      const targets = by.get(key);
+      if (targets) targets.add(target);
+      else by.set(key, new Set([target]));
     }
-    if (covered) out.push({ id: job.id, by: [...by] });
+    if (covered) out.push({ id: job.id, by });
   }
   return out;
 }

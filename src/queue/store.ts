@@ -527,16 +527,24 @@ class Store implements StateStore {
    * those of jobs numbered from `durableSeq` on never reached the disk.
    */
   #settleAfterRebuild(durableSeq: number): void {
-    this.#waiters.rebuilt((key) => {
-      const cut = key.indexOf(' ');
-      const id = Number(key.slice(0, cut));
-      const lane = key.slice(cut + 1);
-      if (id >= durableSeq) return 'lost';
-      const job = this.#state.jobs.get(id);
-      if (job?.pending.includes(lane)) return 'pending';
-      const dead = job?.dead.find((letter) => letter.lane === lane);
-      return dead ? new RblError(dead.code as ErrorCode, dead.message) : 'done';
-    });
+    const laneOf = (key: string): string => key.slice(key.indexOf(' ') + 1);
+    this.#waiters.rebuilt(
+      (key) => {
+        const id = Number(key.slice(0, key.indexOf(' ')));
+        const lane = laneOf(key);
+        if (id >= durableSeq) return 'lost';
+        const job = this.#state.jobs.get(id);
+        if (job?.pending.includes(lane)) return 'pending';
+        const dead = job?.dead.find((letter) => letter.lane === lane);
+        return dead ? new RblError(dead.code as ErrorCode, dead.message) : 'done';
+      },
+      // The newest pending delivery of the target, as a commit merges into.
+      (key, target) => {
+        let newest = -1;
+        for (const id of this.#state.pendingJobsFor(laneOf(key), target) ?? []) newest = Math.max(newest, id);
+        return newest < 0 ? [] : [deliveryKey(newest, laneOf(key))];
+      },
+    );
     this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);
   }
 

@@ -4,11 +4,12 @@
  * that will unlist them. A waiter resolves when all of them succeeded (or were dropped because their
  * backend left the config), and rejects when one became a dead letter. Pure code.
  *
- * A waiter knows, for each delivery, which of its own targets it waits there for: a job another
- * commit made (an Accounting-On of hundreds of addresses) may go on in part, and a Stop merged into
- * it for one address is done once that address is unlisted, not when all the others are. It also
- * knows where each delivery it was moved to came from: a job that continues another may never reach
- * the disk (a full disk), and after the rebuild the waiter waits where it was before.
+ * A waiter knows, for each delivery, which of its own targets it waits there for, and keeps that
+ * through every move: a job another commit made (an Accounting-On of hundreds of addresses) may be
+ * superseded by newer jobs or go on in part, and a Stop merged into it for one address is done once
+ * that address is unlisted, not when all the others are. A job that continues or supersedes another
+ * may never reach the disk (a full disk): after the rebuild, a waiter on it waits on whatever
+ * pending deliveries cover its targets then.
  */
 import { RenewingMap } from '../collections/renewing-map.js';
 import type { RblError } from '../errors.js';
@@ -24,8 +25,6 @@ export type RebuiltDelivery = 'pending' | 'done' | 'lost' | RblError;
 interface Waiter {
   /** Each delivery it waits on, with the targets it waits there for. */
   readonly remaining: Map<string, readonly string[]>;
-  /** For each delivery it was moved to, the one it came from; made on the first move. */
-  cameFrom: Map<string, string> | undefined;
   settled: boolean;
   resolve(): void;
   reject(error: RblError): void;
@@ -39,7 +38,7 @@ export class DeliveryWaiters {
   /** Resolves once every delivery in `deliveries` (each with the targets waited there for) is done; at once when there are none. */
   wait(deliveries: ReadonlyMap<string, readonly string[]>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { remaining: new Map(deliveries), cameFrom: undefined, settled: false, resolve, reject };
+      const waiter: Waiter = { remaining: new Map(deliveries), settled: false, resolve, reject };
       if (waiter.remaining.size === 0) return resolve();
       for (const key of waiter.remaining.keys()) this.#add(key, waiter);
     });
@@ -55,54 +54,44 @@ export class DeliveryWaiters {
     for (const waiter of this.#take(key)) this.#fail(waiter, error);
   }
 
-  /** The delivery was merged into newer ones that cover all its targets (or handed over to other lanes): its waiters wait for those. */
-  moved(key: string, to: readonly string[]): void {
+  /**
+   * The delivery goes on as the deliveries `to`, each with the targets it holds of it: newer jobs
+   * that cover all its targets (supersede), the lanes that serve its zone now (handover), a job of
+   * the targets left (a call an HTTP API did in part, a job narrowed to the pools). Each waiter
+   * waits there for its own targets; one with none left anywhere is done with it.
+   */
+  moved(key: string, to: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const waiter of this.#take(key)) {
       const targets = waiter.remaining.get(key) ?? [];
       waiter.remaining.delete(key);
-      for (const next of to) this.#moveTo(waiter, key, next, targets);
-    }
-  }
-
-  /**
-   * The delivery goes on as `to` with the targets `left` (a call an HTTP API did in part, a job
-   * narrowed to the pools): a waiter none of whose targets there are left is done with it, the
-   * others wait for `to`, for their targets left.
-   */
-  continued(key: string, to: readonly string[], left: ReadonlySet<string>): void {
-    for (const waiter of this.#take(key)) {
-      const targets = (waiter.remaining.get(key) ?? []).filter((target) => left.has(target));
-      if (targets.length === 0) {
-        this.#doneWith(waiter, key);
-        continue;
+      for (const [next, held] of to) {
+        const own = targets.filter((target) => held.has(target));
+        if (own.length > 0) this.#waitOn(waiter, next, own);
       }
-      waiter.remaining.delete(key);
-      for (const next of to) this.#moveTo(waiter, key, next, targets);
+      this.#doneWith(waiter, key);
     }
   }
 
   /**
-   * After the state was rebuilt from the disk: each delivery waited on is judged by `judge`. A waiter
-   * moved to a delivery whose job never reached the disk waits again where it came from; a commit's
-   * own job that never did is gone with its change (that commit's `recorded` failed).
+   * After the state was rebuilt from the disk: each delivery waited on is judged by `judge`. One
+   * whose job never reached the disk (it continued or superseded another) is replaced by the
+   * pending deliveries that cover each of the waiter's targets there now (`cover`); a target none
+   * covers is not pending there. A commit's own job that never reached the disk is gone with its
+   * change (that commit's `recorded` failed).
    */
-  rebuilt(judge: (key: string) => RebuiltDelivery): void {
+  rebuilt(judge: (key: string) => RebuiltDelivery, cover: (key: string, target: string) => readonly string[]): void {
     for (const key of [...this.#byDelivery.keys()]) {
+      const verdict = judge(key);
+      if (verdict === 'pending') continue;
       for (const waiter of this.#take(key)) {
-        let at = key;
-        let verdict = judge(at);
-        let origin = waiter.cameFrom?.get(at);
-        while (verdict === 'lost' && origin !== undefined) {
-          const targets = waiter.remaining.get(at) ?? [];
-          waiter.remaining.delete(at);
-          at = origin;
-          waiter.remaining.set(at, union(waiter.remaining.get(at), targets));
-          verdict = judge(at);
-          origin = waiter.cameFrom?.get(at);
+        if (verdict === 'lost') {
+          for (const target of waiter.remaining.get(key) ?? []) for (const next of cover(key, target)) this.#waitOn(waiter, next, [target]);
+          this.#doneWith(waiter, key);
+        } else if (verdict === 'done') {
+          this.#doneWith(waiter, key);
+        } else {
+          this.#fail(waiter, verdict);
         }
-        if (verdict === 'pending') this.#add(at, waiter);
-        else if (verdict === 'done' || verdict === 'lost') this.#doneWith(waiter, at);
-        else this.#fail(waiter, verdict);
       }
     }
   }
@@ -117,10 +106,10 @@ export class DeliveryWaiters {
     return [...this.#byDelivery.keys()];
   }
 
-  #moveTo(waiter: Waiter, from: string, to: string, targets: readonly string[]): void {
-    waiter.remaining.set(to, union(waiter.remaining.get(to), targets));
-    (waiter.cameFrom ??= new Map()).set(to, from);
-    this.#add(to, waiter);
+  #waitOn(waiter: Waiter, key: string, targets: readonly string[]): void {
+    const known = waiter.remaining.get(key);
+    waiter.remaining.set(key, known ? [...new Set([...known, ...targets])] : targets);
+    this.#add(key, waiter);
   }
 
   #doneWith(waiter: Waiter, key: string): void {
@@ -148,9 +137,4 @@ export class DeliveryWaiters {
     this.#byDelivery.delete(key);
     return set;
   }
-}
-
-function union(some: readonly string[] | undefined, more: readonly string[]): readonly string[] {
-  if (!some || some.length === 0) return more;
-  return [...new Set([...some, ...more])];
 }

@@ -73,7 +73,7 @@ describe('supersededDeliveries', () => {
       [2, ['10.64.0.1'], [A]],
       [3, ['10.64.0.2'], [A]],
     ]);
-    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: [`2 ${A}`, `3 ${A}`] }]);
+    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])], [`3 ${A}`, new Set(['10.64.0.2'])]]) }]);
   });
 
   it('keeps a failed delivery with a target nothing newer covers, or covered only by an older one', () => {
@@ -84,6 +84,6 @@ describe('supersededDeliveries', () => {
     ]);
     expect(supersededDeliveries(state, A, [job(state, 2)])).toEqual([]);
     expect(supersededDeliveries(state, B, [job(state, 3)])).toEqual([]);
-    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: [`2 ${A}`] }]);
+    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])]]) }]);
   });
 });

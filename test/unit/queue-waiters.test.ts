@@ -39,7 +39,7 @@ describe('delivery waiters', () => {
   it('follows a delivery merged into newer ones, and is answered when those are done', async () => {
     const waiters = new DeliveryWaiters();
     const waiting = waiters.wait(on([deliveryKey(1, 'a')]));
-    waiters.moved(deliveryKey(1, 'a'), [deliveryKey(5, 'a'), deliveryKey(6, 'a')]);
+    waiters.moved(deliveryKey(1, 'a'), new Map([[deliveryKey(5, 'a'), new Set(['10.0.0.1'])], [deliveryKey(6, 'a'), new Set(['10.0.0.1'])]]));
     waiters.done(deliveryKey(1, 'a'));
     waiters.done(deliveryKey(5, 'a'));
     expect(await settled(waiting)).toBe('pending');
@@ -53,13 +53,13 @@ describe('delivery waiters', () => {
     const own = waiters.wait(new Map([[job, ['10.0.0.1', '10.0.0.2', '10.0.0.3']]]));
     const mergedDone = waiters.wait(new Map([[job, ['10.0.0.1']], [deliveryKey(9, 'dns'), ['10.0.0.1']]]));
     const mergedLeft = waiters.wait(new Map([[job, ['10.0.0.1', '10.0.0.2']]]));
-    waiters.continued(job, [deliveryKey(4, 'api')], new Set(['10.0.0.2', '10.0.0.3']));
+    waiters.moved(job, new Map([[deliveryKey(4, 'api'), new Set(['10.0.0.2', '10.0.0.3'])]]));
     waiters.done(deliveryKey(9, 'dns'));
     expect(await settled(mergedDone)).toBe('resolved');
     expect(await settled(own)).toBe('pending');
     expect(await settled(mergedLeft)).toBe('pending');
     // The job that goes on is done in part again, 10.0.0.2 unlisted this time.
-    waiters.continued(deliveryKey(4, 'api'), [deliveryKey(5, 'api')], new Set(['10.0.0.3']));
+    waiters.moved(deliveryKey(4, 'api'), new Map([[deliveryKey(5, 'api'), new Set(['10.0.0.3'])]]));
     expect(await settled(mergedLeft)).toBe('resolved');
     expect(await settled(own)).toBe('pending');
     waiters.done(deliveryKey(5, 'api'));
@@ -70,34 +70,53 @@ describe('delivery waiters', () => {
   it('keeps its own targets through a move, so a job it was moved to and then done in part lets it go', async () => {
     const waiters = new DeliveryWaiters();
     const stop = waiters.wait(new Map([[deliveryKey(1, 'api'), ['10.0.0.1']]]));
-    waiters.moved(deliveryKey(1, 'api'), [deliveryKey(2, 'api')]);
-    waiters.continued(deliveryKey(2, 'api'), [deliveryKey(3, 'api')], new Set(['10.0.0.2']));
+    waiters.moved(deliveryKey(1, 'api'), new Map([[deliveryKey(2, 'api'), new Set(['10.0.0.1', '10.0.0.2'])]]));
+    waiters.moved(deliveryKey(2, 'api'), new Map([[deliveryKey(3, 'api'), new Set(['10.0.0.2'])]]));
     expect(await settled(stop)).toBe('resolved');
   });
 
-  it('after a rebuild, waits again where it came from when the job it was moved to never reached the disk, and fails or ends as the rebuilt state says', async () => {
+  it('superseded by two newer jobs, waits on each only for the targets it covers', async () => {
     const waiters = new DeliveryWaiters();
-    const moved = waiters.wait(new Map([[deliveryKey(1, 'api'), ['10.0.0.1']]]));
+    const stop = waiters.wait(new Map([[deliveryKey(1, 'api'), ['10.0.0.1']]]));
+    waiters.moved(deliveryKey(1, 'api'), new Map([[deliveryKey(2, 'api'), new Set(['10.0.0.1'])], [deliveryKey(3, 'api'), new Set(['10.0.0.2'])]]));
+    expect(waiters.keys()).toEqual([deliveryKey(2, 'api')]);
+    waiters.done(deliveryKey(2, 'api'));
+    expect(await settled(stop)).toBe('resolved');
+  });
+
+  it('after a rebuild, waits on what covers its targets when the job it was moved to never reached the disk, and fails or ends as the rebuilt state says', async () => {
+    const waiters = new DeliveryWaiters();
+    const moved = waiters.wait(new Map([[deliveryKey(1, 'api'), ['10.0.0.1']], [deliveryKey(2, 'api'), ['10.0.0.2']]]));
     const other = waiters.wait(new Map([[deliveryKey(2, 'api'), ['10.0.0.2']]]));
     const own = waiters.wait(new Map([[deliveryKey(7, 'api'), ['10.0.0.7']]]));
     const dead = waiters.wait(new Map([[deliveryKey(3, 'api'), ['10.0.0.3']]]));
     // Jobs 1 and 2 are superseded by job 5, which continues as 6; neither 5 nor 6 reached the disk.
-    waiters.moved(deliveryKey(1, 'api'), [deliveryKey(5, 'api')]);
-    waiters.moved(deliveryKey(2, 'api'), [deliveryKey(5, 'api')]);
-    waiters.continued(deliveryKey(5, 'api'), [deliveryKey(6, 'api')], new Set(['10.0.0.1', '10.0.0.2']));
+    const both = new Set(['10.0.0.1', '10.0.0.2']);
+    waiters.moved(deliveryKey(1, 'api'), new Map([[deliveryKey(5, 'api'), both]]));
+    waiters.moved(deliveryKey(2, 'api'), new Map([[deliveryKey(5, 'api'), both]]));
+    waiters.moved(deliveryKey(5, 'api'), new Map([[deliveryKey(6, 'api'), both]]));
     const state: Record<string, RebuiltDelivery> = {
       [deliveryKey(1, 'api')]: 'pending',
-      [deliveryKey(2, 'api')]: 'done',
+      [deliveryKey(2, 'api')]: 'pending',
+      [deliveryKey(4, 'api')]: 'pending',
       [deliveryKey(3, 'api')]: new RblError('RBL_DNS_REFUSED', 'refused'),
     };
-    waiters.rebuilt((key) => state[key] ?? 'lost');
-    expect(await settled(other)).toBe('resolved');
+    // After the rebuild, job 1 holds 10.0.0.1 and job 4 (a later Stop on disk) 10.0.0.2; 7 never was.
+    const covering: Record<string, string[]> = { '10.0.0.1': [deliveryKey(1, 'api')], '10.0.0.2': [deliveryKey(4, 'api')] };
+    waiters.rebuilt(
+      (key) => state[key] ?? (Number(key.split(' ')[0]) >= 5 ? 'lost' : 'done'),
+      (_key, target) => covering[target] ?? [],
+    );
+    // Job 2's own waiter went with it to job 5, and now waits on job 4 for 10.0.0.2.
+    expect(await settled(other)).toBe('pending');
     expect(await settled(own)).toBe('resolved');
     expect(await settled(dead)).toBe('rejected refused');
     expect(await settled(moved)).toBe('pending');
-    // Back on job 1, not on job 2: each waiter walks its own trail.
-    expect(waiters.keys()).toEqual([deliveryKey(1, 'api')]);
+    expect(waiters.keys().sort()).toEqual([deliveryKey(1, 'api'), deliveryKey(4, 'api')]);
     waiters.done(deliveryKey(1, 'api'));
+    expect(await settled(moved)).toBe('pending');
+    waiters.done(deliveryKey(4, 'api'));
     expect(await settled(moved)).toBe('resolved');
+    expect(await settled(other)).toBe('resolved');
   });
 });
