@@ -9,11 +9,10 @@ import { RblError } from '../../src/errors.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { OperatorView } from '../../src/http/operator-view.js';
 import { createLogger } from '../../src/log.js';
-import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
-import { TargetFailures } from '../../src/backends/target-failures.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { queueEventReporter } from '../../src/queue/report.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
+import { accountingOn, failWrites, NamesFail, settledWithin } from '../helpers/failing-names.js';
 import { logLineSink } from '../helpers/log-lines.js';
 import { FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
 
@@ -23,40 +22,11 @@ const ZONE = 'rbl.example.net';
 const GOOD = '10.64.3.1';
 const BAD = '10.64.9.9';
 
-function unlist(...targets: string[]) {
-  return { targets, reason: { event: 'accounting-on', client: 'ras1', nas: '192.0.2.10' }, createdAt: Date.now() };
-}
 
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 
-/** Fails the names in `failing` for themselves, as the generic HTTP backend reports it, and takes the others. */
-class OneNameFails extends FakeBackend {
-  readonly failing = new Set([BAD]);
-  /** Runs before each call answers (after the names were "sent"). */
-  beforeAnswer: () => Promise<void> | void = () => undefined;
-  override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
-    this.calls.push({ zone, targets: targets.map(formatPrefix) });
-    await new Promise((resolve) => setImmediate(resolve));
-    await this.beforeAnswer();
-    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)));
-    if (failed.length === 0) return;
-    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: true });
-    throw new TargetFailures(error, targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, error])), undefined);
-  }
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Whether the promise settled within `ms`, and how. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'rejected' | 'pending'> {
-  return Promise.race([
-    promise.then(
-      () => 'resolved' as const,
-      () => 'rejected' as const,
-    ),
-    sleep(ms).then(() => 'pending' as const),
-  ]);
-}
 
 describe('a partly done job and a journal write that fails', () => {
   let fileHandle: FileHandle;
@@ -65,20 +35,10 @@ describe('a partly done job and a journal write that fails', () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  /** Makes FileHandle writes fail with `code` while `failing.code` is set. */
-  function failWrites(): { code: string | undefined } {
-    const failing: { code: string | undefined } = { code: undefined };
-    const original = fileHandle.write;
-    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
-      if (failing.code) return Promise.reject(Object.assign(new Error(`${failing.code}: injected failure, write`), { code: failing.code }));
-      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    } as typeof fileHandle.write);
-    return failing;
-  }
 
   it('does not tell the waiters of a Stop done when the disk fills on the very write of the new job (state.ack: unlisted)', async () => {
-    const failing = failWrites();
-    const api = new OneNameFails('api', [ZONE]);
+    const failing = failWrites(fileHandle);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     let first = true;
@@ -89,7 +49,7 @@ describe('a partly done job and a journal write that fails', () => {
       first = false;
     };
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 30, maxMs: 60 }, recoveryMs: 20, requestPollMs: 20, closeGraceMs: 10 });
-    const commit = store.commit({ unlist: unlist(GOOD, BAD) }, { trackDelivery: true });
+    const commit = store.commit({ unlist: accountingOn(GOOD, BAD) }, { trackDelivery: true });
     await commit.recorded;
     open();
 
@@ -107,7 +67,7 @@ describe('a partly done job and a journal write that fails', () => {
 describe("`why` (the address history) for a job done in part", () => {
   it("keeps every backend's outcome of the failing name's last unlist", async () => {
     const bind = new FakeBackend('bind', [ZONE]);
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     const view = new OperatorView({ sessionTable: () => undefined, jobsMatching: () => [] } as never);
     const store = await state.open({
       backends: [bind, api],
@@ -121,7 +81,7 @@ describe("`why` (the address history) for a job done in part", () => {
         view.onQueueEvent(event);
       },
     });
-    store.commit({ unlist: unlist(GOOD, BAD) }, { trackDelivery: true });
+    store.commit({ unlist: accountingOn(GOOD, BAD) }, { trackDelivery: true });
     await waitUntil(() => retries().length === 1 && state.events.filter((event) => event.type === 'delivered').length === 2, 3000);
 
     // bind unlisted both; api unlisted GOOD and retries BAD. Both outcomes are BAD's last unlist.
@@ -134,7 +94,7 @@ describe("`why` (the address history) for a job done in part", () => {
 
 describe('metrics of a job done in part', () => {
   it('observes the unlist latency once per backend and zone (README: rbl_unlist_unlist_latency_seconds)', async () => {
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     const metrics = createMetrics();
     const lines: { msg: string }[] = [];
     const report = queueEventReporter(createLogger('info', logLineSink(lines)).child({ component: 'queue' }), metrics);
@@ -149,7 +109,7 @@ describe('metrics of a job done in part', () => {
         report(event);
       },
     });
-    const commit = store.commit({ unlist: unlist(GOOD, BAD) }, { trackDelivery: true });
+    const commit = store.commit({ unlist: accountingOn(GOOD, BAD) }, { trackDelivery: true });
     await waitUntil(() => retries().length >= 1, 3000);
     api.failing.clear();
     await commit.done;
@@ -161,12 +121,12 @@ describe('metrics of a job done in part', () => {
 
 describe('a job done in part, in two lanes and over many calls', () => {
   it('two HTTP lanes of one job, both done in part, each go on with their own names; a compaction and a restart keep them', async () => {
-    const api1 = new OneNameFails('api1', [ZONE]);
-    const api2 = new OneNameFails('api2', [ZONE]);
+    const api1 = new NamesFail('api1', [ZONE], [BAD]);
+    const api2 = new NamesFail('api2', [ZONE], [BAD]);
     api2.failing.clear();
     api2.failing.add(GOOD);
     const store = await state.open({ backends: [api1, api2], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60_000, maxMs: 60_000 }, requestPollMs: 20, closeGraceMs: 10 });
-    const commit = store.commit({ unlist: unlist(GOOD, BAD, '10.64.3.3') }, { trackDelivery: true });
+    const commit = store.commit({ unlist: accountingOn(GOOD, BAD, '10.64.3.3') }, { trackDelivery: true });
     await waitUntil(() => retries().length === 2, 3000);
     const view = () =>
       store
@@ -189,11 +149,11 @@ describe('a job done in part, in two lanes and over many calls', () => {
   });
 
   it('many partial calls leave no attempts or held ids behind', async () => {
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     const names = Array.from({ length: 20 }, (_, i) => `10.64.9.${i + 10}`);
     for (const name of names) api.failing.add(name);
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 5, maxMs: 10 }, requestPollMs: 20, closeGraceMs: 10, maxTargetsPerCall: 500 });
-    const commit = store.commit({ unlist: unlist(GOOD, ...names) }, { trackDelivery: true });
+    const commit = store.commit({ unlist: accountingOn(GOOD, ...names) }, { trackDelivery: true });
     // Let the API take one failing name per held try.
     for (const name of names) {
       const before = api.calls.length;
@@ -210,19 +170,19 @@ describe('a job done in part, in two lanes and over many calls', () => {
 
 describe('a Stop merged into a job that is then done in part', () => {
   it('is done once its own address is unlisted, not when the names of the job it merged into are', async () => {
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     let down = true;
     const answer = api.beforeAnswer;
-    api.beforeAnswer = () => {
+    api.beforeAnswer = (call) => {
       // The first call finds the API down: the job goes back, not in flight, and the lane pauses.
       if (down) {
         down = false;
         throw new RblError('RBL_HTTP_CONNECTION', 'api: connection refused', { transient: true });
       }
-      return answer();
+      return answer(call);
     };
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 100 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
-    store.commit({ unlist: unlist(GOOD, BAD) }, { trackDelivery: true });
+    store.commit({ unlist: accountingOn(GOOD, BAD) }, { trackDelivery: true });
     await waitUntil(() => retries().length === 1, 3000);
     // A Stop for GOOD alone merges into the pending Accounting-On job.
     const stop = store.commit({ unlist: { targets: [GOOD], reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10', sessionId: 's1' }, createdAt: Date.now() } }, { trackDelivery: true });

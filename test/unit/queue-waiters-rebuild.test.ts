@@ -7,12 +7,11 @@
 import type { FileHandle } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RblError } from '../../src/errors.js';
-import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
-import { TargetFailures } from '../../src/backends/target-failures.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { deliveryKey, DeliveryWaiters, type RebuiltDelivery } from '../../src/queue/waiters.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
-import { FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
+import { accountingOn, failWrites, NamesFail, settledWithin, stopOf } from '../helpers/failing-names.js';
+import { useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const state = useStateDir('waiters-rebuild');
 
@@ -20,45 +19,14 @@ const ZONE = 'rbl.example.net';
 const A = '10.64.9.9';
 const B = '10.64.3.1';
 
-function accountingOn(...targets: string[]) {
-  return { targets, reason: { event: 'accounting-on', client: 'ras1', nas: '192.0.2.10' }, createdAt: Date.now() };
-}
-function stop(sessionId: string, ...targets: string[]) {
-  return { targets, reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10', sessionId }, createdAt: Date.now() };
-}
 
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 const deliveredOf = (target: string): number =>
   state.events.filter((event) => event.type === 'delivered' && !event.partial && event.jobs.some((job) => job.targets.includes(target))).length;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'rejected' | 'pending'> {
-  return Promise.race([
-    promise.then(
-      () => 'resolved' as const,
-      () => 'rejected' as const,
-    ),
-    sleep(ms).then(() => 'pending' as const),
-  ]);
-}
 const settled = async (promise: Promise<void>): Promise<string> =>
   Promise.race([promise.then(() => 'resolved', (error: Error) => `rejected ${error.message}`), new Promise<string>((resolve) => setImmediate(() => resolve('pending')))]);
 
-/** Fails the names in `failing` for themselves (generic HTTP API), takes the others. */
-class NamesFail extends FakeBackend {
-  readonly failing = new Set<string>();
-  beforeAnswer: (call: number) => Promise<void> | void = () => undefined;
-  override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
-    this.calls.push({ zone, targets: targets.map(formatPrefix) });
-    const call = this.calls.length;
-    await new Promise((resolve) => setImmediate(resolve));
-    await this.beforeAnswer(call);
-    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)));
-    if (failed.length === 0) return;
-    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: true });
-    throw new TargetFailures(error, targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, error])), undefined);
-  }
-}
 const down = (): never => {
   throw new RblError('RBL_HTTP_CONNECTION', 'api: connection refused', { transient: true });
 };
@@ -91,18 +59,9 @@ describe('a Stop merged into two pending jobs, both superseded by one that never
   });
   afterEach(() => vi.restoreAllMocks());
 
-  function failWrites(): { code: string | undefined } {
-    const failing: { code: string | undefined } = { code: undefined };
-    const original = fileHandle.write;
-    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
-      if (failing.code) return Promise.reject(Object.assign(new Error(`${failing.code}: injected failure, write`), { code: failing.code }));
-      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    } as typeof fileHandle.write);
-    return failing;
-  }
 
   it('is not acknowledged while one of its addresses is still listed', async () => {
-    const disk = failWrites();
+    const disk = failWrites(fileHandle);
     const api = new NamesFail('api', [ZONE]);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -115,9 +74,9 @@ describe('a Stop merged into two pending jobs, both superseded by one that never
     };
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, recoveryMs: 20, requestPollMs: 20, closeGraceMs: 10 });
     // K1 (a Stop for A) and K2 (a Stop for B), then a Stop S for A and B, all in one tick: S merges into both.
-    const k1 = store.commit({ unlist: stop('s1', A) }, { trackDelivery: true });
-    const k2 = store.commit({ unlist: stop('s2', B) }, { trackDelivery: true });
-    const s = store.commit({ unlist: stop('s3', A, B) }, { trackDelivery: true });
+    const k1 = store.commit({ unlist: stopOf('s1', A) }, { trackDelivery: true });
+    const k2 = store.commit({ unlist: stopOf('s2', B) }, { trackDelivery: true });
+    const s = store.commit({ unlist: stopOf('s3', A, B) }, { trackDelivery: true });
     expect(k1.jobId).toBeDefined();
     expect(k2.jobId).toBeDefined();
     expect(s.jobId).toBeUndefined();
@@ -159,12 +118,12 @@ describe('a Stop merged into a job that is superseded by two newer jobs, one per
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
     // K: an Accounting-On for A and B; a Stop S for A merges into it in the same tick.
     const k = store.commit({ unlist: accountingOn(A, B) }, { trackDelivery: true });
-    const s = store.commit({ unlist: stop('s1', A) }, { trackDelivery: true });
+    const s = store.commit({ unlist: stopOf('s1', A) }, { trackDelivery: true });
     expect(s.jobId).toBeUndefined();
     await waitUntil(() => api.calls.length === 1, 3000);
     // While K is in flight: a Stop for A (N1) and a Stop for B (N2), each its own job.
-    const n1 = store.commit({ unlist: stop('s2', A) }, { trackDelivery: true });
-    const n2 = store.commit({ unlist: stop('s3', B) }, { trackDelivery: true });
+    const n1 = store.commit({ unlist: stopOf('s2', A) }, { trackDelivery: true });
+    const n2 = store.commit({ unlist: stopOf('s3', B) }, { trackDelivery: true });
     expect(n1.jobId).toBeDefined();
     expect(n2.jobId).toBeDefined();
     release();

@@ -7,10 +7,10 @@
 import type { FileHandle } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RblError } from '../../src/errors.js';
-import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
-import { TargetFailures } from '../../src/backends/target-failures.js';
+import { formatPrefix } from '../../src/net/address.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
+import { accountingOn, failWrites, NamesFail, settledWithin, stopOf } from '../helpers/failing-names.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { OperatorView } from '../../src/http/operator-view.js';
 import { createLogger } from '../../src/log.js';
@@ -26,53 +26,21 @@ const BAD = '10.64.9.9';
 const THIRD = '10.64.3.3';
 const OUT = '10.99.0.1';
 
-function accountingOn(...targets: string[]) {
-  return { targets, reason: { event: 'accounting-on', client: 'ras1', nas: '192.0.2.10' }, createdAt: Date.now() };
-}
-function stop(sessionId: string, ...targets: string[]) {
-  return { targets, reason: { event: 'stop', client: 'ras1', nas: '192.0.2.10', sessionId }, createdAt: Date.now() };
-}
 
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 const deliveredOf = (target: string): number =>
   state.events.filter((event) => event.type === 'delivered' && event.jobs.some((job) => job.targets.includes(target))).length;
 
-/** Fails the names in `failing` for themselves, as the generic HTTP backend reports it, and takes the others. */
-class OneNameFails extends FakeBackend {
-  readonly failing = new Set([BAD]);
-  /** Runs before each call answers (after the names were "sent"); gets the call's number, from 1. */
-  beforeAnswer: (call: number) => Promise<void> | void = () => undefined;
-  override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
-    this.calls.push({ zone, targets: targets.map(formatPrefix) });
-    const call = this.calls.length;
-    await new Promise((resolve) => setImmediate(resolve));
-    await this.beforeAnswer(call);
-    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)));
-    if (failed.length === 0) return;
-    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: true });
-    throw new TargetFailures(error, targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, error])), undefined);
-  }
-}
 
 const down = (): never => {
   throw new RblError('RBL_HTTP_CONNECTION', 'api: connection refused', { transient: true });
 };
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<'resolved' | 'rejected' | 'pending'> {
-  return Promise.race([
-    promise.then(
-      () => 'resolved' as const,
-      () => 'rejected' as const,
-    ),
-    sleep(ms).then(() => 'pending' as const),
-  ]);
-}
 
 describe('a Stop merged into a pending job, then moved by supersede (state.ack: unlisted)', () => {
   it('is done once its address is unlisted, though the job that superseded the one it merged into keeps failing another name', async () => {
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     api.beforeAnswer = async (call) => {
@@ -84,8 +52,8 @@ describe('a Stop merged into a pending job, then moved by supersede (state.ack: 
     };
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
     // P unlists GOOD; a Stop for GOOD in the same tick merges into P (pending, not yet sent).
-    const p = store.commit({ unlist: stop('s0', GOOD) }, { trackDelivery: true });
-    const s = store.commit({ unlist: stop('s1', GOOD) }, { trackDelivery: true });
+    const p = store.commit({ unlist: stopOf('s0', GOOD) }, { trackDelivery: true });
+    const s = store.commit({ unlist: stopOf('s1', GOOD) }, { trackDelivery: true });
     expect(s.jobId).toBeUndefined();
     await waitUntil(() => api.calls.length === 1, 3000);
     // While P is in flight, an Accounting-On for GOOD and BAD makes a job of its own, N.
@@ -103,7 +71,7 @@ describe('a Stop merged into a pending job, then moved by supersede (state.ack: 
   });
 
   it("the Stop whose own job was superseded is done once its address is unlisted, not when the Accounting-On's other names are", async () => {
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     api.beforeAnswer = async (call) => {
@@ -113,7 +81,7 @@ describe('a Stop merged into a pending job, then moved by supersede (state.ack: 
       }
     };
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
-    const p = store.commit({ unlist: stop('s0', GOOD) }, { trackDelivery: true });
+    const p = store.commit({ unlist: stopOf('s0', GOOD) }, { trackDelivery: true });
     await waitUntil(() => api.calls.length === 1, 3000);
     store.commit({ unlist: accountingOn(GOOD, BAD) }, { trackDelivery: true });
     release();
@@ -130,19 +98,10 @@ describe('a Stop merged into a job whose continuation never reached the disk', (
   });
   afterEach(() => vi.restoreAllMocks());
 
-  function failWrites(): { code: string | undefined } {
-    const failing: { code: string | undefined } = { code: undefined };
-    const original = fileHandle.write;
-    vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
-      if (failing.code) return Promise.reject(Object.assign(new Error(`${failing.code}: injected failure, write`), { code: failing.code }));
-      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    } as typeof fileHandle.write);
-    return failing;
-  }
 
   it('is still done for its own address alone after the rebuild gives it back to the job it merged into', async () => {
-    const disk = failWrites();
-    const api = new OneNameFails('api', [ZONE]);
+    const disk = failWrites(fileHandle);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     api.beforeAnswer = (call) => {
       // 1: the API is down. 2: it takes THIRD, fails GOOD and BAD, and the disk fills on the
       // continuation's write. 3 on: it takes GOOD (and THIRD), keeps failing BAD.
@@ -156,7 +115,7 @@ describe('a Stop merged into a job whose continuation never reached the disk', (
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 100 }, random: () => 1, recoveryMs: 20, requestPollMs: 20, closeGraceMs: 10 });
     store.commit({ unlist: accountingOn(GOOD, BAD, THIRD) }, { trackDelivery: true });
     await waitUntil(() => retries().length === 1, 3000);
-    const s = store.commit({ unlist: stop('s1', GOOD) }, { trackDelivery: true });
+    const s = store.commit({ unlist: stopOf('s1', GOOD) }, { trackDelivery: true });
     expect(s.jobId).toBeUndefined();
     await s.recorded;
 
@@ -169,8 +128,8 @@ describe('a Stop merged into a job whose continuation never reached the disk', (
     expect(await settledWithin(s.done, 300)).toBe('resolved');
   });
   it("a Stop's own job superseded by a job whose record never reached the disk: its ack waits for its address, not done", async () => {
-    const disk = failWrites();
-    const api = new OneNameFails('api', [ZONE]);
+    const disk = failWrites(fileHandle);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     api.beforeAnswer = async (call) => {
@@ -180,7 +139,7 @@ describe('a Stop merged into a job whose continuation never reached the disk', (
     };
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, recoveryMs: 20, requestPollMs: 20, closeGraceMs: 10 });
     // The Stop's job P reaches the disk and goes out.
-    const p = store.commit({ unlist: stop('s0', GOOD) }, { trackDelivery: true });
+    const p = store.commit({ unlist: stopOf('s0', GOOD) }, { trackDelivery: true });
     await p.recorded;
     await waitUntil(() => api.calls.length === 1, 3000);
     // While P is in flight, an Accounting-On for GOOD and BAD makes its own job N; the disk fills on its write.
@@ -202,7 +161,7 @@ describe('a Stop merged into a job whose continuation never reached the disk', (
 
 describe('a Stop merged into a job that the pools then narrow', () => {
   it('is done once its own address is unlisted, not when the narrowed job is', async () => {
-    const api = new OneNameFails('api', [ZONE]);
+    const api = new NamesFail('api', [ZONE], [BAD]);
     let first = true;
     api.beforeAnswer = () => {
       if (first) {
@@ -213,7 +172,7 @@ describe('a Stop merged into a job that the pools then narrow', () => {
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 100, maxMs: 100 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
     store.commit({ unlist: accountingOn(GOOD, BAD, OUT) }, { trackDelivery: true });
     await waitUntil(() => retries().length === 1, 3000);
-    const s = store.commit({ unlist: stop('s1', GOOD) }, { trackDelivery: true });
+    const s = store.commit({ unlist: stopOf('s1', GOOD) }, { trackDelivery: true });
     expect(s.jobId).toBeUndefined();
     // A reload narrows the pools: OUT is no longer in them, the job goes on as one of GOOD and BAD.
     store.setMayUnlist((target) => formatPrefix(target) !== OUT);
@@ -225,17 +184,9 @@ describe('a Stop merged into a job that the pools then narrow', () => {
 
 describe('latency and `why` around a continued job', () => {
   it('does not observe the unlist latency of a request whose part left became a dead letter, as of one dead-lettered whole (README)', async () => {
-    // The API refuses BAD for good (a 422 for that name), takes GOOD.
-    class RefusesBad extends FakeBackend {
-      override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
-        this.calls.push({ zone, targets: targets.map(formatPrefix) });
-        const failed = targets.filter((target) => formatPrefix(target) === BAD);
-        if (failed.length === 0) return;
-        const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 422 for ${BAD}`, { transient: false });
-        throw new TargetFailures(error, targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, error])), undefined);
-      }
-    }
-    const api = new RefusesBad('api', [ZONE]);
+    // The API refuses BAD for good (its answer for that name is no passing failure), takes GOOD.
+    const api = new NamesFail('api', [ZONE], [BAD]);
+    api.transient = false;
     const metrics = createMetrics();
     const report = queueEventReporter(createLogger('info', logLineSink([])).child({ component: 'queue' }), metrics);
     const store = await state.open({
@@ -276,7 +227,7 @@ describe('latency and `why` around a continued job', () => {
         view.onQueueEvent(event);
       },
     });
-    store.commit({ unlist: stop('s1', GOOD) }, { trackDelivery: true });
+    store.commit({ unlist: stopOf('s1', GOOD) }, { trackDelivery: true });
     await waitUntil(() => retries().length === 1, 3000);
     // The operator moves the zone to another primary: the pending unlist is handed over and done there.
     store.setBackends([next]);
