@@ -22,8 +22,12 @@ export interface Superseded {
   readonly by: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-/** Of `jobs`, pending in `lane`, those whose every target has a newer pending delivery in the lane. */
-export function supersededDeliveries(state: QueueState, lane: string, jobs: readonly JobState[]): Superseded[] {
+/**
+ * Of `jobs`, pending in `lane`, those whose every target has a newer pending delivery in the lane
+ * that is not in flight (nor held): a call sent before may have gone out before the Stop that
+ * merged into the job came, and its delete says nothing of the address since.
+ */
+export function supersededDeliveries(state: QueueState, lane: string, jobs: readonly JobState[], inFlight: (id: number, lane: string) => boolean): Superseded[] {
   const out: Superseded[] = [];
   for (const job of jobs) {
     if (!job.pending.includes(lane)) continue;
@@ -31,7 +35,7 @@ export function supersededDeliveries(state: QueueState, lane: string, jobs: read
     let covered = true;
     for (const target of job.targets) {
       let newest = -1;
-      for (const id of state.pendingJobsFor(lane, target) ?? []) if (id > job.id && id > newest) newest = id;
+      for (const id of state.pendingJobsFor(lane, target) ?? []) if (id > job.id && id > newest && !inFlight(id, lane)) newest = id;
       if (newest === -1) {
         covered = false;
         break;

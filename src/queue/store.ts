@@ -514,10 +514,11 @@ class Store implements StateStore {
     this.#journal = durable.journal;
     this.#failure = undefined;
     this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
-    this.#settleAfterRebuild(durableSeq);
+    // A handover or a narrowing done while the journal failed never reached the disk: done again
+    // first, so the waiters of the jobs they made in memory find the ones made now.
     this.#handOverRemovedLanes();
-    // What the pools allow now: a narrowing done while the journal failed never reached the disk.
     this.#narrowToPools();
+    this.#settleAfterRebuild(durableSeq);
     this.#enqueueAllPending();
     this.#emit({ type: 'journal-writable', downMs, pending: this.#state.pendingCount });
   }
@@ -532,17 +533,19 @@ class Store implements StateStore {
       (key) => {
         const id = Number(key.slice(0, key.indexOf(' ')));
         const lane = laneOf(key);
-        if (id >= durableSeq) return 'lost';
         const job = this.#state.jobs.get(id);
         if (job?.pending.includes(lane)) return 'pending';
+        if (!job && id >= durableSeq) return 'lost';
         const dead = job?.dead.find((letter) => letter.lane === lane);
         return dead ? new RblError(dead.code as ErrorCode, dead.message) : 'done';
       },
-      // The newest pending delivery of the target, as a commit merges into.
+      // As a commit merges: the newest pending delivery of the target not in flight (a call sent
+      // before may predate the Stop), or, when every one is, the newest of those.
       (key, target) => {
-        let newest = -1;
-        for (const id of this.#state.pendingJobsFor(laneOf(key), target) ?? []) newest = Math.max(newest, id);
-        return newest < 0 ? [] : [deliveryKey(newest, laneOf(key))];
+        const lane = laneOf(key);
+        let newest = coveringJob(this.#state, lane, target, this.#inFlight) ?? -1;
+        if (newest < 0) for (const id of this.#state.pendingJobsFor(lane, target) ?? []) newest = Math.max(newest, id);
+        return newest < 0 ? [] : [deliveryKey(newest, lane)];
       },
     );
     this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);
@@ -593,7 +596,7 @@ class Store implements StateStore {
 
   /** Failed deliveries whose targets newer pending ones all cover are dropped; their waiters wait for those. */
   #mergeSuperseded(lane: string, jobs: readonly JobState[]): void {
-    const superseded = supersededDeliveries(this.#state, lane, jobs);
+    const superseded = supersededDeliveries(this.#state, lane, jobs, this.#inFlight);
     if (superseded.length === 0) return;
     this.#record({ t: 'g', d: superseded.map(({ id }) => [id, lane]) });
     for (const { id, by } of superseded) {

@@ -73,7 +73,7 @@ describe('supersededDeliveries', () => {
       [2, ['10.64.0.1'], [A]],
       [3, ['10.64.0.2'], [A]],
     ]);
-    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])], [`3 ${A}`, new Set(['10.64.0.2'])]]) }]);
+    expect(supersededDeliveries(state, A, [job(state, 1)], () => false)).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])], [`3 ${A}`, new Set(['10.64.0.2'])]]) }]);
   });
 
   it('keeps a failed delivery with a target nothing newer covers, or covered only by an older one', () => {
@@ -82,8 +82,17 @@ describe('supersededDeliveries', () => {
       [2, ['10.64.0.1', '10.64.0.2'], [A]],
       [3, ['10.64.0.1'], [B]],
     ]);
-    expect(supersededDeliveries(state, A, [job(state, 2)])).toEqual([]);
-    expect(supersededDeliveries(state, B, [job(state, 3)])).toEqual([]);
-    expect(supersededDeliveries(state, A, [job(state, 1)])).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])]]) }]);
+    expect(supersededDeliveries(state, A, [job(state, 2)], () => false)).toEqual([]);
+    expect(supersededDeliveries(state, B, [job(state, 3)], () => false)).toEqual([]);
+    expect(supersededDeliveries(state, A, [job(state, 1)], () => false)).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])]]) }]);
+  });
+
+  it('does not count a newer delivery in flight as covering: its delete may have gone out before the Stop that merged into the older job', () => {
+    const state = stateWith([
+      [1, ['10.64.0.1'], [A]],
+      [2, ['10.64.0.1'], [A]],
+    ]);
+    expect(supersededDeliveries(state, A, [job(state, 1)], (id) => id === 2)).toEqual([]);
+    expect(supersededDeliveries(state, A, [job(state, 1)], () => false)).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])]]) }]);
   });
 });
