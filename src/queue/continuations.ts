@@ -143,6 +143,15 @@ export class JobContinuations {
   }
 
   /**
+   * A new delivery of `target` in `lane`, as `job` asked for it (its reason and time), for a waiter
+   * whose target only calls in flight cover after a rebuild: they may have gone out before its Stop.
+   * Returns the new delivery's key.
+   */
+  unlistAgain(job: JobState, target: string, lane: string): string {
+    return deliveryKey(this.#continueAsNewJob(job, [target], [lane]), lane);
+  }
+
+  /**
    * Journals a new job that continues `job` (its reason and time) with these targets in these
    * lanes, and queues it; returns its id. The caller journals the drop of the old deliveries after
    * it, so a torn write keeps a job, never the drop alone (handover, pool narrowing).

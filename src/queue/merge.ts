@@ -16,6 +16,27 @@ export function coveringJob(state: QueueState, lane: string, target: string, inF
   return best;
 }
 
+/**
+ * What a waiter left on a delivery that never reached the disk waits on for `target` after a
+ * rebuild: as a commit merges, the newest pending delivery that is neither in flight nor held,
+ * else the newest held one (it goes again after now); when only calls in flight cover it, which may
+ * have gone out before the Stop, a new delivery (`again`, of the newest of those jobs' request);
+ * nothing when no delivery is pending.
+ */
+export function rebuiltCover(
+  state: QueueState,
+  lane: string,
+  target: string,
+  inFlight: (id: number, lane: string) => boolean,
+  held: (id: number, lane: string) => boolean,
+): { readonly wait: number } | { readonly again: number } | undefined {
+  const queued = coveringJob(state, lane, target, inFlight) ?? coveringJob(state, lane, target, (id) => !held(id, lane));
+  if (queued !== undefined) return { wait: queued };
+  let newest = -1;
+  for (const id of state.pendingJobsFor(lane, target) ?? []) newest = Math.max(newest, id);
+  return newest < 0 ? undefined : { again: newest };
+}
+
 /** A delivery that newer ones take over: its job id and the delivery keys that cover its targets, each with those it covers. */
 export interface Superseded {
   readonly id: number;

@@ -31,7 +31,7 @@ import { RequestServer, type AdminReply, type AdminRequest } from './requests.js
 import { JobContinuations, type PartDone } from './continuations.js';
 import type { MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
-import { coveringJob, supersededDeliveries } from './merge.js';
+import { coveringJob, rebuiltCover, supersededDeliveries } from './merge.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
 import { detachJournal, TAKEOVER_FILE } from './takeover.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
@@ -539,13 +539,12 @@ class Store implements StateStore {
         const dead = job?.dead.find((letter) => letter.lane === lane);
         return dead ? new RblError(dead.code as ErrorCode, dead.message) : 'done';
       },
-      // As a commit merges: the newest pending delivery of the target not in flight (a call sent
-      // before may predate the Stop), or, when every one is, the newest of those.
       (key, target) => {
         const lane = laneOf(key);
-        let newest = coveringJob(this.#state, lane, target, this.#inFlight) ?? -1;
-        if (newest < 0) for (const id of this.#state.pendingJobsFor(lane, target) ?? []) newest = Math.max(newest, id);
-        return newest < 0 ? [] : [deliveryKey(newest, lane)];
+        const cover = rebuiltCover(this.#state, lane, target, this.#inFlight, (id) => this.#worker.isHeld(id, lane));
+        if (!cover) return [];
+        if ('wait' in cover) return [deliveryKey(cover.wait, lane)];
+        return [this.#continuations.unlistAgain(this.#state.jobs.get(cover.again)!, target, lane)];
       },
     );
     this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);

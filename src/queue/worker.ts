@@ -117,6 +117,11 @@ export class DeliveryWorker {
     return target !== undefined && (target.inFlight.has(id) || target.held.has(id));
   }
 
+  /** Whether the job is held in the lane for failing by itself: it goes again later, whole or in part. */
+  isHeld(id: number, lane: string): boolean {
+    return this.#lanes.get(lane)?.held.has(id) === true;
+  }
+
   /** When the job goes next in the lane (epoch ms): after the lane's pause, and a held job after the held ones' wait; undefined when with the next call. */
   nextTryAt(id: number, lane: string): number | undefined {
     const target = this.#lanes.get(lane);

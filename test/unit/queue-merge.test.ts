@@ -3,7 +3,7 @@
  * which failed deliveries newer ones take over.
  */
 import { describe, expect, it } from 'vitest';
-import { coveringJob, supersededDeliveries } from '../../src/queue/merge.js';
+import { coveringJob, rebuiltCover, supersededDeliveries } from '../../src/queue/merge.js';
 import { laneKey, QueueState, type JobState } from '../../src/queue/state.js';
 
 const A = laneKey('bind', 'rbl.example.net');
@@ -94,5 +94,25 @@ describe('supersededDeliveries', () => {
     ]);
     expect(supersededDeliveries(state, A, [job(state, 1)], (id) => id === 2)).toEqual([]);
     expect(supersededDeliveries(state, A, [job(state, 1)], () => false)).toEqual([{ id: 1, by: new Map([[`2 ${A}`, new Set(['10.64.0.1'])]]) }]);
+  });
+});
+
+describe('rebuiltCover', () => {
+  const state = stateWith([
+    [1, ['10.64.0.1'], [A]],
+    [2, ['10.64.0.1'], [A]],
+    [3, ['10.64.0.1'], [A]],
+  ]);
+  const none = (): boolean => false;
+  it('waits on the newest delivery neither in flight nor held, as a commit merges', () => {
+    expect(rebuiltCover(state, A, '10.64.0.1', (id) => id === 3, none)).toEqual({ wait: 2 });
+  });
+  it('else on the newest held one, which goes again after now, not on a newer call in flight', () => {
+    const held = (id: number): boolean => id === 1;
+    expect(rebuiltCover(state, A, '10.64.0.1', (id) => id >= 2 || held(id), held)).toEqual({ wait: 1 });
+  });
+  it('asks for a new delivery when only calls in flight cover the target, and for nothing when none is pending', () => {
+    expect(rebuiltCover(state, A, '10.64.0.1', () => true, none)).toEqual({ again: 3 });
+    expect(rebuiltCover(state, B, '10.64.0.1', none, none)).toBeUndefined();
   });
 });
