@@ -4,10 +4,11 @@
  * such jobs, a write failure injected into the journal, and how a promise settled within a time.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { vi } from 'vitest';
+import { afterEach, beforeAll, vi } from 'vitest';
 import { TargetFailures } from '../../src/backends/target-failures.js';
 import { RblError } from '../../src/errors.js';
 import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
+import { fileHandlePrototype } from './disk.js';
 import { FakeBackend } from './state-store.js';
 
 /** Fails the names in `failing` for themselves with a 500 (transient unless told), takes the others. */
@@ -66,4 +67,17 @@ export function failWrites(prototype: FileHandle): { code: string | undefined } 
     return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
   } as typeof prototype.write);
   return failing;
+}
+
+/**
+ * In a describe block (or a file): a function that makes the journal's writes fail on demand (see
+ * failWrites), restored after each test.
+ */
+export function useFailingWrites(): () => { code: string | undefined } {
+  let prototype: FileHandle | undefined;
+  beforeAll(async () => {
+    prototype = await fileHandlePrototype();
+  });
+  afterEach(() => vi.restoreAllMocks());
+  return () => failWrites(prototype!);
 }

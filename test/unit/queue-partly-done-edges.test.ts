@@ -3,16 +3,14 @@
  * tried against it. A disk that fails on the new job's write, `why`, the latency metric, two lanes
  * done in part, many partial calls, and a Stop merged into such a job.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { OperatorView } from '../../src/http/operator-view.js';
 import { createLogger } from '../../src/log.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { queueEventReporter } from '../../src/queue/report.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
-import { accountingOn, failWrites, NamesFail, settledWithin } from '../helpers/failing-names.js';
+import { accountingOn, NamesFail, settledWithin, useFailingWrites } from '../helpers/failing-names.js';
 import { logLineSink } from '../helpers/log-lines.js';
 import { FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
 
@@ -22,22 +20,13 @@ const ZONE = 'rbl.example.net';
 const GOOD = '10.64.3.1';
 const BAD = '10.64.9.9';
 
-
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 
-
-
-
 describe('a partly done job and a journal write that fails', () => {
-  let fileHandle: FileHandle;
-  beforeAll(async () => {
-    fileHandle = await fileHandlePrototype();
-  });
-  afterEach(() => vi.restoreAllMocks());
-
+  const failJournalWrites = useFailingWrites();
 
   it('does not tell the waiters of a Stop done when the disk fills on the very write of the new job (state.ack: unlisted)', async () => {
-    const failing = failWrites(fileHandle);
+    const failing = failJournalWrites();
     const api = new NamesFail('api', [ZONE], [BAD]);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));

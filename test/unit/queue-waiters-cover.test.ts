@@ -4,12 +4,10 @@
  * the Stop that would have superseded the job it merged into. The Stop is never acknowledged while
  * its address is listed, and its unlist is never dropped on the strength of a delete sent before it.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import type { QueueEvent } from '../../src/queue/events.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
-import { failWrites, settledWithin, stopOf } from '../helpers/failing-names.js';
+import { settledWithin, stopOf, useFailingWrites } from '../helpers/failing-names.js';
 import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const state = useStateDir('waiters-cover');
@@ -19,15 +17,11 @@ const A = '10.64.3.1';
 
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 
-let fileHandle: FileHandle;
-beforeAll(async () => {
-  fileHandle = await fileHandlePrototype();
-});
-afterEach(() => vi.restoreAllMocks());
+const failJournalWrites = useFailingWrites();
 
 describe('a handover whose new job never reached the disk', () => {
   it('keeps the Stop waiting after the rebuild: the address is still listed, pending in the heir lane', async () => {
-    const disk = failWrites(fileHandle);
+    const disk = failJournalWrites();
     const old = new FakeBackend('bind-old', [ZONE]);
     old.behaviour = () => {
       throw new RblError('RBL_DNS_TIMEOUT', 'bind-old: no answer', { transient: true });

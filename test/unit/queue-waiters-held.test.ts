@@ -3,14 +3,12 @@
  * which sends its address again after now, never on a newer call in flight that may have gone out
  * before the Stop came. Found by an attacker's review.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TargetFailures } from '../../src/backends/target-failures.js';
 import { RblError } from '../../src/errors.js';
 import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
 import type { QueueEvent } from '../../src/queue/events.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
-import { accountingOn, failWrites, settledWithin, stopOf } from '../helpers/failing-names.js';
+import { accountingOn, settledWithin, stopOf, useFailingWrites } from '../helpers/failing-names.js';
 import { FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const state = useStateDir('waiters-held');
@@ -21,11 +19,7 @@ const B = '10.64.3.2';
 
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 
-let fileHandle: FileHandle;
-beforeAll(async () => {
-  fileHandle = await fileHandlePrototype();
-});
-afterEach(() => vi.restoreAllMocks());
+const failJournalWrites = useFailingWrites();
 
 /** A backend whose every call does what `script` says for its number (from 1). */
 class Scripted extends FakeBackend {
@@ -38,7 +32,7 @@ class Scripted extends FakeBackend {
 
 describe('the rebuild cover falling back to the newest delivery in flight', () => {
   it('does not acknowledge a Stop on a call sent before it while the job it merged into is held', async () => {
-    const disk = failWrites(fileHandle);
+    const disk = failJournalWrites();
     const api = new Scripted('api', [ZONE]);
     let failFirst!: () => void;
     const first = new Promise<void>((resolve) => (failFirst = resolve));

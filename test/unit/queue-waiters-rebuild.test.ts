@@ -4,13 +4,11 @@
  * by two newer ones, one per address. A Stop is never acknowledged while an address of it is
  * listed, and never waits for another's name.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { deliveryKey, DeliveryWaiters, type RebuiltDelivery } from '../../src/queue/waiters.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
-import { accountingOn, failWrites, NamesFail, settledWithin, stopOf } from '../helpers/failing-names.js';
+import { accountingOn, NamesFail, settledWithin, stopOf, useFailingWrites } from '../helpers/failing-names.js';
 import { useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const state = useStateDir('waiters-rebuild');
@@ -18,7 +16,6 @@ const state = useStateDir('waiters-rebuild');
 const ZONE = 'rbl.example.net';
 const A = '10.64.9.9';
 const B = '10.64.3.1';
-
 
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 const deliveredOf = (target: string): number =>
@@ -53,15 +50,10 @@ describe('DeliveryWaiters: two deliveries moved into one that never reached the 
 });
 
 describe('a Stop merged into two pending jobs, both superseded by one that never reached the disk', () => {
-  let fileHandle: FileHandle;
-  beforeAll(async () => {
-    fileHandle = await fileHandlePrototype();
-  });
-  afterEach(() => vi.restoreAllMocks());
-
+  const failJournalWrites = useFailingWrites();
 
   it('is not acknowledged while one of its addresses is still listed', async () => {
-    const disk = failWrites(fileHandle);
+    const disk = failJournalWrites();
     const api = new NamesFail('api', [ZONE]);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

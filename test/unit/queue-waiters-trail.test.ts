@@ -4,13 +4,11 @@
  * Stop is done once its address is unlisted, never while it is still listed, and never waits for
  * another's name. Found by an attacker's review; also the latency and `why` around such jobs.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import { formatPrefix } from '../../src/net/address.js';
 import type { QueueEvent } from '../../src/queue/events.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
-import { accountingOn, failWrites, NamesFail, settledWithin, stopOf } from '../helpers/failing-names.js';
+import { accountingOn, NamesFail, settledWithin, stopOf, useFailingWrites } from '../helpers/failing-names.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { OperatorView } from '../../src/http/operator-view.js';
 import { createLogger } from '../../src/log.js';
@@ -26,17 +24,13 @@ const BAD = '10.64.9.9';
 const THIRD = '10.64.3.3';
 const OUT = '10.99.0.1';
 
-
 const retries = (): Extract<QueueEvent, { type: 'retry-scheduled' }>[] => state.events.filter((event) => event.type === 'retry-scheduled');
 const deliveredOf = (target: string): number =>
   state.events.filter((event) => event.type === 'delivered' && event.jobs.some((job) => job.targets.includes(target))).length;
 
-
 const down = (): never => {
   throw new RblError('RBL_HTTP_CONNECTION', 'api: connection refused', { transient: true });
 };
-
-
 
 describe('a Stop merged into a pending job, then moved by supersede (state.ack: unlisted)', () => {
   it('is done once its address is unlisted, though the job that superseded the one it merged into keeps failing another name', async () => {
@@ -92,15 +86,10 @@ describe('a Stop merged into a pending job, then moved by supersede (state.ack: 
 });
 
 describe('a Stop merged into a job whose continuation never reached the disk', () => {
-  let fileHandle: FileHandle;
-  beforeAll(async () => {
-    fileHandle = await fileHandlePrototype();
-  });
-  afterEach(() => vi.restoreAllMocks());
-
+  const failJournalWrites = useFailingWrites();
 
   it('is still done for its own address alone after the rebuild gives it back to the job it merged into', async () => {
-    const disk = failWrites(fileHandle);
+    const disk = failJournalWrites();
     const api = new NamesFail('api', [ZONE], [BAD]);
     api.beforeAnswer = (call) => {
       // 1: the API is down. 2: it takes THIRD, fails GOOD and BAD, and the disk fills on the
@@ -128,7 +117,7 @@ describe('a Stop merged into a job whose continuation never reached the disk', (
     expect(await settledWithin(s.done, 300)).toBe('resolved');
   });
   it("a Stop's own job superseded by a job whose record never reached the disk: its ack waits for its address, not done", async () => {
-    const disk = failWrites(fileHandle);
+    const disk = failJournalWrites();
     const api = new NamesFail('api', [ZONE], [BAD]);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
