@@ -23,6 +23,18 @@ export class NamesFail extends FakeBackend {
     this.failing = new Set(failing);
   }
 
+  /** The first call hangs until the function returned is called, then finds the API down (connection refused). */
+  firstCallDownOnRelease(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.beforeAnswer = async (call) => {
+      if (call !== 1) return;
+      await gate;
+      throw new RblError('RBL_HTTP_CONNECTION', 'api: connection refused', { transient: true });
+    };
+    return release;
+  }
+
   override async unlist(zone: string, targets: readonly IpPrefix[]): Promise<void> {
     this.calls.push({ zone, targets: targets.map(formatPrefix) });
     const call = this.calls.length;

@@ -98,15 +98,8 @@ describe('a Stop merged into a job that is superseded by two newer jobs, one per
   it('is done once its own address is unlisted, not held by the other job failing another name', async () => {
     const api = new NamesFail('api', [ZONE]);
     api.failing.add(B);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    api.beforeAnswer = async (call) => {
-      // Call 1 (K) hangs until N1 and N2 are committed, then finds the API down.
-      if (call === 1) {
-        await gate;
-        down();
-      }
-    };
+    // Call 1 (K) hangs until N1 and N2 are committed, then finds the API down.
+    const release = api.firstCallDownOnRelease();
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
     // K: an Accounting-On for A and B; a Stop S for A merges into it in the same tick.
     const k = store.commit({ unlist: accountingOn(A, B) }, { trackDelivery: true });

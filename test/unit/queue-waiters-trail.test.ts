@@ -35,15 +35,8 @@ const down = (): never => {
 describe('a Stop merged into a pending job, then moved by supersede (state.ack: unlisted)', () => {
   it('is done once its address is unlisted, though the job that superseded the one it merged into keeps failing another name', async () => {
     const api = new NamesFail('api', [ZONE], [BAD]);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    api.beforeAnswer = async (call) => {
-      // The first call (P's) hangs until N is committed, then finds the API down.
-      if (call === 1) {
-        await gate;
-        down();
-      }
-    };
+    // The first call (P's) hangs until N is committed, then finds the API down.
+    const release = api.firstCallDownOnRelease();
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
     // P unlists GOOD; a Stop for GOOD in the same tick merges into P (pending, not yet sent).
     const p = store.commit({ unlist: stopOf('s0', GOOD) }, { trackDelivery: true });
@@ -66,14 +59,7 @@ describe('a Stop merged into a pending job, then moved by supersede (state.ack: 
 
   it("the Stop whose own job was superseded is done once its address is unlisted, not when the Accounting-On's other names are", async () => {
     const api = new NamesFail('api', [ZONE], [BAD]);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    api.beforeAnswer = async (call) => {
-      if (call === 1) {
-        await gate;
-        down();
-      }
-    };
+    const release = api.firstCallDownOnRelease();
     const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 60, maxMs: 60 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
     const p = store.commit({ unlist: stopOf('s0', GOOD) }, { trackDelivery: true });
     await waitUntil(() => api.calls.length === 1, 3000);
