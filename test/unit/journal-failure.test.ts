@@ -13,6 +13,7 @@ import { RblError } from '../../src/errors.js';
 import type { StateChange } from '../../src/queue/store.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
+import { failWrites } from '../helpers/failing-names.js';
 
 const state = useStateDir('journal-failure');
 let fileHandle: FileHandle;
@@ -22,16 +23,6 @@ beforeAll(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-/** Makes FileHandle writes fail with `code` while `failing.code` is set. */
-function failWrites(): { code: string | undefined } {
-  const failing: { code: string | undefined } = { code: undefined };
-  const original = fileHandle.write;
-  vi.spyOn(fileHandle, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
-    if (failing.code) return Promise.reject(Object.assign(new Error(`${failing.code}: injected failure, write`), { code: failing.code }));
-    return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-  } as typeof fileHandle.write);
-  return failing;
-}
 
 const start = (k: number): StateChange => {
   const now = Date.now();
@@ -45,7 +36,7 @@ const stop = (k: number): StateChange => ({
 
 describe('a journal write that fails', () => {
   it.each(['EIO', 'ENOSPC', 'EROFS'])('(%s) is not acknowledged, and the state is rebuilt from the disk so a retransmission makes exactly one job', async (code) => {
-    const failing = failWrites();
+    const failing = failWrites(fileHandle);
     const backend = new FakeBackend();
     backend.behaviour = never;
     const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, recoveryMs: 20, closeGraceMs: 10 });
@@ -104,7 +95,7 @@ describe('a journal write that fails', () => {
   });
 
   it('answers the waiters of a merged unlist once the delivery that covers its target succeeds after recovery', async () => {
-    const failing = failWrites();
+    const failing = failWrites(fileHandle);
     const backend = new FakeBackend();
     // Calls hang until the DNS server "times out", then fail transiently; afterwards they succeed.
     let timeOut: () => void = () => undefined;
@@ -188,7 +179,7 @@ describe('a journal write that lands after another process broke the lock', () =
 
 describe('a service rebuilding after a failed write when another process breaks its lock', () => {
   it('stops rebuilding: no rebuild reads, repairs or writes the journal that is the new holder\'s now', async () => {
-    const failing = failWrites();
+    const failing = failWrites(fileHandle);
     const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 20, closeGraceMs: 10 });
     await store.commit(start(1)).recorded;
     failing.code = 'EIO';
@@ -272,7 +263,7 @@ describe('fdatasync', () => {
   });
 
   it('says everything committed is on disk only once the write of the last commit was fdatasync\'d, and refuses while the journal is down', async () => {
-    const failing = failWrites();
+    const failing = failWrites(fileHandle);
     const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 60_000 });
     await store.commit(start(1)).recorded;
     await store.committed();
