@@ -595,7 +595,19 @@ class Store implements StateStore {
 
   /** Failed deliveries whose targets newer pending ones all cover are dropped; their waiters wait for those. */
   #mergeSuperseded(lane: string, jobs: readonly JobState[]): void {
-    const superseded = supersededDeliveries(this.#state, lane, jobs, this.#inFlight);
+    // The failed jobs, and the older queued ones of their targets: a call in flight when those
+    // failed could not supersede them, and the failed jobs, queued again now, can.
+    const candidates = new Map<number, JobState>();
+    for (const job of jobs) {
+      candidates.set(job.id, job);
+      for (const target of job.targets) {
+        for (const id of this.#state.pendingJobsFor(lane, target) ?? []) {
+          const older = id < job.id && !candidates.has(id) && !this.#inFlight(id, lane) ? this.#state.jobs.get(id) : undefined;
+          if (older) candidates.set(id, older);
+        }
+      }
+    }
+    const superseded = supersededDeliveries(this.#state, lane, [...candidates.values()], this.#inFlight);
     if (superseded.length === 0) return;
     this.#record({ t: 'g', d: superseded.map(({ id }) => [id, lane]) });
     for (const { id, by } of superseded) {
