@@ -90,6 +90,8 @@ describe('delivery waiters', () => {
     const other = waiters.wait(new Map([[deliveryKey(2, 'api'), ['10.0.0.2']]]));
     const own = waiters.wait(new Map([[deliveryKey(7, 'api'), ['10.0.0.7']]]));
     const dead = waiters.wait(new Map([[deliveryKey(3, 'api'), ['10.0.0.3']]]));
+    // Its rejection is read below, after others are awaited: handled from now on.
+    dead.catch(() => undefined);
     // Jobs 1 and 2 are superseded by job 5, which continues as 6; neither 5 nor 6 reached the disk.
     const both = new Set(['10.0.0.1', '10.0.0.2']);
     waiters.moved(deliveryKey(1, 'api'), new Map([[deliveryKey(5, 'api'), both]]));
