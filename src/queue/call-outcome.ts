@@ -42,7 +42,9 @@ export function callOutcome(jobs: readonly JobState[], targets: readonly IpPrefi
       outcome.done.push(job);
       continue;
     }
-    const own = job.targets.find((target) => failedBy.has(target));
+    // A name failing for now makes the job wait, not a dead letter: the retry may take it, and
+    // then the names refused for good go on alone, to the dead letters.
+    const own = job.targets.find((target) => failedBy.get(target)?.transient) ?? job.targets.find((target) => failedBy.has(target));
     if (own === undefined) outcome.untried.push(job);
     else outcome.failed.push({ job, error: failedBy.get(own)!, unlisted: job.targets.filter((target) => unlisted.has(target)) });
   }

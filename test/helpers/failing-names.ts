@@ -11,9 +11,11 @@ import { formatPrefix, type IpPrefix } from '../../src/net/address.js';
 import { fileHandlePrototype } from './disk.js';
 import { FakeBackend } from './state-store.js';
 
-/** Fails the names in `failing` for themselves with a 500 (transient unless told), takes the others. */
+/** Fails the names in `failing` for themselves with a 500 (transient unless told) and those in `refused` with a 422, takes the others. */
 export class NamesFail extends FakeBackend {
   readonly failing: Set<string>;
+  /** Names refused for good (a 422 each), whatever `transient` says. */
+  readonly refused = new Set<string>();
   transient = true;
   /** Runs before each call answers (after the names were "sent"); gets the call's number, from 1. */
   beforeAnswer: (call: number) => Promise<void> | void = () => undefined;
@@ -40,10 +42,14 @@ export class NamesFail extends FakeBackend {
     const call = this.calls.length;
     await new Promise((resolve) => setImmediate(resolve));
     await this.beforeAnswer(call);
-    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)));
+    const failed = targets.filter((target) => this.failing.has(formatPrefix(target)) || this.refused.has(formatPrefix(target)));
     if (failed.length === 0) return;
-    const error = new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${failed.map(formatPrefix).join(', ')}`, { transient: this.transient });
-    throw new TargetFailures(error, targets.filter((target) => !failed.includes(target)), new Map(failed.map((target) => [target, error])), undefined);
+    const failure = (target: IpPrefix): RblError =>
+      this.refused.has(formatPrefix(target))
+        ? new RblError('RBL_HTTP_STATUS', `api: unexpected status 422 for ${formatPrefix(target)}`, { transient: false })
+        : new RblError('RBL_HTTP_STATUS', `api: unexpected status 500 for ${formatPrefix(target)}`, { transient: this.transient });
+    const errors = new Map(failed.map((target) => [target, failure(target)]));
+    throw new TargetFailures(errors.get(failed[0]!)!, targets.filter((target) => !failed.includes(target)), errors, undefined);
   }
 }
 

@@ -181,3 +181,21 @@ describe('a Stop merged into a job that is then done in part', () => {
     expect(await settledWithin(stop.done, 300)).toBe('resolved');
   });
 });
+
+describe('a job one name of which is refused for good and another failing for now', () => {
+  it('is held, not a dead letter, while a name of it may still go; then only the name refused is a dead letter', async () => {
+    const OTHER = '10.64.9.10';
+    const api = new NamesFail('api', [ZONE], [OTHER]);
+    api.refused.add(BAD);
+    const store = await state.open({ backends: [api], maxSessionAgeMs: 86_400_000, backoff: { baseMs: 20, maxMs: 20 }, random: () => 1, requestPollMs: 20, closeGraceMs: 10 });
+    // BAD comes first in the job: its refusal is the first failure the call reports.
+    store.commit({ unlist: accountingOn(GOOD, BAD, OTHER) });
+    await waitUntil(() => retries().length >= 1, 3000);
+    expect(store.deadLetterCount()).toBe(0);
+    api.failing.clear();
+    await waitUntil(() => store.deadLetterCount() === 1, 3000);
+    const dead = state.events.filter((event) => event.type === 'dead-lettered');
+    expect(dead.map((event) => event.job.targets)).toEqual([[BAD]]);
+    expect(api.delivered(ZONE)).toEqual(expect.arrayContaining([GOOD, OTHER]));
+  });
+});
