@@ -59,11 +59,11 @@ export class JobContinuations {
         // Journaled before the old deliveries are dropped: a torn write keeps the new job, never the drop alone.
         const next = this.#continueAsNewJob(job, [...job.targets], [...to]);
         const view = jobView(this.#host.state().jobs.get(next)!);
+        const all = new Set(job.targets);
         for (const lane of from) {
           settled.push([id, lane]);
           const { zone } = splitLane(lane);
           const heirs = to.filter((heir) => splitLane(heir).zone === zone);
-          const all = new Set(job.targets);
           this.#moveToContinuation(deliveryKey(id, lane), new Map(heirs.map((heir) => [deliveryKey(next, heir), all])));
           const entry = handed.get(lane) ?? { to: new Set<string>(), jobs: [] };
           for (const heir of heirs) entry.to.add(splitLane(heir).backend);
@@ -154,7 +154,7 @@ export class JobContinuations {
   /**
    * Journals a new job that continues `job` (its reason and time) with these targets in these
    * lanes, and queues it; returns its id. The caller journals the drop of the old deliveries after
-   * it, so a torn write keeps a job, never the drop alone (handover, pool narrowing).
+   * it, so a torn write keeps a job, never the drop alone (handover, pool narrowing, a call done in part).
    */
   #continueAsNewJob(job: JobState, targets: string[], lanes: string[]): number {
     const row: JobRow = { i: this.#host.state().nextSeq, t: targets, r: job.reason, a: job.createdAt, p: lanes };

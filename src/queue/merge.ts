@@ -32,9 +32,8 @@ export function rebuiltCover(
 ): { readonly wait: number } | { readonly again: number } | undefined {
   const queued = coveringJob(state, lane, target, inFlight) ?? coveringJob(state, lane, target, (id) => !held(id, lane));
   if (queued !== undefined) return { wait: queued };
-  let newest = -1;
-  for (const id of state.pendingJobsFor(lane, target) ?? []) newest = Math.max(newest, id);
-  return newest < 0 ? undefined : { again: newest };
+  const calling = coveringJob(state, lane, target, () => false);
+  return calling === undefined ? undefined : { again: calling };
 }
 
 /** A delivery that newer ones take over: its job id and the delivery keys that cover its targets, each with those it covers. */

@@ -153,17 +153,6 @@ function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[
   return out;
 }
 
-/** For each covering delivery, the commit's targets it covers. */
-function mergedTargets(covering: readonly string[], targets: readonly string[]): Map<string, readonly string[]> {
-  const merged = new Map<string, string[]>();
-  for (let i = 0; i < covering.length; i++) {
-    const own = merged.get(covering[i]!);
-    if (own) own.push(targets[i]!);
-    else merged.set(covering[i]!, [targets[i]!]);
-  }
-  return merged;
-}
-
 class Store implements StateStore {
   readonly #options: StateStoreOptions;
   #maxSessionAgeMs: number;
@@ -256,9 +245,9 @@ class Store implements StateStore {
     if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
     let job: JobRow | undefined;
     let prefixes: CanonicalPrefix[] | undefined;
-    const covering: string[] = [];
-    // The target each covering delivery is waited on for, side by side with `covering`.
-    const coveringTargets: string[] = [];
+    // The pending deliveries this commit merged into, each with the targets of it they cover; made
+    // only when one does.
+    let merged: Map<string, string[]> | undefined;
     if (change.unlist && change.unlist.targets.length > 0) {
       // A canonical prefix is trusted as made at decode (issue 11); only text is parsed. Lists made
       // by map are their exact length: a Stop's job keeps them until it is delivered.
@@ -276,9 +265,12 @@ class Store implements StateStore {
           some?.push(lane);
           continue;
         }
+        merged ??= new Map();
         for (let t = 0; t < cover.length; t++) {
-          covering.push(deliveryKey(cover[t]!, lane));
-          coveringTargets.push(targets[t]!);
+          const key = deliveryKey(cover[t]!, lane);
+          const own = merged.get(key);
+          if (own) own.push(targets[t]!);
+          else merged.set(key, [targets[t]!]);
         }
         some ??= laneKeys.slice(0, i);
       }
@@ -319,7 +311,7 @@ class Store implements StateStore {
     }
     let done = recorded;
     if (options.trackDelivery !== false) {
-      const deliveries = mergedTargets(covering, coveringTargets);
+      const deliveries: Map<string, readonly string[]> = merged ?? new Map();
       for (const row of jobs) for (const lane of row.p) deliveries.set(deliveryKey(row.i, lane), row.t);
       if (deliveries.size > 0) {
         done = Promise.all([recorded, this.#waiters.wait(deliveries)]).then(() => undefined);
@@ -379,7 +371,7 @@ class Store implements StateStore {
 
   setBackends(backends: readonly Backend[]): void {
     this.#worker.setBackends(backends);
-    this.#handOverRemovedLanes();
+    this.#continuations.handOverRemovedLanes();
   }
 
   setMayUnlist(mayUnlist: MayUnlist): void {
@@ -421,7 +413,7 @@ class Store implements StateStore {
         let orphaned = false;
         for (const [id, lane] of record.d) if (!this.#worker.enqueue(id, lane)) orphaned = true;
         // A re-driven dead letter whose backend left the config goes where its zone is served now.
-        if (orphaned) this.#handOverRemovedLanes();
+        if (orphaned) this.#continuations.handOverRemovedLanes();
         this.#narrowToPools();
       }
       await written;
@@ -516,7 +508,7 @@ class Store implements StateStore {
     this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
     // A handover or a narrowing done while the journal failed never reached the disk: done again
     // first, so the waiters of the jobs they made in memory find the ones made now.
-    this.#handOverRemovedLanes();
+    this.#continuations.handOverRemovedLanes();
     this.#narrowToPools();
     this.#settleAfterRebuild(durableSeq);
     this.#enqueueAllPending();
@@ -636,10 +628,6 @@ class Store implements StateStore {
   #narrowToPools(): void {
     if (!this.#mayUnlist || this.#closing || this.#failure) return;
     this.#continuations.narrowToPools(this.#mayUnlist);
-  }
-
-  #handOverRemovedLanes(): void {
-    this.#continuations.handOverRemovedLanes();
   }
 
   /** While the journal fails, the jobs stay whole: the state rebuilt from the disk would not know new ones. */
