@@ -9,7 +9,8 @@
 import { access, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RblError } from '../errors.js';
-import { Journal, readJournal } from './journal.js';
+import { Journal } from './journal.js';
+import { readJournal } from './journal-read.js';
 import { acquireLock, lockHolder, tryLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { detachJournal } from './takeover.js';

@@ -10,8 +10,8 @@ import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { RblError } from '../errors.js';
 import type { DeliveryAttempt } from './attempts.js';
-import { STATE_FILE_MODE } from './journal.js';
 import { requireStateDirOwner, STATE_DIR_MODE } from './state-dir.js';
+import { STATE_FILE_MODE } from './state-files.js';
 
 export const REQUESTS_FOLDER = 'requests';
 /** Endings of a request's files: written by the command, claimed by the service, its answer. */

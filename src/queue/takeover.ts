@@ -10,7 +10,7 @@
  */
 import { copyFile, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { stateError, syncFolder } from './journal.js';
+import { stateError, syncFolder } from './state-files.js';
 
 /** The copy's name in state.dir while it is made; one a crash left is removed at the next start. */
 export const TAKEOVER_FILE = 'journal.takeover';

@@ -7,7 +7,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COMPACT_FLOOR_BYTES, compactionDue } from '../../src/queue/compaction-rule.js';
-import { Journal, readJournal } from '../../src/queue/journal.js';
+import { Journal } from '../../src/queue/journal.js';
+import { readJournal } from '../../src/queue/journal-read.js';
 import type { JournalRecord, SessionRow } from '../../src/queue/state.js';
 import { tempDir } from '../helpers/peers.js';
 

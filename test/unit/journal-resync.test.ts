@@ -1,5 +1,5 @@
 /**
- * Replay past a corrupt stretch in the middle of the journal (src/queue/journal.ts readJournal):
+ * Replay past a corrupt stretch in the middle of the journal (src/queue/journal-read.ts readJournal):
  * the records after it are read, not dropped, wherever the stretch lies in the file and whatever
  * it holds, and repair saves exactly the skipped bytes and cuts only a tail.
  */
@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readJournal } from '../../src/queue/journal.js';
+import { readJournal } from '../../src/queue/journal-read.js';
 import { encodeRecord, RECORD_HEADER_BYTES } from '../../src/queue/record.js';
 import type { JournalRecord } from '../../src/queue/state.js';
 
-/** The size of replay's read chunks (journal.ts READ_CHUNK_BYTES). */
+/** The size of replay's read chunks (journal-read.ts READ_CHUNK_BYTES). */
 const CHUNK = 4 * 1024 * 1024;
 
 let dir: string;

@@ -25,7 +25,7 @@ vi.mock('node:fs/promises', async (original) => {
   };
 });
 
-const { readJournal } = await import('../../src/queue/journal.js');
+const { readJournal } = await import('../../src/queue/journal-read.js');
 
 let dir: string;
 beforeEach(() => {

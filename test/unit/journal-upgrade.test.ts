@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJournal } from '../../src/queue/journal.js';
+import { readJournal } from '../../src/queue/journal-read.js';
 import { encodeRecord } from '../../src/queue/record.js';
 import { QueueState, removalRow, sessionRow, type JournalRecord } from '../../src/queue/state.js';
 import { PROJECT_ROOT } from '../helpers/service.js';

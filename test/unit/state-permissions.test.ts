@@ -6,7 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readJournal } from '../../src/queue/journal.js';
+import { readJournal } from '../../src/queue/journal-read.js';
 import { REQUEST_MAX_AGE_MS, RequestServer, sendRequest, type AdminReply, type AdminRequest } from '../../src/queue/requests.js';
 import { openStateStore } from '../../src/queue/store.js';
 import type { QueueEvent } from '../../src/queue/events.js';
