@@ -1,6 +1,7 @@
 /**
- * The open journal file: appends with group commit, and compaction. Replaying it, with torn-tail
- * recovery, is journal-read.ts.
+ * The open journal file: appends with group commit (a batch is journal-batch.ts), and compaction
+ * (the one under way is journal-compaction.ts). Replaying it, with torn-tail recovery, is
+ * journal-read.ts.
  *
  * Appends queue up while a write and fdatasync are in flight, and the next write takes them all
  * with a single fdatasync (group commit), so durability costs one fsync per burst, not per event.
@@ -18,11 +19,12 @@ import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promis
 import { dirname } from 'node:path';
 import { RblError } from '../errors.js';
 import { compactionDue } from './compaction-rule.js';
+import { batchTexts, PendingBatch, refusal } from './journal-batch.js';
+import { Compaction, type CompactionResult } from './journal-compaction.js';
 import { encodeRecord, frameRecords } from './record.js';
 import type { JournalRecord } from './state.js';
 import { STATE_FILE_MODE, stateError, syncFolder, writeFully } from './state-files.js';
 
-const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 /** After a failed compaction, the next one waits this long (a full disk would fail it again at once). */
 const COMPACTION_RETRY_MS = 30_000;
 
@@ -31,13 +33,6 @@ export interface JournalStats {
   fsyncs: number;
   records: number;
   compactions: number;
-}
-
-/** What a finished compaction did. */
-export interface CompactionResult {
-  readonly beforeBytes: number;
-  readonly afterBytes: number;
-  readonly durationMs: number;
 }
 
 export interface JournalOptions {
@@ -58,58 +53,6 @@ export interface JournalOptions {
    * process, whose journal this may be now).
    */
   readonly fence?: () => RblError | undefined;
-}
-
-/**
- * Records waiting for the same write and fdatasync, and the one promise they share: a burst
- * appends thousands of records a second, and a promise with its two callbacks for each was a
- * good part of what the receive path allocated (issue 13).
- */
-class PendingBatch {
-  /** Each record's JSON text, made at append time (the record may change after); framed when written. */
-  readonly jsons: string[] = [];
-  readonly written: Promise<void>;
-  resolve: () => void = () => undefined;
-  reject: (error: RblError) => void = () => undefined;
-  /** The appends and written() calls that wait for this batch: what the journal counts as waiting. */
-  waiting = 0;
-  settled = false;
-
-  constructor() {
-    this.written = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    // Shared by every append of the batch: a caller that does not wait for it (a delivery record)
-    // must not make its refusal an unhandled rejection; the ones that wait still see it.
-    this.written.catch(() => undefined);
-  }
-}
-
-/** A refused append's promise, handled like a batch's: the caller may not wait for it. */
-function refusal(error: RblError): Promise<void> {
-  const refused = Promise.reject(error);
-  refused.catch(() => undefined);
-  return refused;
-}
-
-/** The JSON texts of batches, in order, for one write. */
-function batchTexts(batches: readonly PendingBatch[]): string[] {
-  return batches.length === 1 ? batches[0]!.jsons : batches.flatMap((batch) => batch.jsons);
-}
-
-interface Compaction {
-  readonly path: string;
-  readonly startedAt: number;
-  readonly beforeBytes: number;
-  handle?: FileHandle;
-  bytes: number;
-  tail: Buffer[];
-  snapshotWritten: boolean;
-  aborted: boolean;
-  task?: Promise<void>;
-  readonly result: Promise<CompactionResult | undefined>;
-  settle: (result: CompactionResult | undefined) => void;
 }
 
 /** An open journal: appends with group commit, compacts itself. */
@@ -239,27 +182,13 @@ export class Journal {
     // A process that woke after its lock was broken must not open `journal.compact`, which may be
     // the new holder's compaction under way (opening it truncates it).
     if (this.#closed || this.#failure || this.#options.fence?.()) return Promise.resolve(undefined);
-    let settle: (result: CompactionResult | undefined) => void = () => undefined;
-    const result = new Promise<CompactionResult | undefined>((resolve) => {
-      settle = resolve;
-    });
-    const compaction: Compaction = {
-      path: `${this.file}.compact`,
-      startedAt: Date.now(),
-      beforeBytes: this.#bytes,
-      bytes: 0,
-      tail: [],
-      snapshotWritten: false,
-      aborted: false,
-      result,
-      settle,
-    };
+    const compaction = new Compaction(this.file, this.#bytes);
     this.#compaction = compaction;
     compaction.task = this.#writeSnapshot(compaction).catch(async (error: unknown) => {
       await this.#abandon(compaction);
       if (!compaction.aborted) this.#compactionFailed(error);
     });
-    return result;
+    return compaction.result;
   }
 
   /**
@@ -287,27 +216,7 @@ export class Journal {
   }
 
   async #writeSnapshot(compaction: Compaction): Promise<void> {
-    compaction.handle = await open(compaction.path, 'w', STATE_FILE_MODE);
-    let chunk: Buffer[] = [];
-    let size = 0;
-    const flush = async (): Promise<void> => {
-      const data = Buffer.concat(chunk);
-      chunk = [];
-      size = 0;
-      await writeFully(compaction.handle!, data, compaction.bytes);
-      compaction.bytes += data.length;
-    };
-    // The generator reads live state; each await lets events in, and their records reach the tail.
-    for (const record of this.#options.snapshot()) {
-      if (compaction.aborted) throw new Error('aborted');
-      const buffer = encodeRecord(record);
-      chunk.push(buffer);
-      size += buffer.length;
-      if (size >= SNAPSHOT_WRITE_BYTES) await flush();
-    }
-    await flush();
-    if (compaction.aborted) throw new Error('aborted');
-    compaction.snapshotWritten = true;
+    await compaction.writeSnapshot(() => this.#options.snapshot());
     this.#schedule();
   }
 
