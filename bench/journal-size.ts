@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOURNAL_FILE } from '../src/queue/store.js';
+import { JOURNAL_FILE } from '../src/queue/store-open.js';
 import { nowMs } from './load.js';
 
 export interface JournalSizes {

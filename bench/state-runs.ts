@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecord } from '../src/queue/record.js';
-import { JOURNAL_FILE } from '../src/queue/store.js';
+import { JOURNAL_FILE } from '../src/queue/store-open.js';
 import { tsigKeygen, type BindServer } from '../test/helpers/bind.js';
 import { freePort } from '../test/helpers/peers.js';
 import { benchTempDir } from './temp-dir.js';

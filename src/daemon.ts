@@ -18,7 +18,7 @@ import { createReadiness, startingReadiness, startingView, type ReadinessReport 
 import type { Logger } from './log.js';
 import type { ReadonlySessionTable } from './sessions/table.js';
 import { queueEventReporter } from './queue/report.js';
-import { openStateStore, type StateStore } from './queue/store.js';
+import { openStateStore, type StateStore } from './queue/store-open.js';
 import { openWaitingForSpace } from './queue/wait-for-space.js';
 import { createRadiusListener, loadDictionaries, type RadiusListener } from './radius/listener.js';
 import { packetReporter } from './radius/report.js';

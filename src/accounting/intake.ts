@@ -7,7 +7,7 @@ import type { Config } from '../config/load.js';
 import { RblError } from '../errors.js';
 import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
-import type { StateStore } from '../queue/store.js';
+import type { StateStore } from '../queue/store-open.js';
 import { hostPort } from '../net/host-port.js';
 import type { AccountingRequest } from '../radius/handler.js';
 import { packetTrace } from '../radius/trace.js';

@@ -6,7 +6,7 @@
  */
 import { RblError } from '../errors.js';
 import { formatPrefix, maskBytes, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
-import type { JobDeliveries } from '../queue/store.js';
+import type { JobDeliveries } from '../queue/store-open.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import type { AddressHistory } from './address-history.js';
 

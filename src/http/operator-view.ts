@@ -7,7 +7,7 @@ import type { AccountingEvent } from '../accounting/event.js';
 import type { EventPlan } from '../accounting/plan.js';
 import { RblError } from '../errors.js';
 import type { QueueEvent } from '../queue/events.js';
-import type { JobDeliveries } from '../queue/store.js';
+import type { JobDeliveries } from '../queue/store-open.js';
 import type { ReadonlySessionTable } from '../sessions/table.js';
 import { AddressHistory, DEFAULT_HISTORY_LIMIT } from './address-history.js';
 import { addressReport } from './address-view.js';

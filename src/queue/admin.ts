@@ -17,7 +17,7 @@ import { detachJournal } from './takeover.js';
 import { sendRequest, UnansweredRequest, type AdminReply, type AdminRequest } from './requests.js';
 import { requireStateDir, requireStateDirOwner } from './state-dir.js';
 import { deadLetterRecord, jobView, QueueState, splitLane, type UnlistJob } from './state.js';
-import { JOURNAL_FILE } from './store.js';
+import { JOURNAL_FILE } from './store-open.js';
 
 /** A delivery: one job in one backend and zone. */
 export interface QueueEntry extends UnlistJob {

@@ -1,6 +1,6 @@
 /**
  * What the state store offers the daemon and the queue commands: one commit per accounting event, its
- * health, and its counters. The implementation is in store.ts.
+ * health, and its counters. The implementation is in store.ts; openStateStore (store-open.ts) opens it.
  */
 import type { Backend } from '../backends/types.js';
 import type { CanonicalPrefix } from '../net/address.js';

@@ -13,130 +13,47 @@
  * commits are refused, the state is rebuilt from what is durable on disk (so a retransmitted event is
  * processed afresh, never twice), and the store tries to write again, with growing pauses, until it
  * can; health() says which it is.
+ *
+ * It is opened (the lock, the replay) by store-open.ts, the module the rest of the code imports it
+ * from; the tries to write the journal again after a failure are in store-recovery.ts.
  */
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
-import { RblError, type ErrorCode } from '../errors.js';
+import { RblError } from '../errors.js';
 import { canonicalPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
 import type { ReadonlySessionTable, Session } from '../sessions/table.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
 import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';
-import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
-import { Journal } from './journal.js';
-import { readJournal } from './journal-read.js';
-import { stateError, syncFolder } from './state-files.js';
-import { acquireLock, removeLeftoverLockFiles, type StateLock } from './lock.js';
+import type { Journal } from './journal.js';
+import { stateError } from './state-files.js';
+import type { StateLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { RequestServer, type AdminReply, type AdminRequest } from './requests.js';
 import { JobContinuations, type PartDone } from './continuations.js';
 import type { MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
-import { coveringJob, rebuiltCover, supersededDeliveries } from './merge.js';
-import { prepareStateDir, tightenStateDir } from './state-dir.js';
-import { detachJournal, TAKEOVER_FILE } from './takeover.js';
+import { coveringJob, supersededDeliveries } from './merge.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
   jobView,
-  QueueState,
   removalRow,
   sessionRow,
   splitLane,
   type JobRow,
   type JobState,
   type JournalRecord,
+  type QueueState,
 } from './state.js';
+import { JournalRecovery, settleAfterRebuild, type Durable } from './store-recovery.js';
 import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
 
-export type { DeliveryAttempt } from './attempts.js';
-export type { QueueEvent } from './events.js';
-export type { UnlistJob, UnlistReason } from './state.js';
-export type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
-
-/** The journal's file name in state.dir. */
-export const JOURNAL_FILE = 'journal';
-
-const MAX_RECOVERY_MS = 5000;
 /** A journal write and fdatasync still under way after this long makes the journal unhealthy (/readyz): the disk is hung or failing. */
 export const STALLED_WRITE_MS = 10_000;
 
-/** Opens state.dir: takes the lock, replays the journal (recovering a torn tail), and starts delivering what was pending. */
-export async function openStateStore(options: StateStoreOptions): Promise<StateStore> {
-  await prepareStateDir(options.dir);
-  const lock = await acquireLock(options.dir, 'serve', options.lockWaitMs ?? 5000);
-  try {
-    const tightened = await tightenStateDir(options.dir);
-    if (tightened.paths.length > 0 || tightened.failed.length > 0) emit(options.onEvent, { type: 'state-dir-tightened', dir: options.dir, ...tightened });
-    // A copy a takeover made and a crash left before it took the journal's name: the journal is whole.
-    await unlink(join(options.dir, TAKEOVER_FILE)).catch(() => undefined);
-    await removeLeftoverLockFiles(options.dir);
-    if (lock.brokeLiveHolder && (await detachJournal(join(options.dir, JOURNAL_FILE)))) emit(options.onEvent, { type: 'journal-detached', dir: options.dir });
-    const failures: { store?: Store } = {};
-    const durable = await loadDurable(options, lock, (journal, error) => failures.store?.journalFailed(journal, error), false);
-    failures.store = new Store(options, durable.state, durable.journal, lock);
-    return failures.store;
-  } catch (error) {
-    await lock.release();
-    throw error;
-  }
-}
-
-/** Replays the journal into a fresh state and opens it for appending; with `probe`, proves a write reaches the disk. */
-async function loadDurable(
-  options: StateStoreOptions,
-  lock: StateLock,
-  onFailure: (journal: Journal, error: RblError) => void,
-  probe: boolean,
-): Promise<{ state: QueueState; journal: Journal }> {
-  const file = join(options.dir, JOURNAL_FILE);
-  const state = new QueueState();
-  const read = await readJournal(file, (record) => state.apply(record), { repair: true });
-  if (read.skippedBytes > 0) {
-    emit(options.onEvent, {
-      type: 'journal-recovered',
-      file,
-      goodBytes: read.goodBytes,
-      skippedBytes: read.skippedBytes,
-      stretches: read.stretches,
-      reason: read.reason ?? 'trailing bytes',
-      savedAs: read.savedAs,
-      saveError: read.saveError,
-    });
-  }
-  const journal: Journal = await Journal.open(file, {
-    snapshot: () => state.snapshot(),
-    compactBytes: options.compactBytes ?? COMPACT_FLOOR_BYTES,
-    onCompacted: (result) => emit(options.onEvent, { type: 'journal-compacted', file, ...result }),
-    onError: (error) => onFailure(journal, error),
-    onCompactionError: (error) => emit(options.onEvent, { type: 'journal-error', error, writable: true }),
-    compactionRetryMs: options.compactionRetryMs,
-    fence: () => (lock.held() ? undefined : lockLostError(lock.file)),
-  }, read.snapshotBytes);
-  if (state.redactedDeadLetters > 0) {
-    // The credential is out of memory already; a compaction writes the journal anew without it.
-    emit(options.onEvent, { type: 'dead-letters-redacted', file, count: state.redactedDeadLetters });
-  }
-  // A corrupt stretch replay went past stays in the file until a compaction writes it anew; until
-  // then each start would skip it again and save another copy.
-  if (state.redactedDeadLetters > 0 || read.stretches > 0) journal.compactUntilDone();
-  if (probe) {
-    try {
-      // An empty commit: replaying it changes nothing. The folder sync makes durable a rename
-      // that a compaction did before the failure (its own folder sync may be what failed).
-      await journal.append({ t: 'c' });
-      await syncFolder(options.dir);
-    } catch (error) {
-      await journal.close().catch(() => undefined);
-      throw error;
-    }
-  }
-  return { state, journal };
-}
-
-function lockLostError(file: string): RblError {
+/** What is refused once another service took the lock (store.ts) or the journal's fence saw it (store-open.ts). */
+export function lockLostError(file: string): RblError {
   return new RblError(
     'RBL_STATE_DIR',
     `the state.dir lock ${file} was taken by another rbl-unlist while this one held it (this one was stopped or stalled for longer than the lock's ${STALE_MS / 1000} s): nothing more is written or acknowledged here; restart this service`,
@@ -155,7 +72,8 @@ function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[
   return out;
 }
 
-class Store implements StateStore {
+/** The store; openStateStore (store-open.ts) makes it once state.dir is locked and the journal replayed. */
+export class Store implements StateStore {
   readonly #options: StateStoreOptions;
   #maxSessionAgeMs: number;
   #mayUnlist: MayUnlist | undefined;
@@ -178,9 +96,7 @@ class Store implements StateStore {
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
-  #recoveryTimer: NodeJS.Timeout | undefined;
-  #recovering: Promise<void> | undefined;
-  #recoveryDelayMs: number;
+  readonly #recovery: JournalRecovery;
   readonly #requests: RequestServer;
   /** A poll of the requests is under way: the timer's next ones are skipped, so polls do not pile up behind a hung disk. */
   #polling = false;
@@ -188,14 +104,33 @@ class Store implements StateStore {
   #lockGone = false;
   #closing: Promise<void> | undefined;
 
-  constructor(options: StateStoreOptions, state: QueueState, journal: Journal, lock: StateLock) {
+  /** `reload` replays the journal afresh, as the store was opened, and proves a write reaches the disk (loadDurable). */
+  constructor(
+    options: StateStoreOptions,
+    state: QueueState,
+    journal: Journal,
+    lock: StateLock,
+    reload: (onFailure: (journal: Journal, error: RblError) => void) => Promise<Durable>,
+  ) {
     this.#options = options;
     this.#maxSessionAgeMs = options.maxSessionAgeMs;
     this.#mayUnlist = options.mayUnlist;
     this.#state = state;
     this.#journal = journal;
     this.#lock = lock;
-    this.#recoveryDelayMs = options.recoveryMs ?? 1000;
+    this.#recovery = new JournalRecovery(
+      {
+        stopped: () => this.#closing !== undefined || this.#lockGone,
+        failedSince: () => this.#failure?.since,
+        closeJournal: () => this.#journal.close(),
+        lock,
+        lockLost: () => this.#lockLost(),
+        load: () => reload((journal, error) => this.journalFailed(journal, error)),
+        rebuilt: (durable, downMs) => this.#rebuilt(durable, downMs),
+        emit: (event) => this.#emit(event),
+      },
+      options.recoveryMs ?? 1000,
+    );
     this.#requests = new RequestServer(
       options.dir,
       (request) => this.applyAdmin(request),
@@ -436,8 +371,8 @@ class Store implements StateStore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const timer of this.#timers) clearInterval(timer);
-      clearTimeout(this.#recoveryTimer);
-      await this.#recovering;
+      this.#recovery.cancel();
+      await this.#recovery.running;
       await this.#worker.close(this.#options.closeGraceMs ?? 1000);
       await this.#journal.close();
       await this.#lock.release();
@@ -453,7 +388,7 @@ class Store implements StateStore {
     if (this.#failure) return;
     this.#failure = { error, since: Date.now() };
     this.#emit({ type: 'journal-error', error, writable: false });
-    this.#scheduleRecovery();
+    this.#recovery.schedule();
   }
 
   /**
@@ -464,84 +399,34 @@ class Store implements StateStore {
   #lockLost(): void {
     if (this.#closing || this.#lockGone) return;
     const error = lockLostError(this.#lock.file);
-    clearTimeout(this.#recoveryTimer);
+    this.#recovery.cancel();
     this.#failure = { error, since: Date.now() };
     this.#lockGone = true;
     void this.#journal.close().catch(() => undefined);
     this.#emit({ type: 'lock-lost', error });
   }
 
-  #scheduleRecovery(): void {
-    clearTimeout(this.#recoveryTimer);
-    this.#recoveryTimer = setTimeout(() => {
-      this.#recoveryTimer = undefined;
-      this.#recovering = this.#recover().finally(() => (this.#recovering = undefined));
-    }, this.#recoveryDelayMs);
-  }
-
-  async #recover(): Promise<void> {
-    if (this.#closing || !this.#failure || this.#lockGone) return;
-    await this.#journal.close().catch(() => undefined);
-    // A rebuild reads, repairs and writes the journal by its name: once the lock is broken, that
-    // name is the new holder's, and a rebuild would write into its journal every few seconds.
-    if (!this.#lock.held()) return this.#lockLost();
-    let durable: { state: QueueState; journal: Journal };
-    try {
-      durable = await loadDurable(this.#options, this.#lock, (journal, error) => this.journalFailed(journal, error), true);
-    } catch (error) {
-      if (!this.#lock.held()) return this.#lockLost();
-      const failure = stateError('the journal still cannot be written', error);
-      this.#emit({ type: 'journal-error', error: failure, writable: false });
-      this.#recoveryDelayMs = Math.min(this.#recoveryDelayMs * 2, MAX_RECOVERY_MS);
-      if (!this.#closing && !this.#lockGone) this.#scheduleRecovery();
-      return;
-    }
-    if (this.#closing || this.#lockGone) {
-      await durable.journal.close();
-      return;
-    }
-    const downMs = Date.now() - this.#failure.since;
+  /** The journal can be written again: the state rebuilt from the disk takes the place of the one that failed. */
+  #rebuilt(durable: Durable, downMs: number): void {
     const durableSeq = durable.state.nextSeq;
     // Job ids are never reused: a call still in flight reports the ids it was given.
     durable.state.nextSeq = Math.max(durable.state.nextSeq, this.#state.nextSeq);
     this.#state = durable.state;
     this.#journal = durable.journal;
     this.#failure = undefined;
-    this.#recoveryDelayMs = this.#options.recoveryMs ?? 1000;
     // A handover or a narrowing done while the journal failed never reached the disk: done again
     // first, so the waiters of the jobs they made in memory find the ones made now.
     this.#continuations.handOverRemovedLanes();
     this.#narrowToPools();
-    this.#settleAfterRebuild(durableSeq);
+    settleAfterRebuild(this.#state, durableSeq, {
+      waiters: this.#waiters,
+      attempts: this.#attempts,
+      inFlight: this.#inFlight,
+      isHeld: (id, lane) => this.#worker.isHeld(id, lane),
+      unlistAgain: (job, target, lane) => this.#continuations.unlistAgain(job, target, lane),
+    });
     this.#enqueueAllPending();
     this.#emit({ type: 'journal-writable', downMs, pending: this.#state.pendingCount });
-  }
-
-  /**
-   * Waiters of deliveries the rebuilt state no longer holds as pending: durably delivered, or dead;
-   * those of jobs numbered from `durableSeq` on never reached the disk.
-   */
-  #settleAfterRebuild(durableSeq: number): void {
-    const laneOf = (key: string): string => key.slice(key.indexOf(' ') + 1);
-    this.#waiters.rebuilt(
-      (key) => {
-        const id = Number(key.slice(0, key.indexOf(' ')));
-        const lane = laneOf(key);
-        const job = this.#state.jobs.get(id);
-        if (job?.pending.includes(lane)) return 'pending';
-        if (!job && id >= durableSeq) return 'lost';
-        const dead = job?.dead.find((letter) => letter.lane === lane);
-        return dead ? new RblError(dead.code as ErrorCode, dead.message) : 'done';
-      },
-      (key, target) => {
-        const lane = laneOf(key);
-        const cover = rebuiltCover(this.#state, lane, target, this.#inFlight, (id) => this.#worker.isHeld(id, lane));
-        if (!cover) return [];
-        if ('wait' in cover) return [deliveryKey(cover.wait, lane)];
-        return [this.#continuations.unlistAgain(this.#state.jobs.get(cover.again)!, target, lane)];
-      },
-    );
-    this.#attempts.retain((id, lane) => this.#state.jobs.get(id)?.pending.includes(lane) === true);
   }
 
   #enqueueAllPending(): void {
@@ -665,7 +550,8 @@ function notRecorded(failure: RblError): RblError {
   return new RblError('RBL_STATE_DIR', `not recorded: the journal cannot be written (${failure.message})`);
 }
 
-function emit(listener: ((event: QueueEvent) => void) | undefined, event: QueueEvent): void {
+/** Tells the listener; the store's events and those of opening it go through here. */
+export function emit(listener: ((event: QueueEvent) => void) | undefined, event: QueueEvent): void {
   try {
     listener?.(event);
   } catch {

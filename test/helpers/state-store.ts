@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Backend, Listing } from '../../src/backends/types.js';
 import { canonicalPrefix, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../../src/net/address.js';
-import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store.js';
+import { openStateStore, type QueueEvent, type StateStore, type StateStoreOptions } from '../../src/queue/store-open.js';
 
 /** The canonical value of an address, as the accounting stage makes it from a packet. */
 export function canonical(text: string): CanonicalPrefix {

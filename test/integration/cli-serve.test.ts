@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writ
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { encodeRecord } from '../../src/queue/record.js';
-import { JOURNAL_FILE } from '../../src/queue/store.js';
+import { JOURNAL_FILE } from '../../src/queue/store-open.js';
 import { cliConfigYaml, runBuiltCli, writeKeyFile } from '../helpers/cli.js';
 import { freePort, tempDir, waitFor } from '../helpers/peers.js';
 import { BUILT_CLI, PROJECT_ROOT, startService, type LogLine, type ServiceHandle } from '../helpers/service.js';

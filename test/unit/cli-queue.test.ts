@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
-import { openStateStore } from '../../src/queue/store.js';
+import { openStateStore } from '../../src/queue/store-open.js';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
 import { tempDir } from '../helpers/peers.js';
 

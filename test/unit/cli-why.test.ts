@@ -10,7 +10,7 @@ import { createMetrics } from '../../src/http/metrics.js';
 import { OperatorView } from '../../src/http/operator-view.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { parsePrefix } from '../../src/net/address.js';
-import type { JobDeliveries } from '../../src/queue/store.js';
+import type { JobDeliveries } from '../../src/queue/store-open.js';
 import { SessionTable } from '../../src/sessions/table.js';
 import { accountingAttributes } from '../helpers/accounting.js';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';

@@ -14,7 +14,7 @@ import { AddressHistory } from '../../src/http/address-history.js';
 import { listQueue } from '../../src/queue/admin.js';
 import type { Backend } from '../../src/backends/types.js';
 import type { QueueEvent } from '../../src/queue/events.js';
-import { openStateStore } from '../../src/queue/store.js';
+import { openStateStore } from '../../src/queue/store-open.js';
 import { cliConfigYaml, runCliCaptured, writeKeyFile } from '../helpers/cli.js';
 import { tempDir, waitFor } from '../helpers/peers.js';
 import { appendOldDeadLetter, copyFixtureState, filesText } from '../helpers/old-state.js';

@@ -10,7 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RblError } from '../../src/errors.js';
-import type { StateChange } from '../../src/queue/store.js';
+import type { StateChange } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
 import { failWrites } from '../helpers/failing-names.js';

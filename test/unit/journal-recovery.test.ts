@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import { listQueue } from '../../src/queue/admin.js';
-import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
+import type { StateStore, StateStoreOptions } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 import { transpileSources } from '../helpers/transpile.js';
 
@@ -201,7 +201,7 @@ describe('crash safety', () => {
     build = transpileSources('child');
     writeFileSync(
       join(build, 'child.js'),
-      `import { openStateStore } from './src/queue/store.js';
+      `import { openStateStore } from './src/queue/store-open.js';
 const [dir, prefix] = [process.argv[2], Number(process.argv[3])];
 const hang = { name: 'bind', zones: ['rbl.example.net'], unlist: () => new Promise(() => {}), check: async () => ({}), probe: async () => {}, describe: () => '', close: async () => {} };
 const store = await openStateStore({ dir, backends: [hang], maxSessionAgeMs: 86400000, compactBytes: 32 * 1024 });

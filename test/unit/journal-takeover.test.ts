@@ -6,7 +6,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStateStore } from '../../src/queue/store.js';
+import { openStateStore } from '../../src/queue/store-open.js';
 import { detachJournal, TAKEOVER_FILE } from '../../src/queue/takeover.js';
 import { canonical } from '../helpers/state-store.js';
 import { tempDir } from '../helpers/peers.js';

@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STALLED_WRITE_MS } from '../../src/queue/store.js';
-import type { StateChange } from '../../src/queue/store.js';
+import type { StateChange } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
 

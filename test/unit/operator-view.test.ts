@@ -6,7 +6,7 @@ import type { AddressReport } from '../../src/http/address-view.js';
 import type { StatusReport } from '../../src/http/status.js';
 import { RblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
-import type { JobDeliveries } from '../../src/queue/store.js';
+import type { JobDeliveries } from '../../src/queue/store-open.js';
 import type { AccountingAttributes } from '../../src/radius/attributes.js';
 import { SessionTable } from '../../src/sessions/table.js';
 import { accountingAttributes } from '../helpers/accounting.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
 import { RblError } from '../../src/errors.js';
 import type { Backend } from '../../src/backends/types.js';
-import type { StateStoreOptions } from '../../src/queue/store.js';
+import type { StateStoreOptions } from '../../src/queue/store-open.js';
 import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const ZONE = 'rbl.example.net';

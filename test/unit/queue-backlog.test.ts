@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RblError } from '../../src/errors.js';
-import type { Commit } from '../../src/queue/store.js';
+import type { Commit } from '../../src/queue/store-open.js';
 import { FakeBackend, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const state = useStateDir('backlog');

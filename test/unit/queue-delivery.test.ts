@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import { RblError } from '../../src/errors.js';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
-import type { StateStore, StateStoreOptions } from '../../src/queue/store.js';
+import type { StateStore, StateStoreOptions } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 
 const transient = () => new RblError('RBL_DNS_SERVFAIL', 'SERVFAIL from 127.0.0.1:53', { transient: true });

@@ -15,7 +15,7 @@ import { TargetFailures } from '../../src/backends/target-failures.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { decodeRecord } from '../../src/queue/record.js';
 import { queueEventReporter } from '../../src/queue/report.js';
-import { JOURNAL_FILE } from '../../src/queue/store.js';
+import { JOURNAL_FILE } from '../../src/queue/store-open.js';
 import { logLineSink } from '../helpers/log-lines.js';
 import { useRecordingServer } from '../helpers/http-server.js';
 import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';

@@ -10,7 +10,7 @@ import { RblError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/net/address.js';
 import { listQueue, retryDeadLetters } from '../../src/queue/admin.js';
 import type { Backend } from '../../src/backends/types.js';
-import type { StateStoreOptions } from '../../src/queue/store.js';
+import type { StateStoreOptions } from '../../src/queue/store-open.js';
 import { fileHandlePrototype } from '../helpers/disk.js';
 import { FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
 

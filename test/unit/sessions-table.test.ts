@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, Listing } from '../../src/backends/types.js';
 import type { StateChange } from '../../src/queue/store-api.js';
-import { openStateStore, type StateStore } from '../../src/queue/store.js';
+import { openStateStore, type StateStore } from '../../src/queue/store-open.js';
 import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/collections/slot-index.js';
 import { StoppedSessions } from '../../src/sessions/stopped.js';
 import { SessionTable, type CanonicalSession, type Session } from '../../src/sessions/table.js';

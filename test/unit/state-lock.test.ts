@@ -13,7 +13,7 @@ import { REFRESH_MS } from '../../src/queue/lock-liveness.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { acquireLock, LOCK_FILE, removeLeftoverLockFiles, tryLock } from '../../src/queue/lock.js';
 import type { StateChange } from '../../src/queue/store-api.js';
-import { openStateStore } from '../../src/queue/store.js';
+import { openStateStore } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, waitUntil } from '../helpers/state-store.js';
 import { transpileSources } from '../helpers/transpile.js';
 

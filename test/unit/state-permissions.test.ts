@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/queue/journal-read.js';
 import { REQUEST_MAX_AGE_MS, RequestServer, sendRequest, type AdminReply, type AdminRequest } from '../../src/queue/requests.js';
-import { openStateStore } from '../../src/queue/store.js';
+import { openStateStore } from '../../src/queue/store-open.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import { dropDeadLetters, listQueue, retryDeadLetters } from '../../src/queue/admin.js';
 import { copyFixtureState, FIXTURE_ZONE } from '../helpers/old-state.js';
