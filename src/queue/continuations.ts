@@ -13,12 +13,11 @@ import { laneChanges, type Drop } from './handover.js';
 import { narrowToPools, type MayUnlist } from './pool-narrowing.js';
 import { jobView, splitLane, type JobRow, type JobState, type JournalRecord, type QueueState, type UnlistJob } from './state.js';
 import { deliveryKey, type DeliveryWaiters } from './waiters.js';
+import type { PartDone } from './worker-api.js';
 
-/** A job a call did in part: the targets it unlisted (a target of it failed). */
-export interface PartDone {
-  readonly job: JobState;
-  readonly unlisted: readonly string[];
-}
+// Named here too only because store.ts still imports it from here, with JobContinuations: this
+// goes once that import names worker-api.js.
+export type { PartDone } from './worker-api.js';
 
 /** What the continuations need of the store. */
 export interface ContinuationHost {

@@ -17,35 +17,9 @@ import { TargetFailures } from '../backends/target-failures.js';
 import { callOutcome } from './call-outcome.js';
 import { RefusalPass } from './refusal-pass.js';
 import { newLane, waitingJobs, type Lane } from './lane.js';
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { backoffDelay } from './backoff.js';
 import { laneKey, type JobState } from './state.js';
-
-/** What the worker asks of, and reports to, the store. */
-export interface WorkerHost {
-  /** The job, if its delivery in this lane is still pending. */
-  pendingJob(id: number, lane: string): JobState | undefined;
-  /** The job's targets as prefixes, in the order of its text targets (never parsed again per call). */
-  targetPrefixes(job: JobState): readonly IpPrefix[];
-  delivered(lane: string, jobs: readonly JobState[]): void;
-  /**
-   * Jobs a call unlisted in part (`unlisted`; a target of each failed): each goes on in this lane
-   * alone as a new job of its targets left, and the part done is reported delivered. Returns the
-   * new jobs by the old ids; one no longer pending in the lane has none.
-   */
-  continuedInPart(lane: string, parts: readonly { readonly job: JobState; readonly unlisted: readonly string[] }[]): ReadonlyMap<number, JobState>;
-  retryScheduled(lane: string, jobs: readonly JobState[], error: Error, attempt: number, delayMs: number): void;
-  deadLettered(lane: string, job: JobState, error: RblError): void;
-}
-
-export interface WorkerOptions {
-  /** Most targets in one Backend.unlist call. */
-  readonly maxTargets: number;
-  /** Calls in flight per lane. */
-  readonly concurrency: number;
-  readonly backoff: BackoffPolicy;
-  readonly random: () => number;
-}
-
+import type { WorkerHost, WorkerOptions } from './worker-api.js';
 
 /** Runs deliveries for the configured backends' lanes. */
 export class DeliveryWorker {
