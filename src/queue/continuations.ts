@@ -15,10 +15,6 @@ import { jobView, splitLane, type JobRow, type JobState, type JournalRecord, typ
 import { deliveryKey, type DeliveryWaiters } from './waiters.js';
 import type { PartDone } from './worker-api.js';
 
-// Named here too only because store.ts still imports it from here, with JobContinuations: this
-// goes once that import names worker-api.js.
-export type { PartDone } from './worker-api.js';
-
 /** What the continuations need of the store. */
 export interface ContinuationHost {
   /** The state as it is now (a rebuild replaces it). */
