@@ -15,7 +15,8 @@
  * can; health() says which it is.
  *
  * It is opened (the lock, the replay) by store-open.ts, the module the rest of the code imports it
- * from; the tries to write the journal again after a failure are in store-recovery.ts.
+ * from; the tries to write the journal again after a failure are in store-recovery.ts, and what each
+ * delivery outcome the worker reports does in delivery-outcomes.ts.
  */
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
@@ -33,7 +34,8 @@ import { JobContinuations } from './continuations.js';
 import type { PartDone } from './worker-api.js';
 import type { MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
-import { coveringJob, supersededDeliveries } from './merge.js';
+import { coveringJob } from './merge.js';
+import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
   deadLetterRecord,
@@ -89,12 +91,20 @@ export class Store implements StateStore {
     record: (record) => this.#record(record),
     enqueue: (id, lane) => void this.#worker.enqueue(id, lane),
     laneKeys: () => this.#worker.laneKeys(),
-    recordDeadLetter: (lane, job, error, at) => this.#recordDeadLetter(lane, job, error, at),
+    recordDeadLetter: (lane, job, error, at) => this.#outcomes.recordDeadLetter(lane, job, error, at),
     emit: (event) => this.#emit(event),
     waiters: this.#waiters,
     attempts: this.#attempts,
   });
   readonly #inFlight = (id: number, lane: string): boolean => this.#worker.isInFlight(id, lane);
+  readonly #outcomes = new DeliveryOutcomes({
+    state: () => this.#state,
+    record: (record) => this.#record(record),
+    emit: (event) => this.#emit(event),
+    waiters: this.#waiters,
+    attempts: this.#attempts,
+    inFlight: this.#inFlight,
+  });
   readonly #timers: NodeJS.Timeout[] = [];
   #failure: { readonly error: RblError; readonly since: number } | undefined;
   readonly #recovery: JournalRecovery;
@@ -144,10 +154,10 @@ export class Store implements StateStore {
           return job && job.pending.includes(lane) ? job : undefined;
         },
         targetPrefixes: (job) => this.#targetPrefixes(job),
-        delivered: (lane, jobs) => this.#delivered(lane, jobs),
+        delivered: (lane, jobs) => this.#outcomes.delivered(lane, jobs),
         continuedInPart: (lane, parts) => this.#continuedInPart(lane, parts),
-        retryScheduled: (lane, jobs, error, attempt, delayMs) => this.#retryScheduled(lane, jobs, error, attempt, delayMs),
-        deadLettered: (lane, job, error) => this.#deadLettered(lane, job, error),
+        retryScheduled: (lane, jobs, error, attempt, delayMs) => this.#outcomes.retryScheduled(lane, jobs, error, attempt, delayMs),
+        deadLettered: (lane, job, error) => this.#outcomes.deadLettered(lane, job, error),
       },
       {
         maxTargets: options.maxTargetsPerCall ?? 500,
@@ -434,14 +444,6 @@ export class Store implements StateStore {
     for (const job of this.#state.jobs.values()) for (const lane of job.pending) this.#worker.enqueue(job.id, lane);
   }
 
-  /** One record and one event for the whole call; then the waiters, since the delivery is recorded. */
-  #delivered(lane: string, jobs: readonly JobState[]): void {
-    this.#record({ t: 'd', l: lane, i: jobs.map((job) => job.id) });
-    this.#emit({ type: 'delivered', ...splitLane(lane), jobs: jobs.map(jobView), at: Date.now() });
-    if (this.#waiters.size > 0) for (const job of jobs) this.#waiters.done(deliveryKey(job.id, lane));
-    if (this.#attempts.size > 0) for (const job of jobs) this.#attempts.forget(job.id, lane);
-  }
-
   /** The job's targets as prefixes: carried from its commit, or parsed once from the journal's text. */
   #targetPrefixes(job: JobState): readonly IpPrefix[] {
     job.sendPrefixes ??= job.targets.map((target) => parsePrefix(target));
@@ -457,59 +459,6 @@ export class Store implements StateStore {
       ids.push(id);
     }
     return ids;
-  }
-
-  #retryScheduled(lane: string, failed: readonly JobState[], error: Error, attempt: number, delayMs: number): void {
-    // A job dropped while its call was under way (pools narrowed, the backend left) is not retried.
-    const jobs = failed.filter((job) => job.pending.includes(lane));
-    if (jobs.length === 0) return;
-    const targets = [...new Set(jobs.flatMap((job) => job.targets))];
-    this.#emit({ type: 'retry-scheduled', ...splitLane(lane), jobs: jobs.map(jobView), targets, error, attempt, delayMs });
-    const code = error instanceof RblError ? error.code : error.name;
-    for (const job of jobs) {
-      this.#attempts.failed(job.id, lane, code, error.message, Date.now() + delayMs);
-      job.sendPrefixes = undefined;
-    }
-    this.#mergeSuperseded(lane, jobs);
-  }
-
-  /** Failed deliveries whose targets newer pending ones all cover are dropped; their waiters wait for those. */
-  #mergeSuperseded(lane: string, jobs: readonly JobState[]): void {
-    // The failed jobs, and the older queued ones of their targets: a call in flight when those
-    // failed could not supersede them, and the failed jobs, queued again now, can.
-    const candidates = new Map<number, JobState>();
-    for (const job of jobs) {
-      candidates.set(job.id, job);
-      for (const target of job.targets) {
-        for (const id of this.#state.pendingJobsFor(lane, target) ?? []) {
-          const older = id < job.id && !candidates.has(id) && !this.#inFlight(id, lane) ? this.#state.jobs.get(id) : undefined;
-          if (older) candidates.set(id, older);
-        }
-      }
-    }
-    const superseded = supersededDeliveries(this.#state, lane, [...candidates.values()], this.#inFlight);
-    if (superseded.length === 0) return;
-    this.#record({ t: 'g', d: superseded.map(({ id }) => [id, lane]) });
-    for (const { id, by } of superseded) {
-      this.#waiters.moved(deliveryKey(id, lane), by);
-      this.#attempts.forget(id, lane);
-    }
-  }
-
-  #deadLettered(lane: string, job: JobState, error: RblError): void {
-    if (!job.pending.includes(lane)) return;
-    const now = Date.now();
-    const view = jobView(job);
-    this.#recordDeadLetter(lane, job, error, now);
-    this.#emit({ type: 'dead-lettered', ...splitLane(lane), job: view, error, latencyMs: now - job.createdAt });
-  }
-
-  /** Journals the delivery as a dead letter and fails whoever waits on it; the caller reports it. */
-  #recordDeadLetter(lane: string, job: JobState, error: RblError, at: number): void {
-    this.#record({ t: 'x', l: lane, i: job.id, a: at, c: error.code, m: error.message });
-    job.sendPrefixes = undefined;
-    this.#waiters.failed(deliveryKey(job.id, lane), error);
-    this.#attempts.forget(job.id, lane);
   }
 
   /** The guards of a narrowing: nothing while closing or while the journal fails (the rebuild narrows again). */
