@@ -1,9 +1,11 @@
 /**
  * How the backlog stays bounded by targets rather than events (pure code over the queue state):
  * a new unlist of a target whose delivery in a lane is pending and not yet sent waits for that one
- * instead of making another; and a delivery whose call failed while newer pending deliveries took up
- * all its targets is superseded by them, since they are sent later and unlist everything it would have.
+ * instead of making another (the lanes a commit's job goes to); and a delivery whose call failed
+ * while newer pending deliveries took up all its targets is superseded by them, since they are sent
+ * later and unlist everything it would have.
  */
+import type { CanonicalPrefix } from '../net/address.js';
 import type { JobState, QueueState } from './state.js';
 import { deliveryKey } from './waiters.js';
 
@@ -14,6 +16,63 @@ export function coveringJob(state: QueueState, lane: string, target: string, inF
     if ((best === undefined || id > best) && !inFlight(id, lane)) best = id;
   }
   return best;
+}
+
+/** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
+export function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[] {
+  const seen = new Set<string>();
+  const out: CanonicalPrefix[] = [];
+  for (const prefix of prefixes) {
+    if (seen.has(prefix.text)) continue;
+    seen.add(prefix.text);
+    out.push(prefix);
+  }
+  return out;
+}
+
+/**
+ * The lanes a new unlist of `targets` goes to: all of `laneKeys` (that very list, not copied) unless
+ * some lane merges it into pending deliveries, then those that do not. Each delivery merged into
+ * goes in `merged`, when given, with the targets of it it covers: the map the commit's caller waits
+ * on, passed in rather than returned so that a commit makes no object more than it did.
+ */
+export function unlistLanes(
+  state: QueueState,
+  laneKeys: readonly string[],
+  targets: readonly string[],
+  inFlight: (id: number, lane: string) => boolean,
+  merged: Map<string, string[]> | undefined,
+): readonly string[] {
+  let some: string[] | undefined;
+  for (let i = 0; i < laneKeys.length; i++) {
+    const lane = laneKeys[i]!;
+    const cover = coveringJobs(state, lane, targets, inFlight);
+    if (cover === undefined) {
+      some?.push(lane);
+      continue;
+    }
+    if (merged) {
+      for (let t = 0; t < cover.length; t++) {
+        const key = deliveryKey(cover[t]!, lane);
+        const own = merged.get(key);
+        if (own) own.push(targets[t]!);
+        else merged.set(key, [targets[t]!]);
+      }
+    }
+    some ??= laneKeys.slice(0, i);
+  }
+  return some ?? laneKeys;
+}
+
+/** The pending, unsent jobs that would unlist every one of `targets` in `lane`; undefined when one has none. */
+function coveringJobs(state: QueueState, lane: string, targets: readonly string[], inFlight: (id: number, lane: string) => boolean): number[] | undefined {
+  const ids: number[] = [];
+  for (const target of targets) {
+    const id = coveringJob(state, lane, target, inFlight);
+    if (id === undefined) return undefined;
+    ids.push(id);
+  }
+  return ids;
 }
 
 /**

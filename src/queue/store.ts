@@ -15,8 +15,9 @@
  * can; health() says which it is.
  *
  * It is opened (the lock, the replay) by store-open.ts, the module the rest of the code imports it
- * from; the tries to write the journal again after a failure are in store-recovery.ts, and what each
- * delivery outcome the worker reports does in delivery-outcomes.ts.
+ * from; the tries to write the journal again after a failure are in store-recovery.ts, what each
+ * delivery outcome the worker reports does in delivery-outcomes.ts, and which lanes a commit's job
+ * merges into in merge.ts.
  */
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
@@ -34,7 +35,7 @@ import { JobContinuations } from './continuations.js';
 import type { PartDone } from './worker-api.js';
 import type { MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
-import { coveringJob } from './merge.js';
+import { distinctTargets, unlistLanes } from './merge.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
 import {
@@ -61,18 +62,6 @@ export function lockLostError(file: string): RblError {
     'RBL_STATE_DIR',
     `the state.dir lock ${file} was taken by another rbl-unlist while this one held it (this one was stopped or stalled for longer than the lock's ${STALE_MS / 1000} s): nothing more is written or acknowledged here; restart this service`,
   );
-}
-
-/** The targets without repeats (by canonical text), in order; an Accounting-On may name thousands. */
-function distinctTargets(prefixes: readonly CanonicalPrefix[]): CanonicalPrefix[] {
-  const seen = new Set<string>();
-  const out: CanonicalPrefix[] = [];
-  for (const prefix of prefixes) {
-    if (seen.has(prefix.text)) continue;
-    seen.add(prefix.text);
-    out.push(prefix);
-  }
-  return out;
 }
 
 /** The store; openStateStore (store-open.ts) makes it once state.dir is locked and the journal replayed. */
@@ -193,36 +182,16 @@ export class Store implements StateStore {
     if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
     let job: JobRow | undefined;
     let prefixes: CanonicalPrefix[] | undefined;
-    // The pending deliveries this commit merged into, each with the targets of it they cover; made
-    // only when one does.
-    let merged: Map<string, string[]> | undefined;
+    // What the caller waits for, unless it does not: the pending deliveries this commit merged into,
+    // each with the targets of it they cover, then the deliveries of its own jobs.
+    const deliveries = options.trackDelivery !== false ? new Map<string, string[]>() : undefined;
     if (change.unlist && change.unlist.targets.length > 0) {
       // A canonical prefix is trusted as made at decode (issue 11); only text is parsed. Lists made
       // by map are their exact length: a Stop's job keeps them until it is delivered.
       prefixes = change.unlist.targets.map((target) => (typeof target === 'string' ? canonicalPrefix(parsePrefix(target)) : target));
       if (prefixes.length > 1) prefixes = distinctTargets(prefixes);
       const targets = prefixes.map((prefix) => prefix.text);
-      const laneKeys = this.#worker.laneKeys();
-      // The lanes the job goes to: all of them (the worker's own list, not copied) unless some lane
-      // merges it into a pending delivery.
-      let some: string[] | undefined;
-      for (let i = 0; i < laneKeys.length; i++) {
-        const lane = laneKeys[i]!;
-        const cover = this.#coveringJobs(lane, targets);
-        if (cover === undefined) {
-          some?.push(lane);
-          continue;
-        }
-        merged ??= new Map();
-        for (let t = 0; t < cover.length; t++) {
-          const key = deliveryKey(cover[t]!, lane);
-          const own = merged.get(key);
-          if (own) own.push(targets[t]!);
-          else merged.set(key, [targets[t]!]);
-        }
-        some ??= laneKeys.slice(0, i);
-      }
-      const lanes = some ?? laneKeys;
+      const lanes = unlistLanes(this.#state, this.#worker.laneKeys(), targets, this.#inFlight, deliveries);
       if (lanes.length > 0) {
         // `p` may be the worker's own list of lanes: the record is turned into JSON and the job copies it.
         job = { i: this.#state.nextSeq, t: targets, r: change.unlist.reason, a: change.unlist.createdAt, p: lanes as string[] };
@@ -258,8 +227,7 @@ export class Store implements StateStore {
       for (const lane of row.p) this.#worker.enqueue(row.i, lane);
     }
     let done = recorded;
-    if (options.trackDelivery !== false) {
-      const deliveries: Map<string, readonly string[]> = merged ?? new Map();
+    if (deliveries) {
       for (const row of jobs) for (const lane of row.p) deliveries.set(deliveryKey(row.i, lane), row.t);
       if (deliveries.size > 0) {
         done = Promise.all([recorded, this.#waiters.wait(deliveries)]).then(() => undefined);
@@ -448,17 +416,6 @@ export class Store implements StateStore {
   #targetPrefixes(job: JobState): readonly IpPrefix[] {
     job.sendPrefixes ??= job.targets.map((target) => parsePrefix(target));
     return job.sendPrefixes;
-  }
-
-  /** The pending, unsent jobs that would unlist every one of `targets` in `lane`; undefined when one has none. */
-  #coveringJobs(lane: string, targets: readonly string[]): number[] | undefined {
-    const ids: number[] = [];
-    for (const target of targets) {
-      const id = coveringJob(this.#state, lane, target, this.#inFlight);
-      if (id === undefined) return undefined;
-      ids.push(id);
-    }
-    return ids;
   }
 
   /** The guards of a narrowing: nothing while closing or while the journal fails (the rebuild narrows again). */

@@ -1,9 +1,10 @@
 /**
- * Merging pending unlists, as pure rules over the queue state: what a new unlist may wait for, and
- * which failed deliveries newer ones take over.
+ * Merging pending unlists, as pure rules over the queue state: what a new unlist may wait for, the
+ * lanes a commit's job goes to, and which failed deliveries newer ones take over.
  */
 import { describe, expect, it } from 'vitest';
-import { coveringJob, rebuiltCover, supersededDeliveries } from '../../src/queue/merge.js';
+import { canonicalPrefix, parsePrefix } from '../../src/net/address.js';
+import { coveringJob, distinctTargets, rebuiltCover, supersededDeliveries, unlistLanes } from '../../src/queue/merge.js';
 import { laneKey, QueueState, type JobState } from '../../src/queue/state.js';
 
 const A = laneKey('bind', 'rbl.example.net');
@@ -34,6 +35,49 @@ describe('coveringJob', () => {
     expect(coveringJob(state, A, '10.64.0.1', nothingInFlight)).toBeUndefined();
     expect(coveringJob(state, B, '10.64.0.1', nothingInFlight)).toBe(1);
     expect(state.pendingTargetCount()).toBe(1);
+  });
+});
+
+describe('unlistLanes', () => {
+  const C = laneKey('pdns', 'rbl.example.net');
+  const lanes = [A, B, C];
+
+  it('goes to every lane, the very list given, when no lane has all the targets pending', () => {
+    const state = stateWith([[1, ['10.64.0.1'], [A]]]);
+    const merged = new Map<string, string[]>();
+    expect(unlistLanes(state, lanes, ['10.64.0.1', '10.64.0.2'], nothingInFlight, merged)).toBe(lanes);
+    expect(merged.size).toBe(0);
+  });
+
+  it('merges into the lanes where each target has a pending delivery, naming what each covers, and goes to the others', () => {
+    const state = stateWith([
+      [1, ['10.64.0.1'], [A, C]],
+      [2, ['10.64.0.2'], [A]],
+      [3, ['10.64.0.2'], [C]],
+    ]);
+    const merged = new Map<string, string[]>();
+    expect(unlistLanes(state, lanes, ['10.64.0.1', '10.64.0.2'], nothingInFlight, merged)).toEqual([B]);
+    expect(merged).toEqual(
+      new Map([
+        [`1 ${A}`, ['10.64.0.1']],
+        [`2 ${A}`, ['10.64.0.2']],
+        [`1 ${C}`, ['10.64.0.1']],
+        [`3 ${C}`, ['10.64.0.2']],
+      ]),
+    );
+  });
+
+  it('leaves out the merged lanes alike when nobody waits on the deliveries, and not those whose only cover is in flight', () => {
+    const state = stateWith([[1, ['10.64.0.1'], [A, B]]]);
+    expect(unlistLanes(state, lanes, ['10.64.0.1'], nothingInFlight, undefined)).toEqual([C]);
+    expect(unlistLanes(state, lanes, ['10.64.0.1'], (_id, lane) => lane === B, undefined)).toEqual([B, C]);
+  });
+});
+
+describe('distinctTargets', () => {
+  it('keeps the first of each canonical text, in order', () => {
+    const prefixes = ['10.64.0.2', '10.64.0.1', '10.64.0.2/32', '2001:db8::1', '2001:DB8::1'].map((text) => canonicalPrefix(parsePrefix(text)));
+    expect(distinctTargets(prefixes).map((prefix) => prefix.text)).toEqual(['10.64.0.2', '10.64.0.1', '2001:db8::1']);
   });
 });
 
