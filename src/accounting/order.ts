@@ -3,7 +3,8 @@
  * §5.3) is the NAS's own clock, so it orders only events of the same client and NAS; otherwise
  * the receive time minus Acct-Delay-Time (RFC 2866 §5.2) does. Pure code.
  */
-import type { RememberedStop, Session } from '../sessions/table.js';
+import type { Session } from '../sessions/session.js';
+import type { RememberedStop } from '../sessions/table.js';
 
 /** An event's place in time and whose clock its Event-Timestamp is. */
 export interface EventTime {

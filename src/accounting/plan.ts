@@ -5,7 +5,8 @@
  */
 import type { RblError } from '../errors.js';
 import { canonicalPrefix, parsePrefix, type CanonicalPrefix } from '../net/address.js';
-import type { CanonicalSession, ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
+import type { CanonicalSession, Session, SessionKey } from '../sessions/session.js';
+import type { ReadonlySessionTable, StopTime } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
 import { happenedBefore, provablyAfter, restartedAfter, sessionTime, type EventTime } from './order.js';
 import { unlistRefusal, type UnlistPolicy } from './policy.js';

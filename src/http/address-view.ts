@@ -7,7 +7,8 @@
 import { RblError } from '../errors.js';
 import { formatPrefix, maskBytes, parsePrefix, prefixContains, prefixesOverlap, type IpPrefix } from '../net/address.js';
 import type { JobDeliveries } from '../queue/store-open.js';
-import type { ReadonlySessionTable, Session } from '../sessions/table.js';
+import type { Session } from '../sessions/session.js';
+import type { ReadonlySessionTable } from '../sessions/table.js';
 import type { AddressHistory } from './address-history.js';
 
 export interface AddressSources {

@@ -11,7 +11,8 @@ import { RenewingMap } from '../collections/renewing-map.js';
 import { RblError } from '../errors.js';
 import { redactUrlsIn } from '../redact.js';
 import type { IpPrefix } from '../net/address.js';
-import { SessionTable, type CanonicalSession, type Session, type SessionKey, type StopTime } from '../sessions/table.js';
+import type { CanonicalSession, Session, SessionKey } from '../sessions/session.js';
+import { SessionTable, type StopTime } from '../sessions/table.js';
 import { decodeJobColumns, encodeJobColumns, type JobColumns } from './job-columns.js';
 import { decodeStoppedRows, encodeStoppedColumns } from './stopped-rows.js';
 

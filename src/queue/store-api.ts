@@ -4,7 +4,8 @@
  */
 import type { Backend } from '../backends/types.js';
 import type { CanonicalPrefix } from '../net/address.js';
-import type { CanonicalSession, ReadonlySessionTable, Session, SessionKey, StopTime } from '../sessions/table.js';
+import type { CanonicalSession, Session, SessionKey } from '../sessions/session.js';
+import type { ReadonlySessionTable, StopTime } from '../sessions/table.js';
 import type { DeliveryAttempt } from './attempts.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { QueueEvent } from './events.js';

@@ -22,7 +22,8 @@
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
 import { canonicalPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
-import type { ReadonlySessionTable, Session } from '../sessions/table.js';
+import type { Session } from '../sessions/session.js';
+import type { ReadonlySessionTable } from '../sessions/table.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { QueueEvent } from './events.js';
 import { DeliveryAttempts, type DeliveryAttempt } from './attempts.js';

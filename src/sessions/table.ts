@@ -13,46 +13,12 @@
  */
 import { formatAddressBytes, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
+import type { Session, SessionKey, SessionRecord } from './session.js';
 import { SessionIds } from './session-ids.js';
 import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
 
 export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';
-
-/** What names a session: the RADIUS client it came through, the NAS key, and Acct-Session-Id. */
-export interface SessionKey {
-  /** The configured RADIUS client name: one client never reaches another's sessions. */
-  readonly client: string;
-  /** The NAS key (NAS-IP-Address / NAS-Identifier / source), as the accounting stage builds it. */
-  readonly nas: string;
-  /** Acct-Session-Id. */
-  readonly sessionId: string;
-}
-
-/** One recorded accounting session. */
-export interface Session extends SessionKey {
-  /** Canonical formatPrefix text; read back, the first IPv4 host address comes first, then the first IPv6 address or prefix. */
-  readonly addresses: readonly string[];
-  /** When Start or Interim-Update last recorded it (receive time), in ms since the epoch; sessions.max_age counts from here. */
-  readonly updatedAt: number;
-  /** The event time of that record: its receive time minus Acct-Delay-Time (RFC 2866 §5.2), ms since the epoch. */
-  readonly eventAt: number;
-  /** Its Event-Timestamp (RFC 2869 §5.3), seconds by the NAS's clock, when the NAS sent one. */
-  readonly nasTime?: number | undefined;
-}
-
-/** A session as an accounting event records it: its addresses are the canonical values made once from the packet. */
-export interface CanonicalSession extends Omit<Session, 'addresses'> {
-  readonly addresses: readonly CanonicalPrefix[];
-}
-
-/**
- * A session to record. Its addresses are canonical values made once from the packet (trusted as
- * they are), or text, which is parsed (journal replay).
- */
-export interface SessionRecord extends Omit<Session, 'addresses'> {
-  readonly addresses: readonly (CanonicalPrefix | string)[];
-}
 
 /** The read side of the table, as the daemon sees it. */
 export interface ReadonlySessionTable {

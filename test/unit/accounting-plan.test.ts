@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { accountingEvent, type EventAttributes } from '../../src/accounting/event.js';
 import { planEvent, isEmptyPlan, type PlannedSession, type SessionLookup } from '../../src/accounting/plan.js';
 import { parsePrefix } from '../../src/net/address.js';
-import { SessionTable, type CanonicalSession } from '../../src/sessions/table.js';
+import type { CanonicalSession } from '../../src/sessions/session.js';
+import { SessionTable } from '../../src/sessions/table.js';
 import { accountingAttributes, unlistedText } from '../helpers/accounting.js';
 
 /** A planned session with its canonical addresses as text, to compare with a recorded one. */

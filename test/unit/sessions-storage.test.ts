@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { SessionIds } from '../../src/sessions/session-ids.js';
 import { mix32 } from '../../src/collections/slot-index.js';
-import { SessionTable, type Session } from '../../src/sessions/table.js';
+import type { Session } from '../../src/sessions/session.js';
+import { SessionTable } from '../../src/sessions/table.js';
 
 const DAY = 86_400_000;
 const session = (sessionId: string, addresses: string[], updatedAt = 1000, nas = 'nas'): Session => ({ nas, sessionId, client: 'ras1', addresses, updatedAt, eventAt: updatedAt });

@@ -8,7 +8,8 @@ import type { StateChange } from '../../src/queue/store-api.js';
 import { openStateStore, type StateStore } from '../../src/queue/store-open.js';
 import { ipv4Number, ipv4Text, mix32, SlotIndex } from '../../src/collections/slot-index.js';
 import { StoppedSessions } from '../../src/sessions/stopped.js';
-import { SessionTable, type CanonicalSession, type Session } from '../../src/sessions/table.js';
+import type { CanonicalSession, Session } from '../../src/sessions/session.js';
+import { SessionTable } from '../../src/sessions/table.js';
 import { canonical } from '../helpers/state-store.js';
 import { stoppedRowsOf } from '../helpers/stopped-rows.js';
 
