@@ -11,11 +11,12 @@
  * unusual values (non-ASCII ids, further addresses, times far from the others) go to Maps. Pure
  * code, no I/O: the queue store journals the changes.
  */
-import { formatAddressBytes, formatPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
+import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
 import type { Session, SessionKey, SessionRecord } from './session.js';
 import { SessionIds } from './session-ids.js';
 import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
+import { tableAddresses, type TableAddress } from './table-addresses.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
 
 export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';
@@ -556,37 +557,4 @@ function swap(list: number[], a: number, b: number): void {
   const kept = list[a]!;
   list[a] = list[b]!;
   list[b] = kept;
-}
-
-interface TableAddress {
-  readonly text: string;
-  /** The uint32 of an IPv4 host address, else -1. */
-  readonly v4: number;
-  /** The 16 bytes of an IPv6 address or prefix, else undefined. */
-  readonly v6: Uint8Array | undefined;
-  readonly prefixLength: number;
-}
-
-/** De-duplicated addresses: canonical values as they are, text parsed (throws RBL_ADDRESS_INVALID for text that does not parse). */
-function tableAddresses(addresses: readonly (CanonicalPrefix | string)[]): TableAddress[] {
-  const out: TableAddress[] = [];
-  for (const address of addresses) {
-    const entry = typeof address === 'string' ? parsedAddress(address) : canonicalAddress(address);
-    if (out.some((seen) => seen.text === entry.text)) continue;
-    out.push(entry);
-  }
-  return out;
-}
-
-function canonicalAddress(prefix: CanonicalPrefix): TableAddress {
-  const v4 = prefix.family === 4 && prefix.prefixLength === 32 ? prefix.bytes.readUInt32BE(0) : -1;
-  return { text: prefix.text, v4, v6: prefix.family === 6 ? prefix.bytes : undefined, prefixLength: prefix.prefixLength };
-}
-
-function parsedAddress(text: string): TableAddress {
-  // Canonical dotted-quad text (what the journal holds for almost every session) needs no parser.
-  const v4 = ipv4Number(text);
-  if (v4 >= 0) return { text, v4, v6: undefined, prefixLength: 32 };
-  const prefix = parsePrefix(text);
-  return canonicalAddress({ ...prefix, text: formatPrefix(prefix) });
 }
