@@ -15,6 +15,7 @@ import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '..
 import { PagedColumn } from './columns.js';
 import type { Session, SessionKey, SessionRecord } from './session.js';
 import { SessionIds } from './session-ids.js';
+import { SessionTimes } from './session-times.js';
 import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
 import { tableAddresses, type TableAddress } from './table-addresses.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
@@ -49,15 +50,7 @@ const FREE = 0;
 const USED = 1;
 const HAS_V4 = 2;
 const HAS_V6 = 4;
-/** The longest Acct-Delay-Time kept exactly (about 24 days); a longer one orders as this. */
-const MAX_LAG = 0x7fffffff;
-/**
- * updatedAt is kept as uint32 ms after a base the table moves as time goes on (a span of 49 days,
- * far wider than the sessions of one table spread); this offset marks a time kept in a Map instead.
- */
-const TIME_SPAN = 0xffffffff;
 const ODD_SCOPE = 0xffff;
-const ODD_LAG = 0xffff;
 
 /** A mutable, compact session table. Only the queue store mutates the one the daemon reads. */
 export class SessionTable implements ReadonlySessionTable {
@@ -78,22 +71,13 @@ export class SessionTable implements ReadonlySessionTable {
   /** The scope number; ODD_SCOPE when it does not fit 16 bits (more than 65,535 client-NAS pairs) and is in #oddScopes. */
   readonly #scope = new PagedColumn((n) => new Uint16Array(n));
   readonly #oddScopes = new Map<number, number>();
-  /** updatedAt − #timeBase, ms. */
-  readonly #updated = new PagedColumn((n) => new Uint32Array(n));
-  /**
-   * updatedAt − eventAt, the Acct-Delay-Time, in whole seconds as RADIUS sends it (RFC 2866 §5.2):
-   * 2 bytes where a second timestamp would take 8; ODD_LAG when it is not that and is in #oddLags (ms).
-   */
-  readonly #eventLag = new PagedColumn((n) => new Uint16Array(n));
-  readonly #oddLags = new Map<number, number>();
+  readonly #times = new SessionTimes(() => this.#liveSlots());
   /** Event-Timestamp in seconds; 0 when the NAS sent none. */
   readonly #nasTime = new PagedColumn((n) => new Uint32Array(n));
   readonly #v4 = new PagedColumn((n) => new Uint32Array(n));
   /** The slot's entry in the IPv6 pool: most sessions have none, so 16 address bytes a slot would be wasted. */
   readonly #v6Ref = new PagedColumn((n) => new Uint32Array(n));
   readonly #ids = new SessionIds();
-  #timeBase = Number.NaN;
-  readonly #oddTimes = new Map<number, number>();
 
   readonly #v6Bytes = new PagedColumn((n) => new Uint8Array(n), 16);
   readonly #v6Length = new PagedColumn((n) => new Uint8Array(n));
@@ -154,7 +138,7 @@ export class SessionTable implements ReadonlySessionTable {
     const cutoff = now - maxAgeMs;
     const out: Session[] = [];
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags.get(slot) !== FREE && this.#updatedAt(slot) < cutoff) out.push(this.#session(slot));
+      if (this.#flags.get(slot) !== FREE && this.#times.updatedAt(slot) < cutoff) out.push(this.#session(slot));
     }
     return out;
   }
@@ -166,13 +150,13 @@ export class SessionTable implements ReadonlySessionTable {
   oldest(count: number): Session[] {
     // One pass keeping the `count` oldest in a max-heap of slots: eviction runs once per batch.
     const heap: number[] = [];
-    const older = (a: number, b: number): boolean => this.#updatedAt(a) > this.#updatedAt(b);
+    const older = (a: number, b: number): boolean => this.#times.updatedAt(a) > this.#times.updatedAt(b);
     for (let slot = 0; slot < this.#highSlot && count > 0; slot++) {
       if (this.#flags.get(slot) === FREE) continue;
       if (heap.length < count) {
         heap.push(slot);
         for (let i = heap.length - 1; i > 0 && older(heap[i]!, heap[(i - 1) >> 1]!); i = (i - 1) >> 1) swap(heap, i, (i - 1) >> 1);
-      } else if (this.#updatedAt(slot) < this.#updatedAt(heap[0]!)) {
+      } else if (this.#times.updatedAt(slot) < this.#times.updatedAt(heap[0]!)) {
         heap[0] = slot;
         for (let i = 0; ; ) {
           let top = i;
@@ -240,8 +224,7 @@ export class SessionTable implements ReadonlySessionTable {
     } else {
       this.#unindex(slot);
     }
-    this.#setUpdatedAt(slot, session.updatedAt);
-    this.#setEventLag(slot, Math.min(MAX_LAG, Math.max(0, session.updatedAt - session.eventAt)));
+    this.#times.set(slot, session.updatedAt, session.eventAt);
     this.#nasTime.set(slot, session.nasTime ?? 0);
     let flags = USED;
     this.#flags.set(slot, flags);
@@ -283,7 +266,7 @@ export class SessionTable implements ReadonlySessionTable {
     else if (address.v6) indexed = this.#findV6(address.v6, address.prefixLength);
     const further = this.#extraOwners.get(address.text);
     const holder = indexed >= 0 ? indexed : (further ?? -1);
-    if (holder >= 0 && this.#updatedAt(holder) > takesFromUpTo) return false;
+    if (holder >= 0 && this.#times.updatedAt(holder) > takesFromUpTo) return false;
     if (indexed >= 0 && address.v4 >= 0) this.#byV4.delete(indexed, hashNumber(address.v4));
     else if (indexed >= 0) this.#byV6.delete(indexed, hashBytes(address.v6!, 0, 16, address.prefixLength));
     if (further !== undefined) this.#extraOwners.delete(address.text);
@@ -323,9 +306,8 @@ export class SessionTable implements ReadonlySessionTable {
     this.#unindex(slot);
     this.#byKey.delete(slot, this.#ids.hash(slot, scope));
     this.#ids.release(slot);
-    this.#oddTimes.delete(slot);
+    this.#times.release(slot);
     this.#oddScopes.delete(slot);
-    this.#oddLags.delete(slot);
     this.#flags.set(slot, FREE);
     this.#freeSlots.push(slot);
     this.#size--;
@@ -398,68 +380,6 @@ export class SessionTable implements ReadonlySessionTable {
     if (scope >= ODD_SCOPE) this.#oddScopes.set(slot, scope);
   }
 
-  #eventLagOf(slot: number): number {
-    const seconds = this.#eventLag.get(slot);
-    return seconds === ODD_LAG ? this.#oddLags.get(slot)! : seconds * 1000;
-  }
-
-  #setEventLag(slot: number, lag: number): void {
-    const seconds = lag / 1000;
-    if (Number.isInteger(seconds) && seconds < ODD_LAG) {
-      this.#eventLag.set(slot, seconds);
-      this.#oddLags.delete(slot);
-    } else {
-      this.#eventLag.set(slot, ODD_LAG);
-      this.#oddLags.set(slot, lag);
-    }
-  }
-
-  #updatedAt(slot: number): number {
-    const offset = this.#updated.get(slot);
-    return offset === TIME_SPAN ? this.#oddTimes.get(slot)! : this.#timeBase + offset;
-  }
-
-  #setUpdatedAt(slot: number, at: number): void {
-    if (Number.isNaN(this.#timeBase) && Number.isInteger(at)) this.#timeBase = at - 2 ** 31;
-    if (Number.isInteger(at) && !fitsSpan(at - this.#timeBase)) this.#rebase(at);
-    const offset = at - this.#timeBase;
-    if (Number.isInteger(offset) && fitsSpan(offset)) {
-      this.#updated.set(slot, offset);
-      this.#oddTimes.delete(slot);
-    } else {
-      this.#updated.set(slot, TIME_SPAN);
-      this.#oddTimes.set(slot, at);
-    }
-  }
-
-  /**
-   * Moves the time base so `at` fits, centred on the times held (every few weeks in a running
-   * daemon). Times that still do not fit (sessions 49 days apart) go to the Map.
-   */
-  #rebase(at: number): void {
-    let low = at;
-    let high = at;
-    for (const slot of this.#liveSlots()) {
-      const time = this.#updatedAt(slot);
-      if (!Number.isInteger(time)) continue;
-      low = Math.min(low, time);
-      high = Math.max(high, time);
-    }
-    const base = high - low < TIME_SPAN ? low - Math.floor((TIME_SPAN - 1 - (high - low)) / 2) : at - 2 ** 31;
-    for (const slot of this.#liveSlots()) {
-      const time = this.#updatedAt(slot);
-      const offset = time - base;
-      if (Number.isInteger(offset) && fitsSpan(offset)) {
-        this.#updated.set(slot, offset);
-        this.#oddTimes.delete(slot);
-      } else {
-        this.#updated.set(slot, TIME_SPAN);
-        this.#oddTimes.set(slot, time);
-      }
-    }
-    this.#timeBase = base;
-  }
-
   #v6Hash(ref: number): number {
     const offset = this.#v6Bytes.offset(ref);
     return hashBytes(this.#v6Bytes.page(ref), offset, offset + 16, this.#v6Length.get(ref));
@@ -496,14 +416,14 @@ export class SessionTable implements ReadonlySessionTable {
     for (const address of this.#extra.get(slot) ?? []) if (!heldOnly || this.#extraOwners.get(address) === slot) addresses.push(address);
     const scope = this.#scopeOf(slot);
     const nasTime = this.#nasTime.get(slot);
-    const updatedAt = this.#updatedAt(slot);
+    const updatedAt = this.#times.updatedAt(slot);
     return {
       client: this.#scopeClient[scope]!,
       nas: this.#scopeNas[scope]!,
       sessionId: this.#ids.text(slot),
       addresses,
       updatedAt,
-      eventAt: updatedAt - this.#eventLagOf(slot),
+      eventAt: updatedAt - this.#times.eventLag(slot),
       ...(nasTime === 0 ? {} : { nasTime }),
     };
   }
@@ -533,15 +453,12 @@ export class SessionTable implements ReadonlySessionTable {
     if (reused !== undefined) return reused;
     const slot = this.#highSlot++;
     if (slot >= this.#flags.capacity) {
-      for (const column of [this.#flags, this.#scope, this.#updated, this.#eventLag, this.#nasTime, this.#v4, this.#v6Ref]) column.reserve(slot + 1);
+      for (const column of [this.#flags, this.#scope, this.#nasTime, this.#v4, this.#v6Ref]) column.reserve(slot + 1);
+      this.#times.reserve(slot + 1);
       this.#ids.reserve(slot + 1);
     }
     return slot;
   }
-}
-
-function fitsSpan(offset: number): boolean {
-  return offset >= 0 && offset < TIME_SPAN;
 }
 
 /** Client names come from the config and hold no NUL; the NAS key's length keeps it apart from the session id that follows. */
