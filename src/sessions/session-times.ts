@@ -78,13 +78,18 @@ export class SessionTimes {
   #setUpdatedAt(slot: number, at: number): void {
     if (Number.isNaN(this.#timeBase) && Number.isInteger(at)) this.#timeBase = at - 2 ** 31;
     if (Number.isInteger(at) && !fitsSpan(at - this.#timeBase)) this.#rebase(at);
-    const offset = at - this.#timeBase;
+    this.#store(slot, at, this.#timeBase);
+  }
+
+  /** Keeps the slot's time as its offset from `base`, or in the Map where it does not fit. */
+  #store(slot: number, time: number, base: number): void {
+    const offset = time - base;
     if (Number.isInteger(offset) && fitsSpan(offset)) {
       this.#updated.set(slot, offset);
       this.#oddTimes.delete(slot);
     } else {
       this.#updated.set(slot, TIME_SPAN);
-      this.#oddTimes.set(slot, at);
+      this.#oddTimes.set(slot, time);
     }
   }
 
@@ -102,17 +107,7 @@ export class SessionTimes {
       high = Math.max(high, time);
     }
     const base = high - low < TIME_SPAN ? low - Math.floor((TIME_SPAN - 1 - (high - low)) / 2) : at - 2 ** 31;
-    for (const slot of this.#liveSlots()) {
-      const time = this.updatedAt(slot);
-      const offset = time - base;
-      if (Number.isInteger(offset) && fitsSpan(offset)) {
-        this.#updated.set(slot, offset);
-        this.#oddTimes.delete(slot);
-      } else {
-        this.#updated.set(slot, TIME_SPAN);
-        this.#oddTimes.set(slot, time);
-      }
-    }
+    for (const slot of this.#liveSlots()) this.#store(slot, this.updatedAt(slot), base);
     this.#timeBase = base;
   }
 }
