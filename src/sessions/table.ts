@@ -5,16 +5,17 @@
  * (design: "Event order"). It also remembers the sessions that stopped ({@link StoppedSessions}).
  *
  * It must hold a million sessions in a process of at most 100 MB resident, so it is columnar: a
- * session is a slot number, and its scope (client and NAS, interned), times, Acct-Session-Id
- * ({@link SessionIds}), first IPv4 address and a reference to its first IPv6 address or prefix
- * live in paged typed arrays (about 30 bytes a session), indexed by typed-array hash tables. Only
- * unusual values (non-ASCII ids, further addresses, times far from the others) go to Maps. Pure
- * code, no I/O: the queue store journals the changes.
+ * session is a slot number, and its scope (client and NAS, interned: {@link SessionScopes}), times
+ * ({@link SessionTimes}), Acct-Session-Id ({@link SessionIds}), first IPv4 address and a reference
+ * to its first IPv6 address or prefix live in paged typed arrays (about 30 bytes a session),
+ * indexed by typed-array hash tables. Only unusual values (non-ASCII ids, further addresses,
+ * times far from the others) go to Maps. Pure code, no I/O: the queue store journals the changes.
  */
 import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
 import type { Session, SessionKey, SessionRecord } from './session.js';
 import { SessionIds } from './session-ids.js';
+import { scopeKey, SessionScopes } from './session-scopes.js';
 import { SessionTimes } from './session-times.js';
 import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
 import { tableAddresses, type TableAddress } from './table-addresses.js';
@@ -50,27 +51,13 @@ const FREE = 0;
 const USED = 1;
 const HAS_V4 = 2;
 const HAS_V6 = 4;
-const ODD_SCOPE = 0xffff;
 
 /** A mutable, compact session table. Only the queue store mutates the one the daemon reads. */
 export class SessionTable implements ReadonlySessionTable {
-  /** Interned scopes: one per (client, NAS key). */
-  readonly #scopeIds = new Map<string, number>();
-  readonly #scopeClient: string[] = [];
-  readonly #scopeNas: string[] = [];
-  /**
-   * Sessions per scope. A scope no session holds is forgotten and its number used again: a client
-   * may name a new NAS-Identifier in every session, and the scopes would otherwise outgrow the
-   * sessions (about 700 bytes each) until a restart.
-   */
-  readonly #scopeSessions: number[] = [];
-  readonly #freeScopes: number[] = [];
+  readonly #scopes = new SessionScopes();
   readonly #stopped = new StoppedSessions();
 
   readonly #flags = new PagedColumn((n) => new Uint8Array(n));
-  /** The scope number; ODD_SCOPE when it does not fit 16 bits (more than 65,535 client-NAS pairs) and is in #oddScopes. */
-  readonly #scope = new PagedColumn((n) => new Uint16Array(n));
-  readonly #oddScopes = new Map<number, number>();
   readonly #times = new SessionTimes(() => this.#liveSlots());
   /** Event-Timestamp in seconds; 0 when the NAS sent none. */
   readonly #nasTime = new PagedColumn((n) => new Uint32Array(n));
@@ -88,7 +75,7 @@ export class SessionTable implements ReadonlySessionTable {
   readonly #extra = new Map<number, string[]>();
   readonly #extraOwners = new Map<string, number>();
 
-  readonly #byKey = new SlotIndex((slot) => this.#ids.hash(slot, this.#scopeOf(slot)));
+  readonly #byKey = new SlotIndex((slot) => this.#ids.hash(slot, this.#scopes.of(slot)));
   readonly #byV4 = new SlotIndex((slot) => hashNumber(this.#v4.get(slot)));
   readonly #byV6 = new SlotIndex((slot) => this.#v6Hash(this.#v6Ref.get(slot)));
   readonly #freeSlots: number[] = [];
@@ -124,12 +111,12 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   sessionsOfNas(client: string, nas: string): Session[] {
-    const id = this.#scopeIds.get(scopeKey(client, nas));
+    const id = this.#scopes.find(client, nas);
     if (id === undefined) return [];
     // A scan of one column: Accounting-On/Off is rare, and a per-NAS index would cost memory.
     const out: Session[] = [];
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags.get(slot) !== FREE && this.#scopeOf(slot) === id) out.push(this.#session(slot));
+      if (this.#flags.get(slot) !== FREE && this.#scopes.of(slot) === id) out.push(this.#session(slot));
     }
     return out;
   }
@@ -212,12 +199,11 @@ export class SessionTable implements ReadonlySessionTable {
 
   #record(session: SessionRecord, takesFromUpTo: number): void {
     const addresses = tableAddresses(session.addresses);
-    const scope = this.#intern(session.client, session.nas);
+    const scope = this.#scopes.intern(session.client, session.nas);
     let slot = this.#slotInScope(scope, session.sessionId);
     if (slot < 0) {
       slot = this.#allocate();
-      this.#setScope(slot, scope);
-      this.#scopeSessions[scope]!++;
+      this.#scopes.assign(slot, scope);
       this.#ids.store(slot, session.sessionId);
       this.#byKey.insert(slot, this.#ids.hash(slot, scope));
       this.#size++;
@@ -289,9 +275,8 @@ export class SessionTable implements ReadonlySessionTable {
    * named sessions without their client, and a session had one client there.
    */
   removeUnscoped(nas: string, sessionId: string): Session | undefined {
-    for (const scope of this.#scopeIds.values()) {
-      if (this.#scopeNas[scope] !== nas) continue;
-      const removed = this.remove(this.#scopeClient[scope]!, nas, sessionId);
+    for (const client of this.#scopes.clientsOf(nas)) {
+      const removed = this.remove(client, nas, sessionId);
       if (removed) return removed;
     }
     return undefined;
@@ -302,16 +287,15 @@ export class SessionTable implements ReadonlySessionTable {
     const slot = this.#slotOf(client, nas, sessionId);
     if (slot < 0) return undefined;
     const session = this.#session(slot);
-    const scope = this.#scopeOf(slot);
+    const scope = this.#scopes.of(slot);
     this.#unindex(slot);
     this.#byKey.delete(slot, this.#ids.hash(slot, scope));
     this.#ids.release(slot);
     this.#times.release(slot);
-    this.#oddScopes.delete(slot);
     this.#flags.set(slot, FREE);
     this.#freeSlots.push(slot);
     this.#size--;
-    this.#releaseScope(scope);
+    this.#scopes.release(slot);
     this.#ids.compact(() => this.#liveSlots());
     return session;
   }
@@ -328,56 +312,20 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   #slotOf(client: string, nas: string, sessionId: string): number {
-    const scope = this.#scopeIds.get(scopeKey(client, nas));
+    const scope = this.#scopes.find(client, nas);
     return scope === undefined ? -1 : this.#slotInScope(scope, sessionId);
   }
 
   #slotInScope(scope: number, sessionId: string): number {
-    return this.#byKey.find(this.#ids.key(sessionId, scope), (slot) => this.#scopeOf(slot) === scope && this.#ids.matchesKey(slot));
-  }
-
-  #intern(client: string, nas: string): number {
-    const key = scopeKey(client, nas);
-    let id = this.#scopeIds.get(key);
-    if (id === undefined) {
-      id = this.#freeScopes.pop() ?? this.#scopeClient.length;
-      this.#scopeClient[id] = client;
-      this.#scopeNas[id] = nas;
-      this.#scopeSessions[id] = 0;
-      this.#scopeIds.set(key, id);
-    }
-    return id;
-  }
-
-  #releaseScope(scope: number): void {
-    if (--this.#scopeSessions[scope]! > 0) return;
-    this.#scopeIds.delete(scopeKey(this.#scopeClient[scope]!, this.#scopeNas[scope]!));
-    this.#scopeClient[scope] = '';
-    this.#scopeNas[scope] = '';
-    this.#freeScopes.push(scope);
+    return this.#byKey.find(this.#ids.key(sessionId, scope), (slot) => this.#scopes.of(slot) === scope && this.#ids.matchesKey(slot));
   }
 
   get nasKeys(): number {
-    return this.#scopeIds.size;
+    return this.#scopes.size;
   }
 
   sessionsByClient(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const scope of this.#scopeIds.values()) {
-      const client = this.#scopeClient[scope]!;
-      counts.set(client, (counts.get(client) ?? 0) + this.#scopeSessions[scope]!);
-    }
-    return counts;
-  }
-
-  #scopeOf(slot: number): number {
-    const scope = this.#scope.get(slot);
-    return scope === ODD_SCOPE ? this.#oddScopes.get(slot)! : scope;
-  }
-
-  #setScope(slot: number, scope: number): void {
-    this.#scope.set(slot, Math.min(scope, ODD_SCOPE));
-    if (scope >= ODD_SCOPE) this.#oddScopes.set(slot, scope);
+    return this.#scopes.sessionsByClient();
   }
 
   #v6Hash(ref: number): number {
@@ -414,12 +362,12 @@ export class SessionTable implements ReadonlySessionTable {
       addresses.push(length === 128 ? address : `${address}/${length}`);
     }
     for (const address of this.#extra.get(slot) ?? []) if (!heldOnly || this.#extraOwners.get(address) === slot) addresses.push(address);
-    const scope = this.#scopeOf(slot);
+    const scope = this.#scopes.of(slot);
     const nasTime = this.#nasTime.get(slot);
     const updatedAt = this.#times.updatedAt(slot);
     return {
-      client: this.#scopeClient[scope]!,
-      nas: this.#scopeNas[scope]!,
+      client: this.#scopes.client(scope),
+      nas: this.#scopes.nas(scope),
       sessionId: this.#ids.text(slot),
       addresses,
       updatedAt,
@@ -453,17 +401,13 @@ export class SessionTable implements ReadonlySessionTable {
     if (reused !== undefined) return reused;
     const slot = this.#highSlot++;
     if (slot >= this.#flags.capacity) {
-      for (const column of [this.#flags, this.#scope, this.#nasTime, this.#v4, this.#v6Ref]) column.reserve(slot + 1);
+      for (const column of [this.#flags, this.#nasTime, this.#v4, this.#v6Ref]) column.reserve(slot + 1);
+      this.#scopes.reserve(slot + 1);
       this.#times.reserve(slot + 1);
       this.#ids.reserve(slot + 1);
     }
     return slot;
   }
-}
-
-/** Client names come from the config and hold no NUL; the NAS key's length keeps it apart from the session id that follows. */
-function scopeKey(client: string, nas: string): string {
-  return `${client}\u0000${nas.length}:${nas}`;
 }
 
 function stopKey(client: string, nas: string, sessionId: string): string {
