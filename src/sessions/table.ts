@@ -7,12 +7,14 @@
  * It must hold a million sessions in a process of at most 100 MB resident, so it is columnar: a
  * session is a slot number, and its scope (client and NAS, interned: {@link SessionScopes}), times
  * ({@link SessionTimes}), Acct-Session-Id ({@link SessionIds}), first IPv4 address and a reference
- * to its first IPv6 address or prefix live in paged typed arrays (about 30 bytes a session),
- * indexed by typed-array hash tables. Only unusual values (non-ASCII ids, further addresses,
- * times far from the others) go to Maps. Pure code, no I/O: the queue store journals the changes.
+ * to its first IPv6 address or prefix ({@link Ipv6Pool}) live in paged typed arrays (about 30
+ * bytes a session), indexed by typed-array hash tables. Only unusual values (non-ASCII ids,
+ * further addresses, times far from the others) go to Maps. Pure code, no I/O: the queue store
+ * journals the changes.
  */
-import { formatAddressBytes, formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
+import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
+import { Ipv6Pool } from './ipv6-pool.js';
 import type { Session, SessionKey, SessionRecord } from './session.js';
 import { SessionIds } from './session-ids.js';
 import { scopeKey, SessionScopes } from './session-scopes.js';
@@ -66,10 +68,7 @@ export class SessionTable implements ReadonlySessionTable {
   readonly #v6Ref = new PagedColumn((n) => new Uint32Array(n));
   readonly #ids = new SessionIds();
 
-  readonly #v6Bytes = new PagedColumn((n) => new Uint8Array(n), 16);
-  readonly #v6Length = new PagedColumn((n) => new Uint8Array(n));
-  readonly #v6Free: number[] = [];
-  #v6High = 0;
+  readonly #v6Pool = new Ipv6Pool();
 
   /** Addresses beyond a session's first IPv4 and first IPv6, as canonical text. */
   readonly #extra = new Map<number, string[]>();
@@ -77,7 +76,7 @@ export class SessionTable implements ReadonlySessionTable {
 
   readonly #byKey = new SlotIndex((slot) => this.#ids.hash(slot, this.#scopes.of(slot)));
   readonly #byV4 = new SlotIndex((slot) => hashNumber(this.#v4.get(slot)));
-  readonly #byV6 = new SlotIndex((slot) => this.#v6Hash(this.#v6Ref.get(slot)));
+  readonly #byV6 = new SlotIndex((slot) => this.#v6Pool.hash(this.#v6Ref.get(slot)));
   readonly #freeSlots: number[] = [];
   #highSlot = 0;
   #size = 0;
@@ -224,14 +223,10 @@ export class SessionTable implements ReadonlySessionTable {
         if (held) this.#byV4.insert(slot, hashNumber(address.v4));
       } else if (address.v6 && (flags & HAS_V6) === 0) {
         flags |= HAS_V6;
-        const ref = this.#v6Free.pop() ?? this.#v6High++;
-        this.#v6Bytes.reserve(ref + 1);
-        this.#v6Length.reserve(ref + 1);
-        this.#v6Bytes.page(ref).set(address.v6, this.#v6Bytes.offset(ref));
-        this.#v6Length.set(ref, address.prefixLength);
+        const ref = this.#v6Pool.add(address.v6, address.prefixLength);
         this.#v6Ref.set(slot, ref);
         this.#flags.set(slot, flags);
-        if (held) this.#byV6.insert(slot, this.#v6Hash(ref));
+        if (held) this.#byV6.insert(slot, this.#v6Pool.hash(ref));
       } else {
         extra.push(address.text);
         if (held) this.#extraOwners.set(address.text, slot);
@@ -328,25 +323,12 @@ export class SessionTable implements ReadonlySessionTable {
     return this.#scopes.sessionsByClient();
   }
 
-  #v6Hash(ref: number): number {
-    const offset = this.#v6Bytes.offset(ref);
-    return hashBytes(this.#v6Bytes.page(ref), offset, offset + 16, this.#v6Length.get(ref));
-  }
-
   #findV4(v4: number): number {
     return this.#byV4.find(hashNumber(v4), (candidate) => this.#v4.get(candidate) === v4);
   }
 
   #findV6(bytes: Uint8Array, prefixLength: number, hash = hashBytes(bytes, 0, 16, prefixLength)): number {
-    return this.#byV6.find(hash, (slot) => {
-      if ((this.#flags.get(slot) & HAS_V6) === 0) return false;
-      const ref = this.#v6Ref.get(slot);
-      if (this.#v6Length.get(ref) !== prefixLength) return false;
-      const page = this.#v6Bytes.page(ref);
-      const offset = this.#v6Bytes.offset(ref);
-      for (let i = 0; i < 16; i++) if (page[offset + i] !== bytes[i]) return false;
-      return true;
-    });
+    return this.#byV6.find(hash, (slot) => (this.#flags.get(slot) & HAS_V6) !== 0 && this.#v6Pool.matches(this.#v6Ref.get(slot), bytes, prefixLength));
   }
 
   /** The session in this slot, with every address it recorded or (`heldOnly`) those it still holds. */
@@ -354,12 +336,8 @@ export class SessionTable implements ReadonlySessionTable {
     const flags = this.#flags.get(slot);
     const addresses: string[] = [];
     if (flags & HAS_V4 && (!heldOnly || this.#findV4(this.#v4.get(slot)) === slot)) addresses.push(ipv4Text(this.#v4.get(slot)));
-    if (flags & HAS_V6 && (!heldOnly || this.#byV6.find(this.#v6Hash(this.#v6Ref.get(slot)), (candidate) => candidate === slot) === slot)) {
-      const ref = this.#v6Ref.get(slot);
-      const offset = this.#v6Bytes.offset(ref);
-      const address = formatAddressBytes(this.#v6Bytes.page(ref).subarray(offset, offset + 16));
-      const length = this.#v6Length.get(ref);
-      addresses.push(length === 128 ? address : `${address}/${length}`);
+    if (flags & HAS_V6 && (!heldOnly || this.#byV6.find(this.#v6Pool.hash(this.#v6Ref.get(slot)), (candidate) => candidate === slot) === slot)) {
+      addresses.push(this.#v6Pool.text(this.#v6Ref.get(slot)));
     }
     for (const address of this.#extra.get(slot) ?? []) if (!heldOnly || this.#extraOwners.get(address) === slot) addresses.push(address);
     const scope = this.#scopes.of(slot);
@@ -385,9 +363,9 @@ export class SessionTable implements ReadonlySessionTable {
     }
     if (flags & HAS_V6) {
       const ref = this.#v6Ref.get(slot);
-      const hash = this.#v6Hash(ref);
+      const hash = this.#v6Pool.hash(ref);
       if (this.#byV6.find(hash, (candidate) => candidate === slot) === slot) this.#byV6.delete(slot, hash);
-      this.#v6Free.push(ref);
+      this.#v6Pool.release(ref);
     }
     for (const address of this.#extra.get(slot) ?? []) {
       if (this.#extraOwners.get(address) === slot) this.#extraOwners.delete(address);
