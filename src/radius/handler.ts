@@ -53,6 +53,12 @@ export interface PacketDetail {
   readonly receivedAt?: number;
 }
 
+/** The detail of a request screenDatagram let through: its client and when it was read are known. */
+export interface RequestDetail extends PacketDetail {
+  readonly client: string;
+  readonly receivedAt: number;
+}
+
 /** Where one packet came from, as its transport knows it. */
 export interface PacketSource {
   readonly transport: TransportName;
@@ -89,6 +95,12 @@ export interface RequestHandler {
   receive(bytes: Buffer, source: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined;
   /** Reports an outcome a transport decided on its own (a refused connection, bad framing). */
   report(outcome: PacketOutcome, detail: PacketDetail): void;
+  /**
+   * Takes a request a transport screened itself (the UDP receive thread, through screenDatagram):
+   * resolves once it is recorded and may be answered, rejects when the NAS must retransmit. The
+   * outcome (accepted, not_acknowledged) is reported here; the transport sends the answer.
+   */
+  handOver(packet: RadiusPacket, client: ClientConfig, source: PacketSource, detail: RequestDetail): Promise<void>;
   /** Forgets the remembered answers (the listener closing). */
   clear(): void;
 }
@@ -106,83 +118,127 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     return outcome;
   };
 
-  const receive = (bytes: Buffer, from: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined => {
-    const receivedAt = Date.now();
-    const { transport } = from;
-    const source = hostPort(from.address, from.port);
-    let clientName: string | undefined;
+  /**
+   * Takes a request screenDatagram let through (here, or in the UDP receive thread): decodes it,
+   * hands it over, and resolves once it is recorded, or rejects (no answer: the NAS retransmits).
+   * The outcome is reported either way; the caller builds and sends the answer.
+   */
+  const handOver = (packet: RadiusPacket, client: ClientConfig, from: PacketSource, detail: RequestDetail): Promise<void> => {
+    let recorded: Promise<void>;
     try {
-      const client = from.client ?? matchClient(options.clients(), from.address, transport);
-      // RFC 2865 §3 / RFC 5080 §2.3.3: a packet from an unknown source is silently discarded.
-      if (!client) return report('unknown_client', { source, transport, octets: bytes });
-      clientName = client.name;
-      const detail = { source, transport, client: client.name, octets: bytes, receivedAt };
-      // No socket sends from port 0, and no answer can go there: a forged datagram (a captured
-      // packet sent again through a raw socket). Processed, it would be recorded and then unanswerable.
-      if (from.port === 0) return report('malformed', { ...detail, reason: 'source port 0, where no answer can go' });
-      const verdict = checkDatagram(bytes, client.secret);
-      if (verdict.outcome === 'malformed' || verdict.outcome === 'bad_authenticator') {
-        return report(verdict.outcome, { ...detail, reason: verdict.reason });
-      }
-      const { packet } = verdict;
-      if (verdict.outcome === 'status_server') {
-        // RFC 5997 §3 (and RFC 6614 §2.6 over TLS): answered with an Accounting-Response carrying a
-        // Message-Authenticator. It has no side effect, so it is answered afresh each time.
-        reply(buildAccountingResponse(packet, client.secret, true));
-        return report('status_server', detail);
-      }
-      const cache = from.duplicates ?? sharedCache;
-      const seen = cache.begin(from.address, from.port, packet.identifier, packet.authenticator);
-      if (seen.state === 'answered') {
-        // RFC 5080 §2.2.2: answered again, not processed again. The answer is built afresh from the
-        // retransmission: it has the first one's Identifier, authenticator and Proxy-States (the
-        // authenticator covers them), so these are the octets sent the first time, and the cache
-        // holds no copy of each answer for its 5 s.
-        reply(buildAccountingResponse(packet, client.secret, false));
-        return report('duplicate', detail);
-      }
-      if (seen.state === 'in_progress') return report('in_progress', detail);
       const request: AccountingRequest = {
         client,
         source: from,
         identifier: packet.identifier,
         attributes: decodeAccountingAttributes(packet),
         packet,
-        receivedAt,
+        receivedAt: detail.receivedAt,
       };
-      let recorded: Promise<void>;
-      try {
-        recorded = options.onAccounting(request);
-      } catch (error) {
-        recorded = Promise.reject(error);
-      }
-      recorded.then(
-        () => {
-          try {
-            const response = buildAccountingResponse(packet, client.secret, false);
-            cache.answer(from.address, from.port, packet.identifier, packet.authenticator);
-            reply(response);
-            report('accepted', detail);
-          } finally {
-            settled?.();
-          }
-        },
-        (error: unknown) => {
-          // No answer: the NAS retransmits, and the retransmission must be processed again.
-          cache.forget(from.address, from.port, packet.identifier, packet.authenticator);
-          report('not_acknowledged', { ...detail, reason: errorMessage(error) });
-          settled?.();
-        },
-      );
-      return undefined;
+      recorded = options.onAccounting(request);
     } catch (error) {
-      return report('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}`, octets: bytes });
+      recorded = Promise.reject(error);
     }
+    return recorded.then(
+      () => {
+        report('accepted', detail);
+      },
+      (error: unknown) => {
+        report('not_acknowledged', { ...detail, reason: errorMessage(error) });
+        throw error;
+      },
+    );
   };
 
-  return { receive, report, clear: () => sharedCache.clear() };
+  const receive = (bytes: Buffer, from: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined => {
+    const screened = screenDatagram(bytes, from, options.clients(), from.duplicates ?? sharedCache);
+    if (screened.kind !== 'request') {
+      if (screened.response) reply(screened.response);
+      return report(screened.outcome, screened.detail);
+    }
+    const { packet, client, detail } = screened;
+    const cache = from.duplicates ?? sharedCache;
+    handOver(packet, client, from, detail).then(
+      () => {
+        try {
+          const response = buildAccountingResponse(packet, client.secret, false);
+          cache.answer(from.address, from.port, packet.identifier, packet.authenticator);
+          reply(response);
+        } finally {
+          settled?.();
+        }
+      },
+      () => {
+        // No answer: the NAS retransmits, and the retransmission must be processed again.
+        cache.forget(from.address, from.port, packet.identifier, packet.authenticator);
+        settled?.();
+      },
+    );
+    return undefined;
+  };
+
+  return { receive, report, handOver, clear: () => sharedCache.clear() };
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What screenDatagram made of a datagram: answered or dropped at once, or a request to hand over. */
+export type ScreenedDatagram =
+  | {
+      readonly kind: 'done';
+      readonly outcome: PacketOutcome;
+      readonly detail: PacketDetail;
+      /** The answer to send back (Status-Server, a duplicate's answer again), if any. */
+      readonly response?: Buffer;
+    }
+  | { readonly kind: 'request'; readonly packet: RadiusPacket; readonly client: ClientConfig; readonly detail: RequestDetail };
+
+/**
+ * The part of a request's handling that needs no state but the duplicate cache: match the client,
+ * validate (length, authenticators), answer a Status-Server, detect a duplicate (RFC 5080 §2.2.2).
+ * Never throws. A `request` is marked in progress in `cache`: its handling ends with
+ * cache.answer or cache.forget.
+ */
+export function screenDatagram(bytes: Buffer, from: PacketSource, clients: readonly ClientConfig[], cache: DuplicateCache): ScreenedDatagram {
+  const receivedAt = Date.now();
+  const { transport } = from;
+  const source = hostPort(from.address, from.port);
+  let clientName: string | undefined;
+  try {
+    const client = from.client ?? matchClient(clients, from.address, transport);
+    // RFC 2865 §3 / RFC 5080 §2.3.3: a packet from an unknown source is silently discarded.
+    if (!client) return done('unknown_client', { source, transport, octets: bytes });
+    clientName = client.name;
+    const detail = { source, transport, client: client.name, octets: bytes, receivedAt };
+    // No socket sends from port 0, and no answer can go there: a forged datagram (a captured
+    // packet sent again through a raw socket). Processed, it would be recorded and then unanswerable.
+    if (from.port === 0) return done('malformed', { ...detail, reason: 'source port 0, where no answer can go' });
+    const verdict = checkDatagram(bytes, client.secret);
+    if (verdict.outcome === 'malformed' || verdict.outcome === 'bad_authenticator') {
+      return done(verdict.outcome, { ...detail, reason: verdict.reason });
+    }
+    const { packet } = verdict;
+    if (verdict.outcome === 'status_server') {
+      // RFC 5997 §3 (and RFC 6614 §2.6 over TLS): answered with an Accounting-Response carrying a
+      // Message-Authenticator. It has no side effect, so it is answered afresh each time.
+      return done('status_server', detail, buildAccountingResponse(packet, client.secret, true));
+    }
+    const seen = cache.begin(from.address, from.port, packet.identifier, packet.authenticator);
+    if (seen.state === 'answered') {
+      // RFC 5080 §2.2.2: answered again, not processed again. The answer is built afresh from the
+      // retransmission: it has the first one's Identifier, authenticator and Proxy-States (the
+      // authenticator covers them), so these are the octets sent the first time, and the cache
+      // holds no copy of each answer for its 5 s.
+      return done('duplicate', detail, buildAccountingResponse(packet, client.secret, false));
+    }
+    if (seen.state === 'in_progress') return done('in_progress', detail);
+    return { kind: 'request', packet, client, detail };
+  } catch (error) {
+    return done('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}`, octets: bytes });
+  }
+}
+
+function done(outcome: PacketOutcome, detail: PacketDetail, response?: Buffer): ScreenedDatagram {
+  return response ? { kind: 'done', outcome, detail, response } : { kind: 'done', outcome, detail };
 }
