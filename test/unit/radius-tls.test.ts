@@ -265,9 +265,10 @@ describe.runIf(havePeers('openssl'))('the RadSec transport', () => {
 describe('a RadSec client over UDP', () => {
   it('is a stranger: its address is never accepted without TLS, whatever the secret', async () => {
     const outcomes: PacketOutcome[] = [];
-    const handler = createRequestHandler({ clients: () => [radsecClient('proxy1')], onAccounting: async () => {}, onPacket: (outcome) => outcomes.push(outcome) });
+    const clients = () => [radsecClient('proxy1')];
+    const handler = createRequestHandler({ clients, onAccounting: async () => {}, onPacket: (outcome) => outcomes.push(outcome) });
     const { createUdpTransport } = await import('../../src/radius/transports/udp/transport.js');
-    const udp = createUdpTransport({ listen: [{ host: '127.0.0.1', port: 0, family: 4 }], handler });
+    const udp = createUdpTransport({ listen: [{ host: '127.0.0.1', port: 0, family: 4 }], handler, clients });
     await udp.start();
     try {
       expect(await sendRadius(stop(70), udp.addresses()[0]!.port, '127.0.0.1', 300)).toBeUndefined();

@@ -18,7 +18,7 @@ import { matchClient } from '../../clients.js';
 import { DuplicateCache } from '../../dedupe.js';
 import { hostPort } from '../../../net/host-port.js';
 import type { ListenerAddress, Transport, TransportContext } from '../types.js';
-import { bindFailure } from '../udp/transport.js';
+import { bindFailure } from '../udp/socket-options.js';
 import type { TlsListenerConfig } from './config.js';
 import { answerWriter } from './answers.js';
 import { closingDiscard } from './discard.js';

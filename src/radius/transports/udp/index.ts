@@ -4,5 +4,5 @@ import { createUdpTransport } from './transport.js';
 
 export const udpTransport: TransportPlugin = {
   name: 'udp',
-  create: (config, context) => createUdpTransport({ listen: config.radius.listen, handler: context.handler, onError: context.onError }),
+  create: (config, context) => createUdpTransport({ listen: config.radius.listen, handler: context.handler, onError: context.onError, clients: context.clients }),
 };

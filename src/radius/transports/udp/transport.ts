@@ -1,153 +1,24 @@
 /**
- * RADIUS over UDP (RFC 2865 §3, RFC 2866): one socket per listen endpoint, each datagram handed to
- * the request handler with a reply that sends back to its source. This file only moves datagrams.
+ * RADIUS over UDP (RFC 2865 §3, RFC 2866). The sockets are read by a receive thread of their own
+ * (thread-host.ts, receive-thread.ts), which checks each datagram and sends the answers, so the
+ * service's JavaScript thread keeps the session table, the journal and the deliveries (issue 13).
+ * Run from the TypeScript sources (the unit tests, under vitest) there is no compiled thread to
+ * start, and the same steps run on this thread (same-thread.ts): screenDatagram in handler.ts is
+ * what both run.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import type { Endpoint } from '../../../config/load.js';
-import { RblError } from '../../../errors.js';
-import type { CheckState } from '../../../http/readiness.js';
-import { hostPort } from '../../../net/host-port.js';
-import type { RequestHandler } from '../../handler.js';
-import type { ListenerAddress, Transport } from '../types.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Transport } from '../types.js';
+import { createSameThreadUdpTransport } from './same-thread.js';
+import type { UdpTransportOptions } from './socket-options.js';
+import { createThreadedUdpTransport } from './thread-host.js';
 
-/** 8 MiB: room for a burst of tens of thousands of accounting packets while the event loop is busy. */
-export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+export { bindFailure, DEFAULT_RECEIVE_BUFFER_BYTES, type UdpTransportOptions } from './socket-options.js';
 
-export interface UdpTransportOptions {
-  readonly listen: readonly Endpoint[];
-  readonly handler: RequestHandler;
-  /** Socket receive buffer asked of the kernel; it may grant less (net.core.rmem_max). Default 8 MiB. */
-  readonly receiveBufferBytes?: number;
-  /** A socket error after start (a failed send, for instance); the transport keeps running. */
-  readonly onError?: (error: Error) => void;
-}
-
-interface BoundSocket {
-  readonly socket: Socket;
-  readonly receiveBufferBytes: number;
-}
+/** The receive thread's compiled module, beside this one in dist/. */
+const RECEIVE_THREAD = new URL('./receive-thread.js', import.meta.url);
 
 /** Builds the UDP transport; nothing is bound until start(). */
 export function createUdpTransport(options: UdpTransportOptions): Transport {
-  let sockets: BoundSocket[] = [];
-  let state: 'idle' | 'starting' | 'bound' | 'closed' = 'idle';
-
-  const closeAll = async (list: readonly BoundSocket[]): Promise<void> => {
-    await Promise.all(list.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
-  };
-
-  return {
-    name: 'udp',
-    checkName: 'radius',
-    async start() {
-      if (state !== 'idle') throw new Error(`RADIUS UDP transport cannot start: it is ${state}`);
-      state = 'starting';
-      const opened: BoundSocket[] = [];
-      try {
-        for (const endpoint of options.listen) {
-          opened.push(await bindEndpoint(endpoint, options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES));
-        }
-      } catch (error) {
-        await closeAll(opened);
-        state = 'closed';
-        throw error;
-      }
-      // One callback for every send, and none when nobody listens: with a callback each send costs
-      // a further process.nextTick.
-      const { onError } = options;
-      const afterSend = onError
-        ? (error: Error | null) => {
-            if (error) onError(error);
-          }
-        : undefined;
-      for (const { socket } of opened) {
-        socket.on('message', (datagram, from) => {
-          options.handler.receive(datagram, { transport: 'udp', address: from.address, port: from.port }, (response) => {
-            if (state !== 'bound') return;
-            try {
-              socket.send(response, from.port, from.address, afterSend);
-            } catch (error) {
-              // send throws at once for what it refuses before sending (a destination it cannot
-              // address): reported like a failed send, never thrown into the handler's callbacks.
-              onError?.(error as Error);
-            }
-          });
-        });
-        socket.on('error', (error) => options.onError?.(error));
-      }
-      sockets = opened;
-      state = 'bound';
-    },
-    async close() {
-      if (state === 'closed') return;
-      state = 'closed';
-      const list = sockets;
-      sockets = [];
-      await closeAll(list);
-    },
-    reload() {
-      // Listen addresses change only with a restart; clients are read per datagram.
-    },
-    addresses(): ListenerAddress[] {
-      return sockets.map(({ socket, receiveBufferBytes }) => {
-        const { address, port, family } = socket.address();
-        return { transport: 'udp', address, port, family, receiveBufferBytes };
-      });
-    },
-    ready(): CheckState {
-      return state === 'bound' ? { ok: true } : { ok: false, error: 'RADIUS sockets not bound' };
-    },
-  };
-}
-
-async function bindEndpoint(endpoint: Endpoint, receiveBufferBytes: number): Promise<BoundSocket> {
-  // ipv6Only lets "0.0.0.0:1813" and "[::]:1813" be listed together without EADDRINUSE.
-  const socket = createSocket({ type: endpoint.family === 6 ? 'udp6' : 'udp4', ipv6Only: endpoint.family === 6, lookup: literalAddress });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      socket.close();
-      const where = hostPort(endpoint.host, endpoint.port);
-      reject(new RblError('RBL_LISTEN', `cannot listen for RADIUS accounting on ${where}: ${bindFailure(error)}`, { cause: error }));
-    };
-    socket.once('error', onError);
-    socket.bind({ address: endpoint.host, port: endpoint.port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-  let granted = 0;
-  try {
-    // The kernel caps this at net.core.rmem_max without an error; whatever it grants is used.
-    socket.setRecvBufferSize(receiveBufferBytes);
-  } catch {
-    // Some platforms refuse outright; the default buffer still works, only bursts suffer.
-  }
-  try {
-    granted = socket.getRecvBufferSize();
-  } catch {
-    granted = 0;
-  }
-  return { socket, receiveBufferBytes: granted };
-}
-
-/**
- * The socket's name lookup: an answer goes back to the source address of its request, always an
- * address literal, so it is handed back at once; dns.lookup would defer every send by a tick.
- */
-function literalAddress(address: string, family: unknown, callback: (error: null, address: string, family: number) => void): void {
-  callback(null, address, address.includes(':') ? 6 : 4);
-}
-
-/** The reason a bind failed, with what to check. */
-export function bindFailure(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return 'EADDRINUSE, the port is already in use (is another rbl-unlist or a RADIUS server running?)';
-    case 'EADDRNOTAVAIL':
-      return 'EADDRNOTAVAIL, the address is not configured on this host';
-    case 'EACCES':
-      return 'EACCES, permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)';
-    default:
-      return error.code ? `${error.code}, ${error.message}` : error.message;
-  }
+  return existsSync(fileURLToPath(RECEIVE_THREAD)) ? createThreadedUdpTransport(RECEIVE_THREAD, options) : createSameThreadUdpTransport(options);
 }
