@@ -88,6 +88,8 @@ interface Running {
   readonly backends: ActiveBackends;
   readonly store: StateStore;
   readonly listener: RadiusListener;
+  /** Unlists pending once the journal was replayed: the start line reports these, not what deliveries left of them by then. */
+  readonly pendingAtOpen: number;
 }
 
 /** Builds the service from a validated config. */
@@ -196,6 +198,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
           operatorView.onPacket(outcome, detail);
         },
         onNotice: packets.onNotice,
+        onError: packets.onError,
       });
     } catch (error) {
       // The store holds the state directory's lock: release it before saying why.
@@ -203,7 +206,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
       await backends.close();
       throw error;
     }
-    const parts: Running = { backends, store, listener };
+    const parts: Running = { backends, store, listener, pendingAtOpen: store.depth() };
     running = parts;
     // Built per call because a reload replaces the prober.
     readiness = () => createReadiness({ listeners: () => listener.checks(), journal: () => store.health(), prober: backends.prober })();
@@ -239,9 +242,9 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         await this.close();
         throw error;
       }
-      const { listener, backends, store } = running!;
+      const { listener, backends, store, pendingAtOpen } = running!;
       log.info(
-        { radius: listener.addresses(), http: http?.address(), backends: backends.list.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: store.depth() },
+        { radius: listener.addresses(), http: http?.address(), backends: backends.list.map((b) => b.name), ack: config.state.ack, sessions: store.sessions.size, pending: pendingAtOpen },
         'rbl-unlist started',
       );
       warnOfGoneClients(store.sessions, config);

@@ -28,12 +28,15 @@ export interface PacketReporter {
   onPacket(outcome: PacketOutcome, detail: PacketDetail): void;
   /** A RadSec connection closed for a reason the operator should see (idle, client removed). */
   onNotice(message: string, detail: Record<string, unknown>): void;
+  /** A socket error after start (a send the kernel refused), or the UDP receive thread stopping: the listener keeps running. */
+  onError(error: Error): void;
 }
 
 /** Counts into `metrics` and logs to `log` (the radius component's logger). */
 export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
   // Discards and notices come from packets and connections a client controls: one limit for both.
   const limiter = rateLimiter(20, 10_000);
+  const errorLimiter = rateLimiter(5, 60_000);
   // The packets counter's series, by client, transport and outcome, made on first use: looked up
   // through the same strings every time, without building a label object or hash per packet.
   const series = new Map<string | undefined, Map<TransportName, Map<PacketOutcome, CountedSeries>>>();
@@ -77,6 +80,11 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
     onNotice(message, detail) {
       const { allowed, suppressed } = limiter();
       if (allowed) log.info({ ...detail, transport: 'tls', suppressed }, message);
+    },
+    onError(error) {
+      // A send refused once is refused for every answer after it (a firewall rule, say): limited.
+      const { allowed, suppressed } = errorLimiter();
+      if (allowed) log.error({ errno: (error as NodeJS.ErrnoException).code, suppressed }, `RADIUS transport error: ${error.message}`);
     },
   };
 }
