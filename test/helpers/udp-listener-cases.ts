@@ -365,6 +365,7 @@ export function udpListenerCases(label: string, modules: UdpListenerModules): vo
       const result = await radclient(port, SECRET, 'Message-Authenticator = 0x00', 'status');
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toMatch(/Received Accounting-Response/);
+      await waitFor('the outcome', () => outcomes.length === 1);
       expect(outcomes.map((o) => o.outcome)).toEqual(['status_server']);
     });
 
