@@ -174,5 +174,9 @@ async function connectedSocket(host: string, port: number): Promise<Socket> {
   });
   // Up to 256 answers may wait in this socket's buffer; the default (about 200 KiB) is tight for that.
   socket.setRecvBufferSize(1024 * 1024);
+  // A connected socket reports an ICMP port unreachable as ECONNREFUSED on its next read: a
+  // request sent before the service was listening, or after it closed. It is lost, and sent again
+  // (counted as a retransmission) or given up as any other; never a crash of the load generator.
+  socket.on('error', () => undefined);
   return socket;
 }

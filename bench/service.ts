@@ -91,9 +91,11 @@ export async function startBenchService(settings: ServiceSettings): Promise<Benc
     resolveExit();
   }));
 
-  // The HTTP endpoint opens after the RADIUS sockets are bound; at log.level warn there is no "started" line to wait for.
+  // The HTTP endpoint is up while the journal is replayed, before the RADIUS sockets are bound
+  // (by the receive thread, which takes a moment to start): /readyz's radius check says when
+  // they are. At log.level warn there is no "started" line to wait for.
   const deadline = Date.now() + (settings.startTimeoutMs ?? 20_000);
-  while (!(await answers(`http://127.0.0.1:${settings.httpPort}/healthz`))) {
+  while (!(await radiusBound(`http://127.0.0.1:${settings.httpPort}`))) {
     if (exitCode !== undefined || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the daemon did not start (exit ${exitCode}):\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
@@ -138,9 +140,11 @@ function findProjectRoot(from: string): string {
   throw new Error(`no rbl-unlist package root above ${from}`);
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether /readyz says the RADIUS sockets are bound (whatever the backends' checks say). */
+async function radiusBound(base: string): Promise<boolean> {
   try {
-    return (await fetch(url)).ok;
+    const body = (await (await fetch(`${base}/readyz`)).json()) as { checks?: { radius?: { ok?: boolean } } };
+    return body.checks?.radius?.ok === true;
   } catch {
     return false;
   }
