@@ -44,6 +44,25 @@ export function deferred(): { promise: Promise<void>; resolve: () => void; rejec
   return { promise, resolve, reject };
 }
 
+/**
+ * The transports and NAS sockets a test opens, closed after each test (registered in the
+ * describe block or file that calls this).
+ */
+export function closedAfterEach(): { open: Transport[]; nasSocket: (port: number) => Promise<NasSocket> } {
+  const open: Transport[] = [];
+  const sockets: NasSocket[] = [];
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+    await Promise.all(open.splice(0).map((transport) => transport.close()));
+  });
+  const nasSocket = async (port: number): Promise<NasSocket> => {
+    const socket = await openNasSocket(port);
+    sockets.push(socket);
+    return socket;
+  };
+  return { open, nasSocket };
+}
+
 /** Declares the cases, each describe block's title starting with `label`. */
 export function udpListenerCases(label: string, modules: UdpListenerModules): void {
   type RadiusListener = Transport;
@@ -61,18 +80,7 @@ export function udpListenerCases(label: string, modules: UdpListenerModules): vo
     outcomes: { outcome: PacketOutcome; reason?: string; client?: string }[];
   }
 
-  const open: RadiusListener[] = [];
-  const sockets: NasSocket[] = [];
-  afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-    await Promise.all(open.splice(0).map((listener) => listener.close()));
-  });
-
-  async function nasSocket(port: number): Promise<NasSocket> {
-    const socket = await openNasSocket(port);
-    sockets.push(socket);
-    return socket;
-  }
+  const { open, nasSocket } = closedAfterEach();
 
   async function startListener(
     onAccounting: (request: AccountingRequest) => Promise<void> = async () => {},

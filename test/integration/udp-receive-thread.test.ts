@@ -11,15 +11,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClientConfig, Config } from '../../src/config/load.js';
 import type { AccountingRequest, createRequestHandler, PacketOutcome, RequestHandler } from '../../src/radius/handler.js';
 import type { Transport } from '../../src/radius/transports/types.js';
 import type { createUdpTransport } from '../../src/radius/transports/udp/transport.js';
-import { buildAccountingRequest, buildStatusServer, openNasSocket, verifyAccountingResponse, type NasSocket } from '../helpers/radius-packets.js';
+import { buildAccountingRequest, buildStatusServer, verifyAccountingResponse, type NasSocket } from '../helpers/radius-packets.js';
 import { freePort, waitFor } from '../helpers/peers.js';
 import { PROJECT_ROOT } from '../helpers/service.js';
-import { client, deferred, LOOPBACK4, SECRET, stop, udpListenerCases } from '../helpers/udp-listener-cases.js';
+import { client, closedAfterEach, deferred, LOOPBACK4, SECRET, stop, udpListenerCases } from '../helpers/udp-listener-cases.js';
 
 const built = (path: string): Promise<unknown> => import(`${PROJECT_ROOT}/dist/${path}`);
 const { createUdpTransport: createBuiltUdpTransport } = (await built('radius/transports/udp/transport.js')) as { createUdpTransport: typeof createUdpTransport };
@@ -72,12 +72,7 @@ function captureWorkers(): { list: Worker[]; release: () => void } {
 udpListenerCases('RADIUS listener through the receive thread', { createUdpTransport: createBuiltUdpTransport, createRequestHandler: createBuiltRequestHandler });
 
 describe('the UDP receive thread', () => {
-  const open: Transport[] = [];
-  const sockets: NasSocket[] = [];
-  afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-    await Promise.all(open.splice(0).map((transport) => transport.close()));
-  });
+  const { open, nasSocket } = closedAfterEach();
 
   interface Started {
     readonly transport: Transport;
@@ -105,8 +100,7 @@ describe('the UDP receive thread', () => {
     const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], handler: screenedHere, clients, onError: (error) => errors.push(error) });
     open.push(transport);
     await transport.start();
-    const nas = await openNasSocket(transport.addresses()[0]!.port);
-    sockets.push(nas);
+    const nas = await nasSocket(transport.addresses()[0]!.port);
     return { transport, nas, requests, outcomes, handler, errors };
   }
 
@@ -282,8 +276,7 @@ describe('the UDP receive thread', () => {
     const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], handler, clients: () => [] });
     open.push(transport);
     await transport.start();
-    const nas = await openNasSocket(transport.addresses()[0]!.port);
-    sockets.push(nas);
+    const nas = await nasSocket(transport.addresses()[0]!.port);
     const request = buildAccountingRequest({ identifier: 3, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop' } });
     nas.send(request);
     await waitFor('the discard', () => reported.length === 1);

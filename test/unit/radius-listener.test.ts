@@ -1,30 +1,18 @@
 import { Socket } from 'node:dgram';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ClientConfig } from '../../src/config/load.js';
 import { createRequestHandler, type PacketOutcome } from '../../src/radius/handler.js';
-import type { Transport } from '../../src/radius/transports/types.js';
 import { createUdpTransport } from '../../src/radius/transports/udp/transport.js';
-import { openNasSocket, verifyAccountingResponse, type NasSocket } from '../helpers/radius-packets.js';
+import { verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { waitFor } from '../helpers/peers.js';
-import { client, LOOPBACK4, SECRET, stop, udpListenerCases } from '../helpers/udp-listener-cases.js';
+import { client, closedAfterEach, LOOPBACK4, SECRET, stop, udpListenerCases } from '../helpers/udp-listener-cases.js';
 
 // From the TypeScript sources the transport reads its sockets on this thread (transport.ts); the
 // same cases run through the receive thread in test/integration/udp-receive-thread.test.ts.
 udpListenerCases('RADIUS listener', { createUdpTransport, createRequestHandler });
 
 describe('RADIUS listener on this thread', () => {
-  const open: Transport[] = [];
-  const sockets: NasSocket[] = [];
-  afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-    await Promise.all(open.splice(0).map((transport) => transport.close()));
-  });
-
-  async function nasSocket(port: number): Promise<NasSocket> {
-    const socket = await openNasSocket(port);
-    sockets.push(socket);
-    return socket;
-  }
+  const { open, nasSocket } = closedAfterEach();
 
   it('reports an answer the socket refuses at once as a send error, and goes on serving', async () => {
     const errors: Error[] = [];
