@@ -150,26 +150,23 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   };
 
   const receive = (bytes: Buffer, from: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined => {
-    const screened = screenDatagram(bytes, from, options.clients(), from.duplicates ?? sharedCache);
+    const cache = from.duplicates ?? sharedCache;
+    const screened = screenDatagram(bytes, from, options.clients(), cache);
     if (screened.kind !== 'request') {
       if (screened.response) reply(screened.response);
       return report(screened.outcome, screened.detail);
     }
     const { packet, client, detail } = screened;
-    const cache = from.duplicates ?? sharedCache;
     handOver(packet, client, from, detail).then(
       () => {
         try {
-          const response = buildAccountingResponse(packet, client.secret, false);
-          cache.answer(from.address, from.port, packet.identifier, packet.authenticator);
-          reply(response);
+          reply(answerScreened(cache, from.address, from.port, packet, client.secret));
         } finally {
           settled?.();
         }
       },
       () => {
-        // No answer: the NAS retransmits, and the retransmission must be processed again.
-        cache.forget(from.address, from.port, packet.identifier, packet.authenticator);
+        forgetScreened(cache, from.address, from.port, packet);
         settled?.();
       },
     );
@@ -237,6 +234,21 @@ export function screenDatagram(bytes: Buffer, from: PacketSource, clients: reado
   } catch (error) {
     return done('malformed', { source, transport, client: clientName, reason: `unexpected error: ${errorMessage(error)}`, octets: bytes });
   }
+}
+
+/**
+ * Ends a request screenDatagram let through and the service recorded: remembered as answered in
+ * the duplicate cache that marked it in progress, and its Accounting-Response returned to send.
+ */
+export function answerScreened(cache: DuplicateCache, address: string, port: number, packet: RadiusPacket, secret: Buffer): Buffer {
+  const response = buildAccountingResponse(packet, secret, false);
+  cache.answer(address, port, packet.identifier, packet.authenticator);
+  return response;
+}
+
+/** Ends a request screenDatagram let through and the service did not record: no answer, and forgotten, so the NAS's retransmission is processed again. */
+export function forgetScreened(cache: DuplicateCache, address: string, port: number, packet: RadiusPacket): void {
+  cache.forget(address, port, packet.identifier, packet.authenticator);
 }
 
 function done(outcome: PacketOutcome, detail: PacketDetail, response?: Buffer): ScreenedDatagram {

@@ -16,10 +16,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ClientConfig, Endpoint } from '../../../config/load.js';
 import { DuplicateCache } from '../../dedupe.js';
-import { screenDatagram, type PacketDetail, type PacketOutcome } from '../../handler.js';
+import { answerScreened, forgetScreened, screenDatagram, type PacketDetail, type PacketOutcome } from '../../handler.js';
 import type { RadiusPacket } from '../../packet.js';
 import { MAX_PACKET_LENGTH } from '../../protocol.js';
-import { buildAccountingResponse } from '../../response.js';
 import { literalAddress } from './literal-address.js';
 import { revivedClient, REQUEST_FIELDS, type BoundAddress, type FromThread, type RequestBatch, type ThreadReport, type ThreadStart, type ToThread } from './thread-messages.js';
 
@@ -158,17 +157,13 @@ function answer(answered: readonly number[], refused: readonly number[]): void {
     const request = pending.get(id);
     if (!request) continue;
     pending.delete(id);
-    const { packet } = request;
-    const response = buildAccountingResponse(packet, request.secret, false);
-    cache.answer(request.address, request.port, packet.identifier, packet.authenticator);
-    send(request.socket, response, request.address, request.port);
+    send(request.socket, answerScreened(cache, request.address, request.port, request.packet, request.secret), request.address, request.port);
   }
   for (const id of refused) {
     const request = pending.get(id);
     if (!request) continue;
     pending.delete(id);
-    // No answer: the NAS retransmits, and the retransmission must be processed again.
-    cache.forget(request.address, request.port, request.packet.identifier, request.packet.authenticator);
+    forgetScreened(cache, request.address, request.port, request.packet);
   }
 }
 
