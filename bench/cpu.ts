@@ -114,6 +114,51 @@ export function mainThreadSchedule(pid: number): ThreadSchedule {
   }
 }
 
+/**
+ * Seconds each thread of a process has run so far, by thread id, from /proc/PID/task/TID/schedstat:
+ * the daemon's JavaScript thread, its receive thread, V8's and libuv's helpers. A thread that
+ * ended is missing (its time stays in the process's total).
+ */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      threads.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9);
+    } catch {
+      // Ended between the listing and the read.
+    }
+  }
+  return threads;
+}
+
+/** Per-thread time between two samples: the main thread, the busiest other thread, and all the rest together. */
+export interface ThreadSplit {
+  readonly main: number;
+  readonly busiestOther: number;
+  readonly rest: number;
+}
+
+export function threadSplit(pid: number, before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): ThreadSplit {
+  let main = 0;
+  let busiestOther = 0;
+  let rest = 0;
+  for (const [tid, seconds] of after) {
+    const used = seconds - (before.get(tid) ?? 0);
+    if (tid === pid) main = used;
+    else if (used > busiestOther) {
+      rest += busiestOther;
+      busiestOther = used;
+    } else rest += used;
+  }
+  return { main, busiestOther, rest };
+}
+
 function statCpuSeconds(file: string): number {
   try {
     const text = readFileSync(file, 'utf8');

@@ -10,7 +10,7 @@ import type { BindServer } from '../test/helpers/bind.js';
 import { freePort } from '../test/helpers/peers.js';
 import { benchTempDir } from './temp-dir.js';
 import type { Series } from './chart.js';
-import { mainThreadSchedule, processCpuSeconds, type ThreadSchedule } from './cpu.js';
+import { mainThreadSchedule, processCpuSeconds, threadCpuSeconds, threadSplit, type ThreadSchedule } from './cpu.js';
 import { nowMs, runLoad, type LoadResult } from './load.js';
 import type { DaemonRun, LatencyRun, StopRun } from './report.js';
 import { metricSum, readDaemonLog, startBenchService, type BenchService } from './service.js';
@@ -105,7 +105,7 @@ export async function daemonThroughput(bind: BindServer, zone: BenchZone, logLev
         }
       })();
       const bindPid = Number(readFileSync(join(bind.dir, 'named.pid'), 'utf8').trim());
-      const cpuBefore = { daemon: processCpuSeconds(service.pid), mainThread: mainThreadSchedule(service.pid), bind: processCpuSeconds(bindPid), generator: process.cpuUsage() };
+      const cpuBefore = { daemon: processCpuSeconds(service.pid), threads: threadCpuSeconds(service.pid), mainThread: mainThreadSchedule(service.pid), bind: processCpuSeconds(bindPid), generator: process.cpuUsage() };
       const load = await runLoad({ port: radiusPort, packets: packets.slice(warmup), secret: BENCH_SECRET, sockets, window: settings.window, maxDurationMs: 120_000 });
       scraping = false;
       await scraper;
@@ -114,6 +114,8 @@ export async function daemonThroughput(bind: BindServer, zone: BenchZone, logLev
       const busySeconds = (drain.at - load.startedAt) / 1000;
       const generatorCpu = process.cpuUsage(cpuBefore.generator);
       const daemonCpuSeconds = processCpuSeconds(service.pid) - cpuBefore.daemon;
+      const threads = threadSplit(service.pid, cpuBefore.threads, threadCpuSeconds(service.pid));
+      const perStop = (seconds: number): number => (seconds * 1e6) / load.acked;
       const cpu = {
         daemon: daemonCpuSeconds / busySeconds,
         daemonMainThread: shareOf(mainThreadSchedule(service.pid), cpuBefore.mainThread, busySeconds),
@@ -141,6 +143,7 @@ export async function daemonThroughput(bind: BindServer, zone: BenchZone, logLev
         externalBytes: metricSum(drain.metrics, 'nodejs_external_memory_bytes'),
         cpu,
         daemonCpuMicrosecondsPerStop: (daemonCpuSeconds * 1e6) / load.acked,
+        threadMicrosecondsPerStop: { main: perStop(threads.main), busiestOther: perStop(threads.busiestOther), rest: perStop(threads.rest) },
         problems: log.problems.length,
         unlistsMetric: drain.unlists - warm.acked,
       };

@@ -1,8 +1,9 @@
 /**
  * The bench's results: the JSON shape, the targets judged from one run's figures, and the table.
  */
-import type { ThreadSchedule } from './cpu.js';
+import type { ThreadSchedule, ThreadSplit } from './cpu.js';
 import type { BacklogRun, StartupRun } from './state-runs.js';
+import type { UdpFloorResult } from './udp-floor.js';
 
 /** A rate measured by sending Stops to a RADIUS server (the daemon, or FreeRADIUS + exec). */
 export interface StopRun {
@@ -41,6 +42,8 @@ export interface DaemonRun extends StopRun {
   readonly cpu: { readonly daemon: number; readonly daemonMainThread?: ThreadSchedule; readonly bind: number; readonly generator: number };
   /** The daemon's CPU time (all its threads) per measured Stop: what a code change moves, less noisy than the rate. */
   readonly daemonCpuMicrosecondsPerStop: number;
+  /** The same split by thread: the JavaScript thread, the busiest other (the receive thread, in a build with one), the rest (V8's and libuv's helpers); older results lack it. */
+  readonly threadMicrosecondsPerStop?: ThreadSplit;
   /** Lines at warn or above that the daemon logged (none in a clean run). */
   readonly problems: number;
   /** rbl_unlist_backend_unlists_total{outcome="success"} at the end. */
@@ -73,6 +76,8 @@ export interface BenchResults {
   readonly startedAt: string;
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string; readonly bind: string };
   readonly decode?: { readonly validateDecodePerSecond: number; readonly withEventPerSecond: number; readonly microsecondsPerPacket: number };
+  /** A process that only answers Stops (bench/udp-floor.ts): the receive-and-send cost under every Stop. */
+  readonly udpFloor?: UdpFloorResult;
   /** rssBytes once V8 gave back the young generation it grew while inserting; rssRightAfterBytes at once (older results lack it). */
   readonly sessions?: { readonly sessions: number; readonly rssBytes: number; readonly rssRightAfterBytes?: number | undefined; readonly bytesPerSession: number; readonly insertMs: number };
   readonly bindSingle?: {
@@ -155,6 +160,16 @@ export const TARGETS = {
   backlogJournalBytes: 10 * 1024 * 1024,
 } as const;
 
+/** "; by thread: ..." where the run has the split. */
+function threadNote(split: ThreadSplit | undefined): string {
+  return split ? `; per Stop by thread: JavaScript ${fmt(split.main, 1)} µs, busiest other ${fmt(split.busiestOther, 1)} µs, the rest ${fmt(split.rest, 1)} µs` : '';
+}
+
+/** "; reading and answering alone: F µs = Nx" when the UDP floor was measured: the share of the target no code of ours can save. */
+function floorNote(floor: UdpFloorResult | undefined, decode: number): string {
+  return floor ? `; reading and answering a Stop alone (UDP floor) ${fmt(floor.cpuMicrosecondsPerPacket, 1)} µs = ${fmt(floor.cpuMicrosecondsPerPacket / decode, 1)}x` : '';
+}
+
 /** Each target of issue 13, judged on this run's figures (SKIP when a figure is missing), with the release's figure beside it. */
 export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const targets: Target[] = [];
@@ -192,7 +207,7 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const decode = results.decode?.microsecondsPerPacket;
   judge(
     `daemon CPU per Stop <= ${TARGETS.cpuOverDecode}x decode + validation per packet`,
-    cpu === undefined || decode === undefined ? undefined : `${fmt(cpu / decode, 1)}x (${fmt(cpu, 1)} vs ${fmt(decode, 2)} µs)`,
+    cpu === undefined || decode === undefined ? undefined : `${fmt(cpu / decode, 1)}x (${fmt(cpu, 1)} vs ${fmt(decode, 2)} µs)${floorNote(results.udpFloor, decode)}`,
     cpu === undefined || decode === undefined ? undefined : cpu / decode <= TARGETS.cpuOverDecode,
     against(cpu, base?.daemonInfo?.daemonCpuMicrosecondsPerStop, (then) => `${fmt(then, 1)} µs${decode ? ` = ${fmt(then / decode, 1)}x` : ''}`),
   );
@@ -263,7 +278,7 @@ export function formatTable(results: BenchResults): string {
     add(
       `${label}: CPU`,
       `${fmt(run.daemonCpuMicrosecondsPerStop, 1)} µs per Stop`,
-      `cores busy: daemon ${fmt(run.cpu.daemon, 2)}${mainThreadNote(run.cpu.daemonMainThread)}, BIND ${fmt(run.cpu.bind, 2)}, load generator ${fmt(run.cpu.generator, 2)}`,
+      `cores busy: daemon ${fmt(run.cpu.daemon, 2)}${mainThreadNote(run.cpu.daemonMainThread)}, BIND ${fmt(run.cpu.bind, 2)}, load generator ${fmt(run.cpu.generator, 2)}${threadNote(run.threadMicrosecondsPerStop)}`,
     );
   };
   if (results.daemonInfo) {
@@ -344,6 +359,15 @@ export function formatTable(results: BenchResults): string {
   if (results.decode) {
     const d = results.decode;
     add('decode + validation, one core', `${fmt(d.validateDecodePerSecond)} packets/s`, `${fmt(d.microsecondsPerPacket, 2)} µs/packet; with client match + event: ${fmt(d.withEventPerSecond)}/s`);
+  }
+  if (results.udpFloor) {
+    const f = results.udpFloor;
+    const times = results.decode ? ` = ${fmt(f.cpuMicrosecondsPerPacket / results.decode.microsecondsPerPacket, 1)}x decode` : '';
+    add(
+      'UDP floor: read a Stop, answer it',
+      `${fmt(f.cpuMicrosecondsPerPacket, 1)} µs per Stop${times}`,
+      `a Node process that does nothing else (one MD5, no journal, no UPDATE); ${fmt(f.answered)} of ${fmt(f.packets)} answered, ${fmt(f.packetsPerSecond)}/s`,
+    );
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), i === 0 ? 11 : 5));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -25,6 +25,7 @@ import { renderChart, type Panel, type Series } from './chart.js';
 import { ForeignLoad, waitForQuiet } from './cpu.js';
 import { daemonThroughput, latencyRun, maxOf, stopRunOf, type DaemonRunSettings, type ThroughputOutcome } from './daemon-runs.js';
 import { measureDecode } from './decode.js';
+import { measureUdpFloor } from './udp-floor.js';
 import { haveFreeRadius, measureFreeRadiusExec } from './freeradius-exec.js';
 import { summarizeProfile } from './profile.js';
 import { buildBaseline } from './baseline.js';
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
   if (want('decode')) {
     say('decode + validation microbenchmark (one core)');
     results.decode = await measure('decode', () => measureDecode());
+    say(`UDP floor: a process that only answers Stops, ${settings.stops.toLocaleString('en-US')} of them`);
+    results.udpFloor = await measure('udp floor', () => measureUdpFloor(settings.stops, settings.window));
   }
   if (want('sessions')) {
     say('session table: 1,000,000 sessions (bench/sessions-memory)');
