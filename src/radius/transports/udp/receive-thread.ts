@@ -12,14 +12,14 @@
  * cache (so its retransmission is processed again), and the requests of one batch are handed over in
  * the order they were read.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ClientConfig, Endpoint } from '../../../config/load.js';
+import type { ClientConfig } from '../../../config/load.js';
 import { DuplicateCache } from '../../dedupe.js';
 import { answerScreened, forgetScreened, screenDatagram, type PacketDetail, type PacketOutcome } from '../../handler.js';
 import type { RadiusPacket } from '../../packet.js';
 import { MAX_PACKET_LENGTH } from '../../protocol.js';
-import { literalAddress } from './literal-address.js';
+import { bindUdpSocket, type BoundUdpSocket } from './socket-options.js';
 import { revivedClient, REQUEST_FIELDS, type BoundAddress, type FromThread, type RequestBatch, type ThreadReport, type ThreadStart, type ToThread } from './thread-messages.js';
 
 /** A request handed over and not yet answered or refused. */
@@ -132,7 +132,7 @@ function receive(socket: Socket, datagram: Buffer, address: string, fromPort: nu
   const { packet, client, detail } = screened;
   if (untakenRequests + requests.length / REQUEST_FIELDS >= MAX_UNTAKEN_REQUESTS) {
     // Not answered and forgotten, so the NAS's retransmission is a new request once there is room.
-    cache.forget(address, fromPort, packet.identifier, packet.authenticator);
+    forgetScreened(cache, address, fromPort, packet);
     const reason = `not recorded: ${MAX_UNTAKEN_REQUESTS} requests wait for the service already`;
     count('not_acknowledged', { source: detail.source, transport: 'udp', client: client.name, reason });
     scheduleFlush();
@@ -167,32 +167,7 @@ function answer(answered: readonly number[], refused: readonly number[]): void {
   }
 }
 
-async function bind(endpoint: Endpoint): Promise<Socket> {
-  // ipv6Only lets "0.0.0.0:1813" and "[::]:1813" be listed together without EADDRINUSE.
-  const socket = createSocket({ type: endpoint.family === 6 ? 'udp6' : 'udp4', ipv6Only: endpoint.family === 6, lookup: literalAddress });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ address: endpoint.host, port: endpoint.port, exclusive: true }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  return socket;
-}
-
-function bound(socket: Socket): BoundAddress {
-  try {
-    // The kernel caps this at net.core.rmem_max without an error; whatever it grants is used.
-    socket.setRecvBufferSize(start.receiveBufferBytes);
-  } catch {
-    // Some platforms refuse outright; the default buffer still works, only bursts suffer.
-  }
-  let receiveBufferBytes = 0;
-  try {
-    receiveBufferBytes = socket.getRecvBufferSize();
-  } catch {
-    receiveBufferBytes = 0;
-  }
+function bound({ socket, receiveBufferBytes }: BoundUdpSocket): BoundAddress {
   const { address, port: boundPort, family } = socket.address();
   return { address, port: boundPort, family, receiveBufferBytes };
 }
@@ -222,9 +197,9 @@ port.on('message', (message: ToThread) => {
 
 const addresses: BoundAddress[] = [];
 for (const endpoint of start.listen) {
-  let socket: Socket;
+  let bindResult: BoundUdpSocket;
   try {
-    socket = await bind(endpoint);
+    bindResult = await bindUdpSocket(endpoint, start.receiveBufferBytes);
   } catch (error) {
     await closeAll();
     const failure = error as NodeJS.ErrnoException;
@@ -232,8 +207,9 @@ for (const endpoint of start.listen) {
     port.close();
     break;
   }
+  const { socket } = bindResult;
   sockets.push(socket);
-  addresses.push(bound(socket));
+  addresses.push(bound(bindResult));
   socket.on('message', (datagram, from) => receive(socket, datagram, from.address, from.port));
   socket.on('error', (error) => afterSend(error));
 }

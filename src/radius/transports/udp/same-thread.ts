@@ -3,26 +3,19 @@
  * listen endpoint, each datagram handed to the request handler with a reply that sends back to its
  * source. This file only moves datagrams. transport.ts says when it is used instead of the receive thread.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import type { Endpoint } from '../../../config/load.js';
 import { RblError } from '../../../errors.js';
 import type { CheckState } from '../../../http/readiness.js';
 import { hostPort } from '../../../net/host-port.js';
 import type { ListenerAddress, Transport } from '../types.js';
-import { literalAddress } from './literal-address.js';
-import { bindFailure, DEFAULT_RECEIVE_BUFFER_BYTES, type UdpTransportOptions } from './socket-options.js';
-
-interface BoundSocket {
-  readonly socket: Socket;
-  readonly receiveBufferBytes: number;
-}
+import { bindFailure, bindUdpSocket, DEFAULT_RECEIVE_BUFFER_BYTES, type BoundUdpSocket, type UdpTransportOptions } from './socket-options.js';
 
 /** Builds the UDP transport that reads its sockets on this thread; nothing is bound until start(). */
 export function createSameThreadUdpTransport(options: UdpTransportOptions): Transport {
-  let sockets: BoundSocket[] = [];
+  let sockets: BoundUdpSocket[] = [];
   let state: 'idle' | 'starting' | 'bound' | 'closed' = 'idle';
 
-  const closeAll = async (list: readonly BoundSocket[]): Promise<void> => {
+  const closeAll = async (list: readonly BoundUdpSocket[]): Promise<void> => {
     await Promise.all(list.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   };
 
@@ -32,7 +25,7 @@ export function createSameThreadUdpTransport(options: UdpTransportOptions): Tran
     async start() {
       if (state !== 'idle') throw new Error(`RADIUS UDP transport cannot start: it is ${state}`);
       state = 'starting';
-      const opened: BoundSocket[] = [];
+      const opened: BoundUdpSocket[] = [];
       try {
         for (const endpoint of options.listen) {
           opened.push(await bindEndpoint(endpoint, options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES));
@@ -90,33 +83,12 @@ export function createSameThreadUdpTransport(options: UdpTransportOptions): Tran
   };
 }
 
-async function bindEndpoint(endpoint: Endpoint, receiveBufferBytes: number): Promise<BoundSocket> {
-  // ipv6Only lets "0.0.0.0:1813" and "[::]:1813" be listed together without EADDRINUSE.
-  const socket = createSocket({ type: endpoint.family === 6 ? 'udp6' : 'udp4', ipv6Only: endpoint.family === 6, lookup: literalAddress });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      socket.close();
-      const where = hostPort(endpoint.host, endpoint.port);
-      reject(new RblError('RBL_LISTEN', `cannot listen for RADIUS accounting on ${where}: ${bindFailure(error)}`, { cause: error }));
-    };
-    socket.once('error', onError);
-    socket.bind({ address: endpoint.host, port: endpoint.port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-  let granted = 0;
+/** bindUdpSocket, a failure worded as RBL_LISTEN. */
+async function bindEndpoint(endpoint: Endpoint, receiveBufferBytes: number): Promise<BoundUdpSocket> {
   try {
-    // The kernel caps this at net.core.rmem_max without an error; whatever it grants is used.
-    socket.setRecvBufferSize(receiveBufferBytes);
-  } catch {
-    // Some platforms refuse outright; the default buffer still works, only bursts suffer.
+    return await bindUdpSocket(endpoint, receiveBufferBytes);
+  } catch (error) {
+    const where = hostPort(endpoint.host, endpoint.port);
+    throw new RblError('RBL_LISTEN', `cannot listen for RADIUS accounting on ${where}: ${bindFailure(error as NodeJS.ErrnoException)}`, { cause: error });
   }
-  try {
-    granted = socket.getRecvBufferSize();
-  } catch {
-    granted = 0;
-  }
-  return { socket, receiveBufferBytes: granted };
 }
-

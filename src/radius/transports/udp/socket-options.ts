@@ -1,6 +1,8 @@
-/** What both ways of running the UDP transport share: its options, the receive buffer's default, and the words for a failed bind. */
+/** What both ways of running the UDP transport share: its options, binding a socket, and the words for a failed bind. */
+import { createSocket, type Socket } from 'node:dgram';
 import type { ClientConfig, Endpoint } from '../../../config/load.js';
 import type { RequestHandler } from '../../handler.js';
+import { literalAddress } from './literal-address.js';
 
 /** 8 MiB: room for a burst of tens of thousands of accounting packets while the event loop is busy. */
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -31,4 +33,44 @@ export function bindFailure(error: NodeJS.ErrnoException): string {
     default:
       return error.code ? `${error.code}, ${error.message}` : error.message;
   }
+}
+
+/** A socket bound to its endpoint, with the receive buffer the kernel granted (0 where it does not say). */
+export interface BoundUdpSocket {
+  readonly socket: Socket;
+  readonly receiveBufferBytes: number;
+}
+
+/**
+ * Binds one socket to `endpoint` and asks for `receiveBufferBytes` of receive buffer. A failed bind
+ * closes the socket and rejects with the system's error as it is: the caller words it (RBL_LISTEN
+ * on this thread, a message from the receive thread).
+ */
+export async function bindUdpSocket(endpoint: Endpoint, receiveBufferBytes: number): Promise<BoundUdpSocket> {
+  // ipv6Only lets "0.0.0.0:1813" and "[::]:1813" be listed together without EADDRINUSE.
+  const socket = createSocket({ type: endpoint.family === 6 ? 'udp6' : 'udp4', ipv6Only: endpoint.family === 6, lookup: literalAddress });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      socket.close();
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.bind({ address: endpoint.host, port: endpoint.port, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+  try {
+    // The kernel caps this at net.core.rmem_max without an error; whatever it grants is used.
+    socket.setRecvBufferSize(receiveBufferBytes);
+  } catch {
+    // Some platforms refuse outright; the default buffer still works, only bursts suffer.
+  }
+  let granted = 0;
+  try {
+    granted = socket.getRecvBufferSize();
+  } catch {
+    granted = 0;
+  }
+  return { socket, receiveBufferBytes: granted };
 }
