@@ -9,7 +9,7 @@ import { formatPrefix, type IpPrefix } from '../../net/address.js';
 import { dnsblNames } from '../naming.js';
 import { TargetFailures } from '../target-failures.js';
 import type { Backend, Listing } from '../types.js';
-import { createAgents, expectStatus, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec, type HttpResponse } from './request.js';
+import { createAgents, expectStatus, isHtmlPage, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec, type HttpResponse } from './request.js';
 import { redactUrl } from '../../redact.js';
 import { expandBody, expandUrl, isJsonContentType, probeUrl } from './template.js';
 
@@ -68,10 +68,12 @@ export function genericRequests(config: HttpBackendConfig, zone: string, targets
  * Whether an answer fails its request's names alone: a 500 (the API's trouble with that record),
  * or a 4xx about the request itself. Everything else speaks for the whole API, and what was not
  * sent would fail too: no answer, a rejected key (401, 403, 407), "come back later" (408, 429, a
- * Retry-After), a gateway or overload (502, 503, 504), a redirect, anything else.
+ * Retry-After), a gateway or overload (502, 503, 504), a redirect, a status in `success` with an
+ * HTML page (a captive portal's or a proxy's, which the API never saw), anything else.
  */
-export function failsForItself(response: HttpResponse): boolean {
+export function failsForItself(response: HttpResponse, success: readonly number[]): boolean {
   if (response.retryAfter !== undefined) return false;
+  if (success.includes(response.status) && isHtmlPage(response)) return false;
   if (response.status === 500) return true;
   return response.status >= 400 && response.status < 500 && ![401, 403, 407, 408, 429].includes(response.status);
 }
@@ -103,7 +105,7 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
         } catch (caught) {
           const error = caught instanceof RblError ? caught : new RblError('RBL_HTTP_CONNECTION', `${config.name}: ${String(caught)}`, { transient: true });
           firstFailure ??= error;
-          if (response === undefined || !failsForItself(response)) serverFailure ??= error;
+          if (response === undefined || !failsForItself(response, config.successStatus)) serverFailure ??= error;
           for (const index of request.targets) if (!failed.has(index)) failed.set(index, error);
         }
       };

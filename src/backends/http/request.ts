@@ -1,8 +1,8 @@
 /**
  * One HTTP(S) request with a deadline, and the mapping of failures to RblError codes:
- * 401/403 RBL_HTTP_AUTH, 404 RBL_HTTP_NOT_FOUND, other statuses RBL_HTTP_STATUS (5xx, 408 and
- * 429 transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures RBL_HTTP_CONNECTION
- * (both transient).
+ * 401/403 RBL_HTTP_AUTH, 404 RBL_HTTP_NOT_FOUND, other statuses and a success status with an HTML
+ * page RBL_HTTP_STATUS (5xx, 408, 429 and the HTML page transient), time-outs RBL_HTTP_TIMEOUT and
+ * socket, TLS or DNS failures RBL_HTTP_CONNECTION (both transient).
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -25,6 +25,8 @@ export interface HttpResponse {
   readonly location?: string | undefined;
   /** The Retry-After header of a 429 or 503, as the server sent it. */
   readonly retryAfter?: string | undefined;
+  /** The Content-Type header, as the server sent it. */
+  readonly contentType?: string | undefined;
 }
 
 /** Keep-alive agents for http and https; `ca` is trusted in addition to the system CAs. */
@@ -80,7 +82,7 @@ export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: 
       });
       response.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks), location: response.headers.location, retryAfter: response.headers['retry-after'] });
+        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks), location: response.headers.location, retryAfter: response.headers['retry-after'], contentType: response.headers['content-type'] });
       });
       response.on('error', fail);
     });
@@ -110,7 +112,7 @@ export type CredentialSource = 'api_key_file' | 'token_file' | undefined;
  * `what404` names what is missing on a 404 ("zone rbl.example.net", "URL").
  */
 export function expectStatus(backend: string, spec: HttpRequestSpec, response: HttpResponse, success: readonly number[], credentials: CredentialSource, what404: string): void {
-  if (success.includes(response.status)) return;
+  if (success.includes(response.status) && !isHtmlPage(response)) return;
   // An API may echo the request, or the rejected key, in its error (its reason phrase too): the
   // credentials it was sent stay out.
   const sent = requestCredentials(spec);
@@ -118,6 +120,16 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   const excerpt = bodyExcerpt(response.body, sent);
   const detail = `${spec.method} ${redactUrl(spec.url)}: ${status}${excerpt ? ` ${JSON.stringify(excerpt)}` : ''}`;
   const host = hostOf(spec.url);
+  if (success.includes(response.status)) {
+    // A captive portal, a proxy's login page or a misrouted reverse proxy answers 200 with a page
+    // of its own: the API never saw the request, so the names are not unlisted. The whole route
+    // fails, not these names (failsForItself), and it is retried until the API answers.
+    throw new RblError(
+      'RBL_HTTP_STATUS',
+      `${backend}: ${host} answered ${response.status} with an HTML page (${detail}), not the API's answer: is a captive portal or a proxy's login page in the way? Nothing was taken as unlisted; check that url reaches the API from this host`,
+      { transient: true },
+    );
+  }
   if (response.status === 401 || response.status === 403) {
     const hint = credentials ? `check ${credentials}` : 'the API wants credentials: set api_key_file or token_file';
     const rejected = credentials === 'token_file' ? 'token' : 'API key';
@@ -138,6 +150,17 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   const retryAfter = transient ? retryAfterMs(response.retryAfter, Date.now()) : undefined;
   const when = retryAfter === undefined ? '' : `; the API asks to wait ${Math.ceil(retryAfter / 1000)} s`;
   throw new RblError('RBL_HTTP_STATUS', `${backend}: unexpected status from ${host} (${detail}), expected ${expected}${when}`, { transient, retryAfterMs: retryAfter });
+}
+
+/**
+ * Whether an answer is an HTML page (text/html, application/xhtml+xml, parameters such as charset
+ * ignored): a page for a person, never an API's answer. An empty body is no page, whatever its
+ * type: frameworks (PHP) label every answer text/html, a 204 too.
+ */
+export function isHtmlPage(response: HttpResponse): boolean {
+  if (response.body.length === 0) return false;
+  const mediaType = response.contentType?.split(';')[0]?.trim().toLowerCase();
+  return mediaType === 'text/html' || mediaType === 'application/xhtml+xml';
 }
 
 /**
