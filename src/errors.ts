@@ -42,8 +42,8 @@ export const ERROR_CODES = {
   RBL_HTTP_AUTH: ['the HTTP API rejected the API key or token (401/403)', 'check api_key_file or token_file'],
   RBL_HTTP_NOT_FOUND: ['the HTTP API does not know the zone or URL (404)', 'check url and the zone name'],
   RBL_HTTP_STATUS: [
-    'the HTTP API answered with an unexpected status, or redirected (`… redirects (…) to https://…`: redirects are not followed, as they would carry the credentials)',
-    'see its log; the service retries a 5xx (waiting as long as a `Retry-After` asks, up to 60 s), a one-shot `unlist` does not; for a redirect, set `url` to the address named',
+    'the HTTP API answered with an unexpected status, or redirected (`… redirects (…) to https://…`: redirects are not followed, as they would carry the credentials), or a success status came with an HTML page (`… answered 200 with an HTML page (…)`: a captive portal\'s or a proxy\'s, not the API\'s answer)',
+    'see its log; the service retries a 5xx and an HTML page (waiting as long as a `Retry-After` asks, up to 60 s), a one-shot `unlist` does not; for a redirect, set `url` to the address named; for an HTML page, see Troubleshooting',
   ],
   RBL_HTTP_TIMEOUT: ['the HTTP API did not answer in time', 'check that it runs and the url'],
   RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure)', 'check url and ca_file'],
