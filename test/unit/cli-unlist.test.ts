@@ -160,6 +160,23 @@ describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
   });
 });
 
+describe('rbl-unlist unlist behind a captive portal', () => {
+  it('unlists nothing when a 200 HTML page answers in the API\'s place, and says it queued nothing', async () => {
+    const api = await startHttpServer(() => ({ status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: '<html><title>Guest Wi-Fi login</title></html>' }));
+    try {
+      const config = apiConfig('portal.yaml', api.origin);
+      const result = await runCliCaptured(['unlist', '--config', config, '10.64.3.4']);
+      expect(result.status).toBe(1);
+      expect(result.stdout).not.toMatch(/^unlisted/m);
+      expect(result.stderr).toMatch(
+        /^rbl-unlist: RBL_HTTP_STATUS: api, zone rbl\.example\.net: api: 127\.0\.0\.1:\d+ answered 200 with an HTML page \(DELETE .*"<html><title>Guest Wi-Fi login<\/title><\/html>"\), not the API's answer: is a captive portal or a proxy's login page in the way\? Nothing was taken as unlisted; .*this command tried once and queued nothing, so nothing retries it: run it again later$/m,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('rbl-unlist unlist arguments and safety rules', () => {
   it('says which prefix it used when a prefix has host bits set, and says nothing for a clean one', async () => {
     const result = await unlist('--dry-run', '10.64.0.5/24', '2001:db8:100:1::5/64', '10.64.1.0/24');
