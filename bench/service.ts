@@ -1,5 +1,6 @@
 /**
- * The daemon under test: the built `node dist/cli/main.js serve`, as systemd runs it, in its own
+ * The daemon under test: the built `node dist/cli/main.js serve`, with the Node flags of the
+ * executable's first line, as systemd runs `rbl-unlist serve`, in its own
  * process with its log going to a file (so reading it costs the load generator nothing while the
  * load runs). Metrics come from its /metrics endpoint, memory from /proc.
  */
@@ -70,6 +71,18 @@ log:
 `;
 }
 
+/**
+ * The Node flags on the first line of a build's executable (`#!/usr/bin/env -S node FLAGS`): the
+ * service runs with them wherever it is started as `rbl-unlist` (systemd, the container, the quick
+ * start), so the bench passes them too. Older builds have none.
+ */
+export function shebangNodeFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const node = words.findIndex((word) => word === 'node' || word.endsWith('/node'));
+  return node === -1 ? [] : words.slice(node + 1);
+}
+
 /** Starts the daemon and waits until it answers on its HTTP endpoint. */
 export async function startBenchService(settings: ServiceSettings): Promise<BenchService> {
   const cli = settings.cli ?? BUILT_CLI;
@@ -80,7 +93,7 @@ export async function startBenchService(settings: ServiceSettings): Promise<Benc
   const logFd = openSync(logFile, 'w');
   const profileArgs = settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', settings.dir, '--cpu-prof-name', 'daemon.cpuprofile'] : [];
   const spawnedAt = nowMs();
-  const child: ChildProcess = spawn(process.execPath, [...profileArgs, cli, 'serve', '--config', configFile], {
+  const child: ChildProcess = spawn(process.execPath, [...shebangNodeFlags(cli), ...profileArgs, cli, 'serve', '--config', configFile], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', logFd, logFd],
   });

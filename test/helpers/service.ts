@@ -44,6 +44,8 @@ export async function startService(
     env?: NodeJS.ProcessEnv;
     /** Another build's main.js, e.g. an installed package's. */
     cli?: string;
+    /** An installed `rbl-unlist` executable, run as systemd runs it (its first line starts node, with its flags), instead of node with `cli`. */
+    executable?: string;
     /** A command that runs node, e.g. ['unshare', '-p', '-f', '--mount-proc'] or ['sh', '-c', 'umask 000; exec "$@"', 'sh']. */
     launcher?: readonly string[];
     /** The log line to wait for before returning (default: `rbl-unlist started`). */
@@ -52,7 +54,8 @@ export async function startService(
 ): Promise<ServiceHandle> {
   const cli = options.cli ?? BUILT_CLI;
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm test does)`);
-  const command = [...(options.launcher ?? []), process.execPath, cli, 'serve', '--config', configFile];
+  const program = options.executable === undefined ? [process.execPath, cli] : [options.executable];
+  const command = [...(options.launcher ?? []), ...program, 'serve', '--config', configFile];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },
