@@ -87,7 +87,7 @@ describe('the npm package', () => {
     const service = await startService(config, { executable: join(prefix, 'node_modules', '.bin', 'rbl-unlist') });
     try {
       const commandLine = readFileSync(`/proc/${service.child.pid}/cmdline`, 'utf8').split('\0');
-      expect(commandLine.slice(0, 2)).toEqual([expect.stringMatching(/(^|\/)node$/), '--max-semi-space-size=4']);
+      expect(commandLine.slice(0, 2)).toEqual([expect.stringMatching(/(^|\/)node$/), '--max-semi-space-size=8']);
       expect(commandLine).toContain(join(prefix, 'node_modules', '.bin', 'rbl-unlist'));
       const answer = await sendRadius(buildStatusServer({ identifier: 1, secret: NAS_SECRET }), radiusPort);
       expect(answer?.[0]).toBe(5);
