@@ -19,7 +19,7 @@ import { DuplicateCache } from '../../dedupe.js';
 import { answerScreened, forgetScreened, screenDatagram, type PacketDetail, type PacketOutcome } from '../../handler.js';
 import type { RadiusPacket } from '../../packet.js';
 import { MAX_PACKET_LENGTH } from '../../protocol.js';
-import { bindUdpSocket, type BoundUdpSocket } from './socket-options.js';
+import { bindUdpSocket, closeUdpSockets, type BoundUdpSocket } from './socket-options.js';
 import { revivedClient, REQUEST_FIELDS, type BoundAddress, type FromThread, type RequestBatch, type ThreadReport, type ThreadStart, type ToThread } from './thread-messages.js';
 
 /** A request handed over and not yet answered or refused. */
@@ -174,7 +174,7 @@ function bound({ socket, receiveBufferBytes }: BoundUdpSocket): BoundAddress {
 
 async function closeAll(): Promise<void> {
   closing = true;
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+  await closeUdpSockets(sockets);
 }
 
 port.on('message', (message: ToThread) => {

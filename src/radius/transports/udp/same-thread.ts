@@ -8,16 +8,14 @@ import { RblError } from '../../../errors.js';
 import type { CheckState } from '../../../http/readiness.js';
 import { hostPort } from '../../../net/host-port.js';
 import type { ListenerAddress, Transport } from '../types.js';
-import { bindFailure, bindUdpSocket, DEFAULT_RECEIVE_BUFFER_BYTES, type BoundUdpSocket, type UdpTransportOptions } from './socket-options.js';
+import { bindFailure, bindUdpSocket, closeUdpSockets, DEFAULT_RECEIVE_BUFFER_BYTES, type BoundUdpSocket, type UdpTransportOptions } from './socket-options.js';
 
 /** Builds the UDP transport that reads its sockets on this thread; nothing is bound until start(). */
 export function createSameThreadUdpTransport(options: UdpTransportOptions): Transport {
   let sockets: BoundUdpSocket[] = [];
   let state: 'idle' | 'starting' | 'bound' | 'closed' = 'idle';
 
-  const closeAll = async (list: readonly BoundUdpSocket[]): Promise<void> => {
-    await Promise.all(list.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
-  };
+  const closeAll = (list: readonly BoundUdpSocket[]): Promise<void> => closeUdpSockets(list.map(({ socket }) => socket));
 
   return {
     name: 'udp',

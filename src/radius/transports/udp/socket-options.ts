@@ -1,4 +1,4 @@
-/** What both ways of running the UDP transport share: its options, binding a socket, and the words for a failed bind. */
+/** What both ways of running the UDP transport share: its options, binding and closing sockets, and the words for a failed bind. */
 import { createSocket, type Socket } from 'node:dgram';
 import type { ClientConfig, Endpoint } from '../../../config/load.js';
 import type { RequestHandler } from '../../handler.js';
@@ -33,6 +33,11 @@ export function bindFailure(error: NodeJS.ErrnoException): string {
     default:
       return error.code ? `${error.code}, ${error.message}` : error.message;
   }
+}
+
+/** Closes the sockets; resolves once every one is closed. */
+export async function closeUdpSockets(sockets: readonly Socket[]): Promise<void> {
+  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
 }
 
 /** A socket bound to its endpoint, with the receive buffer the kernel granted (0 where it does not say). */
