@@ -26,7 +26,7 @@ export interface DaemonRunSettings {
 }
 
 /** The p-th percentile (0 to 100) of sorted values, nearest rank. */
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }

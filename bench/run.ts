@@ -26,6 +26,7 @@ import { ForeignLoad, waitForQuiet } from './cpu.js';
 import { daemonThroughput, latencyRun, maxOf, stopRunOf, type DaemonRunSettings, type ThroughputOutcome } from './daemon-runs.js';
 import { measureDecode } from './decode.js';
 import { measureUdpFloor } from './udp-floor.js';
+import { measureDnsFloor } from './dns-floor.js';
 import { haveFreeRadius, measureFreeRadiusExec } from './freeradius-exec.js';
 import { summarizeProfile } from './profile.js';
 import { buildBaseline } from './baseline.js';
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
     info: Array.from({ length: settings.repeat }, (_, i) => benchZone(`info-${i + 1}`, INFO_BLOCKS[i]!, settings.warmupStops + settings.stops)),
     paired: benchZone('paired', 10, settings.repeat * settings.batchedNames),
     latency: benchZone('latency', 4, settings.latencyRate * settings.latencySeconds),
+    dnsFloor: benchZone('dns-floor', 17, settings.latencyRate * settings.latencySeconds),
     warn: benchZone('warn', 5, settings.warmupStops + settings.stops),
     exec: benchZone('exec', 6, settings.execStops),
     profile: benchZone('profile', 7, settings.warmupStops + settings.stops),
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
   if (want('bind')) needed.push(zones.single, zones.batched);
   if (want('daemon')) needed.push(...zones.info);
   if (want('bind') && want('daemon')) needed.push(zones.paired);
-  if (want('latency')) needed.push(zones.latency);
+  if (want('latency')) needed.push(zones.latency, zones.dnsFloor);
   if (want('warn')) needed.push(zones.warn);
   if (want('freeradius') && haveFreeRadius()) needed.push(zones.exec);
   if (settings.profile) needed.push(zones.profile);
@@ -305,6 +307,9 @@ async function main(): Promise<void> {
         const { run, cdf } = await measure('latency', () => latencyRun(bind, zones.latency, settings));
         results.latency = run;
         latencySeries.push(...cdf);
+        say(`DNS floor: BIND alone deleting ${settings.latencyRate} names/s, one UPDATE at a time`);
+        results.dnsFloor = await measure('dns floor', () => measureDnsFloor({ bindPort: bind.port, key: bind.key, zone: zones.dnsFloor, ratePerSecond: settings.latencyRate }));
+        if (results.dnsFloor.firstError) console.error(`DNS floor: ${results.dnsFloor.failures} failed UPDATEs, first: ${results.dnsFloor.firstError}`);
       }
       if (want('backlog')) {
         say(`backlog: ${settings.backlogStops.toLocaleString('en-US')} Stops over ${BACKLOG_ADDRESSES.toLocaleString('en-US')} addresses with the DNS server down, then the drain`);
