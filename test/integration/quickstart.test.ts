@@ -90,6 +90,17 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'named-checkconf', 'dig', 'ns
     expect(unlisted).toMatchObject({ session: 'demo-1', addresses: ['10.64.0.5'], backend: 'bind', zone: 'rbl.example.net' });
   });
 
+  test("runs rbl-unlist with the Node flags on the executable's first line, as the installed command does", () => {
+    const servicePid = Number(/rbl-unlist serve: .* pid (\d+)/.exec(output)?.[1]);
+    const firstLine = readFileSync(join(PROJECT_ROOT, 'dist/cli/main.js'), 'utf8').split('\n', 1)[0]!;
+    expect(firstLine).toMatch(/^#!\/usr\/bin\/env -S node /);
+    const flags = firstLine.replace('#!/usr/bin/env -S node', '').trim().split(/\s+/);
+    expect(flags).toContain('--max-semi-space-size=8');
+    const argv = readFileSync(`/proc/${servicePid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(1, 1 + flags.length), output).toEqual(flags);
+    expect(argv[1 + flags.length]).toBe(join(PROJECT_ROOT, 'dist/cli/main.js'));
+  });
+
   test('on Ctrl-C it stops named and rbl-unlist and removes its temporary folder', async () => {
     const folder = /in (\S+rbl-unlist-quickstart\.\w+)\n/.exec(output)?.[1];
     const namedPid = Number(/named pid (\d+)/.exec(output)?.[1]);
