@@ -197,6 +197,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
           packets.onPacket(outcome, detail);
           operatorView.onPacket(outcome, detail);
         },
+        onAnswered: packets.onAnswered,
         onNotice: packets.onNotice,
         onError: packets.onError,
       });

@@ -80,6 +80,8 @@ export interface RequestHandlerOptions {
   readonly onAccounting: (request: AccountingRequest) => Promise<void>;
   /** Called once per packet with its outcome (metrics, rate-limited logs by the caller). */
   readonly onPacket?: (outcome: PacketOutcome, detail: PacketDetail) => void;
+  /** Called once per request recorded and answered, when its Accounting-Response is sent: the seconds since its datagram was read. */
+  readonly onAnswered?: (seconds: number) => void;
   /** Tuning of the shared duplicate-detection cache; the defaults suit production. */
   readonly duplicates?: DuplicateCacheOptions;
 }
@@ -95,6 +97,11 @@ export interface RequestHandler {
   receive(bytes: Buffer, source: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined;
   /** Reports an outcome a transport decided on its own (a refused connection, bad framing). */
   report(outcome: PacketOutcome, detail: PacketDetail): void;
+  /**
+   * Reports the answer to a request handed over (handOver) sent, by a transport that sends its
+   * answers elsewhere (the UDP receive thread): the seconds from reading its datagram to sending it.
+   */
+  answered(seconds: number): void;
   /**
    * Takes a request a transport screened itself (the UDP receive thread, through screenDatagram):
    * resolves once it is recorded and may be answered, rejects when the NAS must retransmit. The
@@ -149,7 +156,17 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     );
   };
 
+  const answered = (seconds: number): void => {
+    try {
+      options.onAnswered?.(seconds);
+    } catch {
+      // As a failing onPacket: the metrics must not take the transport down.
+    }
+  };
+
   const receive = (bytes: Buffer, from: PacketSource, reply: Reply, settled?: () => void): PacketOutcome | undefined => {
+    // Monotonic and finer than the millisecond of Date.now(): most answers take less than one.
+    const readAt = performance.now();
     const cache = from.duplicates ?? sharedCache;
     const screened = screenDatagram(bytes, from, options.clients(), cache);
     if (screened.kind !== 'request') {
@@ -161,6 +178,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       () => {
         try {
           reply(answerScreened(cache, from.address, from.port, packet, client.secret));
+          answered((performance.now() - readAt) / 1000);
         } finally {
           settled?.();
         }
@@ -173,7 +191,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     return undefined;
   };
 
-  return { receive, report, handOver, clear: () => sharedCache.clear() };
+  return { receive, report, handOver, answered, clear: () => sharedCache.clear() };
 }
 
 function errorMessage(error: unknown): string {

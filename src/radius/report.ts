@@ -26,6 +26,8 @@ const ANSWERED_WITHOUT_RECORDING: Partial<Record<PacketOutcome, string>> = {
 export interface PacketReporter {
   /** One packet's (or connection's) outcome. */
   onPacket(outcome: PacketOutcome, detail: PacketDetail): void;
+  /** A request's Accounting-Response sent, the seconds after its datagram was read: where the answer's latency is observed. */
+  onAnswered(seconds: number): void;
   /** A RadSec connection closed for a reason the operator should see (idle, client removed). */
   onNotice(message: string, detail: Record<string, unknown>): void;
   /** A socket error after start (a send the kernel refused), or the UDP receive thread stopping: the listener keeps running. */
@@ -60,7 +62,6 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
   return {
     onPacket(outcome, detail) {
       seriesOf(detail.client, detail.transport, outcome).inc();
-      if (outcome === 'accepted' && detail.receivedAt !== undefined) metrics.ackLatencySeconds.observe((Date.now() - detail.receivedAt) / 1000);
       if (!DISCARDS.has(outcome)) {
         const why = ANSWERED_WITHOUT_RECORDING[outcome];
         // From a client whose secret the packet proved: traced every time, as a new request is.
@@ -76,6 +77,9 @@ export function packetReporter(log: Logger, metrics: Metrics): PacketReporter {
       log.warn({ outcome, transport: detail.transport, source: detail.source, client: detail.client, reason: detail.reason, suppressed }, `${what}: ${outcome}`);
       // Anyone can send these: traced only when the warning above was allowed, within the same limit.
       if (detail.octets !== undefined && log.isLevelEnabled('trace')) trace(outcome, detail, detail.octets, detail.reason);
+    },
+    onAnswered(seconds) {
+      metrics.ackLatencySeconds.observe(seconds);
     },
     onNotice(message, detail) {
       const { allowed, suppressed } = limiter();

@@ -66,10 +66,10 @@ export function closedAfterEach(): { open: Transport[]; nasSocket: (port: number
 /** Declares the cases, each describe block's title starting with `label`. */
 export function udpListenerCases(label: string, modules: UdpListenerModules): void {
   type RadiusListener = Transport;
-  type ListenerOverrides = Partial<Pick<RequestHandlerOptions, 'clients'> & Pick<UdpTransportOptions, 'listen'>>;
+  type ListenerOverrides = Partial<Pick<RequestHandlerOptions, 'clients' | 'onAnswered'> & Pick<UdpTransportOptions, 'listen'>>;
 
   /** The request handler fed by the UDP transport, as the daemon wires them. */
-  function createRadiusListener(options: Pick<RequestHandlerOptions, 'clients' | 'onAccounting' | 'onPacket'> & { listen: UdpTransportOptions['listen'] }): RadiusListener {
+  function createRadiusListener(options: Pick<RequestHandlerOptions, 'clients' | 'onAccounting' | 'onPacket' | 'onAnswered'> & { listen: UdpTransportOptions['listen'] }): RadiusListener {
     return modules.createUdpTransport({ listen: options.listen, handler: modules.createRequestHandler(options), clients: options.clients });
   }
 
@@ -124,6 +124,42 @@ export function udpListenerCases(label: string, modules: UdpListenerModules): vo
       expect(requests[0]!.packet.bytes).toEqual(request);
       expect(requests[0]!.attributes).toMatchObject({ statusType: 2, sessionId: 's11', framedIpAddress: '10.64.0.9' });
       expect(outcomes).toEqual([{ outcome: 'accepted', client: 'local', reason: undefined }]);
+    });
+
+    it("observes each answer's latency once, from the datagram's read to the answer's send, and none for a request not answered", async () => {
+      const answered: number[] = [];
+      const recordLatencyMs = 40;
+      let calls = 0;
+      const { port, outcomes } = await startListener(
+        async () => {
+          calls++;
+          if (calls === 1) throw new Error('journal is full');
+          await new Promise((resolve) => setTimeout(resolve, recordLatencyMs));
+        },
+        { onAnswered: (seconds) => answered.push(seconds) },
+      );
+      const nas = await nasSocket(port);
+      const refused = stop(21);
+      nas.send(refused);
+      await waitFor('the first request to be refused', () => outcomes.length === 1);
+      const status = buildStatusServer({ identifier: 22, secret: SECRET });
+      nas.send(status);
+      await nas.answerTo(status);
+      // Neither a request not recorded nor a Status-Server is an answer to a recorded request.
+      expect(answered).toEqual([]);
+      const sentAt = performance.now();
+      const request = stop(23);
+      nas.send(request);
+      expect(verifyAccountingResponse(await nas.answerTo(request), request, SECRET)).toBe(true);
+      const roundTripSeconds = (performance.now() - sentAt) / 1000;
+      await waitFor('the answer latency to be reported', () => answered.length === 1);
+      // The time the service took to record it is in the figure, and the figure is no longer than the NAS waited.
+      expect(answered[0]).toBeGreaterThanOrEqual((recordLatencyMs - 1) / 1000);
+      expect(answered[0]).toBeLessThanOrEqual(roundTripSeconds);
+      // A retransmission answered from the duplicate cache is not observed again.
+      nas.send(request);
+      await waitFor('the retransmission to be answered and reported', () => nas.answers.length === 3 && outcomes.some(({ outcome }) => outcome === 'duplicate'));
+      expect(answered).toHaveLength(1);
     });
 
     it('sends nothing when the handler rejects, and handles the next request normally', async () => {

@@ -118,6 +118,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('health, readiness and metri
     expect(delta('rbl_unlist_radius_packets_total{outcome="bad_authenticator",transport="udp",client="nas1"}')).toBe(1);
     expect(delta('rbl_unlist_radius_packets_total{outcome="unknown_client",transport="udp"}')).toBe(1);
     expect(delta('rbl_unlist_accounting_events_total{type="stop"}')).toBe(1);
+    // One answer sent to a recorded request: the Status-Server and the discards are none.
+    expect(delta('rbl_unlist_radius_ack_latency_seconds_count')).toBe(1);
     expect(delta('rbl_unlist_backend_unlists_total{backend="bind",outcome="success"}')).toBe(1);
     expect(sample(after, 'rbl_unlist_unlist_latency_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'rbl_unlist_queue_depth')).toBe(0);

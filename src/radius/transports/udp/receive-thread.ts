@@ -29,6 +29,8 @@ interface Pending {
   readonly port: number;
   readonly packet: RadiusPacket;
   readonly secret: Buffer;
+  /** performance.now() when the datagram was read: the answer's latency runs from here. */
+  readonly readAt: number;
 }
 
 /**
@@ -56,6 +58,8 @@ let requests: RequestBatch = [];
 let octets = Buffer.allocUnsafeSlow(64 * 1024);
 let octetsUsed = 0;
 let reports: ThreadReport[] = [];
+/** The latency of each answer sent since the last batch, observed where the answer leaves: here, not where the service said to send it. */
+let answerSeconds: number[] = [];
 /** Outcomes counted, not reported one by one, since the last batch: by outcome and client. */
 let counted = new Map<string, { outcome: PacketOutcome; detail: PacketDetail; count: number }>();
 let untakenRequests = 0;
@@ -73,8 +77,9 @@ function scheduleFlush(): void {
     flushScheduled = false;
     for (const entry of counted.values()) reports.push(entry);
     const bytes = octets.buffer.slice(0, octetsUsed);
-    const batch = { type: 'batch', requests, reports, octets: new Uint8Array(bytes), sendFailure } as const;
+    const batch = { type: 'batch', requests, reports, octets: new Uint8Array(bytes), answerSeconds, sendFailure } as const;
     sendFailure = undefined;
+    answerSeconds = [];
     untakenRequests += requests.length / REQUEST_FIELDS;
     untakenReports += reports.length;
     requests = [];
@@ -123,6 +128,7 @@ function afterSend(error: Error | null): void {
 }
 
 function receive(socket: Socket, datagram: Buffer, address: string, fromPort: number): void {
+  const readAt = performance.now();
   const screened = screenDatagram(datagram, { transport: 'udp', address, port: fromPort }, clients, cache);
   if (screened.kind === 'done') {
     if (screened.response) send(socket, screened.response, address, fromPort);
@@ -139,7 +145,7 @@ function receive(socket: Socket, datagram: Buffer, address: string, fromPort: nu
     return;
   }
   const id = nextId++;
-  pending.set(id, { socket, address, port: fromPort, packet, secret: client.secret });
+  pending.set(id, { socket, address, port: fromPort, packet, secret: client.secret, readAt });
   const { bytes } = packet;
   if (octetsUsed + bytes.length > octets.length) {
     const grown = Buffer.allocUnsafeSlow(Math.max(octets.length * 2, octetsUsed + bytes.length));
@@ -158,7 +164,9 @@ function answer(answered: readonly number[], refused: readonly number[]): void {
     if (!request) continue;
     pending.delete(id);
     send(request.socket, answerScreened(cache, request.address, request.port, request.packet, request.secret), request.address, request.port);
+    answerSeconds.push((performance.now() - request.readAt) / 1000);
   }
+  if (answerSeconds.length > 0) scheduleFlush();
   for (const id of refused) {
     const request = pending.get(id);
     if (!request) continue;

@@ -67,6 +67,8 @@ class ReceiveThread {
   }
 
   took(requests: number, reports: number): void {
+    // A batch of answer latencies alone takes nothing: no message back for it.
+    if (requests === 0 && reports === 0) return;
     this.#takenRequests += requests;
     this.#takenReports += reports;
     this.#schedule();
@@ -112,6 +114,7 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
       // Requests refused for want of room: the operator must see it, as the journal's own refusals are logged.
       if (outcome === 'not_acknowledged') options.onError?.(new Error(`${detail.reason ?? 'not recorded'} (${count ?? 1} refused) from client ${detail.client ?? '?'}`));
     }
+    for (const seconds of message.answerSeconds) options.handler.answered(seconds);
     const { requests } = message;
     const octets = asBuffer(message.octets);
     const clients = options.clients();

@@ -41,6 +41,8 @@ export type FromThread =
       readonly requests: RequestBatch;
       readonly octets: Uint8Array;
       readonly reports: readonly ThreadReport[];
+      /** Seconds from reading each request to sending its Accounting-Response, for the answers sent since the last batch. */
+      readonly answerSeconds: readonly number[];
       /** Answers the kernel refused to send since the last batch: the first one's error, and how many. */
       readonly sendFailure: { readonly code: string | undefined; readonly message: string; readonly count: number } | undefined;
     }
