@@ -69,12 +69,31 @@ let closing = false;
 
 const post = (message: FromThread): void => port.postMessage(message);
 
+/**
+ * How long the latencies of answers sent wait for a batch to carry them: while requests come, the
+ * next one does within a millisecond; alone, they would cost the service's thread a message and a
+ * wake-up per answer.
+ */
+const LATENCIES_WAIT_MS = 100;
+let latenciesTimer: NodeJS.Timeout | undefined;
+
+function flushLatenciesSoon(): void {
+  if (flushScheduled || latenciesTimer) return;
+  latenciesTimer = setTimeout(() => {
+    latenciesTimer = undefined;
+    scheduleFlush();
+  }, LATENCIES_WAIT_MS);
+  latenciesTimer.unref();
+}
+
 /** After the current poll phase, so every datagram read in it goes in one message. */
 function scheduleFlush(): void {
   if (flushScheduled) return;
   flushScheduled = true;
   setImmediate(() => {
     flushScheduled = false;
+    clearTimeout(latenciesTimer);
+    latenciesTimer = undefined;
     for (const entry of counted.values()) reports.push(entry);
     const bytes = octets.buffer.slice(0, octetsUsed);
     const batch = { type: 'batch', requests, reports, octets: new Uint8Array(bytes), answerSeconds, sendFailure } as const;
@@ -166,7 +185,7 @@ function answer(answered: readonly number[], refused: readonly number[]): void {
     send(request.socket, answerScreened(cache, request.address, request.port, request.packet, request.secret), request.address, request.port);
     answerSeconds.push((performance.now() - request.readAt) / 1000);
   }
-  if (answerSeconds.length > 0) scheduleFlush();
+  if (answerSeconds.length > 0) flushLatenciesSoon();
   for (const id of refused) {
     const request = pending.get(id);
     if (!request) continue;
