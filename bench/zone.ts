@@ -25,6 +25,12 @@ export function benchZone(label: string, block: number, count: number): BenchZon
   return { name: `${label}.rbl.bench`, base: ((10 << 24) | (block << 20)) >>> 0, count };
 }
 
+/** The `index`-th of zones of `count` addresses each that share block `block`, one after the other. */
+export function repeatedZone(label: string, block: number, index: number, count: number): BenchZone {
+  const zone = benchZone(label, block, count * (index + 1));
+  return { ...zone, base: (zone.base + index * count) >>> 0, count };
+}
+
 /** The i-th listed address of a zone. */
 export function addressOf(zone: BenchZone, index: number): string {
   const value = (zone.base + index) >>> 0;
