@@ -56,13 +56,25 @@ export interface Daemon {
  */
 const HEAP_GROWING_PERCENT = 30;
 
-/** Keys a SIGHUP cannot apply: they name sockets, files or the logger opened once at start. */
-const RESTART_ONLY_KEYS = ['radius.listen', 'radius.tls.listen', 'http.listen', 'state.dir', 'radius.dictionaries', 'log.level', 'log.format'] as const;
+/**
+ * Keys a SIGHUP cannot apply: they name sockets, threads, files or the logger set up once at start.
+ * By the key's name in the file, and where the resolved config holds it when that differs.
+ */
+const RESTART_ONLY_KEYS: readonly (readonly [key: string, path?: string])[] = [
+  ['radius.listen'],
+  ['radius.receive_thread', 'radius.receiveThread'],
+  ['radius.tls.listen'],
+  ['http.listen'],
+  ['state.dir'],
+  ['radius.dictionaries'],
+  ['log.level'],
+  ['log.format'],
+];
 
 /** The restart-only keys whose values differ between two configs. */
 function restartOnlyChanges(previous: Config, next: Config): string[] {
-  const at = (root: Config, key: string): unknown => key.split('.').reduce<unknown>((value, field) => (value as Record<string, unknown> | undefined)?.[field], root);
-  return RESTART_ONLY_KEYS.filter((key) => !isDeepStrictEqual(at(previous, key), at(next, key)));
+  const at = (root: Config, path: string): unknown => path.split('.').reduce<unknown>((value, field) => (value as Record<string, unknown> | undefined)?.[field], root);
+  return RESTART_ONLY_KEYS.filter(([key, path = key]) => !isDeepStrictEqual(at(previous, path), at(next, path))).map(([key]) => key);
 }
 
 /**

@@ -43,7 +43,7 @@ export interface StatusSources {
   readonly configFile: () => string;
   readonly ack: () => string;
   /** Each bound RADIUS socket; `transport` defaults to udp. */
-  readonly listeners: () => readonly { readonly address: string; readonly port: number; readonly family: string; readonly receiveBufferBytes?: number; readonly transport?: string }[];
+  readonly listeners: () => readonly { readonly address: string; readonly port: number; readonly family: string; readonly receiveBufferBytes?: number; readonly receiveThread?: boolean; readonly transport?: string }[];
   readonly http: () => { readonly address: string; readonly port: number } | undefined;
   readonly clients: () => readonly { readonly name: string; readonly address: IpPrefix }[];
   readonly packets: ClientPacketTracker;
@@ -91,7 +91,14 @@ export interface StatusReport {
   readonly uptime_seconds: number;
   readonly config: string;
   readonly ack: string;
-  readonly listeners: readonly { readonly transport: string; readonly address: string; readonly port: number; readonly receive_buffer_bytes: number | null }[];
+  readonly listeners: readonly {
+    readonly transport: string;
+    readonly address: string;
+    readonly port: number;
+    readonly receive_buffer_bytes: number | null;
+    /** UDP: whether a receive thread of its own reads the socket (radius.receive_thread); null for RadSec. */
+    readonly receive_thread: boolean | null;
+  }[];
   readonly http: { readonly address: string; readonly port: number } | null;
   readonly clients: readonly ClientStatus[];
   readonly unknown_sources: Omit<ClientStatus, 'name' | 'address' | 'accepted'>;
@@ -128,6 +135,7 @@ export function statusReport(sources: StatusSources, now = Date.now()): StatusRe
       address: listener.address,
       port: listener.port,
       receive_buffer_bytes: listener.receiveBufferBytes ?? null,
+      receive_thread: listener.receiveThread ?? null,
     })),
     http: sources.http() ?? null,
     clients: sources.clients().map((client) => {

@@ -43,6 +43,7 @@ describe('config', () => {
   it('fills every default of a minimal config and freezes it', () => {
     const config = parse(minimal);
     expect(config.radius.listen).toEqual([{ host: '0.0.0.0', port: 1813, family: 4 }]);
+    expect(config.radius.receiveThread).toBe('auto');
     expect(config.state).toEqual({ dir: '/var/lib/rbl-unlist', ack: 'journal', maxUnwritten: 10_000 });
     expect([...config.unlistOn]).toEqual(['stop', 'start', 'accounting-on', 'accounting-off']);
     expect(config.http).toEqual({ listen: { host: '127.0.0.1', port: 9813, family: 4 }, probeIntervalMs: 10_000 });
@@ -77,6 +78,15 @@ describe('config', () => {
   });
 
   it.each([
+    ['true', true],
+    ['false', false],
+    ['auto', 'auto'],
+  ] as const)('takes radius.receive_thread: %s', (text, value) => {
+    expect(parse(minimal.replace('radius:\n', `radius:\n  receive_thread: ${text}\n`)).radius.receiveThread).toBe(value);
+  });
+
+  it.each([
+    ['a radius.receive_thread that is neither auto nor a boolean', minimal.replace('radius:\n', 'radius:\n  receive_thread: "yes"\n'), 'RBL_CONFIG_INVALID', 'radius.receive_thread: must be auto, true or false'],
     ['an unknown top-level key', `${minimal}colour: blue\n`, 'RBL_CONFIG_UNKNOWN_KEY', 'unknown key colour'],
     ['an unknown nested key', minimal.replace('zones:', 'zonez: [x]\n    zones:'), 'RBL_CONFIG_UNKNOWN_KEY', 'unknown key backends.0.zonez'],
     ['a missing pools', minimal.replace('pools: [10.64.0.0/16]\n', ''), 'RBL_CONFIG_INVALID', 'pools is required'],

@@ -38,7 +38,7 @@ interface Setup {
   readonly radiusPort: number;
   readonly backend: string;
   /** Writes the config with these differences and returns it loaded. */
-  config(options?: { maxAge?: string; httpPort?: number }): ReturnType<typeof loadConfig>;
+  config(options?: { maxAge?: string; httpPort?: number; receiveThread?: boolean }): ReturnType<typeof loadConfig>;
 }
 
 async function setup(backend: string): Promise<Setup> {
@@ -46,7 +46,7 @@ async function setup(backend: string): Promise<Setup> {
   return {
     radiusPort,
     backend,
-    config: ({ maxAge = '1d', httpPort } = {}) =>
+    config: ({ maxAge = '1d', httpPort, receiveThread } = {}) =>
       loadConfig(
         writeConfig(
           temp.dir,
@@ -56,6 +56,7 @@ async function setup(backend: string): Promise<Setup> {
             stateDir: join(temp.dir, 'state'),
             backends: [{ type: 'recording', name: backend, zones: ['rbl.test'] }],
             extra: `sessions:\n  max_age: ${maxAge}`,
+            radiusExtra: receiveThread === undefined ? undefined : `receive_thread: ${receiveThread}`,
           }),
         ),
         registry,
@@ -169,5 +170,14 @@ describe('the restart-only keys at a reload', () => {
     await daemon.reload(service.config({ httpPort: started }));
     expect(warned()).toHaveLength(2);
     expect(daemon.addresses().http?.port).toBe(started);
+  });
+
+  it('name radius.receive_thread as the file does, and keep the transport the service started with', async () => {
+    const service = await setup('rec-receive-thread');
+    daemon = createDaemon(service.config({ receiveThread: false }), { logger: createLogger('info', logLineSink(logs)), backends: registry });
+    await daemon.start();
+    await daemon.reload(service.config({ receiveThread: true }));
+    expect(logs.filter((line) => line.msg.includes('take effect only after a restart')).map((line) => line.keys)).toEqual([['radius.receive_thread']]);
+    expect(daemon.addresses().radius).toEqual([expect.objectContaining({ transport: 'udp', receiveThread: false })]);
   });
 });

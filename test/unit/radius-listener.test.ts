@@ -2,7 +2,7 @@ import { Socket } from 'node:dgram';
 import { describe, expect, it, vi } from 'vitest';
 import type { ClientConfig } from '../../src/config/load.js';
 import { createRequestHandler, type PacketOutcome } from '../../src/radius/handler.js';
-import { createUdpTransport } from '../../src/radius/transports/udp/transport.js';
+import { createUdpTransport, usesReceiveThread } from '../../src/radius/transports/udp/transport.js';
 import { verifyAccountingResponse } from '../helpers/radius-packets.js';
 import { waitFor } from '../helpers/peers.js';
 import { client, closedAfterEach, LOOPBACK4, SECRET, stop, udpListenerCases } from '../helpers/udp-listener-cases.js';
@@ -10,6 +10,18 @@ import { client, closedAfterEach, LOOPBACK4, SECRET, stop, udpListenerCases } fr
 // From the TypeScript sources the transport reads its sockets on this thread (transport.ts); the
 // same cases run through the receive thread in test/integration/udp-receive-thread.test.ts.
 udpListenerCases('RADIUS listener', { createUdpTransport, createRequestHandler });
+
+describe('radius.receive_thread', () => {
+  it.each([
+    ['auto', 1, false],
+    ['auto', 2, true],
+    ['auto', 64, true],
+    [true, 1, true],
+    [false, 2, false],
+  ] as const)('%s with %i CPUs to run on: a receive thread %s', (setting, cpus, threaded) => {
+    expect(usesReceiveThread(setting, cpus)).toBe(threaded);
+  });
+});
 
 describe('RADIUS listener on this thread', () => {
   const { open, nasSocket } = closedAfterEach();

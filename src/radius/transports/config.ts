@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { resolveTlsConfig, type TlsListenerConfig } from './tls/config.js';
 import type { ResolveContext } from './types.js';
 import type { transportSectionShape } from './schemas.js';
-import { resolveUdpConfig } from './udp/config.js';
+import { resolveUdpConfig, type ReceiveThreadSetting } from './udp/config.js';
 import type { Endpoint } from '../../config/load.js';
 
 type RawTransportSection = z.infer<z.ZodObject<typeof transportSectionShape>>;
@@ -15,11 +15,13 @@ type RawTransportSection = z.infer<z.ZodObject<typeof transportSectionShape>>;
 export interface TransportConfigs {
   /** UDP listen endpoints (radius.listen). */
   readonly listen: readonly Endpoint[];
+  /** Whether a receive thread reads the UDP sockets (radius.receive_thread); `auto` decides at start. */
+  readonly receiveThread: ReceiveThreadSetting;
   /** The RadSec listener; undefined when radius.tls is left out. */
   readonly tls: TlsListenerConfig | undefined;
 }
 
 /** Resolves every transport's part of the `radius` section. */
 export function resolveTransportConfigs(raw: RawTransportSection, context: ResolveContext): TransportConfigs {
-  return { listen: resolveUdpConfig(raw.listen, context), tls: resolveTlsConfig(raw.tls, context) };
+  return { listen: resolveUdpConfig(raw.listen, context), receiveThread: raw.receive_thread, tls: resolveTlsConfig(raw.tls, context) };
 }

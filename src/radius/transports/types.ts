@@ -29,6 +29,8 @@ export interface ListenerAddress {
   readonly family: string;
   /** The receive buffer the kernel granted (UDP only; Linux reports twice the usable size). */
   readonly receiveBufferBytes?: number;
+  /** Whether a receive thread of its own reads the socket (UDP only; radius.receive_thread). */
+  readonly receiveThread?: boolean;
 }
 
 /** A running transport: feeds the request handler, reports connection-level outcomes itself. */

@@ -4,5 +4,6 @@ import { createUdpTransport } from './transport.js';
 
 export const udpTransport: TransportPlugin = {
   name: 'udp',
-  create: (config, context) => createUdpTransport({ listen: config.radius.listen, handler: context.handler, onError: context.onError, clients: context.clients }),
+  create: (config, context) =>
+    createUdpTransport({ listen: config.radius.listen, receiveThread: config.radius.receiveThread, handler: context.handler, onError: context.onError, clients: context.clients }),
 };

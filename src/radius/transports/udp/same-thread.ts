@@ -72,7 +72,7 @@ export function createSameThreadUdpTransport(options: UdpTransportOptions): Tran
     addresses(): ListenerAddress[] {
       return sockets.map(({ socket, receiveBufferBytes }) => {
         const { address, port, family } = socket.address();
-        return { transport: 'udp', address, port, family, receiveBufferBytes };
+        return { transport: 'udp', address, port, family, receiveBufferBytes, receiveThread: false };
       });
     },
     ready(): CheckState {

@@ -2,6 +2,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { ClientConfig, Endpoint } from '../../../config/load.js';
 import type { RequestHandler } from '../../handler.js';
+import type { ReceiveThreadSetting } from './config.js';
 import { literalAddress } from './literal-address.js';
 
 /** 8 MiB: room for a burst of tens of thousands of accounting packets while the event loop is busy. */
@@ -10,6 +11,8 @@ export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 export interface UdpTransportOptions {
   readonly listen: readonly Endpoint[];
   readonly handler: RequestHandler;
+  /** radius.receive_thread: whether a thread of its own reads the sockets; default `auto`. */
+  readonly receiveThread?: ReceiveThreadSetting;
   /** Socket receive buffer asked of the kernel; it may grant less (net.core.rmem_max). Default 8 MiB. */
   readonly receiveBufferBytes?: number;
   /** A socket error after start (a failed send, for instance); the transport keeps running. */

@@ -249,7 +249,7 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
     },
     addresses(): ListenerAddress[] {
       if (state !== 'bound') return [];
-      return addresses.map(({ address, port, family, receiveBufferBytes }) => ({ transport: 'udp', address, port, family, receiveBufferBytes }));
+      return addresses.map(({ address, port, family, receiveBufferBytes }) => ({ transport: 'udp', address, port, family, receiveBufferBytes, receiveThread: true }));
     },
     ready(): CheckState {
       if (stopped !== undefined) return { ok: false, error: `the RADIUS receive thread stopped: ${stopped}` };
