@@ -49,13 +49,12 @@ export interface PacketDetail {
   readonly reason?: string;
   /** The packet's octets as received, for the packet trace; absent for what a transport reports on its own. */
   readonly octets?: Buffer;
-  /** Date.now() when the packet was read: with `accepted`, the answer's latency runs from here. */
-  readonly receivedAt?: number;
 }
 
 /** The detail of a request screenDatagram let through: its client and when it was read are known. */
 export interface RequestDetail extends PacketDetail {
   readonly client: string;
+  /** Date.now() when the packet was read: the event's time (the answer's latency is the transport's, see `answered`). */
   readonly receivedAt: number;
 }
 

@@ -130,13 +130,13 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
       const client = clientNamed(clients, requests[i + 1] as string);
       if (!client) {
         from.refuse(id);
-        options.handler.report('unknown_client', { source, transport: 'udp', octets: bytes, receivedAt });
+        options.handler.report('unknown_client', { source, transport: 'udp', octets: bytes });
         continue;
       }
       const parsed = parsePacket(bytes);
       if (!parsed.ok) {
         from.refuse(id);
-        options.handler.report('malformed', { source, transport: 'udp', client: client.name, reason: parsed.reason, octets: bytes, receivedAt });
+        options.handler.report('malformed', { source, transport: 'udp', client: client.name, reason: parsed.reason, octets: bytes });
         continue;
       }
       const detail = { source, transport: 'udp', client: client.name, octets: bytes, receivedAt } as const;
