@@ -20,6 +20,7 @@ import { addressOf, type BenchZone } from './zone.js';
 export interface DnsFloorResult {
   readonly ratePerSecond: number;
   readonly names: number;
+  /** UPDATEs carrying names that count (after the warm-up). */
   readonly updates: number;
   readonly failures: number;
   readonly p50Ms: number;
@@ -31,8 +32,8 @@ export interface DnsFloorResult {
 /** The most names one UPDATE carries, as the daemon's lanes send (queue/store.ts). */
 const MAX_NAMES_PER_UPDATE = 500;
 
-/** Deletes the zone's names at `ratePerSecond` through this build's DNS UPDATE client, one UPDATE at a time. */
-export async function measureDnsFloor(options: { bindPort: number; key: TsigKey; zone: BenchZone; ratePerSecond: number }): Promise<DnsFloorResult> {
+/** Deletes the zone's names at `ratePerSecond` through this build's DNS UPDATE client, one UPDATE at a time; the first `warmupNames` are not counted. */
+export async function measureDnsFloor(options: { bindPort: number; key: TsigKey; zone: BenchZone; ratePerSecond: number; warmupNames: number }): Promise<DnsFloorResult> {
   const backend = createDnsUpdateBackend(dnsUpdateConfig(options.bindPort, [options.zone.name], options.key, { name: 'bench' }));
   const targets: IpPrefix[] = Array.from({ length: options.zone.count }, (_, i) => parsePrefix(addressOf(options.zone, i)));
   const arrival = (index: number, startedAt: number): number => startedAt + (index * 1000) / options.ratePerSecond;
@@ -54,12 +55,13 @@ export async function measureDnsFloor(options: { bindPort: number; key: TsigKey;
       try {
         await backend.unlist(options.zone.name, targets.slice(next, end));
         const answeredAt = nowMs();
-        for (let i = next; i < end; i++) latencies.push(answeredAt - arrival(i, startedAt));
+        // The first names are not counted, as the latency run's warm-up Stops are not.
+        for (let i = Math.max(next, options.warmupNames); i < end; i++) latencies.push(answeredAt - arrival(i, startedAt));
       } catch (error) {
         failures++;
         firstError ??= (error as Error).message;
       }
-      updates++;
+      if (end > options.warmupNames) updates++;
       next = end;
     }
   } finally {

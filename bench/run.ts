@@ -60,6 +60,8 @@ interface Settings extends DaemonRunSettings {
   readonly window: number;
   readonly latencyRate: number;
   readonly latencySeconds: number;
+  /** Paced Stops sent first and not judged: the daemon's first second compiles its code (V8's JIT). */
+  readonly latencyWarmupSeconds: number;
   readonly singleNames: number;
   readonly batchedNames: number;
   readonly execStops: number;
@@ -120,6 +122,7 @@ function settingsFromArgs(): Settings {
     window: number(values.window, 512, '--window'),
     latencyRate: 1000,
     latencySeconds: quick ? 5 : 10,
+    latencyWarmupSeconds: 1,
     singleNames: quick ? 8000 : 16_000,
     batchedNames: quick ? 20_000 : 50_000,
     execStops: quick ? 100 : 200,
@@ -184,6 +187,8 @@ async function main(): Promise<void> {
     results.sessions = await measure('sessions', () => sessionsMemory());
   }
 
+  // The latency run's names: its warm-up's, then those it judges.
+  const latencyNames = settings.latencyRate * (settings.latencyWarmupSeconds + settings.latencySeconds);
   const zones = {
     single: benchZone('single', 1, settings.singleNames),
     batched: benchZone('batched', 2, settings.batchedNames),
@@ -191,14 +196,14 @@ async function main(): Promise<void> {
     info: Array.from({ length: settings.repeat }, (_, i) => benchZone(`info-${i + 1}`, INFO_BLOCKS[i]!, settings.warmupStops + settings.stops)),
     paired: benchZone('paired', 10, settings.repeat * settings.batchedNames),
     // One zone per repetition of the latency run, and of the DNS floor measured right after each.
-    latency: Array.from({ length: settings.repeat }, (_, i) => repeatedZone(`latency-${i + 1}`, 4, i, settings.latencyRate * settings.latencySeconds)),
-    dnsFloor: Array.from({ length: settings.repeat }, (_, i) => repeatedZone(`dns-floor-${i + 1}`, 17, i, settings.latencyRate * settings.latencySeconds)),
+    latency: Array.from({ length: settings.repeat }, (_, i) => repeatedZone(`latency-${i + 1}`, 4, i, latencyNames)),
+    dnsFloor: Array.from({ length: settings.repeat }, (_, i) => repeatedZone(`dns-floor-${i + 1}`, 17, i, latencyNames)),
     warn: benchZone('warn', 5, settings.warmupStops + settings.stops),
     exec: benchZone('exec', 6, settings.execStops),
     profile: benchZone('profile', 7, settings.warmupStops + settings.stops),
     backlog: benchZone('backlog', 11, BACKLOG_ADDRESSES),
     baseInfo: benchZone('base-info', 12, settings.warmupStops + settings.stops),
-    baseLatency: benchZone('base-latency', 13, settings.latencyRate * settings.latencySeconds),
+    baseLatency: benchZone('base-latency', 13, latencyNames),
     baseBacklog: benchZone('base-backlog', 14, BACKLOG_ADDRESSES),
     baseBatched: benchZone('base-batched', 15, settings.batchedNames),
   };
@@ -310,10 +315,10 @@ async function main(): Promise<void> {
         const floors: DnsFloorResult[] = [];
         for (let i = 0; i < settings.repeat; i++) {
           const of = settings.repeat > 1 ? ` (run ${i + 1} of ${settings.repeat})` : '';
-          say(`rbl-unlist latency: ${settings.latencyRate} Stops/s for ${settings.latencySeconds} s${of}`);
+          say(`rbl-unlist latency: ${settings.latencyRate} Stops/s for ${settings.latencyWarmupSeconds} s of warm-up, then ${settings.latencySeconds} s${of}`);
           runs.push(await measure(`latency ${i + 1}`, () => latencyRun(bind, zones.latency[i]!, settings)));
           say(`DNS floor: BIND alone deleting ${settings.latencyRate} names/s, one UPDATE at a time${of}`);
-          const floor = await measure(`dns floor ${i + 1}`, () => measureDnsFloor({ bindPort: bind.port, key: bind.key, zone: zones.dnsFloor[i]!, ratePerSecond: settings.latencyRate }));
+          const floor = await measure(`dns floor ${i + 1}`, () => measureDnsFloor({ bindPort: bind.port, key: bind.key, zone: zones.dnsFloor[i]!, ratePerSecond: settings.latencyRate, warmupNames: settings.latencyRate * settings.latencyWarmupSeconds }));
           if (floor.firstError) console.error(`DNS floor: ${floor.failures} failed UPDATEs, first: ${floor.firstError}`);
           floors.push(floor);
         }
