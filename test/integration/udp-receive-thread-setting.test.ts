@@ -1,7 +1,8 @@
 /**
  * radius.receive_thread against the built service and a real BIND: each setting, and `auto` on a
- * process that may run on one CPU (started under taskset) or on all of this machine's, reads its
- * UDP socket the way it says in /status and in the "rbl-unlist started" line, and unlists a Stop.
+ * process that may run on one CPU (started under taskset, or in a cgroup whose CPU quota is one
+ * CPU's time) or on all of this machine's, reads its UDP socket the way it says in /status and in
+ * the "rbl-unlist started" line, and unlists a Stop.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { availableParallelism } from 'node:os';
@@ -9,12 +10,13 @@ import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
 import { executable, freePort, havePeers, tempDir, waitFor } from '../helpers/peers.js';
+import { makeQuotaCgroup, type QuotaCgroup } from '../helpers/cgroup.js';
 import { buildAccountingRequest, sendRadius } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, startService, writeConfig } from '../helpers/service.js';
 import type { StatusReport } from '../../src/http/status.js';
 
 const ZONE = 'rbl.test';
-const ADDRESSES = ['10.64.3.1', '10.64.3.2', '10.64.3.3', '10.64.3.4', '10.64.3.5'];
+const ADDRESSES = ['10.64.3.1', '10.64.3.2', '10.64.3.3', '10.64.3.4', '10.64.3.5', '10.64.3.6'];
 
 describe.skipIf(!havePeers('named', 'tsig-keygen', 'taskset'))('radius.receive_thread', () => {
   let bind: BindServer;
@@ -31,14 +33,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'taskset'))('radius.receive_t
     temp?.remove();
   });
 
-  test.each([
-    ['false', 'all its CPUs', false],
-    ['true', 'one CPU', true],
-    ['auto (the default)', 'one CPU', false],
-    ['auto (the default)', 'all its CPUs', availableParallelism() > 1],
-  ] as const)('%s on %s: a receive thread %s, and a Stop is unlisted', async (setting, where, threaded) => {
-    // taskset limits the process's CPU affinity, which is what os.availableParallelism() reports.
-    const launcher = where === 'one CPU' ? [executable('taskset'), '-c', '0'] : undefined;
+  /** Starts the service with `setting` through `launcher`, checks what it says it reads the socket with, and has it unlist a Stop. */
+  const startAndUnlist = async (setting: string, launcher: readonly string[] | undefined, threaded: boolean): Promise<void> => {
     const index = next++;
     const address = ADDRESSES[index]!;
     const radiusPort = await freePort();
@@ -67,6 +63,34 @@ describe.skipIf(!havePeers('named', 'tsig-keygen', 'taskset'))('radius.receive_t
       expect(bind.query(dnsblName(ADDRESSES[(index + 1) % ADDRESSES.length]!, ZONE), 'A').length).toBeGreaterThan(0);
     } finally {
       expect(await service.stop()).toBe(0);
+    }
+  };
+
+  test.each([
+    ['false', 'all its CPUs', false],
+    ['true', 'one CPU', true],
+    ['auto (the default)', 'one CPU', false],
+    ['auto (the default)', 'all its CPUs', availableParallelism() > 1],
+  ] as const)('%s on %s: a receive thread %s, and a Stop is unlisted', async (setting, where, threaded) => {
+    // taskset limits the process's CPU affinity, which is what os.availableParallelism() reports.
+    await startAndUnlist(setting, where === 'one CPU' ? [executable('taskset'), '-c', '0'] : undefined, threaded);
+  }, 30_000);
+
+  test('auto (the default) in a cgroup allowed one CPU\'s time, as a container with --cpus 1: no receive thread, and a Stop is unlisted', async (context) => {
+    // The affinity still covers every CPU here: only the cgroup's CFS quota says one.
+    let cgroup: QuotaCgroup;
+    try {
+      cgroup = makeQuotaCgroup(`rbl-unlist-test-${process.pid}`, 1);
+    } catch (error) {
+      // Under CI a machine that cannot make the cgroup fails the test; elsewhere (no root) it is skipped.
+      if (process.env.CI) throw error;
+      context.skip(`cannot make a cgroup with a CPU quota here: ${(error as Error).message}`);
+      return;
+    }
+    try {
+      await startAndUnlist('auto', cgroup.launcher, false);
+    } finally {
+      cgroup.remove();
     }
   }, 30_000);
 });

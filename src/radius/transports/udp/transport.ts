@@ -7,11 +7,12 @@
  * start), the same steps run on this thread (same-thread.ts): screenDatagram in handler.ts is
  * what both run.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Transport } from '../types.js';
 import type { ReceiveThreadSetting } from './config.js';
+import { cgroupCpuLimit, usableCpus } from './cpu-limit.js';
 import { createSameThreadUdpTransport } from './same-thread.js';
 import type { UdpTransportOptions } from './socket-options.js';
 import { createThreadedUdpTransport } from './thread-host.js';
@@ -22,17 +23,29 @@ export { bindFailure, DEFAULT_RECEIVE_BUFFER_BYTES, type UdpTransportOptions } f
 const RECEIVE_THREAD = new URL('./receive-thread.js', import.meta.url);
 
 /**
- * Whether a receive thread reads the sockets. `auto`: only where the process may run on more than
- * one CPU. On one, the thread takes nothing off the service's thread that it does not give back in
- * hand-overs and context switches: pinned to one core, three alternating pairs of 25,000-Stop
+ * Whether a receive thread reads the sockets. `auto`: only where the process may keep more than
+ * one CPU busy (its affinity and its cgroup's CPU quota: cpu-limit.ts). On one, the thread takes
+ * nothing off the service's thread that it does not give back in hand-overs and context switches: pinned to one core, three alternating pairs of 25,000-Stop
  * bursts answered 7,075 to 7,819 Stops/s with it and 7,654 to 9,203 without (issue 13).
  */
 export function usesReceiveThread(setting: ReceiveThreadSetting, cpus: number): boolean {
   return setting === 'auto' ? cpus > 1 : setting;
 }
 
+/** A file's text, or undefined where it cannot be read (no cgroup file system, say). */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds the UDP transport; nothing is bound until start(). */
 export function createUdpTransport(options: UdpTransportOptions): Transport {
-  const threaded = usesReceiveThread(options.receiveThread ?? 'auto', availableParallelism()) && existsSync(fileURLToPath(RECEIVE_THREAD));
+  const setting = options.receiveThread ?? 'auto';
+  // The cgroup files are read only for `auto`: a few small reads of /proc and /sys at start.
+  const cpus = setting === 'auto' ? usableCpus(availableParallelism(), cgroupCpuLimit(readText)) : availableParallelism();
+  const threaded = usesReceiveThread(setting, cpus) && existsSync(fileURLToPath(RECEIVE_THREAD));
   return threaded ? createThreadedUdpTransport(RECEIVE_THREAD, options) : createSameThreadUdpTransport(options);
 }
