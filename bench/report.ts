@@ -84,7 +84,7 @@ export interface BenchResults {
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string; readonly bind: string };
   readonly decode?: { readonly validateDecodePerSecond: number; readonly withEventPerSecond: number; readonly microsecondsPerPacket: number };
   /** A process that only answers Stops (bench/udp-floor.ts): the receive-and-send cost under every Stop. */
-  readonly udpFloor?: UdpFloorResult;
+  readonly udpFloor?: UdpFloorResult & { readonly repetitions?: readonly number[] };
   /** rssBytes once V8 gave back the young generation it grew while inserting; rssRightAfterBytes at once (older results lack it). */
   readonly sessions?: { readonly sessions: number; readonly rssBytes: number; readonly rssRightAfterBytes?: number | undefined; readonly bytesPerSession: number; readonly insertMs: number };
   readonly bindSingle?: {
@@ -177,6 +177,11 @@ function threadNote(split: ThreadSplit | undefined): string {
 /** "; reading and answering alone: F µs = Nx" when the UDP floor was measured: the share of the target no code of ours can save. */
 function floorNote(floor: UdpFloorResult | undefined, decode: number): string {
   return floor ? `; reading and answering a Stop alone (UDP floor) ${fmt(floor.cpuMicrosecondsPerPacket, 1)} µs = ${fmt(floor.cpuMicrosecondsPerPacket / decode, 1)}x` : '';
+}
+
+/** "; the median of A, B, C µs" when the UDP floor was measured more than once. */
+function floorRuns(repetitions: readonly number[] | undefined): string {
+  return repetitions && repetitions.length > 1 ? `; the median of ${repetitions.map((micros) => fmt(micros, 1)).join(', ')} µs` : '';
 }
 
 /** "; the run with the median p99 of A, B, C ms" when a latency measurement was repeated. */
@@ -404,7 +409,7 @@ export function formatTable(results: BenchResults): string {
     add(
       'UDP floor: read a Stop, answer it',
       `${fmt(f.cpuMicrosecondsPerPacket, 1)} µs per Stop${times}`,
-      `a Node process that does nothing else (one MD5, no journal, no UPDATE); ${fmt(f.answered)} of ${fmt(f.packets)} answered, ${fmt(f.packetsPerSecond)}/s`,
+      `a Node process that does nothing else (one MD5, no journal, no UPDATE); ${fmt(f.answered)} of ${fmt(f.packets)} answered, ${fmt(f.packetsPerSecond)}/s${floorRuns(f.repetitions)}`,
     );
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), i === 0 ? 11 : 5));
