@@ -16,12 +16,13 @@
  *
  * It is opened (the lock, the replay) by store-open.ts, the module the rest of the code imports it
  * from; the tries to write the journal again after a failure are in store-recovery.ts, what each
- * delivery outcome the worker reports does in delivery-outcomes.ts, and which lanes a commit's job
- * merges into in merge.ts.
+ * delivery outcome the worker reports does in delivery-outcomes.ts, the record a commit writes in
+ * commit-record.ts (which lanes its job merges into: merge.ts), and what the store shows of its
+ * pending work in store-views.ts.
  */
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
-import { canonicalPrefix, parsePrefix, type CanonicalPrefix, type IpPrefix } from '../net/address.js';
+import { parsePrefix, type IpPrefix } from '../net/address.js';
 import type { Session } from '../sessions/session.js';
 import type { ReadonlySessionTable } from '../sessions/table.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
@@ -36,20 +37,11 @@ import { JobContinuations } from './continuations.js';
 import type { PartDone } from './worker-api.js';
 import type { MayUnlist } from './pool-narrowing.js';
 import { eventRecords, fitsOneRecord } from './event-records.js';
-import { distinctTargets, unlistLanes } from './merge.js';
+import { commitRecord } from './commit-record.js';
+import { deliveryAttempts, jobsMatching } from './store-views.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { Commit, CommitOptions, JobDeliveries, JournalHealth, StateChange, StateStore, StateStoreOptions, StoreStats } from './store-api.js';
-import {
-  deadLetterRecord,
-  jobView,
-  removalRow,
-  sessionRow,
-  splitLane,
-  type JobRow,
-  type JobState,
-  type JournalRecord,
-  type QueueState,
-} from './state.js';
+import { deadLetterRecord, removalRow, type JobRow, type JobState, type JournalRecord, type QueueState } from './state.js';
 import { JournalRecovery, settleAfterRebuild, type Durable } from './store-recovery.js';
 import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
@@ -177,28 +169,10 @@ export class Store implements StateStore {
   commit(change: StateChange, options: CommitOptions = {}): Commit {
     if (this.#closing) throw new RblError('RBL_STATE_DIR', 'the state store is closed');
     if (this.#failure) throw notRecorded(this.#failure.error);
-    const record: Extract<JournalRecord, { t: 'c' }> = { t: 'c' };
-    // Session addresses are canonical values (the type says so): nothing to validate or parse again.
-    if (change.upsert && change.upsert.length > 0) record.u = change.upsert.map(sessionRow);
-    if (change.remove && change.remove.length > 0) record.r = change.remove.map(removalRow);
-    let job: JobRow | undefined;
-    let prefixes: CanonicalPrefix[] | undefined;
     // What the caller waits for, unless it does not: the pending deliveries this commit merged into,
     // each with the targets of it they cover, then the deliveries of its own jobs.
     const deliveries = options.trackDelivery !== false ? new Map<string, string[]>() : undefined;
-    if (change.unlist && change.unlist.targets.length > 0) {
-      // A canonical prefix is trusted as made at decode (issue 11); only text is parsed. Lists made
-      // by map are their exact length: a Stop's job keeps them until it is delivered.
-      prefixes = change.unlist.targets.map((target) => (typeof target === 'string' ? canonicalPrefix(parsePrefix(target)) : target));
-      if (prefixes.length > 1) prefixes = distinctTargets(prefixes);
-      const targets = prefixes.map((prefix) => prefix.text);
-      const lanes = unlistLanes(this.#state, this.#worker.laneKeys(), targets, this.#inFlight, deliveries);
-      if (lanes.length > 0) {
-        // `p` may be the worker's own list of lanes: the record is turned into JSON and the job copies it.
-        job = { i: this.#state.nextSeq, t: targets, r: change.unlist.reason, a: change.unlist.createdAt, p: lanes as string[] };
-        record.j = job;
-      }
-    }
+    const { record, job, prefixes } = commitRecord(this.#state, change, this.#worker.laneKeys(), this.#inFlight, deliveries);
     let recorded: Promise<void>;
     let jobs: readonly JobRow[] = job ? [job] : [];
     if (!fitsOneRecord(record)) {
@@ -258,11 +232,7 @@ export class Store implements StateStore {
   }
 
   deliveryAttempts(): DeliveryAttempt[] {
-    const out: DeliveryAttempt[] = [];
-    for (const job of this.#state.jobs.values()) {
-      for (const lane of job.pending) out.push(this.#attempts.view(job.id, lane, this.#worker.nextTryAt(job.id, lane)));
-    }
-    return out;
+    return deliveryAttempts(this.#state, this.#attempts, (id, lane) => this.#worker.nextTryAt(id, lane));
   }
 
   depth(): number {
@@ -274,16 +244,7 @@ export class Store implements StateStore {
   }
 
   jobsMatching(matches: (target: string) => boolean): JobDeliveries[] {
-    const out: JobDeliveries[] = [];
-    for (const job of this.#state.jobs.values()) {
-      if (!job.targets.some(matches)) continue;
-      out.push({
-        job: jobView(job),
-        pending: job.pending.map(splitLane),
-        dead: job.dead.map((dead) => ({ ...splitLane(dead.lane), failedAt: dead.failedAt, code: dead.code, message: dead.message })),
-      });
-    }
-    return out;
+    return jobsMatching(this.#state, matches);
   }
 
   setBackends(backends: readonly Backend[]): void {
