@@ -199,6 +199,23 @@ function dnsFloorNote(floor: DnsFloorResult | undefined): string {
   return floor ? `; BIND alone at that pace (DNS floor) p99 ${fmt(floor.p99Ms, 1)} ms = ${fmt(floor.p99Ms / TARGETS.latencyP99Ms, 2)}x the bound` : '';
 }
 
+/** Other processes' share of all cores past which a measurement's figures are called low. */
+const DISTURBED_SHARE = 0.05;
+
+/**
+ * "; other processes took N% of the CPU while BIND's ceiling was measured ..." when the judged pair
+ * was disturbed: a ceiling measured low passes a rate it should not, and the verdict says nothing
+ * of that by itself.
+ */
+function pairDisturbedNote(results: Omit<BenchResults, 'targets'>, pair: { readonly ratio: number } | undefined): string {
+  const index = pair ? (results.pairedRatios ?? []).indexOf(pair as NonNullable<BenchResults['pairedRatios']>[number]) : -1;
+  if (index < 0) return '';
+  const ceiling = results.otherLoad[`bind 250/msg ${index + 1}`] ?? 0;
+  const run = results.otherLoad[`daemon info ${index + 1}`] ?? 0;
+  if (ceiling <= DISTURBED_SHARE && run <= DISTURBED_SHARE) return '';
+  return `; other processes took ${fmt(ceiling * 100, 1)}% of the CPU while BIND's ceiling was measured and ${fmt(run * 100, 1)}% during the run: judge the ratio on a quiet machine`;
+}
+
 /** Each target of issue 13, judged on this run's figures (SKIP when a figure is missing), with the release's figure beside it. */
 export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const targets: Target[] = [];
@@ -220,7 +237,7 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): Target[] {
     `unlisted rate >= ${TARGETS.rateShareOfBatched * 100}% of BIND's 250-names-per-UPDATE rate (log.level info, zone empty at the end)`,
     rate === undefined || ceiling === undefined
       ? undefined
-      : `${fmt((rate / ceiling) * 100, 0)}% (${fmt(rate)} vs ${fmt(ceiling)} names/s${pair ? ', BIND measured right before the run' : ''}), ${info!.stillListed} still listed`,
+      : `${fmt((rate / ceiling) * 100, 0)}% (${fmt(rate)} vs ${fmt(ceiling)} names/s${pair ? ', BIND measured right before the run' : ''}), ${info!.stillListed} still listed${pairDisturbedNote(results, pair)}`,
     rate === undefined || ceiling === undefined ? undefined : rate / ceiling >= TARGETS.rateShareOfBatched && complete === true,
     [
       against(rate, base?.daemonInfo?.unlistedPerSecond, (then) => `${fmt(then)} /s${batched ? ` = ${fmt((then / batched) * 100, 0)}%` : ''}`),
@@ -418,7 +435,7 @@ export function formatTable(results: BenchResults): string {
   const loads = Object.entries(results.otherLoad);
   if (loads.length > 0) {
     out.push(`other processes' CPU use during each measurement (share of all cores): ${loads.map(([phase, share]) => `${phase} ${fmt(share * 100, 1)}%`).join(', ')}`);
-    const disturbed = loads.filter(([, share]) => share > 0.05).map(([phase]) => phase);
+    const disturbed = loads.filter(([, share]) => share > DISTURBED_SHARE).map(([phase]) => phase);
     if (disturbed.length > 0) out.push(`WARNING: other processes used over 5% of the CPU during ${disturbed.join(', ')}: those figures are low; run again on a quiet machine`);
     out.push('');
   }
