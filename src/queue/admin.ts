@@ -72,7 +72,7 @@ export async function listQueue(dir: string, options: AdminOptions = {}): Promis
     serviceError = (error as Error).message;
   }
   const state = new QueueState();
-  const read = await readJournal(join(dir, JOURNAL_FILE), (record) => state.apply(record), { repair: false });
+  const read = await state.sessions.bulkLoad(() => readJournal(join(dir, JOURNAL_FILE), (record) => state.apply(record), { repair: false }));
   const pending: PendingEntry[] = [];
   const dead: DeadLetter[] = [];
   for (const job of [...state.jobs.values()].sort((a, b) => a.id - b.id)) {
@@ -144,7 +144,7 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
     if (takenFile !== undefined) await unlink(takenFile).catch(() => undefined);
     if (lock.brokeLiveHolder) await detachJournal(file);
     const state = new QueueState();
-    const read = await readJournal(file, (record) => state.apply(record), { repair: true });
+    const read = await state.sessions.bulkLoad(() => readJournal(file, (record) => state.apply(record), { repair: true }));
     const { record, count, notFound } = deadLetterRecord(state, request.action, request.ids);
     if (record || read.stretches > 0) {
       // Compacts only past a corrupt stretch, which every later read would skip and save again;

@@ -59,7 +59,7 @@ async function loadDurable(
 ): Promise<Durable> {
   const file = join(options.dir, JOURNAL_FILE);
   const state = new QueueState();
-  const read = await readJournal(file, (record) => state.apply(record), { repair: true });
+  const read = await state.sessions.bulkLoad(() => readJournal(file, (record) => state.apply(record), { repair: true }));
   if (read.skippedBytes > 0) {
     emit(options.onEvent, {
       type: 'journal-recovered',
