@@ -68,11 +68,9 @@ function cgroupFolders(mount: CgroupMount, path: string): string[] {
   const root = mount.root === '/' ? '' : mount.root;
   if (root !== '' && path !== root && !path.startsWith(`${root}/`)) return [];
   const below = path.slice(root.length).split('/').filter((part) => part !== '');
+  const base = mount.mountPoint.endsWith('/') ? mount.mountPoint.slice(0, -1) : mount.mountPoint;
   const folders: string[] = [];
-  for (let depth = below.length; depth >= 0; depth--) {
-    const base = mount.mountPoint.endsWith('/') ? mount.mountPoint.slice(0, -1) : mount.mountPoint;
-    folders.push([base, ...below.slice(0, depth)].join('/'));
-  }
+  for (let depth = below.length; depth >= 0; depth--) folders.push([base, ...below.slice(0, depth)].join('/'));
   return folders;
 }
 
@@ -99,22 +97,31 @@ function v1Limit(quota: string | undefined, period: string | undefined): number 
  * possibly a fraction such as 1.5), or undefined when none limits it.
  */
 export function cgroupCpuLimit(read: ReadText): number | undefined {
-  const membership = read('/proc/self/cgroup');
-  const mountinfo = read('/proc/self/mountinfo');
-  if (membership === undefined || mountinfo === undefined) return undefined;
-  const mounts = cgroupMounts(mountinfo);
-  const paths = cgroupPaths(membership);
+  const folders = cpuCgroupFolders(read);
   let limit: number | undefined;
   const consider = (cpus: number | undefined): void => {
     if (cpus !== undefined && (limit === undefined || cpus < limit)) limit = cpus;
   };
-  if (mounts.v2 && paths.v2 !== undefined) {
-    for (const folder of cgroupFolders(mounts.v2, paths.v2)) consider(v2Limit(read(`${folder}/cpu.max`)));
-  }
-  if (mounts.v1Cpu && paths.v1Cpu !== undefined) {
-    for (const folder of cgroupFolders(mounts.v1Cpu, paths.v1Cpu)) consider(v1Limit(read(`${folder}/cpu.cfs_quota_us`), read(`${folder}/cpu.cfs_period_us`)));
-  }
+  for (const folder of folders.v2) consider(v2Limit(read(`${folder}/cpu.max`)));
+  for (const folder of folders.v1Cpu) consider(v1Limit(read(`${folder}/cpu.cfs_quota_us`), read(`${folder}/cpu.cfs_period_us`)));
   return limit;
+}
+
+/**
+ * The folders of the process's cgroup and of each one above it up to the mount point, innermost
+ * first, in the cgroup v1 `cpu` hierarchy and in cgroup v2; none where the hierarchy is not
+ * mounted, or the files cannot be read.
+ */
+export function cpuCgroupFolders(read: ReadText): { readonly v1Cpu: string[]; readonly v2: string[] } {
+  const membership = read('/proc/self/cgroup');
+  const mountinfo = read('/proc/self/mountinfo');
+  if (membership === undefined || mountinfo === undefined) return { v1Cpu: [], v2: [] };
+  const mounts = cgroupMounts(mountinfo);
+  const paths = cgroupPaths(membership);
+  return {
+    v1Cpu: mounts.v1Cpu && paths.v1Cpu !== undefined ? cgroupFolders(mounts.v1Cpu, paths.v1Cpu) : [],
+    v2: mounts.v2 && paths.v2 !== undefined ? cgroupFolders(mounts.v2, paths.v2) : [],
+  };
 }
 
 /**

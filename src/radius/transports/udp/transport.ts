@@ -25,8 +25,9 @@ const RECEIVE_THREAD = new URL('./receive-thread.js', import.meta.url);
 /**
  * Whether a receive thread reads the sockets. `auto`: only where the process may keep more than
  * one CPU busy (its affinity and its cgroup's CPU quota: cpu-limit.ts). On one, the thread takes
- * nothing off the service's thread that it does not give back in hand-overs and context switches: pinned to one core, three alternating pairs of 25,000-Stop
- * bursts answered 7,075 to 7,819 Stops/s with it and 7,654 to 9,203 without (issue 13).
+ * nothing off the service's thread that it does not give back in hand-overs and context switches:
+ * pinned to one core, three alternating pairs of 25,000-Stop bursts answered 7,075 to 7,819
+ * Stops/s with it and 7,654 to 9,203 without (issue 13).
  */
 export function usesReceiveThread(setting: ReceiveThreadSetting, cpus: number): boolean {
   return setting === 'auto' ? cpus > 1 : setting;
