@@ -154,6 +154,8 @@ function stamp(date: Date): string {
 async function main(): Promise<void> {
   const settings = settingsFromArgs();
   const want = (phase: Phase): boolean => settings.phases.has(phase);
+  /** " (run 2 of 3)" in the progress lines of a repeated measurement; nothing when it runs once. */
+  const runOf = (index: number): string => (settings.repeat > 1 ? ` (run ${index + 1} of ${settings.repeat})` : '');
   const started = new Date();
   mkdirSync(RESULTS_DIR, { recursive: true });
   const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {
@@ -182,8 +184,7 @@ async function main(): Promise<void> {
     // Repeated as the daemon's runs are: the floor is the figure its CPU is judged beside.
     const floors: UdpFloorResult[] = [];
     for (let i = 0; i < settings.repeat; i++) {
-      const of = settings.repeat > 1 ? ` (run ${i + 1} of ${settings.repeat})` : '';
-      say(`UDP floor: a process that only answers Stops, ${settings.stops.toLocaleString('en-US')} of them${of}`);
+      say(`UDP floor: a process that only answers Stops, ${settings.stops.toLocaleString('en-US')} of them${runOf(i)}`);
       floors.push(await measure(`udp floor ${i + 1}`, () => measureUdpFloor(settings.stops, settings.window)));
     }
     const floor = medianBy(floors, (result) => result.cpuMicrosecondsPerPacket)!;
@@ -299,7 +300,7 @@ async function main(): Promise<void> {
                 maxDurationMs: 15_000,
               }),
             ));
-          say(`rbl-unlist, log.level info: ${settings.stops.toLocaleString('en-US')} Stops, window ${settings.window} (run ${index + 1} of ${settings.repeat})`);
+          say(`rbl-unlist, log.level info: ${settings.stops.toLocaleString('en-US')} Stops, window ${settings.window}${runOf(index)}`);
           const outcome = await measure(`daemon info ${index + 1}`, () => daemonThroughput(bind, zone, 'info', settings));
           outcomes.push(outcome);
           if (paired && paired.failures === 0) {
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
         const runs: Awaited<ReturnType<typeof latencyRun>>[] = [];
         const floors: DnsFloorResult[] = [];
         for (let i = 0; i < settings.repeat; i++) {
-          const of = settings.repeat > 1 ? ` (run ${i + 1} of ${settings.repeat})` : '';
+          const of = runOf(i);
           say(`rbl-unlist latency: ${settings.latencyRate} Stops/s for ${settings.latencyWarmupSeconds} s of warm-up, then ${settings.latencySeconds} s${of}`);
           runs.push(await measure(`latency ${i + 1}`, () => latencyRun(bind, zones.latency[i]!, settings)));
           say(`DNS floor: BIND alone deleting ${settings.latencyRate} names/s, one UPDATE at a time${of}`);
