@@ -185,8 +185,12 @@ export class Journal {
     const compaction = new Compaction(this.file, this.#bytes);
     this.#compaction = compaction;
     compaction.task = this.#writeSnapshot(compaction).catch(async (error: unknown) => {
+      // Dated before its file is removed: a write that ends meanwhile must not start the next
+      // compaction at once (the retry pause is what keeps a full disk from failing one per write).
+      const failed = !compaction.aborted;
+      if (failed) this.#compactionFailedAt = Date.now();
       await this.#abandon(compaction);
-      if (!compaction.aborted) this.#compactionFailed(error);
+      if (failed) this.#compactionFailed(error);
     });
     return compaction.result;
   }
@@ -221,10 +225,12 @@ export class Journal {
   }
 
   async #abandon(compaction: Compaction): Promise<void> {
-    if (this.#compaction === compaction) this.#compaction = undefined;
     await compaction.handle?.close().catch(() => undefined);
     // Not by name once the lock is gone: `journal.compact` may be the new holder's now.
     if (!this.#fencedOff && !this.#options.fence?.()) await unlink(compaction.path).catch(() => undefined);
+    // Under way until its file is gone: a compaction started meanwhile would open the same name,
+    // and this unlink would take the new one's file.
+    if (this.#compaction === compaction) this.#compaction = undefined;
     compaction.settle(undefined);
   }
 
