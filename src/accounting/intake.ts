@@ -108,7 +108,7 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
     const store = options.store();
     if (!store) throw new Error('shutting down');
     const config = options.config();
-    // On a slow or hung disk every request would wait in memory for its fdatasync, without bound.
+    // On a slow or hung disk every request would wait in memory for its write to the disk, without bound.
     // Refused before it changes anything: the NAS retransmits, and a later try is processed afresh.
     const waiting = store.waitingForDisk();
     if (waiting >= config.state.maxUnwritten) {

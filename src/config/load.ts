@@ -59,7 +59,7 @@ export interface Config {
   readonly backends: readonly BackendConfig[];
   /**
    * state.max_unwritten: the requests (and their journal records) that may wait for the journal's
-   * write and fdatasync at once; past it a new request is not answered (the NAS retransmits).
+   * write (to the disk) at once; past it a new request is not answered (the NAS retransmits).
    */
   readonly state: { readonly dir: string; readonly ack: 'journal' | 'unlisted'; readonly maxUnwritten: number };
   /** sessions.max_age, and sessions.max: the cap past which the oldest sessions are evicted. */

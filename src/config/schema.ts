@@ -13,7 +13,7 @@ export { durationMs } from './duration.js';
 const nonEmpty = z.string().min(1, 'must not be empty');
 
 /**
- * state.max_unwritten's default. A burst keeps a few hundred requests waiting for one fdatasync;
+ * state.max_unwritten's default. A burst keeps a few hundred requests waiting for one synchronized write;
  * ten thousand is seconds of a busy network's Stops on a slow disk, and a few tens of MB of memory
  * on a hung one (FreeRADIUS's max_requests plays the same part).
  */

@@ -133,7 +133,7 @@ export const METRIC_HELP = {
   rbl_unlist_journal_waiting: {
     type: 'gauge',
     labels: [],
-    help: "Accounting requests and journal records waiting for the journal's write and fdatasync: a few hundred in a burst; at state.max_unwritten new requests are not answered (a slow or hung disk)",
+    help: "Accounting requests and journal records waiting for the journal's write to reach the disk: a few hundred in a burst; at state.max_unwritten new requests are not answered (a slow or hung disk)",
   },
 } as const satisfies Record<string, MetricDescription>;
 

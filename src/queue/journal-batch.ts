@@ -1,11 +1,11 @@
 /**
- * A batch of the journal's group commit (journal.ts): the records that one write and fdatasync will
+ * A batch of the journal's group commit (journal.ts): the records that one synchronized write will
  * take, and the promise their appends share; with the helpers the journal uses on batches.
  */
 import type { RblError } from '../errors.js';
 
 /**
- * Records waiting for the same write and fdatasync, and the one promise they share: a burst
+ * Records waiting for the same synchronized write, and the one promise they share: a burst
  * appends thousands of records a second, and a promise with its two callbacks for each was a
  * good part of what the receive path allocated (issue 13).
  */

@@ -3,19 +3,20 @@
  * (the one under way is journal-compaction.ts). Replaying it, with torn-tail recovery, is
  * journal-read.ts.
  *
- * Appends queue up while a write and fdatasync are in flight, and the next write takes them all
- * with a single fdatasync (group commit), so durability costs one fsync per burst, not per event.
+ * Appends queue up while a write is in flight, and the next write takes them all (group commit), so
+ * durability costs one synchronized write per burst, not per event. The file is open with O_DSYNC
+ * (state-files.ts): a write returns once it is on disk, as a write and an fdatasync would.
  * Compaction writes a snapshot of the state to `journal.compact` in chunks, yielding between them,
  * while appends keep going to the old file and are also copied as the new file's tail; then the
  * writer appends the tail, syncs, renames the new file over the old and syncs the folder. When it
  * compacts is compaction-rule.ts: once the records reach a quarter of the snapshot (at least 1 MiB).
  *
- * A write or fdatasync that fails (disk full, I/O error, read-only file system) fails the journal: that
+ * A write that fails (disk full, I/O error, read-only file system) fails the journal: that
  * batch and every append after it are refused, because the records queued behind it were made from a
  * state that assumed it. The store then rebuilds its state from the file and opens it again.
  * A failed compaction leaves the old file intact; it is not tried again for a while.
  */
-import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RblError } from '../errors.js';
 import { compactionDue } from './compaction-rule.js';
@@ -23,7 +24,7 @@ import { batchTexts, PendingBatch, refusal } from './journal-batch.js';
 import { Compaction, type CompactionResult } from './journal-compaction.js';
 import { encodeRecord, frameRecords } from './record.js';
 import type { JournalRecord } from './state.js';
-import { STATE_FILE_MODE, stateError, syncFolder, writeFully } from './state-files.js';
+import { openForDurableWrites, STATE_FILE_MODE, stateError, syncFolder, writeFully } from './state-files.js';
 
 /** After a failed compaction, the next one waits this long (a full disk would fail it again at once). */
 const COMPACTION_RETRY_MS = 30_000;
@@ -79,7 +80,7 @@ export class Journal {
   #closed = false;
   /** Appends and written() calls not yet settled: on a hung disk, what grows. */
   #waiting = 0;
-  /** When the disk work under way (a write and fdatasync, a compaction's last step) started; undefined when idle. */
+  /** When the disk work under way (a synchronized write, a compaction's last step) started; undefined when idle. */
   #diskBusySince: number | undefined;
 
   private constructor(file: string, handle: FileHandle, bytes: number, snapshotBytes: number, options: JournalOptions) {
@@ -98,7 +99,7 @@ export class Journal {
   static async open(file: string, options: JournalOptions, snapshotBytes?: number): Promise<Journal> {
     let handle: FileHandle | undefined;
     try {
-      handle = await open(file, 'r+');
+      handle = await openForDurableWrites(file);
       if ((await handle.stat()).size === 0) {
         await handle.close();
         handle = undefined;
@@ -115,7 +116,7 @@ export class Journal {
         await writeFile(temporary, fresh, { flush: true, mode: STATE_FILE_MODE });
         await rename(temporary, file);
         await syncFolder(dirname(file));
-        handle = await open(file, 'r+');
+        handle = await openForDurableWrites(file);
       }
       const size = (await handle.stat()).size;
       return new Journal(file, handle, size, Math.min(fromSnapshot ?? size, size), options);
@@ -130,7 +131,7 @@ export class Journal {
     return this.#bytes;
   }
 
-  /** Appends and written() calls waiting for their write and fdatasync: a few hundred in a burst, more only when the disk is slow or hung. */
+  /** Appends and written() calls waiting for their synchronized write: a few hundred in a burst, more only when the disk is slow or hung. */
   get waiting(): number {
     return this.#waiting;
   }
@@ -146,7 +147,7 @@ export class Journal {
   }
 
   /**
-   * Queues a record; resolves once it is written and fdatasync'd. The promise is the one all the
+   * Queues a record; resolves once it is written and on disk. The promise is the one all the
    * records of the same write share, so it is the same object for neighbouring appends.
    */
   append(record: JournalRecord): Promise<void> {
@@ -266,8 +267,8 @@ export class Journal {
       this.#queue = [];
       const data = frameRecords(batchTexts(batches));
       try {
+        // On disk when it returns: the file is open with O_DSYNC.
         await writeFully(this.#handle, data, this.#bytes);
-        await this.#handle.datasync();
         this.stats.fsyncs++;
         const fenced = this.#options.fence?.();
         if (fenced) {
@@ -345,14 +346,23 @@ export class Journal {
     // Where the records acknowledged before (the tail) end, and this batch's begin.
     const tailEnd = compaction.bytes + compaction.tail.reduce((bytes, chunk) => bytes + chunk.length, 0);
     let fenced: RblError | undefined;
+    // The handle the appends go through from now on: the snapshot was written through one without
+    // O_DSYNC (a synchronized write per chunk would slow it), synced once here.
+    let appends: FileHandle | undefined;
     try {
       await writeFully(compaction.handle!, data, compaction.bytes);
       await compaction.handle!.datasync();
       this.stats.fsyncs++;
       fenced = this.#options.fence?.();
-      if (!fenced) await rename(compaction.path, this.file);
+      if (!fenced) {
+        // Opened by the name that is still this service's alone: once renamed, the journal's name
+        // may be another holder's (the fence).
+        appends = await openForDurableWrites(compaction.path);
+        await rename(compaction.path, this.file);
+      }
     } catch (error) {
       // The old journal is intact and still holds the name: keep appending there.
+      await appends?.close().catch(() => undefined);
       this.#queue = [...batches, ...this.#queue];
       await this.#abandon(compaction);
       this.#compactionFailed(error);
@@ -364,9 +374,10 @@ export class Journal {
     }
     // The new file holds the name now, so nothing more may go to the old one, whatever happens next.
     const old = this.#handle;
-    this.#handle = compaction.handle!;
+    this.#handle = appends!;
     this.#compaction = undefined;
     await old.close().catch(() => undefined);
+    await compaction.handle!.close().catch(() => undefined);
     try {
       await syncFolder(dirname(this.file));
     } catch (error) {

@@ -98,7 +98,7 @@ export interface StateStore {
   committed(): Promise<void>;
   /** Whether the journal can be written now (and has not been waiting on the disk for long). */
   health(): JournalHealth;
-  /** Requests and records waiting for the journal's write and fdatasync: what state.max_unwritten caps. */
+  /** Requests and records waiting for the journal's write to reach the disk: what state.max_unwritten caps. */
   waitingForDisk(): number;
   /** The jobs with a target that `matches` accepts, with their pending and dead-lettered deliveries (GET /addresses/ADDRESS). */
   jobsMatching(matches: (target: string) => boolean): JobDeliveries[];

@@ -46,7 +46,7 @@ import { JournalRecovery, settleAfterRebuild, type Durable } from './store-recov
 import { deliveryKey, DeliveryWaiters } from './waiters.js';
 import { DeliveryWorker } from './worker.js';
 
-/** A journal write and fdatasync still under way after this long makes the journal unhealthy (/readyz): the disk is hung or failing. */
+/** A journal write still under way after this long makes the journal unhealthy (/readyz): the disk is hung or failing. */
 export const STALLED_WRITE_MS = 10_000;
 
 /** What is refused once another service took the lock (store.ts) or the journal's fence saw it (store-open.ts). */

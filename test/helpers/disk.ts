@@ -1,10 +1,12 @@
 /**
  * What the tests of a disk that fails or hangs share: the FileHandle prototype the journal writes
- * through (to inject a disk's errors or hold its syncs), and, end to end, Stops sent once each as a
+ * through (to inject a disk's errors or hold its writes), the open flags of a file descriptor, and, end to end, Stops sent once each as a
  * NAS that retransmits later would, the zone's listings and /readyz's journal check.
  */
 import { Resolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { vi } from 'vitest';
 import { dnsblName } from './dnsbl.js';
 import { accountingAnswered } from './radius-packets.js';
 
@@ -14,6 +16,41 @@ export async function fileHandlePrototype(): Promise<FileHandle> {
   const prototype = Object.getPrototypeOf(probe) as FileHandle;
   await probe.close();
   return prototype;
+}
+
+/**
+ * Holds every FileHandle write from now on, as a hung disk holds them: the journal opens its file
+ * with O_DSYNC, so its write is where it waits for the disk. release() lets the held writes reach
+ * the file (or fails them with `code`) and stops holding; started() counts the writes held.
+ */
+export function holdWrites(prototype: FileHandle): { started: () => number; release: (code?: string) => void } {
+  const held: { go: () => void; fail: (error: Error) => void }[] = [];
+  let holding = true;
+  let started = 0;
+  const original = prototype.write;
+  vi.spyOn(prototype, 'write').mockImplementation(function (this: FileHandle, ...args: unknown[]) {
+    const write = (): Promise<unknown> => (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    if (!holding) return write();
+    started++;
+    return new Promise((resolve, reject) => held.push({ go: () => write().then(resolve, reject), fail: reject }));
+  } as typeof prototype.write);
+  return {
+    started: () => started,
+    release(code) {
+      holding = false;
+      for (const write of held.splice(0)) {
+        if (code) write.fail(Object.assign(new Error(`${code}: injected failure, write`), { code }));
+        else write.go();
+      }
+    },
+  };
+}
+
+/** The flags `fd` was opened with, as /proc/self/fdinfo shows them (O_DSYNC among them). */
+export function openFlags(fd: number): number {
+  const line = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (!line) throw new Error(`no flags in /proc/self/fdinfo/${fd}`);
+  return Number.parseInt(line[1]!, 8);
 }
 
 /** Sends each request once (one try, 1 s), 32 at a time; resolves with the indexes that got no answer, in order. */

@@ -1,6 +1,6 @@
 /**
- * The service in-process while its disk does not finish a write (every fdatasync held, as a hung
- * disk holds it): past state.max_unwritten requests waiting for the journal a new one is refused
+ * The service in-process while its disk does not finish a write (every journal write held, as a
+ * hung disk holds it): past state.max_unwritten requests waiting for the journal a new one is refused
  * before it changes anything, a SIGHUP reload that raises the cap takes effect for the next request,
  * and once the disk returns every request that waited is answered and the refused one is processed
  * when it is retransmitted. test/integration/hung-disk.test.ts does the same with a frozen file
@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { writeKeyFile } from '../helpers/cli.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
+import { fileHandlePrototype, holdWrites } from '../helpers/disk.js';
 import { logLineSink } from '../helpers/log-lines.js';
 import { packetsCounted, sample, scrapeMetrics } from '../helpers/metrics.js';
 import { freePort, tempDir, waitFor } from '../helpers/peers.js';
@@ -42,21 +42,6 @@ afterEach(async () => {
   temp.remove();
 });
 
-/** Holds every fdatasync from now on until the returned function is called. */
-function holdSyncs(): () => void {
-  const held: (() => void)[] = [];
-  let holding = true;
-  const original = fileHandle.datasync;
-  vi.spyOn(fileHandle, 'datasync').mockImplementation(function (this: FileHandle) {
-    if (!holding) return original.call(this);
-    return new Promise<void>((resolve) => held.push(resolve)).then(() => original.call(this));
-  });
-  return () => {
-    holding = false;
-    for (const resume of held.splice(0)) resume();
-  };
-}
-
 const stop = (i: number): Buffer =>
   buildAccountingRequest({
     identifier: i,
@@ -81,7 +66,7 @@ describe('the service while its disk does not finish a write', () => {
       });
     daemon = createDaemon(loadConfig(writeConfig(temp.dir, yaml(2)), BACKENDS), { logger: createLogger('info', logLineSink(logs)), backends: BACKENDS });
     await daemon.start();
-    releaseDisk = holdSyncs();
+    releaseDisk = holdWrites(fileHandle).release;
 
     // Two Stops wait for the disk: the cap is reached.
     const first = [1, 2].map((i) => sendRadius(stop(i), radiusPort, '127.0.0.1', 10_000));

@@ -1,18 +1,19 @@
 /**
  * A journal that cannot be written: nothing is acknowledged that is not on disk, the state in memory
  * is rebuilt from what is, so a retransmitted event is processed afresh (never twice), and the store
- * writes again by itself once the disk works. Also: every acknowledged record was fdatasync'd.
+ * writes again by itself once the disk works. Also: every acknowledged record was written to a
+ * journal opened with O_DSYNC, whose write returns once the data is on disk.
  * Failures are injected through the FileHandle the journal writes with (EIO, ENOSPC), as a failing
  * disk would return them.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants, fstatSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RblError } from '../../src/errors.js';
 import type { StateChange } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
+import { fileHandlePrototype, holdWrites, openFlags } from '../helpers/disk.js';
 import { failWrites } from '../helpers/failing-names.js';
 
 const state = useStateDir('journal-failure');
@@ -139,7 +140,7 @@ describe('a compaction that fails', () => {
     }
     expect(store.stats().journalBytes).toBeGreaterThan(4 * 2048);
     const failures = state.events.filter((event) => event.type === 'journal-error');
-    expect(failures).toHaveLength(1);
+    expect(failures.map((event) => (event as { error: Error }).error.message)).toHaveLength(1);
     expect(failures[0]).toMatchObject({ writable: true, error: { message: expect.stringContaining('cannot compact the journal') } });
     expect(store.health()).toEqual({ writable: true });
   });
@@ -235,54 +236,65 @@ describe('a compaction whose folder sync fails after the rename', () => {
   });
 });
 
-describe('fdatasync', () => {
-  it('acknowledges a record only after the journal file holding it was fdatasync\'d', async () => {
+describe('a durable write', () => {
+  it('acknowledges a record only after the write holding it returned, to a journal opened with O_DSYNC, also after a compaction', async () => {
     const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000 });
     await store.commit(start(1)).recorded;
-    const before = store.stats().journalBytes;
-    const originalSync = fileHandle.datasync;
-    const sizesAtSync: number[] = [];
+    const journal = join(state.dir, 'journal');
+    // The write's file descriptor, its open flags and its file, seen as the write starts.
+    const writes: { flags: number; inode: number }[] = [];
+    const original = fileHandle.write;
     let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    vi.spyOn(fileHandle, 'datasync').mockImplementation(async function (this: FileHandle) {
-      sizesAtSync.push((await this.stat()).size);
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(fileHandle, 'write').mockImplementation(async function (this: FileHandle, ...args: unknown[]) {
+      writes.push({ flags: openFlags(this.fd), inode: fstatSync(this.fd).ino });
       await gate;
-      return originalSync.call(this);
-    });
-    let acknowledged = false;
-    const commit = store.commit(start(2));
-    void commit.recorded.then(() => (acknowledged = true));
-    await waitUntil(() => sizesAtSync.length > 0, 2000);
-    // The sync started on a file that already holds the record; until it returns, no acknowledgement.
-    expect(sizesAtSync[0]).toBeGreaterThan(before);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(acknowledged).toBe(false);
-    release();
-    await commit.recorded;
-    expect(acknowledged).toBe(true);
+      return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as typeof fileHandle.write);
+
+    for (const [k, when] of [[2, 'before'], [3, 'after']] as const) {
+      writes.length = 0;
+      let acknowledged = false;
+      const commit = store.commit(start(k));
+      void commit.recorded.then(() => (acknowledged = true));
+      await waitUntil(() => writes.length > 0, 2000);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const heldBack = !acknowledged;
+      release();
+      // O_DSYNC: the write returns once its data is on disk, as a write and fdatasync would.
+      expect(writes[0]!.flags & constants.O_DSYNC, `the journal's write ${when} a compaction`).toBe(constants.O_DSYNC);
+      expect(writes[0]!.inode, `the journal's write ${when} a compaction`).toBe(statSync(journal).ino);
+      expect(heldBack).toBe(true);
+      await commit.recorded;
+      expect(acknowledged).toBe(true);
+      if (when === 'before') {
+        // The compaction writes the new file through a handle of its own (synced once); appends
+        // then go to the new file, through a handle opened with O_DSYNC too.
+        await store.compact();
+        gate = new Promise<void>((resolve) => (release = resolve));
+      }
+    }
+    expect(store.stats().compactions).toBe(1);
+    await store.close();
   });
 
-  it('says everything committed is on disk only once the write of the last commit was fdatasync\'d, and refuses while the journal is down', async () => {
-    const failing = failWrites(fileHandle);
+  it('says everything committed is on disk only once the write of the last commit returned, and refuses while the journal is down', async () => {
     const store = await state.open({ backends: [new FakeBackend()], maxSessionAgeMs: 86_400_000, recoveryMs: 60_000 });
     await store.commit(start(1)).recorded;
     await store.committed();
-    const originalSync = fileHandle.datasync;
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    vi.spyOn(fileHandle, 'datasync').mockImplementation(async function (this: FileHandle) {
-      await gate;
-      return originalSync.call(this);
-    });
+    const disk = holdWrites(fileHandle);
     const commit = store.commit(start(2));
     let durable = false;
     void store.committed().then(() => (durable = true));
+    await waitUntil(() => disk.started() === 1, 2000);
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(durable).toBe(false);
-    release();
+    disk.release();
     await commit.recorded;
     await waitUntil(() => durable, 2000);
+    vi.restoreAllMocks();
 
+    const failing = failWrites(fileHandle);
     failing.code = 'ENOSPC';
     await expect(store.commit(start(3)).recorded).rejects.toMatchObject({ code: 'RBL_STATE_DIR' });
     await expect(store.committed()).rejects.toMatchObject({ code: 'RBL_STATE_DIR', message: expect.stringContaining('ENOSPC') });

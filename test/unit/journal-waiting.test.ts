@@ -1,16 +1,16 @@
 /**
  * What waits for the disk: the store counts the appends and answers waiting for the journal's
- * write and fdatasync (what state.max_unwritten caps), and reports a write that has not returned for
+ * synchronized write (what state.max_unwritten caps), and reports a write that has not returned for
  * STALLED_WRITE_MS as a journal that cannot be written. The disk is held through the FileHandle the
- * journal syncs with, as a hung disk holds an fdatasync (test/integration/hung-disk.test.ts freezes
- * a real file system).
+ * journal writes with (its file is open with O_DSYNC, so a hung disk holds the write;
+ * test/integration/hung-disk.test.ts freezes a real file system).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STALLED_WRITE_MS } from '../../src/queue/store.js';
 import type { StateChange } from '../../src/queue/store-open.js';
 import { canonical, FakeBackend, never, useStateDir, waitUntil } from '../helpers/state-store.js';
-import { fileHandlePrototype } from '../helpers/disk.js';
+import { fileHandlePrototype, holdWrites } from '../helpers/disk.js';
 
 const state = useStateDir('journal-waiting');
 let fileHandle: FileHandle;
@@ -19,26 +19,6 @@ beforeAll(async () => {
   fileHandle = await fileHandlePrototype();
 });
 afterEach(() => vi.restoreAllMocks());
-
-/** Holds every fdatasync until release() (or fails it with `code`); counts the ones that started. */
-function holdSyncs(): { started: () => number; release: (code?: string) => void } {
-  let started = 0;
-  const held: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  vi.spyOn(fileHandle, 'datasync').mockImplementation(() => {
-    started++;
-    return new Promise<void>((resolve, reject) => held.push({ resolve, reject }));
-  });
-  return {
-    started: () => started,
-    release(code) {
-      vi.restoreAllMocks();
-      for (const sync of held.splice(0)) {
-        if (code) sync.reject(Object.assign(new Error(`${code}: injected failure, datasync`), { code }));
-        else sync.resolve();
-      }
-    },
-  };
-}
 
 const start = (k: number): StateChange => {
   const now = Date.now();
@@ -51,7 +31,7 @@ describe('requests waiting for the disk', () => {
     backend.behaviour = never;
     const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000 });
     expect(store.waitingForDisk()).toBe(0);
-    const disk = holdSyncs();
+    const disk = holdWrites(fileHandle);
 
     const first = store.commit(start(1)).recorded;
     const second = store.commit(start(2)).recorded;
@@ -75,7 +55,7 @@ describe('requests waiting for the disk', () => {
     const backend = new FakeBackend();
     backend.behaviour = never;
     const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000, recoveryMs: 20 });
-    const disk = holdSyncs();
+    const disk = holdWrites(fileHandle);
     const recorded = store.commit(start(1)).recorded;
     const answer = store.committed();
     await waitUntil(() => disk.started() === 1, 2000);
@@ -92,7 +72,7 @@ describe('requests waiting for the disk', () => {
     const backend = new FakeBackend();
     backend.behaviour = never;
     const store = await state.open({ backends: [backend], maxSessionAgeMs: 86_400_000 });
-    const disk = holdSyncs();
+    const disk = holdWrites(fileHandle);
     const recorded = store.commit(start(1)).recorded;
     await waitUntil(() => disk.started() === 1, 2000);
     const heldSince = Date.now();
