@@ -2,7 +2,7 @@
  * The UDP transport as the built service runs it: its sockets read by the receive thread
  * (dist/radius/transports/udp/receive-thread.js). The cases every UDP transport must pass, then
  * what only the thread can get wrong: requests handed over in the order they were read, answers
- * held until the service says a request is recorded, a client list changed by a reload while a
+ * held until the service says a request is recorded, what it took told with them, a client list changed by a reload while a
  * request of the removed client is in flight, close() with requests still in flight.
  */
 import { spawnSync } from 'node:child_process';
@@ -126,6 +126,42 @@ describe('the UDP receive thread', () => {
     expect(nas.answers).toHaveLength(2);
     for (const gate of gates.values()) gate.resolve();
     await waitFor('every request answered', () => nas.answers.length === 201);
+  });
+
+  it('tells the thread what it took with the answers, not in a message of its own, and within 50 ms for a request that waits longer', async () => {
+    type Answers = { type: 'answers'; answered: number[]; refused: number[]; takenRequests: number; takenReports: number };
+    const posted: Answers[] = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, message: unknown, ...rest: unknown[]) {
+      if ((message as Answers).type === 'answers') posted.push(message as Answers);
+      return (post as (...a: unknown[]) => void).call(this, message, ...rest);
+    } as Worker['postMessage'];
+    try {
+      const slow = deferred();
+      // Each request recorded a few milliseconds after it was taken, as a journal write is; the first one much later.
+      const { nas, requests } = await start((request) =>
+        request.identifier === 1 ? slow.promise : new Promise((resolve) => setTimeout(resolve, 5)),
+      );
+      const waiting = stop(1);
+      nas.send(waiting);
+      await waitFor('the waiting request handed over', () => requests.length === 1);
+      await waitFor('its count told without an answer', () => posted.length === 1);
+      expect(posted[0]).toMatchObject({ answered: [], refused: [], takenRequests: 1, takenReports: 0 });
+
+      for (const identifier of [2, 3, 4]) {
+        const request = stop(identifier);
+        const before = posted.length;
+        nas.send(request);
+        expect(verifyAccountingResponse(await nas.answerTo(request), request, SECRET)).toBe(true);
+        // One message: the answer, with the count of the request it answers.
+        expect(posted.slice(before)).toEqual([expect.objectContaining({ answered: [expect.any(Number)], refused: [], takenRequests: 1 })]);
+      }
+      slow.resolve();
+      expect(verifyAccountingResponse(await nas.answerTo(waiting), waiting, SECRET)).toBe(true);
+      expect(posted.at(-1)).toMatchObject({ takenRequests: 0 });
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
   });
 
   it('forgets a request that was not recorded, so its retransmission is processed again', async () => {

@@ -2,7 +2,8 @@
  * The UDP transport run through its receive thread (receive-thread.ts): this side starts the
  * thread, hands each request it lets through to the request handler in the order it was read, and
  * tells the thread, in one message per turn of the event loop, which requests to answer (recorded)
- * and which to forget (not recorded: the NAS retransmits), and how much of what it sent was taken.
+ * and which to forget (not recorded: the NAS retransmits), and how much of what it sent was taken
+ * (with those answers, or at once for outcomes it reported).
  * Outcomes the thread decided on its own are reported through the handler as the in-thread
  * transport reports them. A thread that stops is started again: until then the sockets are not
  * read, and /readyz says so.
@@ -19,6 +20,8 @@ import { bindFailure, DEFAULT_RECEIVE_BUFFER_BYTES, type UdpTransportOptions } f
 
 /** How long close() waits for the thread to close its sockets before it is terminated. */
 const CLOSE_WAIT_MS = 2000;
+/** The longest a count of requests taken waits for an answer's message to go back with. */
+const TAKEN_REPORT_MS = 50;
 /** How long after a thread stopped, or failed to start again, the next one is started. */
 const RESTART_MS = 1000;
 
@@ -45,6 +48,7 @@ class ReceiveThread {
   #takenRequests = 0;
   #takenReports = 0;
   #scheduled = false;
+  #takenTimer: NodeJS.Timeout | undefined;
 
   constructor(entry: URL, start: ThreadStart) {
     this.worker = new Worker(entry, { workerData: start });
@@ -71,11 +75,26 @@ class ReceiveThread {
     if (requests === 0 && reports === 0) return;
     this.#takenRequests += requests;
     this.#takenReports += reports;
-    this.#schedule();
+    // Reports (outcomes the thread decided) get no other message: their count goes back at once.
+    // Each request taken is answered or refused, in a message that carries the count too, so it
+    // waits for that one: a message of its own was a wake-up of the thread per batch, and at a
+    // NAS's usual pace a batch is one request (issue 13). The timer is for requests that wait
+    // longer, for a slow disk, which the thread would otherwise count as never taken.
+    if (reports > 0) this.#schedule();
+    else this.#reportTakenLater();
   }
 
   post(message: ToThread): void {
     if (!this.hasExited) this.worker.postMessage(message);
+  }
+
+  #reportTakenLater(): void {
+    if (this.#takenTimer) return;
+    this.#takenTimer = setTimeout(() => {
+      this.#takenTimer = undefined;
+      if (this.#takenRequests > 0) this.#schedule();
+    }, TAKEN_REPORT_MS);
+    this.#takenTimer.unref();
   }
 
   /** After this turn of the event loop: the answers of one journal write go in one message. */
