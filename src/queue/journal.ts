@@ -188,10 +188,10 @@ export class Journal {
     compaction.task = this.#writeSnapshot(compaction).catch(async (error: unknown) => {
       // Dated before its file is removed: a write that ends meanwhile must not start the next
       // compaction at once (the retry pause is what keeps a full disk from failing one per write).
-      const failed = !compaction.aborted;
-      if (failed) this.#compactionFailedAt = Date.now();
+      if (!compaction.aborted) this.#compactionFailedAt = Date.now();
       await this.#abandon(compaction);
-      if (failed) this.#compactionFailed(error);
+      // A close that came meanwhile aborted it: no failure to report on the way out.
+      if (!compaction.aborted) this.#compactionFailed(error);
     });
     return compaction.result;
   }
