@@ -158,13 +158,13 @@ describe('journal replay past a corrupt stretch', () => {
     await fc.assert(
       fc.asyncProperty(records, damage, async (payloads, hits) => {
         const framed = payloads.map(({ l, i }, k) => encodeRecord({ t: 'd', l, i: [k, ...i] }));
-        const damaged = new Set<number>();
+        const pristine = framed.map((bytes) => Buffer.from(bytes));
         for (const { which, at, mask } of hits) {
-          const k = which % framed.length;
-          const bytes = framed[k]!;
+          const bytes = framed[which % framed.length]!;
           bytes[at % bytes.length] = bytes[at % bytes.length]! ^ mask;
-          damaged.add(k);
         }
+        // Two hits on one byte may cancel out (the same mask twice): such a record is whole again.
+        const damaged = new Set(framed.flatMap((bytes, k) => (bytes.equals(pristine[k]!) ? [] : [k])));
         writeFileSync(file, Buffer.concat([header(), ...framed]));
         const { read, records: replayed } = await replay(false);
         const kept = payloads.map((_, k) => k).filter((k) => !damaged.has(k));
@@ -174,7 +174,8 @@ describe('journal replay past a corrupt stretch', () => {
         const stretches = kept.filter((k) => damaged.has(k - 1)).length;
         expect(read.stretches).toBe(stretches);
       }),
-      { numRuns: 300 },
+      // Always among the runs: two hits that cancel out, beside one that does not.
+      { numRuns: 300, examples: [[[{ l: 'a', i: [] }, { l: 'b', i: [] }, { l: 'c', i: [] }], [{ which: 1, at: 3, mask: 7 }, { which: 1, at: 3, mask: 7 }, { which: 2, at: 12, mask: 1 }]]] },
     );
   });
 });
