@@ -10,7 +10,7 @@ import { access, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RblError } from '../errors.js';
 import { Journal } from './journal.js';
-import { readJournal } from './journal-read.js';
+import { replayJournal } from './journal-read.js';
 import { acquireLock, lockHolder, tryLock } from './lock.js';
 import { STALE_MS } from './lock-liveness.js';
 import { detachJournal } from './takeover.js';
@@ -72,7 +72,7 @@ export async function listQueue(dir: string, options: AdminOptions = {}): Promis
     serviceError = (error as Error).message;
   }
   const state = new QueueState();
-  const read = await state.sessions.bulkLoad(() => readJournal(join(dir, JOURNAL_FILE), (record) => state.apply(record), { repair: false }));
+  const read = await replayJournal(join(dir, JOURNAL_FILE), state, { repair: false });
   const pending: PendingEntry[] = [];
   const dead: DeadLetter[] = [];
   for (const job of [...state.jobs.values()].sort((a, b) => a.id - b.id)) {
@@ -144,7 +144,7 @@ async function administer(dir: string, request: AdminRequest & { action: 'retry'
     if (takenFile !== undefined) await unlink(takenFile).catch(() => undefined);
     if (lock.brokeLiveHolder) await detachJournal(file);
     const state = new QueueState();
-    const read = await state.sessions.bulkLoad(() => readJournal(file, (record) => state.apply(record), { repair: true }));
+    const read = await replayJournal(file, state, { repair: true });
     const { record, count, notFound } = deadLetterRecord(state, request.action, request.ids);
     if (record || read.stretches > 0) {
       // Compacts only past a corrupt stretch, which every later read would skip and save again;

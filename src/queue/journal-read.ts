@@ -7,7 +7,7 @@
 import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { RblError } from '../errors.js';
 import { CANDIDATE_BYTES, decodeRecord, nextRecordCandidate } from './record.js';
-import { JOURNAL_VERSION, type JournalRecord } from './state.js';
+import { JOURNAL_VERSION, type JournalRecord, type QueueState } from './state.js';
 import { STATE_FILE_MODE, stateError } from './state-files.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -186,6 +186,16 @@ export async function readJournal(file: string, onRecord: (record: JournalRecord
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Replays the journal into `state`, as every reader of the state does (the service's start and
+ * rebuilds, the `queue` commands): with its session table's key hashes kept while the records load
+ * (SessionTable.bulkLoad), which a replay of a million sessions would otherwise spend a quarter of
+ * its CPU recomputing.
+ */
+export function replayJournal(file: string, state: QueueState, options: { repair: boolean }): Promise<JournalReadResult> {
+  return state.sessions.bulkLoad(() => readJournal(file, (record) => state.apply(record), options));
 }
 
 /**

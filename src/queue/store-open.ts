@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { RblError } from '../errors.js';
 import { COMPACT_FLOOR_BYTES } from './compaction-rule.js';
 import { Journal } from './journal.js';
-import { readJournal } from './journal-read.js';
+import { replayJournal } from './journal-read.js';
 import { syncFolder } from './state-files.js';
 import { acquireLock, removeLeftoverLockFiles, type StateLock } from './lock.js';
 import { prepareStateDir, tightenStateDir } from './state-dir.js';
@@ -59,7 +59,7 @@ async function loadDurable(
 ): Promise<Durable> {
   const file = join(options.dir, JOURNAL_FILE);
   const state = new QueueState();
-  const read = await state.sessions.bulkLoad(() => readJournal(file, (record) => state.apply(record), { repair: true }));
+  const read = await replayJournal(file, state, { repair: true });
   if (read.skippedBytes > 0) {
     emit(options.onEvent, {
       type: 'journal-recovered',
