@@ -179,14 +179,14 @@ function floorNote(floor: UdpFloorResult | undefined, decode: number): string {
   return floor ? `; reading and answering a Stop alone (UDP floor) ${fmt(floor.cpuMicrosecondsPerPacket, 1)} µs = ${fmt(floor.cpuMicrosecondsPerPacket / decode, 1)}x` : '';
 }
 
-/** "; the median of A, B, C µs" when the UDP floor was measured more than once. */
-function floorRuns(repetitions: readonly number[] | undefined): string {
-  return repetitions && repetitions.length > 1 ? `; the median of ${repetitions.map((micros) => fmt(micros, 1)).join(', ')} µs` : '';
+/** "; {what} A, B, C {unit}" when a measurement was repeated: each run's figure, in run order. */
+function repetitionsNote(what: string, repetitions: readonly number[] | undefined, unit: string): string {
+  return repetitions && repetitions.length > 1 ? `; ${what} ${repetitions.map((figure) => fmt(figure, 1)).join(', ')} ${unit}` : '';
 }
 
 /** "; the run with the median p99 of A, B, C ms" when a latency measurement was repeated. */
 function medianOfNote(repetitions: readonly number[] | undefined): string {
-  return repetitions && repetitions.length > 1 ? `; the run with the median p99 of ${repetitions.map((p99) => fmt(p99, 1)).join(', ')} ms` : '';
+  return repetitionsNote('the run with the median p99 of', repetitions, 'ms');
 }
 
 /** " after N warm-up Stops (p99 F ms, not judged)" when the latency run began with a warm-up. */
@@ -427,7 +427,7 @@ export function formatTable(results: BenchResults): string {
     add(
       'UDP floor: read a Stop, answer it',
       `${fmt(f.cpuMicrosecondsPerPacket, 1)} µs per Stop${times}`,
-      `a Node process that does nothing else (one MD5, no journal, no UPDATE); ${fmt(f.answered)} of ${fmt(f.packets)} answered, ${fmt(f.packetsPerSecond)}/s${floorRuns(f.repetitions)}`,
+      `a Node process that does nothing else (one MD5, no journal, no UPDATE); ${fmt(f.answered)} of ${fmt(f.packets)} answered, ${fmt(f.packetsPerSecond)}/s${repetitionsNote('the median of', f.repetitions, 'µs')}`,
     );
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), i === 0 ? 11 : 5));
