@@ -9,6 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { RblError } from '../../errors.js';
 import { redactSecretsIn, redactUrl, urlCredentials } from '../../redact.js';
+import { ResponseBudget } from './response-budget.js';
 
 export interface HttpRequestSpec {
   readonly method: string;
@@ -33,11 +34,16 @@ export interface HttpResponse {
 export interface Agents {
   readonly http: HttpAgent;
   readonly https: HttpsAgent;
+  /** What the answers being read may hold together. */
+  readonly responses: ResponseBudget;
   destroy(): void;
 }
 
+const MIB = 1024 * 1024;
 // A PowerDNS zone read with no server-side filter can be large; anything past this is not an API answer we want.
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 64 * MIB;
+// Two answers of the largest size at once; the eight sockets' worth (512 MiB) would be a container's memory.
+const MAX_RESPONSES_BYTES = 2 * MAX_RESPONSE_BYTES;
 
 /** Agents for one backend. */
 export function createAgents(ca: Buffer | undefined): Agents {
@@ -47,6 +53,7 @@ export function createAgents(ca: Buffer | undefined): Agents {
   return {
     http,
     https,
+    responses: new ResponseBudget(MAX_RESPONSES_BYTES),
     destroy() {
       http.destroy();
       https.destroy();
@@ -69,19 +76,29 @@ export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: 
     const headers: Record<string, string> = { ...spec.headers };
     if (spec.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(spec.body));
     let timedOut = false;
+    /** Bytes of this answer taken from the backend's budget, until it is read or fails. */
+    let held = 0;
+    const giveBack = (): void => {
+      agents.responses.giveBack(held);
+      held = 0;
+    };
     const request = (https ? httpsRequest : httpRequest)(url, { method: spec.method, headers, agent: https ? agents.https : agents.http }, (response) => {
       const chunks: Buffer[] = [];
-      let size = 0;
       response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          request.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+        if (held + chunk.length > MAX_RESPONSE_BYTES) {
+          request.destroy(new Error(`the answer is larger than ${MAX_RESPONSE_BYTES / MIB} MiB, more than an API's answer to this request`));
           return;
         }
+        if (!agents.responses.take(chunk.length)) {
+          request.destroy(new Error(`the answers being read hold ${agents.responses.limitBytes / MIB} MiB together, the most this backend keeps; this one is read again later`));
+          return;
+        }
+        held += chunk.length;
         chunks.push(chunk);
       });
       response.on('end', () => {
         clearTimeout(timer);
+        giveBack();
         resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', body: Buffer.concat(chunks), location: response.headers.location, retryAfter: response.headers['retry-after'], contentType: response.headers['content-type'] });
       });
       response.on('error', fail);
@@ -92,6 +109,7 @@ export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: 
     }, timeoutMs);
     function fail(error: Error): void {
       clearTimeout(timer);
+      giveBack();
       if (timedOut) {
         reject(new RblError('RBL_HTTP_TIMEOUT', `${where}: no answer within ${timeoutMs} ms; check that the API runs and the url`, { cause: error, transient: true }));
       } else {
