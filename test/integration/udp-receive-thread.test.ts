@@ -306,6 +306,25 @@ describe('the UDP receive thread', () => {
     expect(requests).toHaveLength(0);
   });
 
+  it('takes a request matched before a reload that gave its client name to another address as from an unknown client; its retransmission is the new client', async () => {
+    let clients: readonly ClientConfig[] = [client('edge-1', '127.0.0.1')];
+    const { transport, nas, requests, outcomes } = await start(async () => {}, () => clients);
+    const request = stop(97);
+    // Sent by another process while this thread stands still: the receive thread matches the
+    // request as edge-1 and posts it, and the reload comes before this thread reads that batch.
+    // edge-1 is now the NAS at 127.0.0.2, and 127.0.0.1 is core-1: the request was proven as neither.
+    floodWhileStalled(transport.addresses()[0]!.port, [request]);
+    clients = [client('edge-1', '127.0.0.2'), client('core-1', '127.0.0.1')];
+    transport.reload({ radius: { clients } } as unknown as Config);
+    await waitFor('the outcome', () => outcomes.length === 1);
+    expect(outcomes).toEqual(['unknown_client']);
+    expect(requests).toHaveLength(0);
+    // Nothing is lost: unanswered and forgotten, the request sent again is matched with the new list.
+    nas.send(request);
+    await nas.answerTo(request);
+    expect(requests.map((taken) => taken.client.name)).toEqual(['core-1']);
+  });
+
   it('reports discards with the datagram, as the service logs and traces them', async () => {
     const reported: { outcome: PacketOutcome; octets?: Buffer }[] = [];
     const handler = createBuiltRequestHandler({ clients: () => [], onAccounting: async () => {}, onPacket: (outcome, detail) => reported.push({ outcome, octets: detail.octets }) });

@@ -49,6 +49,7 @@ const MAX_REPORTED_OCTETS = MAX_PACKET_LENGTH;
 const port = parentPort!;
 const start = workerData as ThreadStart;
 let clients: readonly ClientConfig[] = start.clients.map(revivedClient);
+let generation = start.generation;
 const cache = new DuplicateCache();
 const pending = new Map<number, Pending>();
 const sockets: Socket[] = [];
@@ -91,22 +92,27 @@ function scheduleFlush(): void {
   if (flushScheduled) return;
   flushScheduled = true;
   setImmediate(() => {
-    flushScheduled = false;
-    clearTimeout(latenciesTimer);
-    latenciesTimer = undefined;
-    for (const entry of counted.values()) reports.push(entry);
-    const bytes = octets.buffer.slice(0, octetsUsed);
-    const batch = { type: 'batch', requests, reports, octets: new Uint8Array(bytes), answerSeconds, sendFailure } as const;
-    sendFailure = undefined;
-    answerSeconds = [];
-    untakenRequests += requests.length / REQUEST_FIELDS;
-    untakenReports += reports.length;
-    requests = [];
-    reports = [];
-    counted = new Map();
-    octetsUsed = 0;
-    port.postMessage(batch, [bytes]);
+    if (flushScheduled) flush();
   });
+}
+
+/** Sends what waits for the service's thread now: at the end of a poll phase, or before the client list changes. */
+function flush(): void {
+  flushScheduled = false;
+  clearTimeout(latenciesTimer);
+  latenciesTimer = undefined;
+  for (const entry of counted.values()) reports.push(entry);
+  const bytes = octets.buffer.slice(0, octetsUsed);
+  const batch = { type: 'batch', generation, requests, reports, octets: new Uint8Array(bytes), answerSeconds, sendFailure } as const;
+  sendFailure = undefined;
+  answerSeconds = [];
+  untakenRequests += requests.length / REQUEST_FIELDS;
+  untakenReports += reports.length;
+  requests = [];
+  reports = [];
+  counted = new Map();
+  octetsUsed = 0;
+  port.postMessage(batch, [bytes]);
 }
 
 function report(outcome: PacketOutcome, detail: PacketDetail): void {
@@ -212,7 +218,11 @@ port.on('message', (message: ToThread) => {
       answer(message.answered, message.refused);
       return;
     case 'clients':
+      // The requests matched with the old list go first, in a batch of its own: the service's
+      // thread takes them knowing which list proved them.
+      if (flushScheduled) flush();
       clients = message.clients.map(revivedClient);
+      generation = message.generation;
       return;
     case 'close':
       void closeAll().then(() => {

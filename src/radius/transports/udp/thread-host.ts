@@ -13,6 +13,7 @@ import type { ClientConfig } from '../../../config/load.js';
 import { RblError } from '../../../errors.js';
 import type { CheckState } from '../../../http/readiness.js';
 import { hostPort } from '../../../net/host-port.js';
+import { matchClient } from '../../clients.js';
 import { parsePacket } from '../../packet.js';
 import type { ListenerAddress, Transport } from '../types.js';
 import { asBuffer, REQUEST_FIELDS, type BoundAddress, type FromThread, type ThreadStart, type ToThread } from './thread-messages.js';
@@ -113,6 +114,10 @@ class ReceiveThread {
   }
 }
 
+function sameName(client: ClientConfig | undefined, name: string): ClientConfig | undefined {
+  return client?.name === name ? client : undefined;
+}
+
 /** Builds the transport; the thread starts (and binds) in start(). */
 export function createThreadedUdpTransport(entry: URL, options: UdpTransportOptions): Transport {
   let state: 'idle' | 'starting' | 'bound' | 'closed' = 'idle';
@@ -121,6 +126,8 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
   /** Why the thread stopped, until one is running again; /readyz says so. */
   let stopped: string | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
+  /** The client list the thread was last given: one more at each reload. */
+  let generation = 0;
 
   const takeBatch = (from: ReceiveThread, message: Extract<FromThread, { type: 'batch' }>): void => {
     if (message.sendFailure) {
@@ -137,6 +144,10 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
     const { requests } = message;
     const octets = asBuffer(message.octets);
     const clients = options.clients();
+    // Matched with the list the service has now, the thread's client is known by its name. Matched
+    // with an older one (a reload came between), the name may now be another NAS's: the client is
+    // the one the current list gives the source, and only if it still has that name.
+    const current = message.generation === generation;
     for (let i = 0; i < requests.length; i += REQUEST_FIELDS) {
       const id = requests[i] as number;
       const address = requests[i + 2] as string;
@@ -145,8 +156,10 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
       const bytes = octets.subarray(start, start + (requests[i + 5] as number));
       const receivedAt = requests[i + 6] as number;
       const source = hostPort(address, port);
-      // A client a reload removed since the thread matched it: a stranger now, as it is to the thread once it has the new list.
-      const client = clientNamed(clients, requests[i + 1] as string);
+      // A client a reload removed or moved since the thread matched it: a stranger now, as it is to
+      // the thread once it has the new list.
+      const name = requests[i + 1] as string;
+      const client = current ? clientNamed(clients, name) : sameName(matchClient(clients, address), name);
       if (!client) {
         from.refuse(id);
         options.handler.report('unknown_client', { source, transport: 'udp', octets: bytes });
@@ -174,6 +187,7 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
       listen: options.listen.map((endpoint, i) => (endpoint.port === 0 && addresses[i] ? { ...endpoint, port: addresses[i].port } : endpoint)),
       receiveBufferBytes: options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES,
       clients: options.clients(),
+      generation,
     };
     const next = new ReceiveThread(entry, start);
     thread = next;
@@ -264,7 +278,8 @@ export function createThreadedUdpTransport(entry: URL, options: UdpTransportOpti
     },
     reload(config) {
       // The thread matches clients and checks their secrets: it gets the reloaded list at once.
-      thread?.post({ type: 'clients', clients: config.radius.clients });
+      generation++;
+      thread?.post({ type: 'clients', clients: config.radius.clients, generation });
     },
     addresses(): ListenerAddress[] {
       if (state !== 'bound') return [];

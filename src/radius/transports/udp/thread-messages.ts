@@ -12,6 +12,8 @@ export interface ThreadStart {
   readonly listen: readonly Endpoint[];
   readonly receiveBufferBytes: number;
   readonly clients: readonly ClientConfig[];
+  /** Which client list that is: one more at each reload (see `generation` in a batch). */
+  readonly generation: number;
 }
 
 /** One bound socket, as the thread reports it. */
@@ -38,6 +40,11 @@ export type FromThread =
   | { readonly type: 'bind_failed'; readonly endpoint: Endpoint; readonly code: string | undefined; readonly message: string }
   | {
       readonly type: 'batch';
+      /**
+       * The client list the batch's requests were matched and proven with (ThreadStart's, or a
+       * 'clients' message's): a batch never holds requests of two lists.
+       */
+      readonly generation: number;
       readonly requests: RequestBatch;
       readonly octets: Uint8Array;
       readonly reports: readonly ThreadReport[];
@@ -66,7 +73,7 @@ export type ToThread =
       readonly takenRequests: number;
       readonly takenReports: number;
     }
-  | { readonly type: 'clients'; readonly clients: readonly ClientConfig[] }
+  | { readonly type: 'clients'; readonly clients: readonly ClientConfig[]; readonly generation: number }
   | { readonly type: 'close' };
 
 /**
