@@ -46,7 +46,7 @@ export const ERROR_CODES = {
     'see its log; the service retries a 5xx and an HTML page (waiting as long as a `Retry-After` asks, up to 60 s), a one-shot `unlist` does not; for a redirect, set `url` to the address named; for an HTML page, see Troubleshooting',
   ],
   RBL_HTTP_TIMEOUT: ['the HTTP API did not answer in time', 'check that it runs and the url'],
-  RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure)', 'check url and ca_file'],
+  RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure), or its answer was cut off: larger than 64 MiB, or past the 128 MiB a backend keeps of the answers it reads at once', 'check url and ca_file; an answer cut off is not the API\'s: check that url reaches the API; the service retries'],
   // state and service
   RBL_STATE_DIR: [
     'the state directory could not be created or written, or another rbl-unlist holds its lock',
