@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import type { AddressReport } from '../../src/http/address-view.js';
 import type { QueueListing } from '../../src/queue/admin.js';
 import { runBuiltCli } from '../helpers/cli.js';
-import { startRecordingServer, type RecordedRequest, type RecordingServer } from '../helpers/http-server.js';
-import { freePort, tempDir, waitFor } from '../helpers/peers.js';
-import { buildAccountingRequest, sendRadius } from '../helpers/radius-packets.js';
-import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type LogLine, type ServiceHandle } from '../helpers/service.js';
+import type { RecordedRequest } from '../helpers/http-server.js';
+import { waitFor } from '../helpers/peers.js';
+import { startServiceAgainstApi, type ServiceAgainstApi } from '../helpers/service-against-api.js';
 
 const ADDRESS = '10.64.7.7';
 const NAME_PATH = '/zones/rbl.test/entries/7.7.64.10.rbl.test';
@@ -24,24 +23,17 @@ const portalPage = (request: RecordedRequest): string =>
   `<!DOCTYPE html><html><head><title>Network login</title></head><body>Log in to reach ${request.url} (${String(request.headers.authorization)})</body></html>`;
 
 describe('a captive portal in front of a generic HTTP API', () => {
-  let api: RecordingServer;
-  let temp: { dir: string; remove: () => void };
-  let service: ServiceHandle;
-  let radiusPort: number;
-  let httpPort: number;
-  let config: string;
+  let fixture: ServiceAgainstApi;
   let portal = true;
 
-  const unlisted = (): string[] => service.logs().filter((line: LogLine) => line.msg === 'unlisted').flatMap((line) => line.addresses as string[]);
-  const retries = (): LogLine[] => service.logs().filter((line) => line.msg.endsWith('; retrying') && (line.addresses as string[]).includes(ADDRESS));
   const queueList = async (): Promise<QueueListing> => {
-    const result = await runBuiltCli(['queue', 'list', '--json', '--config', config]);
+    const result = await runBuiltCli(['queue', 'list', '--json', '--config', fixture.config]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).not.toContain(TOKEN);
     return JSON.parse(result.stdout) as QueueListing;
   };
   const addressView = async (): Promise<AddressReport> => {
-    const response = await fetch(`http://127.0.0.1:${httpPort}/addresses/${ADDRESS}`);
+    const response = await fetch(`http://127.0.0.1:${fixture.httpPort}/addresses/${ADDRESS}`);
     expect(response.status).toBe(200);
     const text = await response.text();
     expect(text).not.toContain(TOKEN);
@@ -49,37 +41,25 @@ describe('a captive portal in front of a generic HTTP API', () => {
   };
 
   beforeAll(async () => {
-    api = await startRecordingServer((request) => (portal ? { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: portalPage(request) } : { status: 204 }));
-    temp = tempDir('http-portal');
-    const tokenFile = join(temp.dir, 'api.token');
-    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-    radiusPort = await freePort();
-    httpPort = await freePort();
-    config = writeConfig(
-      temp.dir,
-      serviceConfigYaml({
-        radiusPort,
-        httpPort,
-        backends: [{ type: 'http', name: 'api', url: `http://127.0.0.1:${api.port}/zones/{zone}/entries/{name}`, zones: ['rbl.test'], token_file: tokenFile, timeout: '2s' }],
-        stateDir: join(temp.dir, 'state'),
-      }),
+    fixture = await startServiceAgainstApi(
+      'http-portal',
+      (request) => (portal ? { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: portalPage(request) } : { status: 204 }),
+      (dir) => {
+        const tokenFile = join(dir, 'api.token');
+        writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+        return { token_file: tokenFile };
+      },
     );
-    service = await startService(config);
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await api?.close();
-    temp?.remove();
+    await fixture?.close();
   });
 
   test('keeps a Stop that met the portal page pending, retried and never a dead letter, and unlists it once the API answers', async () => {
-    const packet = buildAccountingRequest({
-      identifier: 1,
-      secret: NAS_SECRET,
-      attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'portal-1', 'User-Name': 'guest', 'Framed-IP-Address': ADDRESS },
-    });
-    expect((await sendRadius(packet, radiusPort, '127.0.0.1', 5000))?.[0]).toBe(5);
+    const { api, service, unlisted } = fixture;
+    const retries = () => fixture.retriesOf(ADDRESS);
+    await fixture.stop(ADDRESS, { 'Acct-Session-Id': 'portal-1', 'User-Name': 'guest' });
 
     // The portal answers every try with its page: retried with backoff, not taken as unlisted.
     await waitFor('the unlist retried after meeting the portal page twice', () => retries().length >= 2, 20_000);
@@ -113,6 +93,6 @@ describe('a captive portal in front of a generic HTTP API', () => {
     expect(done.pending).toEqual([]);
     expect(done.last_unlist?.deliveries).toEqual([expect.objectContaining({ backend: 'api', zone: 'rbl.test', outcome: 'unlisted' })]);
     expect(service.logs().filter((line) => line.level === 'error')).toEqual([]);
-    expect(readFileSync(join(temp.dir, 'state', 'journal')).toString('latin1')).not.toContain(TOKEN);
+    expect(readFileSync(join(fixture.dir, 'state', 'journal')).toString('latin1')).not.toContain(TOKEN);
   });
 });
