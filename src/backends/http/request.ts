@@ -85,6 +85,8 @@ export function sendHttpRequest(backend: string, spec: HttpRequestSpec, agents: 
     const request = (https ? httpsRequest : httpRequest)(url, { method: spec.method, headers, agent: https ? agents.https : agents.http }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => {
+        // A chunk read after the answer was cut off would take from the budget what nothing gives back.
+        if (request.destroyed) return;
         if (held + chunk.length > MAX_RESPONSE_BYTES) {
           request.destroy(new Error(`the answer is larger than ${MAX_RESPONSE_BYTES / MIB} MiB, more than an API's answer to this request`));
           return;
