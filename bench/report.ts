@@ -82,7 +82,8 @@ export interface LatencyRun {
 export interface BenchResults {
   readonly startedAt: string;
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string; readonly bind: string };
-  readonly decode?: { readonly validateDecodePerSecond: number; readonly withEventPerSecond: number; readonly microsecondsPerPacket: number };
+  /** The median run by µs a packet; `repetitions` each run's µs a packet (older results lack it). */
+  readonly decode?: { readonly validateDecodePerSecond: number; readonly withEventPerSecond: number; readonly microsecondsPerPacket: number; readonly repetitions?: readonly number[] };
   /** A process that only answers Stops (bench/udp-floor.ts): the receive-and-send cost under every Stop. */
   readonly udpFloor?: UdpFloorResult & { readonly repetitions?: readonly number[] };
   /** rssBytes once V8 gave back the young generation it grew while inserting; rssRightAfterBytes at once (older results lack it). */
@@ -180,8 +181,8 @@ function floorNote(floor: UdpFloorResult | undefined, decode: number): string {
 }
 
 /** "; {what} A, B, C {unit}" when a measurement was repeated: each run's figure, in run order. */
-function repetitionsNote(what: string, repetitions: readonly number[] | undefined, unit: string): string {
-  return repetitions && repetitions.length > 1 ? `; ${what} ${repetitions.map((figure) => fmt(figure, 1)).join(', ')} ${unit}` : '';
+function repetitionsNote(what: string, repetitions: readonly number[] | undefined, unit: string, digits = 1): string {
+  return repetitions && repetitions.length > 1 ? `; ${what} ${repetitions.map((figure) => fmt(figure, digits)).join(', ')} ${unit}` : '';
 }
 
 /** "; the run with the median p99 of A, B, C ms" when a latency measurement was repeated. */
@@ -419,7 +420,11 @@ export function formatTable(results: BenchResults): string {
   }
   if (results.decode) {
     const d = results.decode;
-    add('decode + validation, one core', `${fmt(d.validateDecodePerSecond)} packets/s`, `${fmt(d.microsecondsPerPacket, 2)} µs/packet; with client match + event: ${fmt(d.withEventPerSecond)}/s`);
+    add(
+      'decode + validation, one core',
+      `${fmt(d.validateDecodePerSecond)} packets/s`,
+      `${fmt(d.microsecondsPerPacket, 2)} µs/packet; with client match + event: ${fmt(d.withEventPerSecond)}/s${repetitionsNote('the median of', d.repetitions, 'µs', 2)}`,
+    );
   }
   if (results.udpFloor) {
     const f = results.udpFloor;
