@@ -135,6 +135,11 @@ export function medianBy<Item>(items: readonly Item[] | undefined, value: (item:
   return [...items].sort((a, b) => value(a) - value(b))[Math.floor((items.length - 1) / 2)];
 }
 
+/** The median run of a repeated measurement by `value`, with each run's `value` in run order beside it. */
+export function medianWithRepetitions<Item extends object>(items: readonly Item[], value: (item: Item) => number): Item & { readonly repetitions: readonly number[] } {
+  return { ...medianBy(items, value)!, repetitions: items.map(value) };
+}
+
 /** "(JavaScript thread: 0.74 running, 0.15 waiting for a core)", or nothing where it was not measured. */
 function mainThreadNote(thread: ThreadSchedule | undefined): string {
   if (thread === undefined || Number.isNaN(thread.running)) return '';

@@ -24,13 +24,13 @@ import { measureBindCeiling, sweepSingleNameCeiling, type CeilingOptions } from 
 import { renderChart, type Panel, type Series } from './chart.js';
 import { ForeignLoad, waitForQuiet } from './cpu.js';
 import { daemonThroughput, latencyRun, maxOf, stopRunOf, type DaemonRunSettings, type ThroughputOutcome } from './daemon-runs.js';
-import { measureDecode, type DecodeResult } from './decode.js';
-import { measureUdpFloor, type UdpFloorResult } from './udp-floor.js';
+import { measureDecode } from './decode.js';
+import { measureUdpFloor } from './udp-floor.js';
 import { measureDnsFloor, type DnsFloorResult } from './dns-floor.js';
 import { haveFreeRadius, measureFreeRadiusExec } from './freeradius-exec.js';
 import { summarizeProfile } from './profile.js';
 import { buildBaseline } from './baseline.js';
-import { formatTable, judgeTargets, medianBy, TARGETS, type BaselineResults, type BenchResults } from './report.js';
+import { formatTable, judgeTargets, medianBy, medianWithRepetitions, TARGETS, type BaselineResults, type BenchResults } from './report.js';
 import { backlogRun, startupRun } from './state-runs.js';
 import { PROJECT_ROOT } from './service.js';
 import { benchZone, listedNames, listingRecords, repeatedZone, stopPacket, type BenchZone } from './zone.js';
@@ -178,24 +178,26 @@ async function main(): Promise<void> {
     return value;
   };
 
+  /** Runs one measurement `settings.repeat` times, as the daemon's runs are, each as `phase N`. */
+  const repeated = async <T>(what: string, phase: string, body: () => T | Promise<T>): Promise<T[]> => {
+    const runs: T[] = [];
+    for (let i = 0; i < settings.repeat; i++) {
+      say(`${what}${runOf(i)}`);
+      runs.push(await measure(`${phase} ${i + 1}`, body));
+    }
+    return runs;
+  };
+
   if (want('decode')) {
     // Repeated as well: the CPU target divides by this figure, and one run disturbed by another
     // process would move the ratio as much as a change of the daemon.
-    const decodes: DecodeResult[] = [];
-    for (let i = 0; i < settings.repeat; i++) {
-      say(`decode + validation microbenchmark (one core)${runOf(i)}`);
-      decodes.push(await measure(`decode ${i + 1}`, () => measureDecode()));
-    }
-    const decode = medianBy(decodes, (result) => result.microsecondsPerPacket)!;
-    results.decode = { ...decode, repetitions: decodes.map((result) => result.microsecondsPerPacket) };
+    const decodes = await repeated('decode + validation microbenchmark (one core)', 'decode', () => measureDecode());
+    results.decode = medianWithRepetitions(decodes, (result) => result.microsecondsPerPacket);
     // Repeated as the daemon's runs are: the floor is the figure its CPU is judged beside.
-    const floors: UdpFloorResult[] = [];
-    for (let i = 0; i < settings.repeat; i++) {
-      say(`UDP floor: a process that only answers Stops, ${settings.stops.toLocaleString('en-US')} of them${runOf(i)}`);
-      floors.push(await measure(`udp floor ${i + 1}`, () => measureUdpFloor(settings.stops, settings.window)));
-    }
-    const floor = medianBy(floors, (result) => result.cpuMicrosecondsPerPacket)!;
-    results.udpFloor = { ...floor, repetitions: floors.map((result) => result.cpuMicrosecondsPerPacket) };
+    const floors = await repeated(`UDP floor: a process that only answers Stops, ${settings.stops.toLocaleString('en-US')} of them`, 'udp floor', () =>
+      measureUdpFloor(settings.stops, settings.window),
+    );
+    results.udpFloor = medianWithRepetitions(floors, (result) => result.cpuMicrosecondsPerPacket);
   }
   if (want('sessions')) {
     say('session table: 1,000,000 sessions (bench/sessions-memory)');
@@ -340,8 +342,7 @@ async function main(): Promise<void> {
         const median = medianBy(runs, (outcome) => outcome.run.p99Ms)!;
         results.latency = { ...median.run, repetitions: runs.map((outcome) => outcome.run.p99Ms) };
         latencySeries.push(...median.cdf);
-        const floor = medianBy(floors, (result) => result.p99Ms)!;
-        results.dnsFloor = { ...floor, repetitions: floors.map((result) => result.p99Ms) };
+        results.dnsFloor = medianWithRepetitions(floors, (result) => result.p99Ms);
       }
       if (want('backlog')) {
         say(`backlog: ${settings.backlogStops.toLocaleString('en-US')} Stops over ${BACKLOG_ADDRESSES.toLocaleString('en-US')} addresses with the DNS server down, then the drain`);
