@@ -4,7 +4,7 @@
  * the receive time minus Acct-Delay-Time (RFC 2866 §5.2) does. Pure code.
  */
 import type { Session } from '../sessions/session.js';
-import type { RememberedStop } from '../sessions/table.js';
+import type { EarliestSessionTimes, RememberedStop } from '../sessions/table.js';
 
 /** An event's place in time and whose clock its Event-Timestamp is. */
 export interface EventTime {
@@ -28,6 +28,16 @@ function sameClock(a: EventTime, b: EventTime): boolean {
 /** Whether a happened strictly before b. */
 export function happenedBefore(a: EventTime, b: EventTime): boolean {
   return sameClock(a, b) ? a.nasTime! < b.nasTime! : a.at < b.at;
+}
+
+/**
+ * Whether a session of one NAS whose times are bounded below by `earliest` may have happened
+ * before `event`, an event of the same client and NAS (happenedBefore, over all of them at once):
+ * false proves that none did.
+ */
+export function someSessionBefore(earliest: EarliestSessionTimes, event: EventTime): boolean {
+  if (event.nasTime === undefined) return earliest.at < event.at;
+  return earliest.nasTime < event.nasTime || earliest.atWithoutNasTime < event.at;
 }
 
 /**

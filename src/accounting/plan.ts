@@ -8,14 +8,14 @@ import { canonicalPrefix, parsePrefix, type CanonicalPrefix } from '../net/addre
 import type { CanonicalSession, Session, SessionKey } from '../sessions/session.js';
 import type { ReadonlySessionTable, StopTime } from '../sessions/table.js';
 import type { AccountingEvent } from './event.js';
-import { happenedBefore, provablyAfter, restartedAfter, sessionTime, type EventTime } from './order.js';
+import { happenedBefore, provablyAfter, restartedAfter, sessionTime, someSessionBefore, type EventTime } from './order.js';
 import { unlistRefusal, type UnlistPolicy } from './policy.js';
 
 /** A recorded session as the planner sees it: the session table's own record. */
 export type PlannedSession = Session;
 
 /** The read side of the session table the planner needs. */
-export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas' | 'stoppedAt' | 'oldest' | 'size'>;
+export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas' | 'earliestOfNas' | 'stoppedAt' | 'oldest' | 'size'>;
 
 export interface PlanContext extends UnlistPolicy {
   /** Which events unlist (config unlist_on). */
@@ -214,6 +214,14 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     case 'accounting-off': {
       // The NAS restarted: every session it had before is over (RFC 2866 §5.1), but not those it
       // started since, which a replayed or delayed Accounting-On must not wipe.
+      const earliest = sessions.earliestOfNas(event.client, event.nas);
+      if (earliest === undefined) break;
+      // Older than all of them (a replay, or late): known without a scan of the whole table,
+      // which a replay repeated from new source ports would otherwise make again and again.
+      if (!someSessionBefore(earliest, time)) {
+        stale.push({ reason: 'sessions_newer' });
+        break;
+      }
       let newer = 0;
       for (const session of sessions.sessionsOfNas(event.client, event.nas)) {
         if (!happenedBefore(sessionTime(session), time)) {

@@ -90,15 +90,16 @@ export class SessionScopes {
     this.#sessions[scope]!++;
   }
 
-  /** Takes a slot being freed out of its scope; the scope is forgotten with its last session. */
-  release(slot: number): void {
+  /** Takes a slot being freed out of its scope; the scope is forgotten with its last session (then true). */
+  release(slot: number): boolean {
     const scope = this.of(slot);
     this.#oddScopes.delete(slot);
-    if (--this.#sessions[scope]! > 0) return;
+    if (--this.#sessions[scope]! > 0) return false;
     this.#ids.delete(scopeKey(this.#client[scope]!, this.#nas[scope]!));
     this.#client[scope] = '';
     this.#nas[scope] = '';
     this.#free.push(scope);
+    return true;
   }
 }
 

@@ -22,8 +22,10 @@ import { SessionTimes } from './session-times.js';
 import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
 import { tableAddresses, type TableAddress } from './table-addresses.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
+import { EarliestTimes, type EarliestSessionTimes } from './earliest-times.js';
 
 export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';
+export type { EarliestSessionTimes } from './earliest-times.js';
 
 /** The read side of the table, as the daemon sees it. */
 export interface ReadonlySessionTable {
@@ -35,8 +37,13 @@ export interface ReadonlySessionTable {
   get(client: string, nas: string, sessionId: string): Session | undefined;
   /** The session that holds this address (formatPrefix text) now, if any. */
   ownerOf(address: string): Session | undefined;
-  /** Every session this client recorded for this NAS key (for Accounting-On/Off). */
+  /** Every session this client recorded for this NAS key (for Accounting-On/Off): a scan of the whole table. */
   sessionsOfNas(client: string, nas: string): Session[];
+  /**
+   * Lower bounds on the times of the sessions this client recorded for this NAS key, without a
+   * scan; undefined when it has none. Exact after sessionsOfNas, lower once sessions go.
+   */
+  earliestOfNas(client: string, nas: string): EarliestSessionTimes | undefined;
   /** When this session stopped, while that is remembered. */
   stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined;
   /** The `count` sessions updated longest ago, oldest first (for the sessions.max cap). */
@@ -58,6 +65,7 @@ const HAS_V6 = 4;
 export class SessionTable implements ReadonlySessionTable {
   readonly #scopes = new SessionScopes();
   readonly #stopped = new StoppedSessions();
+  readonly #earliest = new EarliestTimes();
 
   readonly #flags = new PagedColumn((n) => new Uint8Array(n));
   readonly #times = new SessionTimes(() => this.#liveSlots());
@@ -141,11 +149,26 @@ export class SessionTable implements ReadonlySessionTable {
     const id = this.#scopes.find(client, nas);
     if (id === undefined) return [];
     // A scan of one column: Accounting-On/Off is rare, and a per-NAS index would cost memory.
+    // It makes the scope's time bounds exact again on the way (earliest-times.ts).
     const out: Session[] = [];
+    let at = Number.POSITIVE_INFINITY;
+    let atWithoutNasTime = Number.POSITIVE_INFINITY;
+    let nasTime = Number.POSITIVE_INFINITY;
     for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags.get(slot) !== FREE && this.#scopes.of(slot) === id) out.push(this.#session(slot));
+      if (this.#flags.get(slot) === FREE || this.#scopes.of(slot) !== id) continue;
+      const session = this.#session(slot);
+      out.push(session);
+      at = Math.min(at, session.eventAt);
+      if (session.nasTime === undefined) atWithoutNasTime = Math.min(atWithoutNasTime, session.eventAt);
+      else nasTime = Math.min(nasTime, session.nasTime);
     }
+    this.#earliest.set(id, { at, atWithoutNasTime, nasTime });
     return out;
+  }
+
+  earliestOfNas(client: string, nas: string): EarliestSessionTimes | undefined {
+    const id = this.#scopes.find(client, nas);
+    return id === undefined ? undefined : this.#earliest.of(id);
   }
 
   expired(now: number, maxAgeMs: number): Session[] {
@@ -244,6 +267,8 @@ export class SessionTable implements ReadonlySessionTable {
     }
     this.#times.set(slot, session.updatedAt, session.eventAt);
     this.#nasTime.set(slot, session.nasTime ?? 0);
+    // The times as they are read back (the lag is kept within bounds, the Event-Timestamp as 32 bits).
+    this.#earliest.note(scope, this.#times.updatedAt(slot) - this.#times.eventLag(slot), this.#nasTime.get(slot));
     let flags = USED;
     this.#flags.set(slot, flags);
     const extra: string[] = [];
@@ -323,7 +348,7 @@ export class SessionTable implements ReadonlySessionTable {
     this.#flags.set(slot, FREE);
     this.#freeSlots.push(slot);
     this.#size--;
-    this.#scopes.release(slot);
+    if (this.#scopes.release(slot)) this.#earliest.forget(scope);
     this.#ids.compact(() => this.#liveSlots());
     return session;
   }
