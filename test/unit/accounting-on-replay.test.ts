@@ -111,6 +111,19 @@ describe('a replayed Accounting-On', () => {
     expect(planEvent(restart(nas, 20_000, T0 + 1), lookup, CONTEXT).remove.map((removal) => removal.sessionId)).toEqual(['a']);
   });
 
+  it("at the very time of the NAS's earliest session leaves it, judged without a scan, by either clock", () => {
+    const table = new SessionTable();
+    const nas = '192.0.2.10';
+    table.upsert({ client: 'ras1', nas, sessionId: 'clocked', addresses: ['10.64.0.1'], updatedAt: 10_000, eventAt: 10_000, nasTime: T0 });
+    table.upsert({ client: 'ras1', nas, sessionId: 'unclocked', addresses: ['10.64.0.2'], updatedAt: 12_000, eventAt: 12_000 });
+    const { lookup, scans } = counted(table);
+    const newer = [{ reason: 'sessions_newer' }];
+    // Its own clock against the clocked session, receive time against the other; then receive time against both.
+    expect(planEvent(restart(nas, 12_000, T0), lookup, CONTEXT).stale).toEqual(newer);
+    expect(planEvent(restart(nas, 10_000, undefined), lookup, CONTEXT).stale).toEqual(newer);
+    expect(scans()).toBe(0);
+  });
+
   it('without Event-Timestamp is judged by receive time, and a replay of it looks as new as its arrival', () => {
     const table = new SessionTable();
     const nas = '192.0.2.10';
