@@ -3,7 +3,7 @@
  * against the session table and the rules, reports what the plan refused or found stale, commits
  * it, and resolves when the NAS may be answered (recorded, or with state.ack: unlisted, delivered).
  */
-import type { Config } from '../config/load.js';
+import type { ClientConfig, Config } from '../config/load.js';
 import { RblError } from '../errors.js';
 import type { CountedSeries, Metrics } from '../http/metrics.js';
 import { rateLimiter, type Logger } from '../log.js';
@@ -55,6 +55,7 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
   const refusedLimiter = rateLimiter(20, 10_000);
   const staleLimiter = rateLimiter(20, 10_000);
   const evictionLimiter = rateLimiter(1, 10_000);
+  const clientEvictionLimiter = rateLimiter(1, 10_000);
   // As many lines a minute as a journal that cannot be written gets (queue/report.ts).
   const diskLimiter = rateLimiter(5, 60_000);
   const eventSeries = new Map<AccountingEventType, CountedSeries>();
@@ -87,13 +88,25 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
     }
   };
 
-  const reportEvictions = (plan: EventPlan, max: number): void => {
+  const reportEvictions = (plan: EventPlan, max: number, client: ClientConfig): void => {
     if (plan.evicted.length === 0) return;
     metrics.evictedSessions.inc(plan.evicted.length);
+    const own = plan.evictedForClient ?? 0;
+    if (own > 0) {
+      // A limiter of its own: a client flooding its cap must not hide that the whole table is full.
+      const { allowed, suppressed } = clientEvictionLimiter();
+      if (allowed) {
+        log.warn(
+          { client: client.name, count: own, max_sessions: client.maxSessions, oldest_updated_at: new Date(plan.evicted[0]!.updatedAt).toISOString(), suppressed },
+          "client's session cap reached (max_sessions): its oldest sessions are forgotten",
+        );
+      }
+    }
+    if (plan.evicted.length === own) return;
     const { allowed, suppressed } = evictionLimiter();
     if (allowed) {
       log.warn(
-        { count: plan.evicted.length, max, oldest_updated_at: new Date(plan.evicted[0]!.updatedAt).toISOString(), suppressed },
+        { count: plan.evicted.length - own, max, oldest_updated_at: new Date(plan.evicted[own]!.updatedAt).toISOString(), suppressed },
         'session table full (sessions.max): the oldest sessions are forgotten',
       );
     }
@@ -123,14 +136,20 @@ export function accountingIntake(options: AccountingIntakeOptions): (request: Ac
     }
     const event = accountingEvent(request.attributes, request.client.name, request.source.address, request.receivedAt);
     countEvent(event.type);
-    const plan = planEvent(event, store.sessions, { pools: config.pools, clientPools: request.client.pools, unlistOn: config.unlistOn, maxSessions: config.sessions.max });
+    const plan = planEvent(event, store.sessions, {
+      pools: config.pools,
+      clientPools: request.client.pools,
+      unlistOn: config.unlistOn,
+      maxSessions: config.sessions.max,
+      clientMaxSessions: request.client.maxSessions,
+    });
     options.onPlanned?.(event, plan);
     // The fields of this event's log lines, made only when a line is written: most Stops write none here.
     const debug = log.isLevelEnabled('debug');
     const context = debug || plan.refused.length > 0 || plan.stale.length > 0 ? eventContext(event) : NO_CONTEXT;
     if (plan.refused.length > 0) reportRefusals(plan, context);
     if (plan.stale.length > 0) reportStale(event.type, plan, context);
-    reportEvictions(plan, config.sessions.max);
+    reportEvictions(plan, config.sessions.max, request.client);
     if (isEmptyPlan(plan)) {
       if (debug) log.debug(context, 'accounting event changes nothing');
       // Judged against changes that may not be on disk yet (or were refused): answered once they are.

@@ -15,13 +15,15 @@ import { unlistRefusal, type UnlistPolicy } from './policy.js';
 export type PlannedSession = Session;
 
 /** The read side of the session table the planner needs. */
-export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas' | 'earliestOfNas' | 'stoppedAt' | 'oldest' | 'size'>;
+export type SessionLookup = Pick<ReadonlySessionTable, 'get' | 'ownerOf' | 'sessionsOfNas' | 'earliestOfNas' | 'stoppedAt' | 'oldest' | 'sessionsOfClient' | 'size'>;
 
 export interface PlanContext extends UnlistPolicy {
   /** Which events unlist (config unlist_on). */
   readonly unlistOn: ReadonlySet<string>;
   /** sessions.max: a new session past it evicts the oldest. */
   readonly maxSessions: number;
+  /** The event's client's max_sessions: a new session of it past that evicts the client's own oldest. */
+  readonly clientMaxSessions?: number | undefined;
 }
 
 /** A session to forget; with `stoppedAt` it stopped (and is remembered so), without it is only forgotten (evicted, expired). */
@@ -52,8 +54,10 @@ export interface EventPlan {
   readonly upsert: readonly CanonicalSession[];
   /** Sessions to forget: stopped ones, and the oldest evicted for sessions.max. */
   readonly remove: readonly SessionRemoval[];
-  /** The sessions evicted for sessions.max (also in `remove`). */
+  /** The sessions evicted for sessions.max or the client's max_sessions (also in `remove`). */
   readonly evicted: readonly PlannedSession[];
+  /** How many of `evicted`, the first ones, went for the client's own max_sessions. */
+  readonly evictedForClient?: number;
   /** Addresses to unlist, canonical values (made once, trusted by the queue), each allowed by the safety rules. */
   readonly unlist: readonly CanonicalPrefix[];
   /** Addresses the safety rules kept listed (or kept out of the table), with the reason. */
@@ -104,6 +108,11 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
   const upsert: CanonicalSession[] = [];
   let remove: SessionRemoval[] = [];
   const evicted: PlannedSession[] = [];
+  let evictedForClient = 0;
+  const evict = (session: PlannedSession): void => {
+    evicted.push(session);
+    remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId });
+  };
   let candidates: CanonicalPrefix[] = [];
   const stale: StaleFinding[] = [];
   // Few addresses per event: arrays searched in place cost less than a Map or Set per event.
@@ -156,15 +165,22 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
         }
         if (addresses.length > 0) {
           upsert.push({ ...key, addresses, updatedAt: event.receivedAt, eventAt: event.at, nasTime: event.nasTime });
-          if (!known && sessions.size >= context.maxSessions) {
-            // Evict in batches of a thousandth of the cap, so the scan for the oldest runs rarely; at
-            // most MAX_EVICTIONS: a reload that lowered the cap far below the table is worked off
-            // over the next new sessions, not by one event whose journal record (some 60 bytes a
-            // session) would outgrow what replay reads, while the service answers nothing.
-            const count = Math.min(MAX_EVICTIONS, Math.max(sessions.size - context.maxSessions + 1, Math.ceil(context.maxSessions / 1000)));
-            for (const session of sessions.oldest(count)) {
-              evicted.push(session);
-              remove.push({ client: session.client, nas: session.nas, sessionId: session.sessionId });
+          if (!known) {
+            // A client past its own max_sessions gives up its own oldest first: a NAS that never
+            // sends Stops, or one that sends Starts under ever new ids, must not push the sessions
+            // of other clients out of the table, whose Accounting-On would then unlist nothing.
+            const own = context.clientMaxSessions === undefined ? 0 : sessions.sessionsOfClient(key.client);
+            if (context.clientMaxSessions !== undefined && own >= context.clientMaxSessions) {
+              for (const session of sessions.oldest(evictionCount(own, context.clientMaxSessions), key.client)) evict(session);
+              evictedForClient = evicted.length;
+            }
+            if (sessions.size - evicted.length >= context.maxSessions) {
+              const count = evictionCount(sessions.size - evicted.length, context.maxSessions);
+              // The client's own may be among the oldest of all: taken once, with one more instead.
+              const taken = new Set(evicted.map(stopKeyOf));
+              for (const session of sessions.oldest(count + taken.size)) {
+                if (evicted.length - evictedForClient < count && !taken.has(stopKeyOf(session))) evict(session);
+              }
             }
           }
         }
@@ -263,7 +279,22 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
     if (error) refuse(address, error);
     else unlist = withItem(unlist, target);
   }
-  return { upsert, remove, evicted, unlist, refused, stale };
+  return { upsert, remove, evicted, ...(evictedForClient > 0 ? { evictedForClient } : {}), unlist, refused, stale };
+}
+
+/**
+ * How many sessions a new one evicts from `held` past `cap`: a thousandth of the cap, so the scan
+ * for the oldest runs rarely; at most MAX_EVICTIONS: a reload that lowered the cap far below what
+ * is held is worked off over the next new sessions, not by one event whose journal record (some
+ * 60 bytes a session) would outgrow what replay reads, while the service answers nothing.
+ */
+function evictionCount(held: number, cap: number): number {
+  return Math.min(MAX_EVICTIONS, Math.max(held - cap + 1, Math.ceil(cap / 1000)));
+}
+
+/** One string per session key, to tell sessions apart. */
+function stopKeyOf(session: SessionKey): string {
+  return `${session.client}\u0000${session.nas}\u0000${session.sessionId}`;
 }
 
 /**

@@ -104,6 +104,7 @@ function configSummary(config: Config): Record<string, unknown> {
         pools: client.pools.map(formatPrefix),
         transport: client.transport ?? 'udp',
         ...(client.certificateName === undefined ? {} : { certificateName: client.certificateName }),
+        ...(client.maxSessions === undefined ? {} : { maxSessions: client.maxSessions }),
       })),
       tls: config.radius.tls
         ? { listen: config.radius.tls.listen.map(endpointText), certificate: config.radius.tls.certificateFile, key: config.radius.tls.keyFile, ca: config.radius.tls.caFile }
@@ -130,7 +131,8 @@ function summaryLines(config: Config): string[] {
     const pools = client.pools.length > 0 ? `, pools ${client.pools.map(formatPrefix).join(', ')}` : '';
     const secret = isAbsolute(client.secretSource) ? `secret from ${client.secretSource}` : client.secretSource.startsWith('radsec') ? `secret ${client.secretSource}` : 'secret in the config';
     const radsec = client.transport === 'tls' ? `, over RadSec${client.certificateName === undefined ? '' : ` as ${client.certificateName}`}` : '';
-    lines.push(`    ${client.name}: ${formatPrefix(client.address)}${radsec}, ${secret}${pools}`);
+    const cap = client.maxSessions === undefined ? '' : `, at most ${client.maxSessions} sessions`;
+    lines.push(`    ${client.name}: ${formatPrefix(client.address)}${radsec}, ${secret}${pools}${cap}`);
   }
   lines.push(`  pools: ${config.pools.map(formatPrefix).join(', ')}`);
   lines.push(`  unlist on: ${[...config.unlistOn].join(', ')}`);

@@ -42,6 +42,8 @@ export interface ClientConfig {
   readonly transport?: TransportName;
   /** RadSec: a DNS SAN (else the subject CN) its certificate must carry. */
   readonly certificateName?: string;
+  /** The most sessions its NASes may hold in the table; past it a new one evicts the client's own oldest. */
+  readonly maxSessions?: number;
 }
 
 export type UnlistTrigger = 'stop' | 'start' | 'accounting-on' | 'accounting-off';
@@ -196,6 +198,7 @@ function resolveConfig(raw: RawConfig, path: string, backendTypes: BackendRegist
       pools: Object.freeze(client.pools.map((pool, i) => attempt(() => prefix(pool, `${key}.pools.${i}`)))),
       transport: client.transport,
       certificateName: client.certificate_name,
+      maxSessions: client.max_sessions,
     });
   });
 

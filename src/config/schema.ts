@@ -26,6 +26,7 @@ const clientSchema = z
     secret: nonEmpty.optional(),
     secret_file: nonEmpty.optional(),
     pools: z.array(nonEmpty).default([]),
+    max_sessions: z.number().int().positive().optional(),
     ...transportClientShape,
   })
   .refine((client) => client.secret === undefined || client.secret_file === undefined, {

@@ -78,7 +78,7 @@ export const METRIC_HELP = {
   rbl_unlist_sessions_evicted_total: {
     type: 'counter',
     labels: [],
-    help: 'Sessions forgotten, oldest first, to keep the session table within sessions.max',
+    help: 'Sessions forgotten, oldest first, to keep the session table within sessions.max, or a client within its max_sessions',
   },
   rbl_unlist_accounting_refused_total: {
     type: 'counter',

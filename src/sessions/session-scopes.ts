@@ -22,6 +22,8 @@ export class SessionScopes {
   readonly #sessions: number[] = [];
   readonly #free: number[] = [];
   /** The scope number; ODD_SCOPE when it does not fit 16 bits (more than 65,535 client-NAS pairs) and is in #oddScopes. */
+  /** Sessions per client name: what a client's max_sessions is held to, without a walk of the scopes. */
+  readonly #byClient = new Map<string, number>();
   readonly #slotScope = new PagedColumn((n) => new Uint16Array(n));
   readonly #oddScopes = new Map<number, number>();
 
@@ -64,12 +66,12 @@ export class SessionScopes {
 
   /** How many sessions each client (by config name) has recorded now. */
   sessionsByClient(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const scope of this.#ids.values()) {
-      const client = this.#client[scope]!;
-      counts.set(client, (counts.get(client) ?? 0) + this.#sessions[scope]!);
-    }
-    return counts;
+    return new Map(this.#byClient);
+  }
+
+  /** How many sessions this client has recorded now. */
+  sessionsOfClient(client: string): number {
+    return this.#byClient.get(client) ?? 0;
   }
 
   /** Makes room for slots below `count`. */
@@ -88,12 +90,18 @@ export class SessionScopes {
     this.#slotScope.set(slot, Math.min(scope, ODD_SCOPE));
     if (scope >= ODD_SCOPE) this.#oddScopes.set(slot, scope);
     this.#sessions[scope]!++;
+    const client = this.#client[scope]!;
+    this.#byClient.set(client, (this.#byClient.get(client) ?? 0) + 1);
   }
 
   /** Takes a slot being freed out of its scope; the scope is forgotten with its last session (then true). */
   release(slot: number): boolean {
     const scope = this.of(slot);
     this.#oddScopes.delete(slot);
+    const client = this.#client[scope]!;
+    const left = this.#byClient.get(client)! - 1;
+    if (left > 0) this.#byClient.set(client, left);
+    else this.#byClient.delete(client);
     if (--this.#sessions[scope]! > 0) return false;
     this.#ids.delete(scopeKey(this.#client[scope]!, this.#nas[scope]!));
     this.#client[scope] = '';

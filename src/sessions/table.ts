@@ -46,8 +46,10 @@ export interface ReadonlySessionTable {
   earliestOfNas(client: string, nas: string): EarliestSessionTimes | undefined;
   /** When this session stopped, while that is remembered. */
   stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined;
-  /** The `count` sessions updated longest ago, oldest first (for the sessions.max cap). */
-  oldest(count: number): Session[];
+  /** How many sessions this client (by config name) has recorded now. */
+  sessionsOfClient(client: string): number;
+  /** The `count` sessions updated longest ago, oldest first, of all clients or of one (for sessions.max and a client's max_sessions). */
+  oldest(count: number, client?: string): Session[];
   /** How many sessions are recorded. */
   readonly size: number;
   /** The sessions not updated within maxAgeMs before now (nothing is removed). */
@@ -184,12 +186,13 @@ export class SessionTable implements ReadonlySessionTable {
     return this.#stopped.stoppedAt(stopKey(client, nas, sessionId));
   }
 
-  oldest(count: number): Session[] {
+  oldest(count: number, client?: string): Session[] {
     // One pass keeping the `count` oldest in a max-heap of slots: eviction runs once per batch.
     const heap: number[] = [];
     const older = (a: number, b: number): boolean => this.#times.updatedAt(a) > this.#times.updatedAt(b);
     for (let slot = 0; slot < this.#highSlot && count > 0; slot++) {
       if (this.#flags.get(slot) === FREE) continue;
+      if (client !== undefined && this.#scopes.client(this.#scopes.of(slot)) !== client) continue;
       if (heap.length < count) {
         heap.push(slot);
         for (let i = heap.length - 1; i > 0 && older(heap[i]!, heap[(i - 1) >> 1]!); i = (i - 1) >> 1) swap(heap, i, (i - 1) >> 1);
@@ -379,6 +382,10 @@ export class SessionTable implements ReadonlySessionTable {
 
   sessionsByClient(): Map<string, number> {
     return this.#scopes.sessionsByClient();
+  }
+
+  sessionsOfClient(client: string): number {
+    return this.#scopes.sessionsOfClient(client);
   }
 
   #findV4(v4: number): number {

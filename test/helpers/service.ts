@@ -128,6 +128,8 @@ export interface ServiceClient {
   readonly certificateName?: string;
   /** The client's own pools, when it is limited to some. */
   readonly pools?: readonly string[];
+  /** radius.clients[].max_sessions; left out, none. */
+  readonly maxSessions?: number;
 }
 
 /** One backend of the service config: its keys as the YAML names them; lists become flow sequences. */
@@ -188,6 +190,7 @@ export function serviceConfigYaml(options: ServiceConfigOptions): string {
       ...(client.transport === undefined ? [] : [`      transport: ${client.transport}`]),
       ...(client.certificateName === undefined ? [] : [`      certificate_name: ${JSON.stringify(client.certificateName)}`]),
       ...(client.pools === undefined ? [] : [`      pools: ${flow(client.pools)}`]),
+      ...(client.maxSessions === undefined ? [] : [`      max_sessions: ${client.maxSessions}`]),
     ]),
     ...(options.radiusExtra === undefined ? [] : options.radiusExtra.split('\n').map((line) => `  ${line}`)),
     `pools: ${flow(options.pools ?? ['10.64.0.0/16'])}`,

@@ -1,14 +1,15 @@
 /**
  * Bounds, end to end against a real BIND: the session table stops at sessions.max by forgetting
- * its oldest sessions (logged and counted), and a client that floods refused or stale events
- * gets its lines rate-limited while every event is still counted.
+ * its oldest sessions (logged and counted), a client past its own max_sessions forgets its own
+ * oldest instead of other clients', and a client that floods refused or stale events gets its
+ * lines rate-limited while every event is still counted.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../helpers/bind.js';
 import { dnsblName, listingsOf } from '../helpers/dnsbl.js';
 import { freePort, havePeers, tempDir } from '../helpers/peers.js';
-import { buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
+import { accountingAnswered, buildAccountingRequest, sendRadius, verifyAccountingResponse, type FriendlyAttributes } from '../helpers/radius-packets.js';
 import { NAS_SECRET, serviceConfigYaml, startService, writeConfig, type ServiceHandle } from '../helpers/service.js';
 
 const ZONE = 'rbl.test';
@@ -88,5 +89,75 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('session table and log bound
     // At most 20 lines per 10 s window.
     expect(lines.length).toBeLessThanOrEqual(20 * Math.ceil((Date.now() - started + 1) / 10_000));
     expect(lines.length).toBeLessThan(FLOOD);
+  });
+});
+
+describe.skipIf(!havePeers('named', 'tsig-keygen'))("a client's max_sessions", () => {
+  const FLOOD_SECRET = 'flood-secret';
+  let bind: BindServer;
+  let temp: { dir: string; remove: () => void };
+  let service: ServiceHandle;
+  let port: number;
+  let httpPort: number;
+  let identifier = 0;
+
+  const listed = (address: string): boolean => bind.query(dnsblName(address, ZONE), 'A').includes('127.0.0.2');
+  /** Sends from the client at `source` and expects a correct Accounting-Response. */
+  const account = async (attributes: FriendlyAttributes, source = '127.0.0.1', secret = NAS_SECRET): Promise<void> => {
+    const request = buildAccountingRequest({ identifier: identifier++ & 0xff, secret, attributes });
+    expect(await accountingAnswered(request, port, secret, { source, tries: 3, intervalMs: 2000 }), `an Accounting-Response to ${JSON.stringify(attributes)}`).toBe(true);
+  };
+  const fromFlooder = (attributes: FriendlyAttributes): Promise<void> => account(attributes, '127.0.0.2', FLOOD_SECRET);
+
+  beforeAll(async () => {
+    bind = await startBind({ zones: [{ name: ZONE, records: listingsOf(['10.64.10.1', '10.64.10.11', '10.64.10.15'], ZONE) }] });
+    temp = tempDir('client-cap');
+    port = await freePort();
+    httpPort = await freePort();
+    const yaml = serviceConfigYaml({
+      radiusPort: port,
+      clients: [
+        { name: 'bras', address: '127.0.0.1/32', secret: NAS_SECRET },
+        { name: 'flooder', address: '127.0.0.2/32', secret: FLOOD_SECRET, maxSessions: 2 },
+      ],
+      unlistOn: ['stop', 'accounting-on'],
+      bind: { port: bind.port, keyFile: bind.keyFile, zones: [ZONE], timeout: '2s' },
+      stateDir: join(temp.dir, 'state'),
+      ack: 'unlisted',
+      httpPort,
+      extra: 'sessions:\n  max: 3',
+    });
+    service = await startService(writeConfig(temp.dir, yaml));
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await bind?.close();
+    temp?.remove();
+  });
+
+  test("a client that opens session after session forgets its own oldest, not another client's, though the table is full", async () => {
+    // The oldest session in the table is the BRAS's.
+    await account({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'b-1', 'NAS-IP-Address': NAS, 'Framed-IP-Address': '10.64.10.1' });
+    // A NAS behind the other client starts five sessions and stops none (never sends Stops, or new ids each time).
+    for (const n of [1, 2, 3, 4, 5]) {
+      await fromFlooder({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': `f-${n}`, 'NAS-IP-Address': '192.0.2.9', 'Framed-IP-Address': `10.64.10.${10 + n}` });
+    }
+    const line = await service.waitForLog((entry) => entry.msg.startsWith("client's session cap reached (max_sessions)"));
+    expect(line).toMatchObject({ client: 'flooder', count: 1, max_sessions: 2 });
+    // Three of the flooder's own went, one per Start past its cap; none for sessions.max (3 held of 3).
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(text).toContain('\nrbl_unlist_sessions_evicted_total 3\n');
+    expect(text).toContain('\nrbl_unlist_sessions 3\n');
+    expect(service.logs().some((entry) => entry.msg.startsWith('session table full'))).toBe(false);
+
+    // The BRAS restarts: its session is still recorded, so its address is unlisted.
+    await account({ 'Acct-Status-Type': 'Accounting-On', 'NAS-IP-Address': NAS });
+    expect(listed('10.64.10.1'), "the flooder's sessions pushed the BRAS's session out of the table").toBe(false);
+    // The flooder's evicted session no longer resolves an address-less Stop; its newest still does.
+    await fromFlooder({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'f-1', 'NAS-IP-Address': '192.0.2.9' });
+    expect(listed('10.64.10.11')).toBe(true);
+    await fromFlooder({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'f-5', 'NAS-IP-Address': '192.0.2.9' });
+    expect(listed('10.64.10.15')).toBe(false);
   });
 });

@@ -48,7 +48,8 @@ function counted(table: SessionTable): { lookup: SessionLookup; scans: () => num
     },
     earliestOfNas: (client, nas) => table.earliestOfNas(client, nas),
     stoppedAt: (client, nas, sessionId) => table.stoppedAt(client, nas, sessionId),
-    oldest: (count) => table.oldest(count),
+    oldest: (count, client) => table.oldest(count, client),
+    sessionsOfClient: (client) => table.sessionsOfClient(client),
     get size() {
       return table.size;
     },

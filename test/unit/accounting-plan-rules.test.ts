@@ -93,6 +93,59 @@ describe('sessions.max', () => {
   });
 });
 
+describe("a client's max_sessions", () => {
+  /** `count` sessions of `client`, the k-th updated at `from + k`. */
+  const of = (client: string, count: number, from: number): PlannedSession[] =>
+    Array.from({ length: count }, (_, k) => session(`${client}-${k}`, [`10.${client === 'ras1' ? 64 : 65}.${k >> 8}.${k & 255}`], from + k, NAS, client));
+  const start = (client: string) => event('start', { sessionId: 'new', framedIpAddress: client === 'ras1' ? '10.64.200.1' : '10.65.200.1' }, 50_000, client);
+  const context = (clientMaxSessions: number | undefined, maxSessions = 1000): PlanContext => ({ ...CONTEXT, pools: [parsePrefix('10.0.0.0/8')], maxSessions, clientMaxSessions });
+  const ids = (sessions: readonly { readonly sessionId: string }[]): string[] => sessions.map((s) => s.sessionId);
+
+  it("evicts the client's own oldest at its cap, though another client's are older", () => {
+    // ras2's sessions are all older than ras1's.
+    const table = tableOf([...of('ras2', 3, 1), ...of('ras1', 4, 100)]);
+    const plan = planEvent(start('ras1'), table, context(4));
+    expect(ids(plan.evicted)).toEqual(['ras1-0']);
+    expect(plan.evictedForClient).toBe(1);
+    expect(plan.remove).toEqual([{ client: 'ras1', nas: NAS, sessionId: 'ras1-0' }]);
+    expect(ids(plan.upsert)).toEqual(['new']);
+  });
+
+  it('evicts nothing below the cap, and nothing for another client whose own cap is not set', () => {
+    const table = tableOf([...of('ras2', 3, 1), ...of('ras1', 4, 100)]);
+    expect(planEvent(start('ras1'), table, context(5))).toMatchObject({ evicted: [], remove: [] });
+    expect(planEvent(start('ras1'), table, context(5)).evictedForClient).toBeUndefined();
+    expect(planEvent(start('ras2'), table, context(undefined)).evicted).toEqual([]);
+  });
+
+  it('works off a cap a reload lowered: down to one below it, a thousandth of the cap at least', () => {
+    const table = tableOf([...of('ras2', 3, 1), ...of('ras1', 2600, 100)]);
+    expect(ids(planEvent(start('ras1'), table, context(10, 10_000)).evicted)).toEqual(Array.from({ length: 2591 }, (_, k) => `ras1-${k}`));
+    expect(ids(planEvent(start('ras1'), table, context(2500, 10_000)).evicted)).toEqual(Array.from({ length: 101 }, (_, k) => `ras1-${k}`));
+  });
+
+  it('leaves sessions.max to evict the oldest of all as well when the whole table is full, each session once', () => {
+    // The table is full (7 of 7) and ras1 at its cap (4 of 4): ras1's own oldest goes for its cap,
+    // then the oldest of all (ras2's) for sessions.max, whose batch of one must not count ras1-0 again.
+    const table = tableOf([...of('ras1', 4, 1), ...of('ras2', 3, 10)]);
+    const plan = planEvent(start('ras1'), table, context(4, 7));
+    expect(ids(plan.evicted)).toEqual(['ras1-0']);
+    expect(plan.evictedForClient).toBe(1);
+    // 7 sessions less the one evicted are below sessions.max: nothing more goes.
+    const fuller = tableOf([...of('ras1', 4, 1), ...of('ras2', 4, 10)]);
+    const both = planEvent(start('ras1'), fuller, context(4, 7));
+    expect(ids(both.evicted)).toEqual(['ras1-0', 'ras1-1']);
+    expect(both.evictedForClient).toBe(1);
+    // ras2's oldest is younger than ras1's: sessions.max took ras1-1 (the oldest not yet taken), not ras1-0 twice.
+    expect(new Set(both.remove.map((r) => r.sessionId)).size).toBe(both.remove.length);
+  });
+
+  it('counts only the sessions of the client itself, whichever NASes it has', () => {
+    const table = tableOf([session('a', ['10.64.0.1'], 1, '192.0.2.10'), session('b', ['10.64.0.2'], 2, '192.0.2.11'), ...of('ras2', 5, 0)]);
+    expect(ids(planEvent(start('ras1'), table, context(2)).evicted)).toEqual(['a']);
+  });
+});
+
 describe('what a Start or Interim-Update records', () => {
   it('records the receive time, the event time (less Acct-Delay-Time) and the NAS time', () => {
     const plan = planEvent(event('interim', { framedIpAddress: '10.64.0.5', acctDelayTime: 20, eventTimestamp: 1_700_000_000 }), tableOf([]), CONTEXT);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliConfigYaml, runCliCaptured, TEST_TSIG_SECRET, writeKeyFile } from '../helpers/cli.js';
 import { useSilentServer } from '../helpers/dns.js';
@@ -83,6 +83,16 @@ describe('rbl-unlist check-config', () => {
     expect(result.stdout).toContain('zones: rbl.example.net, rbl6.example.net');
     expect(result.stdout).not.toContain(TEST_TSIG_SECRET);
     expect(result.stdout).not.toContain('s3cret');
+  });
+
+  it("shows a client's max_sessions in the summary and the JSON", async () => {
+    const file = writeConfig('capped.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(\n\s*)secret: /, '$1max_sessions: 50000$1secret: '));
+    const text = await runCliCaptured(['check-config', '--config', file]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain('ras1: 127.0.0.1, secret in the config, at most 50000 sessions');
+    const json = await runCliCaptured(['check-config', '--json', '--config', file]);
+    expect((JSON.parse(json.stdout) as { config: { radius: { clients: unknown[] } } }).config.radius.clients[0]).toMatchObject({ name: 'ras1', maxSessions: 50_000 });
   });
 
   it('warns about a key file others can read, and still exits 0', async () => {

@@ -56,6 +56,11 @@ describe('config', () => {
     expect(backend.type === 'dns-update' && backend.tsig.name).toBe('unlist-key');
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.radius.clients[0])).toBe(true);
+    expect(config.radius.clients[0]!.maxSessions).toBeUndefined();
+  });
+
+  it("takes a client's max_sessions", () => {
+    expect(parse(minimal.replace('secret: s3cret', 'secret: s3cret\n      max_sessions: 50000')).radius.clients[0]!.maxSessions).toBe(50_000);
   });
 
   it('resolves relative paths against the config file', () => {
@@ -108,6 +113,9 @@ describe('config', () => {
     ['a probe interval of 2,147,484 s', `${minimal}http:\n  probe_interval: 2147484\n`, 'RBL_CONFIG_INVALID', 'http.probe_interval: a duration of at most 24 days'],
     ['a RadSec idle timeout of 0.0s', `${minimal.replace('radius:', 'radius:\n  tls: {certificate_file: c.pem, key_file: k.pem, ca_file: ca.pem, idle_timeout: 0.0s}')}`, 'RBL_CONFIG_INVALID', 'a duration above zero'],
     ['a session cap of 0', `${minimal}sessions:\n  max: 0\n`, 'RBL_CONFIG_INVALID', 'sessions.max'],
+    ["a client's session cap of 0", minimal.replace('secret: s3cret', 'secret: s3cret\n      max_sessions: 0'), 'RBL_CONFIG_INVALID', 'radius.clients.0.max_sessions'],
+    ["a fractional client's session cap", minimal.replace('secret: s3cret', 'secret: s3cret\n      max_sessions: 2.5'), 'RBL_CONFIG_INVALID', 'radius.clients.0.max_sessions'],
+    ["a client's session cap given as a word", minimal.replace('secret: s3cret', 'secret: s3cret\n      max_sessions: many'), 'RBL_CONFIG_INVALID', 'radius.clients.0.max_sessions'],
     ['a cap of 0 requests waiting for the disk', `${minimal}state:\n  max_unwritten: 0\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],
     ['a fractional cap of requests waiting for the disk', `${minimal}state:\n  max_unwritten: 2.5\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],
     ['a cap of requests waiting for the disk given as a word', `${minimal}state:\n  max_unwritten: lots\n`, 'RBL_CONFIG_INVALID', 'state.max_unwritten'],

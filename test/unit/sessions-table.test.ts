@@ -114,6 +114,36 @@ describe('session table', () => {
       }),
     );
   });
+
+  it("counts each client's sessions across its NASes as they come and go, and lists its oldest alone", () => {
+    const op = fc.record({ remove: fc.boolean(), client: fc.constantFrom('ras1', 'ras2'), nas: fc.constantFrom('a', 'b'), id: fc.integer({ min: 0, max: 10 }), at: fc.integer({ min: 1, max: 50 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+        const table = new SessionTable();
+        const model = new Map<string, { client: string; at: number; id: string }>();
+        for (const { remove, client, nas, id, at } of ops) {
+          const key = `${client}/${nas}/s${id}`;
+          if (remove) {
+            table.remove(client, nas, `s${id}`);
+            model.delete(key);
+          } else {
+            table.upsert({ client, nas, sessionId: `s${id}`, addresses: [], updatedAt: at, eventAt: at });
+            model.set(key, { client, at, id: `${nas}/s${id}` });
+          }
+        }
+        for (const client of ['ras1', 'ras2']) {
+          const own = [...model.values()].filter((entry) => entry.client === client);
+          expect(table.sessionsOfClient(client)).toBe(own.length);
+          const oldest = table.oldest(3, client);
+          expect(oldest.every((entry) => entry.client === client)).toBe(true);
+          expect(oldest.map((entry) => entry.updatedAt)).toEqual(own.map((entry) => entry.at).sort((x, y) => x - y).slice(0, 3));
+        }
+        expect(Object.fromEntries(table.sessionsByClient())).toEqual(
+          Object.fromEntries(['ras1', 'ras2'].map((client) => [client, [...model.values()].filter((entry) => entry.client === client).length]).filter(([, count]) => count !== 0)),
+        );
+      }),
+    );
+  });
 });
 
 describe('address holders', () => {
