@@ -138,6 +138,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
     queueDepth: () => running?.store.depth() ?? 0,
     deadLetters: () => running?.store.deadLetterCount() ?? 0,
     sessions: () => running?.store.sessions.size ?? 0,
+    sessionsOfClient: (client) => running?.store.sessions.sessionsOfClient(client) ?? 0,
     nasKeys: () => running?.store.sessions.nasKeys ?? 0,
     sessionTable: () => running?.store.sessions,
     jobsMatching: (matches) => running?.store.jobsMatching(matches) ?? [],

@@ -79,7 +79,8 @@ export function statusText(report: StatusReport): string[] {
 function clientRow(client: ClientStatus): string[] {
   const last = client.last_packet ? `last packet ${client.last_packet} from ${client.last_source ?? '?'}` : 'no packet yet';
   const discard = client.last_discard ? `, last discard: ${client.last_discard.outcome}${client.last_discard.reason ? ` (${client.last_discard.reason})` : ''}` : '';
-  return [client.name, client.address, plural(client.packets, 'packet'), `${client.accepted} accepted`, `${client.discards} discarded`, `${last}${discard}`];
+  const sessions = client.max_sessions === null ? plural(client.sessions, 'session') : `${client.sessions} of ${client.max_sessions} sessions`;
+  return [client.name, client.address, plural(client.packets, 'packet'), `${client.accepted} accepted`, `${client.discards} discarded`, sessions, `${last}${discard}`];
 }
 
 function backendRow(backend: BackendStatus): string[] {

@@ -45,7 +45,9 @@ export interface StatusSources {
   /** Each bound RADIUS socket; `transport` defaults to udp. */
   readonly listeners: () => readonly { readonly address: string; readonly port: number; readonly family: string; readonly receiveBufferBytes?: number; readonly receiveThread?: boolean; readonly transport?: string }[];
   readonly http: () => { readonly address: string; readonly port: number } | undefined;
-  readonly clients: () => readonly { readonly name: string; readonly address: IpPrefix }[];
+  readonly clients: () => readonly { readonly name: string; readonly address: IpPrefix; readonly maxSessions?: number }[];
+  /** How many sessions a client has recorded now. */
+  readonly sessionsOfClient: (client: string) => number;
   readonly packets: ClientPacketTracker;
   readonly rates: RateWindow;
   readonly probes: () => readonly ProbeState[];
@@ -68,6 +70,9 @@ export interface ClientStatus {
   readonly last_packet: string | null;
   readonly last_source: string | null;
   readonly last_discard: { readonly outcome: string; readonly reason: string | null; readonly at: string } | null;
+  /** Sessions it has recorded now, and its max_sessions (null: only sessions.max). */
+  readonly sessions: number;
+  readonly max_sessions: number | null;
 }
 
 /** One backend and zone in the report. */
@@ -101,7 +106,7 @@ export interface StatusReport {
   }[];
   readonly http: { readonly address: string; readonly port: number } | null;
   readonly clients: readonly ClientStatus[];
-  readonly unknown_sources: Omit<ClientStatus, 'name' | 'address' | 'accepted'>;
+  readonly unknown_sources: Omit<ClientStatus, 'name' | 'address' | 'accepted' | 'sessions' | 'max_sessions'>;
   readonly backends: readonly BackendStatus[];
   readonly journal: { readonly writable: boolean };
   readonly queue: { readonly depth: number; readonly dead_letters: number };
@@ -140,7 +145,14 @@ export function statusReport(sources: StatusSources, now = Date.now()): StatusRe
     http: sources.http() ?? null,
     clients: sources.clients().map((client) => {
       const stats = sources.packets.client(client.name);
-      return { name: client.name, address: formatPrefix(client.address), accepted: stats.byOutcome.accepted ?? 0, ...packetView(stats) };
+      return {
+        name: client.name,
+        address: formatPrefix(client.address),
+        accepted: stats.byOutcome.accepted ?? 0,
+        ...packetView(stats),
+        sessions: sources.sessionsOfClient(client.name),
+        max_sessions: client.maxSessions ?? null,
+      };
     }),
     unknown_sources: packetView(sources.packets.unknownSources()),
     backends: sources.probes().map((probe) => {

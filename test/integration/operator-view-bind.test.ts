@@ -181,7 +181,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
     expect(report.uptime_seconds).toBeGreaterThanOrEqual(0);
     expect(report.listeners).toEqual([expect.objectContaining({ transport: 'udp', address: '127.0.0.1', port: radiusPort })]);
     const [client] = report.clients;
-    expect(client).toMatchObject({ name: 'nas1', address: '127.0.0.1', accepted: 6, discards: 1, last_discard: { outcome: 'bad_authenticator' } });
+    expect(client).toMatchObject({ name: 'nas1', address: '127.0.0.1', accepted: 6, discards: 1, last_discard: { outcome: 'bad_authenticator' }, sessions: 1, max_sessions: null });
     expect(client!.packets).toBe(7);
     expect(Date.parse(client!.last_packet!)).not.toBeNaN();
     expect(report.backends.map((backend) => [backend.zone, backend.up])).toEqual([[ZONE, true], [LOCKED, true]]);
@@ -198,7 +198,7 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('status and why against a re
 
     const text = await cli('status');
     expect(text.stdout).toMatch(/^version: rbl-unlist \d+\.\d+\.\d+/m);
-    expect(text.stdout).toMatch(/^clients \(1\):\n {2}nas1\s+127\.0\.0\.1\s+7 packets\s+6 accepted\s+1 discarded\s+last packet /m);
+    expect(text.stdout).toMatch(/^clients \(1\):\n {2}nas1\s+127\.0\.0\.1\s+7 packets\s+6 accepted\s+1 discarded\s+1 session\s+last packet /m);
     expect(text.stdout).toContain('last discard: bad_authenticator');
     expect(text.stdout).toMatch(/^sessions: 1 from 1 NAS key$/m);
     expect(text.stdout).toMatch(/^rates over the last 60 s: [\d.]+ packets\/s, [\d.]+ events\/s, [\d.]+ unlists\/s$/m);

@@ -21,7 +21,8 @@ function viewWith(table: SessionTable | undefined, jobs: JobDeliveries[] = [], n
     ack: () => 'journal',
     listeners: () => [{ address: '127.0.0.1', port: 1813, family: 'IPv4', receiveBufferBytes: 1000 }],
     http: () => ({ address: '127.0.0.1', port: 9813 }),
-    clients: () => [{ name: 'nas1', address: parsePrefix('127.0.0.1/32') }],
+    clients: () => [{ name: 'nas1', address: parsePrefix('127.0.0.1/32') }, { name: 'capped', address: parsePrefix('127.0.0.2/32'), maxSessions: 5 }],
+    sessionsOfClient: (client) => table?.sessionsOfClient(client) ?? 0,
     probes: () => [{ backend: 'bind', zone: 'rbl.test', up: false, lastProbe: 9000, lastSuccess: 5000, error: 'no answer' }],
     journalWritable: () => true,
     queueDepth: () => jobs.length,
@@ -169,8 +170,10 @@ describe("the operator's view", () => {
     expect(viewWith(new SessionTable()).route('/admin')).toBeUndefined();
   });
 
-  it('reports per-client packets, zones down with the last delivery error, and the rates', () => {
-    const view = viewWith(new SessionTable(), [], () => 70_000);
+  it('reports per-client packets and sessions, zones down with the last delivery error, and the rates', () => {
+    const table = new SessionTable();
+    for (const sessionId of ['a', 'b']) table.upsert({ client: 'capped', nas: '192.0.2.9', sessionId, addresses: [], updatedAt: 1000, eventAt: 1000 });
+    const view = viewWith(table, [], () => 70_000);
     view.onPacket('accepted', { source: '127.0.0.1:5', client: 'nas1' });
     view.onPacket('unknown_client', { source: '127.0.0.9:5' });
     view.onQueueEvent({
@@ -185,7 +188,10 @@ describe("the operator's view", () => {
     });
     const report = view.route('/status')!.body as StatusReport;
     expect(report).toMatchObject({ version: '9.9.9', queue: { depth: 0, dead_letters: 0 }, journal: { writable: true } });
-    expect(report.clients).toEqual([expect.objectContaining({ name: 'nas1', address: '127.0.0.1', packets: 1, accepted: 1, discards: 0 })]);
+    expect(report.clients).toEqual([
+      expect.objectContaining({ name: 'nas1', address: '127.0.0.1', packets: 1, accepted: 1, discards: 0, sessions: 0, max_sessions: null }),
+      expect.objectContaining({ name: 'capped', address: '127.0.0.2', packets: 0, sessions: 2, max_sessions: 5 }),
+    ]);
     expect(report.unknown_sources).toMatchObject({ packets: 1, discards: 1, last_source: '127.0.0.9:5' });
     expect(report.backends).toEqual([expect.objectContaining({ backend: 'bind', zone: 'rbl.test', up: false, probe_error: 'no answer', last_error: expect.objectContaining({ code: 'RBL_DNS_TIMEOUT' }) })]);
     expect(report.rates.packets_per_second).toBe(2);
