@@ -23,6 +23,7 @@ import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../colle
 import { tableAddresses, type TableAddress } from './table-addresses.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
 import { EarliestTimes, type EarliestSessionTimes } from './earliest-times.js';
+import { CLIENT_OLDEST_BATCH, ClientOldest } from './client-oldest.js';
 
 export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';
 export type { EarliestSessionTimes } from './earliest-times.js';
@@ -68,6 +69,7 @@ export class SessionTable implements ReadonlySessionTable {
   readonly #scopes = new SessionScopes();
   readonly #stopped = new StoppedSessions();
   readonly #earliest = new EarliestTimes();
+  readonly #clientOldest = new ClientOldest();
 
   readonly #flags = new PagedColumn((n) => new Uint8Array(n));
   readonly #times = new SessionTimes(() => this.#liveSlots());
@@ -187,6 +189,25 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   oldest(count: number, client?: string): Session[] {
+    if (client === undefined) return this.#oldestSlots(count).map((slot) => this.#session(slot));
+    // A client at its max_sessions evicts at each new session: from a list a scan filled (client-oldest.ts).
+    const holds = (slot: number, at: number): boolean =>
+      this.#flags.get(slot) !== FREE && this.#scopes.client(this.#scopes.of(slot)) === client && this.#times.updatedAt(slot) === at;
+    const slots = this.#clientOldest.take(client, count, holds);
+    if (slots.length < count) {
+      const taken = new Set(slots);
+      const limit = Math.max(count, CLIENT_OLDEST_BATCH) + taken.size;
+      const found = this.#oldestSlots(limit, client).filter((slot) => !taken.has(slot));
+      const more = found.slice(0, count - slots.length);
+      const rest = found.slice(more.length);
+      this.#clientOldest.fill(client, rest, rest.map((slot) => this.#times.updatedAt(slot)), found.length + taken.size < limit);
+      slots.push(...more);
+    }
+    return slots.map((slot) => this.#session(slot));
+  }
+
+  /** The `count` slots updated longest ago, of all clients or of one, oldest first. */
+  #oldestSlots(count: number, client?: string): number[] {
     // One pass keeping the `count` oldest in a max-heap of slots: eviction runs once per batch.
     const heap: number[] = [];
     const older = (a: number, b: number): boolean => this.#times.updatedAt(a) > this.#times.updatedAt(b);
@@ -207,7 +228,7 @@ export class SessionTable implements ReadonlySessionTable {
         }
       }
     }
-    return heap.map((slot) => this.#session(slot)).sort((a, b) => a.updatedAt - b.updatedAt);
+    return heap.sort((a, b) => this.#times.updatedAt(a) - this.#times.updatedAt(b));
   }
 
   /** The stopped-session memory, oldest first, in column chunks of at most `size` (read each before anything else runs). */
@@ -272,6 +293,7 @@ export class SessionTable implements ReadonlySessionTable {
     this.#nasTime.set(slot, session.nasTime ?? 0);
     // The times as they are read back (the lag is kept within bounds, the Event-Timestamp as 32 bits).
     this.#earliest.note(scope, this.#times.updatedAt(slot) - this.#times.eventLag(slot), this.#nasTime.get(slot));
+    this.#clientOldest.recorded(session.client, slot, this.#times.updatedAt(slot));
     let flags = USED;
     this.#flags.set(slot, flags);
     const extra: string[] = [];

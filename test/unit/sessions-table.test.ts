@@ -115,6 +115,61 @@ describe('session table', () => {
     );
   });
 
+  it("gives a client's oldest, evicted as they are given, in receive-time order, whatever was recorded, refreshed and removed between", () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('record' as const), client: fc.constantFrom('ras1', 'ras2'), id: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('remove' as const), client: fc.constantFrom('ras1', 'ras2'), id: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('evict' as const), client: fc.constantFrom('ras1', 'ras2'), count: fc.integer({ min: 1, max: 4 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 150 }), (ops) => {
+        const table = new SessionTable();
+        const model = new Map<string, { client: string; id: string; at: number }>();
+        let now = 1000;
+        for (const action of ops) {
+          const key = `${action.client}/s${'id' in action ? action.id : ''}`;
+          if (action.kind === 'record') {
+            // Receive time only moves forward, as a record's updatedAt does.
+            now++;
+            table.upsert({ client: action.client, nas: 'nas', sessionId: `s${action.id}`, addresses: [], updatedAt: now, eventAt: now });
+            model.set(key, { client: action.client, id: `s${action.id}`, at: now });
+          } else if (action.kind === 'remove') {
+            table.remove(action.client, 'nas', `s${action.id}`);
+            model.delete(key);
+          } else {
+            const expected = [...model.values()].filter((entry) => entry.client === action.client).sort((a, b) => a.at - b.at).slice(0, action.count);
+            const given = table.oldest(action.count, action.client);
+            expect(given.map((entry) => [entry.client, entry.sessionId, entry.updatedAt])).toEqual(expected.map((entry) => [entry.client, entry.id, entry.at]));
+            for (const entry of given) {
+              table.remove(entry.client, entry.nas, entry.sessionId);
+              model.delete(`${entry.client}/${entry.sessionId}`);
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("gives a client's oldest in order past one scan's list, where sessions recorded meanwhile come after those the list left out", () => {
+    const table = new SessionTable();
+    for (let i = 0; i < 1100; i++) table.upsert({ client: 'ras1', nas: 'nas', sessionId: `s${i}`, addresses: [], updatedAt: 1 + i, eventAt: 1 + i });
+    table.upsert({ client: 'ras2', nas: 'nas', sessionId: 'other', addresses: [], updatedAt: 0, eventAt: 0 });
+    const evict = (count: number): string[] => {
+      const given = table.oldest(count, 'ras1');
+      for (const entry of given) table.remove(entry.client, entry.nas, entry.sessionId);
+      return given.map((entry) => entry.sessionId);
+    };
+    expect(evict(1)).toEqual(['s0']);
+    // Recorded after the scan that listed the next oldest (which cannot hold all 1,099 left).
+    table.upsert({ client: 'ras1', nas: 'nas', sessionId: 'late', addresses: [], updatedAt: 5000, eventAt: 5000 });
+    // An Interim-Update makes a listed session the newest.
+    table.upsert({ client: 'ras1', nas: 'nas', sessionId: 's1', addresses: [], updatedAt: 5001, eventAt: 5001 });
+    expect(evict(1024)).toEqual(Array.from({ length: 1024 }, (_, k) => `s${k + 2}`));
+    expect(evict(80)).toEqual([...Array.from({ length: 74 }, (_, k) => `s${k + 1026}`), 'late', 's1']);
+    expect(table.size).toBe(1);
+  });
+
   it("counts each client's sessions across its NASes as they come and go, and lists its oldest alone", () => {
     const op = fc.record({ remove: fc.boolean(), client: fc.constantFrom('ras1', 'ras2'), nas: fc.constantFrom('a', 'b'), id: fc.integer({ min: 0, max: 10 }), at: fc.integer({ min: 1, max: 50 }) });
     fc.assert(
