@@ -177,9 +177,9 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
             if (sessions.size - evicted.length >= context.maxSessions) {
               const count = evictionCount(sessions.size - evicted.length, context.maxSessions);
               // The client's own may be among the oldest of all: taken once, with one more instead.
-              const taken = new Set(evicted.map(stopKeyOf));
+              const taken = new Set(evicted.map(sessionKeyText));
               for (const session of sessions.oldest(count + taken.size)) {
-                if (evicted.length - evictedForClient < count && !taken.has(stopKeyOf(session))) evict(session);
+                if (evicted.length - evictedForClient < count && !taken.has(sessionKeyText(session))) evict(session);
               }
             }
           }
@@ -292,8 +292,8 @@ function evictionCount(held: number, cap: number): number {
   return Math.min(MAX_EVICTIONS, Math.max(held - cap + 1, Math.ceil(cap / 1000)));
 }
 
-/** One string per session key, to tell sessions apart. */
-function stopKeyOf(session: SessionKey): string {
+/** A session key as one string, to tell the sessions of one eviction apart. */
+function sessionKeyText(session: SessionKey): string {
   return `${session.client}\u0000${session.nas}\u0000${session.sessionId}`;
 }
 
