@@ -5,9 +5,9 @@
  * service). A scan fills the list with many of the client's oldest at once; a list that holds all
  * of the client's sessions is kept whole as the client records more (a session recorded now is
  * newer than any before it, by receive time; should this host's clock step back, the order is off
- * by that step, and only among that one client's sessions), so a steady flood needs no scan. Entries are checked when
- * taken: a session removed, refreshed by an Interim-Update since, or a slot given to another
- * session no longer matches, and is passed over. Pure code.
+ * by that step, and only among that one client's sessions), so a steady flood needs no scan.
+ * Entries are checked when taken: a session removed, refreshed by an Interim-Update since, or a
+ * slot given to another session no longer matches, and is passed over. Pure code.
  */
 
 /** How many of a client's oldest one scan lists at least. */

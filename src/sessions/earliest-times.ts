@@ -22,6 +22,13 @@ export interface EarliestSessionTimes {
   readonly nasTime: number;
 }
 
+/** The bounds of a scope with no session. */
+const NO_SESSIONS: EarliestSessionTimes = {
+  at: Number.POSITIVE_INFINITY,
+  atWithoutNasTime: Number.POSITIVE_INFINITY,
+  nasTime: Number.POSITIVE_INFINITY,
+};
+
 /** Per-scope bounds, indexed by scope number (a few per NAS, not per session). */
 export class EarliestTimes {
   readonly #at: number[] = [];
@@ -57,9 +64,3 @@ export class EarliestTimes {
   }
 }
 
-/** The bounds of a scope with no session. */
-export const NO_SESSIONS: EarliestSessionTimes = {
-  at: Number.POSITIVE_INFINITY,
-  atWithoutNasTime: Number.POSITIVE_INFINITY,
-  nasTime: Number.POSITIVE_INFINITY,
-};

@@ -21,9 +21,9 @@ export class SessionScopes {
    */
   readonly #sessions: number[] = [];
   readonly #free: number[] = [];
-  /** The scope number; ODD_SCOPE when it does not fit 16 bits (more than 65,535 client-NAS pairs) and is in #oddScopes. */
   /** Sessions per client name: what a client's max_sessions is held to, without a walk of the scopes. */
   readonly #byClient = new Map<string, number>();
+  /** The scope number; ODD_SCOPE when it does not fit 16 bits (more than 65,535 client-NAS pairs) and is in #oddScopes. */
   readonly #slotScope = new PagedColumn((n) => new Uint16Array(n));
   readonly #oddScopes = new Map<number, number>();
 
@@ -103,7 +103,7 @@ export class SessionScopes {
     if (left > 0) this.#byClient.set(client, left);
     else this.#byClient.delete(client);
     if (--this.#sessions[scope]! > 0) return false;
-    this.#ids.delete(scopeKey(this.#client[scope]!, this.#nas[scope]!));
+    this.#ids.delete(scopeKey(client, this.#nas[scope]!));
     this.#client[scope] = '';
     this.#nas[scope] = '';
     this.#free.push(scope);

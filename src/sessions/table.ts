@@ -191,8 +191,7 @@ export class SessionTable implements ReadonlySessionTable {
   oldest(count: number, client?: string): Session[] {
     if (client === undefined) return this.#oldestSlots(count).map((slot) => this.#session(slot));
     // A client at its max_sessions evicts at each new session: from a list a scan filled (client-oldest.ts).
-    const holds = (slot: number, at: number): boolean =>
-      this.#flags.get(slot) !== FREE && this.#scopes.client(this.#scopes.of(slot)) === client && this.#times.updatedAt(slot) === at;
+    const holds = (slot: number, at: number): boolean => this.#flags.get(slot) !== FREE && this.#ofClient(slot, client) && this.#times.updatedAt(slot) === at;
     const slots = this.#clientOldest.take(client, count, holds);
     if (slots.length < count) {
       const taken = new Set(slots);
@@ -213,7 +212,7 @@ export class SessionTable implements ReadonlySessionTable {
     const older = (a: number, b: number): boolean => this.#times.updatedAt(a) > this.#times.updatedAt(b);
     for (let slot = 0; slot < this.#highSlot && count > 0; slot++) {
       if (this.#flags.get(slot) === FREE) continue;
-      if (client !== undefined && this.#scopes.client(this.#scopes.of(slot)) !== client) continue;
+      if (client !== undefined && !this.#ofClient(slot, client)) continue;
       if (heap.length < count) {
         heap.push(slot);
         for (let i = heap.length - 1; i > 0 && older(heap[i]!, heap[(i - 1) >> 1]!); i = (i - 1) >> 1) swap(heap, i, (i - 1) >> 1);
@@ -229,6 +228,11 @@ export class SessionTable implements ReadonlySessionTable {
       }
     }
     return heap.sort((a, b) => this.#times.updatedAt(a) - this.#times.updatedAt(b));
+  }
+
+  /** Whether a live slot's session came through this client. */
+  #ofClient(slot: number, client: string): boolean {
+    return this.#scopes.client(this.#scopes.of(slot)) === client;
   }
 
   /** The stopped-session memory, oldest first, in column chunks of at most `size` (read each before anything else runs). */
@@ -292,8 +296,9 @@ export class SessionTable implements ReadonlySessionTable {
     this.#times.set(slot, session.updatedAt, session.eventAt);
     this.#nasTime.set(slot, session.nasTime ?? 0);
     // The times as they are read back (the lag is kept within bounds, the Event-Timestamp as 32 bits).
-    this.#earliest.note(scope, this.#times.updatedAt(slot) - this.#times.eventLag(slot), this.#nasTime.get(slot));
-    this.#clientOldest.recorded(session.client, slot, this.#times.updatedAt(slot));
+    const updatedAt = this.#times.updatedAt(slot);
+    this.#earliest.note(scope, updatedAt - this.#times.eventLag(slot), this.#nasTime.get(slot));
+    this.#clientOldest.recorded(session.client, slot, updatedAt);
     let flags = USED;
     this.#flags.set(slot, flags);
     const extra: string[] = [];
