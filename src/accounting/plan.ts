@@ -169,9 +169,10 @@ export function planEvent(event: AccountingEvent, sessions: SessionLookup, conte
             // A client past its own max_sessions gives up its own oldest first: a NAS that never
             // sends Stops, or one that sends Starts under ever new ids, must not push the sessions
             // of other clients out of the table, whose Accounting-On would then unlist nothing.
-            const own = context.clientMaxSessions === undefined ? 0 : sessions.sessionsOfClient(key.client);
-            if (context.clientMaxSessions !== undefined && own >= context.clientMaxSessions) {
-              for (const session of sessions.oldest(evictionCount(own, context.clientMaxSessions), key.client)) evict(session);
+            const cap = context.clientMaxSessions ?? Number.POSITIVE_INFINITY;
+            const own = sessions.sessionsOfClient(key.client);
+            if (own >= cap) {
+              for (const session of sessions.oldest(evictionCount(own, cap), key.client)) evict(session);
               evictedForClient = evicted.length;
             }
             if (sessions.size - evicted.length >= context.maxSessions) {

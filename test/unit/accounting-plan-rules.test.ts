@@ -140,6 +140,15 @@ describe("a client's max_sessions", () => {
     expect(new Set(both.remove.map((r) => r.sessionId)).size).toBe(both.remove.length);
   });
 
+  it("stops sessions.max at its own count when the client's evicted sessions are younger than the oldest of all", () => {
+    // ras2's sessions are older than ras1's, ras1 is at its cap (4 of 4) and the table full (8 of
+    // 7): ras1-0 goes for the cap, and of the two oldest of all (ras2-0, ras2-1) only one more is due.
+    const table = tableOf([...of('ras2', 4, 1), ...of('ras1', 4, 100)]);
+    const plan = planEvent(start('ras1'), table, context(4, 7));
+    expect(ids(plan.evicted)).toEqual(['ras1-0', 'ras2-0']);
+    expect(plan.evictedForClient).toBe(1);
+  });
+
   it('counts only the sessions of the client itself, whichever NASes it has', () => {
     const table = tableOf([session('a', ['10.64.0.1'], 1, '192.0.2.10'), session('b', ['10.64.0.2'], 2, '192.0.2.11'), ...of('ras2', 5, 0)]);
     expect(ids(planEvent(start('ras1'), table, context(2)).evicted)).toEqual(['a']);
