@@ -8,9 +8,10 @@
  * session is a slot number, and its scope (client and NAS, interned: {@link SessionScopes}), times
  * ({@link SessionTimes}), Acct-Session-Id ({@link SessionIds}), first IPv4 address and a reference
  * to its first IPv6 address or prefix ({@link Ipv6Pool}) live in paged typed arrays (about 30
- * bytes a session), indexed by typed-array hash tables. Only unusual values (non-ASCII ids,
- * further addresses, times far from the others) go to Maps. Pure code, no I/O: the queue store
- * journals the changes.
+ * bytes a session), indexed by typed-array hash tables (who holds an address: {@link AddressOwners}).
+ * Only unusual values (non-ASCII ids, further addresses, times far from the others) go to Maps.
+ * Which sessions are oldest, for eviction and expiry, is {@link OldestSessions}'s to find. Pure
+ * code, no I/O: the queue store journals the changes.
  */
 import { formatPrefix, parsePrefix, type IpPrefix } from '../net/address.js';
 import { PagedColumn } from './columns.js';
@@ -19,11 +20,12 @@ import type { Session, SessionKey, SessionRecord } from './session.js';
 import { SessionIds } from './session-ids.js';
 import { scopeKey, SessionScopes } from './session-scopes.js';
 import { SessionTimes } from './session-times.js';
-import { hashBytes, hashNumber, ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
-import { tableAddresses, type TableAddress } from './table-addresses.js';
+import { ipv4Number, ipv4Text, SlotIndex } from '../collections/slot-index.js';
+import { tableAddresses } from './table-addresses.js';
+import { AddressOwners } from './address-owners.js';
 import { StoppedSessions, type RememberedStop, type StopTime, type StoppedColumns, type StoppedRow } from './stopped.js';
 import { EarliestTimes, type EarliestSessionTimes } from './earliest-times.js';
-import { CLIENT_OLDEST_BATCH, ClientOldest } from './client-oldest.js';
+import { OldestSessions } from './oldest-sessions.js';
 
 export type { RememberedStop, StopTime, StoppedColumns, StoppedRow } from './stopped.js';
 export type { EarliestSessionTimes } from './earliest-times.js';
@@ -69,7 +71,12 @@ export class SessionTable implements ReadonlySessionTable {
   readonly #scopes = new SessionScopes();
   readonly #stopped = new StoppedSessions();
   readonly #earliest = new EarliestTimes();
-  readonly #clientOldest = new ClientOldest();
+  readonly #ages = new OldestSessions({
+    highSlot: () => this.#highSlot,
+    live: (slot) => this.#flags.get(slot) !== FREE,
+    updatedAt: (slot) => this.#times.updatedAt(slot),
+    clientOf: (slot) => this.#scopes.client(this.#scopes.of(slot)),
+  });
 
   readonly #flags = new PagedColumn((n) => new Uint8Array(n));
   readonly #times = new SessionTimes(() => this.#liveSlots());
@@ -84,7 +91,12 @@ export class SessionTable implements ReadonlySessionTable {
 
   /** Addresses beyond a session's first IPv4 and first IPv6, as canonical text. */
   readonly #extra = new Map<number, string[]>();
-  readonly #extraOwners = new Map<string, number>();
+  readonly #owners = new AddressOwners({
+    v4: (slot) => this.#v4.get(slot),
+    v6Hash: (slot) => this.#v6Pool.hash(this.#v6Ref.get(slot)),
+    v6Is: (slot, bytes, prefixLength) => (this.#flags.get(slot) & HAS_V6) !== 0 && this.#v6Pool.matches(this.#v6Ref.get(slot), bytes, prefixLength),
+    updatedAt: (slot) => this.#times.updatedAt(slot),
+  });
 
   readonly #byKey = new SlotIndex((slot) => (this.#keyHashes ? this.#keyHashes.get(slot) : this.#keyHash(slot)));
   /**
@@ -94,8 +106,6 @@ export class SessionTable implements ReadonlySessionTable {
    * session, which the table's memory budget has no room for once the service runs.
    */
   #keyHashes: PagedColumn<Uint32Array> | undefined;
-  readonly #byV4 = new SlotIndex((slot) => hashNumber(this.#v4.get(slot)));
-  readonly #byV6 = new SlotIndex((slot) => this.#v6Pool.hash(this.#v6Ref.get(slot)));
   readonly #freeSlots: number[] = [];
   #highSlot = 0;
   #size = 0;
@@ -134,7 +144,7 @@ export class SessionTable implements ReadonlySessionTable {
     const v4 = ipv4Number(address);
     let slot = -1;
     if (v4 >= 0) {
-      slot = this.#findV4(v4);
+      slot = this.#owners.ownerOfV4(v4);
     } else {
       let prefix: IpPrefix;
       try {
@@ -142,10 +152,10 @@ export class SessionTable implements ReadonlySessionTable {
       } catch {
         return undefined;
       }
-      if (prefix.family === 6) slot = this.#findV6(prefix.bytes, prefix.prefixLength);
-      if (slot < 0) slot = this.#extraOwners.get(formatPrefix(prefix)) ?? -1;
+      if (prefix.family === 6) slot = this.#owners.ownerOfV6(prefix.bytes, prefix.prefixLength);
+      if (slot < 0) slot = this.#owners.ownerOfFurther(formatPrefix(prefix));
     }
-    if (slot < 0) slot = this.#extraOwners.get(address) ?? -1;
+    if (slot < 0) slot = this.#owners.ownerOfFurther(address);
     return slot < 0 ? undefined : this.#session(slot);
   }
 
@@ -176,12 +186,7 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   expired(now: number, maxAgeMs: number): Session[] {
-    const cutoff = now - maxAgeMs;
-    const out: Session[] = [];
-    for (let slot = 0; slot < this.#highSlot; slot++) {
-      if (this.#flags.get(slot) !== FREE && this.#times.updatedAt(slot) < cutoff) out.push(this.#session(slot));
-    }
-    return out;
+    return this.#ages.expired(now - maxAgeMs).map((slot) => this.#session(slot));
   }
 
   stoppedAt(client: string, nas: string, sessionId: string): RememberedStop | undefined {
@@ -189,50 +194,7 @@ export class SessionTable implements ReadonlySessionTable {
   }
 
   oldest(count: number, client?: string): Session[] {
-    if (client === undefined) return this.#oldestSlots(count).map((slot) => this.#session(slot));
-    // A client at its max_sessions evicts at each new session: from a list a scan filled (client-oldest.ts).
-    const holds = (slot: number, at: number): boolean => this.#flags.get(slot) !== FREE && this.#ofClient(slot, client) && this.#times.updatedAt(slot) === at;
-    const slots = this.#clientOldest.take(client, count, holds);
-    if (slots.length < count) {
-      const taken = new Set(slots);
-      const limit = Math.max(count, CLIENT_OLDEST_BATCH) + taken.size;
-      const found = this.#oldestSlots(limit, client).filter((slot) => !taken.has(slot));
-      const more = found.slice(0, count - slots.length);
-      const rest = found.slice(more.length);
-      this.#clientOldest.fill(client, rest, rest.map((slot) => this.#times.updatedAt(slot)), found.length + taken.size < limit);
-      slots.push(...more);
-    }
-    return slots.map((slot) => this.#session(slot));
-  }
-
-  /** The `count` slots updated longest ago, of all clients or of one, oldest first. */
-  #oldestSlots(count: number, client?: string): number[] {
-    // One pass keeping the `count` oldest in a max-heap of slots: eviction runs once per batch.
-    const heap: number[] = [];
-    const older = (a: number, b: number): boolean => this.#times.updatedAt(a) > this.#times.updatedAt(b);
-    for (let slot = 0; slot < this.#highSlot && count > 0; slot++) {
-      if (this.#flags.get(slot) === FREE) continue;
-      if (client !== undefined && !this.#ofClient(slot, client)) continue;
-      if (heap.length < count) {
-        heap.push(slot);
-        for (let i = heap.length - 1; i > 0 && older(heap[i]!, heap[(i - 1) >> 1]!); i = (i - 1) >> 1) swap(heap, i, (i - 1) >> 1);
-      } else if (this.#times.updatedAt(slot) < this.#times.updatedAt(heap[0]!)) {
-        heap[0] = slot;
-        for (let i = 0; ; ) {
-          let top = i;
-          for (const child of [2 * i + 1, 2 * i + 2]) if (child < heap.length && older(heap[child]!, heap[top]!)) top = child;
-          if (top === i) break;
-          swap(heap, i, top);
-          i = top;
-        }
-      }
-    }
-    return heap.sort((a, b) => this.#times.updatedAt(a) - this.#times.updatedAt(b));
-  }
-
-  /** Whether a live slot's session came through this client. */
-  #ofClient(slot: number, client: string): boolean {
-    return this.#scopes.client(this.#scopes.of(slot)) === client;
+    return this.#ages.oldest(count, client).map((slot) => this.#session(slot));
   }
 
   /** The stopped-session memory, oldest first, in column chunks of at most `size` (read each before anything else runs). */
@@ -298,48 +260,29 @@ export class SessionTable implements ReadonlySessionTable {
     // The times as they are read back (the lag is kept within bounds, the Event-Timestamp as 32 bits).
     const updatedAt = this.#times.updatedAt(slot);
     this.#earliest.note(scope, updatedAt - this.#times.eventLag(slot), this.#nasTime.get(slot));
-    this.#clientOldest.recorded(session.client, slot, updatedAt);
+    this.#ages.recorded(session.client, slot, updatedAt);
     let flags = USED;
     this.#flags.set(slot, flags);
     const extra: string[] = [];
     for (const address of addresses) {
-      const held = this.#claim(address, takesFromUpTo);
+      const held = this.#owners.claim(address, takesFromUpTo);
       if (address.v4 >= 0 && (flags & HAS_V4) === 0) {
         flags |= HAS_V4;
         this.#flags.set(slot, flags);
         this.#v4.set(slot, address.v4);
-        if (held) this.#byV4.insert(slot, hashNumber(address.v4));
+        if (held) this.#owners.holdV4(slot, address.v4);
       } else if (address.v6 && (flags & HAS_V6) === 0) {
         flags |= HAS_V6;
         const ref = this.#v6Pool.add(address.v6, address.prefixLength);
         this.#v6Ref.set(slot, ref);
         this.#flags.set(slot, flags);
-        if (held) this.#byV6.insert(slot, this.#v6Pool.hash(ref));
+        if (held) this.#owners.holdV6(slot, this.#v6Pool.hash(ref));
       } else {
         extra.push(address.text);
-        if (held) this.#extraOwners.set(address.text, slot);
+        if (held) this.#owners.holdFurther(slot, address.text);
       }
     }
     if (extra.length > 0) this.#extra.set(slot, extra);
-  }
-
-  /**
-   * Takes the address from the session that holds it, wherever that session keeps it (its first
-   * IPv4, its first IPv6, or its further addresses), so no index goes on naming the old holder once
-   * the new one is gone; says whether the claim holds. A holder updated after `takesFromUpTo`
-   * keeps the address.
-   */
-  #claim(address: TableAddress, takesFromUpTo: number): boolean {
-    let indexed = -1;
-    if (address.v4 >= 0) indexed = this.#findV4(address.v4);
-    else if (address.v6) indexed = this.#findV6(address.v6, address.prefixLength);
-    const further = this.#extraOwners.get(address.text);
-    const holder = indexed >= 0 ? indexed : (further ?? -1);
-    if (holder >= 0 && this.#times.updatedAt(holder) > takesFromUpTo) return false;
-    if (indexed >= 0 && address.v4 >= 0) this.#byV4.delete(indexed, hashNumber(address.v4));
-    else if (indexed >= 0) this.#byV6.delete(indexed, hashBytes(address.v6!, 0, 16, address.prefixLength));
-    if (further !== undefined) this.#extraOwners.delete(address.text);
-    return true;
   }
 
   /** Forgets a session and remembers that it stopped then, so a later Start or Interim of it is recognisably stale. */
@@ -415,23 +358,15 @@ export class SessionTable implements ReadonlySessionTable {
     return this.#scopes.sessionsOfClient(client);
   }
 
-  #findV4(v4: number): number {
-    return this.#byV4.find(hashNumber(v4), (candidate) => this.#v4.get(candidate) === v4);
-  }
-
-  #findV6(bytes: Uint8Array, prefixLength: number, hash = hashBytes(bytes, 0, 16, prefixLength)): number {
-    return this.#byV6.find(hash, (slot) => (this.#flags.get(slot) & HAS_V6) !== 0 && this.#v6Pool.matches(this.#v6Ref.get(slot), bytes, prefixLength));
-  }
-
   /** The session in this slot, with every address it recorded or (`heldOnly`) those it still holds. */
   #session(slot: number, heldOnly = false): Session {
     const flags = this.#flags.get(slot);
     const addresses: string[] = [];
-    if (flags & HAS_V4 && (!heldOnly || this.#findV4(this.#v4.get(slot)) === slot)) addresses.push(ipv4Text(this.#v4.get(slot)));
-    if (flags & HAS_V6 && (!heldOnly || this.#byV6.find(this.#v6Pool.hash(this.#v6Ref.get(slot)), (candidate) => candidate === slot) === slot)) {
+    if (flags & HAS_V4 && (!heldOnly || this.#owners.holdsV4(slot, this.#v4.get(slot)))) addresses.push(ipv4Text(this.#v4.get(slot)));
+    if (flags & HAS_V6 && (!heldOnly || this.#owners.holdsV6(slot, this.#v6Pool.hash(this.#v6Ref.get(slot))))) {
       addresses.push(this.#v6Pool.text(this.#v6Ref.get(slot)));
     }
-    for (const address of this.#extra.get(slot) ?? []) if (!heldOnly || this.#extraOwners.get(address) === slot) addresses.push(address);
+    for (const address of this.#extra.get(slot) ?? []) if (!heldOnly || this.#owners.holdsFurther(slot, address)) addresses.push(address);
     const scope = this.#scopes.of(slot);
     const nasTime = this.#nasTime.get(slot);
     const updatedAt = this.#times.updatedAt(slot);
@@ -449,19 +384,13 @@ export class SessionTable implements ReadonlySessionTable {
   /** Takes the slot's addresses out of the owner indexes, where the slot still owns them. */
   #unindex(slot: number): void {
     const flags = this.#flags.get(slot);
-    if (flags & HAS_V4) {
-      const v4 = this.#v4.get(slot);
-      if (this.#findV4(v4) === slot) this.#byV4.delete(slot, hashNumber(v4));
-    }
+    if (flags & HAS_V4) this.#owners.releaseV4(slot, this.#v4.get(slot));
     if (flags & HAS_V6) {
       const ref = this.#v6Ref.get(slot);
-      const hash = this.#v6Pool.hash(ref);
-      if (this.#byV6.find(hash, (candidate) => candidate === slot) === slot) this.#byV6.delete(slot, hash);
+      this.#owners.releaseV6(slot, this.#v6Pool.hash(ref));
       this.#v6Pool.release(ref);
     }
-    for (const address of this.#extra.get(slot) ?? []) {
-      if (this.#extraOwners.get(address) === slot) this.#extraOwners.delete(address);
-    }
+    for (const address of this.#extra.get(slot) ?? []) this.#owners.releaseFurther(slot, address);
     this.#extra.delete(slot);
     this.#flags.set(slot, USED);
   }
@@ -482,10 +411,4 @@ export class SessionTable implements ReadonlySessionTable {
 
 function stopKey(client: string, nas: string, sessionId: string): string {
   return `${scopeKey(client, nas)}${sessionId}`;
-}
-
-function swap(list: number[], a: number, b: number): void {
-  const kept = list[a]!;
-  list[a] = list[b]!;
-  list[b] = kept;
 }
