@@ -43,6 +43,8 @@ export class LaneRetries {
   /** Jobs of a call went through: the call ends the lane's failure count and counts for its refusal pass; held ones are held no more. */
   succeeded(lane: Lane, jobs: readonly JobState[]): void {
     lane.failures = 0;
+    lane.callsThrough++;
+    if (lane.refusedWhen.size > 0) for (const job of jobs) lane.refusedWhen.delete(job.id);
     if (lane.refusals) {
       if (lane.solo.length === 0) lane.refusals = undefined;
       else lane.refusals.succeeded();
@@ -53,7 +55,8 @@ export class LaneRetries {
 
   /**
    * A call the backend did in part: the jobs whose targets were all unlisted are delivered, those
-   * that failed are held (or dead letters, refused for good), as new jobs of their targets left when
+   * that failed are held (or dead letters: failed for good, or refused while other names of the
+   * call went through), as new jobs of their targets left when
    * some went through, the untried go again first. The lane
    * backs off when the whole API failed (for that failure, with its Retry-After), or when it took
    * none of a call with new jobs in it; a call of held jobs alone that went nowhere is their own
@@ -69,10 +72,29 @@ export class LaneRetries {
     const hold: { job: JobState; error: RblError }[] = [];
     for (const outcome of failed) {
       const heir = heirs?.get(outcome.job.id);
-      if (heir) lane.held.replace(outcome.job.id, heir.id);
+      if (heir) {
+        lane.held.replace(outcome.job.id, heir.id);
+        const refused = lane.refusedWhen.get(outcome.job.id);
+        if (refused !== undefined) {
+          lane.refusedWhen.delete(outcome.job.id);
+          lane.refusedWhen.set(heir.id, refused);
+        }
+      }
       const job = heir ?? outcome.job;
-      if (outcome.error.transient) hold.push({ job, error: outcome.error });
-      else this.deadLettered(lane, job, outcome.error);
+      if (outcome.error.transient) {
+        hold.push({ job, error: outcome.error });
+      } else if (outcome.error.refusal && error.unlisted.length === 0 && !(lane.callsThrough > (lane.refusedWhen.get(job.id) ?? Number.POSITIVE_INFINITY))) {
+        // A refusal (a 403) while the API took no other name, in this call or since the name was
+        // first refused, may be the key's for every name (a token without the zone's permission
+        // since a rotation): held and tried again, as a zone that refuses everything pauses its
+        // lane (refusal-pass.ts). Once the API takes others, the refusal is the name's own.
+        if (!lane.refusedWhen.has(job.id)) lane.refusedWhen.set(job.id, lane.callsThrough);
+        hold.push({ job, error: outcome.error });
+      } else if (outcome.error.refusal) {
+        this.deadLettered(lane, job, new RblError(outcome.error.code, `${outcome.error.message}; refused for this name alone, while the API took others`));
+      } else {
+        this.deadLettered(lane, job, outcome.error);
+      }
     }
     if (hold.length > 0 || held?.size) this.heldTried(lane, held !== undefined && held.size > 0, done.some((job) => held?.has(job.id)), hold, error.serverFailure);
     const fresh = untried.filter((job) => !lane.held.has(job.id));
@@ -125,6 +147,7 @@ export class LaneRetries {
 
   deadLettered(lane: Lane, job: JobState, error: RblError): void {
     lane.held.forget(job.id);
+    lane.refusedWhen.delete(job.id);
     this.#host.deadLettered(lane.key, job, error);
   }
 

@@ -25,6 +25,10 @@ export interface Lane {
   refusals: RefusalPass | undefined;
   /** Jobs that failed for themselves (a name an HTTP API keeps failing), and their wait (held-jobs.ts). */
   readonly held: HeldJobs;
+  /** Calls the backend took names of: whether the API took others since a held name was refused. */
+  callsThrough: number;
+  /** Held jobs refused (an HTTP 403) while the API took no other name, each with `callsThrough` then. */
+  readonly refusedWhen: Map<number, number>;
   heldTimer: NodeJS.Timeout | undefined;
   /** When the held jobs' wait ends (epoch ms). */
   heldDueAt: number;
@@ -52,5 +56,5 @@ export function waitingJobs(lane: Lane): number {
 }
 
 export function newLane(key: string, backend: Backend, zone: string): Lane {
-  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), heldTimer: undefined, heldDueAt: 0, inFlight: new Set(), callsToBackend: 0, heldOnlyCalls: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
+  return { key, zone, backend, queue: [], head: 0, front: [], frontHead: 0, solo: [], refusals: undefined, held: new HeldJobs(), callsThrough: 0, refusedWhen: new Map(), heldTimer: undefined, heldDueAt: 0, inFlight: new Set(), callsToBackend: 0, heldOnlyCalls: 0, backendGeneration: 0, failures: 0, timer: undefined, retryAt: 0, kickScheduled: false, removed: false };
 }

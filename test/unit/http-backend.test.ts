@@ -63,20 +63,23 @@ describe('generic HTTP backend', () => {
     await expect(generic({ successStatus: [204] }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')])).rejects.toMatchObject({ code: 'RBL_HTTP_STATUS' });
   });
 
-  it.each<[number, ErrorCode, boolean, RegExp]>([
-    [401, 'RBL_HTTP_AUTH', false, /API key rejected by 127\.0\.0\.1:\d+ .*401 Unauthorized.*: check api_key_file/],
-    [403, 'RBL_HTTP_AUTH', false, /API key rejected.*403 Forbidden/],
+  it.each<[number, ErrorCode, boolean, RegExp, boolean?]>([
+    // A rejected key waits for the right one (a reload), never a dead letter of its own.
+    [401, 'RBL_HTTP_AUTH', true, /API key rejected by 127\.0\.0\.1:\d+ .*401 Unauthorized.*: check api_key_file/],
+    // A 403 may be for one record only: a refusal, judged by whether the API takes other names.
+    [403, 'RBL_HTTP_AUTH', false, /API key rejected.*403 Forbidden/, true],
     [404, 'RBL_HTTP_NOT_FOUND', false, /URL not found at 127\.0\.0\.1:\d+ .*404 Not Found "no such entry"/],
     [400, 'RBL_HTTP_STATUS', false, /unexpected status .*400 Bad Request "no such entry".*expected 200, 201, 202, 204$/],
+    [407, 'RBL_HTTP_STATUS', true, /407 Proxy Authentication Required.*expected 200, 201, 202, 204$/],
     [422, 'RBL_HTTP_STATUS', false, /422/],
     [429, 'RBL_HTTP_STATUS', true, /429 Too Many Requests.*expected 200, 201, 202, 204$/],
     [500, 'RBL_HTTP_STATUS', true, /500 Internal Server Error.*expected 200, 201, 202, 204$/],
     [503, 'RBL_HTTP_STATUS', true, /503/],
-  ])('turns status %i into %s (transient %s)', async (status, code, transient, message) => {
+  ])('turns status %i into %s (transient %s)', async (status, code, transient, message, refusal = false) => {
     http.server.respondWith(() => ({ status, body: 'no such entry' }));
     const error = await generic({ apiKey: 'secret-key' }).unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RblError);
-    expect(error).toMatchObject({ code, transient });
+    expect(error).toMatchObject({ code, transient, refusal });
     expect((error as Error).message).toMatch(/^blocklist-api: /);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('secret-key');

@@ -67,11 +67,12 @@ describe('PowerDNS preset', () => {
     [422, '{"error": "RRset 2.0.0.10.rbl.example.net. IN A: Name is out of zone"}', 'RBL_HTTP_STATUS', false, /422.*Name is out of zone/],
     [500, '{"error": "database is locked"}', 'RBL_HTTP_STATUS', true, /500.*database is locked.*expected 204$/],
     [404, 'Not Found', 'RBL_HTTP_NOT_FOUND', false, /pdns: zone rbl\.example\.net not found at 127\.0\.0\.1:\d+ \(PATCH .*404 Not Found "Not Found"\): check url/],
-    [401, 'Unauthorized', 'RBL_HTTP_AUTH', false, /pdns: API key rejected by 127\.0\.0\.1:\d+ .*: check api_key_file/],
-  ])('maps a PATCH answered %i %s to its error', async (status, body, code, transient, message) => {
+    [401, 'Unauthorized', 'RBL_HTTP_AUTH', true, /pdns: API key rejected by 127\.0\.0\.1:\d+ .*: check api_key_file/],
+    [403, 'Forbidden', 'RBL_HTTP_AUTH', false, /pdns: API key rejected by 127\.0\.0\.1:\d+ .*403.*: check api_key_file/, true],
+  ])('maps a PATCH answered %i %s to its error', async (status, body, code, transient, message, refusal = false) => {
     http.server.respondWith(() => ({ status, body }));
     const error = (await powerDns().unlist('rbl.example.net', [parsePrefix('10.0.0.2')]).catch((e: unknown) => e)) as Error;
-    expect(error).toMatchObject({ code, transient });
+    expect(error).toMatchObject({ code, transient, refusal });
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain('pdns-key');
   });

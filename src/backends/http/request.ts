@@ -1,8 +1,9 @@
 /**
  * One HTTP(S) request with a deadline, and the mapping of failures to RblError codes:
- * 401/403 RBL_HTTP_AUTH, 404 RBL_HTTP_NOT_FOUND, other statuses and a success status with an HTML
- * page RBL_HTTP_STATUS (5xx, 408, 429 and the HTML page transient), time-outs RBL_HTTP_TIMEOUT and
- * socket, TLS or DNS failures RBL_HTTP_CONNECTION (both transient).
+ * 401/403 RBL_HTTP_AUTH (401 transient, 403 a refusal), 404 RBL_HTTP_NOT_FOUND, other statuses
+ * and a success status with an HTML page RBL_HTTP_STATUS (5xx, 407, 408, 429 and the HTML page
+ * transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures RBL_HTTP_CONNECTION (both
+ * transient).
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -153,7 +154,13 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   if (response.status === 401 || response.status === 403) {
     const hint = credentials ? `check ${credentials}` : 'the API wants credentials: set api_key_file or token_file';
     const rejected = credentials === 'token_file' ? 'token' : 'API key';
-    throw new RblError('RBL_HTTP_AUTH', `${backend}: ${rejected} rejected by ${host} (${detail}): ${hint}`);
+    // Never a dead letter for the key alone: a token rotated on the API before token_file, or one
+    // that expired overnight, would turn every unlist of the outage into a dead letter that waits
+    // for `queue retry` while the next customers inherit the listings. A 401 says the key is wrong
+    // for the whole API: the unlists wait, as a wrong TSIG key's do, and go out once a reload reads
+    // the right one. A 403 may also be the key's for one record only (one it may not change):
+    // judged as a DNS server's REFUSED is, a dead letter only while the API takes other names.
+    throw new RblError('RBL_HTTP_AUTH', `${backend}: ${rejected} rejected by ${host} (${detail}): ${hint}`, response.status === 401 ? { transient: true } : { refusal: true });
   }
   if (response.status === 404) {
     throw new RblError('RBL_HTTP_NOT_FOUND', `${backend}: ${what404} not found at ${host} (${detail}): check url and the zone name`);
@@ -164,8 +171,9 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
     const shown = redactSecretsIn(redactUrl(redirect), requestCredentials(spec));
     throw new RblError('RBL_HTTP_STATUS', `${backend}: ${host} redirects (${detail}) to ${shown}: set url to the address it redirects to`);
   }
-  // 5xx is the server's trouble, 408 and 429 ask us to come back later; every other 4xx repeats itself.
-  const transient = response.status >= 500 || response.status === 408 || response.status === 429;
+  // 5xx is the server's trouble, 408 and 429 ask us to come back later, 407 is a proxy in the way
+  // that wants a login (the API never saw the request); every other 4xx repeats itself.
+  const transient = response.status >= 500 || response.status === 407 || response.status === 408 || response.status === 429;
   const expected = success.join(', ');
   const retryAfter = transient ? retryAfterMs(response.retryAfter, Date.now()) : undefined;
   const when = retryAfter === undefined ? '' : `; the API asks to wait ${Math.ceil(retryAfter / 1000)} s`;
