@@ -1,6 +1,7 @@
 /**
  * The HTTP API backend with the PowerDNS preset, end to end: a Stop to the running service and
- * `rbl-unlist unlist` both remove a listing through a real PowerDNS Authoritative's API.
+ * `rbl-unlist unlist` both remove a listing through a real PowerDNS Authoritative's API, and a key
+ * the API rejects leaves the service's unlists waiting until a reload brings the right one.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -77,5 +78,37 @@ describe.skipIf(!havePeers('pdns_server'))('the service and the CLI against a re
     expect(result.stderr).toContain('RBL_HTTP_AUTH');
     expect(result.stderr).toMatch(/API key rejected/i);
     expect(await pdns.query(dnsblName('10.64.0.3', ZONE), 'A')).toEqual(['127.0.0.2']);
+  });
+
+  test("a key PowerDNS rejects leaves a Stop's unlist waiting, never a dead letter, and a reload with the right key sends it", async () => {
+    const reloads = (): number => service.logs().filter((line) => line.msg === 'config reloaded').length;
+    const reload = async (): Promise<void> => {
+      const before = reloads();
+      service.child.kill('SIGHUP');
+      await waitFor('the reload', () => reloads() > before, 10_000);
+    };
+    // The key rotated on the server before the file here: the file now holds a key it rejects.
+    writeFileSync(join(dir, 'pdns.key'), 'not-the-key\n', { mode: 0o600 });
+    await reload();
+    const response = await sendRadius(
+      buildAccountingRequest({ identifier: 10, secret: SECRET, attributes: { 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'p3', 'Framed-IP-Address': '10.64.0.3' } }),
+      radiusPort,
+    );
+    expect(response?.[0]).toBe(5);
+    const rejected = () => service.logs().filter((line) => line.code === 'RBL_HTTP_AUTH' && String(line.msg).endsWith('; retrying'));
+    await waitFor('two rejected tries', () => rejected().length >= 2, 15_000);
+    expect(String(rejected()[0]!.msg)).toMatch(/API key rejected by 127\.0\.0\.1:\d+ .*401.*check api_key_file/);
+    expect(service.logs().some((line) => String(line.msg).startsWith('dead letter'))).toBe(false);
+    const queue = await runBuiltCli(['queue', 'list', '--config', configFile, '--json']);
+    expect(queue.status, queue.stderr).toBe(0);
+    const listing = JSON.parse(queue.stdout) as { pending: { targets: string[] }[]; dead: unknown[] };
+    expect(listing.pending.map((entry) => entry.targets)).toEqual([['10.64.0.3']]);
+    expect(listing.dead).toEqual([]);
+    expect(await pdns.query(dnsblName('10.64.0.3', ZONE), 'A')).toEqual(['127.0.0.2']);
+
+    writeFileSync(join(dir, 'pdns.key'), `${pdns.apiKey}\n`, { mode: 0o600 });
+    await reload();
+    await waitFor('the unlist with the right key', async () => (await pdns.query(dnsblName('10.64.0.3', ZONE), 'A')).length === 0, 15_000, 100);
+    expect(service.logs().some((line) => String(line.msg).startsWith('dead letter'))).toBe(false);
   });
 });
