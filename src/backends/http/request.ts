@@ -1,8 +1,8 @@
 /**
  * One HTTP(S) request with a deadline, and the mapping of failures to RblError codes:
  * 401/403 RBL_HTTP_AUTH (401 transient, 403 a refusal), 404 RBL_HTTP_NOT_FOUND, other statuses
- * and a success status with an HTML page RBL_HTTP_STATUS (5xx, 407, 408, 429 and the HTML page
- * transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures RBL_HTTP_CONNECTION (both
+ * and a success status with an HTML page RBL_HTTP_STATUS (5xx, 407, 408, 429, a redirect and the
+ * HTML page transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures RBL_HTTP_CONNECTION (both
  * transient).
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
@@ -167,9 +167,12 @@ export function expectStatus(backend: string, spec: HttpRequestSpec, response: H
   }
   const redirect = redirectTarget(spec, response);
   if (redirect !== undefined) {
-    // Never followed: a redirect would carry the credentials to wherever the server points.
+    // Never followed: a redirect would carry the credentials to wherever the server points. Nor
+    // a dead letter: the API never saw the request (a captive portal sends its login page this
+    // way, a server that now wants https its new address), so the unlists wait for a url that
+    // reaches it, and go out after the reload that sets it, or once the portal lets this host by.
     const shown = redactSecretsIn(redactUrl(redirect), requestCredentials(spec));
-    throw new RblError('RBL_HTTP_STATUS', `${backend}: ${host} redirects (${detail}) to ${shown}: set url to the address it redirects to`);
+    throw new RblError('RBL_HTTP_STATUS', `${backend}: ${host} redirects (${detail}) to ${shown}: set url to the address it redirects to`, { transient: true });
   }
   // 5xx is the server's trouble, 408 and 429 ask us to come back later, 407 is a proxy in the way
   // that wants a login (the API never saw the request); every other 4xx repeats itself.

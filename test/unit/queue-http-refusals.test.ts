@@ -1,21 +1,24 @@
 /**
- * An HTTP API that rejects the key (401) rejects it for every name: a token rotated on the API
+ * What an HTTP API's refusals make of the unlists, and what they must not: dead letters for a
+ * failure of the whole route, each waiting for `queue retry` while the next customers inherit the
+ * listings. An HTTP API that rejects the key (401) rejects it for every name: a token rotated on the API
  * before token_file, or one that expired overnight. None of the unlists becomes a dead letter for
  * it (each would wait for `queue retry` while the next customers inherit the listings): they wait,
  * retried with backoff, and go out once a reload brings the right key, as a wrong TSIG key's do. A
  * 403 may be the key's for one record only: a dead letter when the API takes other names, and
- * while it refuses every name, the unlists wait for it as for a 401. The real generic backend and
- * PowerDNS preset against a recording node:http server on 127.0.0.1.
+ * while it refuses every name, the unlists wait for it as for a 401. A request the API never saw (a
+ * proxy that wants a login, 407, or a captive portal's redirect to its login page) waits the same
+ * way. The real generic backend and PowerDNS preset against a recording node:http server on 127.0.0.1.
  */
 import { describe, expect, it } from 'vitest';
 import type { HttpBackendConfig } from '../../src/backends/http/config.js';
 import type { Backend } from '../../src/backends/types.js';
 import type { QueueEvent } from '../../src/queue/events.js';
 import type { StateStore } from '../../src/queue/store-api.js';
-import { useRecordingServer } from '../helpers/http-server.js';
+import { useRecordingServer, type RecordedRequest } from '../helpers/http-server.js';
 import { useStateDir, waitUntil } from '../helpers/state-store.js';
 
-const state = useStateDir('rejected-key');
+const state = useStateDir('http-refusals');
 const http = useRecordingServer();
 const ZONE = 'rbl.example.net';
 const GOOD_TOKEN = 'tok-good-91c4e7';
@@ -152,5 +155,27 @@ describe('the PowerDNS preset (one PATCH a batch) with a rejected key', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', ...ADDRESSES.map(() => 'fulfilled')]);
     expect(deadLetters().map((event) => event.job.targets)).toEqual([['10.64.9.9']]);
     expect(deadLetters()[0]!.error.message).toMatch(/refused for these names alone, while the zone took others$/);
+  });
+});
+
+describe('an HTTP API the requests never reach', () => {
+  it.each<[string, (request: RecordedRequest) => { status: number; headers?: Record<string, string> }]>([
+    ["a captive portal's 302 to its login page", () => ({ status: 302, headers: { Location: 'http://portal.example.net/login?continue=1' } })],
+    ['a server that now wants https (301)', (request) => ({ status: 301, headers: { Location: `https://api.example.net${request.url}` } })],
+    ['a proxy that wants a login (407)', () => ({ status: 407, headers: { 'Proxy-Authenticate': 'Basic realm="proxy"' } })],
+  ])('keeps every unlist pending through %s, none a dead letter, and delivers them once the API answers', async (_, inTheWay) => {
+    let reached = false;
+    http.server.respondWith((request) => (reached ? { status: 204 } : inTheWay(request)));
+    const store = await openWith(generic(GOOD_TOKEN));
+    const outcomes = commitAll(store, ADDRESSES);
+    await waitUntil(() => retries().length >= 6, 5000);
+    expect(retries()[0]!.error).toMatchObject({ code: 'RBL_HTTP_STATUS' });
+    expect(deadLetters()).toEqual([]);
+    expect(store.depth()).toBe(ADDRESSES.length);
+
+    reached = true;
+    expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
+    expect(deadLetters()).toEqual([]);
+    expect(store.depth()).toBe(0);
   });
 });
