@@ -51,6 +51,14 @@ function commitAll(store: StateStore, addresses: readonly string[]): Promise<Pro
   return Promise.allSettled(addresses.map((address) => store.commit({ unlist: unlist(address) }, { trackDelivery: true }).done));
 }
 
+/** Every unlist of ADDRESSES went out, delivered, and none became a dead letter. */
+async function expectAllDelivered(store: StateStore, outcomes: Promise<PromiseSettledResult<unknown>[]>): Promise<void> {
+  expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
+  expect(delivered().sort()).toEqual([...ADDRESSES].sort());
+  expect(deadLetters()).toEqual([]);
+  expect(store.depth()).toBe(0);
+}
+
 describe('an HTTP API that rejects the key', () => {
   it('keeps every unlist pending through 401s, none a dead letter, and delivers them all once a reload brings the right token', async () => {
     http.server.respondWith((request) => ({ status: request.headers.authorization === `Bearer ${GOOD_TOKEN}` ? 204 : 401 }));
@@ -64,10 +72,7 @@ describe('an HTTP API that rejects the key', () => {
     expect(store.depth()).toBe(ADDRESSES.length);
 
     store.setBackends([generic(GOOD_TOKEN)]);
-    expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
-    expect(delivered().sort()).toEqual([...ADDRESSES].sort());
-    expect(deadLetters()).toEqual([]);
-    expect(store.depth()).toBe(0);
+    await expectAllDelivered(store, outcomes);
     // Each name was deleted with the right token in the end.
     const accepted = http.server.requests.filter((request) => request.headers.authorization === `Bearer ${GOOD_TOKEN}`);
     expect(new Set(accepted.map((request) => request.url)).size).toBe(ADDRESSES.length);
@@ -113,9 +118,7 @@ describe('an HTTP API that rejects the key', () => {
     expect(store.depth()).toBe(ADDRESSES.length);
 
     granted = true;
-    expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
-    expect(deadLetters()).toEqual([]);
-    expect(store.depth()).toBe(0);
+    await expectAllDelivered(store, outcomes);
   });
 });
 
@@ -129,8 +132,7 @@ describe('the PowerDNS preset (one PATCH a batch) with a rejected key', () => {
     expect(store.depth()).toBe(ADDRESSES.length);
 
     store.setBackends([powerDns('pdns-good')]);
-    expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
-    expect(deadLetters()).toEqual([]);
+    await expectAllDelivered(store, outcomes);
   });
 
   it('tries the names of a refused batch one per PATCH: none is a dead letter while every one is refused, all go out once the key may', async () => {
@@ -144,8 +146,7 @@ describe('the PowerDNS preset (one PATCH a batch) with a rejected key', () => {
     expect(store.depth()).toBe(ADDRESSES.length);
 
     granted = true;
-    expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
-    expect(deadLetters()).toEqual([]);
+    await expectAllDelivered(store, outcomes);
   });
 
   it('dead-letters the one name a PATCH is refused for while the other names go through', async () => {
@@ -174,8 +175,6 @@ describe('an HTTP API the requests never reach', () => {
     expect(store.depth()).toBe(ADDRESSES.length);
 
     reached = true;
-    expect((await outcomes).map((outcome) => outcome.status)).toEqual(ADDRESSES.map(() => 'fulfilled'));
-    expect(deadLetters()).toEqual([]);
-    expect(store.depth()).toBe(0);
+    await expectAllDelivered(store, outcomes);
   });
 });
