@@ -74,20 +74,16 @@ export class LaneRetries {
       const heir = heirs?.get(outcome.job.id);
       if (heir) {
         lane.held.replace(outcome.job.id, heir.id);
-        const refused = lane.refusedWhen.get(outcome.job.id);
-        if (refused !== undefined) {
-          lane.refusedWhen.delete(outcome.job.id);
-          lane.refusedWhen.set(heir.id, refused);
-        }
+        // An heir means names of the call went through: a refusal of it is judged at once, below.
+        lane.refusedWhen.delete(outcome.job.id);
       }
       const job = heir ?? outcome.job;
       if (outcome.error.transient) {
         hold.push({ job, error: outcome.error });
-      } else if (outcome.error.refusal && error.unlisted.length === 0 && !(lane.callsThrough > (lane.refusedWhen.get(job.id) ?? Number.POSITIVE_INFINITY))) {
-        // A refusal (a 403) while the API took no other name, in this call or since the name was
-        // first refused, may be the key's for every name (a token without the zone's permission
-        // since a rotation): held and tried again, as a zone that refuses everything pauses its
-        // lane (refusal-pass.ts). Once the API takes others, the refusal is the name's own.
+      } else if (outcome.error.refusal && !this.#tookOthers(lane, job, error)) {
+        // A refusal (a 403) while the API took no other name may be the key's for every name (a
+        // token without the zone's permission since a rotation): held and tried again, as a zone
+        // that refuses everything pauses its lane (refusal-pass.ts).
         if (!lane.refusedWhen.has(job.id)) lane.refusedWhen.set(job.id, lane.callsThrough);
         hold.push({ job, error: outcome.error });
       } else if (outcome.error.refusal) {
@@ -143,6 +139,12 @@ export class LaneRetries {
       }
     }
     for (const { job, error } of failed) this.#host.retryScheduled(lane.key, [job], error, Math.max(lane.held.failures, 1), waitMs);
+  }
+
+  /** Whether the API took other names in this call, or in a call since `job` was first refused: then the refusal is the name's own. */
+  #tookOthers(lane: Lane, job: JobState, call: TargetFailures): boolean {
+    const refusedWhen = lane.refusedWhen.get(job.id);
+    return call.unlisted.length > 0 || (refusedWhen !== undefined && lane.callsThrough > refusedWhen);
   }
 
   deadLettered(lane: Lane, job: JobState, error: RblError): void {
