@@ -39,11 +39,14 @@ export const ERROR_CODES = {
   RBL_DNS_RCODE: ['the server answered with an unexpected response code', 'see the server\'s log'],
   RBL_DNS_BAD_RESPONSE: ['the answer from the DNS server was malformed, unsigned or wrongly signed', 'check the key and that nothing else answers on that address'],
   // HTTP backend (exit 1)
-  RBL_HTTP_AUTH: ['the HTTP API rejected the API key or token (401/403)', 'check api_key_file or token_file'],
+  RBL_HTTP_AUTH: [
+    "the HTTP API rejected the API key or token (401/403); the service's unlists wait and are retried (a 403 for one name while the API takes others is that name's dead letter)",
+    'check api_key_file or token_file, and reload: the waiting unlists go out by themselves',
+  ],
   RBL_HTTP_NOT_FOUND: ['the HTTP API does not know the zone or URL (404)', 'check url and the zone name'],
   RBL_HTTP_STATUS: [
     'the HTTP API answered with an unexpected status, or redirected (`… redirects (…) to https://…`: redirects are not followed, as they would carry the credentials), or a success status came with an HTML page (`… answered 200 with an HTML page (…)`: a captive portal\'s or a proxy\'s, not the API\'s answer)',
-    'see its log; the service retries a 5xx and an HTML page (waiting as long as a `Retry-After` asks, up to 60 s), a one-shot `unlist` does not; for a redirect, set `url` to the address named; for an HTML page, see Troubleshooting',
+    'see its log; the service retries a 5xx, a 407, 408 or 429, a redirect and an HTML page (waiting as long as a `Retry-After` asks, up to 60 s), a one-shot `unlist` does not; for a redirect, set `url` to the address named and reload (the waiting unlists go out then); for an HTML page, see Troubleshooting',
   ],
   RBL_HTTP_TIMEOUT: ['the HTTP API did not answer in time', 'check that it runs and the url'],
   RBL_HTTP_CONNECTION: ['the HTTP API could not be reached (connection refused, TLS or DNS failure), or its answer was cut off: larger than 64 MiB, or past the 128 MiB a backend keeps of the answers it reads at once', 'check url and ca_file; an answer cut off is not the API\'s: check that url reaches the API; the service retries'],
