@@ -138,7 +138,10 @@ function failureLines(error: unknown, label: string, allowed: readonly IpPrefix[
  * queue, so only running it again unlists the address there.
  */
 function notRetried(error: unknown): string {
-  return error instanceof RblError && error.transient ? '; this command tried once and queued nothing, so nothing retries it: run it again later' : '';
+  if (!(error instanceof RblError) || !error.transient) return '';
+  // A rejected key is retried by the service too, but waiting fixes nothing here: the file does.
+  if (error.code === 'RBL_HTTP_AUTH') return '; this command tried once and queued nothing: run it again once the key is right';
+  return '; this command tried once and queued nothing, so nothing retries it: run it again later';
 }
 
 /**

@@ -160,6 +160,21 @@ describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
   });
 });
 
+describe('rbl-unlist unlist with a key the API rejects', () => {
+  it('says the key is what to fix, not the time to wait, and exits 1', async () => {
+    const api = await startHttpServer(() => ({ status: 401 }));
+    try {
+      const result = await runCliCaptured(['unlist', '--config', apiConfig('rejected.yaml', api.origin), '10.64.3.4']);
+      expect(result.status).toBe(1);
+      expect(result.stdout).not.toMatch(/^unlisted/m);
+      expect(result.stderr).toMatch(/^rbl-unlist: RBL_HTTP_AUTH: api, zone rbl\.example\.net: api: .*401.*this command tried once and queued nothing: run it again once the key is right$/m);
+      expect(result.stderr).not.toContain('run it again later');
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('rbl-unlist unlist behind a captive portal', () => {
   it('unlists nothing when a 200 HTML page answers in the API\'s place, and says it queued nothing', async () => {
     const api = await startHttpServer(() => ({ status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: '<html><title>Guest Wi-Fi login</title></html>' }));
