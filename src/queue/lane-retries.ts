@@ -40,7 +40,10 @@ export class LaneRetries {
     this.#worker = worker;
   }
 
-  /** Jobs of a call went through: the call ends the lane's failure count and counts for its refusal pass; held ones are held no more. */
+  /**
+   * Jobs of a call went through: the call ends the lane's failure count, counts for its refusal
+   * pass and for the names held after a refusal (#tookOthers); held ones are held no more.
+   */
   succeeded(lane: Lane, jobs: readonly JobState[]): void {
     lane.failures = 0;
     lane.callsThrough++;

@@ -2,8 +2,8 @@
  * One HTTP(S) request with a deadline, and the mapping of failures to RblError codes:
  * 401/403 RBL_HTTP_AUTH (401 transient, 403 a refusal), 404 RBL_HTTP_NOT_FOUND, other statuses
  * and a success status with an HTML page RBL_HTTP_STATUS (5xx, 407, 408, 429, a redirect and the
- * HTML page transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures RBL_HTTP_CONNECTION (both
- * transient).
+ * HTML page transient), time-outs RBL_HTTP_TIMEOUT and socket, TLS or DNS failures
+ * RBL_HTTP_CONNECTION (both transient).
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
