@@ -1,12 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 /**
  * The `rbl-unlist` executable: runs the command line and exits with its status. The only place
  * in rbl-unlist that calls process.exit; `serve` settles only once the daemon has stopped.
  *
- * The first line caps V8's young generation at 8 MB a semi-space (it grows to 16 MB under a burst
- * otherwise): a burst of 100,000 Stops then peaks about 12 MB lower in resident memory, for about
- * 5 µs a Stop more in V8's collector threads (4 MB saved another 10 MB and cost twice that; issue
- * 13). `env -S` splits the line (GNU coreutils 8.30, the BSDs, macOS).
+ * Node runs with its own young generation (up to 16 MB a semi-space). An 8 MB cap
+ * (`--max-semi-space-size=8` on this line until 2026-12-02) kept the peak of a 100,000-Stop burst
+ * under 160 MB with the UDP receive thread beside it; with the sockets read on this thread, as
+ * `radius.receive_thread: auto` does on two CPUs now, the burst peaks near 128 MB uncapped, and the
+ * cap cost about a seventh more CPU a Stop in V8's collector (issue 13; README, Performance).
  */
 import { earlySignals } from './early-signals.js';
 

@@ -109,8 +109,8 @@ describe.skipIf(!havePeers('named', 'tsig-keygen'))('the Message-Authenticator, 
 
     expect(verifyAccountingResponse(answer, good, SECRET)).toBe(true);
     expect(nas.answers).toEqual([answer]);
-    // The receive thread sends the answer, then reports it with its next batch: the count can
-    // trail the answer by a message, so it is waited for, then must be exactly one more.
+    // A receive thread (radius.receive_thread) sends the answer, then reports it with its next
+    // batch: the count can trail the answer by a message, so it is waited for, then must be exactly one more.
     await waitForPacketsCounted(httpPort, 'status_server', answered + 1);
     expect(await packetsCounted(httpPort, 'status_server')).toBe(answered + 1);
   });

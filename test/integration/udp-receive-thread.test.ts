@@ -69,7 +69,11 @@ function captureWorkers(): { list: Worker[]; release: () => void } {
   return { list, release: () => void (Worker.prototype.on = on) };
 }
 
-udpListenerCases('RADIUS listener through the receive thread', { createUdpTransport: createBuiltUdpTransport, createRequestHandler: createBuiltRequestHandler });
+// Through the thread on any machine: `auto` reads the sockets on the main thread with two CPUs or fewer.
+udpListenerCases('RADIUS listener through the receive thread', {
+  createUdpTransport: (options) => createBuiltUdpTransport({ ...options, receiveThread: true }),
+  createRequestHandler: createBuiltRequestHandler,
+});
 
 describe('the UDP receive thread', () => {
   const { open, nasSocket } = closedAfterEach();
@@ -97,7 +101,7 @@ describe('the UDP receive thread', () => {
     // Every datagram must come through handOver: a transport that read its sockets on this thread would call receive.
     const screenedHere = { ...handler, receive: () => expect.unreachable('the datagram was read on the JavaScript thread, not the receive thread') };
     const errors: Error[] = [];
-    const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], handler: screenedHere, clients, onError: (error) => errors.push(error) });
+    const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], receiveThread: true, handler: screenedHere, clients, onError: (error) => errors.push(error) });
     open.push(transport);
     await transport.start();
     const nas = await nasSocket(transport.addresses()[0]!.port);
@@ -214,7 +218,7 @@ describe('the UDP receive thread', () => {
     expect(nas.answers).toHaveLength(0);
     expect(transport.ready()).toEqual({ ok: false, error: 'RADIUS sockets not bound' });
     // The port is free again: the thread closed its socket.
-    const again = createBuiltUdpTransport({ listen: [{ ...LOOPBACK4, port }], handler: createBuiltRequestHandler({ clients: () => [], onAccounting: async () => {} }), clients: () => [] });
+    const again = createBuiltUdpTransport({ listen: [{ ...LOOPBACK4, port }], receiveThread: true, handler: createBuiltRequestHandler({ clients: () => [], onAccounting: async () => {} }), clients: () => [] });
     open.push(again);
     await again.start();
     expect(again.addresses()[0]!.port).toBe(port);
@@ -252,7 +256,7 @@ describe('the UDP receive thread', () => {
   it('keeps what waits for a stalled main thread bounded when an unknown source floods 240 MB of junk: outcomes counted, not carried', async () => {
     const reported: { outcome: PacketOutcome; octets: number }[] = [];
     const handler = createBuiltRequestHandler({ clients: () => [], onAccounting: async () => {}, onPacket: (outcome, detail) => reported.push({ outcome, octets: detail.octets?.length ?? 0 }) });
-    const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], handler, clients: () => [] });
+    const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], receiveThread: true, handler, clients: () => [] });
     open.push(transport);
     await transport.start();
     // Four 60 KB datagrams a millisecond: twenty (1.2 GB/s) overran the socket's buffer on a busy
@@ -330,7 +334,7 @@ describe('the UDP receive thread', () => {
   it('reports discards with the datagram, as the service logs and traces them', async () => {
     const reported: { outcome: PacketOutcome; octets?: Buffer }[] = [];
     const handler = createBuiltRequestHandler({ clients: () => [], onAccounting: async () => {}, onPacket: (outcome, detail) => reported.push({ outcome, octets: detail.octets }) });
-    const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], handler, clients: () => [] });
+    const transport = createBuiltUdpTransport({ listen: [LOOPBACK4], receiveThread: true, handler, clients: () => [] });
     open.push(transport);
     await transport.start();
     const nas = await nasSocket(transport.addresses()[0]!.port);

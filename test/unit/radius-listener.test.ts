@@ -14,8 +14,10 @@ udpListenerCases('RADIUS listener', { createUdpTransport, createRequestHandler }
 describe('radius.receive_thread', () => {
   it.each([
     ['auto', 1, false],
-    ['auto', 2, true],
+    ['auto', 2, false],
+    ['auto', 3, true],
     ['auto', 64, true],
+    [true, 2, true],
     [true, 1, true],
     [false, 2, false],
   ] as const)('%s with %i CPUs to run on: a receive thread %s', (setting, cpus, threaded) => {

@@ -2,7 +2,7 @@
  * RADIUS over UDP (RFC 2865 §3, RFC 2866). The sockets are read by a receive thread of their own
  * (thread-host.ts, receive-thread.ts), which checks each datagram and sends the answers, so the
  * service's JavaScript thread keeps the session table, the journal and the deliveries (issue 13).
- * With one CPU to run on (radius.receive_thread: auto decides by the CPUs this process may use),
+ * With two CPUs or fewer to run on (radius.receive_thread: auto decides by the CPUs this process may use),
  * or run from the TypeScript sources (the unit tests, under vitest, have no compiled thread to
  * start), the same steps run on this thread (same-thread.ts): screenDatagram in handler.ts is
  * what both run.
@@ -24,13 +24,18 @@ const RECEIVE_THREAD = new URL('./receive-thread.js', import.meta.url);
 
 /**
  * Whether a receive thread reads the sockets. `auto`: only where the process may keep more than
- * one CPU busy (its affinity and its cgroup's CPU quota: cpu-limit.ts). On one, the thread takes
+ * two CPUs busy (its affinity and its cgroup's CPU quota: cpu-limit.ts). On one, the thread takes
  * nothing off the service's thread that it does not give back in hand-overs and context switches:
  * pinned to one core, three alternating pairs of 25,000-Stop bursts answered 7,075 to 7,819
- * Stops/s with it and 7,654 to 9,203 without (issue 13).
+ * Stops/s with it and 7,654 to 9,203 without. On two, the second is also what V8's collector,
+ * libuv's disk threads, the kernel's network stack and (often) the DNS server run on: with BIND
+ * beside it on this project's 2-CPU machine, five alternating comparisons of 100,000-Stop bursts
+ * took 8 to 21% less CPU a Stop without the thread (and without the young-generation cap the
+ * thread's memory needed: cli/main.ts), answered more Stops a second in each, and peaked about 24 MB
+ * lower (issue 13; README, Performance).
  */
 export function usesReceiveThread(setting: ReceiveThreadSetting, cpus: number): boolean {
-  return setting === 'auto' ? cpus > 1 : setting;
+  return setting === 'auto' ? cpus > 2 : setting;
 }
 
 /** A file's text, or undefined where it cannot be read (no cgroup file system, say). */
