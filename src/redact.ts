@@ -1,6 +1,6 @@
 /**
  * The one place secrets are cut out of text that is printed, logged or served (rbl-unlist never
- * shows a credential): URL userinfo and credential-like query parameters. Pure code.
+ * shows a credential): URL userinfo, credential-like query parameters and body fields. Pure code.
  *
  * What is redacted, and why:
  * - the password of `user:password@`, and a userinfo without a password as a whole, since
@@ -12,7 +12,8 @@
  *   sig (signature), credential or session, case-insensitive (`api_key`, `access_token`,
  *   `X-Amz-Signature`, `apikey`, `password`...), up to the next & (a ; does not end a value for
  *   URLSearchParams, and so for the API). A harmless parameter that matches loses only its value in
- *   the text; its request is sent unchanged.
+ *   the text; its request is sent unchanged;
+ * - in a request body as printed, the value of each JSON member or form field named the same way.
  * Everything else (scheme, host, port, path, other parameters) stays, so the text still says where
  * a request went. Redaction works on the text, not through `new URL`, so a template's `{name}`
  * placeholders come out as they went in.
@@ -32,6 +33,28 @@ const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^/?#]*)@)?([^?#]*)(\?[^#]*)?(#.
  * in a url; quotes do not end it, as a token may hold one.
  */
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?\S*/gi;
+
+/**
+ * A JSON member: its name, the separator, and its value (a string, or a bare number or word). An
+ * object or array value is not one: its own members are judged by their names.
+ */
+const JSON_MEMBER = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,{}[\]]+)/g;
+
+/**
+ * A request body as `unlist --dry-run` prints it, with the value of each secret-named field
+ * REDACTED, by the names secret query parameters have: JSON members (`"api_key": "..."`) and, in a
+ * body that is not JSON, form fields (`api_key=...&`). A credential belongs in `token_file` or
+ * `api_key_file`, whose headers are never printed; this is for one written into `body` itself.
+ * Placeholders stay as they are; the request sent is unchanged.
+ */
+export function redactBody(body: string): string {
+  if (/^\s*[[{]/.test(body)) {
+    return body.replace(JSON_MEMBER, (member, name: string, separator: string, value: string) =>
+      SECRET_PARAMETER.test(name) ? `"${name}"${separator}${value.startsWith('"') ? `"${REDACTED}"` : REDACTED}` : member,
+    );
+  }
+  return redactQuery(`?${body}`).slice(1);
+}
 
 /** The URL with its credentials replaced by REDACTED; text that is not a URL comes back as it is. */
 export function redactUrl(url: string): string {

@@ -143,6 +143,14 @@ describe('generic HTTP backend', () => {
     expect(text).toBe(`POST ${http.server.origin}/delist\n{"ip":"10.0.0.2"}`);
   });
 
+  it('describes a body with a credential written into it with that credential REDACTED, and sends it as written', async () => {
+    const backend = generic({ method: 'POST', url: `${http.server.origin}/delist`, body: '{"ip":"{address}","api_key":"lit-secret-1"}' });
+    expect(backend.describe('rbl.example.net', [parsePrefix('10.0.0.2')])).toBe(`POST ${http.server.origin}/delist\n{"ip":"10.0.0.2","api_key":"REDACTED"}`);
+    http.server.respondWith(() => ({ status: 204 }));
+    await backend.unlist('rbl.example.net', [parsePrefix('10.0.0.2')]);
+    expect(http.server.requests.map((request) => request.body)).toEqual(['{"ip":"10.0.0.2","api_key":"lit-secret-1"}']);
+  });
+
   it('probes with a GET of the URL up to the first target placeholder', async () => {
     http.server.respondWith(() => ({ status: 404 }));
     await generic({ token: 't' }).probe('rbl.example.net');

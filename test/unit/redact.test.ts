@@ -1,6 +1,6 @@
-/** Redaction of credentials in URLs and in free text: the one function every printed URL goes through. */
+/** Redaction of credentials in URLs, in free text and in printed request bodies: the functions every printed URL and body goes through. */
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactSecretsIn, redactUrl, redactUrlsIn, urlCredentials } from '../../src/redact.js';
+import { REDACTED, redactBody, redactSecretsIn, redactUrl, redactUrlsIn, urlCredentials } from '../../src/redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -128,5 +128,31 @@ describe('urlCredentials', () => {
 describe('redactSecretsIn', () => {
   it('replaces each secret wherever it is, the longest first, and leaves ones under 4 characters', () => {
     expect(redactSecretsIn('key abcd-1234 and abcd and ok', ['abcd', 'abcd-1234', 'ok'])).toBe(`key ${REDACTED} and ${REDACTED} and ok`);
+  });
+});
+
+describe('redactBody', () => {
+  it.each([
+    ['a JSON string', '{"ip":"{address}","api_key":"lit-secret-1"}', '{"ip":"{address}","api_key":"REDACTED"}'],
+    ['a JSON number or word, with spaces', '{ "zone": "{zone}", "Password" : 12345678, "token": null }', '{ "zone": "{zone}", "Password" : REDACTED, "token": REDACTED }'],
+    ['a member inside an object, the object itself judged by its members', '{"auth":{"user":"ops","secret":"s3cr\\"et"},"ip":"{address}"}', '{"auth":{"user":"ops","secret":"REDACTED"},"ip":"{address}"}'],
+    ['members in an array', '[{"access_token":"t-1"},{"name":"{name}"}]', '[{"access_token":"REDACTED"},{"name":"{name}"}]'],
+    ['a form', 'ip={address}&apikey=lit-secret-2&zone={zone}', 'ip={address}&apikey=REDACTED&zone={zone}'],
+    ['a form whose first field is the secret', 'token=abc;def&ip={address}', 'token=REDACTED&ip={address}'],
+  ])('hides the value of a secret-named field in %s', (_, body, shown) => {
+    expect(redactBody(body)).toBe(shown);
+  });
+
+  it.each([
+    ['JSON without credentials', '{"ip":"{address}","reason":"customer left","keep":true}'],
+    ['a form without credentials', 'ip={address}&zone={zone}'],
+    ['plain text', 'DELETE {name}'],
+  ])('leaves %s as it is', (_, body) => {
+    expect(redactBody(body)).toBe(body);
+  });
+
+  it('is idempotent', () => {
+    const once = redactBody('{"api_key":"x-1","ip":"{address}"}');
+    expect(redactBody(once)).toBe(once);
   });
 });

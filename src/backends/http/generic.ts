@@ -10,7 +10,7 @@ import { dnsblNames } from '../naming.js';
 import { TargetFailures } from '../target-failures.js';
 import type { Backend, Listing } from '../types.js';
 import { createAgents, expectStatus, isHtmlPage, redirectsElsewhere, sendHttpRequest, type CredentialSource, type HttpRequestSpec, type HttpResponse } from './request.js';
-import { redactUrl } from '../../redact.js';
+import { redactBody, redactUrl } from '../../redact.js';
 import { expandBody, expandUrl, isJsonContentType, probeUrl } from './template.js';
 
 // Requests in flight at once for one unlist call: enough to drain a batch, few enough not to flood the API.
@@ -155,7 +155,7 @@ export function createGenericHttpBackend(config: HttpBackendConfig): Backend {
 
     describe(zone, targets) {
       return genericRequests(config, zone, targets)
-        .map(({ spec }) => `${spec.method} ${redactUrl(spec.url)}${spec.body === undefined ? '' : `\n${spec.body}`}`)
+        .map(({ spec }) => `${spec.method} ${redactUrl(spec.url)}${spec.body === undefined ? '' : `\n${redactBody(spec.body)}`}`)
         .join('\n');
     },
 
