@@ -1,11 +1,11 @@
 /**
- * RADIUS over UDP (RFC 2865 §3, RFC 2866). The sockets are read by a receive thread of their own
+ * RADIUS over UDP (RFC 2865 §3, RFC 2866). With `radius.receive_thread: true`, or `auto` where this
+ * process may keep more than two CPUs busy, the sockets are read by a receive thread of their own
  * (thread-host.ts, receive-thread.ts), which checks each datagram and sends the answers, so the
  * service's JavaScript thread keeps the session table, the journal and the deliveries (issue 13).
- * With two CPUs or fewer to run on (radius.receive_thread: auto decides by the CPUs this process may use),
- * or run from the TypeScript sources (the unit tests, under vitest, have no compiled thread to
- * start), the same steps run on this thread (same-thread.ts): screenDatagram in handler.ts is
- * what both run.
+ * Otherwise (`false`, `auto` on two CPUs or fewer, or run from the TypeScript sources: the unit
+ * tests, under vitest, have no compiled thread to start), the same steps run on this thread
+ * (same-thread.ts): screenDatagram in handler.ts is what both run.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
