@@ -13,7 +13,8 @@
  *   `X-Amz-Signature`, `apikey`, `password`...), up to the next & (a ; does not end a value for
  *   URLSearchParams, and so for the API). A harmless parameter that matches loses only its value in
  *   the text; its request is sent unchanged;
- * - in a request body as printed, the value of each JSON member or form field named the same way.
+ * - in a request body as printed, the value of each JSON member, XML element or attribute, or form
+ *   field named the same way.
  * Everything else (scheme, host, port, path, other parameters) stays, so the text still says where
  * a request went. Redaction works on the text, not through `new URL`, so a template's `{name}`
  * placeholders come out as they went in.
@@ -41,9 +42,19 @@ const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?\S*/gi;
 const JSON_MEMBER = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,{}[\]]+)/g;
 
 /**
+ * An XML element that holds only text (or one CDATA section): its name, what its start tag holds
+ * after the name, the text, and its end tag. An element with elements inside is not one: its own
+ * elements are judged by their names, as a JSON object's members are.
+ */
+const XML_TEXT_ELEMENT = /<([A-Za-z_][\w.:-]*)(\s[^<>]*?)?>(<!\[CDATA\[[\s\S]*?\]\]>|[^<]*)<\/\1\s*>/g;
+/** An XML attribute: its name, `=` with its spaces, and its quoted value. */
+const XML_ATTRIBUTE = /(\s)([A-Za-z_][\w.:-]*)(\s*=\s*)("[^"]*"|'[^']*')/g;
+
+/**
  * A request body as `unlist --dry-run` prints it, with the value of each secret-named field
- * REDACTED, by the names secret query parameters have: JSON members (`"api_key": "..."`) and, in a
- * body that is not JSON, form fields (`api_key=...&`). A credential belongs in `token_file` or
+ * REDACTED, by the names secret query parameters have: JSON members (`"api_key": "..."`), XML
+ * elements and attributes (`<api:Password>...</api:Password>`, `token="..."`; a SOAP API's) and,
+ * in a body that is neither, form fields (`api_key=...&`). A credential belongs in `token_file` or
  * `api_key_file`, whose headers are never printed; this is for one written into `body` itself.
  * Placeholders stay as they are; the request sent is unchanged.
  */
@@ -53,7 +64,26 @@ export function redactBody(body: string): string {
       SECRET_PARAMETER.test(name) ? `"${name}"${separator}${value.startsWith('"') ? `"${REDACTED}"` : REDACTED}` : member,
     );
   }
+  if (/^\s*</.test(body)) return redactXml(body);
   return redactQuery(`?${body}`).slice(1);
+}
+
+/**
+ * The XML body with the text of each secret-named element and the value of each secret-named
+ * attribute REDACTED. A name is judged without its namespace prefix: `auth:ip` is an address in
+ * a namespace that happens to be called auth.
+ */
+function redactXml(body: string): string {
+  const secretName = (name: string): boolean => SECRET_PARAMETER.test(name.slice(name.lastIndexOf(':') + 1));
+  const elements = body.replace(XML_TEXT_ELEMENT, (element, name: string, attributes: string | undefined, text: string) =>
+    secretName(name) && text !== '' ? `<${name}${attributes ?? ''}>${REDACTED}</${name}>` : element,
+  );
+  return elements.replace(/<[^<>!?/][^<>]*>/g, (tag) =>
+    tag.replace(XML_ATTRIBUTE, (attribute, space: string, name: string, equals: string, value: string) =>
+      // A namespace declaration names a schema, not a secret, though its prefix may read `auth`.
+      secretName(name) && !/^xmlns(:|$)/.test(name) ? `${space}${name}${equals}${value[0]}${REDACTED}${value[0]}` : attribute,
+    ),
+  );
 }
 
 /** The URL with its credentials replaced by REDACTED; text that is not a URL comes back as it is. */

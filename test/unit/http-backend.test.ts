@@ -151,6 +151,15 @@ describe('generic HTTP backend', () => {
     expect(http.server.requests.map((request) => request.body)).toEqual(['{"ip":"10.0.0.2","api_key":"lit-secret-1"}']);
   });
 
+  it('describes an XML body with a secret-named element REDACTED, and sends it as written', async () => {
+    const body = '<delist><api:Key xmlns:api="urn:rbl">lit-secret-5</api:Key><ip>{address}</ip></delist>';
+    const backend = generic({ method: 'POST', url: `${http.server.origin}/delist`, headers: { 'Content-Type': 'application/xml' }, body });
+    expect(backend.describe('rbl.example.net', [parsePrefix('10.0.0.2')])).toBe(`POST ${http.server.origin}/delist\n<delist><api:Key xmlns:api="urn:rbl">REDACTED</api:Key><ip>10.0.0.2</ip></delist>`);
+    http.server.respondWith(() => ({ status: 204 }));
+    await backend.unlist('rbl.example.net', [parsePrefix('10.0.0.2')]);
+    expect(http.server.requests.map((request) => request.body)).toEqual(['<delist><api:Key xmlns:api="urn:rbl">lit-secret-5</api:Key><ip>10.0.0.2</ip></delist>']);
+  });
+
   it('probes with a GET of the URL up to the first target placeholder', async () => {
     http.server.respondWith(() => ({ status: 404 }));
     await generic({ token: 't' }).probe('rbl.example.net');

@@ -139,6 +139,14 @@ describe('redactBody', () => {
     ['members in an array', '[{"access_token":"t-1"},{"name":"{name}"}]', '[{"access_token":"REDACTED"},{"name":"{name}"}]'],
     ['a form', 'ip={address}&apikey=lit-secret-2&zone={zone}', 'ip={address}&apikey=REDACTED&zone={zone}'],
     ['a form whose first field is the secret', 'token=abc;def&ip={address}', 'token=REDACTED&ip={address}'],
+    [
+      'a SOAP element, judged without its namespace prefix',
+      '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><api:Remove xmlns:api="urn:rbl"><api:ApiKey>lit-secret-3</api:ApiKey><api:Ip>{address}</api:Ip></api:Remove></soap:Body></soap:Envelope>',
+      '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><api:Remove xmlns:api="urn:rbl"><api:ApiKey>REDACTED</api:ApiKey><api:Ip>{address}</api:Ip></api:Remove></soap:Body></soap:Envelope>',
+    ],
+    ['an XML element with attributes and a CDATA section', '<r><password type="plain"><![CDATA[p<a>ss]]></password><name>{name}</name></r>', '<r><password type="plain">REDACTED</password><name>{name}</name></r>'],
+    ['XML attributes, quoted either way', `<remove token="t-9" ip='{address}' Signature = 'c2ln'/>`, `<remove token="REDACTED" ip='{address}' Signature = 'REDACTED'/>`],
+    ['an element inside an element, the outer one judged by its elements', '<auth>\n  <user>ops</user>\n  <secret>s-4</secret>\n</auth>', '<auth>\n  <user>ops</user>\n  <secret>REDACTED</secret>\n</auth>'],
   ])('hides the value of a secret-named field in %s', (_, body, shown) => {
     expect(redactBody(body)).toBe(shown);
   });
@@ -147,12 +155,15 @@ describe('redactBody', () => {
     ['JSON without credentials', '{"ip":"{address}","reason":"customer left","keep":true}'],
     ['a form without credentials', 'ip={address}&zone={zone}'],
     ['plain text', 'DELETE {name}'],
+    ['XML in a namespace whose prefix reads auth', '<auth:remove xmlns:auth="urn:auth"><auth:ip>{address}</auth:ip><reason kind="left"/></auth:remove>'],
+    ['an empty secret-named XML element', '<r><token></token><token/><ip>{address}</ip></r>'],
   ])('leaves %s as it is', (_, body) => {
     expect(redactBody(body)).toBe(body);
   });
 
-  it('is idempotent', () => {
-    const once = redactBody('{"api_key":"x-1","ip":"{address}"}');
+  it.each([['JSON', '{"api_key":"x-1","ip":"{address}"}'], ['XML', '<r key="k-1"><pwd>p-1</pwd><ip>{address}</ip></r>']])('is idempotent on %s', (_, body) => {
+    const once = redactBody(body);
+    expect(once).not.toBe(body);
     expect(redactBody(once)).toBe(once);
   });
 });
