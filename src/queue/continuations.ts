@@ -120,20 +120,23 @@ export class JobContinuations {
    */
   continuedInPart(lane: string, parts: readonly PartDone[]): Map<number, JobState> {
     const heirs = new Map<number, JobState>();
+    const continued: { job: string; as: UnlistJob }[] = [];
     const settled: Drop[] = [];
     for (const { job, unlisted } of parts) {
       if (!job.pending.includes(lane)) continue;
       const done = new Set(unlisted);
       const left = job.targets.filter((target) => !done.has(target));
       const next = this.#continueAsNewJob(job, left, [lane]);
-      heirs.set(job.id, this.#host.state().jobs.get(next)!);
+      const heir = this.#host.state().jobs.get(next)!;
+      heirs.set(job.id, heir);
+      continued.push({ job: String(job.id), as: jobView(heir) });
       settled.push([job.id, lane]);
       this.#moveToContinuation(deliveryKey(job.id, lane), new Map([[deliveryKey(next, lane), new Set(left)]]));
       this.#host.attempts.moved(job.id, lane, next);
     }
     // Journaled after the new jobs: a torn write keeps a job, never the drop alone.
     if (settled.length > 0) this.#host.record({ t: 'g', d: settled });
-    this.#host.emit({ type: 'delivered', ...splitLane(lane), jobs: parts.map(({ job, unlisted }) => ({ ...jobView(job), targets: unlisted })), at: Date.now(), partial: true });
+    this.#host.emit({ type: 'delivered', ...splitLane(lane), jobs: parts.map(({ job, unlisted }) => ({ ...jobView(job), targets: unlisted })), at: Date.now(), partial: true, continued });
     return heirs;
   }
 

@@ -23,6 +23,8 @@ export type QueueEvent =
        * same request, whose delivery reports the unlist latency (observed once per backend and zone).
        */
       readonly partial?: true;
+      /** With `partial`: each job whose rest went on, and the job that carries it (its id and the targets left), so a log ties the two. */
+      readonly continued?: readonly { readonly job: string; readonly as: UnlistJob }[];
     }
   /** A batch failed transiently; the lane waits delayMs and tries again (attempt counts the lane's consecutive failures). */
   | {

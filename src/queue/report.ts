@@ -26,6 +26,10 @@ export function queueEventReporter(log: Logger, metrics: Metrics): (event: Queue
         }
         metrics.unlists.inc({ backend: event.backend, outcome: 'success' }, targets);
         writeUnlisted(event.backend, event.zone, event.jobs, event.at);
+        // The addresses a call left go on under a new job id: this line ties the two for whoever follows one.
+        for (const { job, as } of event.continued ?? []) {
+          log.info({ backend: event.backend, zone: event.zone, job, continued_as: as.id, addresses: as.targets }, `unlisted in part: the addresses left go on as job ${as.id}`);
+        }
         break;
       }
       case 'retry-scheduled':

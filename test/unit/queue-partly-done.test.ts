@@ -76,7 +76,7 @@ describe('a job the API did in part', () => {
   it('retries only the name that failed, reports the others unlisted once, and is delivered whole once that name goes through', async () => {
     let failing = true;
     http.server.respondWith((request) => ({ status: failing && request.url.endsWith(`ip=${BAD}`) ? 500 : 204 }));
-    const lines: { msg: string; addresses?: string[]; job?: string }[] = [];
+    const lines: { msg: string; addresses?: string[]; job?: string; continued_as?: string }[] = [];
     const metrics = createMetrics();
     const report = queueEventReporter(createLogger('info', logLineSink(lines)).child({ component: 'queue' }), metrics);
     const store = await state.open({
@@ -113,6 +113,17 @@ describe('a job the API did in part', () => {
     // The operator's log names each address unlisted once, and the counter counts each once.
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.filter((line) => line.msg === 'unlisted').flatMap((line) => line.addresses).sort()).toEqual([...GOOD, BAD].sort());
+    // The job that carried BAD on is named by the line that says the first job was done in part, and
+    // again by its own unlisted line: whoever follows job 1 in the log finds where BAD went.
+    const firstJob = commit.jobId!;
+    const heir = String(pending[0]!.id);
+    expect(lines.filter((line) => line.msg.startsWith('unlisted in part'))).toEqual([
+      expect.objectContaining({ msg: `unlisted in part: the addresses left go on as job ${heir}`, job: firstJob, continued_as: heir, addresses: [BAD] }),
+    ]);
+    expect(lines.filter((line) => line.msg === 'unlisted').map((line) => [line.job, line.addresses])).toEqual([
+      [firstJob, GOOD],
+      [heir, [BAD]],
+    ]);
     const counted = (await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'rbl_unlist_backend_unlists_total')!;
     expect(counted.values.find((sample) => sample.labels.outcome === 'success')?.value).toBe(3);
   });

@@ -157,6 +157,19 @@ describe('queue events reported', () => {
     expect(await value('rbl_unlist_backend_unlists_total', { backend: 'bind', outcome: 'success' })).toBe(2);
   });
 
+  it('logs, after the unlisted line of a job a call did in part, which job carries the addresses left', async () => {
+    const heir: UnlistJob = { ...job, id: '57', targets: ['2001:db8::/56'] };
+    report({ type: 'delivered', backend: 'api', zone: 'rbl.test', jobs: [{ ...job, targets: ['10.64.0.7'] }], at: 12, partial: true, continued: [{ job: '42', as: heir }] });
+    await settled();
+    expect(lines.map((line) => [line.msg, line.job, line.continued_as, line.addresses])).toEqual([
+      ['unlisted', '42', undefined, ['10.64.0.7']],
+      ['unlisted in part: the addresses left go on as job 57', '42', '57', ['2001:db8::/56']],
+    ]);
+    expect(lines[1]).toMatchObject({ level: 'info', backend: 'api', zone: 'rbl.test' });
+    // The part done counts once; the part left counts when its own job is delivered.
+    expect(await value('rbl_unlist_backend_unlists_total', { backend: 'api', outcome: 'success' })).toBe(1);
+  });
+
   it('logs one unlisted line per job of a delivered batch, each with its own latency, and counts every target once', async () => {
     const batch = Array.from({ length: 300 }, (_, i): UnlistJob => ({ ...job, id: String(100 + i), targets: [`10.64.1.${i % 250}`], createdAt: 1000 - i }));
     report({ type: 'delivered', backend: 'bind', zone: 'rbl.test', jobs: batch, at: 1000 });
