@@ -86,11 +86,27 @@ describe('a broken key file is never quoted (its content may be the secret)', ()
     ['the secret where the key name goes', `key "${SECRET}" { algorithm hmac-sha256; secret "${SECRET}"; };`, /the key name is not a valid domain name/],
     ['the secret unquoted where the name goes', `key ${SECRET} { algorithm hmac-sha256; secret "${SECRET}"; };`, /the key name is not a valid domain name/],
     ['a bare secret', SECRET, /no key statement found/],
+    // The name was quoted in these two messages before it was checked: the secret pasted where the
+    // name goes, in a file whose secret or algorithm line is missing, came out in the error.
+    ['the secret where the key name goes, and no secret statement', `key "${SECRET}" { algorithm hmac-sha256; };`, /the key name is not a valid domain name/],
+    ['the secret where the key name goes, and no algorithm statement', `key "${SECRET}" { secret "${SECRET}"; };`, /the key name is not a valid domain name/],
   ])('%s', (_case, text, message) => {
     const error = keyFileError(text);
     expect(error).toMatchObject({ code: 'RBL_TSIG_KEYFILE' });
     expect((error as Error).message).toMatch(message);
     for (const piece of [SECRET, SECRET.slice(0, 12), SECRET.slice(20, 32)]) expect((error as Error).message).not.toContain(piece);
+  });
+});
+
+describe('a secret where the algorithm goes is never quoted', () => {
+  // A secret without +, / or = (a 48-byte one is 64 base64 characters, no padding) reads as a name.
+  const PLAIN = 'vGTYiufmAwQNLHgCN7qifxPxAUqPCQ3EJGW4PsxEhiveDEwpuUMxOBkaAxgfbyYq';
+  test.each([
+    ['in a key file', () => parseTsigKeyFile(`key "k" { algorithm ${PLAIN}; secret "${PLAIN}"; };`, 'tsig.key')],
+    ['in the config (algorithm and secret both given the secret)', () => tsigKey('k', PLAIN, PLAIN, 'config')],
+  ])('%s', (_case, build) => {
+    expect(build).toThrow(expect.objectContaining({ code: 'RBL_TSIG_KEYFILE', message: expect.stringMatching(/unknown TSIG algorithm/) }));
+    expect(build).toThrow(expect.objectContaining({ message: expect.not.stringContaining(PLAIN.slice(0, 12)) }));
   });
 });
 

@@ -28,24 +28,33 @@ export function tsigAlgorithm(text: string, where: string): TsigAlgorithm {
   const name = text.toLowerCase().replace(/\.$/, '');
   const normalised = name === 'hmac-md5' ? 'hmac-md5.sig-alg.reg.int' : name;
   if (normalised in TSIG_ALGORITHMS) return normalised as TsigAlgorithm;
+  // Quoted only when it cannot be a base64 secret pasted in the wrong place: every algorithm name
+  // has a - or a dot, which base64 has not.
+  const shown = /^[A-Za-z0-9.-]+$/.test(text) && /[.-]/.test(text) ? ` "${text}"` : '';
   throw new RblError(
     'RBL_TSIG_KEYFILE',
-    `${where}: unknown TSIG algorithm "${text}" (use hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384, hmac-sha512 or hmac-md5)`,
+    `${where}: unknown TSIG algorithm${shown} (use hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384, hmac-sha512 or hmac-md5)`,
   );
+}
+
+/** The key name, lower case without the trailing dot; throws when it is not a valid domain name. */
+function keyName(name: string, where: string): string {
+  const lower = name.toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9_*-]+(\.[a-z0-9_*-]+)*$/i.test(lower) || lower.length > 253) {
+    // Not echoed: in a garbled file this may be anything, the secret included.
+    throw new RblError('RBL_TSIG_KEYFILE', `${where}: the key name is not a valid domain name (letters, digits, -, _ and dots)`);
+  }
+  return lower;
 }
 
 /** Builds a key from its parts, checking the name, algorithm and base64 secret. */
 export function tsigKey(name: string, algorithm: string, secretBase64: string, where: string): TsigKey {
-  const keyName = name.toLowerCase().replace(/\.$/, '');
-  if (!/^[a-z0-9_*-]+(\.[a-z0-9_*-]+)*$/i.test(keyName) || keyName.length > 253) {
-    // Not echoed: in a garbled file this may be anything, the secret included.
-    throw new RblError('RBL_TSIG_KEYFILE', `${where}: the key name is not a valid domain name (letters, digits, -, _ and dots)`);
-  }
+  const checkedName = keyName(name, where);
   const cleaned = secretBase64.replace(/\s+/g, '');
   if (cleaned === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(cleaned) || cleaned.length % 4 !== 0) {
     throw new RblError('RBL_TSIG_KEYFILE', `${where}: the secret of key "${name}" is not base64`);
   }
-  return Object.freeze({ name: keyName, algorithm: tsigAlgorithm(algorithm, where), secret: Buffer.from(cleaned, 'base64') });
+  return Object.freeze({ name: checkedName, algorithm: tsigAlgorithm(algorithm, where), secret: Buffer.from(cleaned, 'base64') });
 }
 
 /** The text with every character but newlines turned into a space, so offsets and line numbers stay. */
@@ -72,6 +81,8 @@ export function parseTsigKeyFile(text: string, where: string): TsigKey {
   }
   const match = keys[0]!;
   const name = match[2] ?? match[3] ?? '';
+  // Checked before the messages below quote it: a secret pasted where the name goes is no name.
+  keyName(name, where);
   const body = match[4] ?? '';
   const algorithm = /algorithm\s+"?([A-Za-z0-9.-]+)"?\s*;/.exec(body)?.[1];
   const secret = /secret\s+"([^"]*)"\s*;/.exec(body)?.[1];
