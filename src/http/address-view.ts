@@ -119,13 +119,18 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
     }
   };
 
+  // Canonical text: an IPv6 address or prefix has a colon, an IPv4 one none. Parsing is 2 µs an
+  // IPv6 prefix: an IPv4 question over a backlog of 200,000 delegated prefixes held the event loop
+  // half a second parsing what cannot overlap it.
+  const sameFamily = (other: string): boolean => other.includes(':') === (target.family === 6);
+
   const held = holderOf(target, sources.sessions);
   const owner = held?.session;
   const heldPrefix = held && held.as !== address ? held.as : undefined;
   // A host inside a prefix was never named by an event itself: the prefix's events speak for it,
   // the one a session holds now and the one whose Stop released it alike.
   const coversTarget = (other: string): boolean => {
-    if (!other.includes('/')) return false;
+    if (!other.includes('/') || !sameFamily(other)) return false;
     const prefix = parsed(other);
     return prefix !== undefined && prefixContains(prefix, target);
   };
@@ -140,6 +145,7 @@ export function addressReport(text: string, sources: AddressSources): AddressRep
   const jobs = sources.jobsMatching((other) => {
     if (other === address) return true;
     if (!isPrefix && !other.includes('/')) return false;
+    if (!sameFamily(other)) return false;
     const prefix = parsed(other);
     return prefix !== undefined && prefixesOverlap(prefix, target);
   });

@@ -164,6 +164,33 @@ describe("the operator's view", () => {
     expect(jobs('/addresses/10.64.0.1')).toEqual([]);
   });
 
+  it('answers about an IPv4 address at once over a backlog of IPv6 prefixes, which cannot overlap it, without parsing each', () => {
+    const reason = { event: 'stop', client: 'nas1', nas: '192.0.2.1' };
+    const jobs: JobDeliveries[] = Array.from({ length: 200_000 }, (_, i) => ({
+      job: { id: `${i}`, targets: [`2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`], reason, createdAt: 1 },
+      pending: [{ backend: 'bind', zone: 'a.test' }],
+      dead: [],
+    }));
+    jobs.push({ job: { id: 'v4', targets: ['10.64.0.10'], reason, createdAt: 1 }, pending: [{ backend: 'bind', zone: 'a.test' }], dead: [] });
+    const view = viewWith(new SessionTable(), jobs);
+    const timed = (path: string): { ms: number; jobs: string[] } => {
+      const started = performance.now();
+      const report = view.route(path)!.body as AddressReport;
+      return { ms: performance.now() - started, jobs: report.pending.map((pending) => pending.job) };
+    };
+    // An IPv6 question must look at each prefix: the yardstick, measured beside the others on
+    // this machine as it is now, not a bound in milliseconds.
+    const v6 = timed(`/addresses/${encodeURIComponent('2001:db8:0:5::1')}`);
+    expect(v6.jobs).toEqual(['5']);
+    for (const path of ['/addresses/10.64.0.10', `/addresses/${encodeURIComponent('10.64.0.0/24')}`]) {
+      const v4 = timed(path);
+      expect(v4.jobs).toEqual(['v4']);
+      // Parsing each prefix made an IPv4 question cost as much as an IPv6 one (450 ms here, all
+      // that time without a RADIUS packet read); skipping them by their text costs a few percent.
+      expect(v4.ms).toBeLessThan(v6.ms / 4);
+    }
+  });
+
   it('answers 400 with RBL_ADDRESS_INVALID for a path that is not an address, 503 before the state is open, nothing for other paths', () => {
     expect(viewWith(new SessionTable()).route('/addresses/10.64.0.300')).toMatchObject({ status: 400, body: { error: { code: 'RBL_ADDRESS_INVALID' } } });
     expect(viewWith(undefined).route('/addresses/10.64.0.1')).toMatchObject({ status: 503 });
