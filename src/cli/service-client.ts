@@ -47,6 +47,8 @@ export async function getServiceJson(config: Config, path: string, timeoutMs = S
     // Up but not open yet: replaying its journal, or waiting for room in state.dir.
     const error = (body as { error?: { code?: string; message?: string } }).error;
     if (error?.code === 'RBL_STATE_DIR') throw new RblError('RBL_STATE_DIR', `the service at ${base} is not serving yet: ${error.message ?? text.trim()}`);
+    // Too many /status or /addresses requests waiting (other clients' or a script's): the view was not built.
+    if (error?.code === 'busy') throw new RblError('RBL_SERVICE_UNREACHABLE', `the service at ${base} is ${error.message ?? 'busy'}`);
   }
   if (!response.ok) throw new RblError('RBL_SERVICE_UNREACHABLE', `the service at ${url} answered ${response.status}: ${text.trim().slice(0, 200)}`);
   return body;

@@ -3,7 +3,7 @@
  * Built by a factory that listens only on start().
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Endpoint } from '../config/load.js';
 import { RblError } from '../errors.js';
 import { hostAllowed, subscriberViewsAllowed } from './host-check.js';
@@ -58,6 +58,11 @@ export const HTTP_LIMITS = Object.freeze({
   stalledMs: 10_000,
   /** Requests one connection may send; the ones past it are answered 503 and the connection closes. */
   maxRequestsPerConnection: 100,
+  /**
+   * Requests for /status or /addresses/... waiting for their view, the one being built included;
+   * past it they are answered 503 at once. An operator asks one at a time (`rbl-unlist why` too).
+   */
+  maxWaitingViews: 8,
 });
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -66,6 +71,24 @@ const TEXT_TYPE = 'text/plain; charset=utf-8';
 /** The monitoring endpoint: GET/HEAD /healthz, /readyz, /metrics; 404 elsewhere, 405 for other methods. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { listen, metrics, readiness } = options;
+
+  /**
+   * A view is built in one synchronous run over the session table, the journal's jobs and the
+   * history: half a second with a backlog of 200,000 IPv6 prefixes. Node hands the handler every
+   * request a connection pipelined at once, so 100 on each of 32 connections would hold the event
+   * loop, and the RADIUS answers with it, for minutes. So views are built one at a time, each in a
+   * turn of the event loop of its own (RADIUS packets are read between two), and a request past
+   * maxWaitingViews is answered 503.
+   */
+  let viewsWaiting = 0;
+  let lastView: Promise<unknown> = Promise.resolve();
+  const viewInTurn = (path: string): Promise<ReturnType<NonNullable<HttpServerOptions['views']>>> | undefined => {
+    if (viewsWaiting >= HTTP_LIMITS.maxWaitingViews) return undefined;
+    viewsWaiting++;
+    const built = lastView.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => options.views?.(path));
+    lastView = built.catch(() => undefined).finally(() => viewsWaiting--);
+    return built;
+  };
 
   const route = async (request: IncomingMessage): Promise<Reply> => {
     if (!hostAllowed(listen.host, request.headers.host)) {
@@ -89,7 +112,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         body: `forbidden: ${path} names subscribers, and is answered for a Host that is an address or localhost only, not for ${JSON.stringify(request.headers.host)} (a name a web page could make resolve to this endpoint, DNS rebinding); /healthz, /readyz and /metrics take any Host here\n`,
       };
     }
-    const view = known ? undefined : options.views?.(path ?? '/');
+    let view: ReturnType<NonNullable<HttpServerOptions['views']>>;
+    if (namesSubscribers && options.views) {
+      const built = viewInTurn(path ?? '/');
+      if (!built) {
+        // JSON, as the views' own answers are: `status` and `why` read it and say why.
+        const message = `busy: ${HTTP_LIMITS.maxWaitingViews} requests for /status or /addresses wait already; ask again in a moment`;
+        return { status: 503, contentType: JSON_TYPE, body: `${JSON.stringify({ error: { code: 'busy', message } })}\n`, headers: { 'Retry-After': '1' } };
+      }
+      view = await built;
+    } else if (!known) view = options.views?.(path ?? '/');
     if (!known && !view) return { status: 404, contentType: TEXT_TYPE, body: 'not found: try /healthz, /readyz, /metrics, /status or /addresses/ADDRESS\n' };
     if (view) return { status: view.status, contentType: JSON_TYPE, body: `${JSON.stringify(view.body)}\n` };
     if (path === '/healthz') return { status: 200, contentType: JSON_TYPE, body: `${JSON.stringify({ status: 'ok' })}\n` };
@@ -99,6 +131,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     }
     return { status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
   };
+
+  /**
+   * Each keep-alive connection's timer that closes it once it has been idle keepAliveTimeoutMs
+   * after its last answer, and how many of its requests are being answered. Node's own keep-alive
+   * timeout is the socket's idle timeout, which every byte received restarts, and the parser skips
+   * empty lines before a request line (RFC 9112 §2.2) without starting a request, so no header
+   * timeout runs either: a client sending "\r\n" every few seconds would hold its place for good.
+   */
+  const idleTimers = new WeakMap<Socket, NodeJS.Timeout>();
+  const requestsAnswering = new WeakMap<Socket, number>();
 
   const server = createServer({
     headersTimeout: HTTP_LIMITS.headersTimeoutMs,
@@ -110,7 +152,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     request.resume();
     const stalled = setTimeout(() => response.destroy(), HTTP_LIMITS.stalledMs);
     stalled.unref();
-    response.once('close', () => clearTimeout(stalled));
+    const { socket } = request;
+    clearTimeout(idleTimers.get(socket));
+    requestsAnswering.set(socket, (requestsAnswering.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      clearTimeout(stalled);
+      const left = requestsAnswering.get(socket)! - 1;
+      requestsAnswering.set(socket, left);
+      if (left > 0 || socket.destroyed) return;
+      const idle = setTimeout(() => socket.destroy(), HTTP_LIMITS.keepAliveTimeoutMs);
+      idle.unref();
+      idleTimers.set(socket, idle);
+    });
     route(request)
       .catch((error: unknown): Reply => ({ status: 500, contentType: TEXT_TYPE, body: `internal error: ${error instanceof Error ? error.message : String(error)}\n` }))
       .then((reply) => {
@@ -124,6 +177,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       });
   });
 
+  server.on('connection', (socket: Socket) => socket.once('close', () => clearTimeout(idleTimers.get(socket))));
   server.maxConnections = HTTP_LIMITS.maxConnections;
   server.maxRequestsPerSocket = HTTP_LIMITS.maxRequestsPerConnection;
 

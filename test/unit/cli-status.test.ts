@@ -45,6 +45,26 @@ describe('status without a service to ask', () => {
     }
   });
 
+  it('says the service is busy when it answers 503 busy (too many /status or /addresses requests waiting)', async () => {
+    // The answer the service's endpoint gives then (http-limits.test.ts holds it to this shape).
+    const message = 'busy: 8 requests for /status or /addresses wait already; ask again in a moment';
+    const busy = createServer((_request, response) => response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end(`${JSON.stringify({ error: { code: 'busy', message } })}\n`));
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const config = configWithHttp(`127.0.0.1:${port}`, 'busy.yaml');
+      const status = await runCliCaptured(['status', '--config', config]);
+      expect(status.status).toBe(1);
+      expect(status.stderr).toContain(`rbl-unlist: RBL_SERVICE_UNREACHABLE: the service at http://127.0.0.1:${port} is ${message}`);
+      // why still prints the zones' answers (none here: nothing listens at 127.0.0.1:9) and warns why the service's part is missing.
+      const why = await runCliCaptured(['why', '--config', config, '10.64.0.1']);
+      expect(why.stdout).toContain('service: no answer (RBL_SERVICE_UNREACHABLE)');
+      expect(why.stderr).toContain(`rbl-unlist: warning: RBL_SERVICE_UNREACHABLE: the service at http://127.0.0.1:${port} is ${message}`);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
   it('asks a service listening on every address at loopback', async () => {
     const port = await freePort();
     const result = await runCliCaptured(['status', '--config', configWithHttp(`0.0.0.0:${port}`, 'any.yaml')]);

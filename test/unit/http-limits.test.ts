@@ -82,6 +82,70 @@ describe('monitoring endpoint bounds', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   }, 30_000);
 
+  it('closes a keep-alive connection that trickles empty lines instead of its next request, and keeps answering /healthz', async () => {
+    const base = await serve();
+    const idle = await rawConnection(base);
+    idle.socket.write(HEALTHZ);
+    // The parser skips CRLF before a request line without starting a request, but each one is
+    // activity on the socket, which restarts Node's own keep-alive timeout.
+    const drip = setInterval(() => {
+      if (!idle.socket.destroyed) idle.socket.write('\r\n');
+    }, 300);
+    try {
+      const limit = HTTP_LIMITS.keepAliveTimeoutMs + 2 * HTTP_LIMITS.checkIntervalMs + 1000;
+      const closedAfterMs = await Promise.race([idle.closed, new Promise<number>((resolve) => setTimeout(() => resolve(Number.POSITIVE_INFINITY), limit + 3000))]);
+      expect(closedAfterMs).toBeGreaterThanOrEqual(HTTP_LIMITS.keepAliveTimeoutMs - 100);
+      expect(closedAfterMs).toBeLessThan(limit);
+      expect(idle.received()).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      clearInterval(drip);
+    }
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  }, 20_000);
+
+  it(`builds the views of pipelined requests one per turn of the event loop, past ${HTTP_LIMITS.maxWaitingViews} waiting answering 503`, async () => {
+    // A view that takes 20 ms, as /addresses does over a backlog of some 10,000 IPv6 prefixes.
+    const busyView = (path: string) => {
+      if (path !== '/status') return undefined;
+      const until = performance.now() + 20;
+      while (performance.now() < until);
+      return { status: 200, body: { ok: true } };
+    };
+    const base = await serve(undefined, undefined, busyView);
+    const piped = await rawConnection(base);
+    // The longest the event loop went without running a timer while the answers were made: what RADIUS would have waited.
+    let last = performance.now();
+    let longestGapMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGapMs = Math.max(longestGapMs, now - last);
+      last = now;
+    }, 5);
+    const count = HTTP_LIMITS.maxRequestsPerConnection - 1;
+    try {
+      piped.socket.write('GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(count));
+      const deadline = Date.now() + 10_000;
+      while ([...piped.received().matchAll(/HTTP\/1\.1 /g)].length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      clearInterval(ticker);
+    }
+    // Built back to back, 99 views held it for two seconds (busy-waiting on the clock, so never
+    // less on a loaded machine); one at a time, for about one view's 20 ms.
+    expect(longestGapMs).toBeLessThan(1000);
+    const statuses = [...piped.received().matchAll(/HTTP\/1\.1 (\d+)/g)].map((match) => match[1]);
+    expect(statuses).toHaveLength(count);
+    expect(statuses.filter((status) => status === '200').length).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((status) => status === '200').length).toBeLessThanOrEqual(HTTP_LIMITS.maxWaitingViews);
+    expect(statuses.every((status) => status === '200' || status === '503')).toBe(true);
+    // A busy answer says so in JSON, as the views' answers are, for `status` and `why` to read.
+    const busy = piped.received().split('HTTP/1.1 503 ')[1]!;
+    expect(busy).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(JSON.parse(busy.split('\r\n\r\n')[1]!.split('\n')[0]!)).toEqual({
+      error: { code: 'busy', message: `busy: ${HTTP_LIMITS.maxWaitingViews} requests for /status or /addresses wait already; ask again in a moment` },
+    });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
   it(`refuses a connection over the cap of ${HTTP_LIMITS.maxConnections}, and answers /healthz again once they close`, async () => {
     const base = await serve();
     // Each held connection is first answered on a keep-alive request: the server has accepted it.
