@@ -166,6 +166,7 @@ export function createDaemon(initialConfig: Config, options: DaemonOptions): Dae
         metrics,
         readiness: () => readiness(),
         views: (path) => (running ? operatorView.route(path) : startingView(path, opening)),
+        onError: (error) => log.error({ component: 'http', errno: (error as NodeJS.ErrnoException).code }, `HTTP endpoint error: ${error.message}; the endpoint goes on accepting`),
       });
       try {
         await http.start();

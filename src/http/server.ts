@@ -17,6 +17,12 @@ export interface HttpServerOptions {
   readonly readiness: () => ReadinessReport;
   /** JSON views beside the fixed paths (GET /status, GET /addresses/ADDRESS): undefined for a path they do not serve. */
   readonly views?: (path: string) => { readonly status: number; readonly body: unknown } | undefined;
+  /**
+   * An error of the listening socket after start() (an accept() the kernel refused: out of file
+   * descriptors or memory). Without a listener Node throws it, and the service with its RADIUS
+   * sockets would end over its monitoring endpoint.
+   */
+  readonly onError?: (error: Error) => void;
 }
 
 export interface HttpServer {
@@ -178,6 +184,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   server.on('connection', (socket: Socket) => socket.once('close', () => clearTimeout(idleTimers.get(socket))));
+  // Registered for the server's whole life; start() adds its own for the listen() failure it reports.
+  server.on('error', (error: Error) => {
+    if (server.listening) options.onError?.(error);
+  });
   server.maxConnections = HTTP_LIMITS.maxConnections;
   server.maxRequestsPerSocket = HTTP_LIMITS.maxRequestsPerConnection;
 
