@@ -60,7 +60,10 @@ export const ERROR_CODES = {
     'put a backend for the zone back in the config, reload, and run `rbl-unlist queue retry`; `rbl-unlist queue drop` if they are not wanted',
   ],
   RBL_JOURNAL_CORRUPT: ['the journal has a corrupt record', 'a torn tail was cut, or a corrupt stretch skipped and the records after it replayed; see the warning (Troubleshooting)'],
-  RBL_SERVICE_UNREACHABLE: ['the running service did not answer on http.listen', 'check that `rbl-unlist serve` runs with this config and that http.listen is not ""'],
+  RBL_SERVICE_UNREACHABLE: [
+    'the running service did not answer on http.listen, or answered `busy` (8 requests for `/status` or `/addresses` were waiting already)',
+    'check that `rbl-unlist serve` runs with this config and that http.listen is not ""; when busy, ask again in a moment, and look for a script or dashboard asking in a loop',
+  ],
   RBL_LISTEN: ['a socket could not be bound', 'check that the address exists on this host and the port is free (ports below 1024 need privileges)'],
   RBL_LISTED: ['`check` found the address listed in a zone', 'see the TXT reason; unlist it with `rbl-unlist unlist` if it is a dynamic address that should not be listed'],
 } as const;
