@@ -6,6 +6,7 @@
  * builds the JSON, so every field the JSON format has is shown.
  */
 import type { DestinationStream } from 'pino';
+import { printable } from './printable.js';
 
 /** Fields shown in the line's fixed part, not as key=value. */
 const FIXED = new Set(['time', 'level', 'msg', 'service', 'component', 'attributes', 'pid', 'hostname']);
@@ -24,9 +25,11 @@ export function prettyLine(line: string): string {
   const component = typeof entry.component === 'string' ? `${entry.component}: ` : '';
   const fields = Object.entries(entry)
     .filter(([key, value]) => !FIXED.has(key) && value !== undefined)
-    .map(([key, value]) => `${key}=${fieldText(key, value)}`);
-  const head = [time, level, `${component}${String(entry.msg ?? '')}`, ...fields].filter((part) => part !== '').join(' ');
-  const attributes = Array.isArray(entry.attributes) ? entry.attributes.map((attribute) => `\t${String(attribute)}\n`).join('') : '';
+    .map(([key, value]) => `${key}=${printable(fieldText(key, value))}`);
+  // For a terminal: a message, field or packet attribute quoting a subscriber's User-Name or an
+  // API's answer shows its control characters escaped (JSON leaves DEL and C1 controls as they are).
+  const head = [time, level, `${component}${printable(String(entry.msg ?? ''))}`, ...fields].filter((part) => part !== '').join(' ');
+  const attributes = Array.isArray(entry.attributes) ? entry.attributes.map((attribute) => `\t${printable(String(attribute))}\n`).join('') : '';
   return `${head}\n${attributes}`;
 }
 

@@ -8,7 +8,8 @@ import type { Listing } from '../backends/index.js';
 import { RblError } from '../errors.js';
 import { formatPrefix } from '../net/address.js';
 import { configOption, jsonOption, loadCliConfig, parseTargets, type ConfigOptions, type JsonOptions } from './options.js';
-import { alignColumns, errorLine, errorReport, printable, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
+import { printable } from '../printable.js';
+import { alignColumns, errorLine, errorReport, printErrorLine, printJson, printLine, type CliIo, type CommandRunner } from './output.js';
 import { onEveryZone, zoneLabel } from './zones.js';
 
 export type CheckOptions = ConfigOptions & JsonOptions;

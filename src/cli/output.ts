@@ -4,6 +4,7 @@
  * `runCli` can be driven in-process by tests.
  */
 import { RblError } from '../errors.js';
+import { printable, printableLines } from '../printable.js';
 
 /** Where output goes; process.stdout, process.stderr and process.env in the real program. */
 export interface CliIo {
@@ -62,15 +63,13 @@ export function printText(io: CliIo, text: string): void {
   io.stdout.write(text);
 }
 
-/** The text with C0 controls (but a tab), DEL and C1 controls written as `\xNN`. */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point.
-  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** Writes one line to stderr. */
+/**
+ * Writes one line to stderr. An error quotes what it met (an API's answer, a DNS name): its
+ * control characters are shown escaped, as printLine's are; a line feed of a message of several
+ * lines stays.
+ */
 export function printErrorLine(io: CliIo, text: string): void {
-  io.stderr.write(`${text}\n`);
+  io.stderr.write(`${printableLines(text)}\n`);
 }
 
 /** Writes the one JSON document of a --json run. */

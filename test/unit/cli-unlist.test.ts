@@ -160,6 +160,23 @@ describe('rbl-unlist unlist against an HTTP API that fails one name', () => {
   });
 });
 
+describe('rbl-unlist unlist against an API whose error quotes control characters', () => {
+  it('shows them escaped on stderr, so the answer cannot clear or rewrite the terminal', async () => {
+    const api = await startHttpServer(() => ({ status: 500, headers: { 'Content-Type': 'text/plain' }, body: 'oops\u001b[2J\u001b]0;pwned\u0007\rdone \u009b31m' }));
+    try {
+      const result = await runCliCaptured(['unlist', '--config', apiConfig('controls.yaml', api.origin), '10.64.3.4']);
+      expect(result.status).toBe(1);
+      // The excerpt is quoted as JSON (C0 controls as \u00XX, white space folded); JSON leaves an
+      // 8-bit CSI (U+009B) as it is, which the line shows escaped.
+      expect(result.stderr).toContain('"oops\\u001b[2J\\u001b]0;pwned\\u0007 done \\x9b31m"');
+      // eslint-disable-next-line no-control-regex -- looking for control characters is the point.
+      expect(result.stderr.replace(/\n/g, '')).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('rbl-unlist unlist with a key the API rejects', () => {
   it('says the key is what to fix, not the time to wait, and exits 1', async () => {
     const api = await startHttpServer(() => ({ status: 401 }));

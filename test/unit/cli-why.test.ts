@@ -5,7 +5,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { accountingEvent } from '../../src/accounting/event.js';
 import { planEvent } from '../../src/accounting/plan.js';
-import { printable } from '../../src/cli/output.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { OperatorView } from '../../src/http/operator-view.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
@@ -78,11 +77,4 @@ describe('why', () => {
     expect(result.stdout.split('\n').filter((line) => line.trimStart().startsWith('last unlist:'))).toHaveLength(1);
     expect(result.stdout).toContain('user mallory\\x0a  last unlist: job 1, asked by stop\\x0a    bind, zone rbl.test: unlisted\\x1b[2K');
   }, 30_000);
-});
-
-describe('printable', () => {
-  it('escapes C0 controls but a tab, DEL and C1 controls, and leaves the rest of Unicode as it is', () => {
-    expect(printable('a\tb\nc\rd\u0000e\u007ff\u0085g\u009bh')).toBe('a\tb\\x0ac\\x0dd\\x00e\\x7ff\\x85g\\x9bh');
-    expect(printable('Müller 李 ✓ "quoted" \\')).toBe('Müller 李 ✓ "quoted" \\');
-  });
 });

@@ -27,6 +27,18 @@ describe('the pretty log format', () => {
     expect(lines[3]).toMatch(/ ERROR journal err="disk full" code=RBL_STATE_DIR$/);
   });
 
+  it('shows the control characters of a message, a field and a packet attribute escaped, not acting on the terminal', () => {
+    const { logger, text } = capture('pretty');
+    // A subscriber chooses their own PPP user name; a NAS or an API may send anything.
+    logger.trace({ attributes: ['User-Name = "\u001b]0;owned\u0007\u009b2J"'], session: 'id\u001b[31m', nas: 'x\u007fy' }, 'dead letter: api said \u001b[2Jgone\rok');
+    const lines = text().split('\n');
+    expect(lines[0]).toMatch(/ TRACE dead letter: api said \\x1b\[2Jgone\\x0dok session=id\\x1b\[31m nas=x\\x7fy$/);
+    expect(lines[1]).toBe('\tUser-Name = "\\x1b]0;owned\\x07\\x9b2J"');
+    // Nothing in the output is a control character but the tab and the line ends.
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point.
+    expect(text().replace(/[\t\n]/g, '')).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+  });
+
   it('passes a line that is not JSON through unchanged', () => {
     expect(prettyLine('plain text')).toBe('plain text\n');
   });
