@@ -176,7 +176,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         response.writeHead(reply.status, {
           'Content-Type': reply.contentType,
           'Content-Length': Buffer.byteLength(reply.body),
+          // Subscriber data is never kept by a cache on the way; and a browser takes an answer as the
+          // type it says, never sniffing an echoed path or Host header into HTML.
           'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
           ...reply.headers,
         });
         response.end(request.method === 'HEAD' ? undefined : reply.body);

@@ -16,6 +16,21 @@ describe('HTTP endpoint', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
+  it.each([
+    ['/healthz', 200],
+    ['/status', 200],
+    ['/addresses/<script>', 400],
+    ['/nope', 404],
+  ])('answers %s (%i) with no-store and nosniff, so no cache keeps it and no browser reads it as another type', async (path, status) => {
+    const base = await serve(undefined, undefined, (asked) =>
+      asked === '/status' ? { status: 200, body: { ok: true } } : asked.startsWith('/addresses/') ? { status: 400, body: { error: { message: asked } } } : undefined,
+    );
+    const response = await fetch(`${base}${path}`);
+    expect(response.status).toBe(status);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('serves /metrics as Prometheus text with its content type', async () => {
     const metrics = createMetrics();
     metrics.packets.inc({ outcome: 'accepted' });
