@@ -13,6 +13,7 @@
  */
 import type { Backend } from '../backends/types.js';
 import { RblError } from '../errors.js';
+import { redactUrlsIn } from '../redact.js';
 import type { IpPrefix } from '../net/address.js';
 import { TargetFailures } from '../backends/target-failures.js';
 import { newLane, waitingJobs, type Lane } from './lane.js';
@@ -316,5 +317,10 @@ export class DeliveryWorker {
 }
 
 function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+  if (error instanceof RblError) return error;
+  // Not a backend's own error (those are RblErrors, redacted when made): a bug's, whose text may
+  // quote a request URL with its credentials. Its message goes to the log, /status and /addresses.
+  const message = error instanceof Error ? error.message : String(error);
+  const shown = redactUrlsIn(message);
+  return error instanceof Error && shown === message ? error : new Error(shown);
 }

@@ -70,6 +70,20 @@ describe('queue delivery', () => {
     expect(retries[0]).toMatchObject({ backend: 'bind', zone: 'rbl.example.net', targets: ['10.64.1.3'], error: { code: 'RBL_DNS_SERVFAIL' } });
   });
 
+  it('retries what a backend throws that is not its own error (a bug), with a URL password in its text REDACTED', async () => {
+    const bind = new FakeBackend('bind', ['rbl.example.net']);
+    let failures = 1;
+    bind.behaviour = () => {
+      // What a slip in a backend could throw: Node's own error quoting the request URL.
+      if (failures-- > 0) throw new TypeError('Failed to parse URL from http://ops:s3cret-pw@api.example/v1/x?token=t0k-1');
+    };
+    const store = await open([bind]);
+    await store.commit({ unlist: unlist('10.64.1.4') }).done;
+    const retries = state.events.filter((event) => event.type === 'retry-scheduled');
+    expect(retries).toHaveLength(1);
+    expect(retries[0]!.error.message).toBe('Failed to parse URL from http://ops:REDACTED@api.example/v1/x?token=REDACTED');
+  });
+
   it('batches what piles up while the backend is busy, at most maxTargetsPerCall per call', async () => {
     const bind = new FakeBackend('bind', ['rbl.example.net']);
     let release: () => void = () => undefined;
